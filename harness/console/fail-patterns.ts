@@ -1,0 +1,17 @@
+import type { FailPattern } from './console-log';
+
+/**
+ * Console output that means a boot has failed for good, so a wait can stop at once
+ * instead of running into its timeout. Extend with `[...DEFAULT_FAIL_PATTERNS, mine]`.
+ */
+export const DEFAULT_FAIL_PATTERNS: FailPattern[] = [
+  { name: 'kernel-panic', pattern: /Kernel panic - not syncing/ },
+  // dracut-emergency(1) and systemd's emergency.target; rdsosreport is written just before.
+  {
+    name: 'emergency-shell',
+    pattern: /Entering emergency mode|dracut Emergency Shell|Generating "\/run\/initramfs\/rdsosreport.txt"/,
+  },
+  // dracut's die(): "Refusing to continue".
+  { name: 'refusing-to-continue', pattern: /Refusing to continue/ },
+  { name: 'nbd-connect', pattern: /nbd-client.*(Error|failed)|Export unknown|nbd: .*(Connection refused|Negotiation failed)/i },
+];

@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# The one build entry point for everything the lab boots and serves.
+#
+#   vm-images/build.sh [--only base|server|root|initramfs] [--manifest FILE]
+#
+# Artefacts, each keyed by a hash of exactly the recipe files it is made from:
+#   base       docker image ltsp-lab/base:KEY     debootstrap minbase bookworm + docker import
+#   server     docker image ltsp-lab/server:KEY   dnsmasq, iPXE script, nbd-server (FROM base)
+#   root       CACHE/root-KEY/{root.ext4,vmlinuz,kernel-version}, and the docker
+#              image ltsp-lab/client-root:KEY that the initramfs is built in
+#   initramfs  CACHE/initramfs-KEY/initrd.img     dracut --no-hostonly + nbd + our module
+# CACHE is $LTSP_LAB_CACHE, default ~/.cache/ltsp-lab. Progress goes to stderr; the
+# manifest (JSON) goes to stdout and to CACHE/manifest.json.
+set -euo pipefail
+export LC_ALL=C DOCKER_BUILDKIT=0
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=lib/common.sh
+. "$here/lib/common.sh"
+
+only=""
+manifest_out=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --only) only="${2:-}"; shift 2 ;;
+    --manifest) manifest_out="${2:-}"; shift 2 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    *) LAB_STEP=args die "unknown option '$1' (see --help)" ;;
+  esac
+done
+case "$only" in ""|base|server|root|initramfs) ;; *) LAB_STEP=args die "--only takes base, server, root or initramfs, not '$only'" ;; esac
+
+CACHE="${LTSP_LAB_CACHE:-$HOME/.cache/ltsp-lab}"
+mkdir -p "$CACHE" 2>/dev/null || LAB_STEP=cache die "cannot create the cache folder $CACHE (set LTSP_LAB_CACHE to a writable folder)"
+[ -w "$CACHE" ] || LAB_STEP=cache die "the cache folder $CACHE is not writable (set LTSP_LAB_CACHE)"
+LOGS="$CACHE/logs"; mkdir -p "$LOGS"
+trap cache_cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+LAB_STEP=preflight
+command -v docker >/dev/null || die "docker is not installed (./lab installs it)"
+docker info >/dev/null 2>&1 || die "no Docker daemon answers (./lab starts one)"
+
+# ---------------------------------------------------------------- base
+LAB_STEP=base
+# shellcheck source=base/recipe.sh
+. "$here/base/recipe.sh"
+BASE_KEY=$(recipe_hash "base-v1" "$here/base")
+BASE_IMAGE="ltsp-lab/base:$BASE_KEY"
+build_base() {
+  docker_has_image "$BASE_IMAGE" && { say "cached $BASE_IMAGE"; return; }
+  local final="$CACHE/base-$BASE_KEY"
+  if [ ! -f "$final/rootfs.tar" ]; then
+    command -v debootstrap >/dev/null || die "debootstrap is not installed (./lab installs it)"
+    need_space "$CACHE" 1024
+    local tmp mirror
+    tmp=$(cache_begin "$final")
+    mirror=$(debian_mirror)
+    run_logged "$LOGS/base-debootstrap.log" debootstrap --variant="$BASE_VARIANT" \
+      --include="$BASE_INCLUDE" "$BASE_SUITE" "$tmp/rootfs" "$mirror"
+    cp -a "$here/base/rootfs/." "$tmp/rootfs/"
+    printf 'deb %s %s main\ndeb %s %s-updates main\n' "$mirror" "$BASE_SUITE" "$mirror" "$BASE_SUITE" >"$tmp/rootfs/etc/apt/sources.list"
+    rm -rf "$tmp/rootfs/var/cache/apt/archives/"*.deb "$tmp/rootfs/var/lib/apt/lists/"*
+    say "packing rootfs"
+    tar -C "$tmp/rootfs" --numeric-owner -cf "$tmp/rootfs.tar" . || die "tar of the base rootfs failed"
+    rm -rf "$tmp/rootfs"
+    cache_commit "$tmp" "$final"
+  fi
+  say "docker import -> $BASE_IMAGE"
+  docker import --change 'LABEL ltsp-lab.artefact=base' --change 'CMD ["/bin/bash"]' \
+    "$final/rootfs.tar" "$BASE_IMAGE" >/dev/null || die "docker import failed"
+}
+build_base
+[ "$only" = base ] && exit 0
+
+docker_build() {  # tag context key
+  local tag="$1" ctx="$2" name
+  name=$(basename "$ctx")
+  need_space "$(docker info -f '{{.DockerRootDir}}')" 1024
+  run_logged "$LOGS/$name-docker-build.log" docker build --network default --pull=false \
+    --build-arg "BASE=$BASE_IMAGE" --label "ltsp-lab.artefact=$name" -t "$tag" "$ctx"
+}
+
+# ---------------------------------------------------------------- server
+LAB_STEP=server
+SERVER_KEY=$(recipe_hash "server-v1 $BASE_KEY" "$here/server")
+SERVER_IMAGE="ltsp-lab/server:$SERVER_KEY"
+if [ -z "$only" ] || [ "$only" = server ]; then
+  if docker_has_image "$SERVER_IMAGE"; then say "cached $SERVER_IMAGE"; else docker_build "$SERVER_IMAGE" "$here/server"; fi
+fi
+[ "$only" = server ] && exit 0
+
+# ---------------------------------------------------------------- client root
+LAB_STEP=root
+ROOT_KEY=$(recipe_hash "root-v1 $BASE_KEY" "$here/client/root")
+ROOT_IMAGE="ltsp-lab/client-root:$ROOT_KEY"
+ROOT_DIR="$CACHE/root-$ROOT_KEY"
+build_root() {
+  if [ -f "$ROOT_DIR/root.ext4" ] && docker_has_image "$ROOT_IMAGE"; then say "cached $ROOT_DIR"; return; fi
+  docker_has_image "$ROOT_IMAGE" || docker_build "$ROOT_IMAGE" "$here/client/root"
+  [ -f "$ROOT_DIR/root.ext4" ] && return
+  need_space "$CACHE" 3072
+  local tmp cid mib kver
+  tmp=$(cache_begin "$ROOT_DIR")
+  cid=$(docker create --label ltsp-lab.artefact=root-export "$ROOT_IMAGE" /bin/true) || die "docker create failed"
+  say "exporting the root filesystem"
+  mkdir "$tmp/tree"
+  if ! docker export "$cid" | tar -C "$tmp/tree" --numeric-owner -xf - ; then
+    docker rm -f "$cid" >/dev/null 2>&1; die "docker export of $ROOT_IMAGE failed"
+  fi
+  docker rm -f "$cid" >/dev/null 2>&1 || true
+  # docker export leaves its own bind-mount targets behind; a thin client writes its own.
+  printf 'ltsp-client\n' >"$tmp/tree/etc/hostname"
+  printf '127.0.0.1\tlocalhost\n127.0.1.1\tltsp-client\n' >"$tmp/tree/etc/hosts"
+  : >"$tmp/tree/etc/resolv.conf"
+  rm -f "$tmp/tree/.dockerenv"
+  kver=$(find "$tmp/tree/lib/modules" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort | tail -n 1)
+  [ -n "$kver" ] || die "no kernel in the client root"
+  cp "$tmp/tree/boot/vmlinuz-$kver" "$tmp/vmlinuz"
+  printf '%s\n' "$kver" >"$tmp/kernel-version"
+  rm -f "$tmp/tree/boot/initrd.img"* 
+  mib=$(( $(du -sm "$tmp/tree" | cut -f1) * 13 / 10 + 128 ))
+  say "mkfs.ext4 -d (${mib} MiB, no partition table)"
+  run_logged "$LOGS/root-mkfs.log" mkfs.ext4 -q -F -L ltsp-root -E root_owner=0:0 -d "$tmp/tree" "$tmp/root.ext4" "${mib}M"
+  rm -rf "$tmp/tree"
+  sha256sum "$tmp/root.ext4" | cut -c1-64 >"$tmp/root.ext4.sha256"
+  cache_commit "$tmp" "$ROOT_DIR"
+}
+build_root
+[ "$only" = root ] && exit 0
+
+# ---------------------------------------------------------------- initramfs
+LAB_STEP=initramfs
+KVER=$(cat "$ROOT_DIR/kernel-version")
+INITRD_KEY=$(recipe_hash "initramfs-v1 $ROOT_KEY" "$here/client/dracut")
+INITRD_DIR="$CACHE/initramfs-$INITRD_KEY"
+build_initramfs() {
+  [ -f "$INITRD_DIR/initrd.img" ] && { say "cached $INITRD_DIR"; return; }
+  need_space "$CACHE" 512
+  local tmp
+  tmp=$(cache_begin "$INITRD_DIR")
+  run_logged "$LOGS/initramfs-dracut.log" docker run --rm --network none \
+    --label ltsp-lab.artefact=initramfs \
+    -v "$here/client/dracut:/recipe:ro" -v "$tmp:/out" \
+    "$ROOT_IMAGE" /bin/sh /recipe/build-initramfs.sh "$KVER" /out/initrd.img
+  [ -s "$tmp/initrd.img" ] || die "dracut produced no initramfs"
+  cache_commit "$tmp" "$INITRD_DIR"
+}
+build_initramfs
+
+LAB_STEP=manifest; export LAB_STEP
+manifest=$(cat <<JSON
+{
+  "cache": "$CACHE",
+  "baseImage": "$BASE_IMAGE",
+  "serverImage": "$SERVER_IMAGE",
+  "rootImageTag": "$ROOT_IMAGE",
+  "rootImage": "$ROOT_DIR/root.ext4",
+  "rootSha256": "$(cat "$ROOT_DIR/root.ext4.sha256")",
+  "kernel": "$ROOT_DIR/vmlinuz",
+  "kernelVersion": "$KVER",
+  "initrd": "$INITRD_DIR/initrd.img",
+  "keys": { "base": "$BASE_KEY", "server": "$SERVER_KEY", "root": "$ROOT_KEY", "initramfs": "$INITRD_KEY" }
+}
+JSON
+)
+printf '%s\n' "$manifest" >"$CACHE/manifest.json.tmp" && mv "$CACHE/manifest.json.tmp" "$CACHE/manifest.json"
+[ -n "$manifest_out" ] && printf '%s\n' "$manifest" >"$manifest_out"
+printf '%s\n' "$manifest"
+say "done"

@@ -1,0 +1,26 @@
+#!/bin/bash
+# dracut module "ltsp-union": lays a unionfs-fuse copy-on-write root over the
+# read-only NBD root before switch_root, so a thin client runs stateless.
+# See dracut.modules(7) for the check/depends/installkernel/install contract.
+
+# Only when asked for (dracut --add ltsp-union or add_dracutmodules).
+check() {
+    require_binaries unionfs || return 1
+    return 255
+}
+
+depends() {
+    # bash: the hook gives the daemon an argv[0] of "@unionfs" with exec -a.
+    echo nbd bash
+    return 0
+}
+
+installkernel() {
+    hostonly='' instmods fuse
+}
+
+install() {
+    inst_multiple unionfs mount umount mkdir findmnt
+    # shellcheck disable=SC2154  # moddir is set by dracut
+    inst_hook pre-pivot 50 "$moddir/ltsp-union.sh"
+}

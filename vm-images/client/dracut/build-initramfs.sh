@@ -1,0 +1,17 @@
+#!/bin/sh
+# Runs inside the client-root image (vm-images/build.sh): builds the thin-client
+# initramfs with dracut, the nbd module and our ltsp-union module.
+#   build-initramfs.sh KERNEL_VERSION OUTPUT
+set -eu
+kver="$1"
+out="$2"
+here="$(dirname "$0")"
+cp -r "$here/90ltsp-union" /usr/lib/dracut/modules.d/
+chmod 0755 /usr/lib/dracut/modules.d/90ltsp-union/*.sh
+dracut --force --no-hostonly --confdir "$here/conf.d" --kver "$kver" "$out"
+# Fail the build, not the boot, when something we depend on is missing.
+listing=$(lsinitrd "$out")
+for want in 'bin/nbd-client' 'usr/bin/unionfs' 'fuse.ko' 'nbd.ko' 'ltsp-union.sh'; do
+  printf '%s\n' "$listing" | grep -q "$want" || { echo "initramfs lacks $want" >&2; exit 1; }
+done
+chmod 0644 "$out"

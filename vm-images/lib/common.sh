@@ -1,0 +1,98 @@
+# shellcheck shell=bash
+# Helpers shared by the vm-images build steps: progress, recipe hashing, an
+# artefact cache that is written atomically, and the checks that name a failed step.
+
+LAB_STEP="${LAB_STEP:-build}"
+LAB_T0=${LAB_T0:-$(date +%s)}
+
+say() { printf '[ltsp-lab build %4ss] %s: %s\n' "$(( $(date +%s) - LAB_T0 ))" "$LAB_STEP" "$*" >&2; }
+die() { printf '[ltsp-lab build] FAILED step %s: %s\n' "$LAB_STEP" "$*" >&2; exit 1; }
+
+# Run a long command, showing its last output line every few seconds as progress and
+# keeping the whole output in a log that is printed (tail) when it fails.
+run_logged() {
+  local log="$1"; shift
+  say "$*"
+  "$@" >"$log" 2>&1 &
+  local pid=$! last="" rc
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 5
+    local line
+    line=$(tail -n 1 "$log" 2>/dev/null | tr -d '\r' | cut -c1-110)
+    if [ -n "$line" ] && [ "$line" != "$last" ]; then say "... $line"; last="$line"; fi
+  done
+  if wait "$pid"; then rc=0; else rc=$?; fi
+  if [ "$rc" -ne 0 ]; then
+    tail -n 25 "$log" | sed 's/^/    | /' >&2
+    die "command failed (exit $rc): $* (full log: $log)"
+  fi
+}
+
+# Hash exactly the recipe files an artefact is made from: their relative paths,
+# modes and contents, plus any extra strings (the keys of what it is built on).
+recipe_hash() {
+  local extra="$1"; shift
+  {
+    printf '%s\n' "$extra"
+    local f
+    for f in "$@"; do
+      [ -e "$f" ] || die "recipe file missing: $f"
+      [ -r "$f" ] || die "recipe file unreadable: $f"
+      if [ -d "$f" ]; then
+        (cd "$f" && find . -type f -print0 | LC_ALL=C sort -z | while IFS= read -r -d '' g; do
+          [ -r "$g" ] || { echo "unreadable $f/$g"; exit 1; }
+          printf '%s %s %s\n' "$g" "$(stat -c %a "$g")" "$(sha256sum <"$g" | cut -c1-64)"
+        done) || die "recipe folder unreadable: $f"
+      else
+        printf '%s %s %s\n' "$(basename "$f")" "$(stat -c %a "$f")" "$(sha256sum <"$f" | cut -c1-64)"
+      fi
+    done
+  } | sha256sum | cut -c1-16
+}
+
+# Fail early, naming the step, when a folder's filesystem has less room than a step needs.
+need_space() {
+  local dir="$1" mib="$2" have
+  mkdir -p "$dir" 2>/dev/null || die "cannot create $dir"
+  have=$(df -Pm "$dir" | awk 'NR==2 {print $4}')
+  [ -n "$have" ] || die "cannot read free space of $dir"
+  if [ "$have" -lt "$mib" ]; then
+    die "not enough disk space in $dir: this step needs ${mib} MiB, ${have} MiB free. Free some space or point LTSP_LAB_CACHE elsewhere."
+  fi
+}
+
+# The cache: an artefact is a folder <cache>/<name>-<key>. It is built in a
+# temporary folder beside it and renamed into place only when complete, so a failed
+# or interrupted build leaves nothing that looks finished.
+LAB_TMP_DIRS=()
+cache_begin() {  # prints the temp folder to build into
+  local final="$1" tmp
+  tmp="$(dirname "$final")/.tmp-$(basename "$final")-$$"
+  rm -rf "$tmp"
+  mkdir -p "$tmp" || die "cannot create $tmp"
+  LAB_TMP_DIRS+=("$tmp")
+  printf '%s\n' "$tmp"
+}
+cache_commit() {
+  local tmp="$1" final="$2"
+  sync -f "$tmp" 2>/dev/null || true
+  rm -rf "$final"
+  mv "$tmp" "$final" || die "cannot move $tmp to $final"
+}
+cache_cleanup() {
+  local d
+  for d in "${LAB_TMP_DIRS[@]}"; do [ -e "$d" ] && rm -rf "$d"; done
+  return 0
+}
+
+# The Debian mirror: the one this host's apt uses, unless LTSP_LAB_MIRROR says otherwise.
+debian_mirror() {
+  if [ -n "${LTSP_LAB_MIRROR:-}" ]; then printf '%s\n' "$LTSP_LAB_MIRROR"; return; fi
+  local m
+  m=$(grep -hs '^URIs:' /etc/apt/sources.list.d/debian.sources | awk '{print $2}' | grep -v security | head -n 1)
+  [ -n "$m" ] || m=$(grep -hs '^deb ' /etc/apt/sources.list | awk '{print $2}' | grep -v security | head -n 1)
+  [ -n "$m" ] || die "no Debian mirror found in this host's apt sources; set LTSP_LAB_MIRROR"
+  printf '%s\n' "$m"
+}
+
+docker_has_image() { docker image inspect "$1" >/dev/null 2>&1; }
