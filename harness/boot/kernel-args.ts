@@ -1,0 +1,62 @@
+import { UsageError } from '../common/errors';
+
+/** x86 COMMAND_LINE_SIZE is 2048; leave room for what the lab itself passes. */
+const MAX_APPEND = 1024;
+
+/**
+ * Checks extra kernel arguments given by a user (`--append`). They end up in an iPXE
+ * script line, so they must be one printable line without iPXE's ${...} expansion.
+ */
+export function validateAppend(append: string): string {
+  const trimmed = append.trim();
+  if (trimmed.length > MAX_APPEND) {
+    throw new UsageError(`--append is ${trimmed.length} characters; the limit is ${MAX_APPEND}`);
+  }
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x1f\x7f]/.test(trimmed)) {
+    throw new UsageError('--append contains a newline or control character; give kernel arguments on one line', {
+      hint: 'e.g. --append "rd.debug loglevel=7"',
+    });
+  }
+  if (/[^\x20-\x7e]/.test(trimmed)) throw new UsageError('--append contains non-ASCII characters; kernel arguments are ASCII');
+  if (trimmed.includes('${')) throw new UsageError("--append contains '${', which iPXE would expand; write the value out");
+  if ((trimmed.match(/"/g) ?? []).length % 2 !== 0) throw new UsageError('--append has an unbalanced double quote');
+  for (const word of trimmed.match(/(?:[^\s"]+|"[^"]*")+/g) ?? []) {
+    if (word.startsWith('=')) throw new UsageError(`--append has an argument without a name: '${word}'`);
+  }
+  return trimmed;
+}
+
+export interface KernelArgsSpec {
+  exportName: string;
+  union: boolean;
+  append?: string;
+}
+
+/**
+ * The client's kernel command line; ${next-server} is expanded by iPXE to the server
+ * that answered DHCP. dracut 059's nbd module takes root=nbd:SERVER:EXPORT:FSTYPE:OPTS,
+ * where a non-numeric port field is the export name (its srv:port/name form fails).
+ */
+export function kernelArgs(spec: KernelArgsSpec): string {
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(spec.exportName)) {
+    throw new UsageError(`export name '${spec.exportName}' is not a plain name (letters, digits, . _ -)`);
+  }
+  const args = [`root=nbd:\${next-server}:${spec.exportName}:ext4:ro`, 'rd.neednet=1', 'ip=dhcp', 'console=ttyS0,115200'];
+  if (spec.union) args.push('rd.unionfs=1');
+  if (spec.append) args.push(validateAppend(spec.append));
+  return args.join(' ');
+}
+
+/** The iPXE script the server hands to one client (clients/<mac>.ipxe). */
+export function clientScript(client: string, args: string): string {
+  return [
+    '#!ipxe',
+    `echo ltsp-lab: client ${client}`,
+    `kernel tftp://\${next-server}/vmlinuz ${args}`,
+    'initrd tftp://${next-server}/initrd.img',
+    'echo ltsp-lab: kernel and initramfs fetched',
+    'boot',
+    '',
+  ].join('\n');
+}

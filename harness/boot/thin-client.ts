@@ -1,0 +1,256 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Deadline } from '../common/deadline';
+import { BootStageError, ConsoleWaitError, SutError, UsageError } from '../common/errors';
+import { log } from '../common/log';
+import type { RunContext } from '../common/run-context';
+import type { HostSpeed } from '../common/speed';
+import type { FailPattern } from '../console/console-log';
+import type { StartedLabNetwork, Tap } from '../network/lab-network';
+import { QemuMachine, type StartedQemuMachine, type StopStep } from '../qemu/qemu-machine';
+import type { ClientTimeline, StageMark } from '../report/types';
+import type { StartedLtspServer } from '../server/ltsp-server';
+import { clientScript, kernelArgs } from './kernel-args';
+import { BOOT_FAIL_PATTERNS, SHELL_PROMPT, bootStages, type StageDef } from './stages';
+
+const debug = log('boot');
+
+/** What a client needs from the lab it boots in. */
+export interface ClientHost {
+  readonly run: RunContext;
+  readonly network: StartedLabNetwork;
+  readonly server: StartedLtspServer;
+  readonly speed: HostSpeed;
+  readonly reportDir: string;
+  /** A unique client number in this lab (tap name, default MAC). */
+  allocateIndex(): number;
+  /** Called once a client is started and again when it stops, so the lab can stop it. */
+  track(client: StartedThinClient, on: boolean): void;
+}
+
+export interface CommandResult {
+  code: number;
+  output: string;
+}
+
+/**
+ * A thin client: a QEMU PC with a NIC on the lab bridge that PXE-boots from the lab's
+ * server. Builder; `start()` returns a StartedThinClient.
+ */
+export class ThinClient {
+  private memoryMb = 384;
+  private nicModel = 'virtio-net-pci';
+  private mac?: string;
+  private union = true;
+  private append?: string;
+  private exportName = 'root';
+
+  constructor(
+    readonly name: string,
+    private readonly host: ClientHost,
+  ) {
+    if (!/^[a-z][a-z0-9-]{0,15}$/.test(name)) throw new UsageError(`client name '${name}' must be 1-16 of a-z, 0-9, -`);
+  }
+
+  withMemory(mb: number): this {
+    this.memoryMb = mb;
+    return this;
+  }
+
+  withNic(model: string): this {
+    this.nicModel = model;
+    return this;
+  }
+
+  withMac(mac: string): this {
+    this.mac = mac.toLowerCase();
+    return this;
+  }
+
+  /** rd.unionfs=1 (default on): the copy-on-write union over the read-only NBD root. */
+  withUnion(on: boolean): this {
+    this.union = on;
+    return this;
+  }
+
+  /** Extra kernel arguments (validated). */
+  withAppend(args: string): this {
+    this.append = args;
+    return this;
+  }
+
+  /** The NBD export to ask for (the server has "root"). */
+  withExportName(name: string): this {
+    this.exportName = name;
+    return this;
+  }
+
+  get stages(): StageDef[] {
+    return bootStages({ union: this.union });
+  }
+
+  /** Writes the client's iPXE script, adds its tap and starts QEMU. Tears down on failure. */
+  async start(deadline: Deadline): Promise<StartedThinClient> {
+    const index = this.host.allocateIndex();
+    const mac = this.mac ?? `52:54:00:4c:${this.host.run.id.charCodeAt(5).toString(16).padStart(2, '0')}:${index.toString(16).padStart(2, '0')}`;
+    const args = kernelArgs({ exportName: this.exportName, union: this.union, ...(this.append ? { append: this.append } : {}) });
+    const dir = join(this.host.reportDir, this.name);
+    mkdirSync(dir, { recursive: true });
+    const machine = new QemuMachine(this.name, join(dir, 'run'))
+      .withMemory(this.memoryMb)
+      .withBootOrder('n')
+      .withConsoleLog(join(dir, 'console.log'))
+      .withQmpLog(join(dir, 'qmp.log'));
+    await this.host.server.writeClientScript(mac, clientScript(this.name, args));
+    const tap = await this.host.network.addTap(index, deadline);
+    let qemu: StartedQemuMachine;
+    try {
+      machine.withNic({ model: this.nicModel, mac, tap: tap.name });
+      qemu = await machine.start(deadline);
+    } catch (e) {
+      await this.host.network.removeTap(tap, Deadline.after(5000, `remove tap ${tap.name}`));
+      throw e;
+    }
+    debug('%s started: pid %d mac %s tap %s', this.name, qemu.pid, mac, tap.name);
+    const client = new StartedThinClient(this.name, mac, qemu, tap, this.host, this.stages, this.memoryMb, dir);
+    this.host.track(client, true);
+    return client;
+  }
+}
+
+export class StartedThinClient implements AsyncDisposable {
+  readonly timeline: StageMark[] = [];
+  private failure?: { stage: string; error: string };
+  private commandCount = 0;
+  private stopping?: Promise<StopStep>;
+
+  constructor(
+    readonly name: string,
+    readonly mac: string,
+    readonly qemu: StartedQemuMachine,
+    private readonly tap: Tap,
+    private readonly host: ClientHost,
+    readonly stages: StageDef[],
+    readonly memoryMb: number,
+    /** This client's report folder: console.log, qmp.log. */
+    readonly dir: string,
+  ) {}
+
+  get console() {
+    return this.qemu.console;
+  }
+
+  /** Seconds of reference-TCG time → ms on this host. */
+  private scaled(seconds: number): number {
+    return seconds * 1000 * this.host.speed.factor;
+  }
+
+  /** The whole boot's budget: the sum of its stages'. */
+  bootBudgetMs(): number {
+    return this.scaled(this.stages.reduce((s, st) => s + st.budgetS, 0));
+  }
+
+  /**
+   * Follows the boot through every stage in order, stamping each from the console. A
+   * stage that does not come within its budget, a failure pattern, a later stage seen
+   * first, or QEMU exiting fails the boot with a BootStageError naming the stage.
+   */
+  async waitForBoot(deadline: Deadline = Deadline.after(this.bootBudgetMs(), `boot of ${this.name}`), upTo = 'login'): Promise<StageMark[]> {
+    this.timeline.length = 0;
+    delete this.failure;
+    const last = this.stages.findIndex((s) => s.id === upTo);
+    const stages = last < 0 ? this.stages : this.stages.slice(0, last + 1);
+    for (let i = 0; i < stages.length; i++) {
+      const stage = stages[i] as StageDef;
+      const later: FailPattern[] = stages.slice(i + 1).map((s) => ({ name: `${s.label} came before ${stage.label}`, pattern: s.pattern }));
+      const d = deadline.child(this.scaled(stage.budgetS), `${this.name}: ${stage.label}`);
+      try {
+        const m = await this.console.waitFor(stage.pattern, { deadline: d, failOn: [...BOOT_FAIL_PATTERNS, ...later], exited: this.qemu.exited });
+        this.timeline.push({ stage: stage.id, label: stage.label, t: Math.round(m.t), line: m.line.text });
+        debug('%s: %s at %s s', this.name, stage.label, (m.t / 1000).toFixed(1));
+      } catch (e) {
+        const detail = e instanceof Error ? e.message : String(e);
+        this.failure = { stage: stage.id, error: detail };
+        throw new BootStageError({
+          stage: `${stage.label} (${stage.id})`,
+          elapsedMs: Math.round(performance.now() - this.qemu.startedAt),
+          consoleTail: this.console.tail(40),
+          detail: firstLine(detail) + (e instanceof ConsoleWaitError && e.reason === 'timeout' ? ` (budget ${Math.round(d.totalMs / 1000)} s)` : ''),
+          hint: `console log: ${join(this.dir, 'console.log')}`,
+          cause: e,
+        });
+      }
+    }
+    return this.timeline;
+  }
+
+  /** The IPv4 address the firmware's DHCP got, from the timeline. */
+  get leaseIp(): string | undefined {
+    const dhcp = this.timeline.find((s) => s.stage === 'dhcp');
+    return dhcp ? /(\d+\.\d+\.\d+\.\d+)/.exec(dhcp.line)?.[1] : undefined;
+  }
+
+  /**
+   * Runs a shell command at the root prompt on ttyS0 and returns its output and exit
+   * code. Markers are printed by printf so the echoed command line cannot match them.
+   */
+  async run(command: string, deadline: Deadline = Deadline.after(this.scaled(60), `${this.name}: ${command}`)): Promise<CommandResult> {
+    if (command.includes('\n')) throw new UsageError('one command line at a time');
+    const n = ++this.commandCount;
+    await this.console.waitFor(SHELL_PROMPT, { deadline, failOn: BOOT_FAIL_PATTERNS, exited: this.qemu.exited, what: `${this.name}: shell prompt before '${command}'` });
+    this.qemu.type(`printf '=%s=\\n' LTSPBEGIN${n}; ${command}; printf '\\n=%s=%d=\\n' LTSPEND${n} $?\n`);
+    const begin = await this.console.waitFor(new RegExp(`^=LTSPBEGIN${n}=$`), { deadline, failOn: BOOT_FAIL_PATTERNS, exited: this.qemu.exited, what: `${this.name}: start of '${command}'` });
+    const end = await this.console.waitFor(new RegExp(`^=LTSPEND${n}=(\\d+)=$`), { deadline, failOn: BOOT_FAIL_PATTERNS, exited: this.qemu.exited, what: `${this.name}: end of '${command}'` });
+    const lines = this.console.lines().filter((l) => l.index > begin.line.index && l.index < end.line.index).map((l) => l.text);
+    if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+    return { code: Number(end.match[1]), output: lines.join('\n') };
+  }
+
+  /** Like run(), but a non-zero exit is a SutError carrying the output. */
+  async check(command: string, deadline?: Deadline): Promise<string> {
+    const r = await this.run(command, deadline);
+    if (r.code !== 0) throw new SutError(`'${command}' on ${this.name} exited ${r.code}:\n${r.output}`);
+    return r.output;
+  }
+
+  /** QMP system_reset: a hard reset; console waits after it see only the new boot. */
+  async reset(deadline: Deadline = Deadline.after(10_000, `reset ${this.name}`)): Promise<void> {
+    this.console.skipToEnd();
+    await this.qemu.qmp.systemReset(deadline);
+  }
+
+  /** The timeline as the report and `./lab boot --json` show it. */
+  report(): ClientTimeline {
+    return {
+      client: this.name,
+      mac: this.mac,
+      ok: !this.failure && this.timeline.length === this.stages.length,
+      ...(this.failure ? { failedStage: this.failure.stage, error: this.failure.error } : {}),
+      stages: [...this.timeline],
+      consoleLog: join(this.name, 'console.log'),
+      qmpLog: join(this.name, 'qmp.log'),
+      ...(this.leaseIp ? { leaseIp: this.leaseIp } : {}),
+      memoryMb: this.memoryMb,
+    };
+  }
+
+  /** Stops QEMU (QMP quit, then SIGTERM, SIGKILL) and removes the tap. Idempotent. */
+  stop(): Promise<StopStep> {
+    this.stopping ??= (async () => {
+      const step = await this.qemu.stop();
+      await this.host.network.removeTap(this.tap, Deadline.after(10_000, `remove tap ${this.tap.name}`));
+      this.host.track(this, false);
+      return step;
+    })();
+    return this.stopping;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0] ?? s;
+}

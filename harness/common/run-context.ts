@@ -1,0 +1,67 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+
+/** The docker label every lab resource carries; its value is the run id. */
+export const LAB_LABEL = 'ltsp-lab';
+export const RUN_LABEL = 'ltsp-lab.run';
+/** "pid:starttime" of the process that owns a run, so a reaper can tell a live run from a dead one. */
+export const OWNER_LABEL = 'ltsp-lab.owner';
+
+/** The kernel's start time of a process (clock ticks since boot, /proc/PID/stat field 22), or null. */
+export function processStartTime(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // comm (field 2) may contain spaces and parentheses: split after the last ')'.
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return rest[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** Whether the owner recorded as "pid:starttime" is still the same live process. */
+export function ownerAlive(owner: string): boolean {
+  const [pid, start] = owner.split(':');
+  const n = Number(pid);
+  if (!Number.isInteger(n) || n <= 0) return false;
+  return processStartTime(n) === start;
+}
+
+/**
+ * Identity of one harness run. Every container, network, bridge, tap, temp folder and
+ * QEMU process it creates carries the id (label or name prefix), so a later run, or
+ * `./lab clean`, can reap what a crashed run left behind and nothing else.
+ */
+export class RunContext {
+  readonly id: string;
+  readonly owner: string;
+  readonly host = hostname();
+
+  constructor(id?: string) {
+    // 6 base-36 chars: short enough for 15-char interface names (ltl<id>, ltt<id>c<n>).
+    this.id = id ?? BigInt('0x' + randomBytes(5).toString('hex')).toString(36).padStart(6, '0').slice(-6);
+    if (!/^[a-z0-9]{6}$/.test(this.id)) throw new RangeError(`bad run id '${this.id}'`);
+    this.owner = `${process.pid}:${processStartTime(process.pid) ?? '0'}`;
+  }
+
+  labels(extra: Record<string, string> = {}): Record<string, string> {
+    return { [LAB_LABEL]: 'true', [RUN_LABEL]: this.id, [OWNER_LABEL]: this.owner, ...extra };
+  }
+
+  get networkName(): string {
+    return `ltsp-lab-${this.id}`;
+  }
+
+  get bridgeName(): string {
+    return `ltl${this.id}`;
+  }
+
+  tapName(index: number): string {
+    return `ltt${this.id}c${index}`;
+  }
+
+  get serverName(): string {
+    return `ltsp-lab-${this.id}-server`;
+  }
+}

@@ -1,0 +1,121 @@
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Deadline } from '../common/deadline';
+import { HarnessError, SetupError, UsageError } from '../common/errors';
+import { execCommand } from '../common/exec';
+import { log } from '../common/log';
+import { ProcessGroup } from '../process/process-group';
+import type { ServedImages } from '../server/ltsp-server';
+
+const debug = log('images');
+
+/** The repo's vm-images/ folder: the server stack under test. */
+export const VM_IMAGES_DIR = resolve(__dirname, '..', '..', 'vm-images');
+
+/** What vm-images/build.sh produced (its manifest). */
+export interface ImageManifest extends ServedImages {
+  cache: string;
+  baseImage: string;
+  rootImageTag: string;
+  rootSha256: string;
+  kernelVersion: string;
+  keys: Record<string, string>;
+}
+
+export interface BuildOptions {
+  deadline: Deadline;
+  /** Each progress line of the build (it also goes to the `lab:images` debug log). */
+  onProgress?: (line: string) => void;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Builds (or reuses from the cache) every artefact the lab boots and serves. */
+export async function buildImages(opts: BuildOptions): Promise<ImageManifest> {
+  const proc = await ProcessGroup.spawn({
+    command: join(VM_IMAGES_DIR, 'build.sh'),
+    args: [],
+    name: 'build',
+    env: { ...process.env, ...opts.env },
+    stdin: 'ignore',
+  });
+  let stdout = '';
+  proc.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  const progress: string[] = [];
+  let partial = '';
+  proc.stderr.on('data', (c: Buffer) => {
+    const lines = (partial + c.toString()).split('\n');
+    partial = lines.pop() ?? '';
+    for (const l of lines) {
+      progress.push(l);
+      if (progress.length > 60) progress.shift();
+      debug('%s', l);
+      opts.onProgress?.(l);
+    }
+  });
+  const status = await opts.deadline.race(proc.exited, () => {
+    void proc.terminate(2000);
+    return new HarnessError(`the image build did not finish within ${Math.round(opts.deadline.totalMs / 1000)} s`);
+  });
+  if (status.code !== 0) {
+    const failed = progress.filter((l) => /FAILED step/.test(l)).pop() ?? progress.slice(-1)[0] ?? '';
+    throw new SetupError(`the image build failed: ${failed.replace(/^\[ltsp-lab build\] /, '')}\n${progress.slice(-15).join('\n')}`, {
+      hint: 'see the build logs in the image cache (LTSP_LAB_CACHE, default ~/.cache/ltsp-lab/logs)',
+    });
+  }
+  let manifest: ImageManifest;
+  try {
+    manifest = JSON.parse(stdout) as ImageManifest;
+  } catch {
+    throw new HarnessError(`vm-images/build.sh printed no manifest: ${stdout.slice(0, 200)}`);
+  }
+  return manifest;
+}
+
+/** Reads the manifest of the last build, without building. */
+export function readManifest(cache = process.env.LTSP_LAB_CACHE ?? join(process.env.HOME ?? '/root', '.cache', 'ltsp-lab')): ImageManifest {
+  try {
+    return JSON.parse(readFileSync(join(cache, 'manifest.json'), 'utf8')) as ImageManifest;
+  } catch (e) {
+    throw new SetupError(`no image manifest in ${cache}: ${(e as Error).message}`, { hint: 'run ./lab build' });
+  }
+}
+
+/** Checks that what a lab is about to serve exists and is what it claims to be. */
+export async function checkServedImages(images: ServedImages, deadline: Deadline): Promise<void> {
+  for (const [what, path] of [
+    ['root image', images.rootImage],
+    ['kernel', images.kernel],
+    ['initramfs', images.initrd],
+  ] as const) {
+    let size: number;
+    try {
+      size = statSync(path).size;
+    } catch {
+      throw new UsageError(`the ${what} ${path} does not exist or is unreadable`, { hint: 'run ./lab build, or fix the path you gave' });
+    }
+    if (size === 0) throw new UsageError(`the ${what} ${path} is empty`);
+  }
+  if (!isExt4Image(images.rootImage)) {
+    throw new UsageError(`the root image ${images.rootImage} is not an ext4 filesystem`, {
+      hint: 'the NBD root must be a bare ext4 image (no partition table), as vm-images/build.sh makes it',
+    });
+  }
+  const has = await execCommand('docker', ['image', 'inspect', images.serverImage], { deadline, allowFailure: true });
+  if (has.code !== 0) {
+    throw new SetupError(`the server image ${images.serverImage} is not in docker`, { hint: 'run ./lab build (no registry is reachable: images are built here)' });
+  }
+}
+
+/** ext4's superblock magic 0xEF53 sits at byte 1080 (little endian); only that is read. */
+export function isExt4Image(path: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const buf = Buffer.alloc(2);
+    return readSync(fd, buf, 0, 2, 1080) === 2 && buf[0] === 0x53 && buf[1] === 0xef;
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}

@@ -1,0 +1,292 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { ConsoleLog } from '../console/console-log';
+import { Deadline } from '../common/deadline';
+import { LaunchError, UsageError } from '../common/errors';
+import { log } from '../common/log';
+import { detectAccel, type Accel } from '../common/speed';
+import { ProcessGroup } from '../process/process-group';
+import { QmpClient } from '../qmp/qmp-client';
+
+const debug = log('qemu');
+
+export interface NicSpec {
+  /** QEMU device model, e.g. virtio-net-pci, e1000. */
+  model: string;
+  mac: string;
+  /** Host tap interface the NIC's netdev uses. */
+  tap: string;
+}
+
+export interface DiskSpec {
+  path: string;
+  readOnly: boolean;
+  /** QEMU's -drive if=, e.g. virtio. */
+  iface: string;
+}
+
+export interface DirectKernel {
+  kernel: string;
+  initrd: string;
+  append: string;
+}
+
+export type StopStep = 'quit' | 'exited' | 'sigterm' | 'sigkill';
+
+const MAC_RE = /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/;
+
+/**
+ * A QEMU x86 machine, configured with a builder and started into a
+ * StartedQemuMachine that owns the process group, the serial console and QMP.
+ *
+ *   new QemuMachine('c1', runDir).withMemory(384).withNic({...}).withBootOrder('n')
+ *
+ * The serial port is QEMU's stdio (so nothing printed before we connect is lost, and
+ * typing into stdin types at the console); QMP listens on a unix socket in runDir.
+ */
+export class QemuMachine {
+  private binary = 'qemu-system-x86_64';
+  private machine = 'pc';
+  private memoryMb = 384;
+  private cpus = 1;
+  private accel: Accel = detectAccel();
+  private tbSizeMb = 256;
+  private readonly nics: NicSpec[] = [];
+  private readonly disks: DiskSpec[] = [];
+  private bootOrder?: string;
+  private direct?: DirectKernel;
+  private readonly extra: string[] = [];
+  private consoleLogFile?: string;
+  private qmpLogFile?: string;
+
+  constructor(
+    readonly name: string,
+    private readonly runDir: string,
+  ) {}
+
+  withBinary(path: string): this {
+    this.binary = path;
+    return this;
+  }
+
+  withMachine(type: string): this {
+    this.machine = type;
+    return this;
+  }
+
+  withMemory(mb: number): this {
+    if (!Number.isInteger(mb) || mb < 64 || mb > 65536) {
+      throw new UsageError(`memory ${mb} MB is out of range: give 64 to 65536 MB`, { hint: 'thin clients boot with 384 MB; 256 MB is the smallest that fits this kernel and initramfs' });
+    }
+    this.memoryMb = mb;
+    return this;
+  }
+
+  withCpus(n: number): this {
+    if (!Number.isInteger(n) || n < 1 || n > 16) throw new UsageError(`cpus ${n} is out of range: give 1 to 16`);
+    this.cpus = n;
+    return this;
+  }
+
+  /**
+   * KVM when /dev/kvm exists, TCG otherwise. TCG's translation cache defaults to 1 GiB
+   * (RSS = guest RAM + ~0.7 GiB); 256 MiB cut that without slowing boots here.
+   */
+  withAccel(accel: Accel, tbSizeMb = 256): this {
+    this.accel = accel;
+    this.tbSizeMb = tbSizeMb;
+    return this;
+  }
+
+  withNic(nic: NicSpec): this {
+    const mac = nic.mac.toLowerCase();
+    if (!MAC_RE.test(mac)) throw new UsageError(`MAC '${nic.mac}' is not of the form 52:54:00:xx:xx:xx`);
+    if (this.nics.some((n) => n.mac === mac)) throw new UsageError(`MAC ${mac} is given twice on ${this.name}`);
+    this.nics.push({ ...nic, mac });
+    return this;
+  }
+
+  withDisk(disk: DiskSpec): this {
+    this.disks.push(disk);
+    return this;
+  }
+
+  /** -boot order=..., e.g. 'n' for network first. */
+  withBootOrder(order: string): this {
+    this.bootOrder = order;
+    return this;
+  }
+
+  /** Boots a kernel directly (-kernel/-initrd/-append), skipping firmware and PXE. */
+  withDirectKernel(direct: DirectKernel): this {
+    this.direct = direct;
+    return this;
+  }
+
+  withExtraArgs(...args: string[]): this {
+    this.extra.push(...args);
+    return this;
+  }
+
+  withConsoleLog(path: string): this {
+    this.consoleLogFile = path;
+    return this;
+  }
+
+  withQmpLog(path: string): this {
+    this.qmpLogFile = path;
+    return this;
+  }
+
+  get qmpSocket(): string {
+    return join(this.runDir, `${this.name}.qmp`);
+  }
+
+  get pidFile(): string {
+    return join(this.runDir, `${this.name}.pid`);
+  }
+
+  /** SeaBIOS mirrors int10 text output (SeaBIOS, iPXE) to this port when the file holds it (little endian). */
+  get serconFile(): string {
+    return join(this.runDir, 'sercon-port');
+  }
+
+  /** The full command line, binary first. Pure: unit tests compare it with golden arrays. */
+  argv(): string[] {
+    const a = [this.binary, '-name', `${this.name},process=qemu-${this.name}`];
+    a.push('-machine', this.machine);
+    a.push('-accel', this.accel === 'kvm' ? 'kvm' : `tcg,tb-size=${this.tbSizeMb}`);
+    if (this.accel === 'kvm') a.push('-cpu', 'host');
+    a.push('-m', String(this.memoryMb), '-smp', String(this.cpus));
+    // No floppy, CD-ROM, default NIC, VGA or parallel port: less for the guest to probe.
+    a.push('-nodefaults', '-no-user-config', '-display', 'none');
+    a.push('-chardev', 'stdio,id=console,signal=off', '-serial', 'chardev:console');
+    a.push('-fw_cfg', `name=etc/sercon-port,file=${this.serconFile}`);
+    a.push('-qmp', `unix:${this.qmpSocket},server=on,wait=off`);
+    a.push('-pidfile', this.pidFile);
+    this.nics.forEach((nic, i) => {
+      a.push('-netdev', `tap,id=net${i},ifname=${nic.tap},script=no,downscript=no`);
+      a.push('-device', `${nic.model},netdev=net${i},mac=${nic.mac}${this.bootOrder?.startsWith('n') && i === 0 ? ',bootindex=1' : ''}`);
+    });
+    this.disks.forEach((d, i) => {
+      a.push('-drive', `file=${d.path},format=raw,if=${d.iface},index=${i},cache=unsafe${d.readOnly ? ',readonly=on' : ''}`);
+    });
+    if (this.direct) a.push('-kernel', this.direct.kernel, '-initrd', this.direct.initrd, '-append', this.direct.append);
+    if (this.bootOrder) a.push('-boot', `order=${this.bootOrder},strict=on`);
+    a.push(...this.extra);
+    return a;
+  }
+
+  /** Spawns QEMU in its own process group and connects QMP; tears down on any failure. */
+  async start(deadline: Deadline): Promise<StartedQemuMachine> {
+    mkdirSync(this.runDir, { recursive: true });
+    writeFileSync(this.serconFile, Buffer.from([0xf8, 0x03])); // 0x3f8: COM1
+    const [command, ...args] = this.argv();
+    debug('%s: %s', this.name, this.argv().join(' '));
+    const startedAt = performance.now();
+    const proc = await ProcessGroup.spawn({ command: command as string, args, name: `qemu ${this.name}`, stdin: 'pipe', pidFile: this.pidFile });
+    const console = new ConsoleLog({ name: this.name, startedAt, ...(this.consoleLogFile ? { logFile: this.consoleLogFile } : {}) });
+    console.attach(proc.stdout);
+    let qmp: QmpClient;
+    try {
+      const connecting = QmpClient.connect(this.qmpSocket, {
+        deadline: deadline.child(30_000, `QMP connect to ${this.name}`),
+        ...(this.qmpLogFile ? { logFile: this.qmpLogFile } : {}),
+      });
+      const early = proc.exited.then((s) => {
+        throw new LaunchError(`QEMU for ${this.name} exited at start (code ${s.code}, signal ${s.signal})`, {
+          process: `qemu ${this.name}`,
+          stderrTail: proc.stderrTail(20),
+        });
+      });
+      qmp = await Promise.race([connecting, early]);
+      connecting.catch(() => undefined);
+      early.catch(() => undefined);
+    } catch (e) {
+      await proc.terminate(2000);
+      await console.close();
+      throw e;
+    }
+    return new StartedQemuMachine(this.name, proc, console, qmp, startedAt);
+  }
+}
+
+export class StartedQemuMachine implements AsyncDisposable {
+  private stopping?: Promise<StopStep>;
+
+  constructor(
+    readonly name: string,
+    readonly process: ProcessGroup,
+    readonly console: ConsoleLog,
+    readonly qmp: QmpClient,
+    /** performance.now() at spawn: console times count from here. */
+    readonly startedAt: number,
+  ) {}
+
+  get pid(): number {
+    return this.process.pid;
+  }
+
+  get exited(): Promise<unknown> {
+    return this.process.exited;
+  }
+
+  isRunning(): boolean {
+    return this.process.isRunning();
+  }
+
+  /** Types at the serial console. */
+  type(text: string): void {
+    this.process.stdin?.write(text);
+  }
+
+  /** Resident set size of the QEMU process, in KiB (null once it is gone). */
+  rssKb(): number | null {
+    try {
+      const status = readFileSync(`/proc/${this.pid}/status`, 'utf8');
+      const m = /VmRSS:\s+(\d+) kB/.exec(status);
+      return m ? Number(m[1]) : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * The shutdown ladder: QMP quit, wait; then SIGTERM, then SIGKILL of the process
+   * group. Returns the step that ended it and logs when a fallback was needed.
+   * Idempotent, and safe when QEMU already died.
+   */
+  stop(): Promise<StopStep> {
+    this.stopping ??= (async (): Promise<StopStep> => {
+      let step: StopStep;
+      if (!this.process.isRunning()) {
+        step = 'exited';
+      } else {
+        const d = Deadline.after(5000, `QMP quit of ${this.name}`);
+        try {
+          await this.qmp.quit(d);
+        } catch (e) {
+          debug('%s: QMP quit failed: %s', this.name, (e as Error).message);
+        }
+        const gone = await d.race(this.process.exited.then(() => true), () => new Error('still running')).catch(() => false);
+        if (gone) {
+          step = 'quit';
+        } else {
+          const t = await this.process.terminate(3000);
+          step = t === 'exited' ? 'quit' : t;
+          debug('%s: QMP quit did not end QEMU; fell back to %s', this.name, step);
+          process.stderr.write(`lab: QEMU ${this.name} did not quit over QMP; stopped it with ${step}\n`);
+        }
+      }
+      this.qmp.close();
+      await this.console.close();
+      return step;
+    })();
+    return this.stopping;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}

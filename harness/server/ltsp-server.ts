@@ -1,0 +1,167 @@
+import { createWriteStream, type WriteStream } from 'node:fs';
+import {
+  AbstractStartedContainer,
+  GenericContainer,
+  Wait,
+  type StartedTestContainer,
+  type StopOptions,
+  type StoppedTestContainer,
+} from 'testcontainers';
+import type { Deadline } from '../common/deadline';
+import { SutError } from '../common/errors';
+import { log } from '../common/log';
+import type { RunContext } from '../common/run-context';
+import type { StartedLabNetwork } from '../network/lab-network';
+
+// Ryuk, testcontainers' reaper, is an image we cannot pull here: we reap by label ourselves.
+process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
+
+const debug = log('server');
+const LOG_TAIL = 400;
+
+/** What the server serves: its image, and the artefacts it bind-mounts read-only. */
+export interface ServedImages {
+  serverImage: string;
+  rootImage: string;
+  kernel: string;
+  initrd: string;
+}
+
+/**
+ * The LTSP server under test (dnsmasq DHCP+TFTP, iPXE script, nbd-server) as a
+ * container on the lab network. Only NET_ADMIN and NET_RAW are added (dnsmasq's DHCP
+ * and router advertisements need them); it is never privileged.
+ */
+export class LtspServerContainer extends GenericContainer {
+  private logFile?: string;
+  private readonly logLines: string[] = [];
+
+  constructor(
+    images: ServedImages,
+    private readonly run: RunContext,
+    private readonly network: StartedLabNetwork,
+  ) {
+    super(images.serverImage);
+    this.withName(run.serverName)
+      .withLabels(run.labels({ 'ltsp-lab.role': 'server' }))
+      .withNetworkMode(network.name)
+      .withAddedCapabilities('NET_ADMIN', 'NET_RAW')
+      .withBindMounts([
+        { source: images.rootImage, target: '/srv/ltsp/root.ext4', mode: 'ro' },
+        { source: images.kernel, target: '/srv/tftp/vmlinuz', mode: 'ro' },
+        { source: images.initrd, target: '/srv/tftp/initrd.img', mode: 'ro' },
+      ])
+      .withEnvironment({ LAB_DHCP_RANGE: `${network.subnet.replace(/0\/24$/, '100')},${network.subnet.replace(/0\/24$/, '199')}` })
+      .withWaitStrategy(Wait.forLogMessage(/ltsp-server: ready/))
+      .withLogConsumer((stream) => {
+        let partial = '';
+        stream.on('data', (chunk: Buffer | string) => {
+          const lines = (partial + chunk.toString()).split('\n');
+          partial = lines.pop() ?? '';
+          for (const l of lines) this.record(l);
+        });
+        stream.on('end', () => partial && this.record(partial));
+      });
+  }
+
+  /** Where the container's log goes, as it arrives. */
+  withLogFile(path: string): this {
+    this.logFile = path;
+    return this;
+  }
+
+  withServerEnv(env: Record<string, string>): this {
+    return this.withEnvironment(env);
+  }
+
+  private file?: WriteStream;
+  private record(line: string): void {
+    debug('%s', line);
+    this.logLines.push(line);
+    if (this.logLines.length > LOG_TAIL) this.logLines.splice(0, this.logLines.length - LOG_TAIL);
+    this.file?.write(line + '\n');
+  }
+
+  /** Starts the server and waits until dnsmasq and nbd-server answer ("ltsp-server: ready"). */
+  async startWithin(deadline: Deadline): Promise<StartedLtspServer> {
+    if (this.logFile) this.file = createWriteStream(this.logFile, { flags: 'a' });
+    this.withStartupTimeout(Math.max(1000, Math.floor(deadline.remaining())));
+    let started: StartedTestContainer;
+    try {
+      started = await super.start();
+    } catch (e) {
+      // testcontainers removes a container whose wait failed; its log tells why.
+      this.file?.end();
+      const tail = this.logLines.slice(-40).join('\n');
+      throw new SutError(
+        `the LTSP server did not become ready: ${(e as Error).message}\n--- server log ---\n${tail || '(no output)'}`,
+        { cause: e },
+      );
+    }
+    const ip = started.getIpAddress(this.network.name);
+    debug('server %s ready at %s', this.run.serverName, ip);
+    return new StartedLtspServer(started, ip, this.logLines, this.file);
+  }
+
+  override async start(): Promise<StartedLtspServer> {
+    throw new Error('use startWithin(deadline): every wait in the lab has a deadline');
+  }
+}
+
+export class StartedLtspServer extends AbstractStartedContainer {
+  private stopping?: Promise<void>;
+
+  constructor(
+    started: StartedTestContainer,
+    readonly ip: string,
+    private readonly logLines: string[],
+    private readonly file?: WriteStream,
+  ) {
+    super(started);
+  }
+
+  /** The server's most recent log lines (bounded). */
+  logTail(n = 40): string[] {
+    return this.logLines.slice(-n);
+  }
+
+  /** A client's own iPXE script, served as clients/<mac>.ipxe (boot.ipxe chains it). */
+  async writeClientScript(mac: string, script: string): Promise<void> {
+    const name = mac.toLowerCase().replace(/:/g, '-');
+    await this.copyContentToContainer([{ content: script, target: `/srv/tftp/clients/${name}.ipxe`, mode: 0o644 }]);
+  }
+
+  /** dnsmasq's leases: MAC → IPv4. */
+  async leases(): Promise<Map<string, string>> {
+    const res = await this.exec(['cat', '/var/lib/misc/dnsmasq.leases']);
+    const out = new Map<string, string>();
+    for (const line of res.output.split('\n')) {
+      const [, mac, ip] = line.trim().split(/\s+/);
+      if (mac && ip) out.set(mac.toLowerCase(), ip);
+    }
+    return out;
+  }
+
+  /** Runs a command in the server; throws with its output on a non-zero exit unless allowed. */
+  async sh(command: string, allowFailure = false): Promise<{ exitCode: number; output: string }> {
+    const res = await this.exec(['sh', '-c', command]);
+    if (res.exitCode !== 0 && !allowFailure) {
+      throw new SutError(`'${command}' in the server exited ${res.exitCode}: ${res.output.trim()}`);
+    }
+    return { exitCode: res.exitCode, output: res.output };
+  }
+
+  /** Idempotent: safe after a failed start or a container killed from outside. */
+  override async stop(options?: Partial<StopOptions>): Promise<StoppedTestContainer> {
+    this.stopping ??= (async () => {
+      try {
+        await super.stop({ timeout: 5000, ...options });
+      } catch (e) {
+        debug('server stop: %s', (e as Error).message);
+      }
+      await new Promise<void>((resolve) => (this.file ? this.file.end(resolve) : resolve()));
+    })();
+    await this.stopping;
+    return undefined as unknown as StoppedTestContainer;
+  }
+}
