@@ -97,7 +97,7 @@ export class ThinClient {
     const args = kernelArgs({ exportName: this.exportName, union: this.union, ...(this.append ? { append: this.append } : {}) });
     const dir = join(this.host.reportDir, this.name);
     mkdirSync(dir, { recursive: true });
-    const machine = new QemuMachine(this.name, join(dir, 'run'))
+    const machine = new QemuMachine(this.name, join(this.host.run.stateDir, this.name))
       .withMemory(this.memoryMb)
       .withBootOrder('n')
       .withConsoleLog(join(dir, 'console.log'))

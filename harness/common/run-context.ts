@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { hostname } from 'node:os';
 
 /** The docker label every lab resource carries; its value is the run id. */
@@ -7,6 +8,11 @@ export const LAB_LABEL = 'ltsp-lab';
 export const RUN_LABEL = 'ltsp-lab.run';
 /** "pid:starttime" of the process that owns a run, so a reaper can tell a live run from a dead one. */
 export const OWNER_LABEL = 'ltsp-lab.owner';
+
+/** Per-run state (owner file, QEMU pidfiles and QMP sockets), one folder per run id. */
+export function stateRoot(): string {
+  return process.env.LTSP_LAB_STATE ?? '/run/ltsp-lab';
+}
 
 /** The kernel's start time of a process (clock ticks since boot, /proc/PID/stat field 22), or null. */
 export function processStartTime(pid: number): string | null {
@@ -43,6 +49,22 @@ export class RunContext {
     this.id = id ?? BigInt('0x' + randomBytes(5).toString('hex')).toString(36).padStart(6, '0').slice(-6);
     if (!/^[a-z0-9]{6}$/.test(this.id)) throw new RangeError(`bad run id '${this.id}'`);
     this.owner = `${process.pid}:${processStartTime(process.pid) ?? '0'}`;
+  }
+
+  /** This run's state folder: `owner` plus a folder per QEMU client. */
+  get stateDir(): string {
+    return join(stateRoot(), this.id);
+  }
+
+  /** Creates the state folder and records the owner, so a reaper can tell whether the run lives. */
+  register(): void {
+    mkdirSync(this.stateDir, { recursive: true });
+    writeFileSync(join(this.stateDir, 'owner'), this.owner + '\n');
+  }
+
+  /** Removes the state folder (after everything in it has stopped). */
+  unregister(): void {
+    rmSync(this.stateDir, { recursive: true, force: true });
   }
 
   labels(extra: Record<string, string> = {}): Record<string, string> {

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Deadline } from '../common/deadline';
 import { log } from '../common/log';
+import { reap } from '../common/reaper';
 import { RunContext } from '../common/run-context';
 import { measureHostSpeed, type HostSpeed } from '../common/speed';
 import { ThinClient, type ClientHost, type StartedThinClient } from '../boot/thin-client';
@@ -69,10 +70,22 @@ export class Lab {
   async start(opts: LabStartOptions = {}): Promise<StartedLab> {
     const deadline = opts.deadline ?? Deadline.after(45 * 60_000, 'lab start (image build included)');
     const speed = measureHostSpeed();
+    // Whatever a dead run left behind goes first; live runs (another lab) are left alone.
+    await reap({ deadline: deadline.child(60_000, 'reap dead runs'), except: this.run.id });
+    this.run.register();
     const reportDir = this.reportDir ?? join(REPORTS_ROOT, this.run.id);
     mkdirSync(reportDir, { recursive: true });
     debug('run %s: speed %o, reports in %s', this.run.id, speed, reportDir);
 
+    try {
+      return await this.startRegistered(deadline, speed, reportDir, opts);
+    } catch (e) {
+      this.run.unregister();
+      throw e;
+    }
+  }
+
+  private async startRegistered(deadline: Deadline, speed: HostSpeed, reportDir: string, opts: LabStartOptions): Promise<StartedLab> {
     const manifest = await buildImages({ deadline: deadline.child(40 * 60_000, 'image build'), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
     const served: ServedImages = {
       serverImage: this.images?.serverImage ?? manifest.serverImage,
@@ -138,6 +151,7 @@ export class StartedLab implements ClientHost, AsyncDisposable {
       await Promise.allSettled([...this.clients].map((c) => c.stop()));
       await this.server.stop();
       await this.network.stop();
+      this.run.unregister();
       debug('run %s stopped', this.run.id);
     })();
     return this.stopping;

@@ -1,0 +1,103 @@
+import { UsageError } from '../harness/index';
+
+export interface BootOptions {
+  clients: number;
+  memoryMb: number;
+  append?: string;
+  keep: boolean;
+  json: boolean;
+  union: boolean;
+  exportName: string;
+  nic: string;
+  macs: string[];
+  reportDir?: string;
+}
+
+type Spec = Record<string, 'flag' | 'value' | 'list'>;
+
+/** Strict option parsing: unknown options and missing values are UsageErrors. */
+export function parseOptions(argv: readonly string[], spec: Spec): Map<string, string | string[] | true> {
+  const out = new Map<string, string | string[] | true>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (!arg.startsWith('--')) throw new UsageError(`unexpected argument '${arg}'`, { hint: 'options start with --; see ./lab help' });
+    const eq = arg.indexOf('=');
+    const name = eq > 0 ? arg.slice(2, eq) : arg.slice(2);
+    const kind = spec[name];
+    if (!kind) {
+      throw new UsageError(`unknown option '--${name}'`, { hint: `known options: ${Object.keys(spec).map((k) => `--${k}`).join(' ')}` });
+    }
+    if (kind === 'flag') {
+      if (eq > 0) throw new UsageError(`--${name} takes no value`);
+      out.set(name, true);
+      continue;
+    }
+    let value: string | undefined;
+    if (eq > 0) value = arg.slice(eq + 1);
+    else {
+      value = argv[i + 1];
+      i++;
+    }
+    if (value === undefined || (eq < 0 && value.startsWith('--'))) throw new UsageError(`--${name} needs a value`);
+    if (kind === 'list') out.set(name, [...((out.get(name) as string[] | undefined) ?? []), value]);
+    else if (out.has(name)) throw new UsageError(`--${name} is given twice`);
+    else out.set(name, value);
+  }
+  return out;
+}
+
+export function intOption(raw: string | undefined, name: string, min: number, max: number, fallback: number, unit = ''): number {
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw)) throw new UsageError(`--${name} '${raw}' is not a whole number`);
+  const n = Number(raw);
+  if (n < min || n > max) {
+    throw new UsageError(`--${name} ${n}${unit} is out of range: give ${min} to ${max}${unit}`);
+  }
+  return n;
+}
+
+export const BOOT_SPEC: Spec = {
+  clients: 'value',
+  memory: 'value',
+  append: 'value',
+  keep: 'flag',
+  json: 'flag',
+  'no-union': 'flag',
+  export: 'value',
+  nic: 'value',
+  mac: 'list',
+  report: 'value',
+};
+
+const NIC_MODELS = ['virtio-net-pci', 'e1000', 'rtl8139'];
+
+export function parseBootArgs(argv: readonly string[]): BootOptions {
+  const o = parseOptions(argv, BOOT_SPEC);
+  const clients = intOption(o.get('clients') as string | undefined, 'clients', 1, 8, 1);
+  const memoryMb = intOption(o.get('memory') as string | undefined, 'memory', 128, 8192, 384, ' MB');
+  const nic = (o.get('nic') as string | undefined) ?? 'virtio-net-pci';
+  if (!NIC_MODELS.includes(nic)) throw new UsageError(`--nic '${nic}' is not one of ${NIC_MODELS.join(', ')}`);
+  const macs = ((o.get('mac') as string[] | undefined) ?? []).map((m) => m.toLowerCase());
+  for (const m of macs) {
+    if (!/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/.test(m)) throw new UsageError(`--mac '${m}' is not a MAC address like 52:54:00:12:34:56`);
+    if (parseInt(m.slice(0, 2), 16) & 1) throw new UsageError(`--mac ${m} is a multicast address; a NIC needs a unicast one`);
+  }
+  const dup = macs.find((m, i) => macs.indexOf(m) !== i);
+  if (dup) throw new UsageError(`--mac ${dup} is given twice: each client needs its own MAC (dnsmasq leases by MAC)`);
+  if (macs.length > clients) throw new UsageError(`${macs.length} --mac given for ${clients} client(s)`);
+  const opts: BootOptions = {
+    clients,
+    memoryMb,
+    keep: o.has('keep'),
+    json: o.has('json'),
+    union: !o.has('no-union'),
+    exportName: (o.get('export') as string | undefined) ?? 'root',
+    nic,
+    macs,
+  };
+  const append = o.get('append') as string | undefined;
+  if (append !== undefined) opts.append = append;
+  const report = o.get('report') as string | undefined;
+  if (report !== undefined) opts.reportDir = report;
+  return opts;
+}

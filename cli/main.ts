@@ -1,0 +1,126 @@
+import { join, resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import {
+  checkClientsFit,
+  ConsoleRelay,
+  Deadline,
+  exitCodeOf,
+  formatTimelineTable,
+  Lab,
+  LabError,
+  REPORTS_ROOT,
+  RunContext,
+  UsageError,
+  writeHtmlReport,
+  type ClientTimeline,
+  type StartedLab,
+  type StartedThinClient,
+} from '../harness/index';
+import { parseBootArgs, type BootOptions } from './args';
+import { clean } from './clean';
+import { bench } from './bench';
+import { build } from './build';
+
+/** What is running, so the first SIGINT/SIGTERM can tear it down. */
+const running = new Set<{ stop(): Promise<unknown> }>();
+let interrupted = 0;
+
+function onSignal(sig: NodeJS.Signals): void {
+  interrupted++;
+  if (interrupted > 1) {
+    process.stderr.write(`lab: second ${sig}: forcing exit; ./lab clean reaps what is left\n`);
+    process.exit(130);
+  }
+  process.stderr.write(`lab: ${sig}: tearing the lab down (again to force)\n`);
+  void Promise.allSettled([...running].map((r) => r.stop())).then(() => process.exit(sig === 'SIGINT' ? 130 : 143));
+}
+
+function progress(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+async function boot(argv: string[]): Promise<number> {
+  const opts: BootOptions = parseBootArgs(argv);
+  checkClientsFit(opts.clients, opts.memoryMb);
+  const run = new RunContext();
+  const reportDir = resolve(opts.reportDir ?? join(REPORTS_ROOT, `boot-${run.id}`));
+  try {
+    mkdirSync(reportDir, { recursive: true });
+  } catch (e) {
+    throw new UsageError(`cannot write the report folder ${reportDir}: ${(e as Error).message}`, { hint: 'give a writable --report folder' });
+  }
+  const startedAt = new Date();
+  const t0 = performance.now();
+  const lab: StartedLab = await new Lab().withRunContext(run).withReportDir(reportDir).start({ onProgress: progress });
+  running.add(lab);
+  const clients: StartedThinClient[] = [];
+  let failed: unknown;
+  try {
+    for (let i = 0; i < opts.clients; i++) {
+      let b = lab.client(`c${i + 1}`).withMemory(opts.memoryMb).withNic(opts.nic).withUnion(opts.union).withExportName(opts.exportName);
+      if (opts.append) b = b.withAppend(opts.append);
+      const mac = opts.macs[i];
+      if (mac) b = b.withMac(mac);
+      clients.push(await b.start(Deadline.after(60_000, `start client c${i + 1}`)));
+    }
+    progress(`lab: run ${run.id}: ${clients.length} client(s) booting (${lab.speed.accel}, speed factor ${lab.speed.factor}); consoles in ${reportDir}`);
+    const results = await Promise.allSettled(clients.map((c) => c.waitForBoot()));
+    failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')?.reason;
+  } catch (e) {
+    failed = e;
+  }
+  const timelines: ClientTimeline[] = clients.map((c) => c.report());
+  const html = await writeHtmlReport(reportDir, {
+    runId: run.id,
+    title: `./lab boot ${argv.join(' ')}`.trim(),
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    clients: timelines,
+    serverLog: 'server.log',
+  });
+  if (opts.json) {
+    process.stdout.write(JSON.stringify({ runId: run.id, reportDir, report: html, speed: lab.speed, clients: timelines, ok: !failed }, null, 2) + '\n');
+  } else {
+    process.stdout.write(`\n${formatTimelineTable(timelines)}\n\nreport: ${html}\n`);
+  }
+  if (opts.keep && !failed) {
+    const relays = await Promise.all(clients.map((c) => ConsoleRelay.listen(join(reportDir, c.name, 'console.sock'), c.qemu.process.stdout, c.qemu.process.stdin!)));
+    for (const [i, c] of clients.entries()) {
+      process.stderr.write(`lab: ${c.name} (${c.mac}, ${c.leaseIp ?? '?'}): socat -,raw,echo=0 UNIX-CONNECT:${relays[i]!.path}   log: ${join(c.dir, 'console.log')}\n`);
+    }
+    process.stderr.write('lab: the lab stays up until Ctrl-C\n');
+    await new Promise<void>(() => undefined);
+  }
+  await lab.stop();
+  running.delete(lab);
+  progress(`lab: done in ${((performance.now() - t0) / 1000).toFixed(1)} s; nothing left running`);
+  if (failed) throw failed;
+  return 0;
+}
+
+const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
+  boot,
+  bench: (argv) => bench(argv, running),
+  build: (argv) => build(argv),
+  clean: (argv) => clean(argv),
+};
+
+async function main(): Promise<number> {
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const [cmd, ...argv] = process.argv.slice(2);
+  const fn = cmd ? COMMANDS[cmd] : undefined;
+  if (!fn) throw new UsageError(`unknown command '${cmd ?? ''}'`, { hint: `one of: ${Object.keys(COMMANDS).join(', ')}` });
+  return fn(argv);
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    const kind = e instanceof LabError ? { usage: 'usage', setup: 'set-up problem', sut: 'the system under test failed', harness: 'the harness broke' }[e.kind] : 'unexpected error';
+    process.stderr.write(`lab: ${kind}: ${e instanceof Error ? e.message : String(e)}\n`);
+    if (e instanceof LabError && e.hint) process.stderr.write(`lab: hint: ${e.hint}\n`);
+    if (!(e instanceof LabError) && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
+    process.exit(exitCodeOf(e));
+  },
+);

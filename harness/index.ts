@@ -1,0 +1,29 @@
+/**
+ * ltsp-lab's public face: scenarios and the CLI import from here only.
+ */
+export { Deadline } from './common/deadline';
+export * from './common/errors';
+export { execCommand } from './common/exec';
+export { checkClientsFit, clientsThatFit, memAvailableMb } from './common/host-resources';
+export { log } from './common/log';
+export { LAB_LABEL, OWNER_LABEL, RUN_LABEL, RunContext, ownerAlive } from './common/run-context';
+export { measureHostSpeed, type HostSpeed } from './common/speed';
+export { ConsoleLog, type ConsoleLine, type ConsoleMatch, type FailPattern } from './console/console-log';
+export { DEFAULT_FAIL_PATTERNS } from './console/fail-patterns';
+export { ProcessGroup } from './process/process-group';
+export { QmpClient, type QmpEvent } from './qmp/qmp-client';
+export { QemuMachine, StartedQemuMachine, type StopStep } from './qemu/qemu-machine';
+export { LabNetwork, StartedLabNetwork } from './network/lab-network';
+export { LtspServerContainer, StartedLtspServer, type ServedImages } from './server/ltsp-server';
+export { buildImages, checkServedImages, isExt4Image, readManifest, VM_IMAGES_DIR, type ImageManifest } from './images/image-set';
+export { bootStages, BOOT_FAIL_PATTERNS, SHELL_PROMPT, type StageDef } from './boot/stages';
+export { clientScript, kernelArgs, validateAppend } from './boot/kernel-args';
+export { ThinClient, StartedThinClient, type CommandResult } from './boot/thin-client';
+export { Lab, StartedLab, REPORTS_ROOT } from './lab/lab';
+export { NbdPeer, NbdCommandError, NbdConnectError, NbdRefusedError } from './nbd/nbd-peer';
+export { formatTimelineTable } from './report/timeline-table';
+export { renderHtmlReport, writeHtmlReport } from './report/html-report';
+export type { ClientTimeline, RunReport, StageMark } from './report/types';
+export { ConsoleRelay } from './console/console-relay';
+export { reap, type ReapReport } from './common/reaper';
+export { stateRoot } from './common/run-context';
