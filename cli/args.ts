@@ -23,7 +23,8 @@ export function parseOptions(argv: readonly string[], spec: Spec): Map<string, s
     if (!arg.startsWith('--')) throw new UsageError(`unexpected argument '${arg}'`, { hint: 'options start with --; see ./lab help' });
     const eq = arg.indexOf('=');
     const name = eq > 0 ? arg.slice(2, eq) : arg.slice(2);
-    const kind = spec[name];
+    // Own keys only: '--constructor' must not find Object.prototype's.
+    const kind = Object.hasOwn(spec, name) ? spec[name] : undefined;
     if (!kind) {
       throw new UsageError(`unknown option '--${name}'`, { hint: `known options: ${Object.keys(spec).map((k) => `--${k}`).join(' ')}` });
     }

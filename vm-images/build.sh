@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The one build entry point for everything the lab boots and serves.
 #
-#   vm-images/build.sh [--only base|server|root|initramfs] [--manifest FILE]
+#   vm-images/build.sh [--only base|server|root|initramfs] [--manifest FILE] [--keys]
+#
+# --keys prints each artefact's key (JSON) and exits without building.
 #
 # Artefacts, each keyed by a hash of exactly the recipe files it is made from:
 #   base       docker image ltsp-lab/base:KEY     debootstrap minbase bookworm + docker import
@@ -20,15 +22,58 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 only=""
 manifest_out=""
+keys_only=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --only) only="${2:-}"; shift 2 ;;
     --manifest) manifest_out="${2:-}"; shift 2 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    --keys) keys_only=1; shift ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) LAB_STEP=args die "unknown option '$1' (see --help)" ;;
   esac
 done
 case "$only" in ""|base|server|root|initramfs) ;; *) LAB_STEP=args die "--only takes base, server, root or initramfs, not '$only'" ;; esac
+
+# ---------------------------------------------------------------- recipes
+# Every file a step cannot do without, checked before any work: a missing or corrupt
+# one stops the build at once, naming the step it belongs to.
+require_files() {  # step file...
+  local step="$1" f err; shift
+  for f in "$@"; do
+    [ -f "$here/$f" ] || LAB_STEP=$step die "recipe file missing: vm-images/$f"
+    [ -r "$here/$f" ] || LAB_STEP=$step die "recipe file unreadable: vm-images/$f"
+    case "$f" in
+      *.sh|*/init.d/*|*/sbin/*)
+        err=$(bash -n "$here/$f" 2>&1 | head -n 1) || true
+        [ -z "$err" ] || LAB_STEP=$step die "recipe file is corrupt (shell syntax error): vm-images/$f: ${err#"$here/$f": }" ;;
+    esac
+  done
+}
+require_files base base/recipe.sh
+require_files server server/Dockerfile server/rootfs/usr/local/sbin/ltsp-server server/rootfs/etc/init.d/nbd-server \
+  server/rootfs/etc/nbd-server/config server/rootfs/etc/sysconfig/nbd-server \
+  server/rootfs/etc/systemd/system/nbd-server.service server/rootfs/srv/tftp/boot.ipxe
+require_files root client/root/Dockerfile
+require_files initramfs client/dracut/build-initramfs.sh client/dracut/conf.d/10-ltsp-lab.conf \
+  client/dracut/90ltsp-union/module-setup.sh client/dracut/90ltsp-union/ltsp-union.sh
+
+# ---------------------------------------------------------------- keys
+# Each key hashes exactly the recipe files of its artefact and the key it is built on.
+LAB_STEP=base
+# shellcheck source=base/recipe.sh
+. "$here/base/recipe.sh"
+{ [ -n "${BASE_SUITE:-}" ] && [ -n "${BASE_VARIANT:-}" ]; } || die "vm-images/base/recipe.sh does not set BASE_SUITE and BASE_VARIANT"
+BASE_KEY=$(recipe_hash "base-v1" "$here/base")
+LAB_STEP=server
+SERVER_KEY=$(recipe_hash "server-v1 $BASE_KEY" "$here/server")
+LAB_STEP=root
+ROOT_KEY=$(recipe_hash "root-v1 $BASE_KEY" "$here/client/root")
+LAB_STEP=initramfs
+INITRD_KEY=$(recipe_hash "initramfs-v1 $ROOT_KEY" "$here/client/dracut")
+keys_json() {
+  printf '{ "base": "%s", "server": "%s", "root": "%s", "initramfs": "%s" }' "$BASE_KEY" "$SERVER_KEY" "$ROOT_KEY" "$INITRD_KEY"
+}
+if [ -n "$keys_only" ]; then keys_json; printf '\n'; exit 0; fi
 
 CACHE="${LTSP_LAB_CACHE:-$HOME/.cache/ltsp-lab}"
 mkdir -p "$CACHE" 2>/dev/null || LAB_STEP=cache die "cannot create the cache folder $CACHE (set LTSP_LAB_CACHE to a writable folder)"
@@ -44,9 +89,6 @@ docker info >/dev/null 2>&1 || die "no Docker daemon answers (./lab starts one)"
 
 # ---------------------------------------------------------------- base
 LAB_STEP=base
-# shellcheck source=base/recipe.sh
-. "$here/base/recipe.sh"
-BASE_KEY=$(recipe_hash "base-v1" "$here/base")
 BASE_IMAGE="ltsp-lab/base:$BASE_KEY"
 build_base() {
   docker_has_image "$BASE_IMAGE" && { say "cached $BASE_IMAGE"; return; }
@@ -55,7 +97,7 @@ build_base() {
     command -v debootstrap >/dev/null || die "debootstrap is not installed (./lab installs it)"
     need_space "$CACHE" 1024
     local tmp mirror
-    tmp=$(cache_begin "$final")
+    cache_begin "$final"; tmp=$CACHE_TMP
     mirror=$(debian_mirror)
     run_logged "$LOGS/base-debootstrap.log" debootstrap --variant="$BASE_VARIANT" \
       --include="$BASE_INCLUDE" "$BASE_SUITE" "$tmp/rootfs" "$mirror"
@@ -78,13 +120,13 @@ docker_build() {  # tag context key
   local tag="$1" ctx="$2" name
   name=$(basename "$ctx")
   need_space "$(docker info -f '{{.DockerRootDir}}')" 1024
-  run_logged "$LOGS/$name-docker-build.log" docker build --network default --pull=false \
+  # --force-rm: the legacy builder keeps the container of a failed step otherwise.
+  run_logged "$LOGS/$name-docker-build.log" docker build --network default --pull=false --force-rm \
     --build-arg "BASE=$BASE_IMAGE" --label "ltsp-lab.artefact=$name" -t "$tag" "$ctx"
 }
 
 # ---------------------------------------------------------------- server
 LAB_STEP=server
-SERVER_KEY=$(recipe_hash "server-v1 $BASE_KEY" "$here/server")
 SERVER_IMAGE="ltsp-lab/server:$SERVER_KEY"
 if [ -z "$only" ] || [ "$only" = server ]; then
   if docker_has_image "$SERVER_IMAGE"; then say "cached $SERVER_IMAGE"; else docker_build "$SERVER_IMAGE" "$here/server"; fi
@@ -93,16 +135,15 @@ fi
 
 # ---------------------------------------------------------------- client root
 LAB_STEP=root
-ROOT_KEY=$(recipe_hash "root-v1 $BASE_KEY" "$here/client/root")
 ROOT_IMAGE="ltsp-lab/client-root:$ROOT_KEY"
 ROOT_DIR="$CACHE/root-$ROOT_KEY"
 build_root() {
   if [ -f "$ROOT_DIR/root.ext4" ] && docker_has_image "$ROOT_IMAGE"; then say "cached $ROOT_DIR"; return; fi
+  [ -f "$ROOT_DIR/root.ext4" ] || need_space "$CACHE" 3072
   docker_has_image "$ROOT_IMAGE" || docker_build "$ROOT_IMAGE" "$here/client/root"
   [ -f "$ROOT_DIR/root.ext4" ] && return
-  need_space "$CACHE" 3072
   local tmp cid mib kver
-  tmp=$(cache_begin "$ROOT_DIR")
+  cache_begin "$ROOT_DIR"; tmp=$CACHE_TMP
   cid=$(docker create --label ltsp-lab.artefact=root-export "$ROOT_IMAGE" /bin/true) || die "docker create failed"
   say "exporting the root filesystem"
   mkdir "$tmp/tree"
@@ -133,13 +174,12 @@ build_root
 # ---------------------------------------------------------------- initramfs
 LAB_STEP=initramfs
 KVER=$(cat "$ROOT_DIR/kernel-version")
-INITRD_KEY=$(recipe_hash "initramfs-v1 $ROOT_KEY" "$here/client/dracut")
 INITRD_DIR="$CACHE/initramfs-$INITRD_KEY"
 build_initramfs() {
   [ -f "$INITRD_DIR/initrd.img" ] && { say "cached $INITRD_DIR"; return; }
   need_space "$CACHE" 512
   local tmp
-  tmp=$(cache_begin "$INITRD_DIR")
+  cache_begin "$INITRD_DIR"; tmp=$CACHE_TMP
   run_logged "$LOGS/initramfs-dracut.log" docker run --rm --network none \
     --label ltsp-lab.artefact=initramfs \
     -v "$here/client/dracut:/recipe:ro" -v "$tmp:/out" \
@@ -161,7 +201,7 @@ manifest=$(cat <<JSON
   "kernel": "$ROOT_DIR/vmlinuz",
   "kernelVersion": "$KVER",
   "initrd": "$INITRD_DIR/initrd.img",
-  "keys": { "base": "$BASE_KEY", "server": "$SERVER_KEY", "root": "$ROOT_KEY", "initramfs": "$INITRD_KEY" }
+  "keys": $(keys_json)
 }
 JSON
 )

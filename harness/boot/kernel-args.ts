@@ -44,7 +44,8 @@ export function kernelArgs(spec: KernelArgsSpec): string {
   }
   const args = [`root=nbd:\${next-server}:${spec.exportName}:ext4:ro`, 'rd.neednet=1', 'ip=dhcp', 'console=ttyS0,115200'];
   if (spec.union) args.push('rd.unionfs=1');
-  if (spec.append) args.push(validateAppend(spec.append));
+  const extra = spec.append === undefined ? '' : validateAppend(spec.append);
+  if (extra) args.push(extra);
   return args.join(' ');
 }
 

@@ -199,7 +199,8 @@ export class StartedThinClient implements AsyncDisposable {
     if (command.includes('\n')) throw new UsageError('one command line at a time');
     const n = ++this.commandCount;
     await this.console.waitFor(SHELL_PROMPT, { deadline, failOn: BOOT_FAIL_PATTERNS, exited: this.qemu.exited, what: `${this.name}: shell prompt before '${command}'` });
-    this.qemu.type(`printf '=%s=\\n' LTSPBEGIN${n}; ${command}; printf '\\n=%s=%d=\\n' LTSPEND${n} $?\n`);
+    // COLUMNS: the serial tty is 80 columns, and findmnt, ps & co. cut their lines to it.
+    this.qemu.type(`printf '=%s=\\n' LTSPBEGIN${n}; export COLUMNS=512; ${command}; printf '\\n=%s=%d=\\n' LTSPEND${n} $?\n`);
     const begin = await this.console.waitFor(new RegExp(`^=LTSPBEGIN${n}=$`), { deadline, failOn: BOOT_FAIL_PATTERNS, exited: this.qemu.exited, what: `${this.name}: start of '${command}'` });
     const end = await this.console.waitFor(new RegExp(`^=LTSPEND${n}=(\\d+)=$`), { deadline, failOn: BOOT_FAIL_PATTERNS, exited: this.qemu.exited, what: `${this.name}: end of '${command}'` });
     const lines = this.console.lines().filter((l) => l.index > begin.line.index && l.index < end.line.index).map((l) => l.text);

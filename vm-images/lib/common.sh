@@ -64,14 +64,16 @@ need_space() {
 # The cache: an artefact is a folder <cache>/<name>-<key>. It is built in a
 # temporary folder beside it and renamed into place only when complete, so a failed
 # or interrupted build leaves nothing that looks finished.
+# cache_begin sets CACHE_TMP rather than printing it: called in $(...), its note in
+# LAB_TMP_DIRS would be lost with the subshell and a failed build would leave the folder.
 LAB_TMP_DIRS=()
-cache_begin() {  # prints the temp folder to build into
-  local final="$1" tmp
-  tmp="$(dirname "$final")/.tmp-$(basename "$final")-$$"
-  rm -rf "$tmp"
-  mkdir -p "$tmp" || die "cannot create $tmp"
-  LAB_TMP_DIRS+=("$tmp")
-  printf '%s\n' "$tmp"
+CACHE_TMP=""
+cache_begin() {  # sets CACHE_TMP to the temp folder to build into
+  local final="$1"
+  CACHE_TMP="$(dirname "$final")/.tmp-$(basename "$final")-$$"
+  LAB_TMP_DIRS+=("$CACHE_TMP")
+  rm -rf "$CACHE_TMP"
+  mkdir -p "$CACHE_TMP" || die "cannot create $CACHE_TMP"
 }
 cache_commit() {
   local tmp="$1" final="$2"

@@ -1,0 +1,109 @@
+import { expect } from 'chai';
+import { UsageError } from '../harness/index';
+import { parseBootArgs } from './args';
+
+function usageError(argv: string[]): UsageError {
+  try {
+    parseBootArgs(argv);
+  } catch (e) {
+    expect(e, argv.join(' ')).to.be.instanceOf(UsageError);
+    return e as UsageError;
+  }
+  return expect.fail(`expected a UsageError for ${argv.join(' ')}`);
+}
+
+describe('parseBootArgs', () => {
+  it('defaults to one 384 MB union client on virtio-net, export root', () => {
+    expect(parseBootArgs([])).to.deep.equal({
+      clients: 1,
+      memoryMb: 384,
+      keep: false,
+      json: false,
+      union: true,
+      exportName: 'root',
+      nic: 'virtio-net-pci',
+      macs: [],
+    });
+  });
+
+  it('takes every option, as "--name value" and as "--name=value"', () => {
+    expect(
+      parseBootArgs([
+        '--clients', '3',
+        '--memory=512',
+        '--append', 'rd.debug loglevel=7',
+        '--keep',
+        '--json',
+        '--no-union',
+        '--export', 'bookworm',
+        '--nic=e1000',
+        '--mac', '52:54:00:AA:BB:01',
+        '--mac=52:54:00:aa:bb:02',
+        '--report', '/tmp/reports',
+      ]),
+    ).to.deep.equal({
+      clients: 3,
+      memoryMb: 512,
+      append: 'rd.debug loglevel=7',
+      keep: true,
+      json: true,
+      union: false,
+      exportName: 'bookworm',
+      nic: 'e1000',
+      macs: ['52:54:00:aa:bb:01', '52:54:00:aa:bb:02'],
+      reportDir: '/tmp/reports',
+    });
+  });
+
+  it('keeps a value that contains "=" whole', () => {
+    expect(parseBootArgs(['--append=rd.break=pre-pivot']).append).to.equal('rd.break=pre-pivot');
+  });
+
+  it('accepts the bounds of --clients and --memory', () => {
+    expect(parseBootArgs(['--clients', '8']).clients).to.equal(8);
+    expect(parseBootArgs(['--memory', '128']).memoryMb).to.equal(128);
+    expect(parseBootArgs(['--memory', '8192']).memoryMb).to.equal(8192);
+  });
+
+  const errors: [string, string[], string | RegExp][] = [
+    ['an unknown option', ['--bogus'], /^unknown option '--bogus'$/],
+    ['an unknown option with a value', ['--bogus=1'], /^unknown option '--bogus'$/],
+    ['an option named like an Object property', ['--constructor', 'x'], /^unknown option '--constructor'$/],
+    ['an option named __proto__', ['--__proto__=x'], /^unknown option '--__proto__'$/],
+    ['a missing value at the end', ['--clients'], '--clients needs a value'],
+    ['an option where the value should be', ['--memory', '--keep'], '--memory needs a value'],
+    ['--clients 0', ['--clients', '0'], '--clients 0 is out of range: give 1 to 8'],
+    ['--clients 99', ['--clients', '99'], '--clients 99 is out of range: give 1 to 8'],
+    ['--clients -1', ['--clients=-1'], "--clients '-1' is not a whole number"],
+    ['--memory 12', ['--memory', '12'], '--memory 12 MB is out of range: give 128 to 8192 MB'],
+    ['--memory abc', ['--memory', 'abc'], "--memory 'abc' is not a whole number"],
+    ['--memory 1.5', ['--memory', '1.5'], "--memory '1.5' is not a whole number"],
+    ['an empty --memory', ['--memory='], "--memory '' is not a whole number"],
+    ['a malformed MAC', ['--mac', '52:54:00:12:34'], "--mac '52:54:00:12:34' is not a MAC address like 52:54:00:12:34:56"],
+    ['a MAC with dashes', ['--mac', '52-54-00-12-34-56'], "--mac '52-54-00-12-34-56' is not a MAC address"],
+    ['a multicast MAC', ['--mac', '01:00:5E:00:00:01'], '--mac 01:00:5e:00:00:01 is a multicast address; a NIC needs a unicast one'],
+    ['the broadcast MAC', ['--mac', 'ff:ff:ff:ff:ff:ff'], 'is a multicast address'],
+    ['the same MAC twice', ['--clients', '2', '--mac', '52:54:00:00:00:01', '--mac', '52:54:00:00:00:01'], '--mac 52:54:00:00:00:01 is given twice'],
+    ['the same MAC twice in different case', ['--clients', '2', '--mac', '52:54:00:00:00:AB', '--mac', '52:54:00:00:00:ab'], '--mac 52:54:00:00:00:ab is given twice'],
+    ['more MACs than clients', ['--mac', '52:54:00:00:00:01', '--mac', '52:54:00:00:00:02'], '2 --mac given for 1 client(s)'],
+    ['--nic bogus', ['--nic', 'bogus'], "--nic 'bogus' is not one of virtio-net-pci, e1000, rtl8139"],
+    ['a flag given a value', ['--keep=yes'], '--keep takes no value'],
+    ['a value given twice', ['--clients', '1', '--clients', '2'], '--clients is given twice'],
+    ['a value given twice, once with =', ['--export=a', '--export', 'b'], '--export is given twice'],
+    ['a positional argument', ['c1'], "unexpected argument 'c1'"],
+    ['a positional argument after options', ['--keep', 'extra'], "unexpected argument 'extra'"],
+    ['a single-dash option', ['-k'], "unexpected argument '-k'"],
+  ];
+  for (const [what, argv, message] of errors) {
+    it(`refuses ${what}`, () => {
+      const err = usageError(argv);
+      if (typeof message === 'string') expect(err.message).to.include(message);
+      else expect(err.message).to.match(message);
+      expect(err.exitCode).to.equal(2);
+    });
+  }
+
+  it('lists the known options when one is unknown', () => {
+    expect(usageError(['--client', '2']).hint).to.include('--clients').and.to.include('--no-union');
+  });
+});

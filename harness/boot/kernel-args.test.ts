@@ -1,0 +1,110 @@
+import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { UsageError } from '../common/errors';
+import { clientScript, kernelArgs, validateAppend } from './kernel-args';
+
+function usageError(fn: () => unknown): UsageError {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).to.be.instanceOf(UsageError);
+    return e as UsageError;
+  }
+  return expect.fail('expected a UsageError');
+}
+
+const BASE = 'root=nbd:${next-server}:root:ext4:ro rd.neednet=1 ip=dhcp console=ttyS0,115200';
+
+describe('validateAppend', () => {
+  const bad: [string, string, RegExp][] = [
+    ['a newline', 'rd.debug\nrd.break', /newline or control character/],
+    ['a carriage return', 'rd.debug\rquiet', /newline or control character/],
+    ['a tab', 'rd.debug\tquiet', /newline or control character/],
+    ['an escape', 'quiet \x1b[2J', /newline or control character/],
+    ['DEL', 'quiet\x7f', /newline or control character/],
+    ['NUL', 'quiet\x00', /newline or control character/],
+    ['non-ASCII', 'rd.lang=Grüße', /non-ASCII/],
+    ['a C1 control', 'quiet\u009b', /non-ASCII/],
+    ["iPXE's ${ expansion", 'root=${root-path}', /'\$\{', which iPXE would expand/],
+    ['an unbalanced quote', 'init="/bin/sh -c', /unbalanced double quote/],
+    ['three quotes', 'a="b" c="d', /unbalanced double quote/],
+    ['a value without a name', 'rd.debug =7', /argument without a name: '=7'/],
+    ['a quoted value without a name', '="x y"', /argument without a name: '="x y"'/],
+    ['over-long', `x=${'y'.repeat(1023)}`, /--append is 1025 characters; the limit is 1024/],
+  ];
+  for (const [what, input, message] of bad) {
+    it(`refuses ${what}`, () => {
+      expect(usageError(() => validateAppend(input)).message).to.match(message);
+    });
+  }
+
+  it('tells how to give arguments on one line', () => {
+    expect(usageError(() => validateAppend('a\nb')).hint).to.include('--append "rd.debug loglevel=7"');
+  });
+
+  it('passes good arguments through, trimmed', () => {
+    expect(validateAppend('  rd.debug loglevel=7 ')).to.equal('rd.debug loglevel=7');
+    expect(validateAppend('rd.shell=0 init="/bin/sh -c x" quiet')).to.equal('rd.shell=0 init="/bin/sh -c x" quiet');
+    expect(validateAppend('a=b=c $HOME {x} nbd.max_part=0')).to.equal('a=b=c $HOME {x} nbd.max_part=0');
+    expect(validateAppend(`x=${'y'.repeat(1022)}`)).to.have.length(1024);
+    expect(validateAppend('')).to.equal('');
+  });
+});
+
+describe('kernelArgs', () => {
+  it('builds the union client command line', () => {
+    expect(kernelArgs({ exportName: 'root', union: true })).to.equal(`${BASE} rd.unionfs=1`);
+  });
+
+  it('is the command line a real union boot reported, once iPXE expanded ${next-server}', () => {
+    const log = readFileSync(join(__dirname, 'fixtures', 'console-union.log'), 'utf8');
+    const reported = /\] Command line: (.*)$/m.exec(log)?.[1];
+    expect(reported).to.equal(kernelArgs({ exportName: 'root', union: true }).replaceAll('${next-server}', '10.213.1.2'));
+  });
+
+  it('builds the read-only client command line', () => {
+    expect(kernelArgs({ exportName: 'root', union: false })).to.equal(BASE);
+  });
+
+  it('puts the checked, trimmed extra arguments last', () => {
+    expect(kernelArgs({ exportName: 'bookworm-2.img', union: true, append: ' rd.debug loglevel=7 ' })).to.equal(
+      'root=nbd:${next-server}:bookworm-2.img:ext4:ro rd.neednet=1 ip=dhcp console=ttyS0,115200 rd.unionfs=1 rd.debug loglevel=7',
+    );
+    expect(kernelArgs({ exportName: 'root', union: false, append: 'quiet' })).to.equal(`${BASE} quiet`);
+  });
+
+  it('adds nothing, not even a space, for empty or blank extra arguments', () => {
+    expect(kernelArgs({ exportName: 'root', union: false, append: '' })).to.equal(BASE);
+    expect(kernelArgs({ exportName: 'root', union: false, append: '   ' })).to.equal(BASE);
+  });
+
+  it('checks the extra arguments', () => {
+    expect(usageError(() => kernelArgs({ exportName: 'root', union: true, append: 'a\nb' })).message).to.match(/newline/);
+  });
+
+  it('refuses export names that are not plain names', () => {
+    for (const exportName of ['', 'root:ext4', 'a b', 'root/../x', '${x}', 'r\u00f6t', 'x'.repeat(65)]) {
+      expect(usageError(() => kernelArgs({ exportName, union: false })).message, exportName).to.equal(
+        `export name '${exportName}' is not a plain name (letters, digits, . _ -)`,
+      );
+    }
+    expect(kernelArgs({ exportName: 'x'.repeat(64), union: false })).to.include(`:${'x'.repeat(64)}:ext4:ro`);
+  });
+});
+
+describe('clientScript', () => {
+  it('writes the iPXE script that fetches the kernel and initramfs over TFTP', () => {
+    expect(clientScript('c1', `${BASE} rd.unionfs=1`)).to.equal(
+      [
+        '#!ipxe',
+        'echo ltsp-lab: client c1',
+        'kernel tftp://${next-server}/vmlinuz root=nbd:${next-server}:root:ext4:ro rd.neednet=1 ip=dhcp console=ttyS0,115200 rd.unionfs=1',
+        'initrd tftp://${next-server}/initrd.img',
+        'echo ltsp-lab: kernel and initramfs fetched',
+        'boot',
+        '',
+      ].join('\n'),
+    );
+  });
+});

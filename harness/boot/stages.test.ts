@@ -1,0 +1,204 @@
+import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Deadline } from '../common/deadline';
+import { ConsoleWaitError } from '../common/errors';
+import { ConsoleLog, type ConsoleMatch, type FailPattern } from '../console/console-log';
+import { BOOT_FAIL_PATTERNS, SHELL_PROMPT, bootStages, type StageDef } from './stages';
+
+/**
+ * A real union boot of c1 (PXE, NBD root, unionfs-fuse, autologin, one command), as
+ * the harness logged it, with the "[  12.345] " prefixes stripped. Sent as a serial
+ * console sends it: \r\n line ends, and the last prompt without a newline.
+ */
+const BOOT = readFileSync(join(__dirname, 'fixtures', 'console-union.log'), 'utf8').replace(/\n$/, '').replaceAll('\n', '\r\n');
+const BOOT_LINES = BOOT.split('\r\n');
+
+/** No deadline, so no timers: a wait ends by matching, by a failure pattern, or at end of input. */
+const NO_LIMIT = Deadline.after(Infinity, 'stage test');
+
+const yieldToEvents = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * `text` as QEMU's stdout delivers it: bytes cut into pieces of `size`, so chunk ends
+ * fall inside lines, words and the UTF-8 of systemd's "…".
+ */
+function chunks(text: string, size: number): Buffer[] {
+  const bytes = Buffer.from(text);
+  const out: Buffer[] = [];
+  for (let i = 0; i < bytes.length; i += size) out.push(bytes.subarray(i, i + size));
+  return out;
+}
+
+/**
+ * Feeds `text` into a console chunk by chunk while waiting for each pattern in turn,
+ * as a boot does; each wait is started before the output it matches has arrived.
+ * Input that runs out ends the console, so a wait that cannot match fails 'closed'.
+ */
+async function follow(text: string, patterns: { id: string; pattern: RegExp }[], size = 61, failOn: readonly FailPattern[] = BOOT_FAIL_PATTERNS) {
+  const con = new ConsoleLog({ name: 'c1' });
+  const pieces = chunks(text, size);
+  let next = 0;
+  const matches = new Map<string, ConsoleMatch>();
+  for (const { id, pattern } of patterns) {
+    let settled = false;
+    const wait = con.waitFor(pattern, { deadline: NO_LIMIT, failOn, what: id });
+    wait.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    while (!settled) {
+      if (next < pieces.length) con.push(pieces[next++] as Buffer);
+      else con.end();
+      await yieldToEvents();
+    }
+    matches.set(id, await wait);
+  }
+  return { con, matches };
+}
+
+function failuresIn(line: string): string[] {
+  return BOOT_FAIL_PATTERNS.filter((f) => f.pattern.test(line)).map((f) => f.name);
+}
+
+function stage(id: string, union = true): StageDef {
+  const s = bootStages({ union }).find((x) => x.id === id);
+  if (!s) throw new Error(`no stage ${id}`);
+  return s;
+}
+
+describe('boot stages against a real union boot', function () {
+  this.timeout(5000);
+
+  it('is a fixture worth testing against: a whole boot, small', () => {
+    expect(BOOT.length).to.be.below(200 * 1024);
+    expect(BOOT_LINES[0]).to.match(/^SeaBIOS/);
+    expect(BOOT_LINES.at(-1)).to.equal('root@ltsp-client:~# ');
+    expect(BOOT).to.include('…');
+  });
+
+  it('sees every stage, in order, each on the line it is about', async () => {
+    const stages = bootStages({ union: true });
+    const { matches } = await follow(BOOT, stages);
+    expect([...matches.keys()]).to.deep.equal(stages.map((s) => s.id));
+    const seen = Object.fromEntries([...matches].map(([id, m]) => [id, m.match[0]]));
+    expect(seen).to.deep.equal({
+      ipxe: 'iPXE initialising devices',
+      dhcp: 'net0: 10.213.1.197/255.255.255.0',
+      fetched: 'ltsp-lab: kernel and initramfs fetched',
+      kernel: 'Linux version 6.1',
+      initramfs: 'Run /init as init process',
+      nbd: 'nbd0: detected capacity change from 0',
+      root: 'EXT4-fs (nbd0): mounted',
+      union: 'ltsp-union: mounted ',
+      'switch-root': 'Starting initrd-switch-root.service',
+      system: 'Welcome to Debian GNU/Linux 12 (bookworm)!',
+      login: 'login: root (automatic login)',
+    });
+    expect(matches.get('dhcp')?.match[1]).to.equal('10.213.1.197');
+    const lines = [...matches.values()].map((m) => m.line.index);
+    for (let i = 1; i < lines.length; i++) expect(lines[i], stages[i]?.id).to.be.greaterThan(lines[i - 1] as number);
+  });
+
+  it('sees the same stages whatever the chunk size', async () => {
+    const stages = bootStages({ union: true });
+    const lineOf = async (size: number): Promise<number[]> => [...(await follow(BOOT, stages, size)).matches.values()].map((m) => m.line.index);
+    const reference = await lineOf(61);
+    expect(await lineOf(2)).to.deep.equal(reference);
+    expect(await lineOf(4096)).to.deep.equal(reference);
+    expect(await lineOf(BOOT.length)).to.deep.equal(reference);
+  });
+
+  it('finds the root prompt after login, as it arrives without a newline, and not the command echo', async () => {
+    const { con, matches } = await follow(BOOT, [...bootStages({ union: true }), { id: 'prompt', pattern: SHELL_PROMPT }]);
+    expect(con.lines().map((l) => l.text)).to.deep.equal(BOOT_LINES);
+    const prompt = matches.get('prompt') as ConsoleMatch;
+    expect(prompt.line.text).to.equal('root@ltsp-client:~# ');
+    expect(prompt.line.index).to.equal(con.lines().at(-1)?.index);
+    expect(prompt.line.index).to.equal(BOOT_LINES.length - 1);
+    expect(SHELL_PROMPT.test("root@ltsp-client:~# printf '=%s=\\n' LTSPBEGIN1; findmnt -n -o FSTYPE,SOURCE /")).to.equal(false);
+    expect(SHELL_PROMPT.test('root@c1:/tmp# ')).to.equal(true);
+    expect(SHELL_PROMPT.test('user@ltsp-client:~$ ')).to.equal(false);
+  });
+
+  it('has no failure pattern anywhere in a successful boot', async () => {
+    expect(BOOT_LINES.flatMap((line) => failuresIn(line).map((name) => `${name}: ${line}`))).to.deep.equal([]);
+    // The same through the console: a wait that never matches runs to the end of input.
+    const err = await follow(BOOT, [{ id: 'never', pattern: /no such line, ever/ }]).then(
+      () => expect.fail('the wait should have run out of input'),
+      (e: unknown) => e as ConsoleWaitError,
+    );
+    expect(err).to.be.instanceOf(ConsoleWaitError);
+    expect(err.reason).to.equal('closed');
+  });
+
+  it('takes the system stage from the real root, not from the initramfs banner', async () => {
+    const system = stage('system').pattern;
+    expect(system.test('Welcome to Debian GNU/Linux 12 (bookworm) dracut-059-4 (Initramfs)!')).to.equal(false);
+    expect(system.test('Welcome to Debian GNU/Linux 12 (bookworm)!')).to.equal(true);
+    // Waiting from the very start of the boot, the initramfs banner comes first and must be passed over.
+    const initramfsBanner = BOOT_LINES.findIndex((l) => l.includes('(Initramfs)!'));
+    const { matches } = await follow(BOOT, [{ id: 'system', pattern: system }]);
+    expect(initramfsBanner).to.be.greaterThan(0);
+    expect(matches.get('system')?.line.index).to.be.greaterThan(initramfsBanner);
+    expect(matches.get('system')?.line.text).to.equal('Welcome to Debian GNU/Linux 12 (bookworm)!');
+  });
+
+  it('without rd.unionfs=1, waits for "ltsp-union: off" and not for a mounted union', async () => {
+    const off = stage('union', false);
+    expect(off.label).to.match(/union off/);
+    expect(off.pattern.test('[   28.252393] ltsp-union: off (no rd.unionfs=1): booting the plain read-only root')).to.equal(true);
+    expect(off.pattern.test('[   28.925283] ltsp-union: mounted ro=/dev/nbd0 rw=tmpfs union=/sysroot')).to.equal(false);
+    expect(stage('union', true).pattern.test('ltsp-union: off (no rd.unionfs=1): booting the plain read-only root')).to.equal(false);
+
+    // The same boot as the module prints it without rd.unionfs=1: the union lines become one "off" line.
+    const plain = BOOT.replace(/\[ +[\d.]+\] ltsp-union: start[^]*?ltsp-union: mounted [^\r]*/, '[   28.252393] ltsp-union: off (no rd.unionfs=1): booting the plain read-only root');
+    expect(plain).to.not.include('ltsp-union: mounted');
+    const { matches } = await follow(plain, bootStages({ union: false }));
+    expect(matches.get('union')?.line.text).to.match(/ltsp-union: off/);
+    await follow(BOOT, bootStages({ union: false })).then(
+      () => expect.fail('a union boot has no "ltsp-union: off" line'),
+      (e: unknown) => expect((e as ConsoleWaitError).reason).to.equal('closed'),
+    );
+  });
+});
+
+describe('BOOT_FAIL_PATTERNS', () => {
+  const failing: [string, string][] = [
+    ['[    3.456789] Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)', 'kernel-panic'],
+    ['Entering emergency mode. Exit the shell to continue.', 'emergency-shell'],
+    ['Configuring (net0 52:54:00:12:34:56)...... No configuration methods succeeded (http://ipxe.org/040ee119)', 'ipxe-dhcp'],
+    ['[   28.925283] ltsp-union: FAILED: unionfs-fuse failed to mount /sysroot', 'union-failed'],
+    ['nbd-client: Error: Server closed connection', 'nbd-connect'],
+    ['E: Export unknown', 'nbd-connect'],
+    // nbd-client 3.24 on an export the server does not have: nbd-server answers NBD_OPT_GO
+    // with NBD_REP_ERR_UNKNOWN "Export unknown", and nbd-client's negotiate() takes the
+    // default branch, err("Unknown error returned by server. Server said: %s"), which
+    // cliserv.c prints as "Error: ...". dracut's initqueue runs nbd-client, so systemd
+    // puts its name on the line (compare "dracut-initqueue[396]: RTNETLINK answers" in
+    // the fixture).
+    ['[   25.101010] dracut-initqueue[396]: Error: Unknown error returned by server. Server said: Export unknown', 'nbd-connect'],
+    ['No bootable device.', 'no-boot-device'],
+    ['Could not boot image: No such file or directory (http://ipxe.org/2d0c613b)', 'ipxe-boot'],
+    ['[  181.3] dracut-initqueue[396]: Warning: /dev/root does not exist', 'dracut-no-root'],
+  ];
+  for (const [line, name] of failing) {
+    it(`catches ${name}: ${JSON.stringify(line.slice(0, 60))}`, () => {
+      expect(failuresIn(line)).to.include(name);
+    });
+  }
+
+  it('ends a boot-stage wait at once when the NBD export is unknown', async () => {
+    const atNbd = BOOT.indexOf('nbd0: detected capacity change');
+    const broken = `${BOOT.slice(0, atNbd)}\r\n[   25.101010] dracut-initqueue[396]: Error: Unknown error returned by server. Server said: Export unknown\r\n[   25.101100] dracut-initqueue[396]: Exiting.\r\n`;
+    const err = await follow(broken, bootStages({ union: true })).then(
+      () => expect.fail('the boot should have failed'),
+      (e: unknown) => e as ConsoleWaitError,
+    );
+    expect(err).to.be.instanceOf(ConsoleWaitError);
+    expect(err.reason).to.equal('failure-pattern');
+    expect(err.matchedFailure).to.equal('nbd-connect');
+    expect(err.what).to.equal('nbd');
+    expect(err.message).to.include('Server said: Export unknown');
+  });
+});

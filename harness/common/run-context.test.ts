@@ -1,0 +1,110 @@
+import { expect } from 'chai';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LAB_LABEL, OWNER_LABEL, RUN_LABEL, RunContext, ownerAlive, processStartTime, stateRoot } from './run-context';
+
+/** Linux's IFNAMSIZ is 16 including the NUL (netdevice(7)). */
+const IFNAMSIZ = 15;
+
+describe('RunContext', () => {
+  it('makes 6-character lower-case base-36 ids', () => {
+    const ids = Array.from({ length: 200 }, () => new RunContext().id);
+    for (const id of ids) expect(id).to.match(/^[a-z0-9]{6}$/);
+    expect(new Set(ids).size).to.be.greaterThan(190);
+  });
+
+  it('takes a given id, and refuses one that would not fit the names', () => {
+    expect(new RunContext('abc123').id).to.equal('abc123');
+    for (const id of ['ABC123', 'abc12', 'abc1234', 'abc-12', '']) expect(() => new RunContext(id), id).to.throw(RangeError, /bad run id/);
+  });
+
+  it('names interfaces within the 15-character limit, with the run id in them', () => {
+    const run = new RunContext();
+    for (const name of [run.bridgeName, run.tapName(1), run.tapName(8), run.tapName(99)]) {
+      expect(name.length, name).to.be.at.most(IFNAMSIZ);
+      expect(name).to.include(run.id);
+      expect(name).to.match(/^[a-z0-9]+$/);
+    }
+    expect(new RunContext('abc123').bridgeName).to.equal('ltlabc123');
+    expect(new RunContext('abc123').tapName(99)).to.equal('lttabc123c99');
+  });
+
+  it('names the docker network and server container with the run id', () => {
+    const run = new RunContext('abc123');
+    expect(run.networkName).to.equal('ltsp-lab-abc123');
+    expect(run.serverName).to.equal('ltsp-lab-abc123-server');
+  });
+
+  it('labels resources with the lab, the run and the owner', () => {
+    const run = new RunContext('abc123');
+    expect(run.owner).to.match(new RegExp(`^${process.pid}:\\d+$`));
+    expect(run.labels()).to.deep.equal({ [LAB_LABEL]: 'true', [RUN_LABEL]: 'abc123', [OWNER_LABEL]: run.owner });
+    expect(run.labels({ 'ltsp-lab.role': 'server' })).to.deep.equal({
+      'ltsp-lab': 'true',
+      'ltsp-lab.run': 'abc123',
+      'ltsp-lab.owner': run.owner,
+      'ltsp-lab.role': 'server',
+    });
+  });
+});
+
+describe('ownerAlive', () => {
+  it('is true for this process', () => {
+    expect(ownerAlive(new RunContext().owner)).to.equal(true);
+  });
+
+  it('is false for a pid that does not exist', () => {
+    // Above the kernel's largest pid_max (2^22), so never a live process.
+    expect(ownerAlive('99999999:12345')).to.equal(false);
+  });
+
+  it('is false for a live pid with another start time (the pid was reused)', () => {
+    const start = processStartTime(process.pid);
+    expect(start).to.match(/^\d+$/);
+    expect(ownerAlive(`${process.pid}:${Number(start) + 1}`)).to.equal(false);
+    expect(ownerAlive(`${process.pid}:`)).to.equal(false);
+    expect(ownerAlive(`${process.pid}`)).to.equal(false);
+  });
+
+  it('is false for garbage', () => {
+    for (const owner of ['', ':', '0:0', '-1:5', 'abc:1', '1.5:1']) expect(ownerAlive(owner), owner).to.equal(false);
+  });
+});
+
+describe('RunContext state folder', () => {
+  let saved: string | undefined;
+  let root: string;
+
+  beforeEach(() => {
+    saved = process.env.LTSP_LAB_STATE;
+    root = mkdtempSync(join(tmpdir(), 'lab-state-'));
+    process.env.LTSP_LAB_STATE = root;
+  });
+
+  afterEach(() => {
+    if (saved === undefined) delete process.env.LTSP_LAB_STATE;
+    else process.env.LTSP_LAB_STATE = saved;
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('lives under LTSP_LAB_STATE', () => {
+    expect(stateRoot()).to.equal(root);
+    expect(new RunContext('abc123').stateDir).to.equal(join(root, 'abc123'));
+  });
+
+  it('register() records the owner; unregister() removes the folder', () => {
+    const run = new RunContext();
+    run.register();
+    const owner = readFileSync(join(root, run.id, 'owner'), 'utf8');
+    expect(owner).to.equal(`${run.owner}\n`);
+    expect(ownerAlive(owner.trim())).to.equal(true);
+    run.unregister();
+    expect(existsSync(run.stateDir)).to.equal(false);
+    expect(existsSync(root)).to.equal(true);
+  });
+
+  it('unregister() is safe when nothing was registered', () => {
+    expect(() => new RunContext().unregister()).to.not.throw();
+  });
+});

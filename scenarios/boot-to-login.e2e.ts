@@ -1,0 +1,50 @@
+import { expect } from 'chai';
+import type { StartedLab, StartedThinClient } from '../harness/index';
+import { saveTimings, stageIds, startClient, startSuiteLab } from './support/suite-lab';
+
+describe('boot to login: one thin client PXE-boots through the whole chain', function () {
+  let lab: StartedLab | undefined;
+  let c1: StartedThinClient;
+
+  before(async function () {
+    lab = await startSuiteLab(this.test!.parent!);
+    c1 = await startClient(lab, 'c1');
+  });
+
+  after(async function () {
+    await lab?.stop();
+  });
+
+  it('passes every stage, in order, from iPXE to the login prompt on ttyS0', async function () {
+    const timeline = await c1.waitForBoot();
+    saveTimings(this.test, [c1]);
+    expect(stageIds(timeline)).to.deep.equal(c1.stages.map((s) => s.id));
+    for (let i = 1; i < timeline.length; i++) {
+      expect(timeline[i]!.t, `${timeline[i]!.label} after ${timeline[i - 1]!.label}`).to.be.at.least(timeline[i - 1]!.t);
+    }
+    expect(timeline.find((s) => s.stage === 'union')!.line).to.match(/ltsp-union: mounted ro=\/dev\/nbd0 rw=tmpfs/);
+  });
+
+  it("got its address from the lab server's DHCP range, and the server holds the lease", async function () {
+    const ip = c1.leaseIp;
+    expect(ip, 'lease address on the console').to.be.a('string');
+    const last = Number(ip!.split('.')[3]);
+    expect(last, `${ip} inside .100-.199`).to.be.within(100, 199);
+    expect(ip!.split('.').slice(0, 3).join('.')).to.equal(lab!.network.subnet.split('.').slice(0, 3).join('.'));
+    const leases = await lab!.server.leases();
+    expect(leases.get(c1.mac)).to.equal(ip);
+  });
+
+  it('runs on the unionfs-fuse union as its root, as the console shows', async function () {
+    const root = await c1.check('findmnt -n -o FSTYPE,SOURCE,OPTIONS /');
+    expect(root).to.match(/^fuse\.@?unionfs\s+@?unionfs\s+rw/);
+    const branches = await c1.check('findmnt -n -o TARGET,FSTYPE,OPTIONS -R /run/ltsp-union');
+    expect(branches).to.match(/\/run\/ltsp-union\/ro\s+ext4\s+ro/);
+    expect(branches).to.match(/\/run\/ltsp-union\/rw\s+tmpfs\s+rw/);
+  });
+
+  it("keeps the union daemon as a root-storage daemon (argv[0] '@unionfs') after switch_root", async function () {
+    const out = await c1.check("ps -eo pid=,args= | grep -v grep | grep unionfs");
+    expect(out).to.match(/^\s*\d+ @unionfs .*cow/m);
+  });
+});

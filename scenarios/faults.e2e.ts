@@ -1,0 +1,59 @@
+import { expect } from 'chai';
+import { BootStageError, ConsoleWaitError, type StartedLab } from '../harness/index';
+import { saveTimings, startClient, startSuiteLab } from './support/suite-lab';
+
+/** The reason the console wait behind a boot failure gave up. */
+function waitReason(e: unknown): string | undefined {
+  const cause = e instanceof Error ? e.cause : undefined;
+  return cause instanceof ConsoleWaitError ? cause.reason : undefined;
+}
+
+describe('faults: a boot that cannot succeed fails fast, at a named stage', function () {
+  let lab: StartedLab | undefined;
+
+  before(async function () {
+    lab = await startSuiteLab(this.test!.parent!);
+  });
+
+  after(async function () {
+    await lab?.server.sh('pkill -CONT dnsmasq', true).catch(() => undefined);
+    await lab?.stop();
+  });
+
+  it('a wrong NBD export name fails at "NBD connected", on the console\'s own error, not a timeout', async function () {
+    const c = await startClient(lab!, 'badexport', (b) => b.withExportName('nosuch'));
+    try {
+      const err = await c.waitForBoot().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      saveTimings(this.test, [c]);
+      expect(err, 'the boot must fail').to.be.instanceOf(BootStageError);
+      const e = err as BootStageError;
+      expect(e.stage).to.match(/NBD connected/);
+      expect(waitReason(e), e.message).to.equal('failure-pattern');
+      expect(e.message).to.match(/last \d+ console lines|console/);
+      expect(c.report().ok).to.equal(false);
+    } finally {
+      await c.stop();
+    }
+  });
+
+  it('with the server\'s DHCP stopped, the client fails at "DHCP lease"', async function () {
+    await lab!.server.sh('pkill -STOP dnsmasq');
+    const c = await startClient(lab!, 'nodhcp');
+    try {
+      const err = await c.waitForBoot().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      saveTimings(this.test, [c]);
+      expect(err, 'the boot must fail').to.be.instanceOf(BootStageError);
+      expect((err as BootStageError).stage).to.match(/DHCP lease/);
+      expect(waitReason(err), (err as Error).message).to.equal('failure-pattern');
+    } finally {
+      await lab!.server.sh('pkill -CONT dnsmasq', true);
+      await c.stop();
+    }
+  });
+});

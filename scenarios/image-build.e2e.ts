@@ -1,0 +1,336 @@
+import { expect } from 'chai';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Deadline, execCommand, HarnessError, ProcessGroup, VM_IMAGES_DIR, type ImageManifest } from '../harness/index';
+import { testReportDir } from './support/report-dir';
+
+/*
+ * vm-images/build.sh fed bad input. Each case breaks one thing in a copy of
+ * vm-images/, builds the copy into a fresh cache, and expects the build to stop with
+ * "FAILED step <name>: <why>" and leave nothing in the cache but its logs, and no new
+ * image in docker. The real vm-images/ and the real cache are only read.
+ */
+
+type Keys = Record<'base' | 'server' | 'root' | 'initramfs', string>;
+
+interface BuildResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** Runs a build.sh in its own process group; past the deadline it gets SIGTERM, so its EXIT trap still cleans up. */
+async function runBuild(buildSh: string, args: string[], env: Record<string, string>, deadline: Deadline, reportDir?: string): Promise<BuildResult> {
+  const t0 = Date.now();
+  const proc = await ProcessGroup.spawn({ command: buildSh, args, name: 'build', env: { ...process.env, ...env }, stdin: 'ignore' });
+  let stdout = '';
+  let stderr = '';
+  proc.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  proc.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  try {
+    const status = await deadline.race(proc.exited, () => new HarnessError(`${buildSh} ${args.join(' ')} did not finish within ${deadline.totalMs / 1000} s\n${stderr.slice(-3000)}`));
+    return { code: status.code, stdout, stderr, ms: Date.now() - t0 };
+  } catch (e) {
+    await proc.terminate(10_000);
+    throw e;
+  } finally {
+    if (reportDir) {
+      writeFileSync(join(reportDir, 'build.log'), `$ ${buildSh} ${args.join(' ')}\n${stderr}\n--- stdout ---\n${stdout}`);
+      appendFileSync(join(reportDir, 'timings.json'), JSON.stringify({ build: buildSh, args, ms: Date.now() - t0 }) + '\n');
+    }
+  }
+}
+
+/** The `FAILED step <name>: <why>` line the build ends with. */
+function failedStep(stderr: string): { step: string; reason: string } | undefined {
+  const m = /^\[ltsp-lab build\] FAILED step (\S+): (.*)$/m.exec(stderr);
+  return m ? { step: m[1] as string, reason: m[2] as string } : undefined;
+}
+
+/** Progress lines (`say`), which only a step that started working prints. */
+function progressLines(stderr: string): string[] {
+  return stderr.split('\n').filter((l) => /^\[ltsp-lab build\s+\d+s\]/.test(l));
+}
+
+async function ltspImageTags(deadline: Deadline): Promise<Set<string>> {
+  const out = await execCommand('docker', ['images', '--format', '{{.Repository}}:{{.Tag}}'], { deadline });
+  return new Set(out.stdout.split('\n').filter((t) => t.startsWith('ltsp-lab/')));
+}
+
+async function hasImage(tag: string, deadline: Deadline): Promise<boolean> {
+  return (await execCommand('docker', ['image', 'inspect', tag], { deadline, allowFailure: true })).code === 0;
+}
+
+/** Containers that no lab run owns (no ltsp-lab.run label): what a failed `docker build` step leaves. */
+async function unownedContainers(deadline: Deadline): Promise<Set<string>> {
+  const out = await execCommand('docker', ['ps', '-a', '--format', '{{.ID}} {{.Label "ltsp-lab.run"}}'], { deadline });
+  const ids = out.stdout.split('\n').map((l) => l.trim().split(' ')).filter(([id, run]) => id && !run).map(([id]) => id as string);
+  return new Set(ids);
+}
+
+/** A scratch copy of vm-images/ and an empty cache, under one temp folder. */
+class Scratch {
+  readonly root = mkdtempSync(join(tmpdir(), 'ltsp-lab-build-'));
+  readonly vmImages = join(this.root, 'vm-images');
+  readonly cache = join(this.root, 'cache');
+  readonly buildSh = join(this.vmImages, 'build.sh');
+
+  async init(deadline: Deadline): Promise<this> {
+    await execCommand('cp', ['-a', VM_IMAGES_DIR, this.vmImages], { deadline });
+    mkdirSync(this.cache);
+    return this;
+  }
+
+  path(rel: string): string {
+    return join(this.vmImages, rel);
+  }
+
+  /** A change that alters a recipe file's hash and nothing else it means. */
+  addComment(rel: string, note: string): void {
+    appendFileSync(this.path(rel), `\n# lab notebook: ${note}\n`);
+  }
+
+  async keys(deadline: Deadline): Promise<Keys> {
+    const r = await runBuild(this.buildSh, ['--keys'], {}, deadline);
+    expect(r.code, `build.sh --keys of the copy exited ${r.code}:\n${r.stderr}`).to.equal(0);
+    return JSON.parse(r.stdout) as Keys;
+  }
+
+  /** Whatever the build left in its cache besides logs/: temp folders, artefact folders, a manifest. */
+  cacheLeftovers(cache = this.cache): string[] {
+    return existsSync(cache) ? readdirSync(cache).filter((n) => n !== 'logs' && n !== 'lost+found') : [];
+  }
+
+  remove(): void {
+    rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+interface BadInputCase {
+  what: string;
+  /** Breaks the copy; may return extra environment for the build. */
+  breakIt: (s: Scratch) => Record<string, string> | void;
+  step: string;
+  reason: RegExp;
+  /** Where the build's stderr says more about why, e.g. the tail of a step's log. */
+  detail?: RegExp;
+  /** The step fails before any work: no progress line at all. */
+  beforeAnyWork?: boolean;
+  /** Images that must not exist afterwards, from the broken copy's keys. */
+  mustNotExist?: (k: Keys) => string[];
+  /** Bound on the whole failing build. */
+  ms: number;
+  /** The cache folder to build into, if not the scratch one (set up by breakIt). */
+  cache?: (s: Scratch) => string;
+}
+
+describe('image build: bad input stops vm-images/build.sh at a named step and leaves the cache clean', function () {
+  let scratch: Scratch | undefined;
+  let tmpfs: string | undefined;
+
+  beforeEach(async function () {
+    scratch = await new Scratch().init(Deadline.after(60_000, 'copy vm-images/ to a scratch folder'));
+  });
+
+  afterEach(async function () {
+    if (tmpfs) {
+      const d = Deadline.after(30_000, `umount ${tmpfs}`);
+      const r = await execCommand('umount', [tmpfs], { deadline: d, allowFailure: true });
+      if (r.code !== 0) await execCommand('umount', ['-l', tmpfs], { deadline: d, allowFailure: true });
+      tmpfs = undefined;
+    }
+    scratch?.remove();
+    scratch = undefined;
+  });
+
+  const cases: BadInputCase[] = [
+    {
+      what: 'client/root/Dockerfile deleted: the root step is named before any work',
+      breakIt: (s) => rmSync(s.path('client/root/Dockerfile')),
+      step: 'root',
+      reason: /recipe file missing: vm-images\/client\/root\/Dockerfile/,
+      beforeAnyWork: true,
+      ms: 60_000,
+    },
+    {
+      what: "the dracut module's module-setup.sh deleted: the initramfs step is named before any work",
+      breakIt: (s) => rmSync(s.path('client/dracut/90ltsp-union/module-setup.sh')),
+      step: 'initramfs',
+      reason: /recipe file missing: vm-images\/client\/dracut\/90ltsp-union\/module-setup\.sh/,
+      beforeAnyWork: true,
+      ms: 60_000,
+    },
+    {
+      what: 'a shell syntax error in the pre-pivot hook ltsp-union.sh: the initramfs step is named, with the line',
+      breakIt: (s) => appendFileSync(s.path('client/dracut/90ltsp-union/ltsp-union.sh'), '\nif then fi (\n'),
+      step: 'initramfs',
+      reason: /recipe file is corrupt \(shell syntax error\): vm-images\/client\/dracut\/90ltsp-union\/ltsp-union\.sh: line \d+: syntax error/,
+      beforeAnyWork: true,
+      ms: 60_000,
+    },
+    {
+      what: 'a shell syntax error in base/recipe.sh: the base step is named, with the line',
+      breakIt: (s) => appendFileSync(s.path('base/recipe.sh'), '\nBASE_SUITE=$(bookworm\n'),
+      step: 'base',
+      reason: /recipe file is corrupt \(shell syntax error\): vm-images\/base\/recipe\.sh: line \d+: /,
+      beforeAnyWork: true,
+      ms: 60_000,
+    },
+    {
+      what: 'debootstrap against a mirror where nothing listens (127.0.0.1:9): the base step fails, no base image',
+      breakIt: (s) => {
+        s.addComment('base/recipe.sh', 'a new base key, so debootstrap has to run');
+        return { LTSP_LAB_MIRROR: 'http://127.0.0.1:9/debian' };
+      },
+      step: 'base',
+      reason: /command failed \(exit \d+\): debootstrap .*http:\/\/127\.0\.0\.1:9\/debian/,
+      detail: /Failed getting release file http:\/\/127\.0\.0\.1:9\/debian/,
+      mustNotExist: (k) => [`ltsp-lab/base:${k.base}`, `ltsp-lab/server:${k.server}`, `ltsp-lab/client-root:${k.root}`],
+      ms: 180_000,
+    },
+    {
+      what: "apt-get install of a package that does not exist, in the server's Dockerfile: the server step fails, no server image",
+      breakIt: (s) => {
+        const f = s.path('server/Dockerfile');
+        const text = readFileSync(f, 'utf8');
+        const broken = text.replace('apt-get install -y dnsmasq-base', 'apt-get install -y ltsp-lab-no-such-package dnsmasq-base');
+        expect(broken, 'the server Dockerfile no longer has the apt-get install line this case edits').to.not.equal(text);
+        writeFileSync(f, broken);
+      },
+      step: 'server',
+      reason: /command failed \(exit \d+\): docker build .*server-docker-build\.log/,
+      detail: /Unable to locate package ltsp-lab-no-such-package/,
+      mustNotExist: (k) => [`ltsp-lab/server:${k.server}`],
+      ms: 15 * 60_000,
+    },
+    {
+      what: 'a full disk (a 64 MiB tmpfs as the cache) when the root has to be rebuilt: need_space refuses, step root',
+      breakIt: (s) => s.addComment('client/root/Dockerfile', 'a new root key, so the root step has to run'),
+      cache: (s) => join(s.root, 'small-cache'),
+      step: 'root',
+      reason: /not enough disk space in .*small-cache: this step needs \d+ MiB, \d+ MiB free/,
+      mustNotExist: (k) => [`ltsp-lab/client-root:${k.root}`],
+      ms: 180_000,
+    },
+  ];
+
+  for (const c of cases) {
+    it(c.what, async function () {
+      const s = scratch as Scratch;
+      const deadline = Deadline.after(c.ms + 60_000, c.what);
+      const reportDir = testReportDir(this.test!);
+      const env = c.breakIt(s) ?? {};
+      let cache = s.cache;
+      if (c.cache) {
+        cache = c.cache(s);
+        mkdirSync(cache);
+        await execCommand('mount', ['-t', 'tmpfs', '-o', 'size=64m,mode=0755', 'ltsp-lab-test-small-cache', cache], { deadline });
+        tmpfs = cache;
+      }
+      // The broken copy's keys, where it still has them: the images a failed step must not have made.
+      const keys = c.mustNotExist ? await s.keys(deadline) : undefined;
+      const tagsBefore = await ltspImageTags(deadline);
+      const containersBefore = await unownedContainers(deadline);
+
+      const r = await runBuild(s.buildSh, [], { ...env, LTSP_LAB_CACHE: cache }, deadline.child(c.ms, `build of the broken copy (${c.what})`), reportDir);
+
+      expect(r.code, `the build of the broken copy exited ${r.code}; it should fail. stderr:\n${r.stderr}`).to.not.equal(0);
+      const failed = failedStep(r.stderr);
+      expect(failed, `no "FAILED step <name>: <why>" line in the build's stderr:\n${r.stderr}`).to.not.equal(undefined);
+      expect(failed!.step, `the build named step '${failed!.step}' (${failed!.reason})`).to.equal(c.step);
+      expect(failed!.reason, `the reason the build gave is not the expected one`).to.match(c.reason);
+      if (c.detail) expect(r.stderr, "the build's stderr does not show the underlying error").to.match(c.detail);
+      if (c.beforeAnyWork) {
+        expect(progressLines(r.stderr), 'a step started working before the broken recipe was noticed').to.deep.equal([]);
+      }
+      expect(r.stdout.trim(), 'a failed build printed a manifest').to.equal('');
+
+      expect(s.cacheLeftovers(cache), `the failed build left these in its cache ${cache} (only logs/ may stay)`).to.deep.equal([]);
+      const logs = join(cache, 'logs');
+      if (existsSync(logs)) {
+        const notFiles = readdirSync(logs).filter((n) => !statSync(join(logs, n)).isFile());
+        expect(notFiles, `folders in ${logs}`).to.deep.equal([]);
+      }
+
+      const after = Deadline.after(60_000, 'docker state after the failed build');
+      const newTags = [...(await ltspImageTags(after))].filter((t) => !tagsBefore.has(t));
+      expect(newTags, 'the failed build tagged new ltsp-lab images').to.deep.equal([]);
+      for (const tag of keys && c.mustNotExist ? c.mustNotExist(keys) : []) {
+        expect(await hasImage(tag, after), `${tag} exists after its step failed`).to.equal(false);
+      }
+      const newContainers = [...(await unownedContainers(after))].filter((id) => !containersBefore.has(id));
+      expect(newContainers, 'containers the failed build left behind (e.g. a failed docker build step)').to.deep.equal([]);
+    });
+  }
+});
+
+describe('image build: a warm build is a no-op, and each key hashes only its own recipe files', function () {
+  let scratch: Scratch | undefined;
+
+  afterEach(function () {
+    scratch?.remove();
+    scratch = undefined;
+  });
+
+  it('a warm build of the real vm-images/ reuses every artefact and prints a manifest whose files exist', async function () {
+    const deadline = Deadline.after(45 * 60_000, 'warm build of vm-images/');
+    const reportDir = testReportDir(this.test!);
+    // The first run makes sure everything is built (as Lab.start would); the second is the no-op this test is about.
+    const first = await runBuild(join(VM_IMAGES_DIR, 'build.sh'), [], {}, deadline.child(40 * 60_000, 'build to warm the cache'));
+    expect(first.code, `the build to warm the cache failed:\n${first.stderr}`).to.equal(0);
+    const r = await runBuild(join(VM_IMAGES_DIR, 'build.sh'), [], {}, deadline.child(60_000, 'warm build'), reportDir);
+    expect(r.code, `the warm build failed:\n${r.stderr}`).to.equal(0);
+
+    const progress = progressLines(r.stderr);
+    for (const step of ['base', 'server', 'root', 'initramfs']) {
+      expect(progress.some((l) => new RegExp(`\\] ${step}: cached `).test(l)), `the warm build did not reuse the ${step} artefact:\n${r.stderr}`).to.equal(true);
+    }
+    const work = progress.filter((l) => /: (debootstrap|docker build|docker import|mkfs|docker run)\b/.test(l));
+    expect(work, 'the warm build did real work').to.deep.equal([]);
+
+    let manifest: ImageManifest;
+    try {
+      manifest = JSON.parse(r.stdout) as ImageManifest;
+    } catch {
+      throw new Error(`the warm build's stdout is not a JSON manifest:\n${r.stdout}`);
+    }
+    for (const [what, path] of [['root image', manifest.rootImage], ['kernel', manifest.kernel], ['initramfs', manifest.initrd]] as const) {
+      expect(existsSync(path) && statSync(path).size > 0, `the manifest's ${what} ${path} is missing or empty`).to.equal(true);
+    }
+    const d = Deadline.after(60_000, 'docker image inspect');
+    for (const tag of [manifest.baseImage, manifest.serverImage, manifest.rootImageTag]) {
+      expect(await hasImage(tag, d), `the manifest names ${tag}, which docker does not have`).to.equal(true);
+    }
+    const keys = await runBuild(join(VM_IMAGES_DIR, 'build.sh'), ['--keys'], {}, Deadline.after(60_000, 'build.sh --keys'));
+    expect(keys.code, keys.stderr).to.equal(0);
+    expect(JSON.parse(keys.stdout), 'build.sh --keys disagrees with the keys in the manifest').to.deep.equal(manifest.keys);
+  });
+
+  it('a comment added to one recipe file changes the keys of its artefact and of what is built on it, no others', async function () {
+    const deadline = Deadline.after(2 * 60_000, 'key derivation');
+    scratch = await new Scratch().init(deadline);
+    const s = scratch;
+    const pristine = await s.keys(deadline);
+    const real = await runBuild(join(VM_IMAGES_DIR, 'build.sh'), ['--keys'], {}, deadline);
+    expect(pristine, 'a verbatim copy of vm-images/ has other keys than the original: keys depend on where the recipes are').to.deep.equal(JSON.parse(real.stdout));
+
+    const changes: Array<[string, Array<keyof Keys>]> = [
+      ['client/dracut/90ltsp-union/ltsp-union.sh', ['initramfs']],
+      ['client/dracut/conf.d/10-ltsp-lab.conf', ['initramfs']],
+      ['server/rootfs/etc/nbd-server/config', ['server']],
+      ['client/root/Dockerfile', ['root', 'initramfs']],
+      ['base/recipe.sh', ['base', 'server', 'root', 'initramfs']],
+    ];
+    for (const [file, expected] of changes) {
+      const original = readFileSync(s.path(file));
+      s.addComment(file, 'key probe');
+      const changed = await s.keys(deadline);
+      writeFileSync(s.path(file), original);
+      const differ = (Object.keys(pristine) as Array<keyof Keys>).filter((k) => changed[k] !== pristine[k]);
+      expect(differ, `after a comment in ${file}, these keys changed`).to.deep.equal(expected);
+    }
+    expect(await s.keys(deadline), 'the keys did not come back when the files were restored').to.deep.equal(pristine);
+  });
+});

@@ -1,0 +1,333 @@
+import { expect } from 'chai';
+import { createHash } from 'node:crypto';
+import { createReadStream, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  Deadline,
+  execCommand,
+  Lab,
+  NbdCommandError,
+  NbdPeer,
+  NbdRefusedError,
+  VM_IMAGES_DIR,
+  type StartedLab,
+} from '../harness/index';
+import { suiteReportDir } from './support/report-dir';
+
+/*
+ * The LTSP server image on its own: the lab network and the server container, no
+ * QEMU. Everything is aimed at the lab's own addresses (the server, and the host's
+ * addresses on the lab bridges); nothing leaves the host.
+ */
+
+/** Bound on one test's docker and network round trips; generous, as the host may be busy booting clients. */
+const STEP_MS = 2 * 60_000;
+
+function sha256File(path: string, deadline: Deadline): Promise<string> {
+  const hash = createHash('sha256');
+  const stream = createReadStream(path, { highWaterMark: 4 << 20 });
+  const done = new Promise<string>((resolve, reject) => {
+    stream.on('data', (c) => hash.update(c));
+    stream.on('error', reject);
+    stream.on('end', () => resolve(hash.digest('hex')));
+  });
+  return deadline.race(done).finally(() => stream.destroy());
+}
+
+async function dockerJson<T>(args: string[], deadline: Deadline): Promise<T> {
+  return JSON.parse((await execCommand('docker', args, { deadline })).stdout) as T;
+}
+
+/** A /24 in 10.214.0.0/16 that no docker network and no host route uses: outside any lab subnet (10.213/16). */
+async function freeOutsideSubnet(deadline: Deadline): Promise<string> {
+  const used = new Set<string>();
+  const ids = (await execCommand('docker', ['network', 'ls', '-q'], { deadline })).stdout.split(/\s+/).filter(Boolean);
+  const subnets = await execCommand('docker', ['network', 'inspect', '-f', '{{range .IPAM.Config}}{{.Subnet}} {{end}}', ...ids], { deadline, allowFailure: true });
+  for (const s of subnets.stdout.split(/\s+/)) used.add(s);
+  for (const r of (await execCommand('ip', ['-4', 'route', 'show'], { deadline })).stdout.split('\n')) used.add(r.split(' ')[0] ?? '');
+  for (let n = 1; n < 255; n++) {
+    if (!used.has(`10.214.${n}.0/24`)) return `10.214.${n}.0/24`;
+  }
+  throw new Error('no free /24 in 10.214.0.0/16 for the outside network');
+}
+
+interface InitScriptRun {
+  action: string;
+  exitCode: number;
+  output: string;
+}
+
+describe('server stack: the LTSP server image on the lab network, without QEMU', function () {
+  let lab: StartedLab | undefined;
+  /** The second network of the allow-list test, removed in its finally and again here. */
+  let outsideNetwork: string | undefined;
+
+  before(async function () {
+    lab = await new Lab()
+      .withReportDir(suiteReportDir(this.test!.parent!))
+      .start({ deadline: Deadline.after(45 * 60_000, 'lab start for the server-stack suite (image build included)') });
+  });
+
+  after(async function () {
+    if (outsideNetwork) await removeOutsideNetwork(outsideNetwork);
+    await lab?.stop();
+  });
+
+  async function removeOutsideNetwork(name: string): Promise<void> {
+    const d = Deadline.after(60_000, `remove network ${name}`);
+    if (lab) await execCommand('docker', ['network', 'disconnect', '--force', name, lab.server.getId()], { deadline: d, allowFailure: true });
+    const rm = await execCommand('docker', ['network', 'rm', name], { deadline: d, allowFailure: true });
+    if (rm.code === 0 || /not found/i.test(rm.stderr)) outsideNetwork = undefined;
+  }
+
+  function L(): StartedLab {
+    if (!lab) throw new Error('the lab did not start');
+    return lab;
+  }
+
+  async function serverRunning(d: Deadline): Promise<boolean> {
+    const r = await execCommand('docker', ['inspect', '-f', '{{.State.Running}}', L().server.getId()], { deadline: d, allowFailure: true });
+    return r.stdout.trim() === 'true';
+  }
+
+  it('the container starts, TFTP serves boot.ipxe and nbd-server lists the export "root"', async function () {
+    const lab = L();
+    const d = Deadline.after(STEP_MS, this.test!.title);
+    expect(lab.server.logTail(400).join('\n'), 'the server never said it was ready').to.match(/ltsp-server: ready .*nbd=.*export=root/);
+
+    // The host holds the gateway address on the lab bridge, inside the lab subnet.
+    const tftp = await execCommand('curl', ['-s', '--max-time', '10', `tftp://${lab.server.ip}/boot.ipxe`], { deadline: d, allowFailure: true });
+    expect(tftp.code, `curl tftp://${lab.server.ip}/boot.ipxe exited ${tftp.code}: ${tftp.stderr}`).to.equal(0);
+    const script = readFileSync(join(VM_IMAGES_DIR, 'server/rootfs/srv/tftp/boot.ipxe'), 'utf8');
+    expect(tftp.stdout, 'TFTP served something other than vm-images/server/rootfs/srv/tftp/boot.ipxe').to.equal(script);
+
+    const peer = await NbdPeer.connect(lab.server.ip, { deadline: d });
+    try {
+      expect(await peer.listExports(d), 'NBD_OPT_LIST on the lab server').to.deep.equal(['root']);
+    } finally {
+      await peer.close();
+    }
+  });
+
+  it('a real NBD peer sees export "root" read-only, with exactly the size of the root image (NbdPeer and nbdinfo agree)', async function () {
+    const lab = L();
+    const d = Deadline.after(STEP_MS, this.test!.title);
+    expect(lab.served.rootImage, 'the lab serves another root image than the build made').to.equal(lab.manifest.rootImage);
+    const size = BigInt(statSync(lab.manifest.rootImage).size);
+
+    const peer = await NbdPeer.connect(lab.server.ip, { deadline: d });
+    try {
+      const info = await peer.open('root', d);
+      expect(info.size, `export size vs ${lab.manifest.rootImage}`).to.equal(size);
+      expect(info.readOnly, `NBD_FLAG_READ_ONLY is not set (flags 0x${info.flags.toString(16)})`).to.equal(true);
+    } finally {
+      await peer.close();
+    }
+
+    const uri = `nbd://${lab.server.ip}/root`;
+    const nbdSize = await execCommand('nbdinfo', ['--size', uri], { deadline: d, allowFailure: true });
+    expect(nbdSize.code, `nbdinfo --size ${uri}: ${nbdSize.stderr}`).to.equal(0);
+    expect(nbdSize.stdout.trim(), 'nbdinfo --size').to.equal(size.toString());
+    // nbdinfo --is/--can: exit 0 for true, 2 for false (nbdinfo(1)).
+    const ro = await execCommand('nbdinfo', ['--is', 'read-only', uri], { deadline: d, allowFailure: true });
+    expect(ro.code, `nbdinfo --is read-only ${uri} (0 = read-only, 2 = writable): ${ro.stderr}`).to.equal(0);
+    const canWrite = await execCommand('nbdinfo', ['--can', 'write', uri], { deadline: d, allowFailure: true });
+    expect(canWrite.code, `nbdinfo --can write ${uri} (2 = cannot): ${canWrite.stderr}`).to.equal(2);
+  });
+
+  it('a write through the export is refused with EPERM, and the image keeps its sha256', async function () {
+    const lab = L();
+    const d = Deadline.after(STEP_MS, this.test!.title);
+    const before = await sha256File(lab.manifest.rootImage, d);
+    expect(before, `${lab.manifest.rootImage} did not match the manifest before the write: the check below would prove nothing`).to.equal(lab.manifest.rootSha256);
+
+    // ext4 leaves its first 1024 bytes unused (the boot block), so the probe is harmless
+    // to the filesystem even if a write got through; the hash would still show it.
+    const peer = await NbdPeer.connect(lab.server.ip, { deadline: d });
+    let original: Buffer;
+    try {
+      await peer.open('root', d);
+      original = await peer.read(0n, 512, d);
+      const probe = Buffer.from(original.map((b) => b ^ 0xff));
+      const err = await peer.write(0n, probe, d).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err, 'NBD_CMD_WRITE to the read-only export succeeded').to.be.instanceOf(NbdCommandError);
+      expect((err as NbdCommandError).errnoName, (err as Error).message).to.equal('EPERM');
+    } finally {
+      await peer.close();
+    }
+
+    const again = await NbdPeer.connect(lab.server.ip, { deadline: d });
+    try {
+      await again.open('root', d);
+      expect((await again.read(0n, 512, d)).equals(original), 'the first 512 bytes read back differently after the refused write').to.equal(true);
+    } finally {
+      await again.close();
+    }
+    expect(await sha256File(lab.manifest.rootImage, d), `${lab.manifest.rootImage} changed`).to.equal(lab.manifest.rootSha256);
+  });
+
+  it('an address outside the allow list is refused at NBD_OPT_GO, while the lab subnet is let in', async function () {
+    const lab = L();
+    const d = Deadline.after(STEP_MS, this.test!.title);
+    const subnet = await freeOutsideSubnet(d);
+    const gateway = subnet.replace(/0\/24$/, '1');
+    const name = `ltsp-lab-${lab.run.id}-outside`;
+    await execCommand('docker', [
+      'network', 'create', '--driver', 'bridge', '--internal', '--subnet', subnet, '--gateway', gateway,
+      '-o', `com.docker.network.bridge.name=ltx${lab.run.id}`,
+      ...Object.entries(lab.run.labels({ 'ltsp-lab.role': 'outside' })).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
+      name,
+    ], { deadline: d });
+    outsideNetwork = name;
+    try {
+      await execCommand('docker', ['network', 'connect', name, lab.server.getId()], { deadline: d });
+      const nets = await dockerJson<Record<string, { IPAddress: string }>>(['inspect', '-f', '{{json .NetworkSettings.Networks}}', lab.server.getId()], d);
+      const outsideIp = nets[name]?.IPAddress;
+      expect(outsideIp, `the server has no address on ${name}: ${JSON.stringify(nets)}`).to.be.a('string').and.not.equal('');
+      // The host talks to the server's second address from its own address on that bridge.
+      const hostAddrs = await execCommand('ip', ['-4', '-o', 'addr', 'show', 'dev', `ltx${lab.run.id}`], { deadline: d });
+      expect(hostAddrs.stdout, `the host has no address ${gateway} on the outside bridge, so the premise fails`).to.include(`${gateway}/24`);
+      expect(gateway.startsWith(lab.network.subnet.replace(/0\/24$/, '')), `${gateway} is inside the lab subnet ${lab.network.subnet}`).to.equal(false);
+
+      // A fresh connection per attempt: the allow list is checked when an export is opened.
+      const outside = await NbdPeer.connect(outsideIp as string, { deadline: d });
+      let refusal: unknown;
+      try {
+        refusal = await outside.open('root', d).then(
+          (info) => new Error(`export root opened from ${gateway} (size ${info.size})`),
+          (e: unknown) => e,
+        );
+      } finally {
+        await outside.close();
+      }
+      expect(refusal, `from ${gateway}: ${(refusal as Error).message}`).to.be.instanceOf(NbdRefusedError);
+      expect((refusal as NbdRefusedError).during, (refusal as Error).message).to.equal('NBD_OPT_GO');
+      expect((refusal as NbdRefusedError).reason, (refusal as Error).message).to.equal('NBD_REP_ERR_POLICY');
+
+      const inside = await NbdPeer.connect(lab.server.ip, { deadline: d });
+      try {
+        const info = await inside.open('root', d);
+        expect(info.size > 0n, `export root from ${lab.network.gateway} (lab subnet)`).to.equal(true);
+      } finally {
+        await inside.close();
+      }
+    } finally {
+      await removeOutsideNetwork(name);
+    }
+    expect(outsideNetwork, `network ${name} could not be removed`).to.equal(undefined);
+  });
+
+  it('the sysvinit script gives LSB exit codes: status, stop, start twice, reload, restart, an unknown action', async function () {
+    const lab = L();
+    const d = Deadline.after(STEP_MS, this.test!.title);
+    const log: InitScriptRun[] = [];
+    const run = async (action: string): Promise<InitScriptRun> => {
+      const r = await lab.server.sh(`/etc/init.d/nbd-server ${action}`, true);
+      const entry = { action, exitCode: r.exitCode, output: r.output.trim() };
+      log.push(entry);
+      return entry;
+    };
+    const pid = async (): Promise<string> => (await lab.server.sh('cat /var/run/nbd-server.pid')).output.trim();
+    const expectCode = async (action: string, code: number, why: string): Promise<InitScriptRun> => {
+      const r = await run(action);
+      expect(r.exitCode, `'${action}' should ${why}; said: ${r.output}\n--- so far ---\n${log.map((l) => `${l.action} -> ${l.exitCode}: ${l.output}`).join('\n')}`).to.equal(code);
+      return r;
+    };
+
+    try {
+      await expectCode('status', 0, 'exit 0 while nbd-server runs');
+      const firstPid = await pid();
+      expect(firstPid, 'the pidfile of the running nbd-server').to.match(/^\d+$/);
+      await expectCode('stop', 0, 'exit 0');
+      await expectCode('status', 3, 'exit 3 (program is not running) once stopped');
+      await expectCode('stop', 0, 'exit 0 when already stopped (LSB: stopping a stopped service succeeds)');
+      await expectCode('reload', 7, 'exit 7 (program is not running) while stopped');
+      await expectCode('start', 0, 'exit 0');
+      await expectCode('status', 0, 'exit 0 after start');
+      expect(await pid(), 'start after stop left the old process in the pidfile').to.not.equal(firstPid);
+      const second = await expectCode('start', 0, 'exit 0 when already running (LSB: starting a started service succeeds)');
+      expect(second.output, 'a second start should say it is already running').to.match(/already running/);
+      await expectCode('no-such-action', 2, 'exit 2 (invalid or excess arguments)');
+
+      const beforeRestart = await pid();
+      expect(beforeRestart, 'start wrote no pid').to.match(/^\d+$/);
+      await expectCode('restart', 0, 'exit 0');
+      const afterRestart = await pid();
+      expect(afterRestart, 'restart kept the old nbd-server process').to.not.equal(beforeRestart);
+      await expectCode('status', 0, 'exit 0 after restart');
+
+      await expectCode('reload', 0, 'exit 0 while running');
+      expect(await pid(), 'reload (HUP) replaced the nbd-server process').to.equal(afterRestart);
+      await expectCode('status', 0, 'exit 0 after reload');
+
+      // After all that, the export still answers and the container is still the lab's server.
+      const peer = await NbdPeer.connect(lab.server.ip, { deadline: d });
+      try {
+        expect((await peer.open('root', d)).readOnly, 'export root after restart and reload').to.equal(true);
+      } finally {
+        await peer.close();
+      }
+      expect(await serverRunning(d), `the server container exited during the test:\n${lab.server.logTail(20).join('\n')}`).to.equal(true);
+    } finally {
+      // Leave nbd-server running for the tests after this one.
+      if (await serverRunning(d)) await lab.server.sh('/etc/init.d/nbd-server start', true);
+    }
+  });
+
+  it('systemd-analyze verify accepts nbd-server.service', async function () {
+    const r = await L().server.sh('systemd-analyze verify /etc/systemd/system/nbd-server.service 2>&1', true);
+    expect(r.exitCode, `systemd-analyze verify exited ${r.exitCode}:\n${r.output}`).to.equal(0);
+    const aboutUnit = r.output.split('\n').filter((l) => l.includes('nbd-server.service'));
+    expect(aboutUnit, 'systemd-analyze verify warned about the unit').to.deep.equal([]);
+  });
+
+  it('lsinitrd lists what the boot needs: nbd.ko, fuse.ko, unionfs, nbd-client, our pre-pivot hook and module', async function () {
+    const lab = L();
+    const d = Deadline.after(STEP_MS, this.test!.title);
+    const r = await execCommand('docker', [
+      'run', '--rm', '--network', 'none', '--name', `ltsp-lab-${lab.run.id}-lsinitrd`,
+      ...Object.entries(lab.run.labels({ 'ltsp-lab.role': 'lsinitrd' })).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
+      '-v', `${lab.manifest.initrd}:/i.img:ro`, lab.manifest.rootImageTag, 'lsinitrd', '/i.img',
+    ], { deadline: d, allowFailure: true });
+    expect(r.code, `lsinitrd ${lab.manifest.initrd} exited ${r.code}: ${r.stderr}`).to.equal(0);
+    const files = r.stdout.split('\n').map((l) => l.trim().split(/\s+/).pop() ?? '');
+    const want: Array<[string, RegExp]> = [
+      ['the nbd module', /^usr\/lib\/modules\/[^/]+\/kernel\/drivers\/block\/nbd\.ko(\.xz|\.zst)?$/],
+      ['the fuse module', /^usr\/lib\/modules\/[^/]+\/kernel\/fs\/fuse\/fuse\.ko(\.xz|\.zst)?$/],
+      ['unionfs-fuse', /^usr\/bin\/unionfs$/],
+      ['nbd-client', /^usr\/s?bin\/nbd-client$/],
+      ['our pre-pivot hook', /^usr\/lib\/dracut\/hooks\/pre-pivot\/\d+-ltsp-union\.sh$/],
+    ];
+    for (const [what, re] of want) {
+      expect(files.some((f) => re.test(f)), `${what} (${re}) is not in the initramfs ${lab.manifest.initrd}`).to.equal(true);
+    }
+    // lsinitrd's header lists the dracut modules the image was built with.
+    const modules = /^dracut modules:\n([\s\S]*?)\n=+$/m.exec(r.stdout)?.[1]?.split('\n').map((l) => l.trim()) ?? [];
+    expect(modules, 'the dracut modules the initramfs was built with').to.include.members(['ltsp-union', 'nbd']);
+  });
+
+  it('the lab stays shut in: an internal network, no published port, not privileged, only NET_ADMIN and NET_RAW added', async function () {
+    const lab = L();
+    const d = Deadline.after(STEP_MS, this.test!.title);
+    const [net] = await dockerJson<Array<{ Internal: boolean; Labels: Record<string, string> }>>(['network', 'inspect', lab.network.name], d);
+    expect(net?.Internal, `docker network ${lab.network.name} is not --internal`).to.equal(true);
+
+    interface Inspect {
+      HostConfig: { PortBindings: Record<string, unknown> | null; Privileged: boolean; CapAdd: string[] | null; PublishAllPorts: boolean; NetworkMode: string };
+      NetworkSettings: { Ports: Record<string, Array<{ HostIp: string; HostPort: string }> | null> | null; Networks: Record<string, unknown> };
+    }
+    const [c] = await dockerJson<Inspect[]>(['inspect', lab.server.getId()], d);
+    if (!c) throw new Error(`docker inspect ${lab.server.getId()} returned nothing`);
+    expect(c.HostConfig.PortBindings ?? {}, 'HostConfig.PortBindings').to.deep.equal({});
+    expect(c.HostConfig.PublishAllPorts, 'HostConfig.PublishAllPorts').to.equal(false);
+    const bound = Object.entries(c.NetworkSettings.Ports ?? {}).filter(([, b]) => b && b.length > 0);
+    expect(bound, 'ports bound on the host (NetworkSettings.Ports)').to.deep.equal([]);
+    expect(c.HostConfig.Privileged, 'HostConfig.Privileged').to.equal(false);
+    const caps = (c.HostConfig.CapAdd ?? []).map((x) => x.replace(/^CAP_/, '')).sort();
+    expect(caps, 'HostConfig.CapAdd').to.deep.equal(['NET_ADMIN', 'NET_RAW']);
+    expect(Object.keys(c.NetworkSettings.Networks), 'the networks the server is on').to.deep.equal([lab.network.name]);
+  });
+});

@@ -1,0 +1,29 @@
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { testReportDir, suiteReportDir } from './report-dir';
+
+/** Files under `dir`, relative to the cwd, a level or two deep. */
+function artefacts(dir: string, depth = 2): string[] {
+  if (!existsSync(dir)) return [];
+  const out: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) {
+      if (depth > 0 && name !== 'run') out.push(...artefacts(p, depth - 1));
+    } else out.push(relative(process.cwd(), p));
+  }
+  return out;
+}
+
+/**
+ * Root hooks for the end-to-end scenarios: a failing test prints where its console
+ * logs, QMP log, server log and timings are.
+ */
+export const mochaHooks = {
+  afterEach(this: Mocha.Context): void {
+    const t = this.currentTest;
+    if (!t || t.state !== 'failed') return;
+    const files = [...artefacts(testReportDir(t)), ...(t.parent ? artefacts(suiteReportDir(t.parent), 1) : [])];
+    if (files.length > 0) process.stderr.write(`\n  artefacts of "${t.fullTitle()}":\n${files.map((f) => `    ${f}`).join('\n')}\n`);
+  },
+};

@@ -1,0 +1,44 @@
+import { expect } from 'chai';
+import type { StartedLab, StartedThinClient } from '../harness/index';
+import { saveTimings, startClient, startSuiteLab } from './support/suite-lab';
+
+describe('two clients: two thin clients with different MACs boot at once from one server', function () {
+  let lab: StartedLab | undefined;
+  let c1: StartedThinClient;
+  let c2: StartedThinClient;
+
+  before(async function () {
+    lab = await startSuiteLab(this.test!.parent!);
+    [c1, c2] = await Promise.all([
+      startClient(lab, 'c1', (c) => c.withMac('52:54:00:00:02:01')),
+      startClient(lab, 'c2', (c) => c.withMac('52:54:00:00:02:02')),
+    ]);
+  });
+
+  after(async function () {
+    await lab?.stop();
+  });
+
+  it('both reach the login prompt', async function () {
+    const [t1, t2] = await Promise.all([c1.waitForBoot(), c2.waitForBoot()]);
+    saveTimings(this.test, [c1, c2]);
+    expect(t1.at(-1)!.stage).to.equal('login');
+    expect(t2.at(-1)!.stage).to.equal('login');
+  });
+
+  it('each got its own lease, and the server holds both', async function () {
+    expect(c1.leaseIp).to.be.a('string');
+    expect(c2.leaseIp).to.be.a('string');
+    expect(c1.leaseIp).to.not.equal(c2.leaseIp);
+    const leases = await lab!.server.leases();
+    expect(leases.get('52:54:00:00:02:01')).to.equal(c1.leaseIp);
+    expect(leases.get('52:54:00:00:02:02')).to.equal(c2.leaseIp);
+  });
+
+  it("each has its own union: a write on one is not seen on the other", async function () {
+    await c1.check('echo from-c1 > /etc/ltsp-lab-who');
+    const other = await c2.run('cat /etc/ltsp-lab-who');
+    expect(other.code).to.not.equal(0);
+    expect(await c1.check('cat /etc/ltsp-lab-who')).to.equal('from-c1');
+  });
+});
