@@ -3,9 +3,10 @@ import { mkdirSync } from 'node:fs';
 import {
   checkClientsFit,
   ConsoleRelay,
-  Deadline,
+  stepDeadline,
   exitCodeOf,
   formatTimelineTable,
+  installSignalTeardown,
   Lab,
   LabError,
   REPORTS_ROOT,
@@ -20,20 +21,6 @@ import { parseBootArgs, type BootOptions } from './args';
 import { clean } from './clean';
 import { bench } from './bench';
 import { build } from './build';
-
-/** What is running, so the first SIGINT/SIGTERM can tear it down. */
-const running = new Set<{ stop(): Promise<unknown> }>();
-let interrupted = 0;
-
-function onSignal(sig: NodeJS.Signals): void {
-  interrupted++;
-  if (interrupted > 1) {
-    process.stderr.write(`lab: second ${sig}: forcing exit; ./lab clean reaps what is left\n`);
-    process.exit(130);
-  }
-  process.stderr.write(`lab: ${sig}: tearing the lab down (again to force)\n`);
-  void Promise.allSettled([...running].map((r) => r.stop())).then(() => process.exit(sig === 'SIGINT' ? 130 : 143));
-}
 
 function progress(line: string): void {
   process.stderr.write(`${line}\n`);
@@ -52,7 +39,6 @@ async function boot(argv: string[]): Promise<number> {
   const startedAt = new Date();
   const t0 = performance.now();
   const lab: StartedLab = await new Lab().withRunContext(run).withReportDir(reportDir).start({ onProgress: progress });
-  running.add(lab);
   const clients: StartedThinClient[] = [];
   let failed: unknown;
   try {
@@ -61,7 +47,7 @@ async function boot(argv: string[]): Promise<number> {
       if (opts.append) b = b.withAppend(opts.append);
       const mac = opts.macs[i];
       if (mac) b = b.withMac(mac);
-      clients.push(await b.start(Deadline.after(60_000, `start client c${i + 1}`)));
+      clients.push(await b.start(stepDeadline(60_000 * lab.speed.factor, `start client c${i + 1}`)));
     }
     progress(`lab: run ${run.id}: ${clients.length} client(s) booting (${lab.speed.accel}, speed factor ${lab.speed.factor}); consoles in ${reportDir}`);
     const results = await Promise.allSettled(clients.map((c) => c.waitForBoot()));
@@ -92,7 +78,6 @@ async function boot(argv: string[]): Promise<number> {
     await new Promise<void>(() => undefined);
   }
   await lab.stop();
-  running.delete(lab);
   progress(`lab: done in ${((performance.now() - t0) / 1000).toFixed(1)} s; nothing left running`);
   if (failed) throw failed;
   return 0;
@@ -100,14 +85,13 @@ async function boot(argv: string[]): Promise<number> {
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   boot,
-  bench: (argv) => bench(argv, running),
+  bench: (argv) => bench(argv),
   build: (argv) => build(argv),
   clean: (argv) => clean(argv),
 };
 
 async function main(): Promise<number> {
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  installSignalTeardown();
   const [cmd, ...argv] = process.argv.slice(2);
   const fn = cmd ? COMMANDS[cmd] : undefined;
   if (!fn) throw new UsageError(`unknown command '${cmd ?? ''}'`, { hint: `one of: ${Object.keys(COMMANDS).join(', ')}` });

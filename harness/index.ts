@@ -27,3 +27,5 @@ export type { ClientTimeline, RunReport, StageMark } from './report/types';
 export { ConsoleRelay } from './console/console-relay';
 export { reap, type ReapReport } from './common/reaper';
 export { stateRoot } from './common/run-context';
+export { installSignalTeardown, killAllGroups, stopAll, trackStoppable } from './common/teardown';
+export { runDeadline, stepDeadline } from './common/run-deadline';

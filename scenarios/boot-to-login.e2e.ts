@@ -43,6 +43,12 @@ describe('boot to login: one thin client PXE-boots through the whole chain', fun
     expect(branches).to.match(/\/run\/ltsp-union\/rw\s+tmpfs\s+rw/);
   });
 
+  it('has no route out of the lab: the lease gives no router, the client has no default route', async function () {
+    const routes = await c1.check('ip -4 route show');
+    expect(routes).to.not.match(/^default/m);
+    expect(routes).to.match(new RegExp(`^${lab!.network.subnet.replace(/\./g, '\\.')} dev `, 'm'));
+  });
+
   it("keeps the union daemon as a root-storage daemon (argv[0] '@unionfs') after switch_root", async function () {
     const out = await c1.check("ps -eo pid=,args= | grep -v grep | grep unionfs");
     expect(out).to.match(/^\s*\d+ @unionfs .*cow/m);

@@ -98,9 +98,12 @@ class Scratch {
     return JSON.parse(r.stdout) as Keys;
   }
 
-  /** Whatever the build left in its cache besides logs/: temp folders, artefact folders, a manifest. */
+  /**
+   * Whatever the build left in its cache besides logs/ and its lock file: temp
+   * folders, artefact folders, a manifest.
+   */
   cacheLeftovers(cache = this.cache): string[] {
-    return existsSync(cache) ? readdirSync(cache).filter((n) => n !== 'logs' && n !== 'lost+found') : [];
+    return existsSync(cache) ? readdirSync(cache).filter((n) => !['logs', '.lock'].includes(n)) : [];
   }
 
   remove(): void {
@@ -247,7 +250,7 @@ describe('image build: bad input stops vm-images/build.sh at a named step and le
       }
       expect(r.stdout.trim(), 'a failed build printed a manifest').to.equal('');
 
-      expect(s.cacheLeftovers(cache), `the failed build left these in its cache ${cache} (only logs/ may stay)`).to.deep.equal([]);
+      expect(s.cacheLeftovers(cache), `the failed build left these in its cache ${cache} (only logs/ and .lock may stay)`).to.deep.equal([]);
       const logs = join(cache, 'logs');
       if (existsSync(logs)) {
         const notFiles = readdirSync(logs).filter((n) => !statSync(join(logs, n)).isFile());

@@ -243,6 +243,11 @@ describe('server stack: the LTSP server image on the lab network, without QEMU',
       expect(firstPid, 'the pidfile of the running nbd-server').to.match(/^\d+$/);
       await expectCode('stop', 0, 'exit 0');
       await expectCode('status', 3, 'exit 3 (program is not running) once stopped');
+      // The entrypoint checks nbd-server every second. Staying stopped for a few of its
+      // periods makes the outcome certain: an operator's stop is not a crash, and must
+      // not take the lab server down with it.
+      await d.sleep(3500);
+      expect(await serverRunning(d), `the server container exited while nbd-server was stopped:\n${lab.server.logTail(5).join('\n')}`).to.equal(true);
       await expectCode('stop', 0, 'exit 0 when already stopped (LSB: stopping a stopped service succeeds)');
       await expectCode('reload', 7, 'exit 7 (program is not running) while stopped');
       await expectCode('start', 0, 'exit 0');

@@ -79,6 +79,14 @@ CACHE="${LTSP_LAB_CACHE:-$HOME/.cache/ltsp-lab}"
 mkdir -p "$CACHE" 2>/dev/null || LAB_STEP=cache die "cannot create the cache folder $CACHE (set LTSP_LAB_CACHE to a writable folder)"
 [ -w "$CACHE" ] || LAB_STEP=cache die "the cache folder $CACHE is not writable (set LTSP_LAB_CACHE)"
 LOGS="$CACHE/logs"; mkdir -p "$LOGS"
+# One build at a time per cache. flock(1) locks die with their holder, so a lock file
+# left by a killed build is never stale; its content only names the last holder.
+exec 9<>"$CACHE/.lock"
+if ! flock -n 9; then
+  LAB_STEP=lock say "another build (pid $(cat "$CACHE/.lock" 2>/dev/null || echo '?')) holds $CACHE/.lock; waiting up to 30 min"
+  flock -w 1800 9 || LAB_STEP=lock die "the cache lock $CACHE/.lock is still held after 30 min"
+fi
+printf '%s\n' "$$" >"$CACHE/.lock"
 trap cache_cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM

@@ -181,6 +181,7 @@ describe('BOOT_FAIL_PATTERNS', () => {
     ['No bootable device.', 'no-boot-device'],
     ['Could not boot image: No such file or directory (http://ipxe.org/2d0c613b)', 'ipxe-boot'],
     ['[  181.3] dracut-initqueue[396]: Warning: /dev/root does not exist', 'dracut-no-root'],
+    ['[  181.4] dracut-initqueue[396]: Warning: Could not boot.', 'dracut-no-root'],
   ];
   for (const [line, name] of failing) {
     it(`catches ${name}: ${JSON.stringify(line.slice(0, 60))}`, () => {

@@ -46,7 +46,8 @@ export const SHELL_PROMPT = /root@[\w.-]+:[^#\n]*# ?$/;
  */
 export const BOOT_FAIL_PATTERNS: FailPattern[] = [
   ...DEFAULT_FAIL_PATTERNS,
-  { name: 'ipxe-dhcp', pattern: /No configuration methods succeeded/ },
+  // iPXE wraps at 80 columns, so its messages can be split; "No more network devices" follows.
+  { name: 'ipxe-dhcp', pattern: /No configuration methods|No more network devices/ },
   { name: 'no-boot-device', pattern: /No bootable device|Boot failed: could not read the boot disk/ },
   { name: 'ipxe-boot', pattern: /Could not boot( image)?:/ },
   { name: 'dracut-no-root', pattern: /Could not boot\.|\/dev\/root does not exist/ },

@@ -2,8 +2,9 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Deadline } from '../common/deadline';
-import { BootStageError, ConsoleWaitError, SutError, UsageError } from '../common/errors';
+import { BootStageError, ConsoleWaitError, HarnessError, SutError, UsageError } from '../common/errors';
 import { log } from '../common/log';
+import { stepDeadline } from '../common/run-deadline';
 import type { RunContext } from '../common/run-context';
 import type { HostSpeed } from '../common/speed';
 import type { FailPattern } from '../console/console-log';
@@ -23,10 +24,21 @@ export interface ClientHost {
   readonly server: StartedLtspServer;
   readonly speed: HostSpeed;
   readonly reportDir: string;
+  /** The exports the server lists. */
+  readonly exports: string[];
+  watch(): LabWatch;
+  /** The running client that has this MAC, if any. */
+  macHolder(mac: string): string | undefined;
   /** A unique client number in this lab (tap name, default MAC). */
   allocateIndex(): number;
   /** Called once a client is started and again when it stops, so the lab can stop it. */
   track(client: StartedThinClient, on: boolean): void;
+}
+
+/** A running check that rejects when the lab breaks under a boot (see StartedLab.watch). */
+export interface LabWatch {
+  promise: Promise<never>;
+  stop(): void;
 }
 
 export interface CommandResult {
@@ -45,6 +57,7 @@ export class ThinClient {
   private union = true;
   private append?: string;
   private exportName = 'root';
+  private qemuBinary?: string;
 
   constructor(
     readonly name: string,
@@ -80,6 +93,12 @@ export class ThinClient {
     return this;
   }
 
+  /** Another QEMU binary (default: qemu-system-x86_64 on PATH). */
+  withQemuBinary(path: string): this {
+    this.qemuBinary = path;
+    return this;
+  }
+
   /** The NBD export to ask for (the server has "root"). */
   withExportName(name: string): this {
     this.exportName = name;
@@ -92,8 +111,13 @@ export class ThinClient {
 
   /** Writes the client's iPXE script, adds its tap and starts QEMU. Tears down on failure. */
   async start(deadline: Deadline): Promise<StartedThinClient> {
+    if (!this.host.exports.includes(this.exportName)) {
+      throw new UsageError(`the server has no NBD export '${this.exportName}'`, { hint: `it has: ${this.host.exports.join(', ') || '(none)'}` });
+    }
     const index = this.host.allocateIndex();
     const mac = this.mac ?? `52:54:00:4c:${this.host.run.id.charCodeAt(5).toString(16).padStart(2, '0')}:${index.toString(16).padStart(2, '0')}`;
+    const holder = this.host.macHolder(mac);
+    if (holder) throw new UsageError(`MAC ${mac} is already used by client ${holder} in this lab: dnsmasq leases by MAC`, { hint: 'give each client its own MAC' });
     const args = kernelArgs({ exportName: this.exportName, union: this.union, ...(this.append ? { append: this.append } : {}) });
     const dir = join(this.host.reportDir, this.name);
     mkdirSync(dir, { recursive: true });
@@ -107,6 +131,7 @@ export class ThinClient {
     let qemu: StartedQemuMachine;
     try {
       machine.withNic({ model: this.nicModel, mac, tap: tap.name });
+      if (this.qemuBinary) machine.withBinary(this.qemuBinary);
       qemu = await machine.start(deadline);
     } catch (e) {
       await this.host.network.removeTap(tap, Deadline.after(5000, `remove tap ${tap.name}`));
@@ -156,22 +181,44 @@ export class StartedThinClient implements AsyncDisposable {
    * stage that does not come within its budget, a failure pattern, a later stage seen
    * first, or QEMU exiting fails the boot with a BootStageError naming the stage.
    */
-  async waitForBoot(deadline: Deadline = Deadline.after(this.bootBudgetMs(), `boot of ${this.name}`), upTo = 'login'): Promise<StageMark[]> {
+  async waitForBoot(deadline: Deadline = stepDeadline(this.bootBudgetMs(), `boot of ${this.name}`), upTo = 'login'): Promise<StageMark[]> {
     this.timeline.length = 0;
     delete this.failure;
     const last = this.stages.findIndex((s) => s.id === upTo);
     const stages = last < 0 ? this.stages : this.stages.slice(0, last + 1);
+    const watch = this.host.watch();
+    try {
+      await this.followStages(stages, deadline, watch);
+    } finally {
+      watch.stop();
+    }
+    return this.timeline;
+  }
+
+  private async followStages(stages: StageDef[], deadline: Deadline, watch: LabWatch): Promise<void> {
     for (let i = 0; i < stages.length; i++) {
       const stage = stages[i] as StageDef;
       const later: FailPattern[] = stages.slice(i + 1).map((s) => ({ name: `${s.label} came before ${stage.label}`, pattern: s.pattern }));
       const d = deadline.child(this.scaled(stage.budgetS), `${this.name}: ${stage.label}`);
       try {
-        const m = await this.console.waitFor(stage.pattern, { deadline: d, failOn: [...BOOT_FAIL_PATTERNS, ...later], exited: this.qemu.exited });
+        const m = await Promise.race([
+          this.console.waitFor(stage.pattern, { deadline: d, failOn: [...BOOT_FAIL_PATTERNS, ...later], exited: this.qemu.exited }),
+          watch.promise,
+        ]);
         this.timeline.push({ stage: stage.id, label: stage.label, t: Math.round(m.t), line: m.line.text });
         debug('%s: %s at %s s', this.name, stage.label, (m.t / 1000).toFixed(1));
       } catch (e) {
         const detail = e instanceof Error ? e.message : String(e);
         this.failure = { stage: stage.id, error: detail };
+        // The lab broke (bridge gone, server gone): that error, not a boot failure.
+        if (!(e instanceof ConsoleWaitError)) throw e;
+        const killed = await this.killedFromOutside();
+        if (killed) {
+          throw new HarnessError(`QEMU for ${this.name} was killed from outside (${killed}) at stage ${stage.label}`, {
+            hint: `console log: ${join(this.dir, 'console.log')}`,
+            cause: e,
+          });
+        }
         throw new BootStageError({
           stage: `${stage.label} (${stage.id})`,
           elapsedMs: Math.round(performance.now() - this.qemu.startedAt),
@@ -182,7 +229,13 @@ export class StartedThinClient implements AsyncDisposable {
         });
       }
     }
-    return this.timeline;
+  }
+
+  /** A signal that ended QEMU while we did not stop it, e.g. 'SIGKILL', or null. */
+  private async killedFromOutside(): Promise<string | null> {
+    if (this.stopping || this.qemu.isRunning()) return null;
+    const status = await this.qemu.process.exited;
+    return status.signal ?? null;
   }
 
   /** The IPv4 address the firmware's DHCP got, from the timeline. */
@@ -195,12 +248,12 @@ export class StartedThinClient implements AsyncDisposable {
    * Runs a shell command at the root prompt on ttyS0 and returns its output and exit
    * code. Markers are printed by printf so the echoed command line cannot match them.
    */
-  async run(command: string, deadline: Deadline = Deadline.after(this.scaled(60), `${this.name}: ${command}`)): Promise<CommandResult> {
+  async run(command: string, deadline: Deadline = stepDeadline(this.scaled(60), `${this.name}: ${command}`)): Promise<CommandResult> {
     if (command.includes('\n')) throw new UsageError('one command line at a time');
     const n = ++this.commandCount;
     await this.console.waitFor(SHELL_PROMPT, { deadline, failOn: BOOT_FAIL_PATTERNS, exited: this.qemu.exited, what: `${this.name}: shell prompt before '${command}'` });
-    // COLUMNS: the serial tty is 80 columns, and findmnt, ps & co. cut their lines to it.
-    this.qemu.type(`printf '=%s=\\n' LTSPBEGIN${n}; export COLUMNS=512; ${command}; printf '\\n=%s=%d=\\n' LTSPEND${n} $?\n`);
+    // The serial tty is 80 columns, and findmnt, ps & co. cut their lines to it.
+    this.qemu.type(`printf '=%s=\\n' LTSPBEGIN${n}; stty cols 512 2>/dev/null; export COLUMNS=512; ${command}; printf '\\n=%s=%d=\\n' LTSPEND${n} $?\n`);
     const begin = await this.console.waitFor(new RegExp(`^=LTSPBEGIN${n}=$`), { deadline, failOn: BOOT_FAIL_PATTERNS, exited: this.qemu.exited, what: `${this.name}: start of '${command}'` });
     const end = await this.console.waitFor(new RegExp(`^=LTSPEND${n}=(\\d+)=$`), { deadline, failOn: BOOT_FAIL_PATTERNS, exited: this.qemu.exited, what: `${this.name}: end of '${command}'` });
     const lines = this.console.lines().filter((l) => l.index > begin.line.index && l.index < end.line.index).map((l) => l.text);
@@ -216,7 +269,7 @@ export class StartedThinClient implements AsyncDisposable {
   }
 
   /** QMP system_reset: a hard reset; console waits after it see only the new boot. */
-  async reset(deadline: Deadline = Deadline.after(10_000, `reset ${this.name}`)): Promise<void> {
+  async reset(deadline: Deadline = stepDeadline(10_000, `reset ${this.name}`)): Promise<void> {
     this.console.skipToEnd();
     await this.qemu.qmp.systemReset(deadline);
   }

@@ -12,7 +12,7 @@ const LAB_BASE_MB = 300;
 export function memAvailableMb(meminfo = readFileSync('/proc/meminfo', 'utf8')): number {
   const m = /MemAvailable:\s+(\d+) kB/.exec(meminfo);
   if (!m) throw new Error('no MemAvailable in /proc/meminfo');
-  return Math.round(Number(m[1]) / 1000);
+  return Math.floor(Number(m[1]) / 1024);
 }
 
 /** How many clients of `memoryMb` fit in `availableMb`. */

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LAB_LABEL, OWNER_LABEL, RUN_LABEL, RunContext, ownerAlive, processStartTime, stateRoot } from './run-context';
@@ -65,6 +66,32 @@ describe('ownerAlive', () => {
     expect(ownerAlive(`${process.pid}:${Number(start) + 1}`)).to.equal(false);
     expect(ownerAlive(`${process.pid}:`)).to.equal(false);
     expect(ownerAlive(`${process.pid}`)).to.equal(false);
+  });
+
+  it('is false for a live pid recorded without a start time', () => {
+    expect(ownerAlive(`${process.pid}:0`)).to.equal(false);
+  });
+
+  it('reads the start time of a process whose name has spaces and parentheses', async () => {
+    // /proc/PID/stat field 2 is "(comm)", and comm is the name the binary was run as.
+    const dir = mkdtempSync(join(tmpdir(), 'lab-comm-'));
+    const weird = join(dir, 'a b) (c');
+    symlinkSync(process.execPath, weird);
+    const child = spawn(weird, ['-e', 'process.stdin.resume()'], { stdio: ['pipe', 'ignore', 'ignore'] });
+    try {
+      await new Promise((resolve, reject) => child.once('spawn', resolve).once('error', reject));
+      expect(readFileSync(`/proc/${child.pid}/stat`, 'utf8')).to.include('(a b) (c)');
+      const start = processStartTime(child.pid as number);
+      expect(start).to.match(/^\d+$/);
+      // Ticks since boot: a child started after this process, and long after boot.
+      expect(Number(start)).to.be.at.least(Number(processStartTime(process.pid))).and.above(0);
+      expect(ownerAlive(`${child.pid}:${start}`)).to.equal(true);
+    } finally {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('is false for garbage', () => {

@@ -3,6 +3,12 @@ import { join, resolve } from 'node:path';
 import { Deadline } from '../common/deadline';
 import { log } from '../common/log';
 import { reap } from '../common/reaper';
+import { HarnessError, SetupError, SutError } from '../common/errors';
+import { execCommand } from '../common/exec';
+import { NbdPeer } from '../nbd/nbd-peer';
+import type { LabWatch } from '../boot/thin-client';
+import { stepDeadline } from '../common/run-deadline';
+import { trackStoppable } from '../common/teardown';
 import { RunContext } from '../common/run-context';
 import { measureHostSpeed, type HostSpeed } from '../common/speed';
 import { ThinClient, type ClientHost, type StartedThinClient } from '../boot/thin-client';
@@ -35,6 +41,7 @@ export class Lab {
   private subnet?: string;
   private ipv6 = true;
   private serverEnv: Record<string, string> = {};
+  private tunDevice?: string;
 
   withReportDir(dir: string): this {
     this.reportDir = dir;
@@ -62,14 +69,23 @@ export class Lab {
     return this;
   }
 
+  withTunDevice(path: string): this {
+    this.tunDevice = path;
+    return this;
+  }
+
   withServerEnv(env: Record<string, string>): this {
     this.serverEnv = { ...this.serverEnv, ...env };
     return this;
   }
 
   async start(opts: LabStartOptions = {}): Promise<StartedLab> {
-    const deadline = opts.deadline ?? Deadline.after(45 * 60_000, 'lab start (image build included)');
+    const deadline = opts.deadline ?? stepDeadline(45 * 60_000, 'lab start (image build included)');
     const speed = measureHostSpeed();
+    const info = await execCommand('docker', ['info', '--format', '{{.ServerVersion}}'], { deadline, allowFailure: true });
+    if (info.code !== 0) {
+      throw new SetupError(`no Docker daemon answers: ${info.stderr.trim().split('\n').pop() ?? ''}`, { hint: './lab setup starts dockerd' });
+    }
     // Whatever a dead run left behind goes first; live runs (another lab) are left alone.
     await reap({ deadline: deadline.child(60_000, 'reap dead runs'), except: this.run.id });
     this.run.register();
@@ -97,6 +113,7 @@ export class Lab {
 
     const net = new LabNetwork(this.run).withIpv6(this.ipv6);
     if (this.subnet) net.withSubnet(this.subnet);
+    if (this.tunDevice) net.withTunDevice(this.tunDevice);
     const network = await net.start(deadline);
     let server: StartedLtspServer;
     try {
@@ -108,7 +125,17 @@ export class Lab {
       await network.stop();
       throw e;
     }
-    return new StartedLab(this.run, network, server, speed, reportDir, manifest, served);
+    let exports: string[];
+    try {
+      exports = await listExports(server.ip, deadline.child(30_000, 'list the NBD exports'));
+    } catch (e) {
+      await server.stop();
+      await network.stop();
+      throw e;
+    }
+    const lab = new StartedLab(this.run, network, server, speed, reportDir, manifest, served, exports);
+    trackStoppable(lab, true);
+    return lab;
   }
 }
 
@@ -125,11 +152,53 @@ export class StartedLab implements ClientHost, AsyncDisposable {
     readonly reportDir: string,
     readonly manifest: ImageManifest,
     readonly served: ServedImages,
+    /** The NBD exports the server lists, read once at start. */
+    readonly exports: string[],
   ) {}
+
+  /**
+   * Fails when the lab itself breaks under a boot: the bridge vanishes (HarnessError:
+   * the lab is broken) or the server container stops (SutError: the stack is gone).
+   * Polled every two seconds until stopped.
+   */
+  watch(): LabWatch {
+    let timer: NodeJS.Timeout | undefined;
+    let stopped = false;
+    const promise = new Promise<never>((_, reject) => {
+      const tick = async (): Promise<void> => {
+        if (stopped) return;
+        const d = Deadline.after(10_000, 'lab watch');
+        if (!(await this.network.bridgeExists(d))) {
+          reject(new HarnessError(`the lab bridge ${this.network.bridge} is gone: something outside the lab deleted it mid-run`, { hint: './lab clean, then run again' }));
+          return;
+        }
+        const state = await execCommand('docker', ['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', this.server.getId()], { deadline: d, allowFailure: true });
+        const [status, code] = state.stdout.trim().split(' ');
+        if (state.code !== 0 || status !== 'running') {
+          reject(new SutError(`the LTSP server container stopped mid-run (${state.code !== 0 ? 'removed' : `${status}, exit ${code}`})\n--- server log ---\n${this.server.logTail(20).join('\n')}`));
+          return;
+        }
+        if (!stopped) timer = setTimeout(() => void tick(), 2000);
+      };
+      timer = setTimeout(() => void tick(), 2000);
+    });
+    promise.catch(() => undefined);
+    return {
+      promise,
+      stop: () => {
+        stopped = true;
+        if (timer) clearTimeout(timer);
+      },
+    };
+  }
 
   /** A thin-client builder for this lab. */
   client(name: string): ThinClient {
     return new ThinClient(name, this);
+  }
+
+  macHolder(mac: string): string | undefined {
+    return [...this.clients].find((c) => c.mac === mac.toLowerCase())?.name;
   }
 
   allocateIndex(): number {
@@ -152,6 +221,7 @@ export class StartedLab implements ClientHost, AsyncDisposable {
       await this.server.stop();
       await this.network.stop();
       this.run.unregister();
+      trackStoppable(this, false);
       debug('run %s stopped', this.run.id);
     })();
     return this.stopping;
@@ -159,5 +229,15 @@ export class StartedLab implements ClientHost, AsyncDisposable {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
+  }
+}
+
+/** The server's exports, as a real NBD peer on the lab bridge sees them. */
+async function listExports(ip: string, deadline: Deadline): Promise<string[]> {
+  const peer = await NbdPeer.connect(ip, { deadline });
+  try {
+    return await peer.listExports(deadline);
+  } finally {
+    await peer.close();
   }
 }

@@ -24,6 +24,7 @@ export interface Tap {
 export class LabNetwork {
   private subnet?: string;
   private ipv6 = true;
+  private tunDevice = '/dev/net/tun';
 
   constructor(private readonly run: RunContext) {}
 
@@ -45,9 +46,15 @@ export class LabNetwork {
     return this;
   }
 
+  /** The TUN/TAP control device to require (tests point it elsewhere). */
+  withTunDevice(path: string): this {
+    this.tunDevice = path;
+    return this;
+  }
+
   async start(deadline: Deadline): Promise<StartedLabNetwork> {
-    if (!existsSync('/dev/net/tun')) {
-      throw new SetupError('/dev/net/tun is missing: QEMU clients need tap devices', { hint: 'modprobe tun, or run the lab on a host with TUN support' });
+    if (!existsSync(this.tunDevice)) {
+      throw new SetupError(`${this.tunDevice} is missing: QEMU clients need tap devices`, { hint: 'modprobe tun, or run the lab on a host with TUN support' });
     }
     const candidates = this.subnet ? [this.subnet] : await freeSubnets(deadline);
     let lastError: unknown;

@@ -4,6 +4,7 @@ import type { Readable, Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { HarnessError, LaunchError } from '../common/errors';
 import { log } from '../common/log';
+import { trackGroup } from '../common/teardown';
 
 export interface SpawnSpec {
   command: string;
@@ -113,6 +114,8 @@ export class ProcessGroup implements AsyncDisposable {
             return;
           }
         }
+        trackGroup(group, true);
+        void group.exited.then(() => trackGroup(group, false));
         group.debug('spawned pid %d: %s %s', group.pid, spec.command, spec.args.join(' '));
         resolve(group);
       };

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ConsoleLog } from '../console/console-log';
 import { Deadline } from '../common/deadline';
-import { LaunchError, UsageError } from '../common/errors';
+import { LaunchError, SetupError, UsageError } from '../common/errors';
 import { log } from '../common/log';
 import { detectAccel, type Accel } from '../common/speed';
 import { ProcessGroup } from '../process/process-group';
@@ -185,7 +185,15 @@ export class QemuMachine {
     const [command, ...args] = this.argv();
     debug('%s: %s', this.name, this.argv().join(' '));
     const startedAt = performance.now();
-    const proc = await ProcessGroup.spawn({ command: command as string, args, name: `qemu ${this.name}`, stdin: 'pipe', pidFile: this.pidFile });
+    let proc: ProcessGroup;
+    try {
+      proc = await ProcessGroup.spawn({ command: command as string, args, name: `qemu ${this.name}`, stdin: 'pipe', pidFile: this.pidFile });
+    } catch (e) {
+      if ((e as { cause?: NodeJS.ErrnoException }).cause?.code === 'ENOENT') {
+        throw new SetupError(`QEMU is missing: cannot run ${command}`, { hint: 'apt-get install qemu-system-x86 ipxe-qemu (./lab setup does it)', cause: e });
+      }
+      throw e;
+    }
     const console = new ConsoleLog({ name: this.name, startedAt, ...(this.consoleLogFile ? { logFile: this.consoleLogFile } : {}) });
     console.attach(proc.stdout);
     let qmp: QmpClient;

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Deadline, Lab, type StageMark, type StartedLab, type StartedThinClient } from '../../harness/index';
+import { Lab, stepDeadline, type StageMark, type StartedLab, type StartedThinClient } from '../../harness/index';
 import { suiteReportDir, testReportDir } from './report-dir';
 
 /** Build progress, without the lines that only say "cached". */
@@ -11,14 +11,14 @@ function progress(line: string): void {
 /** Starts a lab for a suite, its report folder reports/<run>/<suite>/. */
 export async function startSuiteLab(suite: Mocha.Suite, configure: (lab: Lab) => Lab = (l) => l): Promise<StartedLab> {
   return configure(new Lab().withReportDir(suiteReportDir(suite))).start({
-    deadline: Deadline.after(45 * 60_000, `lab for "${suite.fullTitle()}"`),
+    deadline: stepDeadline(45 * 60_000, `lab for "${suite.fullTitle()}"`),
     onProgress: progress,
   });
 }
 
 /** Starts a client with a deadline scaled to the host. */
 export async function startClient(lab: StartedLab, name: string, configure: (c: ReturnType<StartedLab['client']>) => ReturnType<StartedLab['client']> = (c) => c): Promise<StartedThinClient> {
-  return configure(lab.client(name)).start(Deadline.after(60_000 * lab.speed.factor, `start ${name}`));
+  return configure(lab.client(name)).start(stepDeadline(60_000 * lab.speed.factor, `start ${name}`));
 }
 
 /** Keeps a boot timeline as the test's timings.json. */

@@ -1,0 +1,75 @@
+import { log } from './log';
+
+const debug = log('teardown');
+
+/** Something the harness started that must not outlive it. */
+export interface Stoppable {
+  stop(): Promise<unknown>;
+}
+
+/** A process group the harness spawned: killed outright on a forced exit. */
+export interface Killable {
+  readonly pid: number;
+  signal(sig: NodeJS.Signals): void;
+}
+
+const stoppables = new Set<Stoppable>();
+const groups = new Set<Killable>();
+let signals = 0;
+let installed = false;
+
+/** Labs (and anything else with an orderly stop) register here while they run. */
+export function trackStoppable(s: Stoppable, on: boolean): void {
+  if (on) stoppables.add(s);
+  else stoppables.delete(s);
+}
+
+/** Every spawned process group registers here while it runs. */
+export function trackGroup(g: Killable, on: boolean): void {
+  if (on) groups.add(g);
+  else groups.delete(g);
+}
+
+/** SIGKILL every process group the harness spawned and that still runs. */
+export function killAllGroups(): number {
+  let n = 0;
+  for (const g of groups) {
+    g.signal('SIGKILL');
+    n++;
+  }
+  return n;
+}
+
+/** Stops everything registered, in reverse order of registration; never rejects. */
+export async function stopAll(): Promise<void> {
+  const all = [...stoppables].reverse();
+  await Promise.allSettled(all.map((s) => s.stop()));
+}
+
+/**
+ * SIGINT and SIGTERM: the first tears everything down in order (labs: clients, server,
+ * network), then exits 130/143; a second one forces: every spawned process group is
+ * SIGKILLed and the process exits at once. What a forced or SIGKILLed run leaves
+ * behind is reaped by the next run (or `./lab clean`), which finds it by run id.
+ */
+export function installSignalTeardown(write: (s: string) => void = (s) => process.stderr.write(s)): void {
+  if (installed) return;
+  installed = true;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    signals++;
+    const code = sig === 'SIGINT' ? 130 : 143;
+    if (signals > 1) {
+      const n = killAllGroups();
+      write(`lab: second ${sig}: killed ${n} process group(s) and exiting; ./lab clean reaps the rest\n`);
+      process.exit(code);
+    }
+    write(`lab: ${sig}: tearing the lab down (${sig} again to force)\n`);
+    debug('signal %s: stopping %d resource(s)', sig, stoppables.size);
+    void stopAll().then(() => {
+      killAllGroups();
+      process.exit(code);
+    });
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}

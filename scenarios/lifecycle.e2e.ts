@@ -1,0 +1,173 @@
+import { expect } from 'chai';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  BootStageError,
+  ConsoleWaitError,
+  Deadline,
+  execCommand,
+  HarnessError,
+  NbdPeer,
+  stateRoot,
+  SutError,
+  type StartedLab,
+  type StartedThinClient,
+} from '../harness/index';
+import { LAB_SCRIPT, runLab } from './support/lab-cli';
+import { leftovers, NOTHING } from './support/leftovers';
+import { startClient, startSuiteLab } from './support/suite-lab';
+
+/** Polls `check` every 250 ms until it returns a value, within the deadline. */
+async function until<T>(deadline: Deadline, check: () => T | undefined | Promise<T | undefined>): Promise<T> {
+  while (true) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (deadline.expired()) throw deadline.error();
+    await deadline.sleep(250);
+  }
+}
+
+/** The run id of the lab a child process owns (from its state folder's owner file). */
+function runOwnedBy(pid: number): string | undefined {
+  if (!existsSync(stateRoot())) return undefined;
+  for (const id of readdirSync(stateRoot())) {
+    try {
+      if (readFileSync(join(stateRoot(), id, 'owner'), 'utf8').startsWith(`${pid}:`)) return id;
+    } catch {
+      /* not yet written */
+    }
+  }
+  return undefined;
+}
+
+/** Starts `./lab boot` in the background, and waits until its client's kernel is running. */
+async function bootInBackground(report: string): Promise<{ child: ChildProcess; run: string; exited: Promise<number | null> }> {
+  const child = spawn(LAB_SCRIPT, ['boot', '--report', report], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const d = Deadline.after(180_000, './lab boot to reach its kernel');
+  const run = await until(d, () => runOwnedBy(child.pid!));
+  await until(d, () => {
+    if (child.exitCode !== null) throw new Error(`./lab boot exited early: ${stderr}`);
+    const log = join(report, 'c1', 'console.log');
+    return existsSync(log) && /iPXE/.test(readFileSync(log, 'utf8')) ? true : undefined;
+  });
+  return { child, run, exited };
+}
+
+describe('lifecycle: teardown on every path, and a reaper for what a killed run leaves', function () {
+  let lab: StartedLab | undefined;
+  let scratch: string;
+
+  before(async function () {
+    scratch = mkdtempSync(join(tmpdir(), 'ltsp-lab-life-'));
+    lab = await startSuiteLab(this.test!.parent!);
+  });
+
+  after(async function () {
+    await lab?.stop();
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('./lab boot killed with SIGKILL mid-boot leaves its lab; ./lab clean reaps it and spares a live lab', async function () {
+    const { child, run, exited } = await bootInBackground(join(scratch, 'sigkill'));
+    child.kill('SIGKILL');
+    await exited;
+    const left = await leftovers(run);
+    expect(left.containers + left.networks + left.taps + left.qemu, 'a SIGKILLed run cannot clean up').to.be.greaterThan(0);
+
+    const r = await runLab(['clean'], { timeoutMs: 120_000 });
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.match(/removed [1-9]\d* QEMU process group/);
+    expect(await leftovers(run)).to.deep.equal(NOTHING);
+
+    // The suite's own lab belongs to a live process: still there, still serving.
+    expect(r.stdout).to.include(lab!.run.id);
+    expect(await lab!.network.bridgeExists(Deadline.after(10_000, 'bridge'))).to.equal(true);
+    const d = Deadline.after(30_000, 'NBD list on the live lab');
+    const peer = await NbdPeer.connect(lab!.server.ip, { deadline: d });
+    try {
+      expect(await peer.listExports(d)).to.include('root');
+    } finally {
+      await peer.close();
+    }
+  });
+
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    it(`./lab boot given ${sig} mid-boot tears everything down and exits ${sig === 'SIGINT' ? 130 : 143}`, async function () {
+      const { child, run, exited } = await bootInBackground(join(scratch, sig));
+      child.kill(sig);
+      const code = await Deadline.after(60_000, `./lab boot to exit after ${sig}`).race(exited);
+      expect(code).to.equal(sig === 'SIGINT' ? 130 : 143);
+      expect(await leftovers(run)).to.deep.equal(NOTHING);
+    });
+  }
+
+  describe('faults under a running boot', function () {
+    let c: StartedThinClient | undefined;
+
+    afterEach(async function () {
+      await c?.stop();
+      c = undefined;
+    });
+
+    it('QEMU killed mid-boot: HarnessError saying it was killed from outside, at which stage', async function () {
+      c = await startClient(lab!, 'killed');
+      await c.waitForBoot(undefined, 'ipxe');
+      process.kill(c.qemu.pid, 'SIGKILL');
+      const e = await c.waitForBoot().then(() => undefined, (x: unknown) => x);
+      expect(e).to.be.instanceOf(HarnessError);
+      expect((e as Error).message).to.match(/QEMU for killed was killed from outside \(SIGKILL\) at stage/);
+      await c.stop();
+      expect((await leftovers(lab!.run.id)).qemu).to.equal(0);
+    });
+
+    it('a console pattern that never comes: ConsoleWaitError naming the pattern, the time, and the console tail', async function () {
+      c = await startClient(lab!, 'never');
+      await c.waitForBoot(undefined, 'ipxe');
+      const e = await c.console.waitFor(/this line never comes/, { deadline: Deadline.after(3000, 'a pattern that never comes') }).then(() => undefined, (x: unknown) => x);
+      expect(e).to.be.instanceOf(ConsoleWaitError);
+      const w = e as ConsoleWaitError;
+      expect(w.reason).to.equal('timeout');
+      expect(w.message).to.match(/this line never comes/);
+      expect(w.message).to.match(/3(\.0)? ?s|3000 ?ms/);
+      expect(w.message).to.match(/iPXE/);
+    });
+  });
+
+  describe('the lab breaking under a boot (each with a lab of its own)', function () {
+    let own: StartedLab | undefined;
+
+    afterEach(async function () {
+      const run = own?.run.id;
+      await own?.stop();
+      own = undefined;
+      if (run) expect(await leftovers(run)).to.deep.equal(NOTHING);
+    });
+
+    it('the bridge deleted mid-run: HarnessError naming the bridge; teardown still completes', async function () {
+      own = await startSuiteLab(this.test!.parent!);
+      const c = await startClient(own, 'nobridge');
+      await c.waitForBoot(undefined, 'ipxe');
+      await execCommand('ip', ['link', 'del', 'dev', own.network.bridge], { deadline: Deadline.after(10_000, 'delete the bridge') });
+      const e = await c.waitForBoot().then(() => undefined, (x: unknown) => x);
+      expect(e).to.be.instanceOf(HarnessError);
+      expect((e as Error).message).to.match(new RegExp(`lab bridge ${own.network.bridge} is gone`));
+    });
+
+    it('the server container killed mid-boot: SutError saying the server stopped, with its log', async function () {
+      own = await startSuiteLab(this.test!.parent!);
+      const c = await startClient(own, 'noserver');
+      await c.waitForBoot(undefined, 'ipxe');
+      await execCommand('docker', ['kill', own.server.getId()], { deadline: Deadline.after(30_000, 'docker kill') });
+      const e = await c.waitForBoot().then(() => undefined, (x: unknown) => x);
+      expect(e).to.be.instanceOf(SutError);
+      expect(e).to.not.be.instanceOf(BootStageError);
+      expect((e as Error).message).to.match(/LTSP server container stopped mid-run/);
+      expect((e as Error).message).to.match(/ltsp-server: ready/);
+    });
+  });
+});

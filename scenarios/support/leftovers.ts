@@ -1,0 +1,48 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Deadline, execCommand, RUN_LABEL, stateRoot } from '../../harness/index';
+
+export interface Leftovers {
+  containers: number;
+  networks: number;
+  bridges: number;
+  taps: number;
+  qemu: number;
+  rules: number;
+  mounts: number;
+  stateDir: number;
+}
+
+/** Processes whose command line names this run's state folder (its QEMU clients). */
+function runProcesses(runId: string): number[] {
+  const marker = join(stateRoot(), runId) + '/';
+  const pids: number[] = [];
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      if (readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(marker)) pids.push(Number(p));
+    } catch {
+      /* gone */
+    }
+  }
+  return pids;
+}
+
+/** Everything a run could have left on this machine, counted by its run id. */
+export async function leftovers(runId: string): Promise<Leftovers> {
+  const d = Deadline.after(30_000, `count leftovers of run ${runId}`);
+  const lines = (s: string): number => s.split('\n').filter((l) => l.trim()).length;
+  const links = (await execCommand('ip', ['-o', 'link', 'show'], { deadline: d })).stdout;
+  return {
+    containers: lines((await execCommand('docker', ['ps', '-aq', '--filter', `label=${RUN_LABEL}=${runId}`], { deadline: d })).stdout),
+    networks: lines((await execCommand('docker', ['network', 'ls', '-q', '--filter', `label=${RUN_LABEL}=${runId}`], { deadline: d })).stdout),
+    bridges: (links.match(new RegExp(`^\\d+: ltl${runId}[:@]`, 'gm')) ?? []).length,
+    taps: (links.match(new RegExp(`^\\d+: ltt${runId}c\\d+[:@]`, 'gm')) ?? []).length,
+    qemu: runProcesses(runId).length,
+    rules: lines((await execCommand('iptables', ['-S', 'DOCKER-USER'], { deadline: d })).stdout.split('\n').filter((l) => l.includes(`ltsp-lab:${runId}`)).join('\n')),
+    mounts: readFileSync('/proc/mounts', 'utf8').split('\n').filter((l) => l.includes(runId)).length,
+    stateDir: existsSync(join(stateRoot(), runId)) ? 1 : 0,
+  };
+}
+
+export const NOTHING: Leftovers = { containers: 0, networks: 0, bridges: 0, taps: 0, qemu: 0, rules: 0, mounts: 0, stateDir: 0 };
