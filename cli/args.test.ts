@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { UsageError } from '../harness/index';
-import { parseBootArgs } from './args';
+import { parseBenchArgs, parseBootArgs } from './args';
 
 function usageError(argv: string[]): UsageError {
   try {
@@ -105,5 +105,44 @@ describe('parseBootArgs', () => {
 
   it('lists the known options when one is unknown', () => {
     expect(usageError(['--client', '2']).hint).to.include('--clients').and.to.include('--no-union');
+  });
+});
+
+describe('parseBenchArgs', () => {
+  const refused = (argv: string[]): UsageError => {
+    try {
+      parseBenchArgs(argv);
+    } catch (e) {
+      if (e instanceof UsageError) return e;
+      throw e;
+    }
+    throw new Error(`parseBenchArgs(${JSON.stringify(argv)}) did not throw`);
+  };
+
+  it('defaults: 3 runs of every case but images-warm, a table', () => {
+    expect(parseBenchArgs([])).to.deep.equal({ runs: 3, cases: ['chain', 'overhead', 'concurrency', 'images', 'memory'], json: false });
+  });
+
+  it('takes --runs, repeated --case and --json', () => {
+    expect(parseBenchArgs(['--case', 'chain', '--case=images-warm', '--runs', '2', '--json'])).to.deep.equal({ runs: 2, cases: ['chain', 'images-warm'], json: true });
+  });
+
+  const errors: [string, string[], string][] = [
+    ['an unknown case', ['--case', 'boot'], "--case 'boot' is not a bench case"],
+    ['a case given twice', ['--case', 'chain', '--case', 'chain'], '--case chain is given twice'],
+    ['--runs 0', ['--runs', '0'], '--runs 0 is out of range: give 1 to 20'],
+    ['--runs lots', ['--runs', 'lots'], "--runs 'lots' is not a whole number"],
+    ['an option of ./lab boot', ['--clients', '2'], "unknown option '--clients'"],
+  ];
+  for (const [what, argv, message] of errors) {
+    it(`refuses ${what}`, () => {
+      const err = refused(argv);
+      expect(err.message).to.include(message);
+      expect(err.exitCode).to.equal(2);
+    });
+  }
+
+  it('names the cases when one is unknown', () => {
+    expect(refused(['--case', 'x']).hint).to.equal('one of: chain, overhead, concurrency, images, memory, images-warm');
   });
 });

@@ -1,4 +1,4 @@
-import { UsageError } from '../harness/index';
+import { BENCH_CASES, DEFAULT_BENCH_CASES, UsageError } from '../harness/index';
 
 export interface BootOptions {
   clients: number;
@@ -101,4 +101,24 @@ export function parseBootArgs(argv: readonly string[]): BootOptions {
   const report = o.get('report') as string | undefined;
   if (report !== undefined) opts.reportDir = report;
   return opts;
+}
+
+export interface BenchArgs {
+  runs: number;
+  cases: string[];
+  json: boolean;
+}
+
+export const BENCH_SPEC: Spec = { runs: 'value', case: 'list', json: 'flag' };
+
+export function parseBenchArgs(argv: readonly string[]): BenchArgs {
+  const o = parseOptions(argv, BENCH_SPEC);
+  const runs = intOption(o.get('runs') as string | undefined, 'runs', 1, 20, 3);
+  const cases = (o.get('case') as string[] | undefined) ?? [...DEFAULT_BENCH_CASES];
+  for (const c of cases) {
+    if (!BENCH_CASES.includes(c)) throw new UsageError(`--case '${c}' is not a bench case`, { hint: `one of: ${BENCH_CASES.join(', ')}` });
+  }
+  const dup = cases.find((c, i) => cases.indexOf(c) !== i);
+  if (dup) throw new UsageError(`--case ${dup} is given twice`);
+  return { runs, cases, json: o.has('json') };
 }

@@ -1,6 +1,43 @@
-import { UsageError } from '../harness/index';
+import { benchExitCode, formatBenchReport, runBench } from '../harness/index';
+import { parseBenchArgs } from './args';
 
-/** ./lab bench: see issue #5. */
-export async function bench(_argv: string[]): Promise<number> {
-  throw new UsageError('./lab bench is not built yet');
+const USAGE = `./lab bench [--runs N] [--case NAME]... [--json]
+
+Boot benchmarks (issue 5): each case N times (default 3), then min / median / max,
+ratios, and each target met or missed. One QEMU boot at a time except where a case is
+about concurrency. Writes reports/bench-<run>/bench.json.
+
+  chain        lab (iPXE, TFTP, NBD) against bare QEMU (-kernel, local disk), union on and off
+  overhead     ./lab boot --json timed from outside: spawn -> QEMU, login -> exit
+  concurrency  1, 2 and 4 clients at once from one server
+  images       cold build (salted keys, empty cache), warm build, dracut-module-only rebuild
+  memory       QEMU RSS and server memory at login; the smallest -m that boots (bisected)
+  images-warm  the warm build alone (the quick check ./lab test runs)
+
+--json prints bench.json on stdout and the table on stderr. Exit 0 whatever the numbers;
+when a run could not be measured, the code of its failure (3 set-up, 4 a boot failed,
+5 the harness broke). A full bench under TCG takes hours; LTSP_LAB_RUN_BUDGET_S caps it.
+`;
+
+/** A full bench runs for hours under TCG; each step still has its own deadline. */
+const BENCH_RUN_BUDGET_S = 12 * 3600;
+
+/** ./lab bench: see USAGE and issue 5. */
+export async function bench(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const opts = parseBenchArgs(argv);
+  // Before the first step deadline is taken: the run deadline is fixed at its first use.
+  process.env.LTSP_LAB_RUN_BUDGET_S ??= String(BENCH_RUN_BUDGET_S);
+  const report = await runBench({ cases: opts.cases, runs: opts.runs, onProgress: (l) => process.stderr.write(`${l}\n`) });
+  const table = formatBenchReport(report);
+  if (opts.json) {
+    process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+    process.stderr.write(`\n${table}\n`);
+  } else {
+    process.stdout.write(`\n${table}\n`);
+  }
+  return benchExitCode(report);
 }

@@ -65,7 +65,13 @@ async function boot(argv: string[]): Promise<number> {
     serverLog: 'server.log',
   });
   if (opts.json) {
-    process.stdout.write(JSON.stringify({ runId: run.id, reportDir, report: html, speed: lab.speed, clients: timelines, ok: !failed }, null, 2) + '\n');
+    // Epoch ms, so a caller can time this process from outside (./lab bench, case overhead).
+    const stamped = clients.map((c, i) => {
+      const qemuSpawnedAt = Math.round(performance.timeOrigin + c.qemu.startedAt);
+      const login = c.timeline.find((m) => m.stage === 'login');
+      return { ...timelines[i], qemuSpawnedAt, ...(login ? { loginSeenAt: qemuSpawnedAt + login.t } : {}) };
+    });
+    process.stdout.write(JSON.stringify({ runId: run.id, reportDir, report: html, speed: lab.speed, clients: stamped, ok: !failed }, null, 2) + '\n');
   } else {
     process.stdout.write(`\n${formatTimelineTable(timelines)}\n\nreport: ${html}\n`);
   }

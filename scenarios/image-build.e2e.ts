@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Deadline, execCommand, HarnessError, ProcessGroup, VM_IMAGES_DIR, type ImageManifest } from '../harness/index';
+import { Deadline, execCommand, HarnessError, ProcessGroup, stepDeadline, VM_IMAGES_DIR, type ImageManifest } from '../harness/index';
 import { testReportDir } from './support/report-dir';
 
 /*
@@ -63,9 +63,14 @@ async function hasImage(tag: string, deadline: Deadline): Promise<boolean> {
   return (await execCommand('docker', ['image', 'inspect', tag], { deadline, allowFailure: true })).code === 0;
 }
 
-/** Containers that no lab run owns (no ltsp-lab.run label): what a failed `docker build` step leaves. */
+/**
+ * Containers of our images (descendants of an ltsp-lab/base image) that no lab run owns
+ * (no ltsp-lab.run label): what a failed `docker build` step leaves behind.
+ */
 async function unownedContainers(deadline: Deadline): Promise<Set<string>> {
-  const out = await execCommand('docker', ['ps', '-a', '--format', '{{.ID}} {{.Label "ltsp-lab.run"}}'], { deadline });
+  const bases = [...(await ltspImageTags(deadline))].filter((t) => t.startsWith('ltsp-lab/base:'));
+  if (bases.length === 0) return new Set();
+  const out = await execCommand('docker', ['ps', '-a', ...bases.flatMap((b) => ['--filter', `ancestor=${b}`]), '--format', '{{.ID}} {{.Label "ltsp-lab.run"}}'], { deadline });
   const ids = out.stdout.split('\n').map((l) => l.trim().split(' ')).filter(([id, run]) => id && !run).map(([id]) => id as string);
   return new Set(ids);
 }
@@ -134,7 +139,8 @@ describe('image build: bad input stops vm-images/build.sh at a named step and le
   let tmpfs: string | undefined;
 
   beforeEach(async function () {
-    scratch = await new Scratch().init(Deadline.after(60_000, 'copy vm-images/ to a scratch folder'));
+    scratch = new Scratch();
+    await scratch.init(stepDeadline(60_000, 'copy vm-images/ to a scratch folder'));
   });
 
   afterEach(async function () {
@@ -222,7 +228,7 @@ describe('image build: bad input stops vm-images/build.sh at a named step and le
   for (const c of cases) {
     it(c.what, async function () {
       const s = scratch as Scratch;
-      const deadline = Deadline.after(c.ms + 60_000, c.what);
+      const deadline = stepDeadline(c.ms + 60_000, c.what);
       const reportDir = testReportDir(this.test!);
       const env = c.breakIt(s) ?? {};
       let cache = s.cache;
@@ -257,7 +263,7 @@ describe('image build: bad input stops vm-images/build.sh at a named step and le
         expect(notFiles, `folders in ${logs}`).to.deep.equal([]);
       }
 
-      const after = Deadline.after(60_000, 'docker state after the failed build');
+      const after = stepDeadline(60_000, 'docker state after the failed build');
       const newTags = [...(await ltspImageTags(after))].filter((t) => !tagsBefore.has(t));
       expect(newTags, 'the failed build tagged new ltsp-lab images').to.deep.equal([]);
       for (const tag of keys && c.mustNotExist ? c.mustNotExist(keys) : []) {
@@ -278,7 +284,7 @@ describe('image build: a warm build is a no-op, and each key hashes only its own
   });
 
   it('a warm build of the real vm-images/ reuses every artefact and prints a manifest whose files exist', async function () {
-    const deadline = Deadline.after(45 * 60_000, 'warm build of vm-images/');
+    const deadline = stepDeadline(45 * 60_000, 'warm build of vm-images/');
     const reportDir = testReportDir(this.test!);
     // The first run makes sure everything is built (as Lab.start would); the second is the no-op this test is about.
     const first = await runBuild(join(VM_IMAGES_DIR, 'build.sh'), [], {}, deadline.child(40 * 60_000, 'build to warm the cache'));
@@ -302,19 +308,19 @@ describe('image build: a warm build is a no-op, and each key hashes only its own
     for (const [what, path] of [['root image', manifest.rootImage], ['kernel', manifest.kernel], ['initramfs', manifest.initrd]] as const) {
       expect(existsSync(path) && statSync(path).size > 0, `the manifest's ${what} ${path} is missing or empty`).to.equal(true);
     }
-    const d = Deadline.after(60_000, 'docker image inspect');
+    const d = stepDeadline(60_000, 'docker image inspect');
     for (const tag of [manifest.baseImage, manifest.serverImage, manifest.rootImageTag]) {
       expect(await hasImage(tag, d), `the manifest names ${tag}, which docker does not have`).to.equal(true);
     }
-    const keys = await runBuild(join(VM_IMAGES_DIR, 'build.sh'), ['--keys'], {}, Deadline.after(60_000, 'build.sh --keys'));
+    const keys = await runBuild(join(VM_IMAGES_DIR, 'build.sh'), ['--keys'], {}, stepDeadline(60_000, 'build.sh --keys'));
     expect(keys.code, keys.stderr).to.equal(0);
     expect(JSON.parse(keys.stdout), 'build.sh --keys disagrees with the keys in the manifest').to.deep.equal(manifest.keys);
   });
 
   it('a comment added to one recipe file changes the keys of its artefact and of what is built on it, no others', async function () {
-    const deadline = Deadline.after(2 * 60_000, 'key derivation');
-    scratch = await new Scratch().init(deadline);
-    const s = scratch;
+    const deadline = stepDeadline(2 * 60_000, 'key derivation');
+    scratch = new Scratch();
+    const s = await scratch.init(deadline);
     const pristine = await s.keys(deadline);
     const real = await runBuild(join(VM_IMAGES_DIR, 'build.sh'), ['--keys'], {}, deadline);
     expect(pristine, 'a verbatim copy of vm-images/ has other keys than the original: keys depend on where the recipes are').to.deep.equal(JSON.parse(real.stdout));

@@ -9,6 +9,7 @@ import {
   NbdCommandError,
   NbdPeer,
   NbdRefusedError,
+  stepDeadline,
   VM_IMAGES_DIR,
   type StartedLab,
 } from '../harness/index';
@@ -65,7 +66,7 @@ describe('server stack: the LTSP server image on the lab network, without QEMU',
   before(async function () {
     lab = await new Lab()
       .withReportDir(suiteReportDir(this.test!.parent!))
-      .start({ deadline: Deadline.after(45 * 60_000, 'lab start for the server-stack suite (image build included)') });
+      .start({ deadline: stepDeadline(45 * 60_000, 'lab start for the server-stack suite (image build included)') });
   });
 
   after(async function () {
@@ -92,7 +93,7 @@ describe('server stack: the LTSP server image on the lab network, without QEMU',
 
   it('the container starts, TFTP serves boot.ipxe and nbd-server lists the export "root"', async function () {
     const lab = L();
-    const d = Deadline.after(STEP_MS, this.test!.title);
+    const d = stepDeadline(STEP_MS, this.test!.title);
     expect(lab.server.logTail(400).join('\n'), 'the server never said it was ready').to.match(/ltsp-server: ready .*nbd=.*export=root/);
 
     // The host holds the gateway address on the lab bridge, inside the lab subnet.
@@ -111,7 +112,7 @@ describe('server stack: the LTSP server image on the lab network, without QEMU',
 
   it('a real NBD peer sees export "root" read-only, with exactly the size of the root image (NbdPeer and nbdinfo agree)', async function () {
     const lab = L();
-    const d = Deadline.after(STEP_MS, this.test!.title);
+    const d = stepDeadline(STEP_MS, this.test!.title);
     expect(lab.served.rootImage, 'the lab serves another root image than the build made').to.equal(lab.manifest.rootImage);
     const size = BigInt(statSync(lab.manifest.rootImage).size);
 
@@ -137,7 +138,7 @@ describe('server stack: the LTSP server image on the lab network, without QEMU',
 
   it('a write through the export is refused with EPERM, and the image keeps its sha256', async function () {
     const lab = L();
-    const d = Deadline.after(STEP_MS, this.test!.title);
+    const d = stepDeadline(STEP_MS, this.test!.title);
     const before = await sha256File(lab.manifest.rootImage, d);
     expect(before, `${lab.manifest.rootImage} did not match the manifest before the write: the check below would prove nothing`).to.equal(lab.manifest.rootSha256);
 
@@ -171,7 +172,7 @@ describe('server stack: the LTSP server image on the lab network, without QEMU',
 
   it('an address outside the allow list is refused at NBD_OPT_GO, while the lab subnet is let in', async function () {
     const lab = L();
-    const d = Deadline.after(STEP_MS, this.test!.title);
+    const d = stepDeadline(STEP_MS, this.test!.title);
     const subnet = await freeOutsideSubnet(d);
     const gateway = subnet.replace(/0\/24$/, '1');
     const name = `ltsp-lab-${lab.run.id}-outside`;
@@ -222,7 +223,7 @@ describe('server stack: the LTSP server image on the lab network, without QEMU',
 
   it('the sysvinit script gives LSB exit codes: status, stop, start twice, reload, restart, an unknown action', async function () {
     const lab = L();
-    const d = Deadline.after(STEP_MS, this.test!.title);
+    const d = stepDeadline(STEP_MS, this.test!.title);
     const log: InitScriptRun[] = [];
     const run = async (action: string): Promise<InitScriptRun> => {
       const r = await lab.server.sh(`/etc/init.d/nbd-server ${action}`, true);
@@ -291,7 +292,7 @@ describe('server stack: the LTSP server image on the lab network, without QEMU',
 
   it('lsinitrd lists what the boot needs: nbd.ko, fuse.ko, unionfs, nbd-client, our pre-pivot hook and module', async function () {
     const lab = L();
-    const d = Deadline.after(STEP_MS, this.test!.title);
+    const d = stepDeadline(STEP_MS, this.test!.title);
     const r = await execCommand('docker', [
       'run', '--rm', '--network', 'none', '--name', `ltsp-lab-${lab.run.id}-lsinitrd`,
       ...Object.entries(lab.run.labels({ 'ltsp-lab.role': 'lsinitrd' })).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
@@ -316,7 +317,7 @@ describe('server stack: the LTSP server image on the lab network, without QEMU',
 
   it('the lab stays shut in: an internal network, no published port, not privileged, only NET_ADMIN and NET_RAW added', async function () {
     const lab = L();
-    const d = Deadline.after(STEP_MS, this.test!.title);
+    const d = stepDeadline(STEP_MS, this.test!.title);
     const [net] = await dockerJson<Array<{ Internal: boolean; Labels: Record<string, string> }>>(['network', 'inspect', lab.network.name], d);
     expect(net?.Internal, `docker network ${lab.network.name} is not --internal`).to.equal(true);
 

@@ -13,6 +13,8 @@
 #   initramfs  CACHE/initramfs-KEY/initrd.img     dracut --no-hostonly + nbd + our module
 # CACHE is $LTSP_LAB_CACHE, default ~/.cache/ltsp-lab. Progress goes to stderr; the
 # manifest (JSON) goes to stdout and to CACHE/manifest.json.
+# LTSP_LAB_KEY_SALT, when set, is mixed into every key, so everything is built afresh
+# under new names (./lab bench's cold build); unset, the keys are what they always were.
 set -euo pipefail
 export LC_ALL=C DOCKER_BUILDKIT=0
 
@@ -28,7 +30,7 @@ while [ $# -gt 0 ]; do
     --only) only="${2:-}"; shift 2 ;;
     --manifest) manifest_out="${2:-}"; shift 2 ;;
     --keys) keys_only=1; shift ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) LAB_STEP=args die "unknown option '$1' (see --help)" ;;
   esac
 done
@@ -63,13 +65,14 @@ LAB_STEP=base
 # shellcheck source=base/recipe.sh
 . "$here/base/recipe.sh"
 { [ -n "${BASE_SUITE:-}" ] && [ -n "${BASE_VARIANT:-}" ]; } || die "vm-images/base/recipe.sh does not set BASE_SUITE and BASE_VARIANT"
-BASE_KEY=$(recipe_hash "base-v1" "$here/base")
+SALT="${LTSP_LAB_KEY_SALT:+ salt=$LTSP_LAB_KEY_SALT}"
+BASE_KEY=$(recipe_hash "base-v1$SALT" "$here/base")
 LAB_STEP=server
-SERVER_KEY=$(recipe_hash "server-v1 $BASE_KEY" "$here/server")
+SERVER_KEY=$(recipe_hash "server-v1 $BASE_KEY$SALT" "$here/server")
 LAB_STEP=root
-ROOT_KEY=$(recipe_hash "root-v1 $BASE_KEY" "$here/client/root")
+ROOT_KEY=$(recipe_hash "root-v1 $BASE_KEY$SALT" "$here/client/root")
 LAB_STEP=initramfs
-INITRD_KEY=$(recipe_hash "initramfs-v1 $ROOT_KEY" "$here/client/dracut")
+INITRD_KEY=$(recipe_hash "initramfs-v1 $ROOT_KEY$SALT" "$here/client/dracut")
 keys_json() {
   printf '{ "base": "%s", "server": "%s", "root": "%s", "initramfs": "%s" }' "$BASE_KEY" "$SERVER_KEY" "$ROOT_KEY" "$INITRD_KEY"
 }

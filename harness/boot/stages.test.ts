@@ -198,8 +198,15 @@ describe('BOOT_FAIL_PATTERNS', () => {
     );
     expect(err).to.be.instanceOf(ConsoleWaitError);
     expect(err.reason).to.equal('failure-pattern');
-    expect(err.matchedFailure).to.equal('nbd-connect');
+    expect(err.matchedFailure).to.be.oneOf(['nbd-connect', 'nbd-client-error']);
     expect(err.what).to.equal('nbd');
-    expect(err.message).to.include('Server said: Export unknown');
+    expect(err.message, err.message).to.include('Server said: Export unknown');
+  });
+});
+
+describe('nbd-client errors under dracut-initqueue', function () {
+  it('a refused NBD connection is a boot failure at once', function () {
+    const line = '[   25.1] dracut-initqueue[396]: Error: Socket failed: Connection refused';
+    expect(BOOT_FAIL_PATTERNS.some((f) => f.pattern.test(line))).to.equal(true);
   });
 });

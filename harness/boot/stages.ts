@@ -37,6 +37,27 @@ export function bootStages(opts: StageOptions): StageDef[] {
   ];
 }
 
+/**
+ * The same kernel, initramfs and root booted by bare QEMU: -kernel/-initrd and
+ * root=/dev/vda on a local read-only virtio disk. No firmware menu, no PXE, no NBD:
+ * the limit the lab's chain is measured against (./lab bench, case chain).
+ */
+export function bareBootStages(opts: StageOptions): StageDef[] {
+  const pxe = new Map(bootStages(opts).map((s) => [s.id, s]));
+  const reuse = (id: string): StageDef => pxe.get(id) as StageDef;
+  return [
+    // From QEMU start: SeaBIOS loads the kernel from fw_cfg itself.
+    { ...reuse('kernel'), budgetS: 60 },
+    reuse('initramfs'),
+    // udev has to find the disk first; NBD's budget, since nothing is slower locally.
+    { id: 'root', label: 'root mounted', pattern: /EXT4-fs \(vda\): mounted|Mounted sysroot\.mount/, budgetS: 150 },
+    reuse('union'),
+    reuse('switch-root'),
+    reuse('system'),
+    reuse('login'),
+  ];
+}
+
 /** The root shell the lab image logs in to on ttyS0. */
 export const SHELL_PROMPT = /root@[\w.-]+:[^#\n]*# ?$/;
 
@@ -52,4 +73,7 @@ export const BOOT_FAIL_PATTERNS: FailPattern[] = [
   { name: 'ipxe-boot', pattern: /Could not boot( image)?:/ },
   { name: 'dracut-no-root', pattern: /Could not boot\.|\/dev\/root does not exist/ },
   { name: 'union-failed', pattern: /ltsp-union: FAILED/ },
+  // In the systemd initramfs nbd-client's messages carry dracut-initqueue's name, e.g.
+  // "dracut-initqueue[396]: Error: Socket failed: Connection refused".
+  { name: 'nbd-client-error', pattern: /dracut-initqueue\[\d+\]: Error: / },
 ];

@@ -1,17 +1,16 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { Deadline } from '../common/deadline';
-import { BootStageError, ConsoleWaitError, HarnessError, SutError, UsageError } from '../common/errors';
+import { SutError, UsageError } from '../common/errors';
 import { log } from '../common/log';
 import { stepDeadline } from '../common/run-deadline';
 import type { RunContext } from '../common/run-context';
 import type { HostSpeed } from '../common/speed';
-import type { FailPattern } from '../console/console-log';
 import type { StartedLabNetwork, Tap } from '../network/lab-network';
 import { QemuMachine, type StartedQemuMachine, type StopStep } from '../qemu/qemu-machine';
 import type { ClientTimeline, StageMark } from '../report/types';
 import type { StartedLtspServer } from '../server/ltsp-server';
+import { followStages } from './follow-stages';
 import { clientScript, kernelArgs } from './kernel-args';
 import { BOOT_FAIL_PATTERNS, SHELL_PROMPT, bootStages, type StageDef } from './stages';
 
@@ -188,54 +187,19 @@ export class StartedThinClient implements AsyncDisposable {
     const stages = last < 0 ? this.stages : this.stages.slice(0, last + 1);
     const watch = this.host.watch();
     try {
-      await this.followStages(stages, deadline, watch);
+      await followStages(this.qemu, stages, {
+        deadline,
+        budgetMs: (stage) => this.scaled(stage.budgetS),
+        marks: this.timeline,
+        abort: watch.promise,
+        stopping: () => this.stopping !== undefined,
+        consoleLogFile: join(this.dir, 'console.log'),
+        onFailure: (stage, error) => (this.failure = { stage: stage.id, error }),
+      });
     } finally {
       watch.stop();
     }
     return this.timeline;
-  }
-
-  private async followStages(stages: StageDef[], deadline: Deadline, watch: LabWatch): Promise<void> {
-    for (let i = 0; i < stages.length; i++) {
-      const stage = stages[i] as StageDef;
-      const later: FailPattern[] = stages.slice(i + 1).map((s) => ({ name: `${s.label} came before ${stage.label}`, pattern: s.pattern }));
-      const d = deadline.child(this.scaled(stage.budgetS), `${this.name}: ${stage.label}`);
-      try {
-        const m = await Promise.race([
-          this.console.waitFor(stage.pattern, { deadline: d, failOn: [...BOOT_FAIL_PATTERNS, ...later], exited: this.qemu.exited }),
-          watch.promise,
-        ]);
-        this.timeline.push({ stage: stage.id, label: stage.label, t: Math.round(m.t), line: m.line.text });
-        debug('%s: %s at %s s', this.name, stage.label, (m.t / 1000).toFixed(1));
-      } catch (e) {
-        const detail = e instanceof Error ? e.message : String(e);
-        this.failure = { stage: stage.id, error: detail };
-        // The lab broke (bridge gone, server gone): that error, not a boot failure.
-        if (!(e instanceof ConsoleWaitError)) throw e;
-        const killed = await this.killedFromOutside();
-        if (killed) {
-          throw new HarnessError(`QEMU for ${this.name} was killed from outside (${killed}) at stage ${stage.label}`, {
-            hint: `console log: ${join(this.dir, 'console.log')}`,
-            cause: e,
-          });
-        }
-        throw new BootStageError({
-          stage: `${stage.label} (${stage.id})`,
-          elapsedMs: Math.round(performance.now() - this.qemu.startedAt),
-          consoleTail: this.console.tail(40),
-          detail: firstLine(detail) + (e instanceof ConsoleWaitError && e.reason === 'timeout' ? ` (budget ${Math.round(d.totalMs / 1000)} s)` : ''),
-          hint: `console log: ${join(this.dir, 'console.log')}`,
-          cause: e,
-        });
-      }
-    }
-  }
-
-  /** A signal that ended QEMU while we did not stop it, e.g. 'SIGKILL', or null. */
-  private async killedFromOutside(): Promise<string | null> {
-    if (this.stopping || this.qemu.isRunning()) return null;
-    const status = await this.qemu.process.exited;
-    return status.signal ?? null;
   }
 
   /** The IPv4 address the firmware's DHCP got, from the timeline. */
@@ -303,8 +267,4 @@ export class StartedThinClient implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
   }
-}
-
-function firstLine(s: string): string {
-  return s.split('\n')[0] ?? s;
 }

@@ -171,7 +171,7 @@ export class ConsoleLog implements AsyncDisposable {
     this.feed(typeof chunk === 'string' ? chunk : this.decoder.write(chunk));
     if (this.partialDirty && this.partial) {
       this.partialDirty = false;
-      for (const w of this.waiters) this.test(w, this.partialLine());
+      for (const w of this.waiters) this.test(w, this.partialLine(), this.chunkT, true);
     }
     this.flushFile();
   }
@@ -265,7 +265,7 @@ export class ConsoleLog implements AsyncDisposable {
     for (let i = this.firstLineAtOrAfter(w.pos); i < this.ring.length && this.waiters.has(w); i++) {
       this.test(w, this.at(i), this.at(i).t);
     }
-    if (this.waiters.has(w) && this.partial) this.test(w, this.partialLine());
+    if (this.waiters.has(w) && this.partial) this.test(w, this.partialLine(), this.chunkT, true);
     if (!this.waiters.has(w)) return p;
 
     if (this.ended) void this.onEnd(w);
@@ -282,7 +282,12 @@ export class ConsoleLog implements AsyncDisposable {
   // --- matching ---
 
   /** `seenAt`: when the text became visible, for the match's `t`. */
-  private test(w: Waiter, line: StoredLine, seenAt = this.chunkT): void {
+  /**
+   * `partial`: the line has no newline yet. The wanted pattern may match it (prompts
+   * end without one); failure patterns wait for the whole line, so the error quotes it
+   * in full rather than the first chunk of it.
+   */
+  private test(w: Waiter, line: StoredLine, seenAt = this.chunkT, partial = false): void {
     const end = line.start + line.text.length;
     if (end < w.pos) return;
     const offset = Math.max(0, w.pos - line.start);
@@ -294,6 +299,7 @@ export class ConsoleLog implements AsyncDisposable {
       w.resolve({ line: publicLine(line), match: m, t: seenAt });
       return;
     }
+    if (partial) return;
     for (const f of w.fails) {
       f.re.lastIndex = offset;
       if (f.re.test(line.text)) {

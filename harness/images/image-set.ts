@@ -27,12 +27,14 @@ export interface BuildOptions {
   /** Each progress line of the build (it also goes to the `lab:images` debug log). */
   onProgress?: (line: string) => void;
   env?: NodeJS.ProcessEnv;
+  /** A copy of vm-images/ to build instead (the bench's module-only rebuild). */
+  dir?: string;
 }
 
 /** Builds (or reuses from the cache) every artefact the lab boots and serves. */
 export async function buildImages(opts: BuildOptions): Promise<ImageManifest> {
   const proc = await ProcessGroup.spawn({
-    command: join(VM_IMAGES_DIR, 'build.sh'),
+    command: join(opts.dir ?? VM_IMAGES_DIR, 'build.sh'),
     args: [],
     name: 'build',
     env: { ...process.env, ...opts.env },
@@ -69,6 +71,17 @@ export async function buildImages(opts: BuildOptions): Promise<ImageManifest> {
     throw new HarnessError(`vm-images/build.sh printed no manifest: ${stdout.slice(0, 200)}`);
   }
   return manifest;
+}
+
+/** Each artefact's key (build.sh --keys), without building; `env` may salt them (LTSP_LAB_KEY_SALT). */
+export async function imageKeys(opts: { deadline: Deadline; dir?: string; env?: NodeJS.ProcessEnv }): Promise<ImageManifest['keys']> {
+  const r = await execCommand(join(opts.dir ?? VM_IMAGES_DIR, 'build.sh'), ['--keys'], { deadline: opts.deadline, env: { ...process.env, ...opts.env }, allowFailure: true });
+  if (r.code !== 0) throw new SetupError(`vm-images/build.sh --keys failed: ${r.stderr.trim().split('\n').pop() ?? ''}`);
+  try {
+    return JSON.parse(r.stdout) as ImageManifest['keys'];
+  } catch {
+    throw new HarnessError(`vm-images/build.sh --keys printed no JSON: ${r.stdout.slice(0, 200)}`);
+  }
 }
 
 /** Reads the manifest of the last build, without building. */

@@ -1,6 +1,10 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { installSignalTeardown } from '../../harness/index';
 import { testReportDir, suiteReportDir } from './report-dir';
+
+// Ctrl-C during ./lab test: stop the running labs before mocha exits (a second one forces).
+installSignalTeardown();
 
 /** Files under `dir`, relative to the cwd, a level or two deep. */
 function artefacts(dir: string, depth = 2): string[] {

@@ -1,0 +1,88 @@
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { UsageError } from '../common/errors';
+import { RunContext } from '../common/run-context';
+import { measureHostSpeed } from '../common/speed';
+import { trackStoppable } from '../common/teardown';
+import { REPORTS_ROOT } from '../lab/lab';
+import { CaseRun, failureOf, type BenchCase, type BenchContext } from './case-run';
+import { chainCase } from './chain-case';
+import { concurrencyCase } from './concurrency-case';
+import { benchHost } from './host-load';
+import { imagesCase, imagesWarmCase } from './images-case';
+import { memoryCase } from './memory-case';
+import { overheadCase } from './overhead-case';
+import type { BenchReport } from './types';
+
+/** Every case, in the order a full bench runs them. */
+const CASES: readonly BenchCase[] = [chainCase, overheadCase, concurrencyCase, imagesCase, memoryCase, imagesWarmCase];
+
+export const BENCH_CASES: readonly string[] = CASES.map((c) => c.name);
+/** What `./lab bench` runs without --case: images-warm is part of images. */
+export const DEFAULT_BENCH_CASES: readonly string[] = BENCH_CASES.filter((n) => n !== 'images-warm');
+
+export interface BenchOptions {
+  /** Case names, run in the order of BENCH_CASES whatever the order given. */
+  cases: readonly string[];
+  runs: number;
+  /** One line at a time, as the bench goes. */
+  onProgress?: (line: string) => void;
+}
+
+function writeJson(file: string, data: unknown): void {
+  writeFileSync(`${file}.tmp`, JSON.stringify(data, null, 2) + '\n');
+  renameSync(`${file}.tmp`, file);
+}
+
+/**
+ * Runs the cases one after the other (never two boots of different cases at once) and
+ * writes reports/bench-<runid>/bench.json after each. Numbers never fail it: a run
+ * that breaks is recorded in its case and the bench goes on.
+ */
+export async function runBench(opts: BenchOptions): Promise<BenchReport> {
+  const unknown = opts.cases.filter((n) => !BENCH_CASES.includes(n));
+  if (unknown.length > 0) throw new UsageError(`unknown bench case '${unknown[0]}'`, { hint: `one of: ${BENCH_CASES.join(', ')}` });
+  const selected = CASES.filter((c) => opts.cases.includes(c.name));
+  // The state folder of the QEMU the bench starts itself (bare boots): registered, so a
+  // crashed bench's are reaped by the next run and a live one's are left alone.
+  const run = new RunContext();
+  const dir = join(REPORTS_ROOT, `bench-${run.id}`);
+  mkdirSync(dir, { recursive: true });
+  const report: BenchReport = {
+    runId: run.id,
+    startedAt: new Date().toISOString(),
+    host: benchHost(),
+    runs: opts.runs,
+    cases: [],
+    file: join(dir, 'bench.json'),
+  };
+  const progress = opts.onProgress ?? (() => undefined);
+  const ctx: BenchContext = { runId: run.id, dir, runs: opts.runs, speed: measureHostSpeed(), stateDir: run.stateDir, progress };
+  const stoppable = { stop: async () => run.unregister() };
+  run.register();
+  trackStoppable(stoppable, true);
+  try {
+    for (const spec of selected) {
+      progress(`bench: ${spec.name}: ${spec.title} (${opts.runs} run${opts.runs === 1 ? '' : 's'})`);
+      const c = new CaseRun(ctx, spec);
+      try {
+        await spec.run(c);
+      } catch (e) {
+        c.failures.push(failureOf(0, spec.name, e));
+      }
+      report.cases.push(c.result());
+      writeJson(report.file, report);
+    }
+  } finally {
+    run.unregister();
+    trackStoppable(stoppable, false);
+  }
+  report.finishedAt = new Date().toISOString();
+  writeJson(report.file, report);
+  return report;
+}
+
+/** The exit code a bench ends with: 0 unless a run broke, then the first failure's. */
+export function benchExitCode(report: BenchReport): number {
+  return report.cases.flatMap((c) => c.failures)[0]?.exitCode ?? 0;
+}

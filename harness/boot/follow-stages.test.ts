@@ -1,0 +1,88 @@
+import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Deadline } from '../common/deadline';
+import { BootStageError, HarnessError } from '../common/errors';
+import { ConsoleLog } from '../console/console-log';
+import type { ProcessGroup } from '../process/process-group';
+import type { StageMark } from '../report/types';
+import { followStages, type StageSource } from './follow-stages';
+import { bootStages, type StageDef } from './stages';
+
+const BOOT = readFileSync(join(__dirname, 'fixtures', 'console-union.log'), 'utf8').replace(/\n$/, '').replaceAll('\n', '\r\n');
+
+/** A machine whose console is fed by the test and that never exits on its own. */
+function machine(): StageSource & { console: ConsoleLog } {
+  const exited = new Promise<never>(() => undefined);
+  return {
+    name: 'c1',
+    console: new ConsoleLog({ name: 'c1' }),
+    exited,
+    startedAt: performance.now(),
+    isRunning: () => true,
+    process: { exited } as unknown as ProcessGroup,
+  };
+}
+
+const opts = (over: Partial<Parameters<typeof followStages>[2]> = {}): Parameters<typeof followStages>[2] => ({
+  deadline: Deadline.after(5000, 'follow test'),
+  budgetMs: () => 5000,
+  consoleLogFile: '/tmp/c1/console.log',
+  ...over,
+});
+
+describe('followStages', function () {
+  this.timeout(10_000);
+
+  it('stamps every stage of a real union boot, in order, into the marks given', async () => {
+    const m = machine();
+    const marks: StageMark[] = [];
+    const following = followStages(m, bootStages({ union: true }), opts({ marks }));
+    m.console.push(BOOT);
+    const got = await following;
+    expect(got).to.equal(marks);
+    expect(marks.map((x) => x.stage)).to.deep.equal(bootStages({ union: true }).map((s) => s.id));
+    expect(marks.find((x) => x.stage === 'dhcp')?.line).to.equal('net0: 10.213.1.197/255.255.255.0');
+  });
+
+  it('a failure pattern fails the stage it came in with a BootStageError, and says which stage first', async () => {
+    const m = machine();
+    const failed: string[] = [];
+    const marks: StageMark[] = [];
+    const following = followStages(m, bootStages({ union: true }), opts({ marks, onFailure: (s: StageDef) => failed.push(s.id) }));
+    const atNbd = BOOT.indexOf('nbd0: detected capacity change');
+    m.console.push(`${BOOT.slice(0, atNbd)}\r\n[   30.0] Kernel panic - not syncing: VFS: Unable to mount root fs\r\n`);
+    const err = await following.then(
+      () => expect.fail('the boot should fail'),
+      (e: unknown) => e as BootStageError,
+    );
+    expect(err).to.be.instanceOf(BootStageError);
+    expect(err.stage).to.equal('NBD connected (nbd)');
+    expect(err.message).to.include('kernel-panic');
+    expect(err.hint).to.equal('console log: /tmp/c1/console.log');
+    expect(failed).to.deep.equal(['nbd']);
+    expect(marks.map((x) => x.stage)).to.deep.equal(['ipxe', 'dhcp', 'fetched', 'kernel', 'initramfs']);
+  });
+
+  it('a stage past its budget names the budget', async () => {
+    const m = machine();
+    const err = await followStages(m, bootStages({ union: true }), opts({ budgetMs: () => 50 })).then(
+      () => expect.fail('the boot should time out'),
+      (e: unknown) => e as BootStageError,
+    );
+    expect(err).to.be.instanceOf(BootStageError);
+    expect(err.stage).to.equal('iPXE start (ipxe)');
+    expect(err.message).to.match(/\(budget 0 s\)/);
+  });
+
+  it('rethrows what abort rejects with, as it is', async () => {
+    const m = machine();
+    const broken = new HarnessError('the lab bridge is gone');
+    const abort = new Promise<never>((_, reject) => setTimeout(() => reject(broken), 10));
+    const err = await followStages(m, bootStages({ union: true }), opts({ abort })).then(
+      () => expect.fail('the boot should be aborted'),
+      (e: unknown) => e,
+    );
+    expect(err).to.equal(broken);
+  });
+});
