@@ -2,7 +2,7 @@ import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'reports/**', 'coverage/**', '.nyc_output/**', 'dist/**'] },
+  { ignores: ['node_modules/**', 'reports/**', 'coverage/**', '.nyc_output/**', 'dist/**', 'build/**'] },
   eslint.configs.recommended,
   ...tseslint.configs.recommended,
   {

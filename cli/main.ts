@@ -1,10 +1,10 @@
 import { join, resolve } from 'node:path';
-import { mkdirSync } from 'node:fs';
 import {
   checkClientsFit,
   ConsoleRelay,
   stepDeadline,
   exitCodeOf,
+  ensureWritableDir,
   formatTimelineTable,
   installSignalTeardown,
   Lab,
@@ -31,33 +31,42 @@ async function boot(argv: string[]): Promise<number> {
   checkClientsFit(opts.clients, opts.memoryMb);
   const run = new RunContext();
   const reportDir = resolve(opts.reportDir ?? join(REPORTS_ROOT, `boot-${run.id}`));
-  try {
-    mkdirSync(reportDir, { recursive: true });
-  } catch (e) {
-    throw new UsageError(`cannot write the report folder ${reportDir}: ${(e as Error).message}`, { hint: 'give a writable --report folder' });
-  }
+  ensureWritableDir(reportDir, 'report folder');
   const startedAt = new Date();
   const t0 = performance.now();
   const lab: StartedLab = await new Lab().withRunContext(run).withReportDir(reportDir).start({ onProgress: progress });
-  const clients: StartedThinClient[] = [];
   let failed: unknown;
   try {
-    for (let i = 0; i < opts.clients; i++) {
-      let b = lab.client(`c${i + 1}`).withMemory(opts.memoryMb).withNic(opts.nic).withUnion(opts.union).withExportName(opts.exportName);
-      if (opts.append) b = b.withAppend(opts.append);
-      const mac = opts.macs[i];
-      if (mac) b = b.withMac(mac);
-      clients.push(await b.start(stepDeadline(60_000 * lab.speed.factor, `start client c${i + 1}`)));
+    const clients: StartedThinClient[] = [];
+    try {
+      for (let i = 0; i < opts.clients; i++) {
+        let b = lab.client(`c${i + 1}`).withMemory(opts.memoryMb).withNic(opts.nic).withUnion(opts.union).withExportName(opts.exportName);
+        if (opts.append) b = b.withAppend(opts.append);
+        const mac = opts.macs[i];
+        if (mac) b = b.withMac(mac);
+        clients.push(await b.start(stepDeadline(60_000 * lab.speed.factor, `start client c${i + 1}`)));
+      }
+      progress(`lab: run ${run.id}: ${clients.length} client(s) booting (${lab.speed.accel}, speed factor ${lab.speed.factor}); consoles in ${reportDir}`);
+      const results = await Promise.allSettled(clients.map((c) => c.waitForBoot()));
+      failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')?.reason;
+    } catch (e) {
+      failed = e;
     }
-    progress(`lab: run ${run.id}: ${clients.length} client(s) booting (${lab.speed.accel}, speed factor ${lab.speed.factor}); consoles in ${reportDir}`);
-    const results = await Promise.allSettled(clients.map((c) => c.waitForBoot()));
-    failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')?.reason;
-  } catch (e) {
-    failed = e;
+    await printReport(opts, argv, run.id, reportDir, lab, clients, startedAt, !failed);
+    if (opts.keep && !failed) await keepUp(reportDir, clients);
+  } finally {
+    await lab.stop();
   }
+  progress(`lab: done in ${((performance.now() - t0) / 1000).toFixed(1)} s; nothing left running`);
+  if (failed) throw failed;
+  return 0;
+}
+
+/** The timeline table (or JSON) on stdout, and the HTML report; returns its path. */
+async function printReport(opts: BootOptions, argv: string[], runId: string, reportDir: string, lab: StartedLab, clients: StartedThinClient[], startedAt: Date, ok: boolean): Promise<string> {
   const timelines: ClientTimeline[] = clients.map((c) => c.report());
   const html = await writeHtmlReport(reportDir, {
-    runId: run.id,
+    runId,
     title: `./lab boot ${argv.join(' ')}`.trim(),
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
@@ -71,22 +80,21 @@ async function boot(argv: string[]): Promise<number> {
       const login = c.timeline.find((m) => m.stage === 'login');
       return { ...timelines[i], qemuSpawnedAt, ...(login ? { loginSeenAt: qemuSpawnedAt + login.t } : {}) };
     });
-    process.stdout.write(JSON.stringify({ runId: run.id, reportDir, report: html, speed: lab.speed, clients: stamped, ok: !failed }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ runId, reportDir, report: html, speed: lab.speed, clients: stamped, ok }, null, 2) + '\n');
   } else {
     process.stdout.write(`\n${formatTimelineTable(timelines)}\n\nreport: ${html}\n`);
   }
-  if (opts.keep && !failed) {
-    const relays = await Promise.all(clients.map((c) => ConsoleRelay.listen(join(reportDir, c.name, 'console.sock'), c.qemu.process.stdout, c.qemu.process.stdin!)));
-    for (const [i, c] of clients.entries()) {
-      process.stderr.write(`lab: ${c.name} (${c.mac}, ${c.leaseIp ?? '?'}): socat -,raw,echo=0 UNIX-CONNECT:${relays[i]!.path}   log: ${join(c.dir, 'console.log')}\n`);
-    }
-    process.stderr.write('lab: the lab stays up until Ctrl-C\n');
-    await new Promise<void>(() => undefined);
+  return html;
+}
+
+/** --keep: a console socket per client, then wait for Ctrl-C (the signal teardown stops the lab). */
+async function keepUp(reportDir: string, clients: StartedThinClient[]): Promise<never> {
+  const relays = await Promise.all(clients.map((c) => ConsoleRelay.listen(join(reportDir, c.name, 'console.sock'), c.qemu.process.stdout, c.qemu.process.stdin!)));
+  for (const [i, c] of clients.entries()) {
+    process.stderr.write(`lab: ${c.name} (${c.mac}, ${c.leaseIp ?? '?'}): socat -,raw,echo=0 UNIX-CONNECT:${relays[i]!.path}   log: ${join(c.dir, 'console.log')}\n`);
   }
-  await lab.stop();
-  progress(`lab: done in ${((performance.now() - t0) / 1000).toFixed(1)} s; nothing left running`);
-  if (failed) throw failed;
-  return 0;
+  process.stderr.write('lab: the lab stays up until Ctrl-C\n');
+  return new Promise<never>(() => undefined);
 }
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {

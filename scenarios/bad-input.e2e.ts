@@ -14,17 +14,8 @@ import {
 } from '../harness/index';
 import { leftovers, NOTHING } from './support/leftovers';
 import { runLab } from './support/lab-cli';
+import { rejection } from './support/outcome';
 import { startClient, startSuiteLab } from './support/suite-lab';
-
-/** Awaits a promise that must reject; returns the error. */
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected a rejection, got a result');
-}
 
 describe('bad input: each mistake gets a named error, and nothing is left behind', function () {
   describe('at the command line (./lab exits 2 for usage, 3 for set-up)', function () {

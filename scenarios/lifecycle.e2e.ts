@@ -17,6 +17,7 @@ import {
 } from '../harness/index';
 import { LAB_SCRIPT, runLab } from './support/lab-cli';
 import { leftovers, NOTHING } from './support/leftovers';
+import { rejection } from './support/outcome';
 import { startClient, startSuiteLab } from './support/suite-lab';
 
 /** Polls `check` every 250 ms until it returns a value, within the deadline. */
@@ -118,7 +119,7 @@ describe('lifecycle: teardown on every path, and a reaper for what a killed run 
       c = await startClient(lab!, 'killed');
       await c.waitForBoot(undefined, 'ipxe');
       process.kill(c.qemu.pid, 'SIGKILL');
-      const e = await c.waitForBoot().then(() => undefined, (x: unknown) => x);
+      const e = await rejection(c.waitForBoot());
       expect(e).to.be.instanceOf(HarnessError);
       expect((e as Error).message).to.match(/QEMU for killed was killed from outside \(SIGKILL\) at stage/);
       await c.stop();
@@ -128,7 +129,7 @@ describe('lifecycle: teardown on every path, and a reaper for what a killed run 
     it('a console pattern that never comes: ConsoleWaitError naming the pattern, the time, and the console tail', async function () {
       c = await startClient(lab!, 'never');
       await c.waitForBoot(undefined, 'ipxe');
-      const e = await c.console.waitFor(/this line never comes/, { deadline: Deadline.after(3000, 'a pattern that never comes') }).then(() => undefined, (x: unknown) => x);
+      const e = await rejection(c.console.waitFor(/this line never comes/, { deadline: Deadline.after(3000, 'a pattern that never comes') }));
       expect(e).to.be.instanceOf(ConsoleWaitError);
       const w = e as ConsoleWaitError;
       expect(w.reason).to.equal('timeout');
@@ -153,7 +154,7 @@ describe('lifecycle: teardown on every path, and a reaper for what a killed run 
       const c = await startClient(own, 'nobridge');
       await c.waitForBoot(undefined, 'ipxe');
       await execCommand('ip', ['link', 'del', 'dev', own.network.bridge], { deadline: Deadline.after(10_000, 'delete the bridge') });
-      const e = await c.waitForBoot().then(() => undefined, (x: unknown) => x);
+      const e = await rejection(c.waitForBoot());
       expect(e).to.be.instanceOf(HarnessError);
       expect((e as Error).message).to.match(new RegExp(`lab bridge ${own.network.bridge} is gone`));
     });
@@ -163,7 +164,7 @@ describe('lifecycle: teardown on every path, and a reaper for what a killed run 
       const c = await startClient(own, 'noserver');
       await c.waitForBoot(undefined, 'ipxe');
       await execCommand('docker', ['kill', own.server.getId()], { deadline: Deadline.after(30_000, 'docker kill') });
-      const e = await c.waitForBoot().then(() => undefined, (x: unknown) => x);
+      const e = await rejection(c.waitForBoot());
       expect(e).to.be.instanceOf(SutError);
       expect(e).to.not.be.instanceOf(BootStageError);
       expect((e as Error).message).to.match(/LTSP server container stopped mid-run/);

@@ -58,7 +58,7 @@ describe('bench table', () => {
       { id: 'n', label: 'never measured', unit: 's', values: [], target: { max: 3, source: 'issue 5' } },
     ]);
     const lines = text.split('\n');
-    expect(lines[0]).to.match(/^metric\s+unit\s+min\s+median\s+max\s+target$/);
+    expect(lines[0]).to.match(/^metric\s+unit\s+min\s+median\s+max\s+target\s+verdict$/);
     expect(lines[2]).to.match(/^lab \/ bare to login, union\s+x\s+1\.50x\s+1\.55x\s+1\.60x\s+<= 1\.25x\s+missed$/);
     expect(lines[3]).to.match(/^lab to login, union\s+s\s+84\.2\s+84\.2\s+84\.2$/);
     expect(lines[4]).to.match(/^never measured\s+s\s+-\s+-\s+-\s+<= 3\.00\s+not measured$/);

@@ -49,7 +49,7 @@ export function formatMetrics(metrics: MetricSummary[]): string {
     formatValue(m.max, m.unit),
     ...targetCells(m),
   ]);
-  return formatTextTable(['metric', 'unit', 'min', 'median', 'max', 'target', ''], rows, 2);
+  return formatTextTable(['metric', 'unit', 'min', 'median', 'max', 'target', 'verdict'], rows, 2);
 }
 
 function formatDetail(t: DetailTable): string {

@@ -38,7 +38,8 @@ async function bootBatch(lab: StartedLab, n: number, run: number): Promise<{ tim
     const results = await Promise.allSettled(
       clients.map(async (c) => {
         await c.waitForBoot();
-        rssKb.push(c.qemu.rssKb() ?? 0);
+        const rss = c.qemu.rssKb();
+        if (rss !== null) rssKb.push(rss);
       }),
     );
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');

@@ -1,15 +1,20 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
+import { basename, join } from 'node:path';
 import { measureHostSpeed } from '../common/speed';
 import type { BenchHost } from './types';
 
-/** QEMU processes on this host (comm "qemu-system-x86", cut to 15 characters by the kernel). */
+/**
+ * QEMU processes on this host, by the binary in argv[0]: the lab's QEMU rename
+ * themselves (-name c1,process=qemu-c1), so their comm says nothing.
+ */
 export function qemuProcessCount(procRoot = '/proc'): number {
   let n = 0;
   for (const pid of readdirSync(procRoot)) {
     if (!/^\d+$/.test(pid)) continue;
     try {
-      if (readFileSync(`${procRoot}/${pid}/comm`, 'utf8').startsWith('qemu-system')) n++;
+      const argv0 = readFileSync(join(procRoot, pid, 'cmdline'), 'utf8').split('\0', 1)[0] ?? '';
+      if (basename(argv0).startsWith('qemu-system-')) n++;
     } catch {
       // gone meanwhile
     }

@@ -63,13 +63,14 @@ async function warmBuild(c: CaseRun, run: number): Promise<TimedBuild> {
  * Everything from nothing: keys salted (LTSP_LAB_KEY_SALT) so no docker image is
  * reused, into an empty temporary cache. The salted images and the cache go after.
  */
-async function coldBuild(c: CaseRun, run: number): Promise<TimedBuild> {
+export async function coldBuild(c: CaseRun, run: number): Promise<TimedBuild> {
   const salt = `bench-${c.ctx.runId}-r${run}`;
   const real = await imageKeys({ deadline: keysDeadline() });
   const salted = await imageKeys({ deadline: keysDeadline(), env: { LTSP_LAB_KEY_SALT: salt } });
   const clash = Object.values(salted).filter((k) => Object.values(real).includes(k));
   if (clash.length > 0) throw new HarnessError(`salted keys equal real ones (${clash.join(', ')}): LTSP_LAB_KEY_SALT is not mixed into every key`);
-  const tags = [`ltsp-lab/base:${salted.base}`, `ltsp-lab/server:${salted.server}`, `ltsp-lab/client-root:${salted.root}`];
+  // Children before the base they are built on, so removing each prunes its layers.
+  const tags = [`ltsp-lab/server:${salted.server}`, `ltsp-lab/client-root:${salted.root}`, `ltsp-lab/base:${salted.base}`];
   const cache = mkdtempSync(join(tmpdir(), 'ltsp-lab-bench-cold-'));
   try {
     return await timedBuild(c, run, 'cold build', ALL_BUILT, { env: { LTSP_LAB_KEY_SALT: salt, LTSP_LAB_CACHE: cache } });
@@ -85,7 +86,7 @@ async function coldBuild(c: CaseRun, run: number): Promise<TimedBuild> {
  * the real cache: base, server and root are reused and the initramfs is rebuilt. The new
  * initramfs is deleted after, and the real manifest put back by a warm build.
  */
-async function moduleBuild(c: CaseRun, run: number): Promise<TimedBuild> {
+export async function moduleBuild(c: CaseRun, run: number): Promise<TimedBuild> {
   const tmp = mkdtempSync(join(tmpdir(), 'ltsp-lab-bench-module-'));
   const dir = join(tmp, 'vm-images');
   let newInitramfs: string | undefined;

@@ -1,4 +1,4 @@
-import { SutError } from '../common/errors';
+import { ConsoleWaitError, SutError } from '../common/errors';
 import { stepDeadline } from '../common/run-deadline';
 import type { StartedLab } from '../lab/lab';
 import { formatValue } from './bench-table';
@@ -31,6 +31,25 @@ async function bootAndMeasure(lab: StartedLab, name: string, mb: number): Promis
   }
 }
 
+/**
+ * Why a boot failed, short enough for a table cell: the failure pattern and the console
+ * line it matched, or that the stage timed out or QEMU exited.
+ */
+export function failureSummary(e: Error): string {
+  const wait = e instanceof ConsoleWaitError ? e : e.cause instanceof ConsoleWaitError ? e.cause : undefined;
+  if (!wait) return e.message.split('\n')[0] ?? '';
+  switch (wait.reason) {
+    case 'failure-pattern': {
+      const line = /: "(.*)"$/.exec(wait.message.split('\n')[0] ?? '')?.[1];
+      return `${wait.matchedFailure}${line ? `: ${line.replace(/^\[\s*[\d.]+\]\s*/, '')}` : ''}`;
+    }
+    case 'timeout':
+      return `timed out after ${Math.round(wait.elapsedMs / 1000)} s`;
+    default:
+      return `QEMU ${wait.reason}`;
+  }
+}
+
 /** One try of the -m search: a boot that fails is an answer, not an error; a broken lab is. */
 async function probe(c: CaseRun, lab: StartedLab, mb: number): Promise<MemoryTry> {
   c.sampleContention();
@@ -44,7 +63,7 @@ async function probe(c: CaseRun, lab: StartedLab, mb: number): Promise<MemoryTry
   } catch (e) {
     if (!(e instanceof SutError)) throw e;
     const rep = client.report();
-    const t = { mb, ok: false, ...(rep.failedStage ? { failedStage: rep.failedStage } : {}), error: e.message.split('\n')[0] ?? '' };
+    const t = { mb, ok: false, ...(rep.failedStage ? { failedStage: rep.failedStage } : {}), error: failureSummary(e) };
     c.progress(`-m ${mb}: failed at ${t.failedStage ?? '?'}: ${t.error}`);
     return t;
   } finally {

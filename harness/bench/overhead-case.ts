@@ -1,6 +1,7 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { bootStages } from '../boot/stages';
 import { HarnessError, SutError } from '../common/errors';
+import { repoRoot } from '../common/paths';
 import { stepDeadline } from '../common/run-deadline';
 import { buildImages } from '../images/image-set';
 import { formatValue } from './bench-table';
@@ -9,7 +10,7 @@ import { spread } from './stats';
 import { runTimed, type TimedLine, type TimedRun } from './timed-command';
 
 /** ./lab at the repo root. */
-export const LAB_SCRIPT = resolve(__dirname, '..', '..', 'lab');
+export const LAB_SCRIPT = join(repoRoot(), 'lab');
 
 const ISSUE = 'issue 5';
 
@@ -24,7 +25,7 @@ interface BootJson {
 export interface OverheadSplit {
   in: number;
   out: number;
-  /** spawn → the first build progress line: bash set-up, node start, docker check, reaping. */
+  /** spawn → the first build progress line: ./lab's set-up checks, node start, docker check, reaping, recipe hashing. */
   toBuild?: number;
   /** first build line → "manifest: done": the warm image build. */
   build?: number;
@@ -124,7 +125,7 @@ export const overheadCase: BenchCase = {
       title: 'where the overhead goes (medians over the runs, s; cut at the lines ./lab boot prints)',
       header: ['part', 's'],
       rows: [
-        ['in: spawn → first build line (bash set-up, node + ts-node, docker check, reap, recipe hashing)', med('toBuild')],
+        ['in: spawn → first build line (./lab set-up checks, node start, host speed calibration, docker check, reap, recipe hashing)', med('toBuild')],
         ['in: first build line → build done (warm build)', med('build')],
         ['in: build done → QEMU spawned (network, server container, NBD export check, client start)', med('toQemu')],
         ['out: login → "lab: done" (report, QEMU quit, server and network torn down)', med('teardown')],

@@ -1,5 +1,6 @@
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { repoRoot } from '../common/paths';
 import type { Deadline } from '../common/deadline';
 import { HarnessError, SetupError, UsageError } from '../common/errors';
 import { execCommand } from '../common/exec';
@@ -10,7 +11,7 @@ import type { ServedImages } from '../server/ltsp-server';
 const debug = log('images');
 
 /** The repo's vm-images/ folder: the server stack under test. */
-export const VM_IMAGES_DIR = resolve(__dirname, '..', '..', 'vm-images');
+export const VM_IMAGES_DIR = join(repoRoot(), 'vm-images');
 
 /** What vm-images/build.sh produced (its manifest). */
 export interface ImageManifest extends ServedImages {

@@ -1,8 +1,10 @@
-import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+
+import { join } from 'node:path';
+import { repoRoot } from '../common/paths';
 import { Deadline } from '../common/deadline';
 import { log } from '../common/log';
 import { reap } from '../common/reaper';
+import { ensureWritableDir } from '../common/writable-dir';
 import { HarnessError, SetupError, SutError } from '../common/errors';
 import { execCommand } from '../common/exec';
 import { NbdPeer } from '../nbd/nbd-peer';
@@ -19,7 +21,7 @@ import { LtspServerContainer, type ServedImages, type StartedLtspServer } from '
 const debug = log('lab');
 
 /** reports/ at the repo root. */
-export const REPORTS_ROOT = resolve(__dirname, '..', '..', 'reports');
+export const REPORTS_ROOT = join(repoRoot(), 'reports');
 
 export interface LabStartOptions {
   deadline?: Deadline;
@@ -90,7 +92,7 @@ export class Lab {
     await reap({ deadline: deadline.child(60_000, 'reap dead runs'), except: this.run.id });
     this.run.register();
     const reportDir = this.reportDir ?? join(REPORTS_ROOT, this.run.id);
-    mkdirSync(reportDir, { recursive: true });
+    ensureWritableDir(reportDir, 'report folder');
     debug('run %s: speed %o, reports in %s', this.run.id, speed, reportDir);
 
     try {

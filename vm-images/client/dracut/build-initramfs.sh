@@ -6,6 +6,13 @@ set -eu
 kver="$1"
 out="$2"
 here="$(dirname "$0")"
+# This container is thrown away after the build: prune the module tree here so that
+# the --no-hostonly initramfs carries only what a virtio thin client can use.
+kernel="/lib/modules/$kver/kernel"
+grep -v '^#' "$here/prune-modules.list" | while read -r dir; do
+  [ -n "$dir" ] && rm -rf "${kernel:?}/$dir"
+done
+depmod -a "$kver"
 cp -r "$here/90ltsp-union" /usr/lib/dracut/modules.d/
 chmod 0755 /usr/lib/dracut/modules.d/90ltsp-union/*.sh
 dracut --force --no-hostonly --confdir "$here/conf.d" --kver "$kver" "$out"

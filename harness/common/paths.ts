@@ -1,0 +1,17 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+/**
+ * The repository root: the nearest folder above this file with the `lab` script. The
+ * harness runs from its TypeScript sources (tests) or from build/ (the CLI), so a
+ * fixed number of '..' would be wrong in one of them.
+ */
+export function repoRoot(from = __dirname): string {
+  let dir = from;
+  while (!existsSync(join(dir, 'lab')) || !existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error(`no ltsp-lab checkout above ${from}`);
+    dir = up;
+  }
+  return dir;
+}
