@@ -1,4 +1,4 @@
-import { BENCH_CASES, DEFAULT_BENCH_CASES, UsageError } from '../harness/index';
+import { BENCH_CASES, DEFAULT_BENCH_CASES, UsageError, validateAppend } from '../harness/index';
 
 export interface BootOptions {
   clients: number;
@@ -97,7 +97,8 @@ export function parseBootArgs(argv: readonly string[]): BootOptions {
     macs,
   };
   const append = o.get('append') as string | undefined;
-  if (append !== undefined) opts.append = append;
+  // Checked here too, so a bad --append fails before any lab exists.
+  if (append !== undefined) opts.append = validateAppend(append);
   const report = o.get('report') as string | undefined;
   if (report !== undefined) opts.reportDir = report;
   return opts;

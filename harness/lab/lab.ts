@@ -40,10 +40,8 @@ export class Lab {
   private reportDir?: string;
   private images?: Partial<ServedImages>;
   private run = new RunContext();
-  private subnet?: string;
-  private ipv6 = true;
+  private configureNetwork: (network: LabNetwork) => LabNetwork = (n) => n;
   private serverEnv: Record<string, string> = {};
-  private tunDevice?: string;
 
   withReportDir(dir: string): this {
     this.reportDir = dir;
@@ -61,18 +59,9 @@ export class Lab {
     return this;
   }
 
-  withSubnet(cidr: string): this {
-    this.subnet = cidr;
-    return this;
-  }
-
-  withIpv6(on: boolean): this {
-    this.ipv6 = on;
-    return this;
-  }
-
-  withTunDevice(path: string): this {
-    this.tunDevice = path;
+  /** Configures the lab network (subnet, IPv6, TUN device) before it is created. */
+  withNetwork(configure: (network: LabNetwork) => LabNetwork): this {
+    this.configureNetwork = configure;
     return this;
   }
 
@@ -113,10 +102,7 @@ export class Lab {
     };
     await checkServedImages(served, deadline);
 
-    const net = new LabNetwork(this.run).withIpv6(this.ipv6);
-    if (this.subnet) net.withSubnet(this.subnet);
-    if (this.tunDevice) net.withTunDevice(this.tunDevice);
-    const network = await net.start(deadline);
+    const network = await this.configureNetwork(new LabNetwork(this.run)).start(deadline);
     let server: StartedLtspServer;
     try {
       server = await new LtspServerContainer(served, this.run, network)
