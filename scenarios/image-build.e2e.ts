@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Deadline, execCommand, HarnessError, ProcessGroup, stepDeadline, VM_IMAGES_DIR, type ImageManifest } from '../harness/index';
@@ -315,6 +316,28 @@ describe('image build: a warm build is a no-op, and each key hashes only its own
     const keys = await runBuild(join(VM_IMAGES_DIR, 'build.sh'), ['--keys'], {}, stepDeadline(60_000, 'build.sh --keys'));
     expect(keys.code, keys.stderr).to.equal(0);
     expect(JSON.parse(keys.stdout), 'build.sh --keys disagrees with the keys in the manifest').to.deep.equal(manifest.keys);
+  });
+
+  it('a stale build lock (a lock file left by a build that died) does not stop the next build; a held one makes it wait', async function () {
+    const cache = process.env.LTSP_LAB_CACHE ?? join(process.env.HOME ?? '/root', '.cache', 'ltsp-lab');
+    const lock = join(cache, '.lock');
+    // The pid of a process that is gone: what a SIGKILLed build leaves in the file.
+    writeFileSync(lock, '999999\n');
+    const r = await runBuild(join(VM_IMAGES_DIR, 'build.sh'), [], {}, stepDeadline(120_000, 'build past a stale lock'));
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stderr).to.not.match(/holds .*\.lock/);
+    expect(readFileSync(lock, 'utf8').trim()).to.not.equal('999999');
+
+    // A live holder: the build says who holds the lock and waits for it.
+    const holder = spawn('flock', [lock, 'sleep', '4'], { stdio: 'ignore' });
+    try {
+      await stepDeadline(10_000, 'flock holder').sleep(500);
+      const w = await runBuild(join(VM_IMAGES_DIR, 'build.sh'), [], {}, stepDeadline(120_000, 'build behind a held lock'));
+      expect(w.code, w.stderr).to.equal(0);
+      expect(w.stderr).to.match(/another build \(pid .*\) holds .*\.lock; waiting/);
+    } finally {
+      holder.kill('SIGKILL');
+    }
   });
 
   it('a comment added to one recipe file changes the keys of its artefact and of what is built on it, no others', async function () {
