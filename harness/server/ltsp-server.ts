@@ -109,7 +109,7 @@ export class LtspServerContainer extends GenericContainer {
 }
 
 export class StartedLtspServer extends AbstractStartedContainer {
-  private stopping?: Promise<void>;
+  private stopping?: Promise<StoppedTestContainer | null>;
 
   constructor(
     started: StartedTestContainer,
@@ -151,17 +151,22 @@ export class StartedLtspServer extends AbstractStartedContainer {
     return { exitCode: res.exitCode, output: res.output };
   }
 
-  /** Idempotent: safe after a failed start or a container killed from outside. */
-  override async stop(options?: Partial<StopOptions>): Promise<StoppedTestContainer> {
+  /**
+   * Idempotent: safe after a failed start or a container killed from outside. Resolves
+   * to testcontainers' stopped handle, or null when the container was already gone.
+   */
+  override stop(options?: Partial<StopOptions>): Promise<StoppedTestContainer> {
     this.stopping ??= (async () => {
+      let stopped: StoppedTestContainer | null = null;
       try {
-        await super.stop({ timeout: 5000, ...options });
+        stopped = await super.stop({ timeout: 5000, ...options });
       } catch (e) {
         debug('server stop: %s', (e as Error).message);
       }
       await new Promise<void>((resolve) => (this.file ? this.file.end(resolve) : resolve()));
+      return stopped;
     })();
-    await this.stopping;
-    return undefined as unknown as StoppedTestContainer;
+    // Callers only await completion; the handle is testcontainers' own when there is one.
+    return this.stopping as Promise<StoppedTestContainer>;
   }
 }
