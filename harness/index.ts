@@ -34,5 +34,5 @@ export { BENCH_CASES, DEFAULT_BENCH_CASES, benchExitCode, runBench, type BenchOp
 export { formatBenchReport } from './bench/bench-table';
 export { bareAppend, bootBare, type BareBoot, type BareBootSpec } from './bench/bare-boot';
 export type { BenchReport, CaseResult, MetricSummary } from './bench/types';
-export { repoRoot } from './common/paths';
+export { labScript, repoRoot } from './common/paths';
 export { ensureWritableDir } from './common/writable-dir';

@@ -1,7 +1,7 @@
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { bootStages } from '../boot/stages';
 import { HarnessError, SutError } from '../common/errors';
-import { repoRoot } from '../common/paths';
+import { labScript } from '../common/paths';
 import { stepDeadline } from '../common/run-deadline';
 import { buildImages } from '../images/image-set';
 import { formatValue } from './bench-table';
@@ -10,7 +10,7 @@ import { spread } from './stats';
 import { runTimed, type TimedLine, type TimedRun } from './timed-command';
 
 /** ./lab at the repo root. */
-export const LAB_SCRIPT = join(repoRoot(), 'lab');
+export const LAB_SCRIPT = labScript();
 
 const ISSUE = 'issue 5';
 

@@ -15,3 +15,8 @@ export function repoRoot(from = __dirname): string {
   }
   return dir;
 }
+
+/** The `./lab` script at the repository root, for code that runs the CLI as a user would. */
+export function labScript(): string {
+  return join(repoRoot(), 'lab');
+}

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
+import { labScript } from '../../harness/index';
 
 export interface CliResult {
   code: number | null;
@@ -9,7 +9,7 @@ export interface CliResult {
   ms: number;
 }
 
-export const LAB_SCRIPT = resolve(__dirname, '..', '..', 'lab');
+export const LAB_SCRIPT = labScript();
 
 /** Runs ./lab with arguments to completion (bounded: killed after `timeoutMs`). */
 export function runLab(args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv; prefix?: string[] } = {}): Promise<CliResult> {
