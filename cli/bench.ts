@@ -7,7 +7,7 @@ Boot benchmarks (issue 5): each case N times (default 3), then min / median / ma
 ratios, and each target met or missed. One QEMU boot at a time except where a case is
 about concurrency. Writes reports/bench-<run>/bench.json.
 
-  chain        lab (iPXE, TFTP, NBD) against bare QEMU (-kernel, local disk), union on and off
+  chain        lab (iPXE, HTTP, NBD) against bare QEMU (-kernel, local disk), union on and off
   overhead     ./lab boot --json timed from outside: spawn -> QEMU, login -> exit
   concurrency  1, 2 and 4 clients at once from one server
   images       cold build (salted keys, empty cache), warm build, dracut-module-only rebuild

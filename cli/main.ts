@@ -34,18 +34,21 @@ async function boot(argv: string[]): Promise<number> {
   ensureWritableDir(reportDir, 'report folder');
   const startedAt = new Date();
   const t0 = performance.now();
-  const lab: StartedLab = await new Lab().withRunContext(run).withReportDir(reportDir).start({ onProgress: progress });
+  const clients: StartedThinClient[] = [];
+  // The clients power on while the server container starts (see LabStartOptions).
+  const powerOn = async (lab: StartedLab): Promise<void> => {
+    for (let i = 0; i < opts.clients; i++) {
+      let b = lab.client(`c${i + 1}`).withMemory(opts.memoryMb).withNic(opts.nic).withUnion(opts.union).withExportName(opts.exportName);
+      if (opts.append) b = b.withAppend(opts.append);
+      const mac = opts.macs[i];
+      if (mac) b = b.withMac(mac);
+      clients.push(await b.start(stepDeadline(60_000 * lab.speed.factor, `start client c${i + 1}`)));
+    }
+  };
+  const lab: StartedLab = await new Lab().withRunContext(run).withReportDir(reportDir).start({ onProgress: progress, whileServerStarts: powerOn });
   let failed: unknown;
   try {
-    const clients: StartedThinClient[] = [];
     try {
-      for (let i = 0; i < opts.clients; i++) {
-        let b = lab.client(`c${i + 1}`).withMemory(opts.memoryMb).withNic(opts.nic).withUnion(opts.union).withExportName(opts.exportName);
-        if (opts.append) b = b.withAppend(opts.append);
-        const mac = opts.macs[i];
-        if (mac) b = b.withMac(mac);
-        clients.push(await b.start(stepDeadline(60_000 * lab.speed.factor, `start client c${i + 1}`)));
-      }
       progress(`lab: run ${run.id}: ${clients.length} client(s) booting (${lab.speed.accel}, speed factor ${lab.speed.factor}); consoles in ${reportDir}`);
       const results = await Promise.allSettled(clients.map((c) => c.waitForBoot()));
       failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')?.reason;

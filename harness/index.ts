@@ -14,7 +14,9 @@ export { ProcessGroup } from './process/process-group';
 export { QmpClient, type QmpEvent } from './qmp/qmp-client';
 export { QemuMachine, StartedQemuMachine, type StopStep } from './qemu/qemu-machine';
 export { LabNetwork, StartedLabNetwork } from './network/lab-network';
-export { LtspServerContainer, StartedLtspServer, type ServedImages } from './server/ltsp-server';
+// Types only: the server module loads testcontainers (~1 s of module loading), which the
+// lab requires while its first child processes run (see Lab.start).
+export type { LtspServerContainer, StartedLtspServer, ServedImages } from './server/ltsp-server';
 export { buildImages, checkServedImages, imageKeys, isExt4Image, readManifest, VM_IMAGES_DIR, type ImageManifest } from './images/image-set';
 export { bareBootStages, bootStages, BOOT_FAIL_PATTERNS, SHELL_PROMPT, type StageDef } from './boot/stages';
 export { followStages, type FollowStagesOptions, type StageSource } from './boot/follow-stages';

@@ -51,6 +51,23 @@ describe('boot to login: one thin client PXE-boots through the whole chain', fun
     expect(routes).to.match(new RegExp(`^${lab!.network.subnet.replace(/\./g, '\\.')} dev `, 'm'));
   });
 
+  it("runs on iPXE's lease: lab0 (the NIC that booted) holds the leased address, and no DHCP client ran", async function () {
+    const addr = await c1.check('ip -4 -o addr show dev lab0');
+    expect(addr).to.include(` inet ${c1.leaseIp}`);
+    const dhcp = await c1.check('ls /var/lib/dhcp/ /run/initramfs/ 2>/dev/null | grep -c lease || true');
+    expect(dhcp.trim()).to.equal('0');
+    const journal = await c1.check('journalctl -b --no-pager -q | grep -c -e dhclient -e DHCPDISCOVER || true');
+    expect(journal.trim(), 'dhclient ran in the initramfs').to.equal('0');
+  });
+
+  it('loaded none of the drivers the client image leaves out (floppy, IDE, KVM, PC speaker, PS/2 mouse)', async function () {
+    const loaded = await c1.check("cut -d' ' -f1 /proc/modules | sort | tr '\\n' ' '");
+    for (const m of ['floppy', 'ata_piix', 'kvm', 'kvm_amd', 'kvm_intel', 'pcspkr', 'psmouse', 'i2c_piix4']) {
+      expect(loaded.split(' '), `module ${m} is loaded`).to.not.include(m);
+    }
+    expect(loaded.split(' '), 'the NIC driver').to.include('virtio_net');
+  });
+
   it("keeps the union daemon as a root-storage daemon (argv[0] '@unionfs') after switch_root", async function () {
     const out = await c1.check("ps -eo pid=,args= | grep -v grep | grep unionfs");
     expect(out).to.match(/^\s*\d+ @unionfs .*cow/m);

@@ -110,6 +110,23 @@ describe('server stack: the LTSP server image on the lab network, without QEMU',
     }
   });
 
+  it('httpd serves the kernel and initramfs byte for byte, and refuses anything but reading them', async function () {
+    const lab = L();
+    const d = stepDeadline(STEP_MS, this.test!.title);
+    for (const [name, file] of [['vmlinuz', lab.served.kernel], ['initrd.img', lab.served.initrd]] as const) {
+      const got = await execCommand('sh', ['-c', `curl -sS --fail --max-time 20 http://${lab.server.ip}/${name} | sha256sum`], { deadline: d });
+      const want = await execCommand('sha256sum', [file], { deadline: d });
+      expect(got.stdout.split(' ')[0], `http://${lab.server.ip}/${name} vs ${file}`).to.equal(want.stdout.split(' ')[0]);
+    }
+    const missing = await execCommand('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '10', `http://${lab.server.ip}/no-such-file`], { deadline: d, allowFailure: true });
+    expect(missing.stdout, 'a missing file').to.equal('404');
+    const put = await execCommand('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '10', '-X', 'PUT', '--data', 'x', `http://${lab.server.ip}/vmlinuz`], { deadline: d, allowFailure: true });
+    expect(put.stdout, 'a PUT to the kernel').to.match(/^(400|403|405|501)$/);
+    const file = await execCommand('sha256sum', [lab.served.kernel], { deadline: d });
+    const served = await execCommand('sh', ['-c', `curl -sS --fail --max-time 20 http://${lab.server.ip}/vmlinuz | sha256sum`], { deadline: d });
+    expect(served.stdout.split(' ')[0], 'the kernel after the PUT').to.equal(file.stdout.split(' ')[0]);
+  });
+
   it('a real NBD peer sees export "root" read-only, with exactly the size of the root image (NbdPeer and nbdinfo agree)', async function () {
     const lab = L();
     const d = stepDeadline(STEP_MS, this.test!.title);

@@ -23,7 +23,7 @@ describe('chain breakdown', () => {
   it('gives the lab-only steps 0 s on the bare side, and the shared ones from both timelines', () => {
     const byId = Object.fromEntries(chainSegments(LAB, BARE).map((s) => [s.id, s]));
     expect(byId['firmware-dhcp']).to.include({ labMs: 5600, bareMs: 0, diffMs: 5600 });
-    expect(byId.tftp).to.include({ labMs: 7600, bareMs: 0, diffMs: 7600 });
+    expect(byId.fetch).to.include({ labMs: 7600, bareMs: 0, diffMs: 7600 });
     expect(byId.handoff).to.include({ labMs: 3700, bareMs: 2100 });
     expect(byId.root).to.include({ labMs: 30600, bareMs: 11000, diffMs: 19600 });
     expect(byId.userspace).to.include({ labMs: 26700, bareMs: 25000, diffMs: 1700 });

@@ -17,7 +17,7 @@ export interface SegmentDef {
  */
 export const CHAIN_SEGMENTS: readonly SegmentDef[] = [
   { id: 'firmware-dhcp', label: 'firmware + DHCP (QEMU start → lease)', lab: [null, 'dhcp'] },
-  { id: 'tftp', label: 'TFTP (lease → kernel and initramfs fetched)', lab: ['dhcp', 'fetched'] },
+  { id: 'fetch', label: 'kernel + initramfs over HTTP (lease → fetched)', lab: ['dhcp', 'fetched'] },
   { id: 'handoff', label: 'kernel load (fetched → kernel; bare: QEMU start → kernel)', lab: ['fetched', 'kernel'], bare: [null, 'kernel'] },
   { id: 'kernel', label: 'kernel → initramfs start', lab: ['kernel', 'initramfs'], bare: ['kernel', 'initramfs'] },
   { id: 'root', label: 'root: NBD connect + mount (bare: local virtio disk)', lab: ['initramfs', 'root'], bare: ['initramfs', 'root'] },

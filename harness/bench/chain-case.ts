@@ -19,13 +19,13 @@ type Side = 'lab' | 'bare';
 const s = (ms: number | undefined): number | undefined => (ms === undefined ? undefined : ms / 1000);
 
 /**
- * The same kernel, initramfs and root, booted by the whole lab (iPXE, DHCP, TFTP, NBD)
+ * The same kernel, initramfs and root, booted by the whole lab (iPXE, DHCP, HTTP, NBD)
  * and by bare QEMU from a local disk, with the union and without. One boot at a time,
  * interleaved lab/bare so that drift in the host's load hits both alike.
  */
 export const chainCase: BenchCase = {
   name: 'chain',
-  title: 'the same kernel and root: lab (iPXE, DHCP, TFTP, NBD) against bare QEMU (-kernel, local virtio disk); seconds from QEMU start',
+  title: 'the same kernel and root: lab (iPXE, DHCP, HTTP, NBD) against bare QEMU (-kernel, local virtio disk); seconds from QEMU start',
   metrics: [
     { id: 'lab-union', label: 'lab to login, union', unit: 's' },
     { id: 'bare-union', label: 'bare to login, union', unit: 's' },

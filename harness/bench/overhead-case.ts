@@ -29,7 +29,7 @@ export interface OverheadSplit {
   toBuild?: number;
   /** first build line → "manifest: done": the warm image build. */
   build?: number;
-  /** build done → QEMU spawn: network, server container, NBD export check, client start. */
+  /** build done → QEMU spawn: network, client start (the server container starts beside the client). */
   toQemu?: number;
   /** login → "lab: done": report, then QEMU, server and network torn down. */
   teardown?: number;
@@ -127,7 +127,7 @@ export const overheadCase: BenchCase = {
       rows: [
         ['in: spawn → first build line (./lab set-up checks, node start, host speed calibration, docker check, reap, recipe hashing)', med('toBuild')],
         ['in: first build line → build done (warm build)', med('build')],
-        ['in: build done → QEMU spawned (network, server container, NBD export check, client start)', med('toQemu')],
+        ['in: build done → QEMU spawned (network, client start; the server container starts beside the client)', med('toQemu')],
         ['out: login → "lab: done" (report, QEMU quit, server and network torn down)', med('teardown')],
         ['out: "lab: done" → exit', med('exit')],
       ],

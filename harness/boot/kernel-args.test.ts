@@ -14,7 +14,8 @@ function usageError(fn: () => unknown): UsageError {
   return expect.fail('expected a UsageError');
 }
 
-const BASE = 'root=nbd:${next-server}:root:ext4:ro rd.neednet=1 ip=dhcp console=ttyS0,115200';
+const IP = 'ip=${net0/ip}:${next-server}::${net0/netmask}::lab0:none ifname=lab0:${net0/mac}';
+const BASE = `root=nbd:\${next-server}:root:ext4:ro rd.neednet=1 ${IP} console=ttyS0,115200`;
 
 describe('validateAppend', () => {
   const bad: [string, string, RegExp][] = [
@@ -57,10 +58,27 @@ describe('kernelArgs', () => {
     expect(kernelArgs({ exportName: 'root', union: true })).to.equal(`${BASE} rd.unionfs=1`);
   });
 
-  it('is the command line a real union boot reported, once iPXE expanded ${next-server}', () => {
-    const log = readFileSync(join(__dirname, 'fixtures', 'console-union.log'), 'utf8');
+  it("is the command line a real union boot reported, once iPXE expanded its settings to the boot's lease", () => {
+    const log = readFileSync(join(__dirname, 'fixtures', 'console-union-http.log'), 'utf8');
     const reported = /\] Command line: (.*)$/m.exec(log)?.[1];
-    expect(reported).to.equal(kernelArgs({ exportName: 'root', union: true }).replaceAll('${next-server}', '10.213.1.2'));
+    const [, ip, mask] = /^net0: (\S+)\/(\S+)$/m.exec(log) ?? [];
+    const mac = /net0: ([0-9a-f:]{17}) using/.exec(log)?.[1];
+    expect([ip, mask, mac]).to.deep.equal(['10.213.1.165', '255.255.255.0', '52:54:00:4c:32:01']);
+    expect(reported).to.equal(
+      kernelArgs({ exportName: 'root', union: true })
+        .replaceAll('${next-server}', '10.213.1.2')
+        .replace('${net0/ip}', ip as string)
+        .replace('${net0/netmask}', mask as string)
+        .replace('${net0/mac}', mac as string),
+    );
+  });
+
+  it('configures the leased address statically on the NIC that booted, with the server as peer and no gateway', () => {
+    const ipArg = kernelArgs({ exportName: 'root', union: false }).split(' ').find((a) => a.startsWith('ip='));
+    // ip=<client>:<peer>:<gateway>:<netmask>:<hostname>:<interface>:<autoconf>
+    expect(ipArg?.slice(3).split(':')).to.deep.equal(['${net0/ip}', '${next-server}', '', '${net0/netmask}', '', 'lab0', 'none']);
+    expect(kernelArgs({ exportName: 'root', union: false })).to.include(' ifname=lab0:${net0/mac} ');
+    expect(kernelArgs({ exportName: 'root', union: false })).not.to.include('dhcp');
   });
 
   it('builds the read-only client command line', () => {
@@ -69,7 +87,7 @@ describe('kernelArgs', () => {
 
   it('puts the checked, trimmed extra arguments last', () => {
     expect(kernelArgs({ exportName: 'bookworm-2.img', union: true, append: ' rd.debug loglevel=7 ' })).to.equal(
-      'root=nbd:${next-server}:bookworm-2.img:ext4:ro rd.neednet=1 ip=dhcp console=ttyS0,115200 rd.unionfs=1 rd.debug loglevel=7',
+      `root=nbd:\${next-server}:bookworm-2.img:ext4:ro rd.neednet=1 ${IP} console=ttyS0,115200 rd.unionfs=1 rd.debug loglevel=7`,
     );
     expect(kernelArgs({ exportName: 'root', union: false, append: 'quiet' })).to.equal(`${BASE} quiet`);
   });
@@ -94,13 +112,13 @@ describe('kernelArgs', () => {
 });
 
 describe('clientScript', () => {
-  it('writes the iPXE script that fetches the kernel and initramfs over TFTP', () => {
+  it('writes the iPXE script that fetches the kernel and initramfs over HTTP', () => {
     expect(clientScript('c1', `${BASE} rd.unionfs=1`)).to.equal(
       [
         '#!ipxe',
         'echo ltsp-lab: client c1',
-        'kernel tftp://${next-server}/vmlinuz root=nbd:${next-server}:root:ext4:ro rd.neednet=1 ip=dhcp console=ttyS0,115200 rd.unionfs=1',
-        'initrd tftp://${next-server}/initrd.img',
+        `kernel http://\${next-server}/vmlinuz root=nbd:\${next-server}:root:ext4:ro rd.neednet=1 ${IP} console=ttyS0,115200 rd.unionfs=1`,
+        'initrd http://${next-server}/initrd.img',
         'echo ltsp-lab: kernel and initramfs fetched',
         'boot',
         '',

@@ -100,6 +100,19 @@ describe('boot stages against a real union boot', function () {
     for (let i = 1; i < lines.length; i++) expect(lines[i], stages[i]?.id).to.be.greaterThan(lines[i - 1] as number);
   });
 
+  it('sees every stage, in order, in a boot that fetches over HTTP and sets the lease statically', async () => {
+    const http = readFileSync(join(__dirname, 'fixtures', 'console-union-http.log'), 'utf8').replace(/\n$/, '').replaceAll('\n', '\r\n');
+    const stages = bootStages({ union: true });
+    const { matches } = await follow(http, stages);
+    expect([...matches.keys()]).to.deep.equal(stages.map((s) => s.id));
+    expect(matches.get('dhcp')?.match[1]).to.equal('10.213.1.165');
+    expect(http).to.include('http://10.213.1.2/initrd.img... ok');
+    expect(http).not.to.match(/dhclient|DHCPDISCOVER/);
+    const lines = [...matches.values()].map((m) => m.line.index);
+    for (let i = 1; i < lines.length; i++) expect(lines[i], stages[i]?.id).to.be.greaterThan(lines[i - 1] as number);
+    expect(http.split('\r\n').flatMap((line) => failuresIn(line).map((name) => `${name}: ${line}`))).to.deep.equal([]);
+  });
+
   it('sees the same stages whatever the chunk size', async () => {
     const stages = bootStages({ union: true });
     const lineOf = async (size: number): Promise<number[]> => [...(await follow(BOOT, stages, size)).matches.values()].map((m) => m.line.index);

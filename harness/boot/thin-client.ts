@@ -9,7 +9,7 @@ import type { HostSpeed } from '../common/speed';
 import type { StartedLabNetwork, Tap } from '../network/lab-network';
 import { QemuMachine, type StartedQemuMachine, type StopStep } from '../qemu/qemu-machine';
 import type { ClientTimeline, StageMark } from '../report/types';
-import type { StartedLtspServer } from '../server/ltsp-server';
+import { writeClientScript } from '../server/client-scripts';
 import { followStages } from './follow-stages';
 import { clientScript, kernelArgs } from './kernel-args';
 import { BOOT_FAIL_PATTERNS, SHELL_PROMPT, bootStages, type StageDef } from './stages';
@@ -20,16 +20,20 @@ const debug = log('boot');
 export interface ClientHost {
   readonly run: RunContext;
   readonly network: StartedLabNetwork;
-  readonly server: StartedLtspServer;
   readonly speed: HostSpeed;
   readonly reportDir: string;
-  /** The exports the server lists. */
-  readonly exports: string[];
+  /**
+   * The exports the server lists; undefined while the server is still starting (clients
+   * powered on beside it are checked once it answers, see Lab.start).
+   */
+  readonly exports: string[] | undefined;
   watch(): LabWatch;
   /** The running client that has this MAC, if any. */
   macHolder(mac: string): string | undefined;
   /** A unique client number in this lab (tap name, default MAC). */
   allocateIndex(): number;
+  /** How much slower a boot runs now, with the clients that share the host's cores (1 = alone). */
+  contention(): number;
   /** Called once a client is started and again when it stops, so the lab can stop it. */
   track(client: StartedThinClient, on: boolean): void;
 }
@@ -43,6 +47,13 @@ export interface LabWatch {
 export interface CommandResult {
   code: number;
   output: string;
+}
+
+/** A client asks for an export by name: refused up front when the server does not list it. */
+export function checkExport(name: string, exports: readonly string[]): void {
+  if (!exports.includes(name)) {
+    throw new UsageError(`the server has no NBD export '${name}'`, { hint: `it has: ${exports.join(', ') || '(none)'}` });
+  }
 }
 
 /**
@@ -110,9 +121,7 @@ export class ThinClient {
 
   /** Writes the client's iPXE script, adds its tap and starts QEMU. Tears down on failure. */
   async start(deadline: Deadline): Promise<StartedThinClient> {
-    if (!this.host.exports.includes(this.exportName)) {
-      throw new UsageError(`the server has no NBD export '${this.exportName}'`, { hint: `it has: ${this.host.exports.join(', ') || '(none)'}` });
-    }
+    if (this.host.exports) checkExport(this.exportName, this.host.exports);
     const index = this.host.allocateIndex();
     const mac = this.mac ?? `52:54:00:4c:${this.host.run.id.charCodeAt(5).toString(16).padStart(2, '0')}:${index.toString(16).padStart(2, '0')}`;
     const holder = this.host.macHolder(mac);
@@ -125,7 +134,7 @@ export class ThinClient {
       .withBootOrder('n')
       .withConsoleLog(join(dir, 'console.log'))
       .withQmpLog(join(dir, 'qmp.log'));
-    await this.host.server.writeClientScript(mac, clientScript(this.name, args));
+    writeClientScript(this.host.run, mac, clientScript(this.name, args));
     const tap = await this.host.network.addTap(index, deadline);
     let qemu: StartedQemuMachine;
     try {
@@ -137,7 +146,7 @@ export class ThinClient {
       throw e;
     }
     debug('%s started: pid %d mac %s tap %s', this.name, qemu.pid, mac, tap.name);
-    const client = new StartedThinClient(this.name, mac, qemu, tap, this.host, this.stages, this.memoryMb, dir);
+    const client = new StartedThinClient(this.name, mac, qemu, tap, this.host, this.stages, this.memoryMb, dir, this.exportName);
     this.host.track(client, true);
     return client;
   }
@@ -159,15 +168,17 @@ export class StartedThinClient implements AsyncDisposable {
     readonly memoryMb: number,
     /** This client's report folder: console.log, qmp.log. */
     readonly dir: string,
+    /** The NBD export it asks for. */
+    readonly exportName = 'root',
   ) {}
 
   get console() {
     return this.qemu.console;
   }
 
-  /** Seconds of reference-TCG time → ms on this host. */
+  /** Seconds of reference-TCG time → ms on this host, with the clients running beside this one. */
   private scaled(seconds: number): number {
-    return seconds * 1000 * this.host.speed.factor;
+    return seconds * 1000 * this.host.speed.factor * this.host.contention();
   }
 
   /** The whole boot's budget: the sum of its stages'. */

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { UsageError } from './errors';
-import { QEMU_OVERHEAD_MB, checkClientsFit, clientsThatFit, memAvailableMb } from './host-resources';
+import { QEMU_OVERHEAD_MB, checkClientsFit, clientsThatFit, contentionFactor, memAvailableMb } from './host-resources';
 
 /** /proc/meminfo of a small CI runner (proc(5)); MemFree and MemTotal must not be mistaken for MemAvailable. */
 const MEMINFO = [
@@ -69,5 +69,25 @@ describe('host resources', () => {
     it('says none fit when even one does not', () => {
       expect(() => checkClientsFit(1, 1024, 1000)).to.throw(UsageError, /at most 0 fit/);
     });
+  });
+});
+
+describe('contentionFactor', () => {
+  it('is 1 while each client has a core of its own', () => {
+    expect(contentionFactor(0, 2)).to.equal(1);
+    expect(contentionFactor(1, 2)).to.equal(1);
+    expect(contentionFactor(2, 2)).to.equal(1);
+    expect(contentionFactor(8, 8)).to.equal(1);
+  });
+
+  it('grows with the square of the overcommit beyond that', () => {
+    expect(contentionFactor(3, 2)).to.equal(2.25);
+    expect(contentionFactor(4, 2)).to.equal(4);
+    expect(contentionFactor(8, 2)).to.equal(16);
+    expect(contentionFactor(2, 1)).to.equal(4);
+  });
+
+  it('takes a host that reports no cores as one core', () => {
+    expect(contentionFactor(2, 0)).to.equal(4);
   });
 });

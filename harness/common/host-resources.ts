@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { UsageError } from './errors';
 
 /**
@@ -30,4 +31,16 @@ export function checkClientsFit(clients: number, memoryMb: number, availableMb =
       { hint: `use --clients ${fit} or a smaller --memory` },
     );
   }
+}
+
+/**
+ * How much slower each boot runs when `clients` TCG guests share `cores`: 1 up to one
+ * guest per core, then the square of the overcommit. Measured here (2 cores): with 4
+ * clients each guest took ~2.3x the CPU seconds of a lone boot on top of getting half a
+ * core, and its slowest stages ran 5-8x slower than alone; the linear share (2x) would
+ * time such boots out. Boot budgets are multiplied by it.
+ */
+export function contentionFactor(clients: number, cores = availableParallelism()): number {
+  const over = clients / Math.max(1, cores);
+  return over <= 1 ? 1 : over * over;
 }

@@ -5,6 +5,7 @@ import { Deadline } from '../common/deadline';
 import { log } from '../common/log';
 import { reap } from '../common/reaper';
 import { ensureWritableDir } from '../common/writable-dir';
+import { contentionFactor } from '../common/host-resources';
 import { HarnessError, SetupError, SutError } from '../common/errors';
 import { execCommand } from '../common/exec';
 import { NbdPeer } from '../nbd/nbd-peer';
@@ -13,10 +14,10 @@ import { stepDeadline } from '../common/run-deadline';
 import { trackStoppable } from '../common/teardown';
 import { RunContext } from '../common/run-context';
 import { measureHostSpeed, type HostSpeed } from '../common/speed';
-import { ThinClient, type ClientHost, type StartedThinClient } from '../boot/thin-client';
+import { checkExport, ThinClient, type ClientHost, type StartedThinClient } from '../boot/thin-client';
 import { buildImages, checkServedImages, type ImageManifest } from '../images/image-set';
 import { LabNetwork, type StartedLabNetwork } from '../network/lab-network';
-import { LtspServerContainer, type ServedImages, type StartedLtspServer } from '../server/ltsp-server';
+import type { ServedImages, StartedLtspServer } from '../server/ltsp-server';
 
 const debug = log('lab');
 
@@ -27,6 +28,15 @@ export interface LabStartOptions {
   deadline?: Deadline;
   /** Progress of long steps (image build), one line at a time. */
   onProgress?: (line: string) => void;
+  /**
+   * Starts clients while the server container starts, as real thin clients do not wait
+   * for their server: QEMU's firmware spends ~2 s before its first DHCP request, and the
+   * server's start (~1.5 s, most of it Docker's) runs beside it instead of before it.
+   * Called once the network and the images are ready; the clients' export names are
+   * checked once the server lists its exports. If the server does not come up, the
+   * clients are stopped with the lab.
+   */
+  whileServerStarts?: (lab: StartedLab) => Promise<void>;
 }
 
 /**
@@ -77,53 +87,83 @@ export class Lab {
     if (info.code !== 0) {
       throw new SetupError(`no Docker daemon answers: ${info.stderr.trim().split('\n').pop() ?? ''}`, { hint: './lab setup starts dockerd' });
     }
-    // Whatever a dead run left behind goes first; live runs (another lab) are left alone.
-    await reap({ deadline: deadline.child(60_000, 'reap dead runs'), except: this.run.id });
-    this.run.register();
     const reportDir = this.reportDir ?? join(REPORTS_ROOT, this.run.id);
     ensureWritableDir(reportDir, 'report folder');
+    // The image build (a no-op check when the cache is warm) runs while dead runs are
+    // reaped and the network is made: neither needs the images.
+    const building = buildImages({ deadline: deadline.child(40 * 60_000, 'image build'), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+    building.catch(() => undefined);
+    // Whatever a dead run left behind goes first; live runs (another lab) are left alone.
+    const reaping = reap({ deadline: deadline.child(60_000, 'reap dead runs'), except: this.run.id });
+    reaping.catch(() => undefined);
+    // testcontainers takes ~1 s of module loading: done here, on this thread, while the
+    // build check and the reaper's docker calls run in their own processes.
+    const serverModule = import('../server/ltsp-server');
+    try {
+      await serverModule;
+      await reaping;
+    } catch (e) {
+      await Promise.allSettled([building, reaping]);
+      throw e;
+    }
+    this.run.register();
     debug('run %s: speed %o, reports in %s', this.run.id, speed, reportDir);
 
     try {
-      return await this.startRegistered(deadline, speed, reportDir, opts);
+      return await this.startRegistered(deadline, speed, reportDir, building, opts);
     } catch (e) {
       this.run.unregister();
       throw e;
     }
   }
 
-  private async startRegistered(deadline: Deadline, speed: HostSpeed, reportDir: string, opts: LabStartOptions): Promise<StartedLab> {
-    const manifest = await buildImages({ deadline: deadline.child(40 * 60_000, 'image build'), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
-    const served: ServedImages = {
-      serverImage: this.images?.serverImage ?? manifest.serverImage,
-      rootImage: this.images?.rootImage ?? manifest.rootImage,
-      kernel: this.images?.kernel ?? manifest.kernel,
-      initrd: this.images?.initrd ?? manifest.initrd,
-    };
-    await checkServedImages(served, deadline);
-
-    const network = await this.configureNetwork(new LabNetwork(this.run)).start(deadline);
-    let server: StartedLtspServer;
+  private async startRegistered(deadline: Deadline, speed: HostSpeed, reportDir: string, building: Promise<ImageManifest>, opts: LabStartOptions): Promise<StartedLab> {
+    let network: StartedLabNetwork;
     try {
-      server = await new LtspServerContainer(served, this.run, network)
+      network = await this.configureNetwork(new LabNetwork(this.run)).start(deadline);
+    } catch (e) {
+      await building.catch(() => undefined);
+      throw e;
+    }
+    let manifest: ImageManifest;
+    let served: ServedImages;
+    try {
+      manifest = await building;
+      served = {
+        serverImage: this.images?.serverImage ?? manifest.serverImage,
+        rootImage: this.images?.rootImage ?? manifest.rootImage,
+        kernel: this.images?.kernel ?? manifest.kernel,
+        initrd: this.images?.initrd ?? manifest.initrd,
+      };
+      await checkServedImages(served, deadline);
+    } catch (e) {
+      await network.stop();
+      throw e;
+    }
+    const lab = new StartedLab(this.run, network, speed, reportDir, manifest, served);
+    trackStoppable(lab, true);
+    const serverStarting = (async (): Promise<StartedLtspServer> => {
+      const { LtspServerContainer } = await import('../server/ltsp-server');
+      return new LtspServerContainer(served, this.run, network)
         .withLogFile(join(reportDir, 'server.log'))
         .withServerEnv(this.serverEnv)
         .startWithin(deadline.child(60_000 * speed.factor, 'server ready'));
-    } catch (e) {
-      await network.stop();
-      throw e;
-    }
-    let exports: string[];
+    })();
+    serverStarting.catch(() => undefined);
     try {
-      exports = await listExports(server.ip, deadline.child(30_000, 'list the NBD exports'));
+      let early: unknown;
+      if (opts.whileServerStarts) await opts.whileServerStarts(lab).catch((e: unknown) => (early = e));
+      lab.attachServer(await serverStarting);
+      if (early !== undefined) throw early;
+      const exports = await listExports(lab.server.ip, deadline.child(30_000, 'list the NBD exports'));
+      lab.attachExports(exports);
+      for (const c of lab.runningClients) checkExport(c.exportName, exports);
+      return lab;
     } catch (e) {
-      await server.stop();
-      await network.stop();
+      await serverStarting.catch(() => undefined);
+      await lab.stop();
       throw e;
     }
-    const lab = new StartedLab(this.run, network, server, speed, reportDir, manifest, served, exports);
-    trackStoppable(lab, true);
-    return lab;
   }
 }
 
@@ -132,17 +172,37 @@ export class StartedLab implements ClientHost, AsyncDisposable {
   private readonly clients = new Set<StartedThinClient>();
   private stopping?: Promise<void>;
 
+  private startedServer?: StartedLtspServer;
+  private listedExports?: string[];
+
+  /** Made by Lab.start, which attaches the server and its exports before it returns the lab. */
   constructor(
     readonly run: RunContext,
     readonly network: StartedLabNetwork,
-    readonly server: StartedLtspServer,
     readonly speed: HostSpeed,
     readonly reportDir: string,
     readonly manifest: ImageManifest,
     readonly served: ServedImages,
-    /** The NBD exports the server lists, read once at start. */
-    readonly exports: string[],
   ) {}
+
+  /** The LTSP server container, ready (dnsmasq, httpd and nbd-server answer). */
+  get server(): StartedLtspServer {
+    if (!this.startedServer) throw new HarnessError('the lab server is still starting: use the lab once Lab.start() has returned it');
+    return this.startedServer;
+  }
+
+  /** The NBD exports the server lists, read once at start (undefined while it starts). */
+  get exports(): string[] | undefined {
+    return this.listedExports;
+  }
+
+  attachServer(server: StartedLtspServer): void {
+    this.startedServer = server;
+  }
+
+  attachExports(exports: string[]): void {
+    this.listedExports = exports;
+  }
 
   /**
    * Fails when the lab itself breaks under a boot: the bridge vanishes (HarnessError:
@@ -193,6 +253,10 @@ export class StartedLab implements ClientHost, AsyncDisposable {
     return this.nextIndex++;
   }
 
+  contention(): number {
+    return contentionFactor(this.clients.size);
+  }
+
   track(client: StartedThinClient, on: boolean): void {
     if (on) this.clients.add(client);
     else this.clients.delete(client);
@@ -206,7 +270,7 @@ export class StartedLab implements ClientHost, AsyncDisposable {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       await Promise.allSettled([...this.clients].map((c) => c.stop()));
-      await this.server.stop();
+      await this.startedServer?.stop();
       await this.network.stop();
       this.run.unregister();
       trackStoppable(this, false);

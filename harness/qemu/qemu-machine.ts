@@ -249,6 +249,15 @@ export class StartedQemuMachine implements AsyncDisposable {
     this.process.stdin?.write(text);
   }
 
+  /** CPU time the QEMU process has used so far (all threads, user + system), in s; null once it is gone. */
+  cpuSeconds(): number | null {
+    try {
+      return cpuSecondsOfStat(readFileSync(`/proc/${this.pid}/stat`, 'utf8'));
+    } catch {
+      return null;
+    }
+  }
+
   /** Resident set size of the QEMU process, in KiB (null once it is gone). */
   rssKb(): number | null {
     try {
@@ -297,4 +306,20 @@ export class StartedQemuMachine implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
   }
+}
+
+/** Linux's USER_HZ, the unit of utime and stime in /proc/PID/stat (100 on every Linux ABI). */
+const USER_HZ = 100;
+
+/**
+ * utime + stime from a /proc/PID/stat line, in seconds. The command name (field 2) is in
+ * parentheses and may hold spaces, so fields are counted after its closing parenthesis.
+ */
+export function cpuSecondsOfStat(stat: string): number | null {
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // rest[0] is field 3 (state): utime is field 14, stime field 15.
+  const utime = Number(rest[11]);
+  const stime = Number(rest[12]);
+  if (!Number.isFinite(utime) || !Number.isFinite(stime) || rest.length < 13) return null;
+  return (utime + stime) / USER_HZ;
 }

@@ -7,6 +7,7 @@ import {
   type StopOptions,
   type StoppedTestContainer,
 } from 'testcontainers';
+import { clientScriptsDir } from './client-scripts';
 import type { Deadline } from '../common/deadline';
 import { SutError } from '../common/errors';
 import { log } from '../common/log';
@@ -28,7 +29,7 @@ export interface ServedImages {
 }
 
 /**
- * The LTSP server under test (dnsmasq DHCP+TFTP, iPXE script, nbd-server) as a
+ * The LTSP server under test (dnsmasq DHCP+TFTP, iPXE script, busybox httpd, nbd-server) as a
  * container on the lab network. Only NET_ADMIN and NET_RAW are added (dnsmasq's DHCP
  * and router advertisements need them); it is never privileged.
  */
@@ -50,6 +51,7 @@ export class LtspServerContainer extends GenericContainer {
         { source: images.rootImage, target: '/srv/ltsp/root.ext4', mode: 'ro' },
         { source: images.kernel, target: '/srv/tftp/vmlinuz', mode: 'ro' },
         { source: images.initrd, target: '/srv/tftp/initrd.img', mode: 'ro' },
+        { source: clientScriptsDir(run), target: '/srv/tftp/clients', mode: 'ro' },
       ])
       .withEnvironment({ LAB_DHCP_RANGE: `${network.subnet.replace(/0\/24$/, '100')},${network.subnet.replace(/0\/24$/, '199')}` })
       .withWaitStrategy(Wait.forLogMessage(/ltsp-server: ready/))
@@ -123,12 +125,6 @@ export class StartedLtspServer extends AbstractStartedContainer {
   /** The server's most recent log lines (bounded). */
   logTail(n = 40): string[] {
     return this.logLines.slice(-n);
-  }
-
-  /** A client's own iPXE script, served as clients/<mac>.ipxe (boot.ipxe chains it). */
-  async writeClientScript(mac: string, script: string): Promise<void> {
-    const name = mac.toLowerCase().replace(/:/g, '-');
-    await this.copyContentToContainer([{ content: script, target: `/srv/tftp/clients/${name}.ipxe`, mode: 0o644 }]);
   }
 
   /** dnsmasq's leases: MAC → IPv4. */
