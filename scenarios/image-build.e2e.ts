@@ -205,7 +205,7 @@ describe('image build: bad input stops vm-images/build.sh at a named step and le
       breakIt: (s) => {
         const f = s.path('server/Dockerfile');
         const text = readFileSync(f, 'utf8');
-        const broken = text.replace('apt-get install -y dnsmasq-base', 'apt-get install -y ltsp-lab-no-such-package dnsmasq-base');
+        const broken = text.replace('apt-get install -y --no-install-recommends busybox', 'apt-get install -y --no-install-recommends ltsp-lab-no-such-package busybox');
         expect(broken, 'the server Dockerfile no longer has the apt-get install line this case edits').to.not.equal(text);
         writeFileSync(f, broken);
       },

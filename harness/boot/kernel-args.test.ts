@@ -14,7 +14,7 @@ function usageError(fn: () => unknown): UsageError {
   return expect.fail('expected a UsageError');
 }
 
-const IP = 'ip=${net0/ip}:${next-server}::${net0/netmask}::lab0:none ifname=lab0:${net0/mac}';
+const IP = 'ip=${net0/ip}:::${net0/netmask}::lab0:none ifname=lab0:${net0/mac}';
 const BASE = `root=nbd:\${next-server}:root:ext4:ro rd.neednet=1 ${IP} console=ttyS0,115200`;
 
 describe('validateAppend', () => {
@@ -63,7 +63,7 @@ describe('kernelArgs', () => {
     const reported = /\] Command line: (.*)$/m.exec(log)?.[1];
     const [, ip, mask] = /^net0: (\S+)\/(\S+)$/m.exec(log) ?? [];
     const mac = /net0: ([0-9a-f:]{17}) using/.exec(log)?.[1];
-    expect([ip, mask, mac]).to.deep.equal(['10.213.1.165', '255.255.255.0', '52:54:00:4c:32:01']);
+    expect([ip, mask, mac]).to.deep.equal(['10.213.1.164', '255.255.255.0', '52:54:00:4c:33:01']);
     expect(reported).to.equal(
       kernelArgs({ exportName: 'root', union: true })
         .replaceAll('${next-server}', '10.213.1.2')
@@ -73,10 +73,10 @@ describe('kernelArgs', () => {
     );
   });
 
-  it('configures the leased address statically on the NIC that booted, with the server as peer and no gateway', () => {
+  it('configures the leased address statically on the NIC that booted, on its subnet (no peer) and without a gateway', () => {
     const ipArg = kernelArgs({ exportName: 'root', union: false }).split(' ').find((a) => a.startsWith('ip='));
     // ip=<client>:<peer>:<gateway>:<netmask>:<hostname>:<interface>:<autoconf>
-    expect(ipArg?.slice(3).split(':')).to.deep.equal(['${net0/ip}', '${next-server}', '', '${net0/netmask}', '', 'lab0', 'none']);
+    expect(ipArg?.slice(3).split(':')).to.deep.equal(['${net0/ip}', '', '', '${net0/netmask}', '', 'lab0', 'none']);
     expect(kernelArgs({ exportName: 'root', union: false })).to.include(' ifname=lab0:${net0/mac} ');
     expect(kernelArgs({ exportName: 'root', union: false })).not.to.include('dhcp');
   });

@@ -36,13 +36,12 @@ export interface KernelArgsSpec {
 /**
  * The address iPXE leased, handed to dracut as a static configuration of the NIC that
  * booted (named lab0 by its MAC): the initramfs then asks no second DHCP (dhclient's
- * discover, offer and duplicate-address wait cost ~8 s of TCG). iPXE expands
- * ${net0/...} and ${next-server} when it runs the script; the lab has no router, so
- * no gateway. The server is named as the peer: the address was leased a moment ago
- * by the lab's only DHCP server, and with a peer dracut skips its 2 s arping
- * duplicate-address probe (network-legacy's do_static); the subnet stays on-link.
+ * discover and offer cost ~6 s of TCG). iPXE expands ${net0/...} when it runs the
+ * script; the lab has no router, so no gateway. dracut still probes the address for a
+ * duplicate (arping, ~2 s): naming the server as a point-to-point peer would skip that,
+ * but it leaves the client a host route to the server instead of its subnet.
  */
-export const LEASE_IP_ARGS = 'ip=${net0/ip}:${next-server}::${net0/netmask}::lab0:none ifname=lab0:${net0/mac}';
+export const LEASE_IP_ARGS = 'ip=${net0/ip}:::${net0/netmask}::lab0:none ifname=lab0:${net0/mac}';
 
 /**
  * The client's kernel command line; ${next-server} is expanded by iPXE to the server

@@ -105,7 +105,7 @@ describe('boot stages against a real union boot', function () {
     const stages = bootStages({ union: true });
     const { matches } = await follow(http, stages);
     expect([...matches.keys()]).to.deep.equal(stages.map((s) => s.id));
-    expect(matches.get('dhcp')?.match[1]).to.equal('10.213.1.165');
+    expect(matches.get('dhcp')?.match[1]).to.equal('10.213.1.164');
     expect(http).to.include('http://10.213.1.2/initrd.img... ok');
     expect(http).not.to.match(/dhclient|DHCPDISCOVER/);
     const lines = [...matches.values()].map((m) => m.line.index);

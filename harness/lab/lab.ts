@@ -150,6 +150,7 @@ export class Lab {
         .startWithin(deadline.child(60_000 * speed.factor, 'server ready'));
     })();
     serverStarting.catch(() => undefined);
+    lab.attachServerStart(serverStarting);
     try {
       let early: unknown;
       if (opts.whileServerStarts) await opts.whileServerStarts(lab).catch((e: unknown) => (early = e));
@@ -173,6 +174,7 @@ export class StartedLab implements ClientHost, AsyncDisposable {
   private stopping?: Promise<void>;
 
   private startedServer?: StartedLtspServer;
+  private serverStart?: Promise<StartedLtspServer>;
   private listedExports?: string[];
 
   /** Made by Lab.start, which attaches the server and its exports before it returns the lab. */
@@ -194,6 +196,11 @@ export class StartedLab implements ClientHost, AsyncDisposable {
   /** The NBD exports the server lists, read once at start (undefined while it starts). */
   get exports(): string[] | undefined {
     return this.listedExports;
+  }
+
+  /** The server's start, so that a stop (a signal) while it starts still stops it. */
+  attachServerStart(starting: Promise<StartedLtspServer>): void {
+    this.serverStart = starting;
   }
 
   attachServer(server: StartedLtspServer): void {
@@ -270,7 +277,10 @@ export class StartedLab implements ClientHost, AsyncDisposable {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       await Promise.allSettled([...this.clients].map((c) => c.stop()));
-      await this.startedServer?.stop();
+      // A server still starting is waited for (its start has its own deadline; one that
+      // fails is removed by testcontainers) and then stopped.
+      const server = this.startedServer ?? (await this.serverStart?.catch(() => undefined));
+      await server?.stop();
       await this.network.stop();
       this.run.unregister();
       trackStoppable(this, false);
