@@ -11,8 +11,11 @@ import { BOOT_FAIL_PATTERNS, SHELL_PROMPT, bootStages, type StageDef } from './s
  * the harness logged it, with the "[  12.345] " prefixes stripped. Sent as a serial
  * console sends it: \r\n line ends, and the last prompt without a newline.
  */
-const BOOT = readFileSync(join(__dirname, 'fixtures', 'console-union.log'), 'utf8').replace(/\n$/, '').replaceAll('\n', '\r\n');
+const fixture = (name: string): string => readFileSync(join(__dirname, 'fixtures', name), 'utf8').replace(/\n$/, '').replaceAll('\n', '\r\n');
+const BOOT = fixture('console-union.log');
 const BOOT_LINES = BOOT.split('\r\n');
+/** A later real union boot: kernel and initramfs over HTTP, iPXE's lease as a static ip=. */
+const HTTP_BOOT = fixture('console-union-http.log');
 
 /** No deadline, so no timers: a wait ends by matching, by a failure pattern, or at end of input. */
 const NO_LIMIT = Deadline.after(Infinity, 'stage test');
@@ -77,10 +80,18 @@ describe('boot stages against a real union boot', function () {
     expect(BOOT).to.include('…');
   });
 
-  it('sees every stage, in order, each on the line it is about', async () => {
+  /** Follows a whole union boot and checks that every stage came, each on a later line. */
+  async function stagesInOrder(boot: string): Promise<Map<string, ConsoleMatch>> {
     const stages = bootStages({ union: true });
-    const { matches } = await follow(BOOT, stages);
+    const { matches } = await follow(boot, stages);
     expect([...matches.keys()]).to.deep.equal(stages.map((s) => s.id));
+    const lines = [...matches.values()].map((m) => m.line.index);
+    for (let i = 1; i < lines.length; i++) expect(lines[i], stages[i]?.id).to.be.greaterThan(lines[i - 1] as number);
+    return matches;
+  }
+
+  it('sees every stage, in order, each on the line it is about', async () => {
+    const matches = await stagesInOrder(BOOT);
     const seen = Object.fromEntries([...matches].map(([id, m]) => [id, m.match[0]]));
     expect(seen).to.deep.equal({
       ipxe: 'iPXE initialising devices',
@@ -96,21 +107,13 @@ describe('boot stages against a real union boot', function () {
       login: 'login: root (automatic login)',
     });
     expect(matches.get('dhcp')?.match[1]).to.equal('10.213.1.197');
-    const lines = [...matches.values()].map((m) => m.line.index);
-    for (let i = 1; i < lines.length; i++) expect(lines[i], stages[i]?.id).to.be.greaterThan(lines[i - 1] as number);
   });
 
   it('sees every stage, in order, in a boot that fetches over HTTP and sets the lease statically', async () => {
-    const http = readFileSync(join(__dirname, 'fixtures', 'console-union-http.log'), 'utf8').replace(/\n$/, '').replaceAll('\n', '\r\n');
-    const stages = bootStages({ union: true });
-    const { matches } = await follow(http, stages);
-    expect([...matches.keys()]).to.deep.equal(stages.map((s) => s.id));
+    const matches = await stagesInOrder(HTTP_BOOT);
     expect(matches.get('dhcp')?.match[1]).to.equal('10.213.1.164');
-    expect(http).to.include('http://10.213.1.2/initrd.img... ok');
-    expect(http).not.to.match(/dhclient|DHCPDISCOVER/);
-    const lines = [...matches.values()].map((m) => m.line.index);
-    for (let i = 1; i < lines.length; i++) expect(lines[i], stages[i]?.id).to.be.greaterThan(lines[i - 1] as number);
-    expect(http.split('\r\n').flatMap((line) => failuresIn(line).map((name) => `${name}: ${line}`))).to.deep.equal([]);
+    expect(HTTP_BOOT).to.include('http://10.213.1.2/initrd.img... ok');
+    expect(HTTP_BOOT).not.to.match(/dhclient|DHCPDISCOVER/);
   });
 
   it('sees the same stages whatever the chunk size', async () => {
@@ -135,7 +138,9 @@ describe('boot stages against a real union boot', function () {
   });
 
   it('has no failure pattern anywhere in a successful boot', async () => {
-    expect(BOOT_LINES.flatMap((line) => failuresIn(line).map((name) => `${name}: ${line}`))).to.deep.equal([]);
+    for (const boot of [BOOT, HTTP_BOOT]) {
+      expect(boot.split('\r\n').flatMap((line) => failuresIn(line).map((name) => `${name}: ${line}`))).to.deep.equal([]);
+    }
     // The same through the console: a wait that never matches runs to the end of input.
     const err = await follow(BOOT, [{ id: 'never', pattern: /no such line, ever/ }]).then(
       () => expect.fail('the wait should have run out of input'),

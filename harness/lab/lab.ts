@@ -99,9 +99,9 @@ export class Lab {
     // testcontainers takes ~1 s of module loading: done here, on this thread, while the
     // build check and the reaper's docker calls run in their own processes.
     const serverModule = import('../server/ltsp-server');
+    serverModule.catch(() => undefined);
     try {
-      await serverModule;
-      await reaping;
+      await Promise.all([serverModule, reaping]);
     } catch (e) {
       await Promise.allSettled([building, reaping]);
       throw e;
@@ -110,14 +110,21 @@ export class Lab {
     debug('run %s: speed %o, reports in %s', this.run.id, speed, reportDir);
 
     try {
-      return await this.startRegistered(deadline, speed, reportDir, building, opts);
+      return await this.startRegistered(deadline, speed, reportDir, building, serverModule, opts);
     } catch (e) {
       this.run.unregister();
       throw e;
     }
   }
 
-  private async startRegistered(deadline: Deadline, speed: HostSpeed, reportDir: string, building: Promise<ImageManifest>, opts: LabStartOptions): Promise<StartedLab> {
+  private async startRegistered(
+    deadline: Deadline,
+    speed: HostSpeed,
+    reportDir: string,
+    building: Promise<ImageManifest>,
+    serverModule: Promise<typeof import('../server/ltsp-server')>,
+    opts: LabStartOptions,
+  ): Promise<StartedLab> {
     let network: StartedLabNetwork;
     try {
       network = await this.configureNetwork(new LabNetwork(this.run)).start(deadline);
@@ -143,7 +150,7 @@ export class Lab {
     const lab = new StartedLab(this.run, network, speed, reportDir, manifest, served);
     trackStoppable(lab, true);
     const serverStarting = (async (): Promise<StartedLtspServer> => {
-      const { LtspServerContainer } = await import('../server/ltsp-server');
+      const { LtspServerContainer } = await serverModule;
       return new LtspServerContainer(served, this.run, network)
         .withLogFile(join(reportDir, 'server.log'))
         .withServerEnv(this.serverEnv)
@@ -161,8 +168,7 @@ export class Lab {
       for (const c of lab.runningClients) checkExport(c.exportName, exports);
       return lab;
     } catch (e) {
-      await serverStarting.catch(() => undefined);
-      await lab.stop();
+      await lab.stop(); // waits for a server still starting, and stops it
       throw e;
     }
   }
