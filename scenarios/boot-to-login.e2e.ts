@@ -68,6 +68,15 @@ describe('boot to login: one thin client PXE-boots through the whole chain', fun
     expect(loaded.split(' '), 'the NIC driver').to.include('virtio_net');
   });
 
+  it("waits 10 min, not systemd's 90 s, for a late device: a slow host delays the serial getty instead of losing it", async function () {
+    // Four TCG clients on two cores brought udev up after the 90 s default: dev-ttyS0.device
+    // timed out, serial-getty@ttyS0 failed on the dependency and no login prompt ever came.
+    const timeout = await c1.check('systemctl show --property=DefaultDeviceTimeoutUSec');
+    expect(timeout.trim(), 'system.conf.d/ltsp-lab.conf of the client root').to.equal('DefaultDeviceTimeoutUSec=10min');
+    const getty = await c1.check('systemctl show --property=ActiveState,Result serial-getty@ttyS0.service | sort | tr "\\n" " "');
+    expect(getty.trim()).to.equal('ActiveState=active Result=success');
+  });
+
   it("keeps the union daemon as a root-storage daemon (argv[0] '@unionfs') after switch_root", async function () {
     const out = await c1.check("ps -eo pid=,args= | grep -v grep | grep unionfs");
     expect(out).to.match(/^\s*\d+ @unionfs .*cow/m);
