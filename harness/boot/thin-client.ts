@@ -169,7 +169,7 @@ export class StartedThinClient implements AsyncDisposable {
     /** This client's report folder: console.log, qmp.log. */
     readonly dir: string,
     /** The NBD export it asks for. */
-    readonly exportName = 'root',
+    readonly exportName: string,
   ) {}
 
   get console() {

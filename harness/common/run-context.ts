@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
+import { readProcStat, statField } from './proc-stat';
 
 /** The docker label every lab resource carries; its value is the run id. */
 export const LAB_LABEL = 'ltsp-lab';
@@ -16,14 +17,8 @@ export function stateRoot(): string {
 
 /** The kernel's start time of a process (clock ticks since boot, /proc/PID/stat field 22), or null. */
 export function processStartTime(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // comm (field 2) may contain spaces and parentheses: split after the last ')'.
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return rest[19] ?? null;
-  } catch {
-    return null;
-  }
+  const stat = readProcStat(pid);
+  return stat === null ? null : (statField(stat, 22) ?? null);
 }
 
 /** Whether the owner recorded as "pid:starttime" is still the same live process. */

@@ -5,6 +5,7 @@ import { ConsoleLog } from '../console/console-log';
 import { Deadline } from '../common/deadline';
 import { LaunchError, SetupError, UsageError } from '../common/errors';
 import { log } from '../common/log';
+import { readProcStat, statField } from '../common/proc-stat';
 import { detectAccel, type Accel } from '../common/speed';
 import { ProcessGroup } from '../process/process-group';
 import { QmpClient } from '../qmp/qmp-client';
@@ -251,11 +252,8 @@ export class StartedQemuMachine implements AsyncDisposable {
 
   /** CPU time the QEMU process has used so far (all threads, user + system), in s; null once it is gone. */
   cpuSeconds(): number | null {
-    try {
-      return cpuSecondsOfStat(readFileSync(`/proc/${this.pid}/stat`, 'utf8'));
-    } catch {
-      return null;
-    }
+    const stat = readProcStat(this.pid);
+    return stat === null ? null : cpuSecondsOfStat(stat);
   }
 
   /** Resident set size of the QEMU process, in KiB (null once it is gone). */
@@ -311,15 +309,10 @@ export class StartedQemuMachine implements AsyncDisposable {
 /** Linux's USER_HZ, the unit of utime and stime in /proc/PID/stat (100 on every Linux ABI). */
 const USER_HZ = 100;
 
-/**
- * utime + stime from a /proc/PID/stat line, in seconds. The command name (field 2) is in
- * parentheses and may hold spaces, so fields are counted after its closing parenthesis.
- */
+/** utime + stime (fields 14 and 15) from a /proc/PID/stat line, in seconds; null for a truncated line. */
 export function cpuSecondsOfStat(stat: string): number | null {
-  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // rest[0] is field 3 (state): utime is field 14, stime field 15.
-  const utime = Number(rest[11]);
-  const stime = Number(rest[12]);
-  if (!Number.isFinite(utime) || !Number.isFinite(stime) || rest.length < 13) return null;
+  const utime = Number(statField(stat, 14));
+  const stime = Number(statField(stat, 15));
+  if (!Number.isFinite(utime) || !Number.isFinite(stime)) return null;
   return (utime + stime) / USER_HZ;
 }

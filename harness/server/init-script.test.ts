@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../common/paths';
@@ -44,7 +44,7 @@ describe('nbd-server init script: status under a concurrent stop or restart', fu
     if (race !== undefined) {
       const shims = join(dir, 'bin');
       const then = race === 'stop' ? `rm -f "$1"` : `echo ${race.restartTo} >"$1"`;
-      spawnSync('mkdir', ['-p', shims]);
+      mkdirSync(shims, { recursive: true });
       writeFileSync(
         join(shims, 'cat'),
         [
