@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { UsageError } from '../harness/index';
-import { parseBenchArgs, parseBootArgs } from './args';
+import { parseBaselineArgs, parseBenchArgs, parseBootArgs } from './args';
 
 function usageError(argv: string[]): UsageError {
   try {
@@ -23,6 +23,7 @@ describe('parseBootArgs', () => {
       exportName: 'root',
       nic: 'virtio-net-pci',
       macs: [],
+      compare: false,
     });
   });
 
@@ -52,7 +53,14 @@ describe('parseBootArgs', () => {
       nic: 'e1000',
       macs: ['52:54:00:aa:bb:01', '52:54:00:aa:bb:02'],
       reportDir: '/tmp/reports',
+      compare: false,
     });
+  });
+
+  it('--compare, with --retries for the gate', () => {
+    expect(parseBootArgs(['--compare'])).to.include({ compare: true }).and.not.have.property('retries');
+    expect(parseBootArgs(['--compare', '--retries', '0'])).to.include({ compare: true, retries: 0 });
+    expect(parseBootArgs(['--compare', '--append', 'ltsp.test.delay=nbd:20'])).to.include({ append: 'ltsp.test.delay=nbd:20' });
   });
 
   it('keeps a value that contains "=" whole', () => {
@@ -93,6 +101,10 @@ describe('parseBootArgs', () => {
     ['a positional argument', ['c1'], "unexpected argument 'c1'"],
     ['a positional argument after options', ['--keep', 'extra'], "unexpected argument 'extra'"],
     ['a single-dash option', ['-k'], "unexpected argument '-k'"],
+    ['--retries without --compare', ['--retries', '1'], '--retries is for --compare'],
+    ['--retries 9', ['--compare', '--retries', '9'], '--retries 9 is out of range: give 0 to 5'],
+    ['--compare with --keep', ['--compare', '--keep'], '--compare and --keep do not go together'],
+    ['a test delay at a stage that does not exist', ['--append', 'ltsp.test.delay=nfs:20'], "ltsp.test.delay: 'nfs' is not a boot stage"],
   ];
   for (const [what, argv, message] of errors) {
     it(`refuses ${what}`, () => {
@@ -120,7 +132,7 @@ describe('parseBenchArgs', () => {
   };
 
   it('defaults: 3 runs of every case but images-warm, a table', () => {
-    expect(parseBenchArgs([])).to.deep.equal({ runs: 3, cases: ['chain', 'overhead', 'concurrency', 'images', 'memory'], json: false });
+    expect(parseBenchArgs([])).to.deep.equal({ runs: 3, cases: ['chain', 'overhead', 'concurrency', 'images', 'memory', 'gate'], json: false });
   });
 
   it('takes --runs, repeated --case and --json', () => {
@@ -143,6 +155,20 @@ describe('parseBenchArgs', () => {
   }
 
   it('names the cases when one is unknown', () => {
-    expect(refused(['--case', 'x']).hint).to.equal('one of: chain, overhead, concurrency, images, memory, images-warm');
+    expect(refused(['--case', 'x']).hint).to.equal('one of: chain, overhead, concurrency, images, memory, gate, images-warm');
+  });
+});
+
+describe('parseBaselineArgs', () => {
+  it('prints by default; --update records 6 boots unless --runs says otherwise', () => {
+    expect(parseBaselineArgs([])).to.deep.equal({ update: false, runs: 6 });
+    expect(parseBaselineArgs(['--update'])).to.deep.equal({ update: true, runs: 6 });
+    expect(parseBaselineArgs(['--update', '--runs', '10'])).to.deep.equal({ update: true, runs: 10 });
+  });
+
+  it('refuses --runs without --update, and out of 2 to 20', () => {
+    expect(() => parseBaselineArgs(['--runs', '4'])).to.throw(UsageError, '--runs is for --update');
+    expect(() => parseBaselineArgs(['--update', '--runs', '1'])).to.throw(UsageError, '--runs 1 is out of range: give 2 to 20');
+    expect(() => parseBaselineArgs(['--force'])).to.throw(UsageError, "unknown option '--force'");
   });
 });

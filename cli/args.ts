@@ -11,6 +11,10 @@ export interface BootOptions {
   nic: string;
   macs: string[];
   reportDir?: string;
+  /** Judge the boots against the baseline (harness/gate); exit 6 on a regression. */
+  compare: boolean;
+  /** Retry rounds before the gate calls a regression (its policy's by default). */
+  retries?: number;
 }
 
 type Spec = Record<string, 'flag' | 'value' | 'list'>;
@@ -68,6 +72,8 @@ export const BOOT_SPEC: Spec = {
   nic: 'value',
   mac: 'list',
   report: 'value',
+  compare: 'flag',
+  retries: 'value',
 };
 
 const NIC_MODELS = ['virtio-net-pci', 'e1000', 'rtl8139'];
@@ -95,7 +101,14 @@ export function parseBootArgs(argv: readonly string[]): BootOptions {
     exportName: (o.get('export') as string | undefined) ?? 'root',
     nic,
     macs,
+    compare: o.has('compare'),
   };
+  const retries = o.get('retries') as string | undefined;
+  if (retries !== undefined) {
+    if (!opts.compare) throw new UsageError('--retries is for --compare: how often the gate boots again before it calls a regression');
+    opts.retries = intOption(retries, 'retries', 0, 5, 0);
+  }
+  if (opts.compare && opts.keep) throw new UsageError('--compare and --keep do not go together: the gate stops the clients it judged to boot more');
   const append = o.get('append') as string | undefined;
   // Checked here too, so a bad --append fails before any lab exists.
   if (append !== undefined) opts.append = validateAppend(append);
@@ -122,4 +135,18 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
   const dup = cases.find((c, i) => cases.indexOf(c) !== i);
   if (dup) throw new UsageError(`--case ${dup} is given twice`);
   return { runs, cases, json: o.has('json') };
+}
+
+export interface BaselineArgs {
+  update: boolean;
+  runs: number;
+}
+
+export const BASELINE_SPEC: Spec = { update: 'flag', runs: 'value' };
+
+export function parseBaselineArgs(argv: readonly string[]): BaselineArgs {
+  const o = parseOptions(argv, BASELINE_SPEC);
+  const runs = o.get('runs') as string | undefined;
+  if (runs !== undefined && !o.has('update')) throw new UsageError('--runs is for --update: how many boots the new baseline holds');
+  return { update: o.has('update'), runs: intOption(runs, 'runs', 2, 20, 6) };
 }

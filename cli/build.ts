@@ -1,11 +1,32 @@
-import { buildImages, stepDeadline } from '../harness/index';
+import { budgetMs, ensureImages, RunContext, stepDeadline, UsageError, type Rebuildable } from '../harness/index';
 import { parseOptions } from './args';
 
-/** ./lab build: build or reuse every image; prints the manifest. */
+export const BUILD_USAGE = `./lab build [--rebuild root|initramfs]...
+
+Builds or reuses every image the lab boots and serves (vm-images/build.sh), then checks
+the cache: the root image against its checksum, the initramfs's compressed stream, the
+kernel. A damaged artefact is rebuilt, with a line saying so. Prints the manifest.
+
+  --rebuild NAME   build this cached artefact afresh (root: the exported root image and
+                   kernel; initramfs: the dracut initramfs); may be given twice
+`;
+
+const REBUILDABLE: readonly Rebuildable[] = ['root', 'initramfs'];
+
+/** ./lab build: build or reuse every image, check and heal the cache; prints the manifest. */
 export async function build(argv: string[]): Promise<number> {
-  parseOptions(argv, {});
+  const o = parseOptions(argv, { rebuild: 'list' });
+  const rebuild = (o.get('rebuild') as string[] | undefined) ?? [];
+  for (const r of rebuild) {
+    if (!REBUILDABLE.includes(r as Rebuildable)) throw new UsageError(`--rebuild '${r}' is not a cached artefact`, { hint: `one of: ${REBUILDABLE.join(', ')}` });
+  }
   const t0 = performance.now();
-  const m = await buildImages({ deadline: stepDeadline(45 * 60_000, 'image build'), onProgress: (l) => process.stderr.write(`${l}\n`) });
+  const m = await ensureImages({
+    deadline: stepDeadline(budgetMs('imageBuild'), 'image build'),
+    onProgress: (l) => process.stderr.write(`${l}\n`),
+    rebuild: rebuild as Rebuildable[],
+    run: new RunContext(),
+  });
   process.stdout.write(JSON.stringify(m, null, 2) + '\n');
   process.stderr.write(`lab build: ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
   return 0;

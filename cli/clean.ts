@@ -1,10 +1,10 @@
-import { Deadline, reap } from '../harness/index';
+import { budgetMs, cacheDir, Deadline, reap } from '../harness/index';
 import { parseOptions } from './args';
 
 /** ./lab clean [--all]: reap what dead runs left behind (--all: live runs too). */
 export async function clean(argv: string[]): Promise<number> {
   const o = parseOptions(argv, { all: 'flag' });
-  const r = await reap({ deadline: Deadline.after(120_000, 'lab clean'), all: o.has('all') });
+  const r = await reap({ deadline: Deadline.after(budgetMs('reap'), 'lab clean'), all: o.has('all'), cache: cacheDir() });
   const parts = [
     `${r.qemu.length} QEMU process group(s)`,
     `${r.containers.length} container(s)`,
@@ -12,6 +12,7 @@ export async function clean(argv: string[]): Promise<number> {
     `${r.taps.length} tap(s)`,
     `${r.rules} iptables rule(s)`,
     `${r.stateDirs.length} state folder(s)`,
+    `${r.buildTemps.length} temp folder(s) of dead image builds`,
   ];
   process.stdout.write(`lab clean: removed ${parts.join(', ')}\n`);
   if (r.liveRuns.length > 0) process.stdout.write(`lab clean: left alone the live run(s) ${r.liveRuns.join(', ')} (--all to reap them too)\n`);

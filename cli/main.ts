@@ -1,18 +1,23 @@
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   checkClientsFit,
+  describeLeftovers,
+  removeIfEmpty,
   ConsoleRelay,
-  stepDeadline,
   exitCodeOf,
   ensureWritableDir,
   formatTimelineTable,
   installSignalTeardown,
+  isIdleBuildLine,
   Lab,
   LabError,
   REPORTS_ROOT,
   RunContext,
   UsageError,
-  writeHtmlReport,
+  BootRunReport,
+  REPORT_FILES,
+  RegressionError,
   type ClientTimeline,
   type StartedLab,
   type StartedThinClient,
@@ -21,6 +26,11 @@ import { parseBootArgs, type BootOptions } from './args';
 import { clean } from './clean';
 import { bench } from './bench';
 import { build } from './build';
+import { USAGES, wantsHelp } from './usage';
+import { report } from './report';
+import { accel } from './accel';
+import { baseline } from './baseline';
+import { compareBoots, configureClient } from './compare';
 
 function progress(line: string): void {
   process.stderr.write(`${line}\n`);
@@ -31,6 +41,7 @@ async function boot(argv: string[]): Promise<number> {
   checkClientsFit(opts.clients, opts.memoryMb);
   const run = new RunContext();
   const reportDir = resolve(opts.reportDir ?? join(REPORTS_ROOT, `boot-${run.id}`));
+  const madeReportDir = !existsSync(reportDir);
   ensureWritableDir(reportDir, 'report folder');
   const startedAt = new Date();
   const t0 = performance.now();
@@ -38,44 +49,57 @@ async function boot(argv: string[]): Promise<number> {
   // The clients power on while the server container starts (see LabStartOptions).
   const powerOn = async (lab: StartedLab): Promise<void> => {
     for (let i = 0; i < opts.clients; i++) {
-      let b = lab.client(`c${i + 1}`).withMemory(opts.memoryMb).withNic(opts.nic).withUnion(opts.union).withExportName(opts.exportName);
-      if (opts.append) b = b.withAppend(opts.append);
+      let b = configureClient(opts)(lab.client(`c${i + 1}`));
       const mac = opts.macs[i];
       if (mac) b = b.withMac(mac);
-      clients.push(await b.start(stepDeadline(60_000 * lab.speed.factor, `start client c${i + 1}`)));
+      clients.push(await b.start());
     }
   };
-  const lab: StartedLab = await new Lab().withRunContext(run).withReportDir(reportDir).start({ onProgress: progress, whileServerStarts: powerOn });
+  // Written however the run ends: a lab that does not start, a failed boot, a signal.
+  const report = new BootRunReport(reportDir, `./lab boot ${argv.join(' ')}`.trim(), () => clients, startedAt);
+  let lab: StartedLab;
+  try {
+    lab = await new Lab().withRunContext(run).withReportDir(reportDir).start({ onProgress: (l) => isIdleBuildLine(l) || progress(l), ...(opts.compare ? {} : { whileServerStarts: powerOn }) });
+  } catch (e) {
+    writeReportOf(report, e);
+    if (madeReportDir) removeIfEmpty(reportDir);
+    throw e;
+  }
+  report.attachLab(lab);
   let failed: unknown;
   try {
     try {
       progress(`lab: run ${run.id}: ${clients.length} client(s) booting (${lab.speed.accel}, speed factor ${lab.speed.factor}); consoles in ${reportDir}`);
-      const results = await Promise.allSettled(clients.map((c) => c.waitForBoot()));
-      failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')?.reason;
+      if (opts.compare) {
+        // Judged boots start once the server is up, as the baseline's did.
+        const gate = await compareBoots(lab, async () => (await powerOn(lab), clients), opts, progress);
+        report.results.gate = gate.verdict;
+        if (gate.verdict.verdict === 'regression') failed = new RegressionError(gate.verdict);
+      } else {
+        const results = await Promise.allSettled(clients.map((c) => c.waitForBoot()));
+        failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')?.reason;
+      }
     } catch (e) {
       failed = e;
     }
-    await printReport(opts, argv, run.id, reportDir, lab, clients, startedAt, !failed);
+    await printReport(opts, run.id, report, lab, clients, failed);
     if (opts.keep && !failed) await keepUp(reportDir, clients);
   } finally {
     await lab.stop();
+    report.close();
   }
-  progress(`lab: done in ${((performance.now() - t0) / 1000).toFixed(1)} s; nothing left running`);
+  // Counted, not assumed: a teardown that could not reach Docker leaves things behind.
+  progress(`lab: done in ${((performance.now() - t0) / 1000).toFixed(1)} s; ${describeLeftovers(await lab.leftovers())}`);
   if (failed) throw failed;
   return 0;
 }
 
 /** The timeline table (or JSON) on stdout, and the HTML report; returns its path. */
-async function printReport(opts: BootOptions, argv: string[], runId: string, reportDir: string, lab: StartedLab, clients: StartedThinClient[], startedAt: Date, ok: boolean): Promise<string> {
+async function printReport(opts: BootOptions, runId: string, report: BootRunReport, lab: StartedLab, clients: StartedThinClient[], failed: unknown): Promise<string> {
   const timelines: ClientTimeline[] = clients.map((c) => c.report());
-  const html = await writeHtmlReport(reportDir, {
-    runId,
-    title: `./lab boot ${argv.join(' ')}`.trim(),
-    startedAt: startedAt.toISOString(),
-    finishedAt: new Date().toISOString(),
-    clients: timelines,
-    serverLog: 'server.log',
-  });
+  const reportDir = report.dir;
+  const ok = !failed;
+  const html = writeReportOf(report, failed);
   if (opts.json) {
     // Epoch ms, so a caller can time this process from outside (./lab bench, case overhead).
     const stamped = clients.map((c, i) => {
@@ -90,6 +114,19 @@ async function printReport(opts: BootOptions, argv: string[], runId: string, rep
   return html;
 }
 
+/** Writes the boot's report; a report that cannot be written is said, not thrown over the run's own error. */
+function writeReportOf(report: BootRunReport, failed: unknown): string {
+  try {
+    return report.write(failed ?? undefined).html;
+  } catch (e) {
+    if (failed) {
+      progress(`lab: the report could not be written: ${e instanceof Error ? e.message : String(e)}`);
+      return join(report.dir, REPORT_FILES.html);
+    }
+    throw e;
+  }
+}
+
 /** --keep: a console socket per client, then wait for Ctrl-C (the signal teardown stops the lab). */
 async function keepUp(reportDir: string, clients: StartedThinClient[]): Promise<never> {
   const relays = await Promise.all(clients.map((c) => ConsoleRelay.listen(join(reportDir, c.name, 'console.sock'), c.qemu.process.stdout, c.qemu.process.stdin!)));
@@ -102,9 +139,12 @@ async function keepUp(reportDir: string, clients: StartedThinClient[]): Promise<
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   boot,
+  accel: (argv) => accel(argv),
+  baseline: (argv) => baseline(argv),
   bench: (argv) => bench(argv),
   build: (argv) => build(argv),
   clean: (argv) => clean(argv),
+  report: (argv) => report(argv),
 };
 
 async function main(): Promise<number> {
@@ -112,13 +152,18 @@ async function main(): Promise<number> {
   const [cmd, ...argv] = process.argv.slice(2);
   const fn = cmd ? COMMANDS[cmd] : undefined;
   if (!fn) throw new UsageError(`unknown command '${cmd ?? ''}'`, { hint: `one of: ${Object.keys(COMMANDS).join(', ')}` });
+  const usage = USAGES[cmd as string];
+  if (usage && wantsHelp(argv)) {
+    process.stdout.write(usage);
+    return 0;
+  }
   return fn(argv);
 }
 
 main().then(
   (code) => process.exit(code),
   (e: unknown) => {
-    const kind = e instanceof LabError ? { usage: 'usage', setup: 'set-up problem', sut: 'the system under test failed', harness: 'the harness broke' }[e.kind] : 'unexpected error';
+    const kind = e instanceof LabError ? { usage: 'usage', setup: 'set-up problem', sut: 'the system under test failed', harness: 'the harness broke', regression: 'slower than the baseline' }[e.kind] : 'unexpected error';
     process.stderr.write(`lab: ${kind}: ${e instanceof Error ? e.message : String(e)}\n`);
     if (e instanceof LabError && e.hint) process.stderr.write(`lab: hint: ${e.hint}\n`);
     if (!(e instanceof LabError) && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);

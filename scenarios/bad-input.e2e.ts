@@ -121,7 +121,7 @@ describe('bad input: each mistake gets a named error, and nothing is left behind
     });
 
     it('an export name the server does not have: UsageError listing the ones it has, before any QEMU starts', async function () {
-      const e = await rejection(lab!.client('noexport').withExportName('nosuch').start(Deadline.after(30_000, 'client')));
+      const e = await rejection(lab!.client('noexport').withExportName('nosuch').start());
       expect(e).to.be.instanceOf(UsageError);
       expect(e.message).to.match(/the server has no NBD export 'nosuch'/);
       expect((e as UsageError).hint).to.match(/it has: root/);
@@ -129,14 +129,14 @@ describe('bad input: each mistake gets a named error, and nothing is left behind
     });
 
     it('a malformed --append: UsageError before any QEMU starts', async function () {
-      const e = await rejection(lab!.client('badappend').withAppend('"unbalanced').start(Deadline.after(30_000, 'client')));
+      const e = await rejection(lab!.client('badappend').withAppend('"unbalanced').start());
       expect(e).to.be.instanceOf(UsageError);
       expect(e.message).to.match(/unbalanced double quote/);
       expect((await leftovers(lab!.run.id)).taps).to.equal(0);
     });
 
     it('QEMU missing: SetupError, and its tap is gone again', async function () {
-      const e = await rejection(lab!.client('noqemu').withQemuBinary('/nonexistent/qemu-system-x86_64').start(Deadline.after(30_000, 'client')));
+      const e = await rejection(lab!.client('noqemu').withQemuBinary('/nonexistent/qemu-system-x86_64').start());
       expect(e).to.be.instanceOf(SetupError);
       expect(e.message).to.match(/QEMU is missing/);
       const l = await leftovers(lab!.run.id);
@@ -148,7 +148,7 @@ describe('bad input: each mistake gets a named error, and nothing is left behind
       let first: StartedThinClient | undefined;
       try {
         first = await startClient(lab!, 'mac1', (c) => c.withMac('52:54:00:00:09:01'));
-        const e = await rejection(lab!.client('mac2').withMac('52:54:00:00:09:01').start(Deadline.after(30_000, 'client')));
+        const e = await rejection(lab!.client('mac2').withMac('52:54:00:00:09:01').start());
         expect(e).to.be.instanceOf(UsageError);
         expect(e.message).to.match(/MAC 52:54:00:00:09:01 is already used by client mac1/);
       } finally {
@@ -160,7 +160,7 @@ describe('bad input: each mistake gets a named error, and nothing is left behind
     });
 
     it('a wrong memory size: UsageError that says what fits', async function () {
-      const e = await rejection(lab!.client('tiny').withMemory(12).start(Deadline.after(30_000, 'client')));
+      const e = await rejection(lab!.client('tiny').withMemory(12).start());
       expect(e).to.be.instanceOf(UsageError);
       expect(e.message).to.match(/memory 12 MB is out of range/);
     });

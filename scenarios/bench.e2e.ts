@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPORTS_ROOT, type BenchReport } from '../harness/index';
+import { budgetMs, REPORTS_ROOT, resultsSchemaErrors, type BenchReport, type RunResults } from '../harness/index';
 import { runLab } from './support/lab-cli';
 
 /*
@@ -10,7 +10,7 @@ import { runLab } from './support/lab-cli';
  */
 describe('bench: ./lab bench runs its quick case and reports min / median / max', function () {
   it('./lab bench --case images-warm --runs 2 --json: exit 0, JSON on stdout, the table on stderr, bench.json on disk', async function () {
-    const r = await runLab(['bench', '--case', 'images-warm', '--runs', '2', '--json'], { timeoutMs: 45 * 60_000 });
+    const r = await runLab(['bench', '--case', 'images-warm', '--runs', '2', '--json'], { timeoutMs: budgetMs('imageBuild') });
     expect(r.code, `./lab bench exited ${r.code}:\n${r.stderr.slice(-4000)}`).to.equal(0);
 
     let report: BenchReport;
@@ -44,5 +44,10 @@ describe('bench: ./lab bench runs its quick case and reports min / median / max'
     const onDisk = JSON.parse(readFileSync(file, 'utf8')) as BenchReport;
     expect(onDisk.cases[0]?.metrics, 'bench.json holds the numbers printed').to.deep.equal(c.metrics);
     expect(onDisk.finishedAt, 'bench.json is the finished report').to.be.a('string');
+    // Beside it, the report every run leaves: results.json (valid, a test per case), junit.xml, index.html.
+    const results = JSON.parse(readFileSync(join(REPORTS_ROOT, `bench-${report.runId}`, 'results.json'), 'utf8')) as RunResults;
+    expect(resultsSchemaErrors(results)).to.deep.equal([]);
+    expect([results.kind, results.outcome, results.tests.map((t) => t.id)]).to.deep.equal(['bench', 'pass', ['images-warm']]);
+    expect(existsSync(join(REPORTS_ROOT, `bench-${report.runId}`, 'index.html'))).to.equal(true);
   });
 });

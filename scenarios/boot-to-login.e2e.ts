@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { StartedLab, StartedThinClient } from '../harness/index';
-import { saveTimings, stageIds, startClient, startSuiteLab } from './support/suite-lab';
+import { stageIds, startClient, startSuiteLab } from './support/suite-lab';
 
 describe('boot to login: one thin client PXE-boots through the whole chain', function () {
   let lab: StartedLab | undefined;
@@ -17,13 +17,23 @@ describe('boot to login: one thin client PXE-boots through the whole chain', fun
 
   it('passes every stage, in order, from iPXE to the login prompt on ttyS0', async function () {
     const timeline = await c1.waitForBoot();
-    saveTimings(this.test, [c1]);
     expect(stageIds(timeline)).to.deep.equal(c1.stages.map((s) => s.id));
     for (let i = 1; i < timeline.length; i++) {
       expect(timeline[i]!.t, `${timeline[i]!.label} after ${timeline[i - 1]!.label}`).to.be.at.least(timeline[i - 1]!.t);
     }
     // The stage is stamped as soon as its pattern shows, maybe before the line is complete.
     expect(timeline.find((s) => s.stage === 'union')!.line).to.match(/ltsp-union: mounted ro=\/dev\/nbd0/);
+  });
+
+  it('runs under the accelerator the probe chose: QEMU was given it, and the guest sees it', async function () {
+    const argv = c1.qemu.commandLine();
+    expect(argv, 'QEMU still running').to.not.equal(null);
+    const accel = argv![argv!.indexOf('-accel') + 1];
+    expect(accel, `-accel of ${argv!.join(' ')}`).to.match(new RegExp(`^${lab!.speed.accel}(,|$)`));
+    expect(lab!.speed.accelReason, 'the verdict says why').to.match(/-> tcg|^kvm \(|^tcg \(LTSP_LAB_ACCEL/);
+    // systemd-detect-virt(1) reads CPUID: "kvm" names KVM's signature leaf, "qemu" is TCG.
+    const virt = (await c1.run('systemd-detect-virt')).output.trim();
+    expect(virt).to.equal(lab!.speed.accel === 'kvm' ? 'kvm' : 'qemu');
   });
 
   it("got its address from the lab server's DHCP range, and the server holds the lease", async function () {

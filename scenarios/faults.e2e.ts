@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { BootStageError, ConsoleWaitError, type StartedLab } from '../harness/index';
 import { rejection } from './support/outcome';
-import { saveTimings, startClient, startSuiteLab } from './support/suite-lab';
+import { startClient, startSuiteLab } from './support/suite-lab';
 
 /** The reason the console wait behind a boot failure gave up. */
 function waitReason(e: unknown): string | undefined {
@@ -27,7 +27,6 @@ describe('faults: a boot that cannot succeed fails fast, at a named stage', func
     const c = await startClient(lab!, 'badexport', (b) => b.withAppend(`root=nbd:${lab!.server.ip}:nosuch:ext4:ro`));
     try {
       const err = await rejection(c.waitForBoot());
-      saveTimings(this.test, [c]);
       expect(err, 'the boot must fail').to.be.instanceOf(BootStageError);
       const e = err as BootStageError;
       expect(e.stage).to.match(/NBD connected/);
@@ -44,7 +43,6 @@ describe('faults: a boot that cannot succeed fails fast, at a named stage', func
     const c = await startClient(lab!, 'nodhcp');
     try {
       const err = await rejection(c.waitForBoot());
-      saveTimings(this.test, [c]);
       expect(err, 'the boot must fail').to.be.instanceOf(BootStageError);
       expect((err as BootStageError).stage).to.match(/DHCP lease/);
       expect(waitReason(err), (err as Error).message).to.equal('failure-pattern');

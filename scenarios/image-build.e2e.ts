@@ -3,8 +3,9 @@ import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFi
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Deadline, execCommand, HarnessError, ProcessGroup, stepDeadline, VM_IMAGES_DIR, type ImageManifest } from '../harness/index';
+import { budgetMs, Deadline, execCommand, HarnessError, ProcessGroup, stepDeadline, VM_IMAGES_DIR, type ImageManifest } from '../harness/index';
 import { testReportDir } from './support/report-dir';
+import { recordTestData } from './support/run-report';
 
 /*
  * vm-images/build.sh fed bad input. Each case breaks one thing in a copy of
@@ -39,7 +40,7 @@ async function runBuild(buildSh: string, args: string[], env: Record<string, str
   } finally {
     if (reportDir) {
       writeFileSync(join(reportDir, 'build.log'), `$ ${buildSh} ${args.join(' ')}\n${stderr}\n--- stdout ---\n${stdout}`);
-      appendFileSync(join(reportDir, 'timings.json'), JSON.stringify({ build: buildSh, args, ms: Date.now() - t0 }) + '\n');
+      recordTestData(reportDir, 'builds', { build: buildSh, args, ms: Date.now() - t0 });
     }
   }
 }
@@ -285,7 +286,7 @@ describe('image build: a warm build is a no-op, and each key hashes only its own
   });
 
   it('a warm build of the real vm-images/ reuses every artefact and prints a manifest whose files exist', async function () {
-    const deadline = stepDeadline(45 * 60_000, 'warm build of vm-images/');
+    const deadline = stepDeadline(budgetMs('imageBuild'), 'warm build of vm-images/');
     const reportDir = testReportDir(this.test!);
     // The first run makes sure everything is built (as Lab.start would); the second is the no-op this test is about.
     const first = await runBuild(join(VM_IMAGES_DIR, 'build.sh'), [], {}, deadline.child(40 * 60_000, 'build to warm the cache'));

@@ -10,25 +10,18 @@ import {
   execCommand,
   HarnessError,
   NbdPeer,
+  bootStages,
+  resultsSchemaErrors,
   stateRoot,
   SutError,
+  type RunResults,
   type StartedLab,
   type StartedThinClient,
 } from '../harness/index';
 import { LAB_SCRIPT, runLab } from './support/lab-cli';
 import { leftovers, NOTHING } from './support/leftovers';
-import { rejection } from './support/outcome';
+import { rejection, until } from './support/outcome';
 import { startClient, startSuiteLab } from './support/suite-lab';
-
-/** Polls `check` every 250 ms until it returns a value, within the deadline. */
-async function until<T>(deadline: Deadline, check: () => T | undefined | Promise<T | undefined>): Promise<T> {
-  while (true) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (deadline.expired()) throw deadline.error();
-    await deadline.sleep(250);
-  }
-}
 
 /** The run id of the lab a child process owns (from its state folder's owner file). */
 function runOwnedBy(pid: number): string | undefined {
@@ -104,6 +97,14 @@ describe('lifecycle: teardown on every path, and a reaper for what a killed run 
       const code = await Deadline.after(60_000, `./lab boot to exit after ${sig}`).race(exited);
       expect(code).to.equal(sig === 'SIGINT' ? 130 : 143);
       expect(await leftovers(run)).to.deep.equal(NOTHING);
+      // Its report is written all the same: interrupted, with the stage c1 was in and its console tail.
+      const results = JSON.parse(readFileSync(join(scratch, sig, 'results.json'), 'utf8')) as RunResults;
+      expect(resultsSchemaErrors(results)).to.deep.equal([]);
+      expect([results.outcome, results.exitCode, results.tests[0]?.error?.message]).to.deep.equal(['interrupted', code, `interrupted by ${sig}`]);
+      const c1 = results.tests[0]!.clients[0]!;
+      expect(c1.ok).to.equal(false);
+      expect(c1.failedStage, 'the stage c1 was in').to.be.oneOf(bootStages({ union: true }).map((s) => s.id));
+      expect(c1.consoleTail?.join('\n')).to.match(/iPXE/);
     });
   }
 

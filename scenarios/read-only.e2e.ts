@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { StartedLab, StartedThinClient } from '../harness/index';
-import { saveTimings, stageIds, startClient, startSuiteLab } from './support/suite-lab';
+import { stageIds, startClient, startSuiteLab } from './support/suite-lab';
 
 describe('read-only contrast: without rd.unionfs=1 the client runs on the plain read-only NBD root', function () {
   let lab: StartedLab | undefined;
@@ -17,7 +17,6 @@ describe('read-only contrast: without rd.unionfs=1 the client runs on the plain 
 
   it('boots to login, and the union module says it is off', async function () {
     const timeline = await c1.waitForBoot();
-    saveTimings(this.test, [c1]);
     expect(stageIds(timeline)).to.deep.equal(c1.stages.map((s) => s.id));
     expect(timeline.find((s) => s.stage === 'union')!.line).to.match(/ltsp-union: off/);
   });

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  budgetMs,
   Deadline,
   execCommand,
   Lab,
@@ -66,7 +67,7 @@ describe('server stack: the LTSP server image on the lab network, without QEMU',
   before(async function () {
     lab = await new Lab()
       .withReportDir(suiteReportDir(this.test!.parent!))
-      .start({ deadline: stepDeadline(45 * 60_000, 'lab start for the server-stack suite (image build included)') });
+      .start({ deadline: stepDeadline(budgetMs('labStart'), 'lab start for the server-stack suite (image build included)') });
   });
 
   after(async function () {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { StartedLab, StartedThinClient } from '../harness/index';
-import { saveTimings, startClient, startSuiteLab } from './support/suite-lab';
+import { startClient, startSuiteLab } from './support/suite-lab';
 
 describe('stateless: what a client writes lives in RAM and is gone after a reset', function () {
   let lab: StartedLab | undefined;
@@ -36,7 +36,6 @@ describe('stateless: what a client writes lives in RAM and is gone after a reset
   it('after a QMP system_reset it boots again, and the files are gone', async function () {
     await c1.reset();
     const timeline = await c1.waitForBoot();
-    saveTimings(this.test, [c1]);
     expect(timeline.at(-1)!.stage).to.equal('login');
     const probe = await c1.run('ls /etc/ltsp-lab-probe /var/lib/ltsp-lab/probe');
     expect(probe.code, probe.output).to.not.equal(0);

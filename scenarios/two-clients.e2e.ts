@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { StartedLab, StartedThinClient } from '../harness/index';
-import { saveTimings, startClient, startSuiteLab } from './support/suite-lab';
+import { startClient, startSuiteLab } from './support/suite-lab';
 
 describe('two clients: two thin clients with different MACs boot at once from one server', function () {
   let lab: StartedLab | undefined;
@@ -21,7 +21,6 @@ describe('two clients: two thin clients with different MACs boot at once from on
 
   it('both reach the login prompt', async function () {
     const [t1, t2] = await Promise.all([c1.waitForBoot(), c2.waitForBoot()]);
-    saveTimings(this.test, [c1, c2]);
     expect(t1.at(-1)!.stage).to.equal('login');
     expect(t2.at(-1)!.stage).to.equal('login');
   });

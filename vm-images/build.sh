@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The one build entry point for everything the lab boots and serves.
 #
-#   vm-images/build.sh [--only base|server|root|initramfs] [--manifest FILE] [--keys]
+#   vm-images/build.sh [--only base|server|root|initramfs] [--rebuild root|initramfs]...
+#                      [--manifest FILE] [--keys]
 #
-# --keys prints each artefact's key (JSON) and exits without building.
+# --keys prints each artefact's key (JSON) and exits without building. --rebuild builds
+# a cached artefact afresh (the harness asks for it when a checksum says it is damaged).
 #
 # Artefacts, each keyed by a hash of exactly the recipe files it is made from:
 #   base       docker image ltsp-lab/base:KEY     debootstrap minbase bookworm + docker import
@@ -15,6 +17,8 @@
 # manifest (JSON) goes to stdout and to CACHE/manifest.json.
 # LTSP_LAB_KEY_SALT, when set, is mixed into every key, so everything is built afresh
 # under new names (./lab bench's cold build); unset, the keys are what they always were.
+# LTSP_LAB_LABELS ("key=value ..."), when set, labels every container the build runs:
+# the harness passes its run's ownership labels, so `./lab clean` reaps a dead build's.
 set -euo pipefail
 export LC_ALL=C DOCKER_BUILDKIT=0
 
@@ -25,12 +29,16 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 only=""
 manifest_out=""
 keys_only=""
+rebuild=" "
 while [ $# -gt 0 ]; do
   case "$1" in
     --only) only="${2:-}"; shift 2 ;;
     --manifest) manifest_out="${2:-}"; shift 2 ;;
     --keys) keys_only=1; shift ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    --rebuild)
+      case "${2:-}" in root|initramfs) rebuild+="$2 " ;; *) LAB_STEP=args die "--rebuild takes root or initramfs, not '${2:-}'" ;; esac
+      shift 2 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) LAB_STEP=args die "unknown option '$1' (see --help)" ;;
   esac
 done
@@ -57,7 +65,9 @@ require_files server server/Dockerfile server/rootfs/usr/local/sbin/ltsp-server 
   server/rootfs/etc/systemd/system/nbd-server.service server/rootfs/srv/tftp/boot.ipxe
 require_files root client/root/Dockerfile
 require_files initramfs client/dracut/build-initramfs.sh client/dracut/conf.d/10-ltsp-lab.conf \
-  client/dracut/90ltsp-union/module-setup.sh client/dracut/90ltsp-union/ltsp-union.sh
+  client/dracut/90ltsp-union/module-setup.sh client/dracut/90ltsp-union/ltsp-union.sh \
+  client/dracut/90ltsp-union/ltsp-test-delay.sh client/dracut/90ltsp-union/ltsp-test-delay-nbd.sh \
+  client/dracut/90ltsp-union/ltsp-test-delay-root.sh
 
 # ---------------------------------------------------------------- keys
 # Each key hashes exactly the recipe files of its artefact and the key it is built on.
@@ -90,7 +100,13 @@ if ! flock -n 9; then
   flock -w 1800 9 || LAB_STEP=lock die "the cache lock $CACHE/.lock is still held after 30 min"
 fi
 printf '%s\n' "$$" >"$CACHE/.lock"
-trap cache_cleanup EXIT
+# Holding the lock, no other build is alive: a temp folder here is a dead build's.
+for stale in "$CACHE"/.tmp-*; do
+  [ -e "$stale" ] || continue
+  LAB_STEP=lock say "removing $stale, left by a build that died"
+  rm -rf "$stale"
+done
+trap 'containers_cleanup; cache_cleanup' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
@@ -148,20 +164,52 @@ fi
 LAB_STEP=root
 ROOT_IMAGE="ltsp-lab/client-root:$ROOT_KEY"
 ROOT_DIR="$CACHE/root-$ROOT_KEY"
+# What is wrong with a finished root folder, or nothing: a file a boot needs is missing,
+# or root.ext4 is not the size it was built with. Its checksum is the harness's check,
+# once per run (hashing 1 GB on every build call would cost seconds).
+root_damage() {
+  local f size
+  for f in root.ext4 root.ext4.sha256 vmlinuz kernel-version; do
+    [ -s "$ROOT_DIR/$f" ] || { printf '%s is missing' "$f"; return 0; }
+  done
+  [ -f "$ROOT_DIR/root.ext4.size" ] || return 0
+  size=$(stat -c %s "$ROOT_DIR/root.ext4")
+  [ "$size" = "$(cat "$ROOT_DIR/root.ext4.size")" ] || printf 'root.ext4 is %s bytes, %s when it was built' "$size" "$(cat "$ROOT_DIR/root.ext4.size")"
+}
+# The kernel alone, from the image the root was exported from: seconds, not an export.
+heal_kernel() {
+  local kver cid
+  kver=$(cat "$ROOT_DIR/kernel-version")
+  say "$ROOT_DIR/vmlinuz is missing: taking it again from $ROOT_IMAGE"
+  container_args root-kernel
+  cid=$(docker create "${CONTAINER_ARGS[@]}" "$ROOT_IMAGE" /bin/true 9>&-) || die "docker create failed"
+  docker cp "$cid:/boot/vmlinuz-$kver" "$ROOT_DIR/.vmlinuz.new" 9>&- || die "cannot copy /boot/vmlinuz-$kver out of $ROOT_IMAGE"
+  containers_cleanup
+  mv "$ROOT_DIR/.vmlinuz.new" "$ROOT_DIR/vmlinuz"
+}
 build_root() {
+  local damage=""
+  if [ -d "$ROOT_DIR" ]; then
+    if [[ $rebuild == *" root "* ]]; then
+      say "rebuilding $ROOT_DIR (--rebuild root)"; rm -rf "$ROOT_DIR"
+    else
+      damage=$(root_damage)
+      if [ "$damage" = "vmlinuz is missing" ] && docker_has_image "$ROOT_IMAGE"; then heal_kernel; damage=$(root_damage); fi
+      if [ -n "$damage" ]; then say "$ROOT_DIR is damaged ($damage): rebuilding it"; rm -rf "$ROOT_DIR"; fi
+    fi
+  fi
   if [ -f "$ROOT_DIR/root.ext4" ] && docker_has_image "$ROOT_IMAGE"; then say "cached $ROOT_DIR"; return; fi
   [ -f "$ROOT_DIR/root.ext4" ] || need_space "$CACHE" 3072
   docker_has_image "$ROOT_IMAGE" || docker_build "$ROOT_IMAGE" "$here/client/root"
   [ -f "$ROOT_DIR/root.ext4" ] && return
   local tmp cid mib kver
   cache_begin "$ROOT_DIR"; tmp=$CACHE_TMP
-  cid=$(docker create --label ltsp-lab.artefact=root-export "$ROOT_IMAGE" /bin/true) || die "docker create failed"
+  container_args root-export
+  cid=$(docker create "${CONTAINER_ARGS[@]}" "$ROOT_IMAGE" /bin/true 9>&-) || die "docker create failed"
   say "exporting the root filesystem"
   mkdir "$tmp/tree"
-  if ! docker export "$cid" | tar -C "$tmp/tree" --numeric-owner -xf - ; then
-    docker rm -f "$cid" >/dev/null 2>&1; die "docker export of $ROOT_IMAGE failed"
-  fi
-  docker rm -f "$cid" >/dev/null 2>&1 || true
+  docker export "$cid" 9>&- | tar -C "$tmp/tree" --numeric-owner -xf - || die "docker export of $ROOT_IMAGE failed"
+  containers_cleanup
   # docker export leaves its own bind-mount targets behind; a thin client writes its own.
   printf 'ltsp-client\n' >"$tmp/tree/etc/hostname"
   printf '127.0.0.1\tlocalhost\n127.0.1.1\tltsp-client\n' >"$tmp/tree/etc/hosts"
@@ -177,6 +225,7 @@ build_root() {
   run_logged "$LOGS/root-mkfs.log" mkfs.ext4 -q -F -L ltsp-root -E root_owner=0:0 -d "$tmp/tree" "$tmp/root.ext4" "${mib}M"
   rm -rf "$tmp/tree"
   sha256sum "$tmp/root.ext4" | cut -c1-64 >"$tmp/root.ext4.sha256"
+  stat -c %s "$tmp/root.ext4" >"$tmp/root.ext4.size"
   cache_commit "$tmp" "$ROOT_DIR"
 }
 build_root
@@ -187,12 +236,14 @@ LAB_STEP=initramfs
 KVER=$(cat "$ROOT_DIR/kernel-version")
 INITRD_DIR="$CACHE/initramfs-$INITRD_KEY"
 build_initramfs() {
-  [ -f "$INITRD_DIR/initrd.img" ] && { say "cached $INITRD_DIR"; return; }
+  if [ -d "$INITRD_DIR" ] && [[ $rebuild == *" initramfs "* ]]; then say "rebuilding $INITRD_DIR (--rebuild initramfs)"; rm -rf "$INITRD_DIR"; fi
+  [ -s "$INITRD_DIR/initrd.img" ] && { say "cached $INITRD_DIR"; return; }
+  if [ -d "$INITRD_DIR" ]; then say "$INITRD_DIR is damaged (initrd.img is missing): rebuilding it"; rm -rf "$INITRD_DIR"; fi
   need_space "$CACHE" 512
   local tmp
   cache_begin "$INITRD_DIR"; tmp=$CACHE_TMP
-  run_logged "$LOGS/initramfs-dracut.log" docker run --rm --network none \
-    --label ltsp-lab.artefact=initramfs \
+  container_args initramfs
+  run_logged "$LOGS/initramfs-dracut.log" docker run --rm --network none "${CONTAINER_ARGS[@]}" \
     -v "$here/client/dracut:/recipe:ro" -v "$tmp:/out" \
     "$ROOT_IMAGE" /bin/sh /recipe/build-initramfs.sh "$KVER" /out/initrd.img
   [ -s "$tmp/initrd.img" ] || die "dracut produced no initramfs"

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { followStages } from '../boot/follow-stages';
-import { bareBootStages } from '../boot/stages';
+import { bareBootStages, bootBudgetMs, stageBudgetMs } from '../boot/stages';
 import { stepDeadline } from '../common/run-deadline';
 import type { HostSpeed } from '../common/speed';
 import { trackStoppable } from '../common/teardown';
@@ -47,9 +47,9 @@ export async function bootBare(spec: BareBootSpec): Promise<BareBoot> {
   mkdirSync(dir, { recursive: true });
   const consoleLog = join(dir, 'console.log');
   const stages = bareBootStages({ union: spec.union });
-  const scaled = (s: number): number => s * 1000 * spec.speed.factor;
-  const deadline = stepDeadline(scaled(stages.reduce((a, s) => a + s.budgetS, 0)), `bare boot of ${spec.name}`);
+  const deadline = stepDeadline(bootBudgetMs(stages, spec.speed), `bare boot of ${spec.name}`);
   const qemu = await new QemuMachine(spec.name, join(spec.stateDir, spec.name))
+    .withAccel(spec.speed.accel)
     .withMemory(spec.memoryMb ?? 384)
     .withDirectKernel({ kernel: spec.kernel, initrd: spec.initrd, append: bareAppend(spec.union) })
     .withDisk({ path: spec.rootImage, readOnly: true, iface: 'virtio' })
@@ -61,7 +61,7 @@ export async function bootBare(spec: BareBootSpec): Promise<BareBoot> {
   try {
     const marks = await followStages(qemu, stages, {
       deadline,
-      budgetMs: (s) => scaled(s.budgetS),
+      budgetMs: (s) => stageBudgetMs(s, spec.speed),
       stopping: () => stopping,
       consoleLogFile: consoleLog,
     });

@@ -2,12 +2,18 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../common/errors';
 import { RunContext } from '../common/run-context';
-import { measureHostSpeed } from '../common/speed';
+import { decideHostSpeed } from '../accel/accel-choice';
+import { budgetMs } from '../common/budgets';
+import { stepDeadline } from '../common/run-deadline';
+import { buildImages } from '../images/image-set';
 import { trackStoppable } from '../common/teardown';
 import { REPORTS_ROOT } from '../lab/lab';
+import { benchResults } from '../report/bench-results';
+import { writeRunReport } from '../report/run-report';
 import { CaseRun, failureOf, type BenchCase, type BenchContext } from './case-run';
 import { chainCase } from './chain-case';
 import { concurrencyCase } from './concurrency-case';
+import { gateCase } from './gate-case';
 import { benchHost } from './host-load';
 import { imagesCase, imagesWarmCase } from './images-case';
 import { memoryCase } from './memory-case';
@@ -15,7 +21,7 @@ import { overheadCase } from './overhead-case';
 import type { BenchReport } from './types';
 
 /** Every case, in the order a full bench runs them. */
-const CASES: readonly BenchCase[] = [chainCase, overheadCase, concurrencyCase, imagesCase, memoryCase, imagesWarmCase];
+const CASES: readonly BenchCase[] = [chainCase, overheadCase, concurrencyCase, imagesCase, memoryCase, gateCase, imagesWarmCase];
 
 export const BENCH_CASES: readonly string[] = CASES.map((c) => c.name);
 /** What `./lab bench` runs without --case: images-warm is part of images. */
@@ -48,16 +54,19 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   const run = new RunContext();
   const dir = join(REPORTS_ROOT, `bench-${run.id}`);
   mkdirSync(dir, { recursive: true });
+  // The accelerator is chosen by proof with the images' own kernel (a no-op build when warm).
+  const manifest = await buildImages({ deadline: stepDeadline(budgetMs('imageBuild'), 'image build before the bench'), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+  const speed = await decideHostSpeed({ kernel: manifest.kernel, initrd: manifest.initrd });
   const report: BenchReport = {
     runId: run.id,
     startedAt: new Date().toISOString(),
-    host: benchHost(),
+    host: benchHost(speed),
     runs: opts.runs,
     cases: [],
     file: join(dir, 'bench.json'),
   };
   const progress = opts.onProgress ?? (() => undefined);
-  const ctx: BenchContext = { runId: run.id, dir, runs: opts.runs, speed: measureHostSpeed(), stateDir: run.stateDir, progress };
+  const ctx: BenchContext = { runId: run.id, dir, runs: opts.runs, speed, stateDir: run.stateDir, progress };
   const stoppable = { stop: async () => run.unregister() };
   run.register();
   trackStoppable(stoppable, true);
@@ -72,6 +81,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
       }
       report.cases.push(c.result());
       writeJson(report.file, report);
+      writeRunReport(dir, benchResults(report, dir, speed, manifest));
     }
   } finally {
     run.unregister();
@@ -79,6 +89,8 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   }
   report.finishedAt = new Date().toISOString();
   writeJson(report.file, report);
+  // results.json, junit.xml and index.html beside bench.json, as every run leaves them.
+  writeRunReport(dir, benchResults(report, dir, speed, manifest));
   return report;
 }
 

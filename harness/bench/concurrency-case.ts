@@ -1,6 +1,5 @@
 import type { StartedThinClient } from '../boot/thin-client';
 import { checkClientsFit } from '../common/host-resources';
-import { stepDeadline } from '../common/run-deadline';
 import type { StartedLab } from '../lab/lab';
 import { formatValue } from './bench-table';
 import { failureOf, type BenchCase, type CaseRun } from './case-run';
@@ -32,7 +31,7 @@ async function bootBatch(lab: StartedLab, n: number, run: number): Promise<{ tim
   const clients: StartedThinClient[] = [];
   try {
     for (let i = 1; i <= n; i++) {
-      clients.push(await lab.client(`n${n}-r${run}-c${i}`).start(stepDeadline(60_000 * lab.speed.factor, `start client ${i} of ${n}`)));
+      clients.push(await lab.client(`n${n}-r${run}-c${i}`).start());
     }
     const rssKb: number[] = [];
     const cpuS: number[] = [];

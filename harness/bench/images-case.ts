@@ -3,6 +3,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HarnessError } from '../common/errors';
 import { execCommand } from '../common/exec';
+import { budgetMs } from '../common/budgets';
 import { stepDeadline } from '../common/run-deadline';
 import { buildImages, imageKeys, VM_IMAGES_DIR, type ImageManifest } from '../images/image-set';
 import { formatValue } from './bench-table';
@@ -10,7 +11,7 @@ import { buildStepOutcomes, unexpectedOutcomes, type BuildStep, type StepOutcome
 import type { BenchCase, CaseRun } from './case-run';
 
 const ISSUE = 'issue 5';
-const BUILD_BUDGET_MS = 45 * 60_000;
+const BUILD_BUDGET_MS = budgetMs('imageBuild');
 const ALL_CACHED: Record<BuildStep, StepOutcome> = { base: 'cached', server: 'cached', root: 'cached', initramfs: 'cached' };
 const ALL_BUILT: Record<BuildStep, StepOutcome> = { base: 'built', server: 'built', root: 'built', initramfs: 'built' };
 const MODULE_ONLY: Record<BuildStep, StepOutcome> = { ...ALL_CACHED, initramfs: 'built' };

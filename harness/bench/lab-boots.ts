@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { ThinClient } from '../boot/thin-client';
+import { budgetMs } from '../common/budgets';
 import { stepDeadline } from '../common/run-deadline';
 import { Lab, type StartedLab } from '../lab/lab';
 import type { ClientTimeline, StageMark } from '../report/types';
@@ -18,7 +19,7 @@ function buildProgress(c: CaseRun): (line: string) => void {
  */
 export async function withLab(c: CaseRun, fn: (lab: StartedLab) => Promise<void>): Promise<void> {
   const lab = await c.attempt(0, 'lab start', () =>
-    new Lab().withReportDir(join(c.ctx.dir, c.spec.name)).start({ deadline: stepDeadline(45 * 60_000, `lab for bench case ${c.spec.name}`), onProgress: buildProgress(c) }),
+    new Lab().withReportDir(join(c.ctx.dir, c.spec.name)).start({ deadline: stepDeadline(budgetMs('labStart'), `lab for bench case ${c.spec.name}`), onProgress: buildProgress(c) }),
   );
   if (!lab) return;
   try {
@@ -37,7 +38,7 @@ export interface LabBoot {
 
 /** Starts one client, follows it to login, and stops it; throws what the boot threw, after stopping. */
 export async function bootLabClient(lab: StartedLab, name: string, configure: (c: ThinClient) => ThinClient = (c) => c): Promise<LabBoot> {
-  const client = await configure(lab.client(name)).start(stepDeadline(60_000 * lab.speed.factor, `start ${name}`));
+  const client = await configure(lab.client(name)).start();
   try {
     const marks = [...(await client.waitForBoot())];
     const rss = client.qemu.rssKb();

@@ -20,7 +20,7 @@ interface AtLogin {
 
 /** Boots a client with -m `mb` to login, reads the memory figures there, and stops it. */
 async function bootAndMeasure(lab: StartedLab, name: string, mb: number): Promise<AtLogin> {
-  const client = await lab.client(name).withMemory(mb).start(stepDeadline(60_000 * lab.speed.factor, `start ${name}`));
+  const client = await lab.client(name).withMemory(mb).start();
   try {
     await client.waitForBoot();
     const rss = client.qemu.rssKb();
@@ -54,7 +54,7 @@ export function failureSummary(e: Error): string {
 async function probe(c: CaseRun, lab: StartedLab, mb: number): Promise<MemoryTry> {
   c.sampleContention();
   const name = `mem-m${mb}`;
-  const client = await lab.client(name).withMemory(mb).start(stepDeadline(60_000 * lab.speed.factor, `start ${name}`));
+  const client = await lab.client(name).withMemory(mb).start();
   try {
     await client.waitForBoot();
     const t = { mb, ok: true, loginMs: loginMs(client.timeline) as number };

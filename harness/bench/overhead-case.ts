@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
-import { bootStages } from '../boot/stages';
+import { bootBudgetMs, bootStages } from '../boot/stages';
+import { budgetMs } from '../common/budgets';
 import { HarnessError, SutError } from '../common/errors';
 import { labScript } from '../common/paths';
 import { stepDeadline } from '../common/run-deadline';
@@ -79,9 +80,10 @@ export const overheadCase: BenchCase = {
     { id: 'total', label: './lab boot, whole', unit: 's' },
   ],
   async run(c: CaseRun): Promise<void> {
-    const warm = await c.attempt(0, 'warm the image cache', () => buildImages({ deadline: stepDeadline(45 * 60_000, 'image build before the overhead case') }));
+    const warm = await c.attempt(0, 'warm the image cache', () => buildImages({ deadline: stepDeadline(budgetMs('imageBuild'), 'image build before the overhead case') }));
     if (!warm) return;
-    const budgetS = bootStages({ union: true }).reduce((a, s) => a + s.budgetS, 0);
+    // The boot's own budget, plus the lab's start (the server, a warm build check).
+    const bootMs = bootBudgetMs(bootStages({ union: true }), c.ctx.speed) + budgetMs('labStartWarm');
     const splits: OverheadSplit[] = [];
     for (let run = 1; run <= c.runs; run++) {
       c.sampleContention();
@@ -89,7 +91,7 @@ export const overheadCase: BenchCase = {
       const r = await c.attempt(run, './lab boot --json', async () => {
         const timed = await runTimed(LAB_SCRIPT, ['boot', '--json', '--report', dir], {
           name: './lab boot',
-          deadline: stepDeadline((budgetS * c.ctx.speed.factor + 300) * 1000, `./lab boot (overhead run ${run})`),
+          deadline: stepDeadline(bootMs, `./lab boot (overhead run ${run})`),
         });
         const j = bootJson(timed);
         const cl = j.clients[0];

@@ -65,6 +65,8 @@ export interface CaseResult {
 export interface BenchHost {
   cores: number;
   accel: string;
+  /** Why that accelerator (the probe's verdict). */
+  accelReason?: string;
   speedFactor: number;
   loadAvg1: number;
   /** QEMU processes of other runs on this host when the bench started: they skew times. */

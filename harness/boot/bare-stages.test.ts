@@ -7,13 +7,14 @@ import { ConsoleLog } from '../console/console-log';
 import type { ProcessGroup } from '../process/process-group';
 import { followStages, type StageSource } from './follow-stages';
 import { bareBootStages, bootStages } from './stages';
+import { FIXTURES_DIR } from '../common/paths';
 
 /**
  * A real bare boot with the union: bare QEMU, -kernel/-initrd of the lab's kernel and
  * initramfs, root=/dev/vda on a read-only virtio disk, as ./lab bench logged it (the
  * harness's "[  12.345] " prefixes stripped). Fed as a serial console sends it.
  */
-const BARE = readFileSync(join(__dirname, 'fixtures', 'console-bare-union.log'), 'utf8').replace(/\n$/, '').replaceAll('\n', '\r\n');
+const BARE = readFileSync(join(FIXTURES_DIR, 'consoles', 'console-bare-union.log'), 'utf8').replace(/\n$/, '').replaceAll('\n', '\r\n');
 
 function machine(): StageSource & { console: ConsoleLog } {
   const exited = new Promise<never>(() => undefined);

@@ -8,8 +8,9 @@ import type { ProcessGroup } from '../process/process-group';
 import type { StageMark } from '../report/types';
 import { followStages, type StageSource } from './follow-stages';
 import { bootStages, type StageDef } from './stages';
+import { FIXTURES_DIR } from '../common/paths';
 
-const BOOT = readFileSync(join(__dirname, 'fixtures', 'console-union.log'), 'utf8').replace(/\n$/, '').replaceAll('\n', '\r\n');
+const BOOT = readFileSync(join(FIXTURES_DIR, 'consoles', 'console-union.log'), 'utf8').replace(/\n$/, '').replaceAll('\n', '\r\n');
 
 /** A machine whose console is fed by the test and that never exits on its own. */
 function machine(): StageSource & { console: ConsoleLog } {

@@ -45,7 +45,7 @@ export async function followStages(machine: StageSource, stages: StageDef[], opt
     try {
       const wait = machine.console.waitFor(stage.pattern, { deadline: d, failOn: [...BOOT_FAIL_PATTERNS, ...later], exited: machine.exited });
       const m = await (opts.abort ? Promise.race([wait, opts.abort]) : wait);
-      marks.push({ stage: stage.id, label: stage.label, t: Math.round(m.t), line: m.line.text });
+      marks.push({ stage: stage.id, label: stage.label, t: Math.round(m.t), budgetMs: Math.round(d.totalMs), line: m.line.text });
       debug('%s: %s at %s s', machine.name, stage.label, (m.t / 1000).toFixed(1));
     } catch (e) {
       const detail = e instanceof Error ? e.message : String(e);

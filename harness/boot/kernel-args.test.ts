@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../common/errors';
 import { clientScript, kernelArgs, validateAppend } from './kernel-args';
+import { FIXTURES_DIR } from '../common/paths';
 
 function usageError(fn: () => unknown): UsageError {
   try {
@@ -59,7 +60,7 @@ describe('kernelArgs', () => {
   });
 
   it("is the command line a real union boot reported, once iPXE expanded its settings to the boot's lease", () => {
-    const log = readFileSync(join(__dirname, 'fixtures', 'console-union-http.log'), 'utf8');
+    const log = readFileSync(join(FIXTURES_DIR, 'consoles', 'console-union-http.log'), 'utf8');
     const reported = /\] Command line: (.*)$/m.exec(log)?.[1];
     const [, ip, mask] = /^net0: (\S+)\/(\S+)$/m.exec(log) ?? [];
     const mac = /net0: ([0-9a-f:]{17}) using/.exec(log)?.[1];

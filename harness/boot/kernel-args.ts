@@ -1,4 +1,5 @@
 import { UsageError } from '../common/errors';
+import { parseTestDelay, TEST_DELAY_ARG } from './test-delay';
 
 /** x86 COMMAND_LINE_SIZE is 2048; leave room for what the lab itself passes. */
 const MAX_APPEND = 1024;
@@ -23,6 +24,7 @@ export function validateAppend(append: string): string {
   if ((trimmed.match(/"/g) ?? []).length % 2 !== 0) throw new UsageError('--append has an unbalanced double quote');
   for (const word of trimmed.match(/(?:[^\s"]+|"[^"]*")+/g) ?? []) {
     if (word.startsWith('=')) throw new UsageError(`--append has an argument without a name: '${word}'`);
+    if (word.startsWith(`${TEST_DELAY_ARG}=`)) parseTestDelay(word.slice(TEST_DELAY_ARG.length + 1));
   }
   return trimmed;
 }

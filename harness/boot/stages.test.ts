@@ -5,13 +5,14 @@ import { Deadline } from '../common/deadline';
 import { ConsoleWaitError } from '../common/errors';
 import { ConsoleLog, type ConsoleMatch, type FailPattern } from '../console/console-log';
 import { BOOT_FAIL_PATTERNS, SHELL_PROMPT, bootStages, type StageDef } from './stages';
+import { FIXTURES_DIR } from '../common/paths';
 
 /**
  * A real union boot of c1 (PXE, NBD root, unionfs-fuse, autologin, one command), as
  * the harness logged it, with the "[  12.345] " prefixes stripped. Sent as a serial
  * console sends it: \r\n line ends, and the last prompt without a newline.
  */
-const fixture = (name: string): string => readFileSync(join(__dirname, 'fixtures', name), 'utf8').replace(/\n$/, '').replaceAll('\n', '\r\n');
+const fixture = (name: string): string => readFileSync(join(FIXTURES_DIR, 'consoles', name), 'utf8').replace(/\n$/, '').replaceAll('\n', '\r\n');
 const BOOT = fixture('console-union.log');
 const BOOT_LINES = BOOT.split('\r\n');
 /** A later real union boot: kernel and initramfs over HTTP, iPXE's lease as a static ip=. */

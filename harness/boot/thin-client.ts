@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Deadline } from '../common/deadline';
-import { SutError, UsageError } from '../common/errors';
+import { ConsoleWaitError, SutError, UsageError } from '../common/errors';
 import { log } from '../common/log';
 import { stepDeadline } from '../common/run-deadline';
 import type { RunContext } from '../common/run-context';
@@ -12,7 +12,8 @@ import type { ClientTimeline, StageMark } from '../report/types';
 import { writeClientScript } from '../server/client-scripts';
 import { followStages } from './follow-stages';
 import { clientScript, kernelArgs } from './kernel-args';
-import { BOOT_FAIL_PATTERNS, SHELL_PROMPT, bootStages, type StageDef } from './stages';
+import { BOOT_FAIL_PATTERNS, SHELL_PROMPT, bootBudgetMs, bootStages, stageBudgetMs, type StageDef } from './stages';
+import { budgetMs } from '../common/budgets';
 
 const debug = log('boot');
 
@@ -120,7 +121,7 @@ export class ThinClient {
   }
 
   /** Writes the client's iPXE script, adds its tap and starts QEMU. Tears down on failure. */
-  async start(deadline: Deadline): Promise<StartedThinClient> {
+  async start(deadline: Deadline = stepDeadline(budgetMs('clientStart', this.host.speed), `start ${this.name}`)): Promise<StartedThinClient> {
     if (this.host.exports) checkExport(this.exportName, this.host.exports);
     const index = this.host.allocateIndex();
     const mac = this.mac ?? `52:54:00:4c:${this.host.run.id.charCodeAt(5).toString(16).padStart(2, '0')}:${index.toString(16).padStart(2, '0')}`;
@@ -130,6 +131,7 @@ export class ThinClient {
     const dir = join(this.host.reportDir, this.name);
     mkdirSync(dir, { recursive: true });
     const machine = new QemuMachine(this.name, join(this.host.run.stateDir, this.name))
+      .withAccel(this.host.speed.accel)
       .withMemory(this.memoryMb)
       .withBootOrder('n')
       .withConsoleLog(join(dir, 'console.log'))
@@ -142,7 +144,7 @@ export class ThinClient {
       if (this.qemuBinary) machine.withBinary(this.qemuBinary);
       qemu = await machine.start(deadline);
     } catch (e) {
-      await this.host.network.removeTap(tap, Deadline.after(5000, `remove tap ${tap.name}`));
+      await this.host.network.removeTap(tap, Deadline.after(budgetMs('teardown'), `remove tap ${tap.name}`));
       throw e;
     }
     debug('%s started: pid %d mac %s tap %s', this.name, qemu.pid, mac, tap.name);
@@ -176,14 +178,9 @@ export class StartedThinClient implements AsyncDisposable {
     return this.qemu.console;
   }
 
-  /** Seconds of reference-TCG time → ms on this host, with the clients running beside this one. */
-  private scaled(seconds: number): number {
-    return seconds * 1000 * this.host.speed.factor * this.host.contention();
-  }
-
-  /** The whole boot's budget: the sum of its stages'. */
+  /** The whole boot's budget on this host, with the clients running beside this one: the sum of its stages'. */
   bootBudgetMs(): number {
-    return this.scaled(this.stages.reduce((s, st) => s + st.budgetS, 0));
+    return bootBudgetMs(this.stages, this.host.speed, this.host.contention());
   }
 
   /**
@@ -200,9 +197,9 @@ export class StartedThinClient implements AsyncDisposable {
     try {
       await followStages(this.qemu, stages, {
         deadline,
-        budgetMs: (stage) => this.scaled(stage.budgetS),
+        budgetMs: (stage) => stageBudgetMs(stage, this.host.speed, this.host.contention()),
         marks: this.timeline,
-        abort: watch.promise,
+        abort: Promise.race([watch.promise, this.console.logFailed]),
         stopping: () => this.stopping !== undefined,
         consoleLogFile: join(this.dir, 'console.log'),
         onFailure: (stage, error) => (this.failure = { stage: stage.id, error }),
@@ -223,8 +220,21 @@ export class StartedThinClient implements AsyncDisposable {
    * Runs a shell command at the root prompt on ttyS0 and returns its output and exit
    * code. Markers are printed by printf so the echoed command line cannot match them.
    */
-  async run(command: string, deadline: Deadline = stepDeadline(this.scaled(60), `${this.name}: ${command}`)): Promise<CommandResult> {
+  async run(command: string, deadline: Deadline = stepDeadline(budgetMs('shellCommand', this.host.speed, this.host.contention()), `${this.name}: ${command}`)): Promise<CommandResult> {
     if (command.includes('\n')) throw new UsageError('one command line at a time');
+    try {
+      return await this.runAtPrompt(command, deadline);
+    } catch (e) {
+      // A failure pattern (a panic, an oops) is the stack failing under the command; a
+      // wait that merely ran out stays the harness's ConsoleWaitError.
+      if (e instanceof ConsoleWaitError && e.reason === 'failure-pattern') {
+        throw new SutError(`${this.name} failed while running '${command}': ${e.message}`, { cause: e, hint: `console log: ${join(this.dir, 'console.log')}` });
+      }
+      throw e;
+    }
+  }
+
+  private async runAtPrompt(command: string, deadline: Deadline): Promise<CommandResult> {
     const n = ++this.commandCount;
     await this.console.waitFor(SHELL_PROMPT, { deadline, failOn: BOOT_FAIL_PATTERNS, exited: this.qemu.exited, what: `${this.name}: shell prompt before '${command}'` });
     // The serial tty is 80 columns, and findmnt, ps & co. cut their lines to it.
@@ -244,7 +254,7 @@ export class StartedThinClient implements AsyncDisposable {
   }
 
   /** QMP system_reset: a hard reset; console waits after it see only the new boot. */
-  async reset(deadline: Deadline = stepDeadline(10_000, `reset ${this.name}`)): Promise<void> {
+  async reset(deadline: Deadline = stepDeadline(budgetMs('reset'), `reset ${this.name}`)): Promise<void> {
     this.console.skipToEnd();
     await this.qemu.qmp.systemReset(deadline);
   }
@@ -268,7 +278,7 @@ export class StartedThinClient implements AsyncDisposable {
   stop(): Promise<StopStep> {
     this.stopping ??= (async () => {
       const step = await this.qemu.stop();
-      await this.host.network.removeTap(this.tap, Deadline.after(10_000, `remove tap ${this.tap.name}`));
+      await this.host.network.removeTap(this.tap, Deadline.after(budgetMs('teardown'), `remove tap ${this.tap.name}`));
       this.host.track(this, false);
       return step;
     })();

@@ -12,7 +12,10 @@ import {
   UsageError,
   exitCodeOf,
   formatTail,
+  type ConsoleWaitReason,
 } from './errors';
+import { NbdCommandError, NbdConnectError, NbdProtocolError, NbdRefusedError } from '../nbd/nbd-errors';
+import { dockerFailed } from '../server/ltsp-server';
 
 const lines = (n: number): string[] => Array.from({ length: n }, (_, i) => `line ${i + 1}`);
 
@@ -25,7 +28,8 @@ describe('errors', function () {
       [new SetupError('no /dev/net/tun'), 'setup', 3],
       [new SutError('login failed'), 'sut', 4],
       [new BootStageError({ stage: 'nbd-root', elapsedMs: 1, consoleTail: [] }), 'sut', 4],
-      [new ConsoleWaitError({ console: 'c1', pattern: '/x/', reason: 'timeout', elapsedMs: 1, consoleTail: [] }), 'sut', 4],
+      // A wait by itself proves nothing about the stack (see 'sorts the ambiguous ones' below).
+      [new ConsoleWaitError({ console: 'c1', pattern: '/x/', reason: 'timeout', elapsedMs: 1, consoleTail: [] }), 'harness', 5],
       [new HarnessError('bug'), 'harness', 5],
       [new LaunchError('qemu died'), 'harness', 5],
       [new QmpError('eof'), 'harness', 5],
@@ -39,6 +43,28 @@ describe('errors', function () {
     }
     expect(exitCodeOf(new Error('plain'))).to.equal(1);
     expect(exitCodeOf('a string')).to.equal(1);
+  });
+
+  it('sorts the ambiguous ones: exit 4 is the stack under test and nothing else', () => {
+    const wait = (reason: ConsoleWaitReason): ConsoleWaitError => new ConsoleWaitError({ console: 'c1', pattern: '/login: $/', reason, elapsedMs: 1, consoleTail: [] });
+    const cases: [string, LabError, number][] = [
+      // The harness may have waited for the wrong thing: the lab's, until someone who knows says otherwise.
+      ...(['timeout', 'failure-pattern', 'exited', 'closed'] as const).map((r): [string, LabError, number] => [`ConsoleWaitError ${r}`, wait(r), 5]),
+      // followStages knows the stage and wraps the wait: the stack's.
+      ['BootStageError around a wait', new BootStageError({ stage: 'login', elapsedMs: 1, consoleTail: [], cause: wait('timeout') }), 4],
+      // Our own NBD client could have broken the exchange.
+      ['NbdProtocolError', new NbdProtocolError('bad reply magic'), 5],
+      ['NbdRefusedError', new NbdRefusedError({ server: 's:10809', during: 'NBD_OPT_GO', reason: 'NBD_REP_ERR_POLICY' }), 4],
+      ['NbdCommandError', new NbdCommandError({ server: 's', exportName: 'root', command: 'NBD_CMD_READ', offset: 0n, length: 1, errno: 5, errnoName: 'EIO' }), 4],
+      ['NbdConnectError', new NbdConnectError('refused', { server: 's', code: 'ECONNREFUSED' }), 4],
+    ];
+    for (const [what, err, code] of cases) expect(exitCodeOf(err), what).to.equal(code);
+  });
+
+  it('an LTSP server start that failed in docker is the lab\'s, one that never got ready the stack\'s', () => {
+    expect(dockerFailed(Object.assign(new Error('(HTTP code 500) server error'), { statusCode: 500 }))).to.equal(true);
+    expect(dockerFailed(Object.assign(new Error('connect ECONNREFUSED /var/run/docker.sock'), { code: 'ECONNREFUSED' }))).to.equal(true);
+    expect(dockerFailed(new Error('Log message "/ltsp-server: ready/" not received after 30000ms'))).to.equal(false);
   });
 
   it('keeps the class hierarchy so CI can tell the lab from the stack', () => {

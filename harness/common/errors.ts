@@ -3,7 +3,7 @@
  * test is broken" (sut) from "the lab itself is broken" (setup, harness).
  */
 
-export type ErrorKind = 'usage' | 'setup' | 'sut' | 'harness';
+export type ErrorKind = 'usage' | 'setup' | 'sut' | 'harness' | 'regression';
 
 export interface LabErrorOptions {
   /** What the operator can do about it, printed after the message. */
@@ -11,7 +11,8 @@ export interface LabErrorOptions {
   cause?: unknown;
 }
 
-const EXIT_CODES: Readonly<Record<ErrorKind, number>> = { usage: 2, setup: 3, sut: 4, harness: 5 };
+/** 6: the stack works but boots slower than its baseline (harness/gate), so CI can tell "slower" from "broken". */
+const EXIT_CODES: Readonly<Record<ErrorKind, number>> = { usage: 2, setup: 3, sut: 4, harness: 5, regression: 6 };
 
 /** How many console lines a timeout or boot failure carries. */
 export const TAIL_LINES = 40;
@@ -44,6 +45,11 @@ export class SetupError extends LabError {
 /** The system under test failed. */
 export class SutError extends LabError {
   readonly kind = 'sut';
+}
+
+/** The harness itself broke. */
+export class HarnessError extends LabError {
+  readonly kind = 'harness';
 }
 
 export interface BootStageErrorOptions extends LabErrorOptions {
@@ -90,8 +96,13 @@ export interface ConsoleWaitErrorOptions extends LabErrorOptions {
   failureLine?: string;
 }
 
-/** A console wait ended without its pattern: timeout, failure pattern, process exit or EOF. */
-export class ConsoleWaitError extends SutError {
+/**
+ * A console wait ended without its pattern: timeout, failure pattern, process exit or EOF.
+ * A HarnessError by itself: a wait can be wrong (a pattern the harness got wrong, a budget
+ * too short). Callers that know the stack is at fault wrap it: followStages into a
+ * BootStageError, a client command into a ClientCommandError.
+ */
+export class ConsoleWaitError extends HarnessError {
   readonly console: string;
   readonly pattern: string;
   readonly reason: ConsoleWaitReason;
@@ -128,11 +139,6 @@ export class ConsoleWaitError extends SutError {
     if (opts.what !== undefined) this.what = opts.what;
     if (opts.matchedFailure !== undefined) this.matchedFailure = opts.matchedFailure;
   }
-}
-
-/** The harness itself broke. */
-export class HarnessError extends LabError {
-  readonly kind = 'harness';
 }
 
 export interface LaunchErrorOptions extends LabErrorOptions {

@@ -20,3 +20,9 @@ export function repoRoot(from = __dirname): string {
 export function labScript(): string {
   return join(repoRoot(), 'lab');
 }
+
+/** reports/ at the repo root: every run's report folder, and reports/latest. */
+export const REPORTS_ROOT = join(repoRoot(), 'reports');
+
+/** fixtures/ at the repo root: recorded consoles and runs, boot-time baselines. */
+export const FIXTURES_DIR = join(repoRoot(), 'fixtures');

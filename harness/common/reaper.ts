@@ -1,9 +1,9 @@
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Deadline } from './deadline';
 import { execCommand } from './exec';
 import { log } from './log';
-import { LAB_LABEL, OWNER_LABEL, RUN_LABEL, ownerAlive, stateRoot } from './run-context';
+import { ARTEFACT_LABEL, LAB_LABEL, NEW_STATE_PREFIX, OWNER_LABEL, RUN_LABEL, isRunId, ownerAlive, processStartTime, stateRoot } from './run-context';
 
 const debug = log('reaper');
 
@@ -14,6 +14,8 @@ export interface ReapReport {
   taps: string[];
   qemu: number[];
   stateDirs: string[];
+  /** Temp folders of dead image builds in the cache. */
+  buildTemps: string[];
   /** Runs left alone because their owner still lives. */
   liveRuns: string[];
 }
@@ -24,6 +26,26 @@ export interface ReapOptions {
   all?: boolean;
   /** Never reap this run (the caller's). */
   except?: string;
+  /** The image cache, whose temp folders of dead builds go too. */
+  cache?: string;
+}
+
+/** build.sh names its containers ltsp-lab-build-<artefact>-<its pid>. */
+const BUILD_CONTAINER = /^ltsp-lab-build-[a-z-]+-(\d+)$/;
+
+/**
+ * A build container no run label vouches for (a direct build.sh call) is an orphan once
+ * the build.sh whose pid its name carries is gone. Only build.sh's named containers: a
+ * live `docker build` step's container inherits the artefact label from its base image.
+ */
+function orphanBuildContainer(name: string): boolean {
+  const pid = BUILD_CONTAINER.exec(name)?.[1];
+  if (pid === undefined) return false;
+  try {
+    return !readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('build.sh');
+  } catch {
+    return true;
+  }
 }
 
 /** Owner of each run that has a state folder: run id → "pid:starttime". */
@@ -36,6 +58,8 @@ function stateOwners(): Map<string, string> {
     return out;
   }
   for (const id of entries) {
+    // Only run folders: the state root also keeps host-wide files (the accelerator verdict).
+    if (!isRunId(id)) continue;
     try {
       out.set(id, readFileSync(join(stateRoot(), id, 'owner'), 'utf8').trim());
     } catch {
@@ -53,7 +77,7 @@ function stateOwners(): Map<string, string> {
  */
 export async function reap(opts: ReapOptions): Promise<ReapReport> {
   const { deadline } = opts;
-  const report: ReapReport = { containers: [], networks: [], rules: 0, taps: [], qemu: [], stateDirs: [], liveRuns: [] };
+  const report: ReapReport = { containers: [], networks: [], rules: 0, taps: [], qemu: [], stateDirs: [], buildTemps: [], liveRuns: [] };
   const owners = stateOwners();
   const doomed = (run: string, owner: string | undefined): boolean => {
     if (!run || run === opts.except) return false;
@@ -103,6 +127,17 @@ export async function reap(opts: ReapOptions): Promise<ReapReport> {
     }
   }
 
+  // Build containers without a run label (a direct build.sh call, an older build).
+  const bs = await execCommand('docker', ['ps', '-a', '--filter', `label=${ARTEFACT_LABEL}`, '--format', `{{.ID}} {{.Names}} {{.Label "${RUN_LABEL}"}}`], { deadline, allowFailure: true });
+  for (const line of bs.stdout.split('\n').filter(Boolean)) {
+    const [id, name, run] = line.split(' ');
+    if (id && !run && orphanBuildContainer(name ?? '')) {
+      await execCommand('docker', ['rm', '-f', '-v', id], { deadline, allowFailure: true });
+      report.containers.push(id);
+    }
+  }
+  if (opts.cache) report.buildTemps = await reapBuildTemps(opts.cache, deadline);
+
   // 3. Networks, their iptables rule and taps.
   const ns = await execCommand('docker', ['network', 'ls', '--filter', `label=${LAB_LABEL}`, '--format', `{{.Name}} {{.Label "${RUN_LABEL}"}} {{.Label "${OWNER_LABEL}"}}`], { deadline, allowFailure: true });
   const deadRuns = new Set<string>();
@@ -131,15 +166,37 @@ export async function reap(opts: ReapOptions): Promise<ReapReport> {
     if (doomed(run, owners.get(run))) await removeRules(run, report, deadline);
   }
 
-  // 4. State folders of dead runs.
+  // 4. State folders of dead runs, and any a dead run was still registering.
   for (const [run, owner] of owners) {
     if (doomed(run, owner)) {
       rmSync(join(stateRoot(), run), { recursive: true, force: true });
       report.stateDirs.push(run);
     }
   }
+  for (const name of safeReaddir(stateRoot()).filter((n) => n.startsWith(NEW_STATE_PREFIX))) {
+    const pid = Number(name.split('-').pop());
+    if (Number.isInteger(pid) && pid > 0 && processStartTime(pid) !== null) continue;
+    rmSync(join(stateRoot(), name), { recursive: true, force: true });
+    report.stateDirs.push(name);
+  }
   debug('reaped %o', report);
   return report;
+}
+
+/**
+ * The cache's temp folders (.tmp-*), when no build holds the cache lock: a live build
+ * holds it from start to end (build.sh), so they are all dead builds'.
+ */
+async function reapBuildTemps(cache: string, deadline: Deadline): Promise<string[]> {
+  const temps = safeReaddir(cache).filter((n) => n.startsWith('.tmp-'));
+  if (temps.length === 0) return [];
+  const busy = 75;
+  const r = await execCommand('flock', ['-n', '-E', String(busy), join(cache, '.lock'), 'rm', '-rf', '--', ...temps.map((t) => join(cache, t))], { deadline, allowFailure: true });
+  if (r.code === busy) {
+    debug('a build holds %s: its temp folders stay', cache);
+    return [];
+  }
+  return temps.filter((t) => !existsSync(join(cache, t)));
 }
 
 function safeReaddir(dir: string): string[] {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LAB_LABEL, OWNER_LABEL, RUN_LABEL, RunContext, ownerAlive, processStartTime, stateRoot } from './run-context';
@@ -129,6 +129,37 @@ describe('RunContext state folder', () => {
     run.unregister();
     expect(existsSync(run.stateDir)).to.equal(false);
     expect(existsSync(root)).to.equal(true);
+  });
+
+  it('register() never shows the folder without its owner: it is renamed into place, owner and all', () => {
+    const run = new RunContext();
+    // A reaper listing the state root while the owner is written must not find the run's folder.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const fs = require('node:fs') as { writeFileSync: (...a: unknown[]) => void };
+    const real = fs.writeFileSync;
+    const visible: boolean[] = [];
+    fs.writeFileSync = (...a: unknown[]): void => {
+      visible.push(existsSync(run.stateDir));
+      real(...a);
+    };
+    try {
+      run.register();
+    } finally {
+      fs.writeFileSync = real;
+    }
+    expect(visible).to.deep.equal([false]);
+    expect(readFileSync(join(run.stateDir, 'owner'), 'utf8')).to.equal(`${run.owner}\n`);
+    expect(readdirSync(root)).to.deep.equal([run.id]);
+  });
+
+  it('register() twice keeps the one folder, with what is in it, and the owner', () => {
+    const run = new RunContext();
+    run.register();
+    writeFileSync(join(run.stateDir, 'qemu.pid'), '1\n');
+    run.register();
+    expect(readdirSync(root)).to.deep.equal([run.id]);
+    expect(readdirSync(run.stateDir).sort()).to.deep.equal(['owner', 'qemu.pid']);
+    expect(readFileSync(join(run.stateDir, 'owner'), 'utf8')).to.equal(`${run.owner}\n`);
   });
 
   it('unregister() is safe when nothing was registered', () => {

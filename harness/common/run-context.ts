@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
 import { readProcStat, statField } from './proc-stat';
@@ -9,6 +9,16 @@ export const LAB_LABEL = 'ltsp-lab';
 export const RUN_LABEL = 'ltsp-lab.run';
 /** "pid:starttime" of the process that owns a run, so a reaper can tell a live run from a dead one. */
 export const OWNER_LABEL = 'ltsp-lab.owner';
+/** The artefact an image-build container makes (vm-images/build.sh sets it). */
+export const ARTEFACT_LABEL = 'ltsp-lab.artefact';
+
+/** A run id: 6 base-36 characters, short enough for 15-character interface names (ltl<id>, ltt<id>c<n>). */
+export function isRunId(s: string): boolean {
+  return /^[a-z0-9]{6}$/.test(s);
+}
+
+/** A state folder being registered: `.new-<run id>-<pid>` until it is renamed to the run id. */
+export const NEW_STATE_PREFIX = '.new-';
 
 /** Per-run state (owner file, QEMU pidfiles and QMP sockets), one folder per run id. */
 export function stateRoot(): string {
@@ -42,7 +52,7 @@ export class RunContext {
   constructor(id?: string) {
     // 6 base-36 chars: short enough for 15-char interface names (ltl<id>, ltt<id>c<n>).
     this.id = id ?? BigInt('0x' + randomBytes(5).toString('hex')).toString(36).padStart(6, '0').slice(-6);
-    if (!/^[a-z0-9]{6}$/.test(this.id)) throw new RangeError(`bad run id '${this.id}'`);
+    if (!isRunId(this.id)) throw new RangeError(`bad run id '${this.id}'`);
     this.owner = `${process.pid}:${processStartTime(process.pid) ?? '0'}`;
   }
 
@@ -51,10 +61,30 @@ export class RunContext {
     return join(stateRoot(), this.id);
   }
 
-  /** Creates the state folder and records the owner, so a reaper can tell whether the run lives. */
+  /**
+   * Creates the state folder with the owner already in it, so a reaper can tell whether
+   * the run lives: the folder is made under a name no reaper reads (not a run id) and
+   * renamed into place, so none ever sees it without its owner.
+   */
   register(): void {
-    mkdirSync(this.stateDir, { recursive: true });
-    writeFileSync(join(this.stateDir, 'owner'), this.owner + '\n');
+    mkdirSync(stateRoot(), { recursive: true });
+    if (existsSync(this.stateDir)) {
+      // Registered again: the owner file is replaced whole, never seen half-written.
+      const file = join(this.stateDir, 'owner');
+      writeFileSync(`${file}.new`, this.owner + '\n');
+      renameSync(`${file}.new`, file);
+      return;
+    }
+    const tmp = join(stateRoot(), `${NEW_STATE_PREFIX}${this.id}-${process.pid}`);
+    rmSync(tmp, { recursive: true, force: true });
+    mkdirSync(tmp);
+    writeFileSync(join(tmp, 'owner'), this.owner + '\n');
+    try {
+      renameSync(tmp, this.stateDir);
+    } catch (e) {
+      rmSync(tmp, { recursive: true, force: true });
+      throw e;
+    }
   }
 
   /** Removes the state folder (after everything in it has stopped). */

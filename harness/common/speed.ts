@@ -1,25 +1,33 @@
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 
 export type Accel = 'kvm' | 'tcg';
 
+/** How the accelerator was chosen (harness/accel): the choice and the sentence that says why. */
+export interface AccelChoice {
+  accel: Accel;
+  /** E.g. `kvm unusable (probe: no "Linux version" in 5 s) -> tcg`. */
+  reason: string;
+}
+
 export interface HostSpeed {
   accel: Accel;
+  /** Why this accelerator: the probe's verdict, the override, or the missing device. */
+  accelReason: string;
   /** Best of a few runs of a fixed CPU workload, ms. */
   calibrationMs: number;
   /**
-   * Multiplier for every boot-time budget. Budgets are written for TCG on the
-   * reference host (2 cores, where CALIBRATION_REFERENCE_MS was measured); a slower
-   * host scales them up, KVM scales them down.
+   * Multiplier for every scaled budget (common/budgets.ts). Budgets are written per
+   * accelerator for the reference host (2 cores, where CALIBRATION_REFERENCE_MS was
+   * measured); a slower CPU scales them up. LTSP_LAB_SLOWDOWN multiplies it.
    */
   factor: number;
+  cores: number;
 }
 
 /** The calibration workload's time on the reference host. */
 export const CALIBRATION_REFERENCE_MS = 61;
-/** KVM boots the same guest 10-50x faster than TCG; budgets shrink by less, to stay safe. */
-const KVM_FACTOR = 0.3;
 
 /**
  * Native SHA-256 over 96 MiB: steady from the first run, unlike a JavaScript loop,
@@ -36,26 +44,25 @@ function workload(): number {
   return performance.now() - t;
 }
 
-export function detectAccel(): Accel {
-  if (process.env.LTSP_LAB_ACCEL === 'tcg' || process.env.LTSP_LAB_ACCEL === 'kvm') return process.env.LTSP_LAB_ACCEL;
-  return existsSync('/dev/kvm') ? 'kvm' : 'tcg';
+let calibrated: { calibrationMs: number; cpu: number } | undefined;
+
+/** The CPU calibration, once per process (about half a second). */
+export function calibrateCpu(): { calibrationMs: number; cpu: number } {
+  if (!calibrated) {
+    let best = Infinity;
+    for (let i = 0; i < 5; i++) best = Math.min(best, workload());
+    calibrated = { calibrationMs: Math.round(best * 10) / 10, cpu: Math.min(8, Math.max(0.5, best / CALIBRATION_REFERENCE_MS)) };
+  }
+  return calibrated;
 }
 
-let cached: HostSpeed | undefined;
-
 /**
- * Measures the host once per process (about half a second): accelerator plus a short
- * CPU calibration. LTSP_LAB_SLOWDOWN multiplies the result for hosts the calibration
- * misjudges (e.g. a loaded CI runner).
+ * The host's speed for a chosen accelerator: the CPU calibration times
+ * LTSP_LAB_SLOWDOWN (for hosts the calibration misjudges, e.g. a loaded CI runner).
  */
-export function measureHostSpeed(): HostSpeed {
-  if (cached) return cached;
-  const accel = detectAccel();
-  let best = Infinity;
-  for (let i = 0; i < 5; i++) best = Math.min(best, workload());
-  const cpu = Math.min(8, Math.max(0.5, best / CALIBRATION_REFERENCE_MS));
-  const extra = Number(process.env.LTSP_LAB_SLOWDOWN ?? '1');
-  const factor = cpu * (accel === 'kvm' ? KVM_FACTOR : 1) * (Number.isFinite(extra) && extra > 0 ? extra : 1);
-  cached = { accel, calibrationMs: Math.round(best * 10) / 10, factor: Math.round(factor * 100) / 100 };
-  return cached;
+export function hostSpeed(choice: AccelChoice, env: NodeJS.ProcessEnv = process.env): HostSpeed {
+  const { calibrationMs, cpu } = calibrateCpu();
+  const extra = Number(env.LTSP_LAB_SLOWDOWN ?? '1');
+  const factor = cpu * (Number.isFinite(extra) && extra > 0 ? extra : 1);
+  return { accel: choice.accel, accelReason: choice.reason, calibrationMs, factor: Math.round(factor * 100) / 100, cores: availableParallelism() };
 }

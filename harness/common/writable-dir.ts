@@ -1,6 +1,6 @@
-import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmdirSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { UsageError } from './errors';
+import { SetupError, UsageError } from './errors';
 
 /**
  * Creates `dir` (and missing parents) and proves it writable with a probe file, or
@@ -34,4 +34,27 @@ export function ensureWritableDir(dir: string, what: string): string {
     });
   }
   return abs;
+}
+
+/** Removes `dir` if it is empty (a run that failed before writing anything to it). */
+export function removeIfEmpty(dir: string): void {
+  try {
+    rmdirSync(dir);
+  } catch {
+    /* not empty, or gone */
+  }
+}
+
+/**
+ * Fails up front, as a SetupError naming the folder, when its filesystem has less than
+ * `mib` MiB free: cheaper than a run that fills the disk half-way through its logs.
+ */
+export function checkFreeSpace(dir: string, mib: number, what: string): void {
+  const st = statfsSync(dir);
+  const free = (st.bavail * st.bsize) / 2 ** 20;
+  if (free < mib) {
+    throw new SetupError(`the ${what} ${dir} has ${free.toFixed(1)} MiB free; a run needs at least ${mib} MiB for its logs and report`, {
+      hint: 'free some space there, or give --report a folder on a disk with room',
+    });
+  }
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { Deadline } from '../common/deadline';
-import { ConsoleWaitError } from '../common/errors';
+import { ConsoleWaitError, SetupError } from '../common/errors';
 import { ConsoleLog, type ConsoleMatch } from './console-log';
 import { DEFAULT_FAIL_PATTERNS } from './fail-patterns';
 
@@ -262,6 +262,28 @@ describe('ConsoleLog', function () {
     expect(lines[1]).to.match(/^\[ {2}12\.3\d\d\] second$/);
     expect(lines[2]).to.match(/^\[ {2}12\.3\d\d\] c1 login: $/);
     expect(con.lines()[0].t).to.be.within(12_345, 13_000);
+  });
+
+  it('a log file on a full disk (/dev/full) fails logFailed with a SetupError that says the log is incomplete', async () => {
+    const con = new ConsoleLog({ name: 'c1', logFile: '/dev/full' });
+    con.push('iPXE 1.21\nDHCP ok\n');
+    const e = await Promise.race([con.logFailed.catch((err: unknown) => err), tick(2000).then(() => 'still pending')]);
+    expect(e).to.be.instanceOf(SetupError);
+    const err = e as SetupError;
+    expect(err.exitCode).to.equal(3);
+    expect(err.message).to.match(/^c1: the console log \/dev\/full could not be written whole: it stops after 0 bytes \(ENOSPC\): the report folder's disk is full$/);
+    expect(con.logIncomplete).to.match(/could not be written whole/);
+    // The console itself goes on: waits still see what QEMU prints.
+    expect(con.lines().map((l) => l.text)).to.deep.equal(['iPXE 1.21', 'DHCP ok']);
+    await con.close();
+  });
+
+  it('a log file that is written whole never fails logFailed', async () => {
+    const con = new ConsoleLog({ name: 'c1', logFile: join(dir, 'ok.log') });
+    con.push('fine\n');
+    await con.close();
+    expect(await Promise.race([con.logFailed.catch(() => 'failed'), tick(50).then(() => 'pending')])).to.equal('pending');
+    expect(con.logIncomplete).to.equal(undefined);
   });
 });
 

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import type { Deadline } from '../common/deadline';
-import { ConsoleWaitError, TAIL_LINES, type ConsoleWaitReason } from '../common/errors';
+import { ConsoleWaitError, SetupError, TAIL_LINES, type ConsoleWaitReason } from '../common/errors';
 import { log } from '../common/log';
 import { DEFAULT_FAIL_PATTERNS } from './fail-patterns';
 
@@ -112,6 +112,14 @@ export class ConsoleLog implements AsyncDisposable {
   private readonly debug: ReturnType<typeof log>;
   private readonly decoder = new StringDecoder('utf8');
   private readonly file?: WriteStream;
+  private failLog!: (e: SetupError) => void;
+  /**
+   * Rejects with a SetupError when the log file cannot be written (a full disk): a boot
+   * whose console is not on record must stop rather than run on unseen.
+   */
+  readonly logFailed: Promise<never>;
+  /** Set when the log file stopped short: what it holds, and why. */
+  logIncomplete?: string;
   private fileBuffer = '';
   private fileClosed = false;
 
@@ -143,11 +151,20 @@ export class ConsoleLog implements AsyncDisposable {
     if (this.maxLines < 1 || this.maxLineLength < 1) throw new RangeError('maxLines and maxLineLength must be >= 1');
     this.debug = log(`console:${opts.name}`);
     this.endedPromise = new Promise((resolve) => (this.markEnded = resolve));
+    this.logFailed = new Promise<never>((_, reject) => (this.failLog = reject));
+    this.logFailed.catch(() => undefined);
     if (opts.logFile) {
-      this.file = createWriteStream(opts.logFile, { flags: 'a' });
-      this.file.on('error', (err) => {
-        this.debug('console log %s failed: %s', opts.logFile, err.message);
+      const path = opts.logFile;
+      const file = (this.file = createWriteStream(path, { flags: 'a' }));
+      file.on('error', (err: NodeJS.ErrnoException) => {
+        this.debug('console log %s failed: %s', path, err.message);
         this.fileClosed = true;
+        this.logIncomplete = `the console log ${path} could not be written whole: it stops after ${file.bytesWritten} bytes (${err.code ?? err.message})`;
+        const full = err.code === 'ENOSPC' || err.code === 'EDQUOT';
+        this.failLog(new SetupError(`${this.name}: ${this.logIncomplete}${full ? ': the report folder\'s disk is full' : ''}`, {
+          hint: full ? 'free space on that disk, or give --report a folder on a disk with room' : 'check the report folder',
+          cause: err,
+        }));
       });
     }
   }

@@ -5,8 +5,12 @@ import type { Deadline } from '../common/deadline';
 import { HarnessError, SetupError, UsageError } from '../common/errors';
 import { execCommand } from '../common/exec';
 import { log } from '../common/log';
+import { budgetMs } from '../common/budgets';
+import type { RunContext } from '../common/run-context';
+import { trackStoppable } from '../common/teardown';
 import { ProcessGroup } from '../process/process-group';
 import type { ServedImages } from '../server/ltsp-server';
+import { checkCachedImages, damageError, damageLine, rebuildsFor, type Rebuildable } from './cache-check';
 
 const debug = log('images');
 
@@ -30,17 +34,40 @@ export interface BuildOptions {
   env?: NodeJS.ProcessEnv;
   /** A copy of vm-images/ to build instead (the bench's module-only rebuild). */
   dir?: string;
+  /** Cached artefacts to build afresh (build.sh --rebuild). */
+  rebuild?: readonly Rebuildable[];
+  /** The run the build belongs to: its containers carry the run's labels, so a dead build's are reaped. */
+  run?: RunContext;
+}
+
+/** The image cache: LTSP_LAB_CACHE, default ~/.cache/ltsp-lab. */
+export function cacheDir(): string {
+  return process.env.LTSP_LAB_CACHE ?? join(process.env.HOME ?? '/root', '.cache', 'ltsp-lab');
+}
+
+/** A build progress line that says nothing happened (an artefact reused, the manifest written): left out of a run's output. */
+export function isIdleBuildLine(line: string): boolean {
+  return /: cached |manifest: done/.test(line);
 }
 
 /** Builds (or reuses from the cache) every artefact the lab boots and serves. */
 export async function buildImages(opts: BuildOptions): Promise<ImageManifest> {
   const proc = await ProcessGroup.spawn({
     command: join(opts.dir ?? VM_IMAGES_DIR, 'build.sh'),
-    args: [],
+    args: (opts.rebuild ?? []).flatMap((a) => ['--rebuild', a]),
     name: 'build',
-    env: { ...process.env, ...opts.env },
+    env: {
+      ...process.env,
+      ...(opts.run ? { LTSP_LAB_LABELS: Object.entries(opts.run.labels()).map(([k, v]) => `${k}=${v}`).join(' ') } : {}),
+      ...opts.env,
+    },
     stdin: 'ignore',
   });
+  // A signal to the run stops the build with SIGTERM and waits: its EXIT trap removes
+  // its containers and temp folders (a SIGKILL would leave them to ./lab clean).
+  const stoppable = { stop: () => proc.terminate(budgetMs('teardown')) };
+  trackStoppable(stoppable, true);
+  void proc.exited.then(() => trackStoppable(stoppable, false));
   let stdout = '';
   proc.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
   const progress: string[] = [];
@@ -74,6 +101,31 @@ export async function buildImages(opts: BuildOptions): Promise<ImageManifest> {
   return manifest;
 }
 
+/**
+ * buildImages, then the checks build.sh leaves to the harness (the root's checksum, the
+ * initramfs's compressed stream, the kernel): a damaged artefact is rebuilt, with one
+ * line saying so; one that a rebuild does not cure is a SetupError naming the command
+ * that rebuilds it. The lab's own files are never left for the boot to trip over.
+ */
+export async function ensureImages(opts: BuildOptions): Promise<ImageManifest> {
+  const rebuild = async (what: Rebuildable[], cause: string): Promise<ImageManifest> => {
+    try {
+      return await buildImages({ ...opts, rebuild: what });
+    } catch (e) {
+      if (!(e instanceof SetupError)) throw e;
+      throw new SetupError(`${cause}, and rebuilding it failed: ${e.message}`, { hint: `./lab build ${what.map((a) => `--rebuild ${a}`).join(' ')}`, cause: e });
+    }
+  };
+  let m = await buildImages(opts);
+  const damage = await checkCachedImages(m, opts.deadline);
+  if (damage.length === 0) return m;
+  for (const d of damage) opts.onProgress?.(damageLine(d, `rebuilding the ${d.artefact}`));
+  m = await rebuild(rebuildsFor(damage), damage.map((d) => `${d.file} is damaged (${d.why})`).join('; '));
+  const still = await checkCachedImages(m, opts.deadline);
+  if (still.length > 0) throw damageError(still);
+  return m;
+}
+
 /** Each artefact's key (build.sh --keys), without building; `env` may salt them (LTSP_LAB_KEY_SALT). */
 export async function imageKeys(opts: { deadline: Deadline; dir?: string; env?: NodeJS.ProcessEnv }): Promise<ImageManifest['keys']> {
   const r = await execCommand(join(opts.dir ?? VM_IMAGES_DIR, 'build.sh'), ['--keys'], { deadline: opts.deadline, env: { ...process.env, ...opts.env }, allowFailure: true });
@@ -86,7 +138,7 @@ export async function imageKeys(opts: { deadline: Deadline; dir?: string; env?: 
 }
 
 /** Reads the manifest of the last build, without building. */
-export function readManifest(cache = process.env.LTSP_LAB_CACHE ?? join(process.env.HOME ?? '/root', '.cache', 'ltsp-lab')): ImageManifest {
+export function readManifest(cache = cacheDir()): ImageManifest {
   try {
     return JSON.parse(readFileSync(join(cache, 'manifest.json'), 'utf8')) as ImageManifest;
   } catch (e) {

@@ -1,10 +1,11 @@
 
 import { join } from 'node:path';
-import { repoRoot } from '../common/paths';
+import { REPORTS_ROOT } from '../common/paths';
 import { Deadline } from '../common/deadline';
 import { log } from '../common/log';
 import { reap } from '../common/reaper';
-import { ensureWritableDir } from '../common/writable-dir';
+import { runLeftovers } from '../common/run-leftovers';
+import { checkFreeSpace, ensureWritableDir } from '../common/writable-dir';
 import { contentionFactor } from '../common/host-resources';
 import { HarnessError, SetupError, SutError } from '../common/errors';
 import { execCommand } from '../common/exec';
@@ -13,16 +14,20 @@ import type { LabWatch } from '../boot/thin-client';
 import { stepDeadline } from '../common/run-deadline';
 import { trackStoppable } from '../common/teardown';
 import { RunContext } from '../common/run-context';
-import { measureHostSpeed, type HostSpeed } from '../common/speed';
+import { calibrateCpu, type HostSpeed } from '../common/speed';
+import { decideHostSpeed } from '../accel/accel-choice';
+import { budgetMs } from '../common/budgets';
 import { checkExport, ThinClient, type ClientHost, type StartedThinClient } from '../boot/thin-client';
-import { buildImages, checkServedImages, type ImageManifest } from '../images/image-set';
+import { checkServedImages, ensureImages, type ImageManifest } from '../images/image-set';
 import { LabNetwork, type StartedLabNetwork } from '../network/lab-network';
 import type { ServedImages, StartedLtspServer } from '../server/ltsp-server';
 
 const debug = log('lab');
 
-/** reports/ at the repo root. */
-export const REPORTS_ROOT = join(repoRoot(), 'reports');
+export { REPORTS_ROOT };
+
+/** What a run's report folder must have free at start: console, QMP and server logs, the report (a boot writes well under 1 MiB). */
+const REPORT_MIN_FREE_MIB = 16;
 
 export interface LabStartOptions {
   deadline?: Deadline;
@@ -81,18 +86,38 @@ export class Lab {
   }
 
   async start(opts: LabStartOptions = {}): Promise<StartedLab> {
-    const deadline = opts.deadline ?? stepDeadline(45 * 60_000, 'lab start (image build included)');
-    const speed = measureHostSpeed();
+    const deadline = opts.deadline ?? stepDeadline(budgetMs('labStart'), 'lab start (image build included)');
+    calibrateCpu();
     const info = await execCommand('docker', ['info', '--format', '{{.ServerVersion}}'], { deadline, allowFailure: true });
     if (info.code !== 0) {
       throw new SetupError(`no Docker daemon answers: ${info.stderr.trim().split('\n').pop() ?? ''}`, { hint: './lab setup starts dockerd' });
     }
     const reportDir = this.reportDir ?? join(REPORTS_ROOT, this.run.id);
     ensureWritableDir(reportDir, 'report folder');
+    checkFreeSpace(reportDir, REPORT_MIN_FREE_MIB, 'report folder');
     // The image build (a no-op check when the cache is warm) runs while dead runs are
     // reaped and the network is made: neither needs the images.
-    const building = buildImages({ deadline: deadline.child(40 * 60_000, 'image build'), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+    const building = ensureImages({ deadline: deadline.child(budgetMs('imageBuild'), 'image build'), run: this.run, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
     building.catch(() => undefined);
+    // The accelerator is chosen by a probe of the kernel the clients will boot, as soon as
+    // it is there and checked, while the network is made.
+    const serving = building.then(async (m): Promise<ServedImages> => {
+      const served = {
+        serverImage: this.images?.serverImage ?? m.serverImage,
+        rootImage: this.images?.rootImage ?? m.rootImage,
+        kernel: this.images?.kernel ?? m.kernel,
+        initrd: this.images?.initrd ?? m.initrd,
+      };
+      await checkServedImages(served, deadline);
+      return served;
+    });
+    serving.catch(() => undefined);
+    const deciding = serving.then(async (served) => {
+      const speed = await decideHostSpeed({ kernel: served.kernel, initrd: served.initrd, deadline: deadline.child(budgetMs('accelProbe'), 'choose the accelerator') });
+      opts.onProgress?.(`lab: accelerator: ${speed.accelReason}`);
+      return speed;
+    });
+    deciding.catch(() => undefined);
     // Whatever a dead run left behind goes first; live runs (another lab) are left alone.
     const reaping = reap({ deadline: deadline.child(60_000, 'reap dead runs'), except: this.run.id });
     reaping.catch(() => undefined);
@@ -103,14 +128,14 @@ export class Lab {
     try {
       await Promise.all([serverModule, reaping]);
     } catch (e) {
-      await Promise.allSettled([building, reaping]);
+      await Promise.allSettled([building, reaping, deciding]);
       throw e;
     }
     this.run.register();
-    debug('run %s: speed %o, reports in %s', this.run.id, speed, reportDir);
+    debug('run %s: reports in %s', this.run.id, reportDir);
 
     try {
-      return await this.startRegistered(deadline, speed, reportDir, building, serverModule, opts);
+      return await this.startRegistered(deadline, { building, serving, deciding }, reportDir, serverModule, opts);
     } catch (e) {
       this.run.unregister();
       throw e;
@@ -119,9 +144,8 @@ export class Lab {
 
   private async startRegistered(
     deadline: Deadline,
-    speed: HostSpeed,
+    { building, serving, deciding }: { building: Promise<ImageManifest>; serving: Promise<ServedImages>; deciding: Promise<HostSpeed> },
     reportDir: string,
-    building: Promise<ImageManifest>,
     serverModule: Promise<typeof import('../server/ltsp-server')>,
     opts: LabStartOptions,
   ): Promise<StartedLab> {
@@ -129,20 +153,17 @@ export class Lab {
     try {
       network = await this.configureNetwork(new LabNetwork(this.run)).start(deadline);
     } catch (e) {
-      await building.catch(() => undefined);
+      await Promise.allSettled([building, serving, deciding]);
       throw e;
     }
     let manifest: ImageManifest;
     let served: ServedImages;
+    let speed: HostSpeed;
     try {
       manifest = await building;
-      served = {
-        serverImage: this.images?.serverImage ?? manifest.serverImage,
-        rootImage: this.images?.rootImage ?? manifest.rootImage,
-        kernel: this.images?.kernel ?? manifest.kernel,
-        initrd: this.images?.initrd ?? manifest.initrd,
-      };
-      await checkServedImages(served, deadline);
+      served = await serving;
+      speed = await deciding;
+      debug('run %s: speed %o', this.run.id, speed);
     } catch (e) {
       await network.stop();
       throw e;
@@ -154,7 +175,7 @@ export class Lab {
       return new LtspServerContainer(served, this.run, network)
         .withLogFile(join(reportDir, 'server.log'))
         .withServerEnv(this.serverEnv)
-        .startWithin(deadline.child(60_000 * speed.factor, 'server ready'));
+        .startWithin(deadline.child(budgetMs('serverReady', speed), 'server ready'));
     })();
     serverStarting.catch(() => undefined);
     lab.attachServerStart(serverStarting);
@@ -163,7 +184,7 @@ export class Lab {
       if (opts.whileServerStarts) await opts.whileServerStarts(lab).catch((e: unknown) => (early = e));
       lab.attachServer(await serverStarting);
       if (early !== undefined) throw early;
-      const exports = await listExports(lab.server.ip, deadline.child(30_000, 'list the NBD exports'));
+      const exports = await listExports(lab.server.ip, deadline.child(budgetMs('listExports'), 'list the NBD exports'));
       lab.attachExports(exports);
       for (const c of lab.runningClients) checkExport(c.exportName, exports);
       return lab;
@@ -218,9 +239,10 @@ export class StartedLab implements ClientHost, AsyncDisposable {
   }
 
   /**
-   * Fails when the lab itself breaks under a boot: the bridge vanishes (HarnessError:
-   * the lab is broken) or the server container stops (SutError: the stack is gone).
-   * Polled every two seconds until stopped.
+   * Fails when the lab itself breaks under a boot: the bridge vanishes, Docker stops
+   * answering or the server container is removed (HarnessError: the lab is broken), or
+   * the server container stops (SutError: the stack is gone). Polled every two seconds
+   * until stopped.
    */
   watch(): LabWatch {
     let timer: NodeJS.Timeout | undefined;
@@ -228,15 +250,23 @@ export class StartedLab implements ClientHost, AsyncDisposable {
     const promise = new Promise<never>((_, reject) => {
       const tick = async (): Promise<void> => {
         if (stopped) return;
-        const d = Deadline.after(10_000, 'lab watch');
+        const d = Deadline.after(budgetMs('labWatch'), 'lab watch');
         if (!(await this.network.bridgeExists(d))) {
           reject(new HarnessError(`the lab bridge ${this.network.bridge} is gone: something outside the lab deleted it mid-run`, { hint: './lab clean, then run again' }));
           return;
         }
         const state = await execCommand('docker', ['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', this.server.getId()], { deadline: d, allowFailure: true });
         const [status, code] = state.stdout.trim().split(' ');
-        if (state.code !== 0 || status !== 'running') {
-          reject(new SutError(`the LTSP server container stopped mid-run (${state.code !== 0 ? 'removed' : `${status}, exit ${code}`})\n--- server log ---\n${this.server.logTail(20).join('\n')}`));
+        if (state.code !== 0) {
+          // Docker itself gone, or the container removed from outside: the lab broke, not the stack.
+          const daemon = await execCommand('docker', ['version', '--format', '{{.Server.Version}}'], { deadline: d, allowFailure: true });
+          reject(daemon.code !== 0
+            ? new HarnessError(`the Docker daemon stopped answering mid-run: ${lastLine(daemon.stderr)}`, { hint: './lab setup starts it again; then ./lab clean removes what this run left' })
+            : new HarnessError(`the LTSP server container was removed mid-run by something outside the lab: ${lastLine(state.stderr)}`, { hint: './lab clean, then run again' }));
+          return;
+        }
+        if (status !== 'running') {
+          reject(new SutError(`the LTSP server container stopped mid-run (${status}, exit ${code})\n--- server log ---\n${this.server.logTail(20).join('\n')}`));
           return;
         }
         if (!stopped) timer = setTimeout(() => void tick(), 2000);
@@ -267,7 +297,7 @@ export class StartedLab implements ClientHost, AsyncDisposable {
   }
 
   contention(): number {
-    return contentionFactor(this.clients.size);
+    return contentionFactor(this.clients.size, this.speed.cores);
   }
 
   track(client: StartedThinClient, on: boolean): void {
@@ -277,6 +307,11 @@ export class StartedLab implements ClientHost, AsyncDisposable {
 
   get runningClients(): StartedThinClient[] {
     return [...this.clients];
+  }
+
+  /** What of this run is still on the machine (see runLeftovers): call after stop(). */
+  leftovers(): Promise<string[]> {
+    return runLeftovers(this.run, Deadline.after(budgetMs('teardown'), `count what run ${this.run.id} left`));
   }
 
   /** Stops every client, the server and the network, in that order. Idempotent. */
@@ -298,6 +333,10 @@ export class StartedLab implements ClientHost, AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
   }
+}
+
+function lastLine(s: string): string {
+  return s.trim().split('\n').pop() ?? '';
 }
 
 /** The server's exports, as a real NBD peer on the lab bridge sees them. */

@@ -1,9 +1,12 @@
-import { SutError, type LabErrorOptions } from '../common/errors';
+import { HarnessError, SutError, type LabErrorOptions } from '../common/errors';
 import type { NbdErrnoName } from './nbd-protocol';
 
 /*
- * What an NBD server can do wrong, as seen by NbdPeer. All are SutErrors: the server is
- * the system under test. A deadline running out is a DeadlineError, as everywhere else.
+ * What an NBD server can do wrong, as seen by NbdPeer. Refusals, failed commands and a
+ * server that cannot be reached are SutErrors: the server is the system under test. A
+ * broken exchange (NbdProtocolError) is not: NbdPeer is our own client, and a bad
+ * reply or a hang-up mid-transmission may as well be its fault. A deadline running
+ * out is a DeadlineError, as everywhere else.
  */
 
 export interface NbdRefusedErrorOptions extends LabErrorOptions {
@@ -79,8 +82,11 @@ export class NbdCommandError extends SutError {
   }
 }
 
-/** The server broke the protocol: bad magic, an unexpected reply, a hang-up mid-transmission. */
-export class NbdProtocolError extends SutError {}
+/**
+ * The exchange broke: bad magic, an unexpected reply, a hang-up mid-transmission. A
+ * HarnessError, since our own NBD client cannot be ruled out as the one at fault.
+ */
+export class NbdProtocolError extends HarnessError {}
 
 export interface NbdConnectErrorOptions extends LabErrorOptions {
   server: string;

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { budgetMs } from '../common/budgets';
 import { Deadline } from '../common/deadline';
 import { HarnessError, SetupError, UsageError } from '../common/errors';
 import { execCommand } from '../common/exec';
@@ -164,7 +165,7 @@ export class StartedLabNetwork {
       await execCommand('ip', ['link', 'set', 'dev', name, 'master', this.bridge], { deadline });
       await execCommand('ip', ['link', 'set', 'dev', name, 'up'], { deadline });
     } catch (e) {
-      await this.removeTap(tap, Deadline.after(5000, `remove tap ${name}`));
+      await this.removeTap(tap, Deadline.after(budgetMs('teardown'), `remove tap ${name}`));
       throw e;
     }
     return tap;
@@ -184,7 +185,7 @@ export class StartedLabNetwork {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    const deadline = Deadline.after(30_000, `remove lab network ${this.name}`);
+    const deadline = Deadline.after(budgetMs('teardown'), `remove lab network ${this.name}`);
     for (const tap of [...this.taps.values()]) await this.removeTap(tap, deadline);
     if (this.ruleInstalled) {
       // -D removes one copy; loop in case the rule went in twice.

@@ -2,11 +2,12 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ConsoleLog } from '../console/console-log';
+import { budgetMs } from '../common/budgets';
 import { Deadline } from '../common/deadline';
 import { LaunchError, SetupError, UsageError } from '../common/errors';
 import { log } from '../common/log';
 import { readProcStat, statField } from '../common/proc-stat';
-import { detectAccel, type Accel } from '../common/speed';
+import type { Accel } from '../common/speed';
 import { ProcessGroup } from '../process/process-group';
 import { QmpClient } from '../qmp/qmp-client';
 
@@ -46,13 +47,24 @@ const MAC_RE = /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/;
  * The serial port is QEMU's stdio (so nothing printed before we connect is lost, and
  * typing into stdin types at the console); QMP listens on a unix socket in runDir.
  */
+/**
+ * The QEMU every machine runs unless told otherwise: LTSP_LAB_QEMU, else
+ * qemu-system-x86_64 on PATH. The override lets a test put a wrapper in front (e.g. one
+ * that behaves like a host whose KVM cannot run the guest).
+ */
+export function defaultQemuBinary(env: NodeJS.ProcessEnv = process.env): string {
+  return env.LTSP_LAB_QEMU || 'qemu-system-x86_64';
+}
+
 export class QemuMachine {
-  private binary = 'qemu-system-x86_64';
+  private binary = defaultQemuBinary();
   private machine = 'pc';
   private memoryMb = 384;
   private cpus = 1;
-  private accel: Accel = detectAccel();
+  // The lab chooses KVM only by proof (harness/accel) and says so with withAccel.
+  private accel: Accel = 'tcg';
   private tbSizeMb = 256;
+  private qmp = true;
   private readonly nics: NicSpec[] = [];
   private readonly disks: DiskSpec[] = [];
   private bootOrder?: string;
@@ -91,12 +103,18 @@ export class QemuMachine {
   }
 
   /**
-   * KVM when /dev/kvm exists, TCG otherwise. TCG's translation cache defaults to 1 GiB
+   * The accelerator (default TCG; the lab passes what its probe proved). TCG's translation cache defaults to 1 GiB
    * (RSS = guest RAM + ~0.7 GiB); 256 MiB cut that without slowing boots here.
    */
   withAccel(accel: Accel, tbSizeMb = 256): this {
     this.accel = accel;
     this.tbSizeMb = tbSizeMb;
+    return this;
+  }
+
+  /** Without QMP (-qmp): for a machine that is only watched on its console, like the accelerator probe. */
+  withoutQmp(): this {
+    this.qmp = false;
     return this;
   }
 
@@ -164,7 +182,7 @@ export class QemuMachine {
     a.push('-nodefaults', '-no-user-config', '-display', 'none');
     a.push('-chardev', 'stdio,id=console,signal=off', '-serial', 'chardev:console');
     a.push('-fw_cfg', `name=etc/sercon-port,file=${this.serconFile}`);
-    a.push('-qmp', `unix:${this.qmpSocket},server=on,wait=off`);
+    if (this.qmp) a.push('-qmp', `unix:${this.qmpSocket},server=on,wait=off`);
     a.push('-pidfile', this.pidFile);
     this.nics.forEach((nic, i) => {
       a.push('-netdev', `tap,id=net${i},ifname=${nic.tap},script=no,downscript=no`);
@@ -180,21 +198,31 @@ export class QemuMachine {
   }
 
   /** Spawns QEMU in its own process group and connects QMP; tears down on any failure. */
-  async start(deadline: Deadline): Promise<StartedQemuMachine> {
+  /** Makes the run folder and the files argv() names (the sercon port), for start() or a caller that spawns argv() itself. */
+  prepare(): void {
     mkdirSync(this.runDir, { recursive: true });
     writeFileSync(this.serconFile, Buffer.from([0xf8, 0x03])); // 0x3f8: COM1
+  }
+
+  /** Spawns argv() in its own process group (pidfile in the run folder); a missing binary is a SetupError. */
+  async spawn(): Promise<ProcessGroup> {
+    this.prepare();
     const [command, ...args] = this.argv();
     debug('%s: %s', this.name, this.argv().join(' '));
-    const startedAt = performance.now();
-    let proc: ProcessGroup;
     try {
-      proc = await ProcessGroup.spawn({ command: command as string, args, name: `qemu ${this.name}`, stdin: 'pipe', pidFile: this.pidFile });
+      return await ProcessGroup.spawn({ command: command as string, args, name: `qemu ${this.name}`, stdin: 'pipe', pidFile: this.pidFile });
     } catch (e) {
       if ((e as { cause?: NodeJS.ErrnoException }).cause?.code === 'ENOENT') {
         throw new SetupError(`QEMU is missing: cannot run ${command}`, { hint: 'apt-get install qemu-system-x86 ipxe-qemu (./lab setup does it)', cause: e });
       }
       throw e;
     }
+  }
+
+  async start(deadline: Deadline): Promise<StartedQemuMachine> {
+    if (!this.qmp) throw new UsageError(`${this.name}: start() needs QMP; a machine built withoutQmp() is spawned with spawn()`);
+    const startedAt = performance.now();
+    const proc = await this.spawn();
     const console = new ConsoleLog({ name: this.name, startedAt, ...(this.consoleLogFile ? { logFile: this.consoleLogFile } : {}) });
     console.attach(proc.stdout);
     let qmp: QmpClient;
@@ -245,6 +273,15 @@ export class StartedQemuMachine implements AsyncDisposable {
     return this.process.isRunning();
   }
 
+  /** The command line QEMU runs with, as the kernel shows it (/proc/PID/cmdline); null once it is gone. */
+  commandLine(): string[] | null {
+    try {
+      return readFileSync(`/proc/${this.pid}/cmdline`, 'utf8').split('\0').slice(0, -1);
+    } catch {
+      return null;
+    }
+  }
+
   /** Types at the serial console. */
   type(text: string): void {
     this.process.stdin?.write(text);
@@ -278,7 +315,7 @@ export class StartedQemuMachine implements AsyncDisposable {
       if (!this.process.isRunning()) {
         step = 'exited';
       } else {
-        const d = Deadline.after(5000, `QMP quit of ${this.name}`);
+        const d = Deadline.after(budgetMs('qmpQuit'), `QMP quit of ${this.name}`);
         try {
           await this.qmp.quit(d);
         } catch (e) {

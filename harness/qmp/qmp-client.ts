@@ -55,6 +55,7 @@ export class QmpClient extends EventEmitter implements Disposable {
 
   private readonly socket: Socket;
   private readonly logFd: number | null;
+  private logFailed = false;
   private readonly commandTimeoutMs: number;
   private readonly pending = new Map<string, Pending>();
   private readonly waiters = new Set<EventWaiter>();
@@ -292,9 +293,15 @@ export class QmpClient extends EventEmitter implements Disposable {
 
   private trace(dir: string, text: string): void {
     debug('%s %s', dir, text);
-    if (this.logFd === null || (this.closed && dir !== '--')) return;
+    if (this.logFd === null || this.logFailed || (this.closed && dir !== '--')) return;
     // Synchronous on purpose: QMP traffic is small, and the log must survive a crash.
-    writeSync(this.logFd, `${new Date().toISOString()} ${dir} ${text}\n`);
+    try {
+      writeSync(this.logFd, `${new Date().toISOString()} ${dir} ${text}\n`);
+    } catch (err) {
+      // A full report disk: the console log's failure names it; QMP carries on unlogged.
+      if (!this.logFailed) debug('QMP log write failed, logging stops: %s', (err as Error).message);
+      this.logFailed = true;
+    }
   }
 }
 

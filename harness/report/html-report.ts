@@ -1,40 +1,60 @@
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { deltaSeconds, seconds, stageMatrix, type StageRow } from './stage-matrix';
-import type { ClientTimeline, RunReport, StageMark } from './types';
+import { deltaSeconds, seconds } from './stage-matrix';
+import { STAGE_KINDS, stageKind } from './stage-kinds';
+import type { BaselineFacts, ClientResult, GateVerdict, RunResults, StageKind, TestResult } from './types';
 
 /*
- * One self-contained page per run: inline CSS and SVG, no script, nothing fetched.
- * Every string from the run (console lines above all) goes through esc().
+ * One self-contained page per run (index.html beside results.json): inline CSS, inline
+ * SVG and a few lines of inline script for the clicks; nothing is fetched. Plain SVG
+ * rather than a chart library: a waterfall is a few rectangles per row, the page stays
+ * small and offline with nothing to vendor, and the layout (label lanes above all) is
+ * ours to test. Every string from the run (console lines above all) goes through esc(),
+ * and the console data through jsonForScript().
  */
 
-// Qualitative colours (Tableau 20 family) without red, which means "failed" here.
-const PALETTE = [
-  '#4e79a7', '#f28e2b', '#59a14f', '#76b7b2', '#edc948', '#b07aa1',
-  '#ff9da7', '#9c755f', '#a0cbe8', '#8cd17d', '#ffbe7d', '#d4a6c8',
-];
+/** One client's console lines of one stage, keyed `${testIndex}/${client}/${stage}` ('!fail' for the failed stage). */
+export type StageConsoles = Record<string, { lines: string[]; omitted: number; endMs?: number }>;
+
+/** Segment colours by stage kind: distinct hues, none of them red, which means "failed". */
+export const KIND_COLOURS: Readonly<Record<StageKind, { fill: string; text: string }>> = {
+  firmware: { fill: '#8d6e63', text: '#fff' },
+  network: { fill: '#2f6db5', text: '#fff' },
+  kernel: { fill: '#f0a23b', text: '#1d1d1f' },
+  initramfs: { fill: '#8e5ea2', text: '#fff' },
+  nbd: { fill: '#3a9d5d', text: '#fff' },
+  userspace: { fill: '#4fb3bf', text: '#1d1d1f' },
+  other: { fill: '#95a5a6', text: '#1d1d1f' },
+};
 const FAIL = '#c0392b';
 
-// Timeline geometry, in SVG user units (px at 100 %).
-const SVG_W = 960;
-const PAD_L = 8;
-const PAD_R = 24;
-const PLOT_W = SVG_W - PAD_L - PAD_R;
-const LABEL_ROWS = [46, 32, 18]; // text baselines, nearest the bar first
-const BAR_Y = 54;
-const BAR_H = 22;
-const AXIS_Y = BAR_Y + BAR_H;
-const SVG_H = AXIS_Y + 26;
-const CHAR_W = 6.3; // rough width of an 11px sans-serif character, for label placement
+// Waterfall geometry, SVG user units (px at 100 %).
+const SVG_W = 1000;
+const GUTTER = 118; // client name and total, left of the plot
+const PAD_R = 14;
+const PLOT_L = GUTTER;
+const PLOT_W = SVG_W - GUTTER - PAD_R;
+const LANE_H = 15; // one row of labels above a bar
+const BAR_H = 24;
+const BASE_GAP = 3;
+const BASE_H = 9;
+const ROW_GAP = 16;
+const AXIS_H = 26;
+/**
+ * Width of a character of the labels' 11px font, on the safe side (DejaVu Sans, the
+ * widest of the fonts the page names, averages ~6.4 px): labels are laid out before
+ * any browser measures them, and the browser test checks that none overlap.
+ */
+const CHAR_W = 7;
+const LABEL_PAD = 8;
 const TICK_STEPS_S = [0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600];
 
 const CSS = `
-:root { --fail: ${FAIL}; --ok: #2e7d32; --muted: #5f6368; --line: #e3e3e3; }
+:root { --fail: ${FAIL}; --ok: #2e7d32; --warn: #b26a00; --muted: #5f6368; --line: #e3e3e3; }
 * { box-sizing: border-box; }
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif;
-  color: #1d1d1f; background: #fff; max-width: 1040px; margin: 24px auto; padding: 0 16px; }
+  color: #1d1d1f; background: #fff; max-width: 1080px; margin: 24px auto; padding: 0 16px; }
 h1 { font-size: 22px; margin: 0 0 10px; }
 h2 { font-size: 17px; margin: 0 0 6px; }
+h3 { font-size: 14px; margin: 12px 0 4px; }
 a { color: #1a5fb4; }
 code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, "DejaVu Sans Mono", monospace; font-size: 12px; }
 dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: 2px 18px; margin: 0 0 8px; }
@@ -42,20 +62,34 @@ dl.meta dt { color: var(--muted); }
 dl.meta dd { margin: 0; }
 ul.notes { margin: 6px 0; padding-left: 20px; }
 .badge { display: inline-block; font-size: 12px; font-weight: 600; padding: 1px 9px; border-radius: 10px;
-  color: #fff; vertical-align: 2px; margin-left: 6px; }
-.badge.ok { background: var(--ok); }
-.badge.fail { background: var(--fail); }
+  color: #fff; vertical-align: 2px; margin-left: 6px; white-space: nowrap; }
+.badge.pass { background: var(--ok); }
+.badge.fail, .badge.regression { background: var(--fail); }
+.badge.interrupted, .badge.inconclusive { background: var(--warn); }
+.badge.skipped { background: #888; }
 .legend { margin: 14px 0 4px; color: var(--muted); font-size: 12px; }
 .legend span { margin-right: 14px; white-space: nowrap; }
-.sw { display: inline-block; width: 11px; height: 11px; border-radius: 2px; vertical-align: -1px; margin-right: 4px; }
-section.client { border: 1px solid var(--line); border-radius: 6px; padding: 12px 16px; margin: 14px 0; }
-section.client.failed { border-color: var(--fail); border-left-width: 6px; background: #fff8f7; }
+.sw { display: inline-block; width: 12px; height: 12px; border-radius: 2px; vertical-align: -1px; margin-right: 4px; }
+.sw.base { height: 6px; vertical-align: 1px; opacity: .55; }
+.sw.failsw { background: repeating-linear-gradient(45deg, ${FAIL} 0 2px, #fbe3e0 2px 5px); }
+section.test { border: 1px solid var(--line); border-radius: 6px; padding: 12px 16px; margin: 14px 0; }
+section.test.failed { border-color: var(--fail); border-left-width: 6px; }
 .facts { color: var(--muted); margin: 0 0 4px; }
-.facts a { margin-left: 2px; }
-svg.timeline { display: block; width: 100%; height: auto; }
-svg.timeline text { font: 11px system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; fill: #333; }
-svg.timeline text.axis { fill: var(--muted); font-size: 10px; }
-svg.timeline text.failed { fill: var(--fail); font-weight: 600; paint-order: stroke; stroke: #fff; stroke-width: 3px; }
+svg.waterfall { display: block; width: 100%; height: auto; }
+svg.waterfall text { font: 11px "DejaVu Sans", Verdana, system-ui, sans-serif; fill: #333; }
+svg.waterfall text.client { font-size: 13px; font-weight: 600; fill: #1d1d1f; }
+svg.waterfall text.total, svg.waterfall text.axis, svg.waterfall text.base { fill: var(--muted); font-size: 10px; }
+svg.waterfall text.inside { pointer-events: none; }
+svg.waterfall text.failed { fill: var(--fail); font-weight: 600; }
+svg.waterfall rect.label-bg { fill: #fff; }
+svg.waterfall .seg { cursor: pointer; }
+svg.waterfall .seg:hover rect, svg.waterfall .seg:focus rect { filter: brightness(1.12); }
+svg.waterfall .seg.selected rect { stroke: #111; stroke-width: 2; }
+svg.waterfall .seg:focus { outline: none; }
+.console { border: 1px solid #444; border-radius: 4px; margin: 8px 0; }
+.console .title { background: #444; color: #fff; padding: 4px 10px; font-size: 12px; }
+.console pre { background: #1e1e1e; color: #e8e8e8; margin: 0; padding: 8px 10px; max-height: 360px; overflow: auto; white-space: pre-wrap; word-break: break-all; }
+.hint { color: var(--muted); font-size: 12px; margin: 2px 0; }
 pre.error { background: #2b2b2b; color: #f3f3f3; padding: 10px 12px; border-left: 4px solid var(--fail);
   white-space: pre-wrap; word-break: break-word; margin: 8px 0; }
 table { border-collapse: collapse; margin: 6px 0; }
@@ -64,18 +98,49 @@ th { font-weight: 600; background: #f6f6f6; }
 th.num { text-align: right; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.missing { color: #aaa; text-align: center; }
-td.failed { color: var(--fail); font-weight: 600; }
+td.failed, tr.regressed td { color: var(--fail); font-weight: 600; }
+td.slower { color: var(--warn); }
+code.cmdline { white-space: pre-wrap; word-break: break-all; }
 details summary { cursor: pointer; color: var(--muted); margin-top: 6px; }
 footer { color: var(--muted); font-size: 12px; margin: 24px 0; }
 `;
 
-/** The report page for a run. Pure. */
-export function renderHtmlReport(run: RunReport): string {
-  const rows = stageMatrix(run.clients);
-  const colours = new Map(rows.map((r, i) => [r.stage, PALETTE[i % PALETTE.length]]));
-  const maxMs = Math.max(0, ...run.clients.flatMap((c) => c.stages.map((s) => s.t)));
-  const axis = axisFor(maxMs);
-  const failed = run.clients.filter((c) => !c.ok).length;
+/** Shows a clicked segment's console lines in its test's panel. No libraries, no network. */
+const SCRIPT = `
+(() => {
+  const data = JSON.parse(document.getElementById('stage-consoles').textContent);
+  let selected = null;
+  function show(seg) {
+    const key = seg.getAttribute('data-key');
+    const panel = document.getElementById('console-' + key.split('/')[0]);
+    const d = data[key] || { lines: [], omitted: 0 };
+    panel.hidden = false;
+    panel.querySelector('.title').textContent = seg.getAttribute('data-title');
+    const head = d.omitted ? '\\u2026 ' + d.omitted + ' earlier lines are in the console log\\n' : '';
+    panel.querySelector('pre').textContent = head + (d.lines.length ? d.lines.join('\\n') : '(no console lines in this stage)');
+    // The line that marked the stage is the last: scroll to it.
+    panel.querySelector('pre').scrollTop = panel.querySelector('pre').scrollHeight;
+    panel.setAttribute('data-key', key);
+    if (selected) selected.classList.remove('selected');
+    selected = seg;
+    seg.classList.add('selected');
+  }
+  document.addEventListener('click', (e) => {
+    const seg = e.target.closest && e.target.closest('.seg');
+    if (seg) show(seg);
+  });
+  document.addEventListener('keydown', (e) => {
+    const seg = e.target.closest && e.target.closest('.seg');
+    if (seg && (e.key === 'Enter' || e.key === ' ')) { e.preventDefault(); show(seg); }
+  });
+})();
+`;
+
+/** The report page of a run. Pure. */
+export function renderHtmlReport(run: RunResults, consoles: StageConsoles = {}): string {
+  const withClients = run.tests.map((t, i) => ({ t, i })).filter(({ t }) => t.clients.length > 0);
+  const axis = axisFor(Math.max(0, ...run.tests.flatMap((t, i) => t.clients.map((c) => rowEndMs(c, i, consoles))), sumBaseline(run.baseline)));
+  const summary = run.kind !== 'boot' || run.tests.length > 1 ? testSummary(run) : '';
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -86,33 +151,87 @@ export function renderHtmlReport(run: RunReport): string {
 </head>
 <body>
 <header>
-<h1>${esc(run.title)} ${failed ? `<span class="badge fail">${failed} FAILED</span>` : run.clients.length ? '<span class="badge ok">OK</span>' : ''}</h1>
-<dl class="meta">
-<dt>Run</dt><dd><code>${esc(run.runId)}</code></dd>
-<dt>Started</dt><dd>${esc(run.startedAt)}</dd>
-<dt>Finished</dt><dd>${run.finishedAt === undefined ? 'not finished' : `${esc(run.finishedAt)}${duration(run.startedAt, run.finishedAt)}`}</dd>
-<dt>Clients</dt><dd>${run.clients.length - failed} booted, ${failed} failed</dd>
-${run.serverLog === undefined ? '' : `<dt>Server</dt><dd>${link(run.serverLog, 'server log')}</dd>\n`}</dl>
+<h1>${esc(run.title)} <span class="badge ${run.outcome}">${esc(run.outcome.toUpperCase())}</span>${run.gate ? ` <span class="badge ${run.gate.verdict}">gate: ${esc(run.gate.verdict)}</span>` : ''}</h1>
+${runMeta(run)}
 ${run.notes?.length ? `<ul class="notes">${run.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : ''}
+${run.gate ? gateBlock(run.gate) : ''}
 </header>
 <main>
-${rows.length ? legend(rows, colours) : ''}
-${run.clients.map((c, i) => clientSection(c, i, colours, axis)).join('\n')}
-${run.clients.length ? stageTable(run.clients, rows) : '<p>No clients in this run.</p>'}
+${summary}
+${withClients.length ? legend(run.baseline !== undefined) : ''}
+${withClients.map(({ t, i }) => testSection(run, t, i, axis, consoles)).join('\n')}
+${withClients.length === 0 ? '<p>No client booted in this run.</p>' : ''}
 </main>
-<footer>ltsp-lab run report · times are seconds since each client's QEMU start</footer>
+<footer>ltsp-lab ${esc(run.kind)} report · results.json schema v${run.schemaVersion} · waterfall times are seconds since each client's QEMU start; click a segment for its console lines</footer>
+<script type="application/json" id="stage-consoles">${jsonForScript(consoles)}</script>
+<script>${SCRIPT}</script>
 </body>
 </html>
 `;
 }
 
-/** Writes dir/index.html and dir/run.json (creating dir); resolves with the HTML path. */
-export async function writeHtmlReport(dir: string, run: RunReport): Promise<string> {
-  await mkdir(dir, { recursive: true });
-  const html = join(dir, 'index.html');
-  await writeFile(join(dir, 'run.json'), `${JSON.stringify(run, null, 2)}\n`);
-  await writeFile(html, renderHtmlReport(run));
-  return html;
+function runMeta(run: RunResults): string {
+  const h = run.host;
+  const rows: [string, string][] = [
+    ['Run', `<code>${esc(run.runId)}</code> (${esc(run.kind)})`],
+    ['Started', esc(run.startedAt)],
+    ['Finished', run.finishedAt === undefined ? 'not finished' : `${esc(run.finishedAt)}${duration(run.startedAt, run.finishedAt)}${run.exitCode === undefined ? '' : `, exit ${run.exitCode}`}`],
+    ['Accelerator', `<b>${esc(h.accel)}</b>: ${esc(h.accelReason || 'no reason given')}`],
+    ['Host', `${h.cores} cores · speed factor <b>${h.speedFactor}</b> (calibration ${h.calibrationMs} ms) · load ${h.loadAvg1}${h.loadAvg1End === undefined ? '' : ` → ${h.loadAvg1End}`}`],
+  ];
+  if (run.images) {
+    const keys = Object.entries(run.images.keys).map(([k, v]) => `${esc(k)} <code>${esc(v)}</code>`).join(' · ');
+    rows.push(['Images', `${run.images.kernelVersion ? `kernel ${esc(run.images.kernelVersion)} · ` : ''}root sha256 <code title="${esc(run.images.rootSha256)}">${esc(run.images.rootSha256.slice(0, 16))}…</code>${keys ? `<br><small>${keys}</small>` : ''}`]);
+  }
+  const b = run.baseline;
+  rows.push(['Baseline', b
+    ? `<code>${esc(b.file)}</code>${b.runs === undefined ? '' : `, median of ${b.runs} run${b.runs === 1 ? '' : 's'}`}${b.createdAt ? `, ${esc(b.createdAt)}` : ''}${b.speedFactor === undefined ? '' : `, speed factor ${b.speedFactor}`}`
+    : `none for profile <code>${esc(`${h.accel}-${h.cores}cpu`)}</code>`]);
+  return `<dl class="meta">\n${rows.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join('\n')}\n</dl>`;
+}
+
+function gateBlock(g: GateVerdict): string {
+  const rows = g.stages.map((s) => `<tr${s.regressed ? ' class="regressed"' : ''}><td>${esc(s.stage)}</td><td class="num">${seconds(s.baselineMs)} s</td><td class="num">${seconds(s.measuredMs)} s</td><td class="num">${deltaSeconds(s.deltaMs)} s</td><td>${s.regressed ? 'regressed' : ''}</td></tr>`);
+  return `<details${g.verdict === 'pass' ? '' : ' open'}><summary>regression gate (${esc(g.profile)}): ${esc(g.verdict)}: ${esc(g.reason)}</summary>
+${rows.length ? `<table><thead><tr><th>stage</th><th class="num">baseline</th><th class="num">measured</th><th class="num">Δ</th><th></th></tr></thead><tbody>${rows.join('')}</tbody></table>` : ''}</details>`;
+}
+
+function testSummary(run: RunResults): string {
+  const rows = run.tests.map((t) => `<tr><td>${t.clients.length ? `<a href="#test-${esc(slugId(t.id))}">${esc(t.title)}</a>` : esc(t.title)}</td>` +
+    `<td><span class="badge ${t.outcome}">${esc(t.outcome)}</span>${t.gate ? ` <span class="badge ${t.gate.verdict}">${esc(t.gate.verdict)}</span>` : ''}</td>` +
+    `<td class="num">${seconds(t.durationMs)} s</td><td class="num">${t.clients.length || ''}</td>` +
+    `<td>${t.error ? `<code>${esc(t.error.class)}</code> ${esc(t.error.message)}` : ''}</td></tr>`);
+  const count = (o: TestResult['outcome']): number => run.tests.filter((t) => t.outcome === o).length;
+  return `<section class="summary">
+<h2>${run.tests.length} test${run.tests.length === 1 ? '' : 's'}: ${count('pass')} passed, ${count('fail')} failed, ${count('skipped')} skipped${count('interrupted') ? `, ${count('interrupted')} interrupted` : ''}</h2>
+<table><thead><tr><th>test</th><th>outcome</th><th class="num">time</th><th class="num">clients</th><th>error</th></tr></thead>
+<tbody>
+${rows.join('\n')}
+</tbody></table>
+</section>`;
+}
+
+function legend(baseline: boolean): string {
+  const items = STAGE_KINDS.filter((k) => k !== 'other').map((k) => `<span><i class="sw" style="background:${KIND_COLOURS[k].fill}"></i>${k}</span>`);
+  if (baseline) items.push('<span><i class="sw base" style="background:#777"></i>baseline (median)</span>');
+  items.push('<span><i class="sw failsw"></i>failed stage</span>');
+  return `<p class="legend">${items.join('')}</p>`;
+}
+
+function testSection(run: RunResults, t: TestResult, ti: number, axis: Axis, consoles: StageConsoles): string {
+  const failed = t.outcome === 'fail' || t.outcome === 'interrupted';
+  const facts = [`${seconds(t.durationMs)} s`, t.serverLog === undefined ? '' : link(t.serverLog, 'server log')].filter(Boolean);
+  return `<section class="test${failed ? ' failed' : ''}" id="test-${esc(slugId(t.id))}" data-test="${ti}">
+<h2>${esc(run.kind === 'boot' ? 'boot' : t.title)} <span class="badge ${t.outcome}">${esc(t.outcome.toUpperCase())}</span>${t.gate ? ` <span class="badge ${t.gate.verdict}">gate: ${esc(t.gate.verdict)}</span>` : ''}</h2>
+<p class="facts">${facts.join(' · ')}</p>
+${waterfall(t, ti, axis, run.baseline, consoles)}
+<p class="hint">Click a segment to see that stage's console lines.</p>
+<div class="console" id="console-${ti}" hidden><div class="title"></div><pre></pre></div>
+${t.error ? `<pre class="error">${esc(`${t.error.class}: ${t.error.message}${t.error.stage ? `\nstage: ${t.error.stage}` : ''}${t.error.consoleTail?.length ? `\n--- last ${t.error.consoleTail.length} console lines ---\n${t.error.consoleTail.join('\n')}` : ''}`)}</pre>` : ''}
+${t.gate ? gateBlock(t.gate) : ''}
+${clientTable(t.clients)}
+${stageTable(t.clients, run.baseline, run.kind === 'boot')}
+</section>`;
 }
 
 interface Axis {
@@ -120,103 +239,151 @@ interface Axis {
   stepS: number;
 }
 
-/** A scale shared by all clients, so their bars compare at a glance. */
+/** A scale shared by every row of the page, so bars compare at a glance. */
 function axisFor(maxMs: number): Axis {
   const maxS = Math.max(maxMs / 1000, 1);
   const stepS = TICK_STEPS_S.find((s) => maxS / s <= 10) ?? Math.ceil(maxS / 10 / 3600) * 3600;
   return { endS: Math.ceil(maxS / stepS - 1e-9) * stepS, stepS };
 }
 
-function clientSection(c: ClientTimeline, index: number, colours: Map<string, string>, axis: Axis): string {
-  const facts = [
-    `MAC <code>${esc(c.mac)}</code>`,
-    c.leaseIp === undefined ? '' : `lease <code>${esc(c.leaseIp)}</code>`,
-    c.memoryMb === undefined ? '' : `${esc(String(c.memoryMb))} MiB`,
-    c.consoleLog === undefined ? '' : link(c.consoleLog, 'console log'),
-    c.qmpLog === undefined ? '' : link(c.qmpLog, 'QMP log'),
-  ].filter(Boolean);
-  const badge = c.ok
-    ? '<span class="badge ok">OK</span>'
-    : `<span class="badge fail">FAILED at ${esc(c.failedStage ?? 'unknown stage')}</span>`;
-  return `<section class="client${c.ok ? '' : ' failed'}" id="client-${esc(c.client)}">
-<h2>${esc(c.client)} ${badge}</h2>
-<p class="facts">${facts.join(' · ')}</p>
-${timelineSvg(c, index, colours, axis)}
-${!c.ok && c.error ? `<pre class="error">${esc(c.error)}</pre>` : ''}
-${c.stages.length ? marksTable(c.stages, !c.ok) : ''}
-</section>`;
+/** Where a client's row ends: its last mark, or for a failed one the last console line after it. */
+function rowEndMs(c: ClientResult, ti: number, consoles: StageConsoles): number {
+  const last = c.stages[c.stages.length - 1]?.t ?? 0;
+  if (c.ok) return last;
+  return Math.max(last, consoles[`${ti}/${c.client}/!fail`]?.endMs ?? last);
 }
 
-function timelineSvg(c: ClientTimeline, index: number, colours: Map<string, string>, axis: Axis): string {
-  const x = (ms: number): number => round(PAD_L + (Math.max(0, ms) / 1000 / axis.endS) * PLOT_W);
-  const parts: string[] = [];
-  const hatch = `hatch-${index}`;
-  if (!c.ok) {
-    parts.push(`<defs><pattern id="${hatch}" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">` +
-      `<rect width="6" height="6" fill="#fbe3e0"/><line x1="0" y1="0" x2="0" y2="6" stroke="${FAIL}" stroke-width="2"/></pattern></defs>`);
-  }
-  parts.push(`<rect x="${PAD_L}" y="${BAR_Y}" width="${PLOT_W}" height="${BAR_H}" fill="#f3f3f3"/>`);
+function sumBaseline(b: BaselineFacts | undefined): number {
+  return b ? b.stages.reduce((s, st) => s + st.medianMs, 0) : 0;
+}
 
-  let prev = 0;
-  c.stages.forEach((m) => {
-    const x0 = x(prev);
-    const w = Math.max(1, x(m.t) - x0);
-    const tip = `${m.label}: ${seconds(m.t)} s (${deltaSeconds(m.t - prev)} s)\n${m.line}`;
-    parts.push(`<rect x="${x0}" y="${BAR_Y}" width="${round(w)}" height="${BAR_H}" fill="${colours.get(m.stage) ?? PALETTE[0]}" ` +
-      `stroke="#fff" stroke-width="1"><title>${esc(tip)}</title></rect>`);
-    prev = m.t;
-  });
-
-  if (!c.ok) {
-    // The failed stage has no end time: hatch from the last mark to the end of the scale.
-    const x0 = x(prev);
-    const w = PAD_L + PLOT_W - x0;
-    if (w > 0) parts.push(`<rect x="${x0}" y="${BAR_Y}" width="${round(w)}" height="${BAR_H}" fill="url(#${hatch})"/>`);
-    const text = `✗ FAILED at ${c.failedStage ?? 'unknown stage'}`;
-    const fits = w > text.length * CHAR_W + 8;
-    parts.push(`<text class="failed" x="${fits ? x0 + 6 : x0 - 4}" y="${BAR_Y + 15}" text-anchor="${fits ? 'start' : 'end'}">${esc(text)}</text>`);
-  }
-  if (c.stages.length === 0 && c.ok) {
-    parts.push(`<text x="${PAD_L + 6}" y="${BAR_Y + 15}">no stage marks</text>`);
-  }
-
-  parts.push(...stageLabels(c.stages, x));
-  parts.push(...axisMarks(axis, x));
-  return `<svg class="timeline" viewBox="0 0 ${SVG_W} ${SVG_H}" width="${SVG_W}" height="${SVG_H}" role="img" ` +
-    `aria-label="${esc(`boot timeline of ${c.client}`)}" xmlns="http://www.w3.org/2000/svg">\n${parts.join('\n')}\n</svg>`;
+interface Label {
+  text: string;
+  /** The segment's centre: where the label points. */
+  anchor: number;
+  cls?: string;
 }
 
 /**
- * "label 12.3s" over each stage boundary, ending at it (the segment before a boundary is
- * the time it took to reach that stage). Labels go to the lowest row where they do not
- * overlap the previous label, so stages close together still read.
+ * One row per client: its stages as a stacked bar, coloured by kind, the baseline's
+ * bar under it. A stage's label goes inside its segment when it fits, else into a
+ * lane above the bar: the nearest lane where it clears the previous label, with as
+ * many lanes as it takes, so no two labels ever share pixels.
  */
-function stageLabels(marks: StageMark[], x: (ms: number) => number): string[] {
-  const rowEnds = LABEL_ROWS.map(() => -Infinity);
-  return marks.map((m) => {
-    const text = `${m.label} ${seconds(m.t)}s`;
-    const w = text.length * CHAR_W;
-    const bx = x(m.t);
-    const anchorEnd = bx - w >= 0;
-    const left = anchorEnd ? bx - w : bx;
-    let row = rowEnds.findIndex((end) => left > end + 6);
-    if (row < 0) row = rowEnds.indexOf(Math.min(...rowEnds));
-    rowEnds[row] = left + w;
-    const y = LABEL_ROWS[row];
-    return `<line x1="${bx}" y1="${y + 3}" x2="${bx}" y2="${BAR_Y}" stroke="#999" stroke-width="1"/>` +
-      `<text x="${anchorEnd ? bx - 2 : bx + 2}" y="${y}" text-anchor="${anchorEnd ? 'end' : 'start'}">${esc(text)}</text>`;
+function waterfall(t: TestResult, ti: number, axis: Axis, baseline: BaselineFacts | undefined, consoles: StageConsoles): string {
+  const x = (ms: number): number => round(PLOT_L + (Math.max(0, ms) / 1000 / axis.endS) * PLOT_W);
+  const parts: string[] = [];
+  let y = 4;
+  const hatch = `hatch-${ti}`;
+  parts.push(`<defs><pattern id="${hatch}" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">` +
+    `<rect width="6" height="6" fill="#fbe3e0"/><line x1="0" y1="0" x2="0" y2="6" stroke="${FAIL}" stroke-width="2.5"/></pattern></defs>`);
+  for (const c of t.clients) {
+    const segs: string[] = [];
+    const outside: Label[] = [];
+    let prev = 0;
+    for (const s of c.stages) {
+      const x0 = x(prev);
+      const w = Math.max(1.5, x(s.t) - x0);
+      const colour = KIND_COLOURS[s.kind] ?? KIND_COLOURS.other;
+      const key = `${ti}/${c.client}/${s.stage}`;
+      const title = `${c.client} · ${s.label}: ${seconds(prev)} s → ${seconds(s.t)} s (${deltaSeconds(s.durationMs)} s)${s.budgetMs === undefined ? '' : `, budget ${seconds(s.budgetMs)} s`} · ${s.kind}`;
+      const text = `${s.label} ${seconds(s.durationMs)}s`;
+      const fits = textWidth(text) + LABEL_PAD <= w;
+      segs.push(`<g class="seg" tabindex="0" role="button" data-key="${esc(key)}" data-stage="${esc(s.stage)}" data-kind="${s.kind}" data-ms="${s.durationMs}" data-title="${esc(title)}">` +
+        `<rect x="${x0}" y="@BAR" width="${round(w)}" height="${BAR_H}" fill="${colour.fill}" stroke="#fff" stroke-width="1"/><title>${esc(`${title}\n${s.line}`)}</title>` +
+        (fits ? `<text class="inside" x="${round(x0 + w / 2)}" y="@TXT" text-anchor="middle" style="fill:${colour.text}">${esc(text)}</text>` : '') +
+        '</g>');
+      if (!fits) outside.push({ text, anchor: round(x0 + w / 2) });
+      prev = s.t;
+    }
+    if (!c.ok) {
+      const x0 = x(prev);
+      const end = x(rowEndMs(c, ti, consoles));
+      const w = Math.max(10, end - x0);
+      const stage = c.failedStage ?? 'unknown stage';
+      const title = `${c.client} · FAILED at ${stage} after ${seconds(prev)} s`;
+      const text = `✗ ${stage}`;
+      const fits = textWidth(text) + LABEL_PAD <= w;
+      segs.push(`<g class="seg failed-stage" tabindex="0" role="button" data-key="${esc(`${ti}/${c.client}/!fail`)}" data-stage="${esc(stage)}" data-title="${esc(title)}">` +
+        `<rect x="${x0}" y="@BAR" width="${round(w)}" height="${BAR_H}" fill="url(#${hatch})" stroke="${FAIL}" stroke-width="1.5"/><title>${esc(title)}</title>` +
+        (fits ? `<text class="inside failed" x="${round(x0 + w / 2)}" y="@TXT" text-anchor="middle">${esc(text)}</text>` : '') +
+        '</g>');
+      if (!fits) outside.push({ text, anchor: round(x0 + w / 2), cls: 'failed' });
+    }
+    const lanes = layoutLanes(outside);
+    const laneCount = Math.max(0, ...lanes.map((l) => l.lane + 1));
+    const barY = y + laneCount * LANE_H + 4;
+    for (const l of lanes) {
+      const ly = barY - 4 - l.lane * LANE_H; // text baseline
+      parts.push(`<line x1="${l.anchor}" y1="${ly + 2}" x2="${l.anchor}" y2="${barY}" stroke="#999" stroke-width="1"/>`);
+    }
+    for (const l of lanes) {
+      const ly = barY - 4 - l.lane * LANE_H;
+      parts.push(`<rect class="label-bg" x="${round(l.left - 2)}" y="${ly - 10}" width="${round(l.width + 4)}" height="13"/>` +
+        `<text class="outside${l.cls ? ` ${l.cls}` : ''}" x="${round(l.left)}" y="${ly}">${esc(l.text)}</text>`);
+    }
+    parts.push(`<rect x="${PLOT_L}" y="${barY}" width="${PLOT_W}" height="${BAR_H}" fill="#f3f3f3"/>`);
+    parts.push(...segs.map((s) => s.replaceAll('y="@BAR"', `y="${barY}"`).replaceAll('y="@TXT"', `y="${barY + BAR_H / 2 + 4}"`)));
+    const total = c.stages[c.stages.length - 1]?.t;
+    parts.push(`<text class="client" x="4" y="${barY + 16}" data-client="${esc(c.client)}">${esc(c.client)}${c.ok ? '' : ' ✗'}</text>`);
+    if (total !== undefined) parts.push(`<text class="total" x="${GUTTER - 10}" y="${barY + 16}" text-anchor="end">${seconds(total)} s</text>`);
+    y = barY + BAR_H;
+    if (baseline && baseline.stages.length > 0) {
+      const by = y + BASE_GAP;
+      let acc = 0;
+      for (const b of baseline.stages) {
+        const x0 = x(acc);
+        acc += b.medianMs;
+        const kind = stageKind(b.stage);
+        parts.push(`<rect class="baseline" data-stage="${esc(b.stage)}" data-ms="${b.medianMs}" x="${x0}" y="${by}" width="${round(Math.max(1, x(acc) - x0))}" height="${BASE_H}" ` +
+          `fill="${KIND_COLOURS[kind].fill}" fill-opacity="0.5" stroke="#fff" stroke-width="0.5"><title>${esc(`baseline ${b.stage}: ${seconds(b.medianMs)} s (median)`)}</title></rect>`);
+      }
+      parts.push(`<text class="base" x="${GUTTER - 10}" y="${by + 8}" text-anchor="end">baseline ${seconds(acc)} s</text>`);
+      y = by + BASE_H;
+    }
+    y += ROW_GAP;
+  }
+  parts.push(...axisMarks(axis, x, y));
+  const h = y + AXIS_H;
+  return `<svg class="waterfall" viewBox="0 0 ${SVG_W} ${h}" width="${SVG_W}" height="${h}" role="img" ` +
+    `aria-label="${esc(`boot waterfall of ${t.clients.map((c) => c.client).join(', ')}`)}" xmlns="http://www.w3.org/2000/svg">\n${parts.join('\n')}\n</svg>`;
+}
+
+interface PlacedLabel extends Label {
+  lane: number;
+  left: number;
+  width: number;
+}
+
+/** Greedy lanes, left to right: each label in the lowest lane it clears, centred on its segment where the plot allows. */
+export function layoutLanes(labels: readonly Label[]): PlacedLabel[] {
+  const ends: number[] = [];
+  return [...labels].sort((a, b) => a.anchor - b.anchor).map((l) => {
+    const width = textWidth(l.text);
+    const left = Math.min(Math.max(l.anchor - width / 2, PLOT_L), PLOT_L + PLOT_W - width);
+    let lane = ends.findIndex((end) => left >= end + LABEL_PAD);
+    if (lane < 0) {
+      lane = ends.length;
+      ends.push(-Infinity);
+    }
+    ends[lane] = left + width;
+    return { ...l, lane, left, width };
   });
 }
 
-function axisMarks(axis: Axis, x: (ms: number) => number): string[] {
-  const out = [`<line x1="${PAD_L}" y1="${AXIS_Y}" x2="${PAD_L + PLOT_W}" y2="${AXIS_Y}" stroke="#888" stroke-width="1"/>`];
+function textWidth(text: string): number {
+  return [...text].length * CHAR_W;
+}
+
+function axisMarks(axis: Axis, x: (ms: number) => number, y: number): string[] {
+  const out = [`<line x1="${PLOT_L}" y1="${y}" x2="${PLOT_L + PLOT_W}" y2="${y}" stroke="#888" stroke-width="1"/>`];
   const ticks = Math.round(axis.endS / axis.stepS);
   for (let i = 0; i <= ticks; i++) {
     const s = i * axis.stepS;
     const tx = x(s * 1000);
     const anchor = i === 0 ? 'start' : i === ticks ? 'end' : 'middle';
-    out.push(`<line x1="${tx}" y1="${AXIS_Y}" x2="${tx}" y2="${AXIS_Y + 5}" stroke="#888" stroke-width="1"/>` +
-      `<text class="axis" x="${tx}" y="${AXIS_Y + 17}" text-anchor="${anchor}">${esc(axisLabel(s))}</text>`);
+    out.push(`<line x1="${tx}" y1="${y}" x2="${tx}" y2="${y + 5}" stroke="#888" stroke-width="1"/>` +
+      `<text class="axis" x="${tx}" y="${y + 17}" text-anchor="${anchor}">${esc(axisLabel(s))}</text>`);
   }
   return out;
 }
@@ -227,50 +394,44 @@ function axisLabel(s: number): string {
   return `${Number.isInteger(s) ? s : s.toFixed(1)} s`;
 }
 
-function legend(rows: StageRow[], colours: Map<string, string>): string {
-  const items = rows.map((r) => `<span><i class="sw" style="background:${colours.get(r.stage)}"></i>${esc(r.label)}</span>`);
-  return `<p class="legend">${items.join('')}<span><i class="sw" style="background:${FAIL}"></i>failed</span></p>`;
-}
-
-/** The stage-by-client matrix; a failed stage that was never marked gets a row of its own. */
-function stageTable(clients: ClientTimeline[], rows: StageRow[]): string {
-  const extra = [...new Set(clients.filter((c) => !c.ok && c.failedStage !== undefined).map((c) => c.failedStage as string))]
-    .filter((s) => !rows.some((r) => r.stage === s));
-  const all = [...rows, ...extra.map((stage): StageRow => ({ stage, label: stage, cells: clients.map(() => undefined) }))];
-  const head = `<tr><th>stage</th>${clients.map((c) => `<th class="num">${esc(c.client)}</th>`).join('')}</tr>`;
-  const body = all.map((r) => {
-    const cells = clients.map((c, i) => {
-      const cell = r.cells[i];
-      if (cell) return `<td class="num" title="${esc(cell.line)}">${seconds(cell.t)} s <small>(${deltaSeconds(cell.delta)})</small></td>`;
-      if (!c.ok && c.failedStage === r.stage) return '<td class="failed">✗ FAILED</td>';
-      return '<td class="missing">-</td>';
-    });
-    return `<tr><th>${esc(r.label)}</th>${cells.join('')}</tr>`;
-  });
-  return `<section class="stages">
-<h2>Stage times</h2>
-<table>
-<thead>${head}</thead>
-<tbody>
-${body.join('\n')}
-</tbody>
-</table>
-</section>`;
-}
-
-/** Per client: when each stage was marked, and by which console line. */
-function marksTable(marks: StageMark[], open: boolean): string {
-  let prev = 0;
-  const rows = marks.map((m) => {
-    const row = `<tr><td>${esc(m.label)}</td><td class="num">${seconds(m.t)} s</td><td class="num">${deltaSeconds(m.t - prev)}</td>` +
-      `<td><code>${esc(m.line)}</code></td></tr>`;
-    prev = m.t;
-    return row;
-  });
-  return `<details${open ? ' open' : ''}><summary>console lines that marked each stage</summary>
-<table><thead><tr><th>stage</th><th class="num">t</th><th class="num">+Δ</th><th>console line</th></tr></thead>
+function clientTable(clients: ClientResult[]): string {
+  const rows = clients.map((c) => `<tr><th>${esc(c.client)}</th><td>${c.ok ? 'booted' : `<span class="badge fail">failed at ${esc(c.failedStage ?? '?')}</span>`}</td>` +
+    `<td><code>${esc(c.mac ?? '')}</code></td><td>${esc(c.leaseIp ?? '')}</td><td class="num">${c.memoryMb === undefined ? '' : `${c.memoryMb} MiB`}</td>` +
+    `<td>${c.kernelCmdline === undefined ? '<span class="hint">no kernel ran</span>' : `<code class="cmdline">${esc(c.kernelCmdline)}</code>`}</td>` +
+    `<td>${[c.consoleLog === undefined ? '' : link(c.consoleLog, 'console'), c.qmpLog === undefined ? '' : link(c.qmpLog, 'QMP')].filter(Boolean).join('<br>')}</td></tr>`);
+  const tails = clients.filter((c) => !c.ok && c.consoleTail?.length).map((c) =>
+    `<details open><summary>${esc(c.client)}: ${esc((c.error ?? 'failed').split('\n', 1)[0] ?? '')}</summary><pre class="error">${esc((c.consoleTail ?? []).join('\n'))}</pre></details>`);
+  return `<h3>Clients</h3>
+<table class="clients"><thead><tr><th>client</th><th>result</th><th>MAC</th><th>lease</th><th class="num">memory</th><th>kernel command line</th><th>logs</th></tr></thead>
 <tbody>
 ${rows.join('\n')}
+</tbody></table>
+${tails.join('\n')}`;
+}
+
+/** Stage by client: when it was reached, what it took, its budget; and the baseline's median. */
+function stageTable(clients: ClientResult[], baseline: BaselineFacts | undefined, open: boolean): string {
+  const ids: { stage: string; label: string }[] = [];
+  for (const c of clients) for (const s of c.stages) if (!ids.some((i) => i.stage === s.stage)) ids.push({ stage: s.stage, label: s.label });
+  for (const c of clients) if (!c.ok && c.failedStage && !ids.some((i) => i.stage === c.failedStage)) ids.push({ stage: c.failedStage, label: c.failedStage });
+  if (ids.length === 0) return '';
+  const base = new Map((baseline?.stages ?? []).map((b) => [b.stage, b.medianMs]));
+  const head = `<tr><th>stage</th>${clients.map((c) => `<th class="num">${esc(c.client)} t</th><th class="num">+Δ</th><th class="num">budget</th>`).join('')}${baseline ? '<th class="num">baseline Δ</th>' : ''}</tr>`;
+  const body = ids.map(({ stage, label }) => {
+    const cells = clients.map((c) => {
+      const s = c.stages.find((m) => m.stage === stage);
+      if (!s) return !c.ok && c.failedStage === stage ? '<td class="failed" colspan="3">✗ FAILED</td>' : '<td class="missing" colspan="3">-</td>';
+      const b = base.get(stage);
+      const slower = b !== undefined && s.durationMs > b * 1.2 && s.durationMs - b > 1000;
+      return `<td class="num">${seconds(s.t)} s</td><td class="num${slower ? ' slower' : ''}">${deltaSeconds(s.durationMs)}</td><td class="num">${s.budgetMs === undefined ? '' : `${seconds(s.budgetMs)}`}</td>`;
+    });
+    const b = base.get(stage);
+    return `<tr><th>${esc(label)}</th>${cells.join('')}${baseline ? `<td class="num">${b === undefined ? '-' : deltaSeconds(b)}</td>` : ''}</tr>`;
+  });
+  return `<details${open ? ' open' : ''}><summary>stage times, budgets${baseline ? ' and baseline' : ''} (seconds)</summary>
+<table class="stages"><thead>${head}</thead>
+<tbody>
+${body.join('\n')}
 </tbody></table></details>`;
 }
 
@@ -285,11 +446,20 @@ function duration(startIso: string, endIso: string): string {
 function link(path: string, text: string): string {
   let href = encodeURI(path).replace(/[#?]/g, encodeURIComponent);
   if (/^[a-z][a-z0-9+.-]*:/i.test(href)) href = `./${href}`;
-  return `<a href="${esc(href)}">${esc(text)}</a> <code>${esc(path)}</code>`;
+  return `<a href="${esc(href)}">${esc(text)}</a>`;
+}
+
+function slugId(id: string): string {
+  return id.replace(/[^A-Za-z0-9_-]+/g, '-');
+}
+
+/** JSON inside <script>: "</" and U+2028/9 cannot end the element or the string. */
+function jsonForScript(data: unknown): string {
+  return JSON.stringify(data).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 }
 
 function esc(text: string): string {
-  return text.replace(/[&<>"']/g, (ch) => ESCAPES[ch]);
+  return text.replace(/[&<>"']/g, (ch) => ESCAPES[ch] as string);
 }
 
 const ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };

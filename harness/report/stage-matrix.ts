@@ -1,4 +1,11 @@
-import type { ClientTimeline } from './types';
+/** What a timeline table needs of a client: a ClientTimeline (a live run) or a ClientResult (results.json). */
+export interface TimelineLike {
+  client: string;
+  ok: boolean;
+  failedStage?: string;
+  error?: string;
+  stages: readonly { stage: string; label: string; t: number; line: string }[];
+}
 
 export interface StageCell {
   /** Milliseconds from QEMU start. */
@@ -20,7 +27,7 @@ export interface StageRow {
  * Stages as rows (the union of stage names, in order of first appearance) by clients as
  * columns. If a client marks a stage twice, its first mark counts.
  */
-export function stageMatrix(timelines: ClientTimeline[]): StageRow[] {
+export function stageMatrix(timelines: readonly TimelineLike[]): StageRow[] {
   const rows = new Map<string, StageRow>();
   timelines.forEach((tl, col) => {
     let prev = 0;

@@ -1,5 +1,4 @@
-import { deltaSeconds, firstLine, seconds, stageMatrix } from './stage-matrix';
-import type { ClientTimeline } from './types';
+import { deltaSeconds, firstLine, seconds, stageMatrix, type TimelineLike } from './stage-matrix';
 
 const GAP = '  ';
 
@@ -8,7 +7,7 @@ const GAP = '  ';
  * since QEMU start and the delta from its previous stage, in seconds. A stage a client
  * never reached shows "-"; failed clients get a footer line each.
  */
-export function formatTimelineTable(timelines: ClientTimeline[]): string {
+export function formatTimelineTable<T extends TimelineLike>(timelines: readonly T[]): string {
   if (timelines.length === 0) return 'boot timeline: no clients';
   const header = ['stage', ...timelines.flatMap((tl) => [tl.client, '+Δ'])];
   const body = stageMatrix(timelines).map((row) => [

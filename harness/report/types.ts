@@ -1,4 +1,8 @@
-/** The data a run report is made of; run.json holds exactly a RunReport. */
+/**
+ * The data a run report is made of. A client's boot as the harness sees it is a
+ * ClientTimeline; what a run leaves on disk is results.json, exactly a RunResults,
+ * whose shape harness/report/results.schema.json fixes (and the writer checks).
+ */
 
 export interface StageMark {
   /** Stable id, e.g. 'dhcp', 'kernel', 'nbd-root', 'login'. */
@@ -9,6 +13,8 @@ export interface StageMark {
   t: number;
   /** The console line that marked it. */
   line: string;
+  /** The stage's budget on this run (scaled to the host), ms since the previous mark. */
+  budgetMs?: number;
 }
 
 export interface ClientTimeline {
@@ -27,14 +33,127 @@ export interface ClientTimeline {
   memoryMb?: number;
 }
 
-export interface RunReport {
+/** results.json's version: bump it with every change to results.schema.json that is not an optional addition. */
+export const RESULTS_SCHEMA_VERSION = 1;
+
+export type RunKind = 'boot' | 'test' | 'bench';
+export type RunOutcome = 'pass' | 'fail' | 'interrupted';
+export type TestOutcome = 'pass' | 'fail' | 'skipped' | 'interrupted';
+
+/** What the segment that ends at a stage is mostly spent in (report/stage-kinds.ts). */
+export type StageKind = 'firmware' | 'network' | 'kernel' | 'initramfs' | 'nbd' | 'userspace' | 'other';
+
+export interface HostFacts {
+  cores: number;
+  accel: string;
+  /** Why this accelerator (the probe's verdict, an override, a missing device). */
+  accelReason: string;
+  speedFactor: number;
+  calibrationMs: number;
+  /** 1-minute load average when the run started, and when it ended. */
+  loadAvg1: number;
+  loadAvg1End?: number;
+}
+
+export interface ImageFacts {
+  keys: Record<string, string>;
+  rootSha256: string;
+  rootImageTag?: string;
+  kernelVersion?: string;
+}
+
+export interface StageResult {
+  stage: string;
+  label: string;
+  kind: StageKind;
+  /** Milliseconds from QEMU start. */
+  t: number;
+  /** Milliseconds since the previous mark (since QEMU start for the first). */
+  durationMs: number;
+  budgetMs?: number;
+  /** The console line that marked it. */
+  line: string;
+}
+
+export interface ClientResult {
+  client: string;
+  mac?: string;
+  ok: boolean;
+  /** The kernel's own "Command line:" from the console (absent when no kernel ran). */
+  kernelCmdline?: string;
+  memoryMb?: number;
+  leaseIp?: string;
+  stages: StageResult[];
+  failedStage?: string;
+  error?: string;
+  /** Last console lines, when the client failed. */
+  consoleTail?: string[];
+  /** Paths relative to the run folder. */
+  consoleLog?: string;
+  qmpLog?: string;
+}
+
+export interface ErrorFacts {
+  /** The error's class, e.g. 'BootStageError'. */
+  class: string;
+  kind: 'usage' | 'setup' | 'sut' | 'harness' | 'regression' | 'unknown';
+  exitCode: number;
+  /** Its first line. */
+  message: string;
+  stage?: string;
+  consoleTail?: string[];
+}
+
+/** The regression gate's verdict (harness/gate fills it). */
+export interface GateVerdict {
+  verdict: 'pass' | 'regression' | 'inconclusive';
+  profile: string;
+  reason: string;
+  stages: { stage: string; baselineMs: number; measuredMs: number; deltaMs: number; regressed: boolean }[];
+}
+
+/** The baseline a run is drawn against (fixtures/baselines/<profile>.json, as read). */
+export interface BaselineFacts {
+  profile: string;
+  /** Relative to the repo. */
+  file: string;
+  runs?: number;
+  createdAt?: string;
+  speedFactor?: number;
+  /** Median duration of each stage (since the previous one), ms. */
+  stages: { stage: string; medianMs: number }[];
+  totalMs?: number;
+}
+
+export interface TestResult {
+  /** Unique in the run: the test's folder relative to the run folder ('.' for the run itself). */
+  id: string;
+  title: string;
+  outcome: TestOutcome;
+  durationMs: number;
+  error?: ErrorFacts;
+  clients: ClientResult[];
+  /** Relative to the run folder. */
+  serverLog?: string;
+  gate?: GateVerdict;
+  /** What else the test measured (a bench case's numbers, an image build's steps). */
+  data?: Record<string, unknown>;
+}
+
+export interface RunResults {
+  schemaVersion: typeof RESULTS_SCHEMA_VERSION;
   runId: string;
+  kind: RunKind;
   title: string;
   /** ISO 8601. */
   startedAt: string;
   finishedAt?: string;
-  clients: ClientTimeline[];
-  /** Path relative to the report folder. */
-  serverLog?: string;
+  outcome: RunOutcome;
+  exitCode?: number;
+  host: HostFacts;
+  images?: ImageFacts;
+  baseline?: BaselineFacts;
+  gate?: GateVerdict;
   notes?: string[];
+  tests: TestResult[];
 }

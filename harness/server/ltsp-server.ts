@@ -9,7 +9,7 @@ import {
 } from 'testcontainers';
 import { clientScriptsDir } from './client-scripts';
 import type { Deadline } from '../common/deadline';
-import { SutError } from '../common/errors';
+import { HarnessError, SutError } from '../common/errors';
 import { log } from '../common/log';
 import type { RunContext } from '../common/run-context';
 import type { StartedLabNetwork } from '../network/lab-network';
@@ -86,7 +86,11 @@ export class LtspServerContainer extends GenericContainer {
 
   /** Starts the server and waits until dnsmasq and nbd-server answer ("ltsp-server: ready"). */
   async startWithin(deadline: Deadline): Promise<StartedLtspServer> {
-    if (this.logFile) this.file = createWriteStream(this.logFile, { flags: 'a' });
+    if (this.logFile) {
+      const file = (this.file = createWriteStream(this.logFile, { flags: 'a' }));
+      // A full report disk: the clients' console logs name it; the server runs on unlogged.
+      file.on('error', (err) => debug('server log %s failed after %d bytes: %s', this.logFile, file.bytesWritten, err.message));
+    }
     this.withStartupTimeout(Math.max(1000, Math.floor(deadline.remaining())));
     let started: StartedTestContainer;
     try {
@@ -95,6 +99,9 @@ export class LtspServerContainer extends GenericContainer {
       // testcontainers removes a container whose wait failed; its log tells why.
       this.file?.end();
       const tail = this.logLines.slice(-40).join('\n');
+      if (dockerFailed(e)) {
+        throw new HarnessError(`docker could not start the LTSP server container: ${(e as Error).message}`, { cause: e, hint: 'is dockerd healthy? ./lab setup starts it' });
+      }
       throw new SutError(
         `the LTSP server did not become ready: ${(e as Error).message}\n--- server log ---\n${tail || '(no output)'}`,
         { cause: e },
@@ -106,8 +113,18 @@ export class LtspServerContainer extends GenericContainer {
   }
 
   override async start(): Promise<StartedLtspServer> {
-    throw new Error('use startWithin(deadline): every wait in the lab has a deadline');
+    throw new HarnessError('use startWithin(deadline): every wait in the lab has a deadline');
   }
+}
+
+/**
+ * Whether a start failed in docker rather than in the server: an error reply of the
+ * Docker API (dockerode sets statusCode) or no daemon at its socket. A server that
+ * started and never said it was ready is the stack's failure; these are the lab's.
+ */
+export function dockerFailed(e: unknown): boolean {
+  const err = e as { statusCode?: unknown; code?: unknown };
+  return typeof err?.statusCode === 'number' || err?.code === 'ECONNREFUSED' || err?.code === 'ENOENT' || err?.code === 'EACCES';
 }
 
 export class StartedLtspServer extends AbstractStartedContainer {
@@ -159,7 +176,7 @@ export class StartedLtspServer extends AbstractStartedContainer {
       } catch (e) {
         debug('server stop: %s', (e as Error).message);
       }
-      await new Promise<void>((resolve) => (this.file ? this.file.end(resolve) : resolve()));
+      await new Promise<void>((resolve) => (this.file && !this.file.destroyed ? this.file.end(resolve) : resolve()));
       return stopped;
     })();
     // Callers only await completion; the handle is testcontainers' own when there is one.

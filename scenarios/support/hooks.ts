@@ -2,6 +2,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { installSignalTeardown } from '../../harness/index';
 import { testReportDir, suiteReportDir } from './report-dir';
+import { attachRunReport } from './run-report';
 
 // Ctrl-C during ./lab test: stop the running labs before mocha exits (a second one forces).
 installSignalTeardown();
@@ -21,7 +22,7 @@ function artefacts(dir: string, depth = 2): string[] {
 
 /**
  * Root hooks for the end-to-end scenarios: a failing test prints where its console
- * logs, QMP log, server log and timings are.
+ * logs, QMP log and server log are (its own slices of them, see support/run-report.ts).
  */
 export const mochaHooks = {
   afterEach(this: Mocha.Context): void {
@@ -31,3 +32,8 @@ export const mochaHooks = {
     if (files.length > 0) process.stderr.write(`\n  artefacts of "${t.fullTitle()}":\n${files.map((f) => `    ${f}`).join('\n')}\n`);
   },
 };
+
+/** Mocha calls it with the runner as `this`: the run's report listens to it. */
+export function mochaGlobalSetup(this: Mocha.Runner): void {
+  attachRunReport(this);
+}

@@ -34,3 +34,36 @@ export function runLab(args: string[], opts: { timeoutMs?: number; env?: NodeJS.
     });
   });
 }
+
+/** A ./lab running in the background, in its own process group (its pid is node's: ./lab execs it). */
+export interface BackgroundLab {
+  pid: number;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<CliResult>;
+  /** Signals ./lab alone (as a user's kill would), or its whole group. */
+  kill: (sig: NodeJS.Signals, group?: boolean) => void;
+}
+
+export function spawnLab(args: string[], opts: { env?: NodeJS.ProcessEnv } = {}): BackgroundLab {
+  const t0 = performance.now();
+  const child = spawn(LAB_SCRIPT, args, { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const exited = new Promise<CliResult>((done) => child.on('close', (code, signal) => done({ code, signal, stdout, stderr, ms: performance.now() - t0 })));
+  return {
+    pid: child.pid as number,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    exited,
+    kill: (sig, group = false) => {
+      try {
+        process.kill(group ? -(child.pid as number) : (child.pid as number), sig);
+      } catch {
+        /* gone */
+      }
+    },
+  };
+}

@@ -7,13 +7,18 @@ export function testRunDir(): string {
   return join(REPORTS_ROOT, process.env.LTSP_LAB_TEST_RUN ?? 'test-local');
 }
 
-function slug(s: string): string {
+export function slug(s: string): string {
   return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60) || 'x';
+}
+
+/** reports/<run>/<suite>/, not created. */
+export function suiteReportPath(suite: Mocha.Suite): string {
+  return join(testRunDir(), slug(suite.fullTitle()));
 }
 
 /** reports/<run>/<suite>/ for a suite's shared artefacts (its lab's server log, ...). */
 export function suiteReportDir(suite: Mocha.Suite): string {
-  const dir = join(testRunDir(), slug(suite.fullTitle()));
+  const dir = suiteReportPath(suite);
   mkdirSync(dir, { recursive: true });
   return dir;
 }

@@ -13,7 +13,8 @@ die() { printf '[ltsp-lab build] FAILED step %s: %s\n' "$LAB_STEP" "$*" >&2; exi
 run_logged() {
   local log="$1"; shift
   say "$*"
-  "$@" >"$log" 2>&1 &
+  # fd 9 is the cache lock: a child that outlives a killed build must not keep holding it.
+  "$@" >"$log" 2>&1 9>&- &
   local pid=$! last="" rc
   while kill -0 "$pid" 2>/dev/null; do
     sleep 5
@@ -103,3 +104,21 @@ debian_mirror() {
 }
 
 docker_has_image() { docker image inspect "$1" >/dev/null 2>&1; }
+
+# Every container a build runs is named after the build's pid and carries the labels the
+# harness passes (LTSP_LAB_LABELS: the run id and its owner), so that the build's EXIT
+# trap removes it, and `./lab clean` does once the build is dead (docker's own client
+# leaves a `docker run` container running when it is killed).
+LAB_CONTAINERS=()
+CONTAINER_ARGS=()
+container_args() {  # artefact: sets CONTAINER_ARGS to the name and labels of a new container
+  local name="ltsp-lab-build-$1-$$" l
+  LAB_CONTAINERS+=("$name")
+  CONTAINER_ARGS=(--name "$name" --label "ltsp-lab.artefact=$1")
+  for l in ${LTSP_LAB_LABELS:-}; do CONTAINER_ARGS+=(--label "$l"); done
+}
+containers_cleanup() {
+  [ ${#LAB_CONTAINERS[@]} -gt 0 ] || return 0
+  docker rm -f "${LAB_CONTAINERS[@]}" >/dev/null 2>&1 || true
+  LAB_CONTAINERS=()
+}

@@ -18,6 +18,8 @@
 
 # shellcheck source=/dev/null
 type getargbool >/dev/null 2>&1 || . /lib/dracut-lib.sh
+# shellcheck source=/dev/null
+. /lib/ltsp-test-delay.sh
 
 ltsp_union_say() {
     echo "<5>ltsp-union: $*" >/dev/kmsg 2>/dev/null || echo "ltsp-union: $*" >/dev/console
@@ -32,6 +34,7 @@ ltsp_union_fail() {
 
 ltsp_union() {
     local base=/run/ltsp-union dev size
+    ltsp_test_delay union || return 1
     if ! getargbool 0 rd.unionfs; then
         ltsp_union_say "off (no rd.unionfs=1): booting the plain read-only root"
         return 0

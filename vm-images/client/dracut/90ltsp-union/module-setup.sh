@@ -23,4 +23,8 @@ install() {
     inst_multiple unionfs mount umount mkdir findmnt
     # shellcheck disable=SC2154  # moddir is set by dracut
     inst_hook pre-pivot 50 "$moddir/ltsp-union.sh"
+    # ltsp.test.delay=STAGE:SECONDS, for the harness's regression gate (see the script).
+    inst_simple "$moddir/ltsp-test-delay.sh" /lib/ltsp-test-delay.sh
+    inst_hook pre-udev 99 "$moddir/ltsp-test-delay-nbd.sh"
+    inst_hook pre-mount 99 "$moddir/ltsp-test-delay-root.sh"
 }

@@ -1,0 +1,82 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  baselinesDir,
+  DEFAULT_GATE_POLICY,
+  Lab,
+  loadBaseline,
+  recordBaseline,
+  RunContext,
+  REPORTS_ROOT,
+  shownPath,
+  writeBaseline,
+  type Baseline,
+} from '../harness/index';
+import { parseBaselineArgs, parseBootArgs } from './args';
+import { bootConfig, configureClient } from './compare';
+
+const USAGE = `./lab baseline [--update [--runs N]]
+
+The boot-time baselines the regression gate (./lab boot --compare) judges against, one
+per host profile (accelerator and cores, e.g. tcg-2cpu), kept in fixtures/baselines/.
+
+  (no option)   print every baseline: each stage's median and spread
+  --update      boot the unchanged stack N times (default 6), ${DEFAULT_GATE_POLICY.clientsAtOnce} clients at once,
+                and write this host's baseline (an odd N boots one more)
+`;
+
+function progress(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+function formatBaseline(b: Baseline, file: string): string {
+  const sec = (ms: number): string => (ms / 1000).toFixed(1);
+  const rows = [...Object.entries(b.stages), ['total', b.totalMs] as const].map(([id, m]) => {
+    const lo = Math.min(...m.samples);
+    const hi = Math.max(...m.samples);
+    return `${id.padEnd(12)} ${sec(m.medianMs).padStart(7)} ${`${sec(lo)}-${sec(hi)}`.padStart(13)}`;
+  });
+  return [
+    `${b.profile}: ${shownPath(file)}: ${b.runs} boots, ${b.clientsAtOnce} at once, speed factor ${b.speedFactor}, other load ${b.otherLoad} cores, recorded ${b.createdAt}`,
+    `${'stage'.padEnd(12)} ${'median'.padStart(7)} ${'min-max s'.padStart(13)}`,
+    ...rows,
+  ].join('\n');
+}
+
+/** ./lab baseline: see USAGE. */
+export async function baseline(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const args = parseBaselineArgs(argv);
+  const dir = baselinesDir();
+  if (!args.update) {
+    let files: string[] = [];
+    try {
+      files = readdirSync(dir).filter((f) => f.endsWith('.json'));
+    } catch {
+      // no folder: no baselines
+    }
+    if (files.length === 0) process.stdout.write(`no baselines in ${shownPath(dir)}: record one with ./lab baseline --update\n`);
+    for (const f of files) {
+      const profile = f.replace(/\.json$/, '');
+      process.stdout.write(`${formatBaseline(loadBaseline(profile, dir)!, join(dir, f))}\n\n`);
+    }
+    return 0;
+  }
+  const defaults = parseBootArgs([]);
+  const run = new RunContext();
+  const reportDir = join(REPORTS_ROOT, `baseline-${run.id}`);
+  const lab = await new Lab().withRunContext(run).withReportDir(reportDir).start({ onProgress: progress });
+  let b: Baseline;
+  try {
+    progress(`baseline: ${args.runs} boots, ${DEFAULT_GATE_POLICY.clientsAtOnce} at once (${lab.speed.accel}, speed factor ${lab.speed.factor}); consoles in ${reportDir}`);
+    b = await recordBaseline(lab, { runs: args.runs, clientsAtOnce: DEFAULT_GATE_POLICY.clientsAtOnce, config: bootConfig(defaults), configure: configureClient(defaults), progress });
+  } finally {
+    await lab.stop();
+  }
+  const file = writeBaseline(b, dir);
+  process.stdout.write(`${formatBaseline(b, file)}\n`);
+  return 0;
+}

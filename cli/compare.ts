@@ -1,0 +1,36 @@
+import { DEFAULT_GATE_POLICY, formatVerdict, gateRun, sampleBoots, type BootConfig, type GateResult, type StartedLab, type StartedThinClient, type ThinClient } from '../harness/index';
+import type { BootOptions } from './args';
+
+/** A ./lab boot client as the options configure it, but for its MAC (each client has its own). */
+export function configureClient(opts: BootOptions): (c: ThinClient) => ThinClient {
+  return (c) => {
+    const b = c.withMemory(opts.memoryMb).withNic(opts.nic).withUnion(opts.union).withExportName(opts.exportName);
+    return opts.append ? b.withAppend(opts.append) : b;
+  };
+}
+
+/** What the gate compares a run's boots by. */
+export function bootConfig(opts: BootOptions): BootConfig {
+  return { memoryMb: opts.memoryMb, nic: opts.nic, union: opts.union };
+}
+
+/**
+ * ./lab boot --compare: boots the clients while the host is watched, stops them, and
+ * lets the gate judge them against the baseline, booting the same configuration again
+ * when something looks slower. The verdict goes to stdout (stderr with --json).
+ */
+export async function compareBoots(lab: StartedLab, start: () => Promise<StartedThinClient[]>, opts: BootOptions, progress: (line: string) => void): Promise<GateResult> {
+  const { clients, round } = await sampleBoots(lab, start);
+  // Retry boots must not share the cores with these.
+  await Promise.allSettled(clients.map((c) => c.stop()));
+  const result = await gateRun(lab, {
+    first: round.samples,
+    config: bootConfig(opts),
+    clientsAtOnce: Math.min(opts.clients, DEFAULT_GATE_POLICY.clientsAtOnce),
+    configure: configureClient(opts),
+    ...(opts.retries === undefined ? {} : { retries: opts.retries }),
+    progress,
+  });
+  (opts.json ? process.stderr : process.stdout).write(`\n${formatVerdict(result.verdict)}\n`);
+  return result;
+}

@@ -1,0 +1,51 @@
+import { BUILD_USAGE } from './build';
+
+/*
+ * `./lab COMMAND --help` for the commands that do not print their own (bench, baseline
+ * and report do). Printed without installing or starting anything (see ./lab).
+ */
+
+const BOOT_USAGE = `./lab boot [--clients N] [--memory MB] [--append "ARGS"] [--no-union] [--export NAME]
+           [--nic MODEL] [--mac MAC]... [--keep] [--json] [--report DIR] [--compare]
+
+Builds or reuses the images (checking the cache, see ./lab build --help), starts the
+LTSP server and N thin clients, prints each client's boot timeline and the report
+folder, and tears everything down. Exit 0 ok, 2 usage, 3 set-up problem (no Docker, a
+damaged cache that cannot be rebuilt, a full report disk), 4 the stack under test
+failed, 5 the harness broke (Docker dying mid-run included), 6 slower than the baseline.
+
+  --clients N      clients booting at once (1-8, default 1)
+  --memory MB      each client's RAM (128-8192, default 384)
+  --append "ARGS"  extra kernel arguments
+  --no-union       boot the read-only NBD root without the unionfs-fuse overlay
+  --export NAME    the NBD export to ask for (default root)
+  --nic MODEL      virtio-net-pci (default), e1000 or rtl8139
+  --mac MAC        a client's MAC, once per client
+  --keep           leave the lab up until Ctrl-C, with a console socket per client
+  --json           the timeline as JSON on stdout
+  --report DIR     the report folder (default reports/boot-<run>/)
+  --compare        judge the boot against the baseline (see ./lab baseline --help)
+`;
+
+const CLEAN_USAGE = `./lab clean [--all]
+
+Reaps what dead runs left behind: QEMU process groups, containers (a dead image
+build's too), networks with their bridge, taps and iptables rules, state folders, and
+the temp folders of dead image builds in the cache. Runs whose owner still lives are
+left alone.
+
+  --all   reap live runs too (never the caller's own)
+`;
+
+const ACCEL_USAGE = `./lab accel [--json]
+
+Which accelerator the lab uses on this host (KVM or TCG) and why, probing KVM with the
+lab's own kernel when this host boot's verdict is not cached yet.
+`;
+
+export const USAGES: Readonly<Record<string, string>> = { boot: BOOT_USAGE, build: BUILD_USAGE, clean: CLEAN_USAGE, accel: ACCEL_USAGE };
+
+/** --help or -h among a command's arguments. */
+export function wantsHelp(argv: readonly string[]): boolean {
+  return argv.includes('--help') || argv.includes('-h');
+}

@@ -1,0 +1,128 @@
+import type { ThinClient } from '../boot/thin-client';
+import { testDelayArg } from '../boot/test-delay';
+import { baselinePath, baselinesDir, loadBaseline, shownPath } from '../gate/baseline';
+import { bootRound, judgeWithRetries } from '../gate/gated-boot';
+import { judgeBoots, regressedStages } from '../gate/judge';
+import { DEFAULT_GATE_POLICY } from '../gate/policy';
+import type { BootConfig, BootSample, GateVerdict } from '../gate/types';
+import { baselineProfile } from '../report/baseline';
+import type { StartedLab } from '../lab/lab';
+import type { BenchCase, CaseRun } from './case-run';
+import { withLab } from './lab-boots';
+
+/** The issue's count: the unchanged stack must pass this many gated runs in a row. */
+export const UNCHANGED_RUNS = 10;
+/** Injected delays, seconds per stage, largest first: the issue's 20 s and 8 s, then down to what slips through. */
+export const DELAY_LADDER: Readonly<Record<string, readonly number[]>> = { nbd: [20, 8, 5, 3], union: [8, 5, 3] };
+
+/** What a gated run of a delayed boot should say: a regression that names the delayed stage. */
+export interface DelayedRun {
+  stage: string;
+  seconds: number;
+  verdict: GateVerdict;
+}
+
+export const caught = (r: DelayedRun): boolean => r.verdict.verdict === 'regression' && regressedStages(r.verdict).includes(r.stage);
+
+export interface GateBenchSummary {
+  runs: number;
+  falseAlarms: number;
+  inconclusive: number;
+  passes: number;
+  /** The smallest delay caught at every stage, with every larger delay tried caught too; undefined when none is. */
+  smallestReliable?: number;
+}
+
+/** Pure; tested. */
+export function summarizeGate(unchanged: readonly GateVerdict[], delayed: readonly DelayedRun[]): GateBenchSummary {
+  const count = (v: GateVerdict['verdict']): number => unchanged.filter((u) => u.verdict === v).length;
+  const sizes = [...new Set(delayed.map((d) => d.seconds))].sort((a, b) => b - a);
+  let smallest: number | undefined;
+  for (const s of sizes) {
+    if (!delayed.filter((d) => d.seconds >= s).every(caught)) break;
+    // Reliable at s only when every stage was tried at s.
+    const stages = new Set(delayed.map((d) => d.stage));
+    if ([...stages].every((st) => delayed.some((d) => d.stage === st && d.seconds === s))) smallest = s;
+  }
+  return { runs: unchanged.length, falseAlarms: count('regression'), inconclusive: count('inconclusive'), passes: count('pass'), ...(smallest === undefined ? {} : { smallestReliable: smallest }) };
+}
+
+/** Runs `fn` over the items, `lanes` at a time. */
+async function inLanes<T>(items: readonly T[], lanes: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      await fn(items[i] as T, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(lanes, items.length) }, lane));
+}
+
+const DEFAULT_CONFIG: BootConfig = { memoryMb: 384, nic: 'virtio-net-pci', union: true };
+
+/**
+ * One gated run, as `./lab boot --compare` judges a client: a boot, then up to k more
+ * while it looks slower, judged on the median. Boots one client at a time; two lanes
+ * keep two guests on the two cores, as the baseline had.
+ */
+async function gatedRun(lab: StartedLab, name: string, configure: (c: ThinClient) => ThinClient): Promise<{ verdict: GateVerdict; samples: BootSample[] }> {
+  const profile = baselineProfile(lab.speed);
+  const dir = baselinesDir();
+  const baseline = loadBaseline(profile, dir);
+  const boot = async (round: number) => (await bootRound(lab, 1, `${name}${String.fromCharCode(97 + round)}-`, configure)).samples;
+  return judgeWithRetries({
+    first: await boot(0),
+    retries: DEFAULT_GATE_POLICY.retries,
+    judge: (samples) => judgeBoots({ profile, baseline, baselineFile: shownPath(baselinePath(profile, dir)), samples, config: DEFAULT_CONFIG }),
+    bootMore: boot,
+  });
+}
+
+const short = (v: GateVerdict): string => `${v.verdict}${v.verdict === 'pass' ? '' : `: ${v.reason}`}`;
+
+export const gateCase: BenchCase = {
+  name: 'gate',
+  title: `regression gate: ${UNCHANGED_RUNS} gated runs of the unchanged stack (false alarms), then injected delays (smallest caught); --runs does not apply`,
+  metrics: [],
+  async run(c: CaseRun): Promise<void> {
+    await withLab(c, async (lab) => {
+      const unchanged: GateVerdict[] = [];
+      // Every boot judged, for whoever re-judges them under another policy.
+      const recorded: { run: string; verdict: GateVerdict['verdict']; samples: BootSample[] }[] = [];
+      const lanes = DEFAULT_GATE_POLICY.clientsAtOnce;
+      await inLanes(Array.from({ length: UNCHANGED_RUNS }, (_, i) => i + 1), lanes, async (run) => {
+        const r = await c.attempt(run, `unchanged run ${run}`, () => gatedRun(lab, `u${run}`, (b) => b));
+        if (!r) return;
+        const v = r.verdict;
+        unchanged.push(v);
+        recorded.push({ run: `unchanged ${run}`, verdict: v.verdict, samples: r.samples });
+        c.progress(`unchanged run ${run}: ${short(v)}`);
+      });
+      const delays = Object.entries(DELAY_LADDER).flatMap(([stage, secs]) => secs.map((seconds) => ({ stage, seconds })));
+      const delayed: DelayedRun[] = [];
+      await inLanes(delays, lanes, async (d, i) => {
+        const r = await c.attempt(i + 1, `${d.stage} +${d.seconds} s`, () => gatedRun(lab, `d${i + 1}`, (b) => b.withAppend(testDelayArg([d]))));
+        if (!r) return;
+        const v = r.verdict;
+        recorded.push({ run: `${d.stage} +${d.seconds} s`, verdict: v.verdict, samples: r.samples });
+        delayed.push({ ...d, verdict: v });
+        c.progress(`${d.stage} +${d.seconds} s: ${caught({ ...d, verdict: v }) ? 'CAUGHT' : 'missed'}: ${short(v)}`);
+      });
+      const s = summarizeGate(unchanged, delayed);
+      c.notes.push(`false alarms: ${s.falseAlarms} of ${s.runs} gated runs of the unchanged stack (${s.passes} pass, ${s.inconclusive} inconclusive)`);
+      c.notes.push(`smallest delay reliably caught: ${s.smallestReliable === undefined ? 'none' : `${s.smallestReliable} s`} (caught at every stage tried, as was every larger delay)`);
+      c.tables.push({
+        title: 'unchanged stack, gated',
+        header: ['run', 'verdict', 'total s', 'reason'],
+        rows: unchanged.map((v, i) => [String(i + 1), v.verdict, ((v.stages.at(-1)?.measuredMs ?? 0) / 1000).toFixed(1), v.reason]),
+      });
+      c.tables.push({
+        title: 'injected delays, gated',
+        header: ['stage', 'delay s', 'caught', 'stages named', 'verdict'],
+        rows: [...delayed].sort((a, b) => a.stage.localeCompare(b.stage) || b.seconds - a.seconds).map((d) => [d.stage, String(d.seconds), caught(d) ? 'yes' : 'NO', regressedStages(d.verdict).join(' ') || '-', d.verdict.verdict]),
+      });
+      c.details.push({ summary: s, unchanged, delayed, recorded });
+    });
+  },
+};

@@ -1,0 +1,73 @@
+import type { Accel } from './speed';
+
+/**
+ * The one table of how long a step may take. A boot stage's budget lives beside its
+ * pattern (boot/stages.ts); everything else that waits takes its limit from here, and
+ * every scaled limit goes through `scaledMs`, the one speed-and-contention rule.
+ *
+ * - `s`: seconds, per accelerator where the step runs guest code (TCG is 10-50x slower
+ *   than KVM), written for the reference host (2 cores, speed factor 1);
+ * - `scaled`: whether the host speed factor (and the clients' contention) stretches it;
+ *   a step that waits on Docker, a network call or the kernel of this host is wall time;
+ * - `floorS`: what no speed factor may shrink it below (firmware and DHCP wait in
+ *   wall-clock seconds whatever the accelerator).
+ */
+export interface Budget {
+  s: Readonly<Record<Accel, number>> | number;
+  scaled: boolean;
+  floorS?: number;
+}
+
+const both = (tcg: number, kvm: number): Readonly<Record<Accel, number>> => ({ tcg, kvm });
+
+export const STEP_BUDGETS = {
+  /** vm-images/build.sh from an empty cache (about 3.5 min here), with room for a slow mirror. */
+  imageBuild: { s: 45 * 60, scaled: false },
+  /** A whole lab start: the image build, the network, the server. */
+  labStart: { s: 45 * 60, scaled: false },
+  /** A lab start on a warm cache, around a boot: the build check, the network, the server (./lab boot as a whole). */
+  labStartWarm: { s: 300, scaled: false },
+  /** The LTSP server container until dnsmasq, httpd and nbd-server answer. */
+  serverReady: { s: both(60, 30), scaled: true, floorS: 20 },
+  /** A client from its builder to a running QEMU with QMP connected (tap, spawn, QMP). */
+  clientStart: { s: both(60, 30), scaled: true, floorS: 15 },
+  /** One command typed at a booted client's root prompt. */
+  shellCommand: { s: both(60, 15), scaled: true, floorS: 10 },
+  /** QMP system_reset and its reply. */
+  reset: { s: 10, scaled: false },
+  /** Listing the server's NBD exports from the host. */
+  listExports: { s: 30, scaled: false },
+  /** One polled look at the lab (bridge, server container) under a boot. */
+  labWatch: { s: 10, scaled: false },
+  /** Removing a tap, a network, a container: teardown runs even when the run is out of time. */
+  teardown: { s: 30, scaled: false },
+  /** QMP quit before SIGTERM (the shutdown ladder's first rung). */
+  qmpQuit: { s: 5, scaled: false },
+  /** `./lab clean`: every docker, ip and iptables call of a reap. */
+  reap: { s: 120, scaled: false },
+  /** The accelerator probe: a whole decision, KVM and (when KVM looks slow) TCG. */
+  accelProbe: { s: 40, scaled: false },
+} as const satisfies Record<string, Budget>;
+
+export type StepKind = keyof typeof STEP_BUDGETS;
+
+/** What scaling needs of the host: its accelerator and measured speed factor. */
+export interface ScaleBasis {
+  accel: Accel;
+  factor: number;
+}
+
+/**
+ * The one rule: seconds for this accelerator × the host speed factor × the contention
+ * of clients sharing the cores, never below the floor. Unscaled budgets are wall time.
+ */
+export function scaledMs(budget: Budget, basis?: ScaleBasis, contention = 1): number {
+  const base = typeof budget.s === 'number' ? budget.s : budget.s[basis?.accel ?? 'tcg'];
+  const s = budget.scaled && basis ? base * basis.factor * contention : base;
+  return Math.max(budget.floorS ?? 0, s) * 1000;
+}
+
+/** The limit of a step kind on this host, in ms. */
+export function budgetMs(kind: StepKind, basis?: ScaleBasis, contention = 1): number {
+  return scaledMs(STEP_BUDGETS[kind], basis, contention);
+}

@@ -1,0 +1,49 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Deadline } from './deadline';
+import { execCommand } from './exec';
+import { RUN_LABEL, stateRoot, type RunContext } from './run-context';
+
+/**
+ * What of a run is still on this machine after its teardown, one line per thing
+ * ("container 3f2a…", "bridge ltlabc123"); empty when nothing is. Counted, not assumed:
+ * a teardown that could not reach Docker says "nothing left" only if this says so.
+ * QEMU is found by its command line, which names the run's state folder (QEMU renames
+ * its process, so its name proves nothing).
+ */
+export async function runLeftovers(run: RunContext, deadline: Deadline): Promise<string[]> {
+  const out: string[] = [];
+  const marker = join(stateRoot(), run.id) + '/';
+  for (const p of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      if (readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(marker)) out.push(`process ${p} (QEMU)`);
+    } catch {
+      /* gone */
+    }
+  }
+  for (const [what, args] of [
+    ['container', ['ps', '-aq', '--filter', `label=${RUN_LABEL}=${run.id}`]],
+    ['network', ['network', 'ls', '-q', '--filter', `label=${RUN_LABEL}=${run.id}`]],
+  ] as const) {
+    const r = await execCommand('docker', args, { deadline, allowFailure: true });
+    if (r.code !== 0) out.push(`${what}s: unknown, Docker does not answer`);
+    else out.push(...r.stdout.split('\n').filter(Boolean).map((id) => `${what} ${id}`));
+  }
+  const links = await execCommand('ip', ['-o', 'link', 'show'], { deadline, allowFailure: true });
+  for (const m of links.stdout.matchAll(new RegExp(`^\\d+: (ltl${run.id}|ltt${run.id}c\\d+)[:@]`, 'gm'))) {
+    out.push(`${m[1]?.startsWith('ltl') ? 'bridge' : 'tap'} ${m[1]}`);
+  }
+  // The server container's end of its veth pair, still on the bridge while the container lives.
+  for (const m of links.stdout.matchAll(new RegExp(`^\\d+: (veth[^@:]+)[@:].* master ltl${run.id} `, 'gm'))) out.push(`veth ${m[1]}`);
+  const rules = await execCommand('iptables', ['-S', 'DOCKER-USER'], { deadline, allowFailure: true });
+  out.push(...rules.stdout.split('\n').filter((l) => l.includes(`ltsp-lab:${run.id}`)).map((l) => `iptables rule ${l}`));
+  if (existsSync(run.stateDir)) out.push(`state folder ${run.stateDir}`);
+  return out;
+}
+
+/** "nothing left running", or what is left and who reaps it. */
+export function describeLeftovers(left: readonly string[]): string {
+  if (left.length === 0) return 'nothing left running';
+  const dockerGone = left.some((l) => l.includes('Docker does not answer'));
+  return `left behind: ${left.join(', ')}; ./lab clean reaps it${dockerGone ? ' once Docker answers again (./lab setup starts it)' : ''}`;
+}

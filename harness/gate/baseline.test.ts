@@ -1,0 +1,127 @@
+import { expect } from 'chai';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SetupError } from '../common/errors';
+import { baselinePath, baselineProblem, loadBaseline, makeBaseline, writeBaseline } from './baseline';
+import { WaitSeries } from './guest-wait';
+import { bootSample } from './sample';
+import { repoRoot } from '../common/paths';
+import type { Baseline, BootSample } from './types';
+
+const CONFIG = { memoryMb: 384, nic: 'virtio-net-pci', union: true };
+
+function sample(ipxe: number, nbd: number, login: number, over: Partial<BootSample> = {}): BootSample {
+  return { stages: { ipxe, nbd, login }, totalMs: ipxe + nbd + login, speedFactor: 1, otherLoad: 0.2, guestsAtOnce: 2, ...over };
+}
+
+describe('gate: baselines', () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'gate-baseline-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('makeBaseline: per stage the median and every boot, the total, the host it was recorded on', () => {
+    const b = makeBaseline([sample(400, 17_000, 22_000), sample(500, 18_000, 25_000, { otherLoad: 0.4, guestsAtOnce: 3 }), sample(450, 19_000, 21_000)], {
+      profile: 'tcg-2cpu',
+      clientsAtOnce: 2,
+      config: CONFIG,
+      createdAt: new Date('2026-12-01T11:00:00Z'),
+    });
+    expect(b).to.deep.equal({
+      schemaVersion: 1,
+      profile: 'tcg-2cpu',
+      speedFactor: 1,
+      runs: 3,
+      createdAt: '2026-12-01T11:00:00.000Z',
+      stages: {
+        ipxe: { medianMs: 450, samples: [400, 500, 450] },
+        nbd: { medianMs: 18_000, samples: [17_000, 18_000, 19_000] },
+        login: { medianMs: 22_000, samples: [22_000, 25_000, 21_000] },
+      },
+      totalMs: { medianMs: 40_450, samples: [39_400, 43_500, 40_450] },
+      clientsAtOnce: 2,
+      guestsAtOnce: 3,
+      otherLoad: 0.2,
+      config: CONFIG,
+    });
+    expect(baselineProblem(b)).to.equal(undefined);
+  });
+
+  it("makeBaseline scales boots of runs that calibrated differently to the baseline's speed factor", () => {
+    const b = makeBaseline([sample(400, 10_000, 20_000), sample(480, 12_000, 24_000, { speedFactor: 1.2 }), sample(400, 10_000, 20_000)], { profile: 'tcg-2cpu', clientsAtOnce: 2, config: CONFIG });
+    expect(b.speedFactor).to.equal(1);
+    expect(b.stages.nbd!.samples).to.deep.equal([10_000, 10_000, 10_000]);
+  });
+
+  it('write, then load: the same baseline; a missing one is undefined', () => {
+    const b = makeBaseline([sample(400, 17_000, 22_000)], { profile: 'tcg-2cpu', clientsAtOnce: 2, config: CONFIG });
+    const file = writeBaseline(b, dir);
+    expect(file).to.equal(join(dir, 'tcg-2cpu.json'));
+    expect(loadBaseline('tcg-2cpu', dir)).to.deep.equal(b);
+    expect(loadBaseline('kvm-4cpu', dir)).to.equal(undefined);
+  });
+
+  const broken: [string, (b: Record<string, unknown>) => unknown, RegExp][] = [
+    ['another schema version', (b) => ({ ...b, schemaVersion: 2 }), /schemaVersion is 2, not 1/],
+    ['a stage without samples', (b) => ({ ...b, stages: { nbd: { medianMs: 1 } } }), /stages\.nbd is not \{ medianMs, samples \}/],
+    ['no stages', (b) => ({ ...b, stages: {} }), /stages is empty/],
+    ['a speed factor of 0', (b) => ({ ...b, speedFactor: 0 }), /speedFactor is not positive/],
+    ['no config', (b) => ({ ...b, config: undefined }), /config is not/],
+    ["another profile's", (b) => ({ ...b, profile: 'kvm-2cpu' }), /it is for profile 'kvm-2cpu'/],
+    ['an array', () => [], /runs is not a number|schemaVersion/],
+  ];
+  for (const [what, change, message] of broken) {
+    it(`a baseline file with ${what} is a set-up problem that says what is wrong`, () => {
+      const b = makeBaseline([sample(400, 17_000, 22_000)], { profile: 'tcg-2cpu', clientsAtOnce: 2, config: CONFIG });
+      writeFileSync(baselinePath('tcg-2cpu', dir), JSON.stringify(change(b as unknown as Record<string, unknown>)));
+      expect(() => loadBaseline('tcg-2cpu', dir)).to.throw(SetupError, message);
+    });
+  }
+
+  it('a baseline file that is not JSON is a set-up problem with the way out', () => {
+    writeFileSync(baselinePath('tcg-2cpu', dir), '{ "schemaVersion": 1,');
+    try {
+      loadBaseline('tcg-2cpu', dir);
+      expect.fail('no error');
+    } catch (e) {
+      expect(e).to.be.instanceOf(SetupError);
+      expect((e as SetupError).message).to.match(/is not JSON/);
+      expect((e as SetupError).hint).to.equal('record it again: ./lab baseline --update');
+    }
+  });
+
+  it('the baseline kept in the repo for the reference host (tcg-2cpu) is a valid one, with the guests\' waits', () => {
+    const data = JSON.parse(readFileSync(join(repoRoot(), 'fixtures', 'baselines', 'tcg-2cpu.json'), 'utf8')) as Baseline;
+    expect(baselineProblem(data)).to.equal(undefined);
+    expect(data.totalMs.waitSamples, 'recorded with the run-queue waits').to.have.length(data.runs);
+  });
+});
+
+describe('gate: bootSample', () => {
+  it("with the guest's wait series, each stage gets the wait that fell in it", () => {
+    const w = new WaitSeries();
+    w.add(0, 0);
+    w.add(2000, 1000);
+    w.add(10_000, 1000);
+    const marks = [
+      { stage: 'ipxe', label: '', t: 1000, line: '' },
+      { stage: 'login', label: '', t: 10_000, line: '' },
+    ];
+    expect(bootSample(marks, 1, { otherLoad: 0, guestsAtOnce: 1 }, w)).to.deep.include({ waitMs: { ipxe: 500, login: 500 }, totalWaitMs: 1000 });
+  });
+
+  it('stage marks (ms from QEMU start) become each stage\'s time since the one before', () => {
+    const marks = [
+      { stage: 'ipxe', label: 'iPXE start', t: 400.4, line: '' },
+      { stage: 'dhcp', label: 'DHCP lease', t: 2500, line: '' },
+      { stage: 'login', label: 'login prompt', t: 58_700, line: '' },
+    ];
+    expect(bootSample(marks, 1.1, { otherLoad: 0.25, guestsAtOnce: 2 })).to.deep.equal({
+      stages: { ipxe: 400, dhcp: 2100, login: 56_200 },
+      totalMs: 58_700,
+      speedFactor: 1.1,
+      otherLoad: 0.25,
+      guestsAtOnce: 2,
+    });
+  });
+});

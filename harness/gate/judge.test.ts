@@ -1,0 +1,219 @@
+import { expect } from 'chai';
+import { judgeBoots, regressedStages, slackMs, type JudgeInput } from './judge';
+import { DEFAULT_GATE_POLICY } from './policy';
+import type { Baseline, BootSample } from './types';
+
+/*
+ * Numbers from recorded boots of this chain (TCG, 2 cores): the stage durations of the
+ * README's timeline, and the spread the baseline's boots showed.
+ */
+const STAGES: Record<string, number[]> = {
+  ipxe: [400, 380, 450],
+  dhcp: [2200, 2100, 2400],
+  fetched: [1100, 1000, 1300],
+  kernel: [3500, 3300, 3700],
+  initramfs: [4600, 4400, 5000],
+  nbd: [17500, 16900, 18300],
+  root: [1400, 1300, 1600],
+  union: [3100, 2900, 3400],
+  'switch-root': [1000, 900, 1200],
+  system: [1400, 1300, 1500],
+  login: [22600, 21500, 24000],
+};
+const median3 = (v: number[]): number => [...v].sort((a, b) => a - b)[1]!;
+const BASE_STAGES = Object.fromEntries(Object.entries(STAGES).map(([k, v]) => [k, median3(v)]));
+const BASE_TOTAL = Object.values(BASE_STAGES).reduce((a, b) => a + b, 0);
+
+function baseline(over: Partial<Baseline> = {}): Baseline {
+  const totals = [0, 1, 2].map((i) => Object.values(STAGES).reduce((a, v) => a + v[i]!, 0));
+  return {
+    schemaVersion: 1,
+    profile: 'tcg-2cpu',
+    speedFactor: 1,
+    runs: 3,
+    createdAt: '2026-12-01T11:00:00.000Z',
+    stages: Object.fromEntries(Object.entries(STAGES).map(([k, v]) => [k, { medianMs: median3(v), samples: v }])),
+    totalMs: { medianMs: median3(totals), samples: totals },
+    clientsAtOnce: 2,
+    guestsAtOnce: 2,
+    otherLoad: 0.3,
+    config: { memoryMb: 384, nic: 'virtio-net-pci', union: true },
+    ...over,
+  };
+}
+
+/** A boot like the baseline's median one, with some stages changed by `delta` ms. */
+function boot(delta: Record<string, number> = {}, over: Partial<BootSample> = {}): BootSample {
+  const stages = Object.fromEntries(Object.entries(BASE_STAGES).map(([k, v]) => [k, v + (delta[k] ?? 0)]));
+  const scale = (over.speedFactor ?? 1) / 1;
+  for (const k of Object.keys(stages)) stages[k] = stages[k]! * scale;
+  return { stages, totalMs: Object.values(stages).reduce((a, b) => a + b, 0), speedFactor: 1, otherLoad: 0.3, guestsAtOnce: 2, ...over };
+}
+
+function judge(samples: BootSample[], over: Partial<JudgeInput> = {}) {
+  return judgeBoots({ profile: 'tcg-2cpu', baseline: baseline(), baselineFile: 'fixtures/baselines/tcg-2cpu.json', samples, config: { memoryMb: 384, nic: 'virtio-net-pci', union: true }, ...over });
+}
+
+describe('gate: judgeBoots', () => {
+  it('no baseline for the profile: inconclusive, and the reason says how to make one', () => {
+    const v = judge([boot()], { baseline: undefined });
+    expect(v.verdict).to.equal('inconclusive');
+    expect(v.reason).to.include('fixtures/baselines/tcg-2cpu.json').and.include('./lab baseline --update');
+    expect(v.stages).to.deep.equal([]);
+  });
+
+  it('a boot like the baseline passes: every stage and the total compared, none regressed', () => {
+    const v = judge([boot()]);
+    expect(v.verdict).to.equal('pass');
+    expect(v.stages.map((s) => s.stage)).to.deep.equal([...Object.keys(STAGES), 'total']);
+    expect(v.stages.every((s) => !s.regressed && s.deltaMs === 0)).to.equal(true);
+    expect(v.stages.at(-1)).to.include({ stage: 'total', baselineMs: baseline().totalMs.medianMs });
+  });
+
+  it('nbd 20 s slower: a regression that names nbd (and the total), with the delta', () => {
+    const v = judge([boot({ nbd: 20_000 })]);
+    expect(v.verdict).to.equal('regression');
+    expect(regressedStages(v)).to.deep.equal(['nbd']);
+    expect(v.stages.find((s) => s.stage === 'nbd')).to.include({ baselineMs: 17500, measuredMs: 37500, deltaMs: 20000, regressed: true });
+    expect(v.stages.find((s) => s.stage === 'total')!.regressed).to.equal(true);
+    expect(v.reason).to.match(/nbd \+20\.0 s \(37\.5 s against 17\.5 s, slack 4\.4 s\)/);
+  });
+
+  it('union 8 s slower: a regression that names union', () => {
+    const v = judge([boot({ union: 8000 })]);
+    expect(v.verdict).to.equal('regression');
+    expect(regressedStages(v)).to.deep.equal(['union']);
+    expect(v.stages.find((s) => s.stage === 'union')).to.include({ baselineMs: 3100, measuredMs: 11_100, regressed: true });
+  });
+
+  it('absolute slack: a short stage 2.9 s slower (94 % more) passes', () => {
+    const v = judge([boot({ union: 2900 })]);
+    expect(v.verdict).to.equal('pass');
+    expect(v.stages.find((s) => s.stage === 'union')!.deltaMs).to.equal(2900);
+  });
+
+  it('relative slack: a long stage 4 s slower (23 %, over the 3 s absolute slack) passes', () => {
+    expect(judge([boot({ nbd: 4000 })]).verdict).to.equal('pass');
+    expect(judge([boot({ nbd: 4500 })]).verdict, '26 % over').to.equal('regression');
+  });
+
+  it("the baseline's own spread widens a stage's slack", () => {
+    const wide = baseline();
+    wide.stages.login = { medianMs: 22600, samples: [17000, 22600, 29000] }; // 12 s apart
+    const login = (ms: number) => judge([boot({ login: ms })], { baseline: wide }).stages.find((s) => s.stage === 'login')!;
+    expect(login(10_000).regressed).to.equal(false);
+    expect(login(12_500).regressed).to.equal(true);
+  });
+
+  it('the median of the boots: one slow boot in three passes, two in three do not', () => {
+    expect(judge([boot({ nbd: 20_000 }), boot(), boot()]).verdict).to.equal('pass');
+    const v = judge([boot({ nbd: 8000 }), boot({ nbd: 7000 }), boot()]);
+    expect(v.verdict).to.equal('regression');
+    expect(v.stages.find((s) => s.stage === 'nbd')!.measuredMs).to.equal(17500 + 7000);
+  });
+
+  it("normalises by the host speed factor: a boot 20 % slower on a host calibrated 20 % slower passes", () => {
+    const slowHost = boot({}, { speedFactor: 1.2 });
+    expect(slowHost.totalMs).to.be.greaterThan(BASE_TOTAL * 1.19);
+    const v = judge([slowHost]);
+    expect(v.verdict).to.equal('pass');
+    expect(v.stages.at(-1)!.measuredMs).to.equal(Math.round(BASE_TOTAL));
+    // The same times on a host calibrated like the baseline's are a regression.
+    expect(judge([{ ...slowHost, speedFactor: 1 }]).verdict).to.equal('regression');
+  });
+
+  it('a speed factor far from the baseline\'s is inconclusive, even for a boot that would pass', () => {
+    const v = judge([boot({}, { speedFactor: 1.6 })]);
+    expect(v.verdict).to.equal('inconclusive');
+    expect(v.reason).to.match(/host speed factor 1\.6 against the baseline's 1 \(x1\.60, beyond x1\.5\)/);
+    expect(judge([boot({}, { speedFactor: 0.6 })]).verdict).to.equal('inconclusive');
+    expect(judge([boot({}, { speedFactor: 1.45 })]).verdict).to.equal('pass');
+  });
+
+  it('slower while other work kept the host busy: inconclusive, not a regression; a pass stays a pass', () => {
+    const v = judge([boot({ nbd: 20_000 }, { otherLoad: 1.5 })]);
+    expect(v.verdict).to.equal('inconclusive');
+    expect(v.reason).to.match(/other work kept 1\.50 cores busy against the baseline's 0\.30/);
+    expect(v.stages.find((s) => s.stage === 'nbd')!.regressed, 'the rows still say what looked slower').to.equal(true);
+    expect(judge([boot({}, { otherLoad: 1.5 })]).verdict).to.equal('pass');
+    expect(judge([boot({ nbd: 20_000 }, { otherLoad: 1.25 })]).verdict, 'within the load slack').to.equal('regression');
+  });
+
+  it('slower with more QEMU guests than the baseline had: inconclusive', () => {
+    const v = judge([boot({ login: 9000 }, { guestsAtOnce: 3 })]);
+    expect(v.verdict).to.equal('inconclusive');
+    expect(v.reason).to.include('3 QEMU guests shared the host against the baseline\'s 2');
+  });
+
+  it('slower in the median but the boots disagree wildly: inconclusive', () => {
+    const v = judge([boot({ login: 9000 }), boot({ login: 30_000, nbd: 10_000 }), boot({ login: 6000 })]);
+    expect(v.verdict).to.equal('inconclusive');
+    expect(v.reason).to.match(/the 3 boots disagree: their totals span 34\.0 s/);
+    // The same median from boots that agree is a regression.
+    expect(judge([boot({ login: 9000 }), boot({ login: 9500 }), boot({ login: 8500 })]).verdict).to.equal('regression');
+  });
+
+  it('every stage a little slower: the total catches what no stage does', () => {
+    const v = judge([boot(Object.fromEntries(Object.entries(BASE_STAGES).map(([k, ms]) => [k, ms * 0.15])))]);
+    expect(v.verdict).to.equal('regression');
+    expect(regressedStages(v)).to.deep.equal([]);
+    expect(v.stages.at(-1)).to.include({ stage: 'total', regressed: true });
+  });
+
+  it('boots configured unlike the baseline are not comparable', () => {
+    expect(judge([boot()], { config: { memoryMb: 256, nic: 'virtio-net-pci', union: true } }).reason).to.include('256 MB, the baseline\'s 384 MB');
+    expect(judge([boot()], { config: { memoryMb: 384, nic: 'virtio-net-pci', union: false } }).verdict).to.equal('inconclusive');
+    expect(judge([boot()], { config: { memoryMb: 384, nic: 'e1000', union: true } }).verdict).to.equal('inconclusive');
+  });
+
+  describe("less the guest's waits for a host CPU", () => {
+    /** The baseline's boots, each with 1 s of wait in nbd and 2 s in login. */
+    const watchedBaseline = (): Baseline => {
+      const b = baseline();
+      for (const m of Object.values(b.stages)) m.waitSamples = m.samples.map(() => 0);
+      b.stages.nbd!.waitSamples = [1000, 1000, 1000];
+      b.stages.login!.waitSamples = [2000, 2000, 2000];
+      b.totalMs.waitSamples = [3000, 3000, 3000];
+      return b;
+    };
+    const watched = (delta: Record<string, number>, wait: Record<string, number>): BootSample => {
+      const s = boot(delta);
+      s.waitMs = Object.fromEntries(Object.keys(s.stages).map((k) => [k, wait[k] ?? 0]));
+      s.totalWaitMs = Object.values(s.waitMs).reduce((a, b) => a + b, 0);
+      return s;
+    };
+
+    it('a stage 20 s longer because the guest waited 20 s for a CPU passes', () => {
+      const v = judge([watched({ nbd: 20_000 }, { nbd: 21_000, login: 2000 })], { baseline: watchedBaseline() });
+      expect(v.verdict).to.equal('pass');
+      expect(v.stages.find((r) => r.stage === 'nbd')).to.include({ baselineMs: 16_500, measuredMs: 16_500 });
+    });
+
+    it('a stage 8 s longer while the guest slept (no wait) is a regression, and the reason says how it was judged', () => {
+      const v = judge([watched({ union: 8000 }, { nbd: 1000, login: 2000 })], { baseline: watchedBaseline() });
+      expect(v.verdict).to.equal('regression');
+      expect(regressedStages(v)).to.deep.equal(['union']);
+      expect(v.reason).to.include("times less the guest's waits for a host CPU");
+    });
+
+    it('boots not watched are judged on their plain times', () => {
+      expect(judge([boot({ nbd: 20_000 })], { baseline: watchedBaseline() }).stages.find((r) => r.stage === 'nbd')).to.include({ baselineMs: 17_500, regressed: true });
+    });
+  });
+
+  it('no boots: inconclusive', () => {
+    expect(judge([]).verdict).to.equal('inconclusive');
+  });
+
+  it('slackMs: the largest of relative, absolute and spread', () => {
+    expect(slackMs(17_500, [17_000, 18_000], 0.25, 3000, 1)).to.equal(4375);
+    expect(slackMs(1000, [900, 1100], 0.25, 3000, 1)).to.equal(3000);
+    expect(slackMs(1000, [500, 9000], 0.25, 3000, 1)).to.equal(8500);
+  });
+
+  it('the default policy is the one judged when none is given', () => {
+    expect(DEFAULT_GATE_POLICY.stageAbsMs).to.equal(3000);
+    const strict = { ...DEFAULT_GATE_POLICY, stageAbsMs: 1000 };
+    expect(judge([boot({ union: 2000 })], { policy: strict }).verdict).to.equal('regression');
+  });
+});

@@ -1,0 +1,125 @@
+import { spread } from '../bench/stats';
+import { DEFAULT_GATE_POLICY, type GatePolicy } from './policy';
+import type { Baseline, BootConfig, BootSample, GateVerdict, Measured, StageVerdict } from './types';
+
+export interface JudgeInput {
+  profile: string;
+  baseline: Baseline | undefined;
+  /** How to make the missing baseline, for the reason. */
+  baselineFile: string;
+  samples: readonly BootSample[];
+  /** How the judged boots were booted. */
+  config: BootConfig;
+  policy?: Readonly<GatePolicy>;
+}
+
+const s1 = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+const signed = (ms: number): string => `${ms >= 0 ? '+' : '-'}${s1(Math.abs(ms))}`;
+const median = (values: readonly number[]): number => spread(values)?.median ?? NaN;
+const range = (values: readonly number[]): number => (values.length ? Math.max(...values) - Math.min(...values) : 0);
+
+/** A stage's (or the total's) allowance: its delta must exceed every one of these. */
+export function slackMs(baselineMs: number, baselineSamples: readonly number[], rel: number, absMs: number, spreadK: number): number {
+  return Math.max(rel * baselineMs, absMs, spreadK * range(baselineSamples));
+}
+
+interface Row extends StageVerdict {
+  slackMs: number;
+}
+
+/** Whether the times can be taken less the guests' waits for a host CPU: the baseline's and every boot's were watched. */
+function netOfWaits(b: Baseline, samples: readonly BootSample[]): boolean {
+  return b.totalMs.waitSamples !== undefined && samples.every((s) => s.waitMs !== undefined && s.totalWaitMs !== undefined);
+}
+
+/** A baseline stage's times, less each boot's wait when `net`. */
+function baselineTimes(m: Measured, net: boolean): number[] {
+  return m.samples.map((v, i) => (net ? Math.max(0, v - (m.waitSamples?.[i] ?? 0)) : v));
+}
+
+/**
+ * Each stage and the total: the median of the boots against the baseline's, both less
+ * the time the guest waited for a host CPU (when both were watched), scaled to the
+ * baseline's speed factor.
+ */
+function compareRows(b: Baseline, samples: readonly BootSample[], p: Readonly<GatePolicy>): Row[] {
+  const net = netOfWaits(b, samples);
+  const scale = (s: BootSample): number => b.speedFactor / s.speedFactor;
+  const row = (stage: string, base: number[], values: number[], rel: number, absMs: number, spreadK: number): Row => {
+    const baselineMs = Math.round(median(base));
+    const measuredMs = Math.round(median(values));
+    const deltaMs = measuredMs - baselineMs;
+    const slack = slackMs(baselineMs, base, rel, absMs, spreadK);
+    return { stage, baselineMs, measuredMs, deltaMs, regressed: deltaMs > slack, slackMs: Math.round(slack) };
+  };
+  const rows: Row[] = [];
+  for (const [stage, m] of Object.entries(b.stages)) {
+    const having = samples.filter((s) => stage in s.stages);
+    if (having.length === 0) continue;
+    const values = having.map((s) => Math.max(0, s.stages[stage]! - (net ? (s.waitMs![stage] ?? 0) : 0)) * scale(s));
+    rows.push(row(stage, baselineTimes(m, net), values, p.stageRel, p.stageAbsMs, p.stageSpreadK));
+  }
+  const totals = samples.map((s) => Math.max(0, s.totalMs - (net ? s.totalWaitMs! : 0)) * scale(s));
+  rows.push(row('total', baselineTimes(b.totalMs, net), totals, p.totalRel, p.totalAbsMs, p.totalSpreadK));
+  return rows;
+}
+
+function configDifference(b: BootConfig, c: BootConfig): string | undefined {
+  if (b.union !== c.union) return `the boots ran ${c.union ? 'with' : 'without'} the union, the baseline ${b.union ? 'with' : 'without'}`;
+  if (b.memoryMb !== c.memoryMb) return `the boots had ${c.memoryMb} MB, the baseline's ${b.memoryMb} MB`;
+  if (b.nic !== c.nic) return `the boots had a ${c.nic} NIC, the baseline's a ${b.nic}`;
+  return undefined;
+}
+
+/**
+ * The gate's verdict on the boots of one client configuration. A stage (or the total)
+ * regressed when its median, scaled by the host speed factor, grew by more than its slack
+ * (relative, absolute and the baseline's own spread, whichever is largest). A slower boot
+ * is blamed on the host, "inconclusive", when the host differed from the baseline's:
+ * speed factor, other work, more guests, or boots that disagree with each other. No
+ * baseline is inconclusive too, never a failure.
+ */
+export function judgeBoots(input: JudgeInput): GateVerdict {
+  const p = input.policy ?? DEFAULT_GATE_POLICY;
+  const { profile, baseline: b, samples } = input;
+  const inconclusive = (reason: string, stages: StageVerdict[] = []): GateVerdict => ({ verdict: 'inconclusive', profile, reason, stages });
+  if (!b) return inconclusive(`no baseline for profile ${profile} (${input.baselineFile}): record one on this kind of host with ./lab baseline --update`);
+  if (samples.length === 0) return inconclusive('no boot to judge');
+  const config = configDifference(b.config, input.config);
+  if (config) return inconclusive(`not comparable with the baseline: ${config}`);
+
+  const rows = compareRows(b, samples, p);
+  const stages: StageVerdict[] = rows.map(({ slackMs: _slack, ...r }) => r);
+  const n = `${samples.length} boot${samples.length === 1 ? '' : 's'}`;
+  const speed = median(samples.map((s) => s.speedFactor));
+  const ratio = speed / b.speedFactor;
+  if (ratio > p.speedRatioMax || ratio < 1 / p.speedRatioMax) {
+    return inconclusive(`host speed factor ${speed} against the baseline's ${b.speedFactor} (x${ratio.toFixed(2)}, beyond x${p.speedRatioMax}): scaling the times by it would be guesswork`, stages);
+  }
+  const regressed = rows.filter((r) => r.regressed);
+  const total = rows.at(-1)!;
+  if (regressed.length === 0) {
+    return { verdict: 'pass', profile, reason: `every stage within its slack over ${n}: total ${s1(total.measuredMs)} against ${s1(total.baselineMs)} (${signed(total.deltaMs)})`, stages };
+  }
+  const what = regressed.map((r) => `${r.stage} ${signed(r.deltaMs)} (${s1(r.measuredMs)} against ${s1(r.baselineMs)}, slack ${s1(r.slackMs)})`).join(', ');
+  const load = median(samples.map((s) => s.otherLoad));
+  if (load - b.otherLoad > p.otherLoadSlack) {
+    return inconclusive(`slower (${what}), but other work kept ${load.toFixed(2)} cores busy against the baseline's ${b.otherLoad.toFixed(2)}: the host, not the stack, may be to blame`, stages);
+  }
+  const guests = Math.max(...samples.map((s) => s.guestsAtOnce));
+  if (guests > b.guestsAtOnce) {
+    return inconclusive(`slower (${what}), but ${guests} QEMU guests shared the host against the baseline's ${b.guestsAtOnce}: the host, not the stack, may be to blame`, stages);
+  }
+  const net = netOfWaits(b, samples);
+  const totals = samples.map((s) => (s.totalMs - (net ? s.totalWaitMs! : 0)) * (b.speedFactor / s.speedFactor));
+  if (samples.length > 1 && range(totals) > p.varyRel * total.baselineMs) {
+    return inconclusive(`slower (${what}), but the ${n} disagree: their totals span ${s1(range(totals))}, more than ${Math.round(p.varyRel * 100)} % of the baseline's ${s1(total.baselineMs)}`, stages);
+  }
+  const basis = net ? ', times less the guest\'s waits for a host CPU' : '';
+  return { verdict: 'regression', profile, reason: `slower than the baseline in the median of ${n}${basis}: ${what}`, stages };
+}
+
+/** The stages a verdict blames (not the total), slowest first. */
+export function regressedStages(v: GateVerdict): string[] {
+  return v.stages.filter((s) => s.regressed && s.stage !== 'total').sort((a, b) => b.deltaMs - a.deltaMs).map((s) => s.stage);
+}

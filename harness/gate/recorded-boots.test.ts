@@ -1,0 +1,65 @@
+import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot } from '../common/paths';
+import { makeBaseline } from './baseline';
+import { judgeBoots, regressedStages } from './judge';
+import type { BootSample } from './types';
+
+/*
+ * The gate on boots recorded on the reference host (fixtures/gate/recorded-boots.json:
+ * six boots of the unchanged stack, two at a time, with other work running; the login
+ * stage alone took 23 to 65 s). What the gate must do with real noise, not made-up noise.
+ */
+const BOOTS = (JSON.parse(readFileSync(join(repoRoot(), 'fixtures', 'gate', 'recorded-boots.json'), 'utf8')) as { boots: BootSample[] }).boots;
+const CONFIG = { memoryMb: 384, nic: 'virtio-net-pci', union: true };
+
+/** A baseline of the recorded boots but one, and that one (leave one out). */
+function leaveOneOut(i: number): { baseline: ReturnType<typeof makeBaseline>; boot: BootSample } {
+  const rest = BOOTS.filter((_, j) => j !== i);
+  return { baseline: makeBaseline(rest, { profile: 'tcg-2cpu', clientsAtOnce: 2, config: CONFIG }), boot: BOOTS[i]! };
+}
+
+/** A recorded boot with a sleep of `ms` in a stage: the stage and the total grow, the guest's waits do not. */
+function slept(b: BootSample, stage: string, ms: number): BootSample {
+  return { ...b, stages: { ...b.stages, [stage]: b.stages[stage]! + ms }, totalMs: b.totalMs + ms };
+}
+
+const judge = (baseline: ReturnType<typeof makeBaseline>, samples: BootSample[]) =>
+  judgeBoots({ profile: 'tcg-2cpu', baseline, baselineFile: 'fixtures/baselines/tcg-2cpu.json', samples, config: CONFIG });
+
+describe('gate: recorded boots of the reference host', () => {
+  it('the recorded boots vary a lot in wall time (the noise the gate is up against)', () => {
+    const totals = BOOTS.map((b) => b.totalMs);
+    expect(Math.max(...totals) - Math.min(...totals)).to.be.greaterThan(50_000);
+  });
+
+  BOOTS.forEach((_, i) => {
+    it(`boot ${i + 1}, judged alone against a baseline of the other five: not a regression`, () => {
+      const { baseline, boot } = leaveOneOut(i);
+      const v = judge(baseline, [boot]);
+      expect(v.verdict, v.reason).to.not.equal('regression');
+    });
+  });
+
+  it("without taking out the guests' waits for a CPU, the same boots would cry wolf", () => {
+    const plain = (b: BootSample): BootSample => ({ stages: b.stages, totalMs: b.totalMs, speedFactor: b.speedFactor, otherLoad: b.otherLoad, guestsAtOnce: b.guestsAtOnce });
+    const alarms = BOOTS.map((_, i) => leaveOneOut(i)).filter(({ baseline, boot }) => {
+      const { totalMs, stages } = baseline;
+      const unwatched = { ...baseline, totalMs: { medianMs: totalMs.medianMs, samples: totalMs.samples }, stages: Object.fromEntries(Object.entries(stages).map(([k, m]) => [k, { medianMs: m.medianMs, samples: m.samples }])) };
+      return judge(unwatched, [plain(boot)]).verdict === 'regression';
+    });
+    expect(alarms.length).to.be.greaterThan(0);
+  });
+
+  for (const [stage, ms] of [['nbd', 20_000], ['union', 8000], ['nbd', 8000]] as const) {
+    it(`a sleep of ${ms / 1000} s in ${stage}, added to each recorded boot: a regression naming ${stage}, every time`, () => {
+      BOOTS.forEach((_, i) => {
+        const { baseline, boot } = leaveOneOut(i);
+        const v = judge(baseline, [slept(boot, stage, ms)]);
+        expect(v.verdict, `boot ${i + 1}: ${v.reason}`).to.equal('regression');
+        expect(regressedStages(v), `boot ${i + 1}`).to.include(stage);
+      });
+    });
+  }
+});

@@ -1,0 +1,68 @@
+import type { GateVerdict } from '../report/types';
+
+/**
+ * The regression gate's data: a baseline (fixtures/baselines/<profile>.json holds exactly
+ * a Baseline), the boots measured against it, and the verdict.
+ */
+
+/** A list of measurements and their median, ms. */
+export interface Measured {
+  medianMs: number;
+  samples: number[];
+  /** Per sample, how long the guest's vCPU waited for a host CPU meanwhile (the gate's own field). */
+  waitSamples?: number[];
+}
+
+/** What a baseline's boots were booted as: a run booted otherwise is not comparable. */
+export interface BootConfig {
+  memoryMb: number;
+  nic: string;
+  union: boolean;
+}
+
+export interface Baseline {
+  schemaVersion: 1;
+  /** `${accel}-${cores}cpu`, e.g. tcg-2cpu. */
+  profile: string;
+  /** The host speed factor of the run that recorded it (HostSpeed.factor). */
+  speedFactor: number;
+  /** How many boots it holds. */
+  runs: number;
+  /** ISO 8601. */
+  createdAt: string;
+  /** Per stage id, in boot order: its duration since the previous stage (the first: since QEMU start). */
+  stages: Record<string, Measured>;
+  /** QEMU start to the last stage (login). */
+  totalMs: Measured;
+  /** How many clients booted at once while it was recorded. */
+  clientsAtOnce: number;
+  /** The most QEMU guests (its own and others') seen on the host during its boots. */
+  guestsAtOnce: number;
+  /** Cores kept busy by everything but QEMU guests during its boots (median of the boots). */
+  otherLoad: number;
+  config: BootConfig;
+}
+
+/** One boot as the gate sees it. */
+export interface BootSample {
+  /** Stage id -> ms since the previous stage, in boot order. */
+  stages: Record<string, number>;
+  totalMs: number;
+  /** Stage id -> ms the guest's vCPU waited for a host CPU during the stage (absent: not watched). */
+  waitMs?: Record<string, number>;
+  totalWaitMs?: number;
+  /** The host speed factor of the run that booted it. */
+  speedFactor: number;
+  /** Cores busy with anything but QEMU guests during the boot, on average. */
+  otherLoad: number;
+  /** The most QEMU guests running at once during the boot. */
+  guestsAtOnce: number;
+}
+
+/**
+ * What the gate says of a run's boots; results.json keeps it as `gate` (its type and
+ * schema live with the report). A row's stage is a stage id, or 'total' for QEMU start
+ * to login; measuredMs is the median of the boots, scaled to the baseline's speed factor.
+ */
+export type { GateVerdict } from '../report/types';
+export type StageVerdict = GateVerdict['stages'][number];

@@ -1,0 +1,27 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Ajv, { type ValidateFunction } from 'ajv';
+import { repoRoot } from '../common/paths';
+import type { RunResults } from './types';
+
+/** The JSON Schema of results.json, kept beside this file (and read from the repo, so build/ needs no copy). */
+export const RESULTS_SCHEMA_FILE = join(repoRoot(), 'harness', 'report', 'results.schema.json');
+
+let compiled: ValidateFunction | undefined;
+
+function validator(): ValidateFunction {
+  compiled ??= new Ajv({ allErrors: true, strict: true }).compile(JSON.parse(readFileSync(RESULTS_SCHEMA_FILE, 'utf8')) as object);
+  return compiled;
+}
+
+/** The schema's complaints about `data` as "path: message" lines; empty when it is a valid results.json. */
+export function resultsSchemaErrors(data: unknown): string[] {
+  const validate = validator();
+  if (validate(data)) return [];
+  return (validate.errors ?? []).map((e) => `${e.instancePath || '/'}: ${e.message ?? 'invalid'}${e.params && 'allowedValues' in e.params ? ` (${String(e.params.allowedValues)})` : ''}${e.params && 'additionalProperty' in e.params ? ` '${String(e.params.additionalProperty)}'` : ''}`);
+}
+
+/** True when `data` is a valid results.json (a type guard for readers). */
+export function isRunResults(data: unknown): data is RunResults {
+  return resultsSchemaErrors(data).length === 0;
+}

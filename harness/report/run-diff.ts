@@ -1,0 +1,91 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { UsageError } from '../common/errors';
+import { REPORTS_ROOT } from '../common/paths';
+import { REPORT_FILES } from './run-report';
+import { resultsSchemaErrors } from './results-schema';
+import { deltaSeconds, seconds } from './stage-matrix';
+import type { ClientResult, RunResults, TestResult } from './types';
+
+const GAP = '  ';
+
+/** A run named on the command line: a folder, a folder in reports/ (its run id), or 'latest'. */
+export function resolveRunDir(arg: string | undefined): string {
+  const name = arg ?? 'latest';
+  const candidates = isAbsolute(name) || name.startsWith('.') || name.includes('/') ? [resolve(name)] : [join(REPORTS_ROOT, name), resolve(name)];
+  for (const dir of candidates) {
+    if (existsSync(join(dir, REPORT_FILES.results))) return dir;
+    if (existsSync(dir) && statSync(dir).isFile() && dir.endsWith('.json')) return resolve(dir, '..');
+  }
+  throw new UsageError(`no run report '${name}': no ${REPORT_FILES.results} in ${candidates.join(' or ')}`, {
+    hint: arg === undefined ? 'run ./lab boot (or test, bench) first' : 'give a run id from reports/, a run folder, or latest',
+  });
+}
+
+/** A run folder's results.json, checked against the schema. */
+export function readRunResults(dir: string): RunResults {
+  const file = join(dir, REPORT_FILES.results);
+  let data: unknown;
+  try {
+    data = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new UsageError(`${file} is not JSON: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const errors = resultsSchemaErrors(data);
+  if (errors.length > 0) throw new UsageError(`${file} is not a results.json this lab can read:\n${errors.slice(0, 8).join('\n')}`);
+  return data as RunResults;
+}
+
+/**
+ * Per stage, what it took in run A and in run B, the difference and its ratio; tests
+ * are paired by id (a single test each: paired as they are), clients by name.
+ */
+export function formatReportDiff(a: RunResults, b: RunResults): string {
+  const out = [`${a.runId} against ${b.runId}: time of each stage since the previous one, seconds (Δ > 0: ${a.runId} is slower)`];
+  out.push(`host: ${hostLine(a)}  |  ${hostLine(b)}`);
+  const bTests = new Map(b.tests.map((t) => [t.id, t]));
+  const pairs: [TestResult, TestResult][] = [];
+  for (const t of a.tests) {
+    const other = bTests.get(t.id) ?? (a.tests.length === 1 && b.tests.length === 1 ? b.tests[0] : undefined);
+    if (other && (t.clients.length > 0 || other.clients.length > 0)) pairs.push([t, other]);
+  }
+  if (pairs.length === 0) return [...out, 'no test with booted clients in both runs'].join('\n');
+  for (const [ta, tb] of pairs) {
+    out.push('', `test: ${ta.title}${ta.title === tb.title ? '' : ` | ${tb.title}`}`);
+    const byName = new Map(tb.clients.map((c) => [c.client, c]));
+    for (const ca of ta.clients) {
+      const cb = byName.get(ca.client) ?? (ta.clients.length === 1 && tb.clients.length === 1 ? tb.clients[0] : undefined);
+      if (!cb) {
+        out.push(`${ca.client}: not in ${b.runId}`);
+        continue;
+      }
+      out.push('', clientDiff(ca, cb));
+    }
+  }
+  return out.join('\n');
+}
+
+function hostLine(r: RunResults): string {
+  return `${r.runId}: ${r.host.accel}, ${r.host.cores} cores, speed factor ${r.host.speedFactor}, load ${r.host.loadAvg1}`;
+}
+
+function clientDiff(a: ClientResult, b: ClientResult): string {
+  const ids = [...a.stages.map((s) => s.stage), ...b.stages.map((s) => s.stage).filter((id) => !a.stages.some((s) => s.stage === id))];
+  const label = (id: string): string => a.stages.find((s) => s.stage === id)?.label ?? b.stages.find((s) => s.stage === id)?.label ?? id;
+  const dur = (c: ClientResult, id: string): number | undefined => c.stages.find((s) => s.stage === id)?.durationMs;
+  const header = ['stage', `${a.client} A`, `${b.client} B`, 'Δ', 'Δ %'];
+  const row = (name: string, x: number | undefined, y: number | undefined): string[] => [
+    name,
+    x === undefined ? '-' : seconds(x),
+    y === undefined ? '-' : seconds(y),
+    x === undefined || y === undefined ? '-' : deltaSeconds(x - y),
+    x === undefined || y === undefined || y === 0 ? '-' : `${x >= y ? '+' : ''}${Math.round(((x - y) / y) * 100)}%`,
+  ];
+  const body = ids.map((id) => row(label(id), dur(a, id), dur(b, id)));
+  const total = (c: ClientResult): number | undefined => (c.ok ? c.stages[c.stages.length - 1]?.t : undefined);
+  body.push(row('total (to the last stage)', total(a), total(b)));
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] as string).length)));
+  const fmt = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join(GAP).trimEnd();
+  const notes = [a, b].filter((c) => !c.ok).map((c, i) => `${c.client} ${i === 0 && !a.ok ? 'A' : 'B'} FAILED at ${c.failedStage ?? '?'}`);
+  return [fmt(header), widths.map((w) => '-'.repeat(w)).join(GAP), ...body.map(fmt), ...notes].join('\n');
+}

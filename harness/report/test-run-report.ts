@@ -1,0 +1,50 @@
+import type { HostSpeed } from '../common/speed';
+import { finishResults, setImages, setSpeed, startResults } from './lab-results';
+import { writeRunReport, type WrittenReport } from './run-report';
+import type { RunResults, TestResult } from './types';
+
+/**
+ * The report of a `./lab test` run, one test at a time: written after every test, so
+ * a run that dies still leaves what it did, and finished (or marked interrupted) at
+ * the end. Host facts and images come from the first lab a test starts.
+ */
+export class TestRunReport {
+  readonly results: RunResults;
+  private hostKnown = false;
+  private finished = false;
+
+  constructor(
+    readonly dir: string,
+    runId: string,
+    title: string,
+    startedAt = new Date(),
+  ) {
+    this.results = startResults('test', runId, title, startedAt);
+  }
+
+  /** The first lab's host speed and images (later labs run on the same host and images). */
+  noteLab(lab: { speed: HostSpeed; manifest?: Parameters<typeof setImages>[1] }): void {
+    if (this.hostKnown) return;
+    this.hostKnown = true;
+    setSpeed(this.results, lab.speed);
+    setImages(this.results, lab.manifest);
+  }
+
+  add(test: TestResult): void {
+    // A test retried or re-run keeps its latest result.
+    this.results.tests = this.results.tests.filter((t) => t.id !== test.id);
+    this.results.tests.push(test);
+  }
+
+  /** Writes the report so far; `end` finishes it (outcome, exit code, finish time). */
+  write(end?: 'done' | 'interrupted'): WrittenReport | undefined {
+    if (this.finished) return undefined;
+    if (end) {
+      this.finished = true;
+      const failed = this.results.tests.some((t) => t.outcome === 'fail');
+      const outcome = end === 'interrupted' ? 'interrupted' : failed ? 'fail' : 'pass';
+      finishResults(this.results, outcome, end === 'interrupted' ? 130 : failed ? 1 : 0);
+    }
+    return writeRunReport(this.dir, this.results);
+  }
+}

@@ -1,0 +1,338 @@
+import { expect } from 'chai';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeSync, closeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, relative } from 'node:path';
+import { ARTEFACT_LABEL, cacheDir, Deadline, execCommand, LAB_LABEL, OWNER_LABEL, RUN_LABEL, sha256File, type ImageManifest } from '../harness/index';
+import { runLab, spawnLab, type BackgroundLab, type CliResult } from './support/lab-cli';
+import { leftovers, NOTHING } from './support/leftovers';
+import { until } from './support/outcome';
+
+/*
+ * What a user's machine does to the lab, not what the other suites do: a build stopped
+ * half-way, a damaged image cache, Docker dying under a boot, a full report disk. Each
+ * case ends in a named error with its documented exit code, or heals, and leaves
+ * nothing `./lab clean` does not remove. The real image cache is only read: each case
+ * works on a scratch cache (LTSP_LAB_CACHE) made of hard links to it, and replaces a
+ * link with a private copy before damaging a file.
+ */
+
+const d = (ms: number, what: string): Deadline => Deadline.after(ms, what);
+
+/** A scratch image cache: hard links to the real cache's artefact folders. */
+class ScratchCache {
+  readonly dir = mkdtempSync(join(tmpdir(), 'ltsp-lab-cache-'));
+
+  constructor(
+    private readonly real: ImageManifest,
+    private readonly realCache: string,
+  ) {}
+
+  get env(): NodeJS.ProcessEnv {
+    return { LTSP_LAB_CACHE: this.dir };
+  }
+
+  /** Links in the artefact folders: nothing here writes a file in place (rebuilds replace whole folders). */
+  async link(...what: ('root' | 'initramfs')[]): Promise<this> {
+    for (const w of what) {
+      const src = dirname(w === 'root' ? this.real.rootImage : this.real.initrd);
+      await execCommand('cp', ['-al', src, join(this.dir, basename(src))], { deadline: d(60_000, `link ${src}`) });
+    }
+    return this;
+  }
+
+  /** Where a file of the real cache is in this one. */
+  path(realFile: string): string {
+    return join(this.dir, relative(this.realCache, realFile));
+  }
+
+  /** Replaces the hard link of `realFile` by a private copy, so damaging it leaves the real cache alone. */
+  own(realFile: string): string {
+    const mine = this.path(realFile);
+    copyFileSync(realFile, `${mine}.own`);
+    renameSync(`${mine}.own`, mine);
+    return mine;
+  }
+
+  temps(): string[] {
+    return readdirSync(this.dir).filter((n) => n.startsWith('.tmp-'));
+  }
+
+  remove(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Containers an image build ran (build.sh names them ltsp-lab-build-<artefact>-<pid>). */
+async function buildContainers(): Promise<string[]> {
+  const r = await execCommand('docker', ['ps', '-a', '--filter', 'name=ltsp-lab-build-', '--format', '{{.Names}}'], { deadline: d(30_000, 'list build containers') });
+  return r.stdout.split('\n').filter(Boolean);
+}
+
+/** Processes whose environment points at this cache: a build (or its children) still at work. */
+function processesUsing(cache: string): number[] {
+  const marker = `LTSP_LAB_CACHE=${cache}\0`;
+  return readdirSync('/proc').filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid).filter((p) => {
+    try {
+      return readFileSync(`/proc/${p}/environ`, 'utf8').includes(marker);
+    } catch {
+      return false;
+    }
+  }).map(Number);
+}
+
+/** Everything an image build could leave: its containers, temp folders, processes. */
+async function buildLeftovers(cache: ScratchCache): Promise<{ containers: string[]; temps: string[]; processes: number[] }> {
+  return { containers: await buildContainers(), temps: cache.temps(), processes: processesUsing(cache.dir) };
+}
+const NO_BUILD_LEFTOVERS = { containers: [], temps: [], processes: [] };
+
+async function finished(lab: BackgroundLab, ms: number, what: string): Promise<CliResult> {
+  return d(ms, what).race(lab.exited, () => {
+    lab.kill('SIGKILL', true);
+    return new Error(`${what}: still running after ${ms / 1000} s\n${lab.stderr().slice(-3000)}`);
+  });
+}
+
+/** The run id ./lab boot prints once its lab is up. */
+function runIdOf(stderr: string): string | undefined {
+  return /lab: run ([a-z0-9]{6}):/.exec(stderr)?.[1];
+}
+
+function flipByte(file: string, at: number): void {
+  const fd = openSync(file, 'r+');
+  try {
+    const b = Buffer.alloc(1);
+    readSync(fd, b, 0, 1, at);
+    b[0] = (b[0] as number) ^ 0xff;
+    writeSync(fd, b, 0, 1, at);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+describe('lab failures: what a user\'s machine does to the lab is named, healed, and leaves nothing', function () {
+  const realCache = cacheDir();
+  let real: ImageManifest;
+
+  before(async function () {
+    // The real cache, warm (a no-op when it is): every scratch cache links to it.
+    const r = await runLab(['build'], { timeoutMs: 45 * 60_000 });
+    expect(r.code, r.stderr).to.equal(0);
+    real = JSON.parse(r.stdout) as ImageManifest;
+  });
+
+  describe('the command line', function () {
+    it('ran ./lab with no command: exit 2 and the help, so an empty CI line fails', async function () {
+      const r = await runLab([], { timeoutMs: 30_000 });
+      expect(r.code).to.equal(2);
+      expect(r.stderr).to.match(/\.\/lab boot \[options\]/).and.match(/no command given/);
+    });
+
+    it('asked every command for --help: exit 0 and its usage, with nothing installed or started', async function () {
+      for (const cmd of ['boot', 'build', 'clean', 'bench', 'accel', 'report', 'baseline', 'test', 'setup']) {
+        const r = await runLab([cmd, '--help'], { timeoutMs: 60_000 });
+        expect(r.code, `./lab ${cmd} --help: ${r.stderr}`).to.equal(0);
+        expect(r.stdout, `./lab ${cmd} --help`).to.match(new RegExp(`\\./lab ${cmd}\\b`));
+        expect(r.stderr, `./lab ${cmd} --help`).to.not.match(/starting dockerd|installing/);
+      }
+    });
+  });
+
+  describe('an image build stopped half-way', function () {
+    let cache: ScratchCache | undefined;
+    afterEach(() => cache?.remove());
+
+    it('sent SIGTERM to ./lab build during the root export: exit 143, its export container and temp folder gone', async function () {
+      cache = await new ScratchCache(real, realCache).link('initramfs');
+      const lab = spawnLab(['build'], { env: cache.env });
+      await until(d(120_000, 'the root export to start'), () => (/exporting the root filesystem/.test(lab.stderr()) ? true : undefined));
+      // The export container carries the run's ownership labels, as a lab container does.
+      const labels = await execCommand('docker', ['ps', '-a', '--filter', 'name=ltsp-lab-build-root-export-', '--format', `{{.Label "${LAB_LABEL}"}} {{.Label "${RUN_LABEL}"}} {{.Label "${OWNER_LABEL}"}} {{.Label "${ARTEFACT_LABEL}"}}`], { deadline: d(30_000, 'labels') });
+      expect(labels.stdout.trim()).to.match(new RegExp(`^true [a-z0-9]{6} ${lab.pid}:\\d+ root-export$`));
+      await d(3000, 'let the export write').sleep(3000);
+      expect(cache.temps(), 'the export is under way in a temp folder').to.have.length(1);
+      lab.kill('SIGTERM');
+      const r = await finished(lab, 60_000, './lab build after SIGTERM');
+      expect(r.code, r.stderr).to.equal(143);
+      expect(r.stderr).to.match(/SIGTERM: tearing the lab down/);
+      expect(await buildLeftovers(cache)).to.deep.equal(NO_BUILD_LEFTOVERS);
+      expect(existsSync(cache.path(real.rootImage)), 'no half-made root looks finished').to.equal(false);
+    });
+
+    it('killed ./lab build outright (SIGKILL to all of it) during dracut: ./lab clean reaps its container and temp folder', async function () {
+      cache = await new ScratchCache(real, realCache).link('root');
+      const lab = spawnLab(['build'], { env: cache.env });
+      await until(d(120_000, 'dracut to start'), () => (/initramfs: docker run/.test(lab.stderr()) ? true : undefined));
+      await until(d(60_000, 'the dracut container'), async () => ((await buildContainers()).some((n) => n.startsWith('ltsp-lab-build-initramfs-')) ? true : undefined));
+      // Every process of it (./lab, build.sh in its own group, their children), as a CI
+      // runner's timeout or the OOM killer would: no trap runs.
+      await until(d(30_000, 'kill the whole build'), () => {
+        const pids = processesUsing(cache!.dir);
+        for (const p of pids) process.kill(p, 'SIGKILL');
+        return pids.length === 0 ? true : undefined;
+      });
+      await finished(lab, 30_000, './lab build after SIGKILL');
+      // No trap ran: the container (docker's client does not stop it) and the temp folder are still there.
+      const left = await buildLeftovers(cache);
+      expect(left.containers.filter((n) => n.startsWith('ltsp-lab-build-initramfs-'))).to.have.length(1);
+      expect(left.temps).to.have.length(1);
+      const c = await runLab(['clean'], { timeoutMs: 120_000, env: cache.env });
+      expect(c.code, c.stderr).to.equal(0);
+      expect(c.stdout).to.match(/[1-9]\d* container\(s\)/).and.match(/1 temp folder\(s\) of dead image builds/);
+      expect(await buildLeftovers(cache)).to.deep.equal(NO_BUILD_LEFTOVERS);
+    });
+  });
+
+  describe('a damaged image cache heals (one scratch cache, healed step by step, then booted)', function () {
+    let cache: ScratchCache;
+    before(async function () {
+      cache = await new ScratchCache(real, realCache).link('root', 'initramfs');
+    });
+    after(() => cache?.remove());
+
+    it('deleted the cached kernel: ./lab build takes it again from the root image, and says so', async function () {
+      const kernel = cache.path(real.kernel);
+      rmSync(kernel);
+      const r = await runLab(['build'], { timeoutMs: 300_000, env: cache.env });
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.stderr).to.match(/vmlinuz is missing: taking it again from ltsp-lab\/client-root:/);
+      expect(await sha256File(kernel, d(30_000, 'hash'))).to.equal(await sha256File(real.kernel, d(30_000, 'hash')));
+      expect(await buildLeftovers(cache)).to.deep.equal(NO_BUILD_LEFTOVERS);
+    });
+
+    it('flipped one byte of the initrd: ./lab build names the broken stream and rebuilds the initramfs alone', async function () {
+      const initrd = cache.own(real.initrd);
+      flipByte(initrd, Math.floor(statSync(initrd).size / 2));
+      const broken = await execCommand('gzip', ['-t', initrd], { deadline: d(60_000, 'gzip -t'), allowFailure: true });
+      expect(broken.code, 'the flipped byte breaks the stream').to.not.equal(0);
+      const r = await runLab(['build'], { timeoutMs: 600_000, env: cache.env });
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.stderr).to.match(/initrd\.img is damaged \(gzip -t: .*\): rebuilding the initramfs/);
+      expect(r.stderr).to.not.match(/rebuilding the root|root-[0-9a-f]+ is damaged/);
+      const m = JSON.parse(r.stdout) as ImageManifest;
+      expect((await execCommand('gzip', ['-t', m.initrd], { deadline: d(60_000, 'gzip -t') })).code).to.equal(0);
+      expect(await buildLeftovers(cache)).to.deep.equal(NO_BUILD_LEFTOVERS);
+    });
+
+    it('truncated the root image: ./lab boot says so, rebuilds it, and boots the healed cache to login', async function () {
+      const root = cache.path(real.rootImage);
+      rmSync(root);
+      await execCommand('sh', ['-c', `head -c 67108864 "$0" > "$1"`, real.rootImage, root], { deadline: d(60_000, 'truncated copy') });
+      const report = mkdtempSync(join(tmpdir(), 'ltsp-lab-heal-'));
+      try {
+        const r = await runLab(['boot', '--report', report], { timeoutMs: 900_000, env: cache.env });
+        expect(r.code, r.stderr.slice(-4000)).to.equal(0);
+        expect(r.stderr).to.match(/root\.ext4 is damaged \(its sha256 is [0-9a-f]{12}…, [0-9a-f]{12}… when it was built\): rebuilding the root/);
+        expect(r.stdout).to.match(/login prompt/);
+        expect(r.stderr).to.match(/nothing left running/);
+        const run = runIdOf(r.stderr);
+        expect(run, r.stderr).to.be.a('string');
+        expect(await leftovers(run as string)).to.deep.equal(NOTHING);
+        expect(await buildLeftovers(cache)).to.deep.equal(NO_BUILD_LEFTOVERS);
+      } finally {
+        rmSync(report, { recursive: true, force: true });
+      }
+    });
+  });
+
+  describe('the lab breaking under a boot', function () {
+    it('killed the Docker daemon mid-boot: exit 5, what is left is listed, and ./lab clean reaps it once Docker is back', async function () {
+      const report = mkdtempSync(join(tmpdir(), 'ltsp-lab-nodocker-'));
+      const lab = spawnLab(['boot', '--report', report]);
+      let run: string | undefined;
+      let server = '';
+      try {
+        run = await until(d(300_000, 'the lab to start'), () => {
+          if (lab.stderr().includes('lab: done')) throw new Error(`./lab boot ended early:\n${lab.stderr()}`);
+          return runIdOf(lab.stderr());
+        });
+        await until(d(120_000, 'iPXE on the console'), () => {
+          const log = join(report, 'c1', 'console.log');
+          return existsSync(log) && /iPXE/.test(readFileSync(log, 'utf8')) ? true : undefined;
+        });
+        server = (await execCommand('docker', ['ps', '-q', '--no-trunc', '--filter', `label=${RUN_LABEL}=${run}`], { deadline: d(30_000, 'server id') })).stdout.trim();
+        expect(server).to.match(/^[0-9a-f]{64}$/);
+        // dockerd was started by ./lab (setsid dockerd); stopped by its own pid file.
+        process.kill(Number(readFileSync('/var/run/docker.pid', 'utf8')), 'SIGKILL');
+        const r = await finished(lab, 120_000, './lab boot after dockerd died');
+        expect(r.code, r.stderr.slice(-3000)).to.equal(5);
+        expect(r.stderr).to.match(/lab: the harness broke: the Docker daemon stopped answering mid-run/);
+        expect(r.stderr).to.not.match(/system under test failed|nothing left running/);
+        expect(r.stderr).to.match(new RegExp(`left behind: .*bridge ltl${run}.*; \\./lab clean reaps it once Docker answers again`));
+      } finally {
+        lab.kill('SIGKILL', true);
+        // Whatever happened, dockerd comes back the way ./lab starts it.
+        const s = await runLab(['setup'], { timeoutMs: 180_000 });
+        expect(s.code, s.stderr).to.equal(0);
+        rmSync(report, { recursive: true, force: true });
+      }
+      const c = await runLab(['clean'], { timeoutMs: 180_000 });
+      expect(c.code, c.stderr).to.equal(0);
+      expect(await leftovers(run)).to.deep.equal(NOTHING);
+      const shims = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+        try {
+          return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(server);
+        } catch {
+          return false;
+        }
+      });
+      expect(shims, "the server container's shim and processes").to.deep.equal([]);
+    });
+  });
+
+  describe('a full report disk', function () {
+    let mnt: string | undefined;
+    afterEach(async function () {
+      if (!mnt) return;
+      await execCommand('umount', [mnt], { deadline: d(30_000, 'umount'), allowFailure: true });
+      rmSync(mnt, { recursive: true, force: true });
+      mnt = undefined;
+    });
+
+    async function tmpfs(size: string): Promise<string> {
+      mnt = mkdtempSync(join(tmpdir(), 'ltsp-lab-tmpfs-'));
+      await execCommand('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', mnt], { deadline: d(30_000, 'mount tmpfs') });
+      return mnt;
+    }
+
+    async function labResources(): Promise<string[]> {
+      const dd = d(30_000, 'list lab resources');
+      const cs = await execCommand('docker', ['ps', '-aq', '--filter', `label=${LAB_LABEL}`], { deadline: dd });
+      const ns = await execCommand('docker', ['network', 'ls', '-q', '--filter', `label=${LAB_LABEL}`], { deadline: dd });
+      return [...cs.stdout.split('\n'), ...ns.stdout.split('\n')].filter(Boolean).sort();
+    }
+
+    it('gave --report a folder on a 1 MiB tmpfs: exit 3 before anything starts, and no empty report folder', async function () {
+      const dir = join(await tmpfs('1m'), 'report');
+      const before = await labResources();
+      const r = await runLab(['boot', '--report', dir], { timeoutMs: 120_000 });
+      expect(r.code, r.stderr).to.equal(3);
+      expect(r.stderr).to.match(new RegExp(`set-up problem: the report folder ${dir} has \\d+\\.\\d MiB free; a run needs at least \\d+ MiB`));
+      expect(!existsSync(dir) || readdirSync(dir).length > 0, 'an empty report folder is left').to.equal(true);
+      expect(await labResources()).to.deep.equal(before);
+    });
+
+    it('filled the report disk mid-boot: exit 3 at once, the timeline still on stdout, the console log said to be incomplete', async function () {
+      const disk = await tmpfs('20m');
+      const dir = join(disk, 'report');
+      mkdirSync(dir);
+      const lab = spawnLab(['boot', '--report', dir]);
+      let run: string | undefined;
+      try {
+        run = await until(d(300_000, 'the lab to start'), () => runIdOf(lab.stderr()) ?? (lab.stderr().includes('lab: done') ? 'ended' : undefined));
+        await until(d(120_000, 'the console log'), () => (existsSync(join(dir, 'c1', 'console.log')) && statSync(join(dir, 'c1', 'console.log')).size > 0 ? true : undefined));
+        await execCommand('dd', ['if=/dev/zero', `of=${join(disk, 'filler')}`, 'bs=64k'], { deadline: d(30_000, 'fill the disk'), allowFailure: true });
+        const filledAt = performance.now();
+        const r = await finished(lab, 120_000, './lab boot on a full disk');
+        expect(r.code, r.stderr.slice(-3000)).to.equal(3);
+        expect(r.stderr).to.match(/set-up problem: c1: the console log \S+console\.log could not be written whole: it stops after \d+ bytes \(ENOSPC\): the report folder's disk is full/);
+        expect(r.stdout, 'the timeline').to.match(/stage\s+c1/);
+        expect(performance.now() - filledAt, 'the boot stops when its log cannot be kept, not at its budget').to.be.below(30_000);
+      } finally {
+        lab.kill('SIGKILL', true);
+      }
+      expect(run).to.match(/^[a-z0-9]{6}$/);
+      expect(await leftovers(run as string)).to.deep.equal(NOTHING);
+    });
+  });
+});

@@ -1,0 +1,65 @@
+import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { bootStages, FIXTURES_DIR, resultsSchemaErrors, type RunResults } from '../harness/index';
+import { runLab, type CliResult } from './support/lab-cli';
+
+/*
+ * A failed ./lab boot still leaves its report: results.json (valid against the schema),
+ * junit.xml and index.html, with the failing stage and the console tail; ./lab report
+ * reads it back as a table, and sets it against the recorded two-client run. The
+ * client's kernel is given 24 MiB of its 384 (mem=): too little to unpack the
+ * initramfs, so it panics in its first seconds, the quickest real boot failure.
+ */
+const TOO_LITTLE_MEMORY = 'mem=24M';
+
+describe('run report: a failed ./lab boot writes its report, and ./lab report reads it', function () {
+  let boot: CliResult;
+  let dir: string;
+  let results: RunResults;
+
+  before(async function () {
+    boot = await runLab(['boot', '--append', TOO_LITTLE_MEMORY], { timeoutMs: 8 * 60_000 });
+    const html = /^report: (.+)$/m.exec(boot.stdout)?.[1];
+    expect(html, `./lab boot printed no report path (exit ${boot.code}):\n${boot.stdout}\n${boot.stderr.slice(-3000)}`).to.be.a('string');
+    dir = dirname(html!);
+    results = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as RunResults;
+  });
+
+  it('exits 4, and results.json is valid and names the failing stage, its error class and the console tail', function () {
+    expect(boot.code, boot.stderr.slice(-3000)).to.equal(4);
+    expect(resultsSchemaErrors(results)).to.deep.equal([]);
+    expect([results.kind, results.outcome, results.exitCode]).to.deep.equal(['boot', 'fail', 4]);
+    const t = results.tests[0]!;
+    expect(t.error?.class).to.equal('BootStageError');
+    const c1 = t.clients[0]!;
+    expect(c1.ok).to.equal(false);
+    // It failed in the stage after its last mark, which the error names too; the kernel ran.
+    const order = bootStages({ union: true }).map((s) => s.id);
+    expect(c1.failedStage).to.equal(order[c1.stages.length]);
+    expect(c1.stages.map((s) => s.stage)).to.include('kernel');
+    expect(t.error?.stage).to.include(`(${c1.failedStage})`);
+    expect(c1.consoleTail?.join('\n')).to.match(/Kernel panic|Out of memory|Initramfs unpacking failed/);
+    expect(c1.kernelCmdline).to.include(TOO_LITTLE_MEMORY);
+    expect(c1.stages.every((s) => s.budgetMs === undefined || s.budgetMs > s.durationMs), 'each stage has its budget').to.equal(true);
+    expect(results.host.accelReason).to.be.a('string').and.not.equal('');
+    // junit.xml: a failure with its real duration; the page marks the failed stage.
+    const junit = readFileSync(join(dir, 'junit.xml'), 'utf8');
+    expect(junit).to.match(new RegExp(`<testcase [^>]*name="c1 boots to login" time="(\\d+\\.\\d+)">\n\\s*<failure message="failed at ${c1.failedStage}`));
+    expect(Number(/time="(\d+\.\d+)"/.exec(junit.slice(junit.indexOf('<testcase')))?.[1])).to.be.above(5);
+    expect(readFileSync(join(dir, 'index.html'), 'utf8')).to.match(new RegExp(`<g class="seg failed-stage" [^>]*data-stage="${c1.failedStage}"`));
+  });
+
+  it('./lab report prints its timeline and the page; --against sets it beside the recorded two-client run', async function () {
+    const r = await runLab(['report', dir], { timeoutMs: 60_000 });
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.match(/^kernel start\s+[\d.]+\s+\+[\d.]+$/m);
+    expect(r.stdout).to.match(new RegExp(`^c1 FAILED at ${results.tests[0]!.clients[0]!.failedStage}: `, 'm'));
+    expect(r.stdout).to.include(`report: ${relative(process.cwd(), join(dir, 'index.html'))}`);
+    const d = await runLab(['report', dir, '--against', join(FIXTURES_DIR, 'runs', 'boot-2-clients')], { timeoutMs: 60_000 });
+    expect(d.code, d.stderr).to.equal(0);
+    expect(d.stdout).to.match(/^DHCP lease\s+[\d.]+\s+2\.2\s+[+-][\d.]+\s+[+-]\d+%$/m);
+    expect(d.stdout).to.match(/^NBD connected\s+-\s+32\.8\s+-\s+-$/m);
+    expect(d.stdout).to.include(`c1 A FAILED at ${results.tests[0]!.clients[0]!.failedStage}`);
+  });
+});

@@ -1,0 +1,148 @@
+import { basename, join, relative } from 'node:path';
+import {
+  errorFacts,
+  LogSlicer,
+  startedClientResult,
+  TestRunReport,
+  type ClientResult,
+  type StartedLab,
+  type StartedThinClient,
+  type TestResult,
+} from '../../harness/index';
+import { slug, suiteReportPath, testReportDir, testRunDir } from './report-dir';
+
+/*
+ * The results of a `./lab test` run (reports/<run>/results.json, junit.xml,
+ * index.html): one result per test, and one per hook that failed (a suite's boot in
+ * its `before` is a hook). Each gets its own slice of the console, QMP and server logs
+ * of the lab it shares with its suite, and the boots that happened in it.
+ */
+
+const labs: StartedLab[] = [];
+const clients: { client: StartedThinClient; seen: string }[] = [];
+const testData = new Map<string, Record<string, unknown[]>>();
+
+/** A lab a suite started: its host facts and images go into the run's results. */
+export function noteLab(lab: StartedLab): void {
+  labs.push(lab);
+  report?.noteLab(lab);
+}
+
+/** A client a test started: each of its boots is reported with the test or hook it happened in. */
+export function noteClient(client: StartedThinClient, _lab: StartedLab): void {
+  clients.push({ client, seen: '' });
+}
+
+/** Extra numbers of a test (its report folder names it), kept as its `data` in results.json. */
+export function recordTestData(testDir: string, key: string, value: unknown): void {
+  const data = testData.get(testDir) ?? {};
+  (data[key] ??= []).push(value);
+  testData.set(testDir, data);
+}
+
+let report: TestRunReport | undefined;
+
+/** Suites from the test's own up to the root's first child: where their labs write. */
+function suiteDirs(r: Mocha.Runnable): string[] {
+  const out: string[] = [];
+  for (let s = r.parent; s && !s.root; s = s.parent) out.push(suiteReportPath(s));
+  return out;
+}
+
+function hookDir(hook: Mocha.Hook): string {
+  const dir = join(suiteReportPath(hook.parent as Mocha.Suite), slug(hook.title.replace(/ for ".*"$/, '')));
+  return dir;
+}
+
+/** Subscribes to the runner (mochaGlobalSetup, where `this` is the runner); writes after every test and at the end. */
+export function attachRunReport(runner: Mocha.Runner): void {
+  const runDir = testRunDir();
+  report = new TestRunReport(runDir, basename(runDir), './lab test');
+  for (const lab of labs) report.noteLab(lab);
+  const slicer = new LogSlicer();
+  const started = new Map<Mocha.Runnable, number>();
+  const errors = new Map<Mocha.Runnable, unknown>();
+  let current: Mocha.Runnable | undefined;
+
+  // The report must never break the run it reports on: a failure to write it is said, once per test.
+  const record = (r: Mocha.Runnable, outcome: TestResult['outcome'], dir: string, id: string): void => {
+    try {
+      recordTest(r, outcome, dir, id);
+    } catch (e) {
+      process.stderr.write(`\n  run report: could not record "${r.fullTitle()}": ${e instanceof Error ? e.message.split('\n', 1)[0] : String(e)}\n`);
+    }
+  };
+
+  const recordTest = (r: Mocha.Runnable, outcome: TestResult['outcome'], dir: string, id: string): void => {
+    const prefix = relative(runDir, dir);
+    const copied = new Set<string>();
+    for (const src of new Set(suiteDirs(r))) for (const rel of slicer.cut(src, dir)) copied.add(rel);
+    const boots: ClientResult[] = [];
+    for (const entry of clients) {
+      // A boot (its marks changed), or a client that failed before its first mark.
+      const seen = JSON.stringify(entry.client.timeline);
+      const booted = seen !== entry.seen && entry.client.timeline.length > 0;
+      const failedEarly = entry.client.timeline.length === 0 && entry.seen === '' && copied.has(join(entry.client.name, 'console.log'));
+      if (!booted && !failedEarly) continue;
+      entry.seen = seen;
+      boots.push(startedClientResult(entry.client, runDir, prefix));
+    }
+    const t0 = started.get(r);
+    const result: TestResult = {
+      id,
+      title: r.fullTitle(),
+      outcome,
+      durationMs: Math.round(r.duration ?? (t0 === undefined ? 0 : performance.now() - t0)),
+      clients: boots,
+    };
+    const err = errors.get(r);
+    if (err !== undefined) result.error = errorFacts(err);
+    if (copied.has('server.log')) result.serverLog = join(prefix, 'server.log');
+    const data = testData.get(dir);
+    if (data) result.data = data;
+    report?.add(result);
+    report?.write();
+  };
+
+  runner.on('test', (t: Mocha.Test) => {
+    current = t;
+    started.set(t, performance.now());
+  });
+  runner.on('hook', (h: Mocha.Hook) => started.set(h, performance.now()));
+  runner.on('fail', (r: Mocha.Runnable, err: unknown) => {
+    errors.set(r, err);
+    if ((r as { type?: string }).type === 'hook') {
+      const dir = hookDir(r as Mocha.Hook);
+      record(r, 'fail', dir, relative(runDir, dir));
+    }
+  });
+  runner.on('test end', (t: Mocha.Test) => {
+    current = undefined;
+    const dir = testReportDir(t);
+    record(t, t.state === 'failed' ? 'fail' : t.isPending() ? 'skipped' : 'pass', dir, relative(runDir, dir));
+  });
+  runner.on('pending', (t: Mocha.Test) => {
+    const id = relative(runDir, join(suiteReportPath(t.parent as Mocha.Suite), slug(t.title)));
+    report?.add({ id, title: t.fullTitle(), outcome: 'skipped', durationMs: 0, clients: [] });
+  });
+  runner.once('end', () => {
+    try {
+      const written = report?.write('done');
+      if (written) process.stderr.write(`\n  run report: ${relative(process.cwd(), written.html)}\n`);
+    } catch (e) {
+      process.stderr.write(`\n  run report: ${e instanceof Error ? e.message : String(e)}\n`);
+    }
+  });
+  // Ctrl-C (the signal teardown exits) or a crash: what ran so far, and the test that was running, as interrupted.
+  process.once('exit', () => {
+    if (current) {
+      const dir = testReportDir(current);
+      record(current, 'interrupted', dir, relative(runDir, dir));
+    }
+    try {
+      report?.write('interrupted');
+    } catch {
+      // Exiting: nothing more to do about it.
+    }
+  });
+}
