@@ -31,14 +31,15 @@ function progress(line: string): void {
 
 function formatBaseline(b: Baseline, file: string): string {
   const sec = (ms: number): string => (ms / 1000).toFixed(1);
+  const range = (v: number[]): string => `${sec(Math.min(...v))}-${sec(Math.max(...v))}`;
   const rows = [...Object.entries(b.stages), ['total', b.totalMs] as const].map(([id, m]) => {
-    const lo = Math.min(...m.samples);
-    const hi = Math.max(...m.samples);
-    return `${id.padEnd(12)} ${sec(m.medianMs).padStart(7)} ${`${sec(lo)}-${sec(hi)}`.padStart(13)}`;
+    // What the gate compares: each boot's time less its guest's wait for a host CPU.
+    const net = m.waitSamples ? m.samples.map((v, i) => v - (m.waitSamples?.[i] ?? 0)) : undefined;
+    return `${id.padEnd(12)} ${sec(m.medianMs).padStart(7)} ${range(m.samples).padStart(13)}${net ? ` ${range(net).padStart(16)}` : ''}`;
   });
   return [
     `${b.profile}: ${shownPath(file)}: ${b.runs} boots, ${b.clientsAtOnce} at once, speed factor ${b.speedFactor}, other load ${b.otherLoad} cores, recorded ${b.createdAt}`,
-    `${'stage'.padEnd(12)} ${'median'.padStart(7)} ${'min-max s'.padStart(13)}`,
+    `${'stage'.padEnd(12)} ${'median'.padStart(7)} ${'min-max s'.padStart(13)}${b.totalMs.waitSamples ? ` ${'less CPU wait s'.padStart(16)}` : ''}`,
     ...rows,
   ].join('\n');
 }

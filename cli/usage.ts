@@ -5,8 +5,8 @@ import { BUILD_USAGE } from './build';
  * and report do). Printed without installing or starting anything (see ./lab).
  */
 
-const BOOT_USAGE = `./lab boot [--clients N] [--memory MB] [--append "ARGS"] [--no-union] [--export NAME]
-           [--nic MODEL] [--mac MAC]... [--keep] [--json] [--report DIR] [--compare]
+export const BOOT_USAGE = `./lab boot [--clients N] [--memory MB] [--append "ARGS"] [--no-union] [--export NAME]
+           [--nic MODEL] [--mac MAC]... [--keep] [--json] [--report DIR] [--compare [--retries K]]
 
 Builds or reuses the images (checking the cache, see ./lab build --help), starts the
 LTSP server and N thin clients, prints each client's boot timeline and the report
@@ -25,9 +25,10 @@ failed, 5 the harness broke (Docker dying mid-run included), 6 slower than the b
   --json           the timeline as JSON on stdout
   --report DIR     the report folder (default reports/boot-<run>/)
   --compare        judge the boot against the baseline (see ./lab baseline --help)
+  --retries K      with --compare: boot again up to K times before calling a regression
 `;
 
-const CLEAN_USAGE = `./lab clean [--all]
+export const CLEAN_USAGE = `./lab clean [--all]
 
 Reaps what dead runs left behind: QEMU process groups, containers (a dead image
 build's too), networks with their bridge, taps and iptables rules, state folders, and

@@ -1,5 +1,9 @@
 import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { UsageError } from '../common/errors';
+import { repoRoot } from '../common/paths';
 import { validateAppend } from './kernel-args';
 import { parseTestDelay, testDelayArg } from './test-delay';
 
@@ -32,5 +36,55 @@ describe('ltsp.test.delay', () => {
     expect(validateAppend('rd.debug ltsp.test.delay=nbd:20')).to.equal('rd.debug ltsp.test.delay=nbd:20');
     expect(() => validateAppend('ltsp.test.delay=nfs:20')).to.throw(UsageError, /'nfs' is not a boot stage/);
     expect(() => validateAppend('quiet ltsp.test.delay=nbd:x')).to.throw(UsageError, /'nbd:x' is not STAGE:SECONDS/);
+  });
+});
+
+/**
+ * The dracut module's side, run on the host: ltsp-test-delay.sh sourced by bash with
+ * dracut-lib's getarg and emergency_shell, /dev/kmsg and sleep stubbed, as its hooks
+ * call it at each stage.
+ */
+describe('ltsp-test-delay.sh (the dracut module reads ltsp.test.delay)', () => {
+  const SCRIPT = join(repoRoot(), 'vm-images/client/dracut/90ltsp-union/ltsp-test-delay.sh');
+
+  /** Calls `ltsp_test_delay STAGE` with this kernel argument value (undefined: not given). */
+  function atStage(stage: string, value: string | undefined): { code: number; out: string } {
+    const stubs = [
+      `getarg() { ${value === undefined ? 'return 1' : `echo '${value}'`}; }`,
+      'emergency_shell() { echo "EMERGENCY $*"; }',
+      'sleep() { echo "SLEEP $1"; }',
+    ].join('\n');
+    // The script writes to /dev/kmsg, else /dev/console: neither is ours to write here.
+    const script = readFileSync(SCRIPT, 'utf8').replace(/>\/dev\/kmsg 2>\/dev\/null \|\| echo "ltsp-test: \$\*" >\/dev\/console/, '');
+    const r = spawnSync('bash', ['-c', `${stubs}\n${script}\nltsp_test_delay ${stage}`], { encoding: 'utf8' });
+    return { code: r.status ?? -1, out: r.stdout + r.stderr };
+  }
+
+  it('sleeps the seconds given for its own stage, and only there', () => {
+    expect(atStage('nbd', 'nbd:20,union:8')).to.deep.equal({ code: 0, out: '<5>ltsp-test: delaying stage nbd by 20 s\nSLEEP 20\n' });
+    expect(atStage('union', 'nbd:20,union:8').out).to.equal('<5>ltsp-test: delaying stage union by 8 s\nSLEEP 8\n');
+    expect(atStage('root', 'nbd:20,union:8')).to.deep.equal({ code: 0, out: '' });
+    expect(atStage('nbd', undefined)).to.deep.equal({ code: 0, out: '' });
+  });
+
+  it('a stage it has no hook for fails the boot at once, loudly (the harness fails on "ltsp-test: FAILED")', () => {
+    const r = atStage('nbd', 'kernel:5');
+    expect(r.code).to.equal(1);
+    expect(r.out).to.match(/ltsp-test: FAILED: ltsp\.test\.delay=kernel:5: no hook for stage 'kernel' \(this module delays: nbd root union\)/);
+    expect(r.out).to.include('EMERGENCY -n ltsp-test');
+    expect(r.out).to.not.include('SLEEP');
+  });
+
+  it('a bad number fails the boot too', () => {
+    for (const bad of ['nbd:', 'nbd:x', 'nbd:1.2.3', 'nbd:-1']) {
+      const r = atStage('nbd', bad);
+      expect(r.code, bad).to.equal(1);
+      expect(r.out, bad).to.match(/ltsp-test: FAILED: .* is not a number of seconds/);
+    }
+  });
+
+  it('the stages it hooks are stages the harness times', () => {
+    const hooked = /^LTSP_TEST_DELAY_STAGES="([^"]+)"$/m.exec(readFileSync(SCRIPT, 'utf8'))![1]!.split(' ');
+    for (const s of hooked) expect(() => parseTestDelay(`${s}:1`), s).to.not.throw();
   });
 });

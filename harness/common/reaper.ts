@@ -38,7 +38,7 @@ const BUILD_CONTAINER = /^ltsp-lab-build-[a-z-]+-(\d+)$/;
  * the build.sh whose pid its name carries is gone. Only build.sh's named containers: a
  * live `docker build` step's container inherits the artefact label from its base image.
  */
-function orphanBuildContainer(name: string): boolean {
+export function orphanBuildContainer(name: string): boolean {
   const pid = BUILD_CONTAINER.exec(name)?.[1];
   if (pid === undefined) return false;
   try {

@@ -6,7 +6,8 @@ import { baselinePath, baselinesDir, loadBaseline, shownPath } from './baseline'
 import { HostSampler } from './host-sampler';
 import { judgeBoots } from './judge';
 import { DEFAULT_GATE_POLICY, type GatePolicy } from './policy';
-import { bootSample, type HostDuring } from './sample';
+import { bootSample } from './sample';
+import { settledSpeedFactor } from './settled-speed';
 import type { Baseline, BootConfig, BootSample, GateVerdict } from './types';
 
 export interface BootRound {
@@ -21,21 +22,23 @@ export interface BootRound {
  */
 export async function sampleBoots(lab: StartedLab, start: () => Promise<StartedThinClient[]>): Promise<{ clients: StartedThinClient[]; round: BootRound }> {
   const sampler = new HostSampler();
-  let host: HostDuring | undefined;
-  let clients: StartedThinClient[] = [];
+  let clients: StartedThinClient[];
   try {
     clients = await start();
     for (const c of clients) sampler.watch(c.name, c.qemu.pid, c.qemu.startedAt);
     const results = await Promise.allSettled(clients.map((c) => c.waitForBoot()));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
-  } finally {
-    host = sampler.stop();
+  } catch (e) {
+    sampler.stop();
+    throw e;
   }
+  const host = sampler.stop();
+  const factor = settledSpeedFactor(lab.speed);
   return {
     clients,
     round: {
-      samples: clients.map((c) => bootSample(c.timeline, lab.speed.factor, host!, host!.waits?.get(c.name))),
+      samples: clients.map((c) => bootSample(c.timeline, factor, host, host.waits?.get(c.name))),
       timelines: clients.map((c) => c.report()),
     },
   };

@@ -4,7 +4,8 @@ import { REPORTS_ROOT } from '../common/paths';
 import { Deadline } from '../common/deadline';
 import { log } from '../common/log';
 import { reap } from '../common/reaper';
-import { runLeftovers } from '../common/run-leftovers';
+import { describeLeftovers, runLeftovers } from '../common/run-leftovers';
+import { DOCKER_GONE_HINT, dockerSilence } from '../common/docker-daemon';
 import { checkFreeSpace, ensureWritableDir } from '../common/writable-dir';
 import { contentionFactor } from '../common/host-resources';
 import { HarnessError, SetupError, SutError } from '../common/errors';
@@ -190,6 +191,9 @@ export class Lab {
       return lab;
     } catch (e) {
       await lab.stop(); // waits for a server still starting, and stops it
+      // Counted, not assumed: with Docker gone, the teardown cannot remove everything.
+      const left = await lab.leftovers();
+      if (left.length > 0) opts.onProgress?.(`lab: ${describeLeftovers(left)}`);
       throw e;
     }
   }
@@ -259,9 +263,9 @@ export class StartedLab implements ClientHost, AsyncDisposable {
         const [status, code] = state.stdout.trim().split(' ');
         if (state.code !== 0) {
           // Docker itself gone, or the container removed from outside: the lab broke, not the stack.
-          const daemon = await execCommand('docker', ['version', '--format', '{{.Server.Version}}'], { deadline: d, allowFailure: true });
-          reject(daemon.code !== 0
-            ? new HarnessError(`the Docker daemon stopped answering mid-run: ${lastLine(daemon.stderr)}`, { hint: './lab setup starts it again; then ./lab clean removes what this run left' })
+          const silence = await dockerSilence(d);
+          reject(silence !== undefined
+            ? new HarnessError(`the Docker daemon stopped answering mid-run: ${silence}`, { hint: DOCKER_GONE_HINT })
             : new HarnessError(`the LTSP server container was removed mid-run by something outside the lab: ${lastLine(state.stderr)}`, { hint: './lab clean, then run again' }));
           return;
         }

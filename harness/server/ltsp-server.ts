@@ -8,7 +8,9 @@ import {
   type StoppedTestContainer,
 } from 'testcontainers';
 import { clientScriptsDir } from './client-scripts';
-import type { Deadline } from '../common/deadline';
+import { Deadline } from '../common/deadline';
+import { budgetMs } from '../common/budgets';
+import { DOCKER_GONE_HINT, dockerSilence } from '../common/docker-daemon';
 import { HarnessError, SutError } from '../common/errors';
 import { log } from '../common/log';
 import type { RunContext } from '../common/run-context';
@@ -100,7 +102,12 @@ export class LtspServerContainer extends GenericContainer {
       this.file?.end();
       const tail = this.logLines.slice(-40).join('\n');
       if (dockerFailed(e)) {
-        throw new HarnessError(`docker could not start the LTSP server container: ${(e as Error).message}`, { cause: e, hint: 'is dockerd healthy? ./lab setup starts it' });
+        throw new HarnessError(`docker could not start the LTSP server container: ${(e as Error).message}`, { cause: e, hint: DOCKER_GONE_HINT });
+      }
+      // A wait that ran out because Docker died under it is not the server's failure.
+      const silence = await dockerSilence(Deadline.after(budgetMs('labWatch'), 'does Docker answer'));
+      if (silence !== undefined) {
+        throw new HarnessError(`the Docker daemon stopped answering while the LTSP server started: ${silence}`, { cause: e, hint: DOCKER_GONE_HINT });
       }
       throw new SutError(
         `the LTSP server did not become ready: ${(e as Error).message}\n--- server log ---\n${tail || '(no output)'}`,
