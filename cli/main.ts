@@ -61,6 +61,7 @@ async function boot(argv: string[]): Promise<number> {
   try {
     lab = await new Lab().withRunContext(run).withReportDir(reportDir).start({ onProgress: (l) => isIdleBuildLine(l) || progress(l), ...(opts.compare ? {} : { whileServerStarts: powerOn }) });
   } catch (e) {
+    await report.consolesSynced(); // clients power on while the server starts
     writeReportOf(report, e);
     if (madeReportDir) removeIfEmpty(reportDir);
     throw e;
@@ -99,6 +100,7 @@ async function printReport(opts: BootOptions, runId: string, report: BootRunRepo
   const timelines: ClientTimeline[] = clients.map((c) => c.report());
   const reportDir = report.dir;
   const ok = !failed;
+  await report.consolesSynced();
   const html = writeReportOf(report, failed);
   if (opts.json) {
     // Epoch ms, so a caller can time this process from outside (./lab bench, case overhead).

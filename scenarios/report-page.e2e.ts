@@ -60,11 +60,12 @@ describe('report page: the waterfall of a recorded two-client boot, in chromium'
         // Proportions: each segment's share of the bar is its stage's share of the boot (1.5 px minimum width, 1 px of rounding).
         expect(Math.abs((widths[i] as number) - (s.durationMs / total) * bar), `${c.client} ${s.stage}: ${widths[i]} px of ${bar}`).to.be.below(2.5);
       });
-      // The baseline's bars, on the same scale.
-      if (recorded.baseline) {
+      // The baseline's bars, on the same scale (the recorded run was compared).
+      expect(recorded.baseline, 'the recorded run carries its baseline').to.not.equal(undefined);
+      {
         const base = await p.locator(`svg.waterfall rect.baseline`).evaluateAll((els) => els.map((e) => ({ stage: e.getAttribute('data-stage'), w: e.getBoundingClientRect().width })));
         const pxPerMs = bar / total;
-        const b = recorded.baseline.stages;
+        const b = recorded.baseline!.stages;
         expect(base.length).to.equal(b.length * clients.length);
         b.forEach((s, i) => expect(Math.abs((base[i]?.w ?? 0) - s.medianMs * pxPerMs), `baseline ${s.stage}`).to.be.below(2.5));
       }

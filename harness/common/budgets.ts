@@ -39,6 +39,8 @@ export const STEP_BUDGETS = {
   listExports: { s: 30, scaled: false },
   /** One polled look at the lab (bridge, server container) under a boot. */
   labWatch: { s: 10, scaled: false },
+  /** Console logs written out to disk before the run report reads them. */
+  logSync: { s: 5, scaled: false },
   /** Removing a tap, a network, a container: teardown runs even when the run is out of time. */
   teardown: { s: 30, scaled: false },
   /** QMP quit before SIGTERM (the shutdown ladder's first rung). */

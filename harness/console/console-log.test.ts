@@ -264,6 +264,22 @@ describe('ConsoleLog', function () {
     expect(con.lines()[0].t).to.be.within(12_345, 13_000);
   });
 
+  it('synced(): every complete line so far is in the file while the console stays open, the partial one not yet', async () => {
+    const logFile = join(dir, 'synced.console.log');
+    const con = new ConsoleLog({ name: 'c1', logFile });
+    // The report reads the log while the guest runs: the failing line is often the last in.
+    for (let i = 0; i < 200; i++) con.push(`line ${i}\n`);
+    con.push('Could not boot: Error 0x2a818006\nCould no');
+    await con.synced(Deadline.after(2000, 'log synced'));
+    const lines = readFileSync(logFile, 'utf8').trimEnd().split('\n');
+    expect(lines).to.have.length(201);
+    expect(lines.at(-1)).to.match(/\] Could not boot: Error 0x2a818006$/);
+    con.push('t\n');
+    await con.synced(Deadline.after(2000, 'log synced'));
+    expect(readFileSync(logFile, 'utf8').trimEnd().split('\n').at(-1)).to.match(/\] Could not$/);
+    await con.close();
+  });
+
   it('a log file on a full disk (/dev/full) fails logFailed with a SetupError that says the log is incomplete', async () => {
     const con = new ConsoleLog({ name: 'c1', logFile: '/dev/full' });
     con.push('iPXE 1.21\nDHCP ok\n');

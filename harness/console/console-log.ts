@@ -206,6 +206,18 @@ export class ConsoleLog implements AsyncDisposable {
     for (const w of this.waiters) void this.onEnd(w);
   }
 
+  /**
+   * Resolves once every complete line received so far is in the log file, for a reader
+   * of the file (the run report) while the guest still runs. Bounded by `deadline`; a log
+   * that failed resolves at once (logFailed says why).
+   */
+  async synced(deadline: Deadline): Promise<void> {
+    this.flushFile();
+    const file = this.file;
+    if (!file || this.fileClosed || file.writableLength === 0) return;
+    await deadline.race(new Promise<void>((resolve) => file.write('', () => resolve())));
+  }
+
   /** Flushes and closes the log file; the unterminated last line is written too. */
   async close(): Promise<void> {
     if (!this.file || this.fileClosed) return;

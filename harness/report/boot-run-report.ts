@@ -1,5 +1,7 @@
 import { basename } from 'node:path';
 import type { StartedThinClient } from '../boot/thin-client';
+import { budgetMs } from '../common/budgets';
+import { Deadline } from '../common/deadline';
 import { exitCodeOf } from '../common/errors';
 import { trackStoppable, type Stoppable } from '../common/teardown';
 import type { StartedLab } from '../lab/lab';
@@ -35,6 +37,7 @@ export class BootRunReport {
     // later, once this class's handler has recorded which signal it was.
     this.onInterrupt = { stop: async () => {
       await new Promise((r) => setImmediate(r));
+      if (!this.done) await this.consolesSynced();
       if (!this.done) this.write(undefined, true);
     } };
     trackStoppable(this.onInterrupt, true);
@@ -51,7 +54,17 @@ export class BootRunReport {
     setImages(this.results, lab.manifest);
   }
 
-  /** Writes results.json, junit.xml and index.html; `failed` is what ended the run, if anything. */
+  /**
+   * Waits (a few seconds at most) until each client's console log holds every line its
+   * console has seen: the report reads the logs while the guests still run, and the line
+   * that failed a boot is often the last one received.
+   */
+  async consolesSynced(): Promise<void> {
+    const d = Deadline.after(budgetMs('logSync'), 'console logs written out');
+    await Promise.allSettled(this.clients().map((c) => c.console.synced(d)));
+  }
+
+  /** Writes results.json, junit.xml and index.html; `failed` is what ended the run, if anything. Call consolesSynced() first. */
   write(failed?: unknown, interrupted = false): WrittenReport {
     // A boot that fails because the teardown of a signal stopped it was interrupted.
     interrupted ||= this.signal !== undefined;
