@@ -38,7 +38,7 @@ function formatBaseline(b: Baseline, file: string): string {
     return `${id.padEnd(12)} ${sec(m.medianMs).padStart(7)} ${range(m.samples).padStart(13)}${net ? ` ${range(net).padStart(16)}` : ''}`;
   });
   return [
-    `${b.profile}: ${shownPath(file)}: ${b.runs} boots, ${b.clientsAtOnce} at once, speed factor ${b.speedFactor}, other load ${b.otherLoad} cores, recorded ${b.createdAt}`,
+    `${b.profile}: ${shownPath(file)}: ${b.runs} boots, ${b.clientsAtOnce} at once, guest speed factor ${b.speedFactor}, other load ${b.otherLoad} cores, recorded ${b.createdAt}`,
     `${'stage'.padEnd(12)} ${'median'.padStart(7)} ${'min-max s'.padStart(13)}${b.totalMs.waitSamples ? ` ${'less CPU wait s'.padStart(16)}` : ''}`,
     ...rows,
   ].join('\n');

@@ -31,6 +31,8 @@ export const STEP_BUDGETS = {
   serverReady: { s: both(60, 30), scaled: true, floorS: 20 },
   /** A client from its builder to a running QEMU with QMP connected (tap, spawn, QMP). */
   clientStart: { s: both(60, 30), scaled: true, floorS: 15 },
+  /** The gate's guest speed: two probe boots of the lab kernel to /init (harness/gate/guest-speed.ts). */
+  guestSpeed: { s: both(90, 20), scaled: true, floorS: 20 },
   /** One command typed at a booted client's root prompt. */
   shellCommand: { s: both(60, 15), scaled: true, floorS: 10 },
   /** QMP system_reset and its reply. */

@@ -46,22 +46,12 @@ function workload(): number {
 
 let calibrated: { calibrationMs: number; cpu: number } | undefined;
 
-/**
- * The calibration workload, best of five, now (uncached, about half a second). On a busy
- * host one calibration reads the load as much as the CPU; the gate takes the best of
- * several over a run (harness/gate).
- */
-export function measureCalibrationMs(): number {
-  let best = Infinity;
-  for (let i = 0; i < 5; i++) best = Math.min(best, workload());
-  return Math.round(best * 10) / 10;
-}
-
 /** The CPU calibration, once per process (about half a second). */
 export function calibrateCpu(): { calibrationMs: number; cpu: number } {
   if (!calibrated) {
-    const best = measureCalibrationMs();
-    calibrated = { calibrationMs: best, cpu: Math.min(8, Math.max(0.5, best / CALIBRATION_REFERENCE_MS)) };
+    let best = Infinity;
+    for (let i = 0; i < 5; i++) best = Math.min(best, workload());
+    calibrated = { calibrationMs: Math.round(best * 10) / 10, cpu: Math.min(8, Math.max(0.5, best / CALIBRATION_REFERENCE_MS)) };
   }
   return calibrated;
 }

@@ -28,7 +28,7 @@ describe('gate: baselines', () => {
       createdAt: new Date('2026-12-01T11:00:00Z'),
     });
     expect(b).to.deep.equal({
-      schemaVersion: 1,
+      schemaVersion: 2,
       profile: 'tcg-2cpu',
       speedFactor: 1,
       runs: 3,
@@ -62,7 +62,8 @@ describe('gate: baselines', () => {
   });
 
   const broken: [string, (b: Record<string, unknown>) => unknown, RegExp][] = [
-    ['another schema version', (b) => ({ ...b, schemaVersion: 2 }), /schemaVersion is 2, not 1/],
+    ['another schema version', (b) => ({ ...b, schemaVersion: 3 }), /schemaVersion is 3, not 2$/],
+    ['a version 1 baseline (CPU-calibrated)', (b) => ({ ...b, schemaVersion: 1 }), /schemaVersion is 1, not 2 \(version 1 was scaled by the CPU calibration/],
     ['a stage without samples', (b) => ({ ...b, stages: { nbd: { medianMs: 1 } } }), /stages\.nbd is not \{ medianMs, samples \}/],
     ['no stages', (b) => ({ ...b, stages: {} }), /stages is empty/],
     ['a speed factor of 0', (b) => ({ ...b, speedFactor: 0 }), /speedFactor is not positive/],
@@ -79,7 +80,7 @@ describe('gate: baselines', () => {
   }
 
   it('a baseline file that is not JSON is a set-up problem with the way out', () => {
-    writeFileSync(baselinePath('tcg-2cpu', dir), '{ "schemaVersion": 1,');
+    writeFileSync(baselinePath('tcg-2cpu', dir), '{ "schemaVersion": 2,');
     try {
       loadBaseline('tcg-2cpu', dir);
       expect.fail('no error');

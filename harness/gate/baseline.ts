@@ -4,7 +4,7 @@ import { BASELINES_DIR } from '../report/baseline';
 import { spread } from '../bench/stats';
 import { SetupError } from '../common/errors';
 import { repoRoot } from '../common/paths';
-import type { Baseline, BootConfig, BootSample, Measured } from './types';
+import { BASELINE_SCHEMA_VERSION, type Baseline, type BootConfig, type BootSample, type Measured } from './types';
 
 /** fixtures/baselines/ in the repo; LTSP_LAB_BASELINES elsewhere (a test's own baselines). */
 export function baselinesDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -34,7 +34,7 @@ export interface BaselineMeta {
 }
 
 /**
- * A baseline from boots of one run. Each boot is scaled to the baseline's speed factor
+ * A baseline from boots of one run. Each boot is scaled to the baseline's guest speed factor
  * (the median of the boots'), so boots of runs that calibrated differently still agree.
  */
 export function makeBaseline(samples: readonly BootSample[], meta: BaselineMeta): Baseline {
@@ -49,7 +49,7 @@ export function makeBaseline(samples: readonly BootSample[], meta: BaselineMeta)
     stages[id] = measured(having.map((s) => s.stages[id]! * scale(s)), watched ? having.map((s) => (s.waitMs![id] ?? 0) * scale(s)) : undefined);
   }
   return {
-    schemaVersion: 1,
+    schemaVersion: BASELINE_SCHEMA_VERSION,
     profile: meta.profile,
     speedFactor,
     runs: samples.length,
@@ -75,7 +75,10 @@ function isMeasured(m: unknown): m is Measured {
 export function baselineProblem(data: unknown): string | undefined {
   const b = data as Partial<Baseline> | null;
   if (typeof b !== 'object' || b === null) return 'not a JSON object';
-  if (b.schemaVersion !== 1) return `schemaVersion is ${JSON.stringify(b.schemaVersion)}, not 1`;
+  if (b.schemaVersion !== BASELINE_SCHEMA_VERSION) {
+    const v1 = b.schemaVersion === 1 ? ' (version 1 was scaled by the CPU calibration, not the guest speed)' : '';
+    return `schemaVersion is ${JSON.stringify(b.schemaVersion)}, not ${BASELINE_SCHEMA_VERSION}${v1}`;
+  }
   for (const k of ['profile', 'createdAt'] as const) if (typeof b[k] !== 'string') return `${k} is not a string`;
   for (const k of ['speedFactor', 'runs', 'clientsAtOnce', 'guestsAtOnce', 'otherLoad'] as const) {
     if (typeof b[k] !== 'number' || !Number.isFinite(b[k])) return `${k} is not a number`;

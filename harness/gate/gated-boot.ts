@@ -7,7 +7,7 @@ import { HostSampler } from './host-sampler';
 import { judgeBoots } from './judge';
 import { DEFAULT_GATE_POLICY, type GatePolicy } from './policy';
 import { bootSample } from './sample';
-import { settledSpeedFactor } from './settled-speed';
+import { guestSpeed } from './guest-speed';
 import type { Baseline, BootConfig, BootSample, GateVerdict } from './types';
 
 export interface BootRound {
@@ -17,10 +17,12 @@ export interface BootRound {
 
 /**
  * Boots started clients to login at once, while a HostSampler watches the host, and
- * gives one sample per client. A boot that fails throws (the stack failed: not the
- * gate's to judge). The clients are left running; the caller stops them.
+ * gives one sample per client, with the lab's guest speed (measured before its first
+ * boots). A boot that fails throws (the stack failed: not the gate's to judge). The
+ * clients are left running; the caller stops them.
  */
 export async function sampleBoots(lab: StartedLab, start: () => Promise<StartedThinClient[]>): Promise<{ clients: StartedThinClient[]; round: BootRound }> {
+  const { factor } = await guestSpeed(lab);
   const sampler = new HostSampler();
   let clients: StartedThinClient[];
   try {
@@ -34,7 +36,6 @@ export async function sampleBoots(lab: StartedLab, start: () => Promise<StartedT
     throw e;
   }
   const host = sampler.stop();
-  const factor = settledSpeedFactor(lab.speed);
   return {
     clients,
     round: {

@@ -40,7 +40,7 @@ function baselineTimes(m: Measured, net: boolean): number[] {
 /**
  * Each stage and the total: the median of the boots against the baseline's, both less
  * the time the guest waited for a host CPU (when both were watched), scaled to the
- * baseline's speed factor.
+ * baseline's guest speed factor (gate/guest-speed.ts).
  */
 function compareRows(b: Baseline, samples: readonly BootSample[], p: Readonly<GatePolicy>): Row[] {
   const net = netOfWaits(b, samples);
@@ -73,10 +73,10 @@ function configDifference(b: BootConfig, c: BootConfig): string | undefined {
 
 /**
  * The gate's verdict on the boots of one client configuration. A stage (or the total)
- * regressed when its median, scaled by the host speed factor, grew by more than its slack
+ * regressed when its median, scaled by the guest speed factor, grew by more than its slack
  * (relative, absolute and the baseline's own spread, whichever is largest). A slower boot
  * is blamed on the host, "inconclusive", when the host differed from the baseline's:
- * speed factor, other work, more guests, or boots that disagree with each other. No
+ * guest speed factor, other work, more guests, or boots that disagree with each other. No
  * baseline is inconclusive too, never a failure.
  */
 export function judgeBoots(input: JudgeInput): GateVerdict {
@@ -94,7 +94,7 @@ export function judgeBoots(input: JudgeInput): GateVerdict {
   const speed = median(samples.map((s) => s.speedFactor));
   const ratio = speed / b.speedFactor;
   if (ratio > p.speedRatioMax || ratio < 1 / p.speedRatioMax) {
-    return inconclusive(`host speed factor ${speed} against the baseline's ${b.speedFactor} (x${ratio.toFixed(2)}, beyond x${p.speedRatioMax}): scaling the times by it would be guesswork`, stages);
+    return inconclusive(`guest speed factor ${speed} against the baseline's ${b.speedFactor} (x${ratio.toFixed(2)}, beyond x${p.speedRatioMax}): scaling the times by it would be guesswork`, stages);
   }
   const regressed = rows.filter((r) => r.regressed);
   const total = rows.at(-1)!;

@@ -17,7 +17,10 @@ export interface GatePolicy {
   clientsAtOnce: number;
   /** Boots again, up to this many rounds, before it calls a regression (judged on the median). */
   retries: number;
-  /** Host speed factor against the baseline's: beyond this ratio either way, normalising is guesswork. */
+  /**
+   * Guest speed factor against the baseline's: beyond this ratio either way, normalising is
+   * guesswork. The guest speed tracks the boots (a host at x2 booted in twice the time).
+   */
   speedRatioMax: number;
   /**
    * Cores of other work beyond the baseline's that make a slower boot the host's fault.
@@ -38,7 +41,7 @@ export const DEFAULT_GATE_POLICY: Readonly<GatePolicy> = {
   totalSpreadK: 1,
   clientsAtOnce: 2,
   retries: 2,
-  speedRatioMax: 1.5,
+  speedRatioMax: 2.5,
   otherLoadSlack: 1,
   varyRel: 0.3,
 };

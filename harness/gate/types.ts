@@ -20,11 +20,14 @@ export interface BootConfig {
   union: boolean;
 }
 
+/** Version 2: speedFactor is the guest speed (harness/gate/guest-speed.ts); version 1's was the CPU calibration. */
+export const BASELINE_SCHEMA_VERSION = 2;
+
 export interface Baseline {
-  schemaVersion: 1;
+  schemaVersion: typeof BASELINE_SCHEMA_VERSION;
   /** `${accel}-${cores}cpu`, e.g. tcg-2cpu. */
   profile: string;
-  /** The host speed factor of the run that recorded it (HostSpeed.factor). */
+  /** The guest speed factor of the run that recorded it (gate/guest-speed.ts: a probe boot to /init against 5 s). */
   speedFactor: number;
   /** How many boots it holds. */
   runs: number;
@@ -51,7 +54,7 @@ export interface BootSample {
   /** Stage id -> ms the guest's vCPU waited for a host CPU during the stage (absent: not watched). */
   waitMs?: Record<string, number>;
   totalWaitMs?: number;
-  /** The host speed factor of the run that booted it. */
+  /** The guest speed factor of the lab that booted it (gate/guest-speed.ts). */
   speedFactor: number;
   /** Cores busy with anything but QEMU guests during the boot, on average. */
   otherLoad: number;
