@@ -98,8 +98,9 @@ export function judgeBoots(input: JudgeInput): GateVerdict {
   }
   const regressed = rows.filter((r) => r.regressed);
   const total = rows.at(-1)!;
+  const scaled = `guest speed ${speed} against the baseline's ${b.speedFactor}`;
   if (regressed.length === 0) {
-    return { verdict: 'pass', profile, reason: `every stage within its slack over ${n}: total ${s1(total.measuredMs)} against ${s1(total.baselineMs)} (${signed(total.deltaMs)})`, stages };
+    return { verdict: 'pass', profile, reason: `every stage within its slack over ${n}: total ${s1(total.measuredMs)} against ${s1(total.baselineMs)} (${signed(total.deltaMs)}; ${scaled})`, stages };
   }
   const what = regressed.map((r) => `${r.stage} ${signed(r.deltaMs)} (${s1(r.measuredMs)} against ${s1(r.baselineMs)}, slack ${s1(r.slackMs)})`).join(', ');
   const load = median(samples.map((s) => s.otherLoad));
@@ -116,7 +117,7 @@ export function judgeBoots(input: JudgeInput): GateVerdict {
     return inconclusive(`slower (${what}), but the ${n} disagree: their totals span ${s1(range(totals))}, more than ${Math.round(p.varyRel * 100)} % of the baseline's ${s1(total.baselineMs)}`, stages);
   }
   const basis = net ? ', times less the guest\'s waits for a host CPU' : '';
-  return { verdict: 'regression', profile, reason: `slower than the baseline in the median of ${n}${basis}: ${what}`, stages };
+  return { verdict: 'regression', profile, reason: `slower than the baseline in the median of ${n}${basis}: ${what} (${scaled})`, stages };
 }
 
 /** The stages a verdict blames (not the total), slowest first. */

@@ -185,7 +185,7 @@ function runMeta(run: RunResults): string {
   }
   const b = run.baseline;
   rows.push(['Baseline', b
-    ? `<code>${esc(b.file)}</code>${b.runs === undefined ? '' : `, median of ${b.runs} run${b.runs === 1 ? '' : 's'}`}${b.createdAt ? `, ${esc(b.createdAt)}` : ''}${b.speedFactor === undefined ? '' : `, speed factor ${b.speedFactor}`}`
+    ? `<code>${esc(b.file)}</code>${b.runs === undefined ? '' : `, median of ${b.runs} run${b.runs === 1 ? '' : 's'}`}${b.createdAt ? `, ${esc(b.createdAt)}` : ''}${b.speedFactor === undefined ? '' : `, guest speed factor ${b.speedFactor}`}`
     : `none for profile <code>${esc(`${h.accel}-${h.cores}cpu`)}</code>`]);
   return `<dl class="meta">\n${rows.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join('\n')}\n</dl>`;
 }
