@@ -19,7 +19,7 @@ export { QemuMachine, StartedQemuMachine, type StopStep } from './qemu/qemu-mach
 export { LabNetwork, StartedLabNetwork } from './network/lab-network';
 // Types only: the server module loads testcontainers (~1 s of module loading), which the
 // lab requires while its first child processes run (see Lab.start).
-export type { LtspServerContainer, StartedLtspServer, ServedImages } from './server/ltsp-server';
+export type { LtspServerContainer, StartedLtspServer, ServedImages, ServerFile } from './server/ltsp-server';
 export { buildImages, cacheDir, ensureImages, isIdleBuildLine, checkServedImages, imageKeys, isExt4Image, readManifest, VM_IMAGES_DIR, type ImageManifest } from './images/image-set';
 export { checkRootHash, sha256File, type Rebuildable } from './images/cache-check';
 export { bareBootStages, bootStages, BOOT_FAIL_PATTERNS, SHELL_PROMPT, type StageDef } from './boot/stages';

@@ -31,7 +31,9 @@ describe('faults: a boot that cannot succeed fails fast, at a named stage', func
       const e = err as BootStageError;
       expect(e.stage).to.match(/NBD connected/);
       expect(waitReason(e), e.message).to.equal('failure-pattern');
-      expect(e.message).to.match(/last \d+ console lines|console/);
+      // It ends with the console tail, and the tail holds nbd-client's own refusal.
+      expect(e.message).to.match(/--- last \d+ console lines ---\n/);
+      expect(e.consoleTail.join('\n')).to.match(/E: Export unknown|Server closed connection|Error: Unknown error/);
       expect(c.report().ok).to.equal(false);
     } finally {
       await c.stop();

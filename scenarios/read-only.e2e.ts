@@ -1,24 +1,58 @@
 import { expect } from 'chai';
 import type { StartedLab, StartedThinClient } from '../harness/index';
-import { stageIds, startClient, startSuiteLab } from './support/suite-lab';
+import { startClient, startSuiteLab } from './support/suite-lab';
+
+/*
+ * The export is read-only at the server, not only by the client's mount option
+ * (kernel-args.ts mounts the root `ro` either way, so an EROFS alone proves nothing).
+ * The evidence is the block device's own read-only flag, which nbd-client sets from the
+ * server's NBD_FLAG_READ_ONLY, and a read-write remount that the kernel refuses. The
+ * same checks are run against a variant export the server offers writable (copy-on-write,
+ * so the image stays untouched): there they must come out the other way, or they could
+ * not tell the two apart.
+ */
+const WRITABLE = 'root-cow';
+const WRITABLE_EXPORT = `# read-only.e2e.ts: the contrast, an export of the same image that is not read-only
+[${WRITABLE}]
+	exportname = /srv/ltsp/root.ext4
+	copyonwrite = true
+	cowdir = /tmp
+	authfile = /etc/nbd-server/allow
+`;
+
+interface ReadOnlyEvidence {
+  /** blockdev --getro /dev/nbd0: 1 read-only. */
+  getro: string;
+  remountCode: number;
+  remountOutput: string;
+}
+
+async function evidence(c: StartedThinClient): Promise<ReadOnlyEvidence> {
+  const getro = await c.check('blockdev --getro /dev/nbd0');
+  const remount = await c.run('mount -o remount,rw /');
+  return { getro, remountCode: remount.code, remountOutput: remount.output };
+}
 
 describe('read-only contrast: without rd.unionfs=1 the client runs on the plain read-only NBD root', function () {
   let lab: StartedLab | undefined;
   let c1: StartedThinClient;
+  let c2: StartedThinClient;
 
   before(async function () {
-    lab = await startSuiteLab(this.test!.parent!);
-    c1 = await startClient(lab, 'c1', (c) => c.withUnion(false));
+    lab = await startSuiteLab(this.test!.parent!, (l) => l.withServerFiles([{ target: `/etc/nbd-server/conf.d/${WRITABLE}.conf`, content: WRITABLE_EXPORT }]));
+    [c1, c2] = await Promise.all([
+      startClient(lab, 'c1', (c) => c.withUnion(false)),
+      startClient(lab, 'c2', (c) => c.withUnion(false).withExportName(WRITABLE)),
+    ]);
+    await Promise.all([c1.waitForBoot(), c2.waitForBoot()]);
   });
 
   after(async function () {
     await lab?.stop();
   });
 
-  it('boots to login, and the union module says it is off', async function () {
-    const timeline = await c1.waitForBoot();
-    expect(stageIds(timeline)).to.deep.equal(c1.stages.map((s) => s.id));
-    expect(timeline.find((s) => s.stage === 'union')!.line).to.match(/ltsp-union: off/);
+  it('boots to login, and the union module says it is off', function () {
+    expect(c1.timeline.find((s) => s.stage === 'union')!.line).to.match(/ltsp-union: off/);
   });
 
   it('has the NBD ext4 itself as its root, mounted read-only', async function () {
@@ -30,5 +64,19 @@ describe('read-only contrast: without rd.unionfs=1 the client runs on the plain 
     const r = await c1.run('touch /etc/ltsp-lab-probe');
     expect(r.code).to.not.equal(0);
     expect(r.output).to.match(/Read-only file system/);
+  });
+
+  it('the export itself is read-only: /dev/nbd0 is a read-only device, and a read-write remount is refused', async function () {
+    const e = await evidence(c1);
+    expect(e.getro, 'blockdev --getro /dev/nbd0').to.equal('1');
+    expect(e.remountCode, `mount -o remount,rw /: ${e.remountOutput}`).to.not.equal(0);
+    expect(e.remountOutput).to.match(/write-protected|read-only/i);
+  });
+
+  it(`the same checks tell a writable export apart: on "${WRITABLE}" (copy-on-write) the device is writable and the remount succeeds`, async function () {
+    const e = await evidence(c2);
+    expect(e.getro, 'blockdev --getro /dev/nbd0').to.equal('0');
+    expect(e.remountCode, `mount -o remount,rw /: ${e.remountOutput}`).to.equal(0);
+    expect(await c2.check('findmnt -n -o OPTIONS /')).to.match(/^rw[,\s]/);
   });
 });

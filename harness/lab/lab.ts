@@ -21,7 +21,7 @@ import { budgetMs } from '../common/budgets';
 import { checkExport, ThinClient, type ClientHost, type StartedThinClient } from '../boot/thin-client';
 import { checkServedImages, ensureImages, type ImageManifest } from '../images/image-set';
 import { LabNetwork, type StartedLabNetwork } from '../network/lab-network';
-import type { ServedImages, StartedLtspServer } from '../server/ltsp-server';
+import type { ServedImages, ServerFile, StartedLtspServer } from '../server/ltsp-server';
 
 const debug = log('lab');
 
@@ -58,6 +58,7 @@ export class Lab {
   private run = new RunContext();
   private configureNetwork: (network: LabNetwork) => LabNetwork = (n) => n;
   private serverEnv: Record<string, string> = {};
+  private serverFiles: ServerFile[] = [];
 
   withReportDir(dir: string): this {
     this.reportDir = dir;
@@ -83,6 +84,12 @@ export class Lab {
 
   withServerEnv(env: Record<string, string>): this {
     this.serverEnv = { ...this.serverEnv, ...env };
+    return this;
+  }
+
+  /** Files put into the server container before it starts (a test's variant of the stack, e.g. an nbd-server conf.d export). */
+  withServerFiles(files: ServerFile[]): this {
+    this.serverFiles = [...this.serverFiles, ...files];
     return this;
   }
 
@@ -176,6 +183,7 @@ export class Lab {
       return new LtspServerContainer(served, this.run, network)
         .withLogFile(join(reportDir, 'server.log'))
         .withServerEnv(this.serverEnv)
+        .withServerFiles(this.serverFiles)
         .startWithin(deadline.child(budgetMs('serverReady', speed), 'server ready'));
     })();
     serverStarting.catch(() => undefined);

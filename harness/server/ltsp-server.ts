@@ -23,6 +23,13 @@ const debug = log('server');
 const LOG_TAIL = 400;
 
 /** What the server serves: its image, and the artefacts it bind-mounts read-only. */
+/** A file put into the server container before it starts. */
+export interface ServerFile {
+  /** Absolute path in the container. */
+  target: string;
+  content: string;
+}
+
 export interface ServedImages {
   serverImage: string;
   rootImage: string;
@@ -76,6 +83,10 @@ export class LtspServerContainer extends GenericContainer {
 
   withServerEnv(env: Record<string, string>): this {
     return this.withEnvironment(env);
+  }
+
+  withServerFiles(files: readonly ServerFile[]): this {
+    return files.length === 0 ? this : this.withCopyContentToContainer(files.map((f) => ({ content: f.content, target: f.target, mode: 0o644 })));
   }
 
   private file?: WriteStream;
