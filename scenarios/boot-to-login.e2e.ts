@@ -22,12 +22,14 @@ describe('boot to login: one thin client PXE-boots through the whole chain', fun
     // proves nothing; the console log on disk is a record of its own: each stage's line is
     // there, in the same order, at the time the stage was stamped.
     await c1.console.synced(Deadline.after(5000, 'console log written out'));
-    const log = readConsoleLog(join(c1.dir, 'console.log'));
+    // This QEMU's lines: the file is appended to by every run that reports into this folder.
+    const log = readConsoleLog(join(c1.dir, 'console.log')).slice(-c1.console.lines().length);
     let at = -1;
     for (const mark of timeline) {
       const i = log.findIndex((l, j) => j > at && l.text.startsWith(mark.line));
       expect(i, `${mark.label}: "${mark.line}" in console.log after line ${at}`).to.be.greaterThan(at);
-      expect(log[i]!.t, `${mark.label}: logged when stamped`).to.be.closeTo(mark.t, 1000);
+      // A line is logged at its first byte; the stage is stamped when its pattern completes.
+      expect(log[i]!.t, `${mark.label}: its line began by the time it was stamped`).to.be.at.most(mark.t + 2); // the file rounds to ms
       at = i;
     }
     expect(stageIds(timeline)).to.deep.equal(c1.stages.map((s) => s.id));
