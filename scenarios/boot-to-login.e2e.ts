@@ -21,6 +21,8 @@ describe('boot to login: one thin client PXE-boots through the whole chain', fun
     // waitForBoot resolves only once every stage was seen in order, so the timeline alone
     // proves nothing; the console log on disk is a record of its own: each stage's line is
     // there, in the same order, at the time the stage was stamped.
+    // The login prompt's line ends only once the shell answers (the file holds whole lines).
+    await c1.check('true');
     await c1.console.synced(Deadline.after(5000, 'console log written out'));
     // This QEMU's lines: the file is appended to by every run that reports into this folder.
     const log = readConsoleLog(join(c1.dir, 'console.log')).slice(-c1.console.lines().length);
