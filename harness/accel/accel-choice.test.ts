@@ -133,6 +133,26 @@ describe('chooseAccel: the accelerator by proof', function () {
     expect((missing as Error).message).to.include('does not exist');
   });
 
+  it('keeps the real device\'s verdict while simulated devices come and go, and drops those of gone devices and older boots', async () => {
+    // Nodes that open like a device (/dev/null's numbers): "present", so each is probed.
+    const node = (path: string): string => (execFileSync('mknod', [path, 'c', '1', '3']), path);
+    const real = node(join(dir, 'kvm-real'));
+    await chooseAccel({ ...base, env: env({ LTSP_LAB_KVM_DEVICE: real }), prober: scripted({ kvm: { ok: false, ms: 5000, failure: 'no "Linux version" in 5 s' } }) });
+    // A test's simulated hosts: more of them than the cache holds, each removed after use.
+    for (let i = 0; i < 12; i++) {
+      const sim = mkdtempSync(join(dir, 'sim-'));
+      await chooseAccel({ ...base, env: env({ LTSP_LAB_KVM_DEVICE: node(join(sim, 'kvm')) }), prober: scripted({ kvm: { ok: true, ms: 600 } }) });
+      rmSync(sim, { recursive: true });
+    }
+    const again = scripted({});
+    expect(await chooseAccel({ ...base, env: env({ LTSP_LAB_KVM_DEVICE: real }), prober: again })).to.include({ accel: 'tcg', cached: true });
+    expect(again.calls).to.deep.equal([]);
+    // After a reboot, the first verdict written drops the old boot's.
+    await chooseAccel({ ...base, bootId: 'boot-2', env: env({ LTSP_LAB_KVM_DEVICE: real }), prober: scripted({ kvm: { ok: true, ms: 600 } }) });
+    const keys = (JSON.parse(readFileSync(base.cacheFile as string, 'utf8')) as { key: string }[]).map((e) => e.key.split('|').slice(0, 2).join('|'));
+    expect(keys).to.deep.equal([`boot-2|${real}`]);
+  });
+
   it('caches the verdict per host boot: the same boot reads it, a new boot id or another device probes again', async () => {
     const first = scripted({ kvm: { ok: false, ms: 5000, failure: 'no "Linux version" in 5 s' } });
     await chooseAccel({ ...base, prober: first });

@@ -1,4 +1,4 @@
-import { readFileSync, renameSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { delimiter, dirname, isAbsolute, join } from 'node:path';
 import { budgetMs } from '../common/budgets';
 import type { Deadline } from '../common/deadline';
@@ -69,9 +69,19 @@ function binaryIdentity(bin: string, env: NodeJS.ProcessEnv): string {
   return `${bin}:absent`;
 }
 
-/** Verdicts by key, newest last: a test's simulated host does not evict the real one. */
+/** Verdicts by key (boot id|device|device identity|QEMU), newest last. */
 type CacheFile = Array<{ key: string; decision: AccelDecision }>;
 const CACHE_ENTRIES = 8;
+
+/**
+ * Whether an entry can still be hit: this host boot's, for a device that still exists.
+ * The others go first, so the simulated hosts of a test (devices in a folder it removes)
+ * do not push the real /dev/kvm's verdict out.
+ */
+function live(entry: CacheFile[number], bootId: string): boolean {
+  const [boot, device] = entry.key.split('|');
+  return boot === bootId && device !== undefined && existsSync(device);
+}
 
 function readCacheFile(file: string): CacheFile {
   try {
@@ -89,7 +99,8 @@ function readCache(file: string, key: string): AccelDecision | undefined {
 function writeCache(file: string, key: string, decision: AccelDecision): void {
   try {
     mkdirSync(dirname(file), { recursive: true });
-    const entries = [...readCacheFile(file).filter((e) => e.key !== key), { key, decision }].slice(-CACHE_ENTRIES);
+    const bootId = key.split('|', 1)[0] ?? '';
+    const entries = [...readCacheFile(file).filter((e) => e.key !== key && live(e, bootId)), { key, decision }].slice(-CACHE_ENTRIES);
     const tmp = `${file}.${process.pid}.tmp`;
     writeFileSync(tmp, JSON.stringify(entries, null, 2) + '\n');
     renameSync(tmp, file);
