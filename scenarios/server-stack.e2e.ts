@@ -6,7 +6,10 @@ import {
   budgetMs,
   Deadline,
   execCommand,
+  hostInSubnet,
+  inSubnet,
   Lab,
+  LAB_HOSTS,
   NbdCommandError,
   NbdPeer,
   NbdRefusedError,
@@ -192,7 +195,7 @@ describe('server stack: the LTSP server image on the lab network, without QEMU',
     const lab = L();
     const d = stepDeadline(STEP_MS, this.test!.title);
     const subnet = await freeOutsideSubnet(d);
-    const gateway = subnet.replace(/0\/24$/, '1');
+    const gateway = hostInSubnet(subnet, LAB_HOSTS.gateway);
     const name = `ltsp-lab-${lab.run.id}-outside`;
     await execCommand('docker', [
       'network', 'create', '--driver', 'bridge', '--internal', '--subnet', subnet, '--gateway', gateway,
@@ -209,7 +212,7 @@ describe('server stack: the LTSP server image on the lab network, without QEMU',
       // The host talks to the server's second address from its own address on that bridge.
       const hostAddrs = await execCommand('ip', ['-4', '-o', 'addr', 'show', 'dev', `ltx${lab.run.id}`], { deadline: d });
       expect(hostAddrs.stdout, `the host has no address ${gateway} on the outside bridge, so the premise fails`).to.include(`${gateway}/24`);
-      expect(gateway.startsWith(lab.network.subnet.replace(/0\/24$/, '')), `${gateway} is inside the lab subnet ${lab.network.subnet}`).to.equal(false);
+      expect(inSubnet(lab.network.subnet, gateway), `${gateway} is inside the lab subnet ${lab.network.subnet}`).to.equal(false);
 
       // A fresh connection per attempt: the allow list is checked when an export is opened.
       const outside = await NbdPeer.connect(outsideIp as string, { deadline: d });

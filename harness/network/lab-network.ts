@@ -10,8 +10,25 @@ const debug = log('network');
 
 /** The lab subnets are carved from this /16, one /24 per lab. */
 const SUBNET_POOL = '10.213';
-/** Docker assigns container addresses from the first /26 (the server gets .2); dnsmasq leases .100-.199. */
+/** Docker assigns container addresses from the first /26 (the server gets .2); dnsmasq leases LAB_HOSTS' range. */
 const DOCKER_IP_RANGE_BITS = 26;
+
+/** Host numbers inside a lab /24: the bridge's gateway, and the range the server's dnsmasq leases (clients). */
+export const LAB_HOSTS = { gateway: 1, dhcpFirst: 100, dhcpLast: 199 } as const;
+
+/** Host `n` of a lab subnet: hostInSubnet('10.213.4.0/24', 100) is 10.213.4.100. */
+export function hostInSubnet(subnet: string, n: number): string {
+  const m = /^(\d{1,3}\.\d{1,3}\.\d{1,3})\.0\/24$/.exec(subnet);
+  if (!m || !Number.isInteger(n) || n < 1 || n > 254) throw new HarnessError(`host ${n} of '${subnet}': the lab's subnets are /24s and hosts 1-254`);
+  return `${m[1]}.${n}`;
+}
+
+/** Whether `ip` is one of the lab subnet's hosts. */
+export function inSubnet(subnet: string, ip: string): boolean {
+  const prefix = hostInSubnet(subnet, 1).replace(/\d+$/, '');
+  const last = ip.startsWith(prefix) ? ip.slice(prefix.length) : '';
+  return /^\d{1,3}$/.test(last) && Number(last) <= 255;
+}
 
 export interface Tap {
   name: string;
@@ -129,7 +146,7 @@ export class StartedLabNetwork {
   ) {
     this.name = run.networkName;
     this.bridge = run.bridgeName;
-    this.gateway = subnet.replace(/0\/24$/, '1');
+    this.gateway = hostInSubnet(subnet, LAB_HOSTS.gateway);
   }
 
   /** The iptables rule that lets frames stay on the lab bridge (see allowBridgedTraffic). */

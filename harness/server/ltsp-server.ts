@@ -14,7 +14,7 @@ import { DOCKER_GONE_HINT, dockerSilence } from '../common/docker-daemon';
 import { HarnessError, SutError } from '../common/errors';
 import { log } from '../common/log';
 import type { RunContext } from '../common/run-context';
-import type { StartedLabNetwork } from '../network/lab-network';
+import { hostInSubnet, LAB_HOSTS, type StartedLabNetwork } from '../network/lab-network';
 
 // Ryuk, testcontainers' reaper, is an image we cannot pull here: we reap by label ourselves.
 process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
@@ -62,7 +62,7 @@ export class LtspServerContainer extends GenericContainer {
         { source: images.initrd, target: '/srv/tftp/initrd.img', mode: 'ro' },
         { source: clientScriptsDir(run), target: '/srv/tftp/clients', mode: 'ro' },
       ])
-      .withEnvironment({ LAB_DHCP_RANGE: `${network.subnet.replace(/0\/24$/, '100')},${network.subnet.replace(/0\/24$/, '199')}` })
+      .withEnvironment({ LAB_DHCP_RANGE: `${hostInSubnet(network.subnet, LAB_HOSTS.dhcpFirst)},${hostInSubnet(network.subnet, LAB_HOSTS.dhcpLast)}` })
       .withWaitStrategy(Wait.forLogMessage(/ltsp-server: ready/))
       .withLogConsumer((stream) => {
         let partial = '';
