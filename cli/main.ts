@@ -61,8 +61,7 @@ async function boot(argv: string[]): Promise<number> {
   try {
     lab = await new Lab().withRunContext(run).withReportDir(reportDir).start({ onProgress: (l) => isIdleBuildLine(l) || progress(l), ...(opts.compare ? {} : { whileServerStarts: powerOn }) });
   } catch (e) {
-    await report.consolesSynced(); // clients power on while the server starts
-    writeReportOf(report, e);
+    await writeReportOf(report, e);
     if (madeReportDir) removeIfEmpty(reportDir);
     throw e;
   }
@@ -100,8 +99,7 @@ async function printReport(opts: BootOptions, runId: string, report: BootRunRepo
   const timelines: ClientTimeline[] = clients.map((c) => c.report());
   const reportDir = report.dir;
   const ok = !failed;
-  await report.consolesSynced();
-  const html = writeReportOf(report, failed);
+  const html = await writeReportOf(report, failed);
   if (opts.json) {
     // Epoch ms, so a caller can time this process from outside (./lab bench, case overhead).
     const stamped = clients.map((c, i) => {
@@ -117,9 +115,9 @@ async function printReport(opts: BootOptions, runId: string, report: BootRunRepo
 }
 
 /** Writes the boot's report; a report that cannot be written is said, not thrown over the run's own error. */
-function writeReportOf(report: BootRunReport, failed: unknown): string {
+async function writeReportOf(report: BootRunReport, failed: unknown): Promise<string> {
   try {
-    return report.write(failed ?? undefined).html;
+    return (await report.write(failed ?? undefined)).html;
   } catch (e) {
     if (failed) {
       progress(`lab: the report could not be written: ${e instanceof Error ? e.message : String(e)}`);

@@ -39,7 +39,7 @@ export function guestSpeed(lab: StartedLab): Promise<{ factor: number; probeMs: 
   let m = measured.get(lab);
   if (!m) {
     const accel = lab.speed.accel;
-    const totalMs = budgetMs('guestSpeed');
+    const totalMs = budgetMs('guestSpeed', lab.speed);
     const deadline = Deadline.after(totalMs, 'the gate\'s guest speed probes');
     m = measureGuestSpeed(() => probeAccel({
       accel,

@@ -16,16 +16,23 @@ const DOCKER_IP_RANGE_BITS = 26;
 /** Host numbers inside a lab /24: the bridge's gateway, and the range the server's dnsmasq leases (clients). */
 export const LAB_HOSTS = { gateway: 1, dhcpFirst: 100, dhcpLast: 199 } as const;
 
-/** Host `n` of a lab subnet: hostInSubnet('10.213.4.0/24', 100) is 10.213.4.100. */
-export function hostInSubnet(subnet: string, n: number): string {
-  const m = /^(\d{1,3}\.\d{1,3}\.\d{1,3})\.0\/24$/.exec(subnet);
-  if (!m || !Number.isInteger(n) || n < 1 || n > 254) throw new HarnessError(`host ${n} of '${subnet}': the lab's subnets are /24s and hosts 1-254`);
-  return `${m[1]}.${n}`;
+/** The first three octets of a lab /24 ('10.213.4.0/24' -> '10.213.4.'). */
+function netPrefix(subnet: string, what: string): string {
+  const m = /^(\d{1,3}\.\d{1,3}\.\d{1,3}\.)0\/24$/.exec(subnet);
+  if (!m) throw new HarnessError(`${what} of '${subnet}': the lab's subnets are /24s and hosts 1-254`);
+  return m[1]!;
 }
 
-/** Whether `ip` is one of the lab subnet's hosts. */
+/** Host `n` of a lab subnet: hostInSubnet('10.213.4.0/24', 100) is 10.213.4.100. */
+export function hostInSubnet(subnet: string, n: number): string {
+  const prefix = netPrefix(subnet, `host ${n}`);
+  if (!Number.isInteger(n) || n < 1 || n > 254) throw new HarnessError(`host ${n} of '${subnet}': the lab's subnets are /24s and hosts 1-254`);
+  return `${prefix}${n}`;
+}
+
+/** Whether `ip` is an address of the lab subnet. */
 export function inSubnet(subnet: string, ip: string): boolean {
-  const prefix = hostInSubnet(subnet, 1).replace(/\d+$/, '');
+  const prefix = netPrefix(subnet, ip);
   const last = ip.startsWith(prefix) ? ip.slice(prefix.length) : '';
   return /^\d{1,3}$/.test(last) && Number(last) <= 255;
 }

@@ -37,8 +37,7 @@ export class BootRunReport {
     // later, once this class's handler has recorded which signal it was.
     this.onInterrupt = { stop: async () => {
       await new Promise((r) => setImmediate(r));
-      if (!this.done) await this.consolesSynced();
-      if (!this.done) this.write(undefined, true);
+      if (!this.done) await this.write(undefined, true);
     } };
     trackStoppable(this.onInterrupt, true);
     process.on('SIGINT', this.onSignal);
@@ -59,13 +58,15 @@ export class BootRunReport {
    * console has seen: the report reads the logs while the guests still run, and the line
    * that failed a boot is often the last one received.
    */
-  async consolesSynced(): Promise<void> {
+  private async consolesSynced(): Promise<void> {
     const d = Deadline.after(budgetMs('logSync'), 'console logs written out');
     await Promise.allSettled(this.clients().map((c) => c.console.synced(d)));
   }
 
-  /** Writes results.json, junit.xml and index.html; `failed` is what ended the run, if anything. Call consolesSynced() first. */
-  write(failed?: unknown, interrupted = false): WrittenReport {
+  /** Writes results.json, junit.xml and index.html; `failed` is what ended the run, if anything. */
+  async write(failed?: unknown, interrupted = false): Promise<WrittenReport> {
+    this.done = true; // a signal while the logs are written out is seen below (this.signal)
+    await this.consolesSynced();
     // A boot that fails because the teardown of a signal stopped it was interrupted.
     interrupted ||= this.signal !== undefined;
     const clients = this.clients().map((c) => startedClientResult(c, this.dir));
@@ -77,7 +78,6 @@ export class BootRunReport {
     if (this.lab) test.serverLog = 'server.log';
     this.results.tests = [test];
     finishResults(this.results, outcome, exitCode);
-    this.done = true;
     return writeRunReport(this.dir, this.results);
   }
 
