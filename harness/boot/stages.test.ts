@@ -135,6 +135,8 @@ describe('boot stages against a real union boot', function () {
     expect(prompt.line.index).to.equal(BOOT_LINES.length - 1);
     expect(SHELL_PROMPT.test("root@ltsp-client:~# printf '=%s=\\n' LTSPBEGIN1; findmnt -n -o FSTYPE,SOURCE /")).to.equal(false);
     expect(SHELL_PROMPT.test('root@c1:/tmp# ')).to.equal(true);
+    // A kernel message written while the shell waits shares the prompt's line.
+    expect(SHELL_PROMPT.test('root@ltsp-client:~# [   28.577123] block nbd0: Receive control failed (result -32)')).to.equal(true);
     expect(SHELL_PROMPT.test('user@ltsp-client:~$ ')).to.equal(false);
   });
 

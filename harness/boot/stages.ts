@@ -80,8 +80,12 @@ export function bareBootStages(opts: StageOptions): StageDef[] {
   ];
 }
 
-/** The root shell the lab image logs in to on ttyS0. */
-export const SHELL_PROMPT = /root@[\w.-]+:[^#\n]*# ?$/;
+/**
+ * The root shell the lab image logs in to on ttyS0. A kernel message printed while the
+ * shell waits lands on the prompt's line ("root@c1:~# [   28.57] block nbd0: ..."):
+ * the prompt is there all the same.
+ */
+export const SHELL_PROMPT = /root@[\w.-]+:[^#\n]*# ?(?:\[\s*\d+\.\d+\] .*)?$/;
 
 /**
  * Boot failures seen on the console: the defaults (kernel panic, dracut's emergency
