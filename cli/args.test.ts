@@ -24,6 +24,7 @@ describe('parseBootArgs', () => {
       nic: 'virtio-net-pci',
       macs: [],
       compare: false,
+      faults: [],
     });
   });
 
@@ -41,6 +42,8 @@ describe('parseBootArgs', () => {
         '--mac', '52:54:00:AA:BB:01',
         '--mac=52:54:00:aa:bb:02',
         '--report', '/tmp/reports',
+        '--fault', 'link-down:5@login+2',
+        '--fault=loss:3',
       ]),
     ).to.deep.equal({
       clients: 3,
@@ -54,7 +57,16 @@ describe('parseBootArgs', () => {
       macs: ['52:54:00:aa:bb:01', '52:54:00:aa:bb:02'],
       reportDir: '/tmp/reports',
       compare: false,
+      faults: [
+        { kind: 'link-down', value: 5, stage: 'login', afterS: 2, text: 'link-down:5@login+2' },
+        { kind: 'loss', value: 3, stage: 'start', afterS: 0, text: 'loss:3' },
+      ],
     });
+  });
+
+  it('--fault: a bad fault is a usage error before anything starts, and faults do not go with --compare', () => {
+    expect(() => parseBootArgs(['--fault', 'nbd-reboot'])).to.throw(UsageError, /unknown fault kind/);
+    expect(() => parseBootArgs(['--fault', 'nbd-restart@login', '--compare'])).to.throw(UsageError, /--compare and --fault do not go together/);
   });
 
   it('--compare, with --retries for the gate', () => {

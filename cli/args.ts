@@ -1,4 +1,4 @@
-import { BENCH_CASES, DEFAULT_BENCH_CASES, UsageError, validateAppend } from '../harness/index';
+import { BENCH_CASES, DEFAULT_BENCH_CASES, parseFaults, UsageError, validateAppend, type FaultSpec } from '../harness/index';
 
 export interface BootOptions {
   clients: number;
@@ -15,6 +15,8 @@ export interface BootOptions {
   compare: boolean;
   /** Retry rounds before the gate calls a regression (its policy's by default). */
   retries?: number;
+  /** Lab faults to apply during the boot (harness/fault). */
+  faults: FaultSpec[];
 }
 
 type Spec = Record<string, 'flag' | 'value' | 'list'>;
@@ -74,6 +76,7 @@ export const BOOT_SPEC: Spec = {
   report: 'value',
   compare: 'flag',
   retries: 'value',
+  fault: 'list',
 };
 
 const NIC_MODELS = ['virtio-net-pci', 'e1000', 'rtl8139'];
@@ -102,7 +105,9 @@ export function parseBootArgs(argv: readonly string[]): BootOptions {
     nic,
     macs,
     compare: o.has('compare'),
+    faults: parseFaults((o.get('fault') as string[] | undefined) ?? []),
   };
+  if (opts.compare && opts.faults.length > 0) throw new UsageError('--compare and --fault do not go together: the gate judges boots of the unchanged stack');
   const retries = o.get('retries') as string | undefined;
   if (retries !== undefined) {
     if (!opts.compare) throw new UsageError('--retries is for --compare: how often the gate boots again before it calls a regression');

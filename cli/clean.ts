@@ -11,6 +11,7 @@ export async function clean(argv: string[]): Promise<number> {
     `${r.networks.length} network(s)`,
     `${r.taps.length} tap(s)`,
     `${r.rules} iptables rule(s)`,
+    `${r.faultRules} fault rule(s) (loss)`,
     `${r.stateDirs.length} state folder(s)`,
     `${r.buildTemps.length} temp folder(s) of dead image builds`,
   ];

@@ -18,6 +18,10 @@ import {
   BootRunReport,
   REPORT_FILES,
   RegressionError,
+  SutError,
+  formatFaultEvents,
+  runFaults,
+  type FaultEvent,
   type ClientTimeline,
   type StartedLab,
   type StartedThinClient,
@@ -59,7 +63,9 @@ async function boot(argv: string[]): Promise<number> {
   const report = new BootRunReport(reportDir, `./lab boot ${argv.join(' ')}`.trim(), () => clients, startedAt);
   let lab: StartedLab;
   try {
-    lab = await new Lab().withRunContext(run).withReportDir(reportDir).start({ onProgress: (l) => isIdleBuildLine(l) || progress(l), ...(opts.compare ? {} : { whileServerStarts: powerOn }) });
+    // Judged boots, and boots under faults (which act from the first DHCP on), start once the server is up.
+    const later = opts.compare || opts.faults.length > 0;
+    lab = await new Lab().withRunContext(run).withReportDir(reportDir).start({ onProgress: (l) => isIdleBuildLine(l) || progress(l), ...(later ? {} : { whileServerStarts: powerOn }) });
   } catch (e) {
     await writeReportOf(report, e);
     if (madeReportDir) removeIfEmpty(reportDir);
@@ -67,14 +73,27 @@ async function boot(argv: string[]): Promise<number> {
   }
   report.attachLab(lab);
   let failed: unknown;
+  let faults: FaultEvent[] = [];
   try {
     try {
-      progress(`lab: run ${run.id}: ${clients.length} client(s) booting (${lab.speed.accel}, speed factor ${lab.speed.factor}); consoles in ${reportDir}`);
+      progress(`lab: run ${run.id}: ${opts.clients} client(s) booting (${lab.speed.accel}, speed factor ${lab.speed.factor}); consoles in ${reportDir}`);
       if (opts.compare) {
         // Judged boots start once the server is up, as the baseline's did.
         const gate = await compareBoots(lab, async () => (await powerOn(lab), clients), opts, progress);
         report.results.gate = gate.verdict;
         if (gate.verdict.verdict === 'regression') failed = new RegressionError(gate.verdict);
+      } else if (opts.faults.length > 0) {
+        await powerOn(lab);
+        const boots = clients.map((c) => c.waitForBoot());
+        for (const b of boots) b.catch(() => undefined);
+        const faulting = runFaults(opts.faults, { server: lab.server, clients, boots }, { onProgress: progress });
+        const results = await Promise.allSettled(boots);
+        failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')?.reason;
+        faults = await faulting;
+        const broken = faults.filter((f) => f.outcome === 'failed');
+        if (!failed && broken.length > 0) {
+          failed = new SutError(`the stack did not come through ${broken.map((f) => `${f.fault} (${f.client}: ${f.detail})`).join('; ')}`, { hint: 'the faults table above has the evidence' });
+        }
       } else {
         const results = await Promise.allSettled(clients.map((c) => c.waitForBoot()));
         failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')?.reason;
@@ -82,7 +101,7 @@ async function boot(argv: string[]): Promise<number> {
     } catch (e) {
       failed = e;
     }
-    await printReport(opts, run.id, report, lab, clients, failed);
+    await printReport(opts, run.id, report, lab, clients, failed, faults);
     if (opts.keep && !failed) await keepUp(reportDir, clients);
   } finally {
     await lab.stop();
@@ -95,7 +114,7 @@ async function boot(argv: string[]): Promise<number> {
 }
 
 /** The timeline table (or JSON) on stdout, and the HTML report; returns its path. */
-async function printReport(opts: BootOptions, runId: string, report: BootRunReport, lab: StartedLab, clients: StartedThinClient[], failed: unknown): Promise<string> {
+async function printReport(opts: BootOptions, runId: string, report: BootRunReport, lab: StartedLab, clients: StartedThinClient[], failed: unknown, faults: FaultEvent[]): Promise<string> {
   const timelines: ClientTimeline[] = clients.map((c) => c.report());
   const reportDir = report.dir;
   const ok = !failed;
@@ -107,9 +126,10 @@ async function printReport(opts: BootOptions, runId: string, report: BootRunRepo
       const login = c.timeline.find((m) => m.stage === 'login');
       return { ...timelines[i], qemuSpawnedAt, ...(login ? { loginSeenAt: qemuSpawnedAt + login.t } : {}) };
     });
-    process.stdout.write(JSON.stringify({ runId, reportDir, report: html, speed: lab.speed, clients: stamped, ok }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ runId, reportDir, report: html, speed: lab.speed, clients: stamped, ok, ...(faults.length ? { faults } : {}) }, null, 2) + '\n');
   } else {
-    process.stdout.write(`\n${formatTimelineTable(timelines)}\n\nreport: ${html}\n`);
+    const faultLines = faults.length ? `\n\n${formatFaultEvents(faults)}` : '';
+    process.stdout.write(`\n${formatTimelineTable(timelines)}${faultLines}\n\nreport: ${html}\n`);
   }
   return html;
 }

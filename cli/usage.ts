@@ -7,6 +7,7 @@ import { BUILD_USAGE } from './build';
 
 export const BOOT_USAGE = `./lab boot [--clients N] [--memory MB] [--append "ARGS"] [--no-union] [--export NAME]
            [--nic MODEL] [--mac MAC]... [--keep] [--json] [--report DIR] [--compare [--retries K]]
+           [--fault KIND[:ARG][@WHEN]]...
 
 Builds or reuses the images (checking the cache, see ./lab build --help), starts the
 LTSP server and N thin clients, prints each client's boot timeline and the report
@@ -26,13 +27,29 @@ failed, 5 the harness broke (Docker dying mid-run included), 6 slower than the b
   --report DIR     the report folder (default reports/boot-<run>/)
   --compare        judge the boot against the baseline (see ./lab baseline --help)
   --retries K      with --compare: boot again up to K times before calling a regression
+  --fault F        apply a field fault during the boot, then report on the timeline when it
+                   struck and whether each client recovered, and in how long (exit 4 when
+                   one did not); repeatable. F is KIND[:ARG][@WHEN]:
+                     nbd-restart        /etc/init.d/nbd-server restart in the server
+                     nbd-stop:SECONDS   nbd-server stopped by its init script, started after SECONDS
+                     link-down:SECONDS  the client's NIC link off (QMP set_link), on after SECONDS
+                     loss:PCT           PCT % of the client's frames dropped, both ways
+                     delay:MS           the client's frames held up to MS (QEMU filter-buffer)
+                     http-stop          the server's HTTP (kernel and initramfs) stops
+                     tftp-stop          the server's TFTP stops (DHCP goes on)
+                     server-kill        the server container is killed
+                   WHEN: a stage (ipxe dhcp fetched kernel initramfs nbd root union
+                   switch-root system login) or start, optionally +SECONDS after it
+                   (@login+10). Default: loss and delay @start (the whole boot), the
+                   rest @login. A client is judged recovered once, with its page cache
+                   dropped, it reads a root file and writes to its union.
 `;
 
 export const CLEAN_USAGE = `./lab clean [--all]
 
 Reaps what dead runs left behind: QEMU process groups, containers (a dead image
-build's too), networks with their bridge, taps and iptables rules, state folders, and
-the temp folders of dead image builds in the cache. Runs whose owner still lives are
+build's too), networks with their bridge, taps and iptables rules (a fault's loss
+rules too), state folders, and the temp folders of dead image builds in the cache. Runs whose owner still lives are
 left alone.
 
   --all   reap live runs too (never the caller's own)

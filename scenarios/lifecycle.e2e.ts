@@ -37,8 +37,8 @@ function runOwnedBy(pid: number): string | undefined {
 }
 
 /** Starts `./lab boot` in the background, and waits until its client's kernel is running. */
-async function bootInBackground(report: string): Promise<{ child: ChildProcess; run: string; exited: Promise<number | null> }> {
-  const child = spawn(LAB_SCRIPT, ['boot', '--report', report], { stdio: ['ignore', 'ignore', 'pipe'] });
+async function bootInBackground(report: string, args: string[] = []): Promise<{ child: ChildProcess; run: string; exited: Promise<number | null> }> {
+  const child = spawn(LAB_SCRIPT, ['boot', '--report', report, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
@@ -66,16 +66,18 @@ describe('lifecycle: teardown on every path, and a reaper for what a killed run 
     rmSync(scratch, { recursive: true, force: true });
   });
 
-  it('./lab boot killed with SIGKILL mid-boot leaves its lab; ./lab clean reaps it and spares a live lab', async function () {
-    const { child, run, exited } = await bootInBackground(join(scratch, 'sigkill'));
+  it('./lab boot killed with SIGKILL mid-boot, under a loss fault, leaves its lab and the fault\'s rules; ./lab clean reaps them and spares a live lab', async function () {
+    const { child, run, exited } = await bootInBackground(join(scratch, 'sigkill'), ['--fault', 'loss:5']);
     child.kill('SIGKILL');
     await exited;
     const left = await leftovers(run);
     expect(left.containers + left.networks + left.taps + left.qemu, 'a SIGKILLed run cannot clean up').to.be.greaterThan(0);
+    expect(left.rules, 'the bridge rule and the two loss rules').to.equal(3);
 
     const r = await runLab(['clean'], { timeoutMs: 120_000 });
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.match(/removed [1-9]\d* QEMU process group/);
+    expect(r.stdout).to.match(/, 2 fault rule\(s\) \(loss\)/);
     expect(await leftovers(run)).to.deep.equal(NOTHING);
 
     // The suite's own lab belongs to a live process: still there, still serving.

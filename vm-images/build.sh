@@ -60,7 +60,8 @@ require_files() {  # step file...
   done
 }
 require_files base base/recipe.sh
-require_files server server/Dockerfile server/rootfs/usr/local/sbin/ltsp-server server/rootfs/etc/init.d/nbd-server \
+require_files server server/Dockerfile server/rootfs/usr/local/sbin/ltsp-server server/rootfs/usr/local/sbin/ltsp-server-ctl \
+  server/rootfs/etc/init.d/nbd-server \
   server/rootfs/etc/nbd-server/config server/rootfs/etc/sysconfig/nbd-server \
   server/rootfs/etc/systemd/system/nbd-server.service server/rootfs/srv/tftp/boot.ipxe
 require_files root client/root/Dockerfile

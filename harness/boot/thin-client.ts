@@ -7,13 +7,13 @@ import { stepDeadline } from '../common/run-deadline';
 import type { RunContext } from '../common/run-context';
 import type { HostSpeed } from '../common/speed';
 import type { StartedLabNetwork, Tap } from '../network/lab-network';
-import { QemuMachine, type StartedQemuMachine, type StopStep } from '../qemu/qemu-machine';
-import type { ClientTimeline, StageMark } from '../report/types';
+import { netdevId, QemuMachine, type StartedQemuMachine, type StopStep } from '../qemu/qemu-machine';
+import type { ClientTimeline, FaultMark, StageMark } from '../report/types';
 import { writeClientScript } from '../server/client-scripts';
 import { followStages } from './follow-stages';
 import { clientScript, kernelArgs } from './kernel-args';
 import { BOOT_FAIL_PATTERNS, SHELL_PROMPT, bootBudgetMs, bootStages, stageBudgetMs, type StageDef } from './stages';
-import { budgetMs } from '../common/budgets';
+import { budgetMs, type StepKind } from '../common/budgets';
 
 const debug = log('boot');
 
@@ -154,9 +154,15 @@ export class ThinClient {
   }
 }
 
+/** The QOM id of the delay fault's netdev filter. */
+const DELAY_FILTER = 'ltsp-fault-delay';
+
 export class StartedThinClient implements AsyncDisposable {
   readonly timeline: StageMark[] = [];
   private failure?: { stage: string; error: string };
+  /** Set while waitForBoot follows the boot; false once it returned or threw. */
+  private following = false;
+  private readonly faultMarks: FaultMark[] = [];
   private commandCount = 0;
   private stopping?: Promise<StopStep>;
 
@@ -178,6 +184,11 @@ export class StartedThinClient implements AsyncDisposable {
     return this.qemu.console;
   }
 
+  /** A step's limit for this client: scaled to the host and the clients running beside this one. */
+  budgetMs(kind: StepKind): number {
+    return budgetMs(kind, this.host.speed, this.host.contention());
+  }
+
   /** The whole boot's budget on this host, with the clients running beside this one: the sum of its stages'. */
   bootBudgetMs(): number {
     return bootBudgetMs(this.stages, this.host.speed, this.host.contention());
@@ -194,6 +205,7 @@ export class StartedThinClient implements AsyncDisposable {
     const last = this.stages.findIndex((s) => s.id === upTo);
     const stages = last < 0 ? this.stages : this.stages.slice(0, last + 1);
     const watch = this.host.watch();
+    this.following = true;
     try {
       await followStages(this.qemu, stages, {
         deadline,
@@ -205,9 +217,56 @@ export class StartedThinClient implements AsyncDisposable {
         onFailure: (stage, error) => (this.failure = { stage: stage.id, error }),
       });
     } finally {
+      this.following = false;
       watch.stop();
     }
     return this.timeline;
+  }
+
+  /**
+   * The mark of a stage once the boot followed by waitForBoot reaches it. Rejects with a
+   * SutError when the boot ends (fails) without it, and at the deadline.
+   */
+  async reached(stage: string, deadline: Deadline): Promise<StageMark> {
+    for (;;) {
+      const mark = this.timeline.find((m) => m.stage === stage);
+      if (mark) return mark;
+      if (this.failure) throw new SutError(`${this.name} never reached '${stage}': its boot failed at '${this.failure.stage}'`);
+      if (!this.following && this.timeline.length > 0) throw new SutError(`${this.name} never reached '${stage}': its boot ended without it`);
+      deadline.check();
+      await deadline.sleep(100);
+    }
+  }
+
+  /** A lab fault: the NIC's link down (false) or up (QMP set_link on its netdev). */
+  async setLink(up: boolean, deadline: Deadline): Promise<void> {
+    await this.qemu.qmp.setLink(netdevId(0), up, deadline);
+  }
+
+  /** A lab fault: `pct` % of this client's frames dropped on the bridge, both ways. */
+  async addLoss(pct: number, deadline: Deadline): Promise<void> {
+    await this.host.network.addLoss(this.tap, pct, deadline);
+  }
+
+  async removeLoss(deadline: Deadline): Promise<void> {
+    await this.host.network.removeLoss(this.tap, deadline);
+  }
+
+  /** Frames the loss fault dropped so far. */
+  lostFrames(deadline: Deadline): Promise<number> {
+    return this.host.network.lostFrames(this.tap, deadline);
+  }
+
+  /**
+   * A lab fault: every frame to and from this client held up to `ms` (QEMU's
+   * filter-buffer on its netdev releases what it holds every `ms`).
+   */
+  async addDelay(ms: number, deadline: Deadline): Promise<void> {
+    await this.qemu.qmp.addObject('filter-buffer', DELAY_FILTER, { netdev: netdevId(0), queue: 'all', interval: Math.round(ms * 1000) }, deadline);
+  }
+
+  async removeDelay(deadline: Deadline): Promise<void> {
+    await this.qemu.qmp.deleteObject(DELAY_FILTER, deadline);
   }
 
   /** The IPv4 address the firmware's DHCP got, from the timeline. */
@@ -271,7 +330,13 @@ export class StartedThinClient implements AsyncDisposable {
       qmpLog: join(this.name, 'qmp.log'),
       ...(this.leaseIp ? { leaseIp: this.leaseIp } : {}),
       memoryMb: this.memoryMb,
+      ...(this.faultMarks.length ? { faults: [...this.faultMarks] } : {}),
     };
+  }
+
+  /** Records a lab fault this client lived through, for its timeline and the report. */
+  noteFault(mark: FaultMark): void {
+    this.faultMarks.push(mark);
   }
 
   /** Stops QEMU (QMP quit, then SIGTERM, SIGKILL) and removes the tap. Idempotent. */

@@ -49,6 +49,15 @@ export const STEP_BUDGETS = {
   qmpQuit: { s: 5, scaled: false },
   /** `./lab clean`: every docker, ip and iptables call of a reap. */
   reap: { s: 120, scaled: false },
+  /** One fault step on the server or a client (an init script's restart, set_link, an iptables rule, docker kill). */
+  faultStep: { s: 30, scaled: false },
+  /**
+   * A client's recovery after a fault ends: probes until one reads the root and writes
+   * the union. Above the kernel's 30 s dead-connection wait of a persistent nbd-client.
+   */
+  faultRecovery: { s: both(120, 60), scaled: true, floorS: 60 },
+  /** One recovery probe of a client whose kernel already shut its NBD device down (nothing brings it back). */
+  faultProbeGone: { s: both(15, 5), scaled: true, floorS: 5 },
   /** The accelerator probe: a whole decision, KVM and (when KVM looks slow) TCG. */
   accelProbe: { s: 40, scaled: false },
 } as const satisfies Record<string, Budget>;

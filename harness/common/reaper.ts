@@ -11,6 +11,8 @@ export interface ReapReport {
   containers: string[];
   networks: string[];
   rules: number;
+  /** Loss rules a dead run's faults left on the bridge (harness/fault), counted apart from the bridge rule. */
+  faultRules: number;
   taps: string[];
   qemu: number[];
   stateDirs: string[];
@@ -77,7 +79,7 @@ function stateOwners(): Map<string, string> {
  */
 export async function reap(opts: ReapOptions): Promise<ReapReport> {
   const { deadline } = opts;
-  const report: ReapReport = { containers: [], networks: [], rules: 0, taps: [], qemu: [], stateDirs: [], buildTemps: [], liveRuns: [] };
+  const report: ReapReport = { containers: [], networks: [], rules: 0, faultRules: 0, taps: [], qemu: [], stateDirs: [], buildTemps: [], liveRuns: [] };
   const owners = stateOwners();
   const doomed = (run: string, owner: string | undefined): boolean => {
     if (!run || run === opts.except) return false;
@@ -222,6 +224,7 @@ async function removeRules(run: string, report: ReapReport, deadline: Deadline):
     if (!line.startsWith('-A DOCKER-USER') || !line.includes(`ltsp-lab:${run}`)) continue;
     const spec = line.replace(/^-A /, '-D ').match(/(?:[^\s"]+|"[^"]*")+/g) ?? [];
     await execCommand('iptables', spec.map((w) => w.replace(/^"(.*)"$/, '$1')), { deadline, allowFailure: true });
-    report.rules++;
+    if (line.includes(`ltsp-lab:${run}:loss:`)) report.faultRules++;
+    else report.rules++;
   }
 }

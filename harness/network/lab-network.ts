@@ -143,6 +143,8 @@ export class StartedLabNetwork {
   readonly bridge: string;
   readonly gateway: string;
   private readonly taps = new Map<string, Tap>();
+  /** Taps with a loss fault on them: tap name -> percent. */
+  private readonly lossTaps = new Map<string, number>();
   private ruleInstalled = false;
   private stopped = false;
 
@@ -197,7 +199,51 @@ export class StartedLabNetwork {
 
   async removeTap(tap: Tap, deadline: Deadline): Promise<void> {
     this.taps.delete(tap.name);
+    await this.removeLoss(tap, deadline);
     await execCommand('ip', ['link', 'del', 'dev', tap.name], { deadline, allowFailure: true });
+  }
+
+  /**
+   * A lab fault: drops `pct` % of the frames a tap's client sends and receives, at random
+   * (iptables' statistic match on the bridge; this host's kernel has no sch_netem). The
+   * rules carry the run's comment, so the network's stop, and a later run's reaper after
+   * a SIGKILL, remove them with the bridge rule.
+   */
+  async addLoss(tap: Tap, pct: number, deadline: Deadline): Promise<void> {
+    if (!existsSync('/proc/sys/net/bridge/bridge-nf-call-iptables')) {
+      throw new SetupError('a loss fault needs br_netfilter (bridged frames through iptables)', { hint: 'modprobe br_netfilter' });
+    }
+    for (const args of this.lossRules(tap, pct)) await execCommand('iptables', ['-I', 'DOCKER-USER', '1', ...args], { deadline });
+    this.lossTaps.set(tap.name, pct);
+  }
+
+  /** Takes a tap's loss rules out again. Idempotent. */
+  async removeLoss(tap: Tap, deadline: Deadline): Promise<void> {
+    const pct = this.lossTaps.get(tap.name);
+    if (pct === undefined) return;
+    this.lossTaps.delete(tap.name);
+    for (const args of this.lossRules(tap, pct)) await execCommand('iptables', ['-D', 'DOCKER-USER', ...args], { deadline, allowFailure: true });
+  }
+
+  /** Frames a tap's loss rules dropped so far (both directions). */
+  async lostFrames(tap: Tap, deadline: Deadline): Promise<number> {
+    const r = await execCommand('iptables', ['-L', 'DOCKER-USER', '-v', '-x', '-n'], { deadline });
+    let n = 0;
+    for (const line of r.stdout.split('\n')) if (line.includes(this.lossComment(tap))) n += Number(line.trim().split(/\s+/)[0]) || 0;
+    return n;
+  }
+
+  private lossComment(tap: Tap): string {
+    return `ltsp-lab:${this.run.id}:loss:${tap.name}`;
+  }
+
+  private lossRules(tap: Tap, pct: number): string[][] {
+    const p = (pct / 100).toFixed(4);
+    const tail = ['-m', 'statistic', '--mode', 'random', '--probability', p, '-j', 'DROP', '-m', 'comment', '--comment', this.lossComment(tap)];
+    return [
+      ['-m', 'physdev', '--physdev-out', tap.name, ...tail],
+      ['-m', 'physdev', '--physdev-in', tap.name, ...tail],
+    ];
   }
 
   /** Whether the bridge still exists (it can vanish under a running lab). */

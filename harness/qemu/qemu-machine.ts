@@ -13,6 +13,12 @@ import { QmpClient } from '../qmp/qmp-client';
 
 const debug = log('qemu');
 
+
+/** The QEMU id of a machine's i-th netdev (QMP set_link and netdev filters name it). */
+export function netdevId(i: number): string {
+  return `net${i}`;
+}
+
 export interface NicSpec {
   /** QEMU device model, e.g. virtio-net-pci, e1000. */
   model: string;
@@ -185,8 +191,8 @@ export class QemuMachine {
     if (this.qmp) a.push('-qmp', `unix:${this.qmpSocket},server=on,wait=off`);
     a.push('-pidfile', this.pidFile);
     this.nics.forEach((nic, i) => {
-      a.push('-netdev', `tap,id=net${i},ifname=${nic.tap},script=no,downscript=no`);
-      a.push('-device', `${nic.model},netdev=net${i},mac=${nic.mac}${this.bootOrder?.startsWith('n') && i === 0 ? ',bootindex=1' : ''}`);
+      a.push('-netdev', `tap,id=${netdevId(i)},ifname=${nic.tap},script=no,downscript=no`);
+      a.push('-device', `${nic.model},netdev=${netdevId(i)},mac=${nic.mac}${this.bootOrder?.startsWith('n') && i === 0 ? ',bootindex=1' : ''}`);
     });
     this.disks.forEach((d, i) => {
       a.push('-drive', `file=${d.path},format=raw,if=${d.iface},index=${i},cache=unsafe${d.readOnly ? ',readonly=on' : ''}`);

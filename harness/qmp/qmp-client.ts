@@ -170,6 +170,15 @@ export class QmpClient extends EventEmitter implements Disposable {
     await this.execute('set_link', { name, up }, deadline);
   }
 
+  /** object-add: a QOM object such as a netdev filter. */
+  async addObject(qomType: string, id: string, props: Record<string, unknown>, deadline?: Deadline): Promise<void> {
+    await this.execute('object-add', { 'qom-type': qomType, id, ...props }, deadline);
+  }
+
+  async deleteObject(id: string, deadline?: Deadline): Promise<void> {
+    await this.execute('object-del', { id }, deadline);
+  }
+
   async queryStatus(deadline?: Deadline): Promise<QmpStatus> {
     const r = await this.execute<{ running: boolean; status: string }>('query-status', undefined, deadline);
     return { running: r.running, status: r.status };

@@ -68,4 +68,20 @@ describe('renderHtmlReport', () => {
     expect(t).to.contain('1 test: 0 passed, 0 failed, 1 skipped');
     expect(t).to.contain('No client booted in this run.');
   });
+
+  it("draws each lab fault as a band on its client's row, red when the client did not come through, and lists it with its evidence", () => {
+    const faulted = twoClientRun();
+    const [c1, c2] = faulted.tests[0]!.clients;
+    c1!.faults = [{ fault: 'link-down:10@login', outcome: 'recovered', appliedAt: 40_000, endedAt: 50_000, recoveryMs: 2_500, detail: 'works again', evidence: ['qmp: set_link c1 off'] }];
+    c2!.faults = [{ fault: 'nbd-restart@nbd', outcome: 'failed', appliedAt: 9_000, detail: 'its boot failed', evidence: ['c2 [9.1] block nbd0: shutting down sockets'] }];
+    const page = renderHtmlReport(faulted);
+    const bands = [...page.matchAll(/<g class="fault" data-fault="([^"]+)" data-outcome="(\w[\w-]*)"><rect x="([\d.]+)" y="[\d.]+" width="([\d.]+)"/g)];
+    expect(bands.map((m) => `${m[1]} ${m[2]}`)).to.deep.equal(['link-down:10@login recovered', 'nbd-restart@nbd failed']);
+    // A fault that ended spans its hold; a one-shot is a thin line.
+    expect(Number(bands[0]![4])).to.be.above(Number(bands[1]![4]));
+    expect(page).to.contain('⚡ link-down:10@login: recovered 2.5s');
+    expect(page).to.match(/<text class="outside failed"[^>]*>⚡ nbd-restart@nbd: failed<\/text>/);
+    expect(page).to.match(/<table class="faults">.*<code>nbd-restart@nbd<\/code><\/td><td>c2<\/td>.*block nbd0: shutting down sockets/s);
+    expect(renderHtmlReport(twoClientRun())).not.to.contain('class="faults"');
+  });
 });

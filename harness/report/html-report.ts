@@ -25,6 +25,8 @@ export const KIND_COLOURS: Readonly<Record<StageKind, { fill: string; text: stri
   other: { fill: '#95a5a6', text: '#1d1d1f' },
 };
 const FAIL = '#c0392b';
+/** A lab fault's band on the waterfall (harness/fault). */
+const FAULT = '#e67e22';
 
 // Waterfall geometry, SVG user units (px at 100 %).
 const SVG_W = 1000;
@@ -81,6 +83,7 @@ svg.waterfall text.client { font-size: 13px; font-weight: 600; fill: #1d1d1f; }
 svg.waterfall text.total, svg.waterfall text.axis, svg.waterfall text.base { fill: var(--muted); font-size: 10px; }
 svg.waterfall text.inside { pointer-events: none; }
 svg.waterfall text.failed { fill: var(--fail); font-weight: 600; }
+svg.waterfall text.fault { fill: #a04f0b; font-weight: 600; }
 svg.waterfall rect.label-bg { fill: #fff; }
 svg.waterfall .seg { cursor: pointer; }
 svg.waterfall .seg:hover rect, svg.waterfall .seg:focus rect { filter: brightness(1.12); }
@@ -229,6 +232,7 @@ ${waterfall(t, ti, axis, run.baseline, consoles)}
 <div class="console" id="console-${ti}" hidden><div class="title"></div><pre></pre></div>
 ${t.error ? `<pre class="error">${esc(`${t.error.class}: ${t.error.message}${t.error.stage ? `\nstage: ${t.error.stage}` : ''}${t.error.consoleTail?.length ? `\n--- last ${t.error.consoleTail.length} console lines ---\n${t.error.consoleTail.join('\n')}` : ''}`)}</pre>` : ''}
 ${t.gate ? gateBlock(t.gate) : ''}
+${faultTable(t.clients)}
 ${clientTable(t.clients)}
 ${stageTable(t.clients, run.baseline, run.kind === 'boot')}
 </section>`;
@@ -248,7 +252,8 @@ function axisFor(maxMs: number): Axis {
 
 /** Where a client's row ends: its last mark, or for a failed one the last console line after it. */
 function rowEndMs(c: ClientResult, ti: number, consoles: StageConsoles): number {
-  const last = c.stages[c.stages.length - 1]?.t ?? 0;
+  const faultEnd = Math.max(0, ...(c.faults ?? []).map((f) => (f.endedAt ?? f.appliedAt ?? 0) + (f.recoveryMs ?? 0)));
+  const last = Math.max(faultEnd, c.stages[c.stages.length - 1]?.t ?? 0);
   if (c.ok) return last;
   return Math.max(last, consoles[`${ti}/${c.client}/!fail`]?.endMs ?? last);
 }
@@ -309,6 +314,19 @@ function waterfall(t: TestResult, ti: number, axis: Axis, baseline: BaselineFact
         (fits ? `<text class="inside failed" x="${round(x0 + w / 2)}" y="@TXT" text-anchor="middle">${esc(text)}</text>` : '') +
         '</g>');
       if (!fits) outside.push({ text, anchor: round(x0 + w / 2), cls: 'failed' });
+    }
+    for (const f of c.faults ?? []) {
+      if (f.appliedAt === undefined) continue;
+      // A fault is a band over the bar from when it struck to when it ended (a line for one
+      // that ends at once), and a label with what became of the client.
+      const x0 = x(f.appliedAt);
+      const w = Math.max(3, x(f.endedAt ?? f.appliedAt) - x0);
+      const bad = f.outcome === 'failed';
+      const text = `⚡ ${f.fault}: ${f.outcome}${f.recoveryMs === undefined ? '' : ` ${seconds(f.recoveryMs)}s`}`;
+      const title = `${c.client} · ${f.fault} at ${seconds(f.appliedAt)} s${f.endedAt === undefined ? '' : ` until ${seconds(f.endedAt)} s`}: ${f.outcome}. ${f.detail}`;
+      segs.push(`<g class="fault" data-fault="${esc(f.fault)}" data-outcome="${f.outcome}"><rect x="${x0}" y="@BAR" width="${round(w)}" height="${BAR_H}" ` +
+        `fill="${bad ? FAIL : FAULT}" fill-opacity="0.55" stroke="${bad ? FAIL : FAULT}" stroke-width="1.5"/><title>${esc(`${title}${f.evidence?.length ? `\n${f.evidence.join('\n')}` : ''}`)}</title></g>`);
+      outside.push({ text, anchor: round(x0 + w / 2), cls: bad ? 'failed' : 'fault' });
     }
     const lanes = layoutLanes(outside);
     const laneCount = Math.max(0, ...lanes.map((l) => l.lane + 1));
@@ -392,6 +410,17 @@ function axisLabel(s: number): string {
   if (s === 0) return '0 s';
   if (s >= 120 && s % 60 === 0) return `${s / 60} min`;
   return `${Number.isInteger(s) ? s : s.toFixed(1)} s`;
+}
+
+/** The faults the clients were put under, with what became of each client and the evidence. */
+function faultTable(clients: ClientResult[]): string {
+  const rows = clients.flatMap((c) => (c.faults ?? []).map((f) =>
+    `<tr class="fault-${f.outcome}"><td><code>${esc(f.fault)}</code></td><td>${esc(c.client)}</td>` +
+    `<td class="num">${f.appliedAt === undefined ? '' : `${seconds(f.appliedAt)} s`}</td><td class="num">${f.endedAt === undefined ? '' : `${seconds(f.endedAt)} s`}</td>` +
+    `<td><b>${esc(f.outcome)}</b></td><td class="num">${f.recoveryMs === undefined ? '' : `${seconds(f.recoveryMs)} s`}</td>` +
+    `<td>${esc(f.detail)}${f.evidence?.length ? `<details><summary>evidence</summary><pre>${esc(f.evidence.join('\n'))}</pre></details>` : ''}</td></tr>`));
+  if (rows.length === 0) return '';
+  return `<table class="faults"><thead><tr><th>fault</th><th>client</th><th class="num">applied</th><th class="num">ended</th><th>outcome</th><th class="num">recovery</th><th>what happened</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
 function clientTable(clients: ClientResult[]): string {

@@ -66,6 +66,15 @@ describe('results.schema.json', () => {
     expect(resultsSchemaErrors(r)).to.deep.equal([]);
   });
 
+  it("takes a client's lab faults, and refuses a fault with an outcome it does not know", () => {
+    const r = twoClientRun();
+    const c = r.tests[0]!.clients[0]!;
+    c.faults = [{ fault: 'nbd-restart@login', outcome: 'failed', appliedAt: 35_000, detail: 'no longer works', evidence: ['c1 [35.1] block nbd0: shutting down sockets'] }];
+    expect(resultsSchemaErrors(r)).to.deep.equal([]);
+    (c.faults[0] as { outcome: string }).outcome = 'fine';
+    expect(resultsSchemaErrors(r).join('\n')).to.match(/faults\/0\/outcome/);
+  });
+
   it('refuses what is not a results.json: no version, a wrong kind, an unknown field, a gate without a verdict', () => {
     const ok = twoClientRun();
     const broken: [string, unknown, RegExp][] = [

@@ -73,6 +73,7 @@ export function clientResult(tl: ClientTimeline, runDir: string, prefix = ''): C
   }
   if (consoleLog !== undefined) r.consoleLog = consoleLog;
   if (tl.qmpLog !== undefined) r.qmpLog = join(prefix, tl.qmpLog);
+  if (tl.faults?.length) r.faults = tl.faults;
   return r;
 }
 

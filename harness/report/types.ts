@@ -17,6 +17,21 @@ export interface StageMark {
   budgetMs?: number;
 }
 
+/**
+ * A lab fault as one client lived it (harness/fault): when it struck and ended, ms since
+ * the client's QEMU start, and whether the client came back.
+ */
+export interface FaultMark {
+  /** As written: 'nbd-restart@login'. */
+  fault: string;
+  outcome: 'recovered' | 'survived' | 'failed' | 'not-reached';
+  appliedAt?: number;
+  endedAt?: number;
+  recoveryMs?: number;
+  detail: string;
+  evidence?: string[];
+}
+
 export interface ClientTimeline {
   client: string;
   mac: string;
@@ -31,6 +46,7 @@ export interface ClientTimeline {
   qmpLog?: string;
   leaseIp?: string;
   memoryMb?: number;
+  faults?: FaultMark[];
 }
 
 /** results.json's version: bump it with every change to results.schema.json that is not an optional addition. */
@@ -91,6 +107,8 @@ export interface ClientResult {
   /** Paths relative to the run folder. */
   consoleLog?: string;
   qmpLog?: string;
+  /** The lab faults this client was put under. */
+  faults?: FaultMark[];
 }
 
 export interface ErrorFacts {

@@ -1,0 +1,295 @@
+import { performance } from 'node:perf_hooks';
+import { budgetMs } from '../common/budgets';
+import { Deadline } from '../common/deadline';
+import { ConsoleWaitError, HarnessError, LabError, SutError } from '../common/errors';
+import { execCommand } from '../common/exec';
+import { log } from '../common/log';
+import type { StartedThinClient } from '../boot/thin-client';
+import type { StartedLtspServer } from '../server/ltsp-server';
+import type { FaultMark } from '../report/types';
+import { faultHoldMs, faultLasts, faultScope, START, type FaultKind, type FaultSpec } from './fault-spec';
+
+const debug = log('fault');
+
+/**
+ * What became of a client under a fault (FaultMark.outcome):
+ * - recovered: it works again after the fault ended (recoveryMs says how soon);
+ * - survived: a fault that stays (loss, delay, a stopped service) and the client works under it;
+ * - failed: its boot failed, or it no longer reads its root or writes its union;
+ * - not-reached: the fault's stage never came (the boot failed before it).
+ */
+export type FaultOutcome = FaultMark['outcome'];
+
+/** A fault as one client lived it, with the evidence. */
+export interface FaultEvent extends FaultMark {
+  kind: FaultKind;
+  /** The client this event is about. */
+  client: string;
+  evidence: string[];
+}
+
+/** What the report keeps of an event. */
+function faultMark(e: FaultEvent): FaultMark {
+  return {
+    fault: e.fault,
+    outcome: e.outcome,
+    detail: e.detail,
+    ...(e.appliedAt !== undefined ? { appliedAt: e.appliedAt } : {}),
+    ...(e.endedAt !== undefined ? { endedAt: e.endedAt } : {}),
+    ...(e.recoveryMs !== undefined ? { recoveryMs: e.recoveryMs } : {}),
+    ...(e.evidence.length ? { evidence: e.evidence } : {}),
+  };
+}
+
+/** What a fault run needs of the lab: the server, and each client with its boot. */
+export interface FaultTargets {
+  server: StartedLtspServer;
+  clients: readonly StartedThinClient[];
+  /** Each client's waitForBoot(), in the order of `clients`. */
+  boots: readonly Promise<unknown>[];
+}
+
+/** The kernel's last word on an NBD device whose connection died and was not re-established in time. */
+const NBD_GONE = /block nbd\d+: shutting down sockets/;
+
+/** Kernel lines that tell a client's side of a fault. */
+const CLIENT_EVIDENCE = /nbd\d|I\/O error|EXT4-fs (error|warning)|Buffer I\/O|link (is )?(up|down)|Bus error|Input\/output error/i;
+
+/**
+ * The probe a client must pass to count as working: with the page cache dropped, read a
+ * root file picked at random (so through unionfs-fuse and NBD, not from memory) and
+ * write to the union (its tmpfs branch, via the union's lookups in the NBD branch).
+ */
+function probeCommand(n: number): string {
+  return (
+    'sync; echo 3 > /proc/sys/vm/drop_caches; ' +
+    'f=$(ls -d /usr/lib/x86_64-linux-gnu/*.so.* | shuf -n 1) && cat "$f" > /dev/null && echo "read $f" && ' +
+    `echo ltsp-fault-probe-${n} > /root/ltsp-fault-probe && cat /root/ltsp-fault-probe`
+  );
+}
+
+/** ms since a client's QEMU start. */
+function clientMs(c: StartedThinClient, at = performance.now()): number {
+  return Math.round(at - c.qemu.startedAt);
+}
+
+function lines(output: string, max = 6): string[] {
+  return output.split('\n').map((l) => l.trim()).filter(Boolean).slice(-max);
+}
+
+/** The client's console lines since `since` (ms since its QEMU start) that tell of the fault. */
+function clientEvidence(c: StartedThinClient, since: number, max = 10): string[] {
+  const hits = c.console.lines().filter((l) => l.t >= since && CLIENT_EVIDENCE.test(l.text)).map((l) => `${c.name} [${(l.t / 1000).toFixed(1)}] ${l.text.trim()}`);
+  return hits.length > max ? [...hits.slice(0, max / 2), `... ${hits.length - max} more ...`, ...hits.slice(-max / 2)] : hits;
+}
+
+async function serverSh(server: StartedLtspServer, command: string, deadline: Deadline): Promise<string> {
+  const r = await deadline.race(server.sh(command, true), () => new HarnessError(`the server did not answer '${command}' within ${(deadline.totalMs / 1000).toFixed(0)} s`));
+  if (r.exitCode !== 0) throw new SutError(`'${command}' in the server exited ${r.exitCode}: ${r.output.trim()}`);
+  return r.output;
+}
+
+interface Applied {
+  /** Undoes the fault (for faults that end); the hold has passed when it is called. */
+  undo?: () => Promise<string[]>;
+  evidence: string[];
+}
+
+/** Applies one fault; for a client fault, to `client`. */
+async function apply(f: FaultSpec, t: FaultTargets, client: StartedThinClient): Promise<Applied> {
+  const step = (what: string): Deadline => Deadline.after(budgetMs('faultStep'), `${f.text}: ${what}`);
+  const nbdPid = async (): Promise<string> => (await serverSh(t.server, 'cat /var/run/nbd-server.pid 2>/dev/null || echo none', step('nbd-server pid'))).trim();
+  switch (f.kind) {
+    case 'nbd-restart': {
+      const before = await nbdPid();
+      const out = await serverSh(t.server, '/etc/init.d/nbd-server restart', step('nbd-server restart'));
+      return { evidence: [...lines(out).map((l) => `server: ${l}`), `server: nbd-server pid ${before} -> ${await nbdPid()}`] };
+    }
+    case 'nbd-stop': {
+      const out = await serverSh(t.server, '/etc/init.d/nbd-server stop', step('nbd-server stop'));
+      return {
+        evidence: lines(out).map((l) => `server: ${l}`),
+        undo: async () => lines(await serverSh(t.server, '/etc/init.d/nbd-server start', step('nbd-server start'))).map((l) => `server: ${l}`),
+      };
+    }
+    case 'link-down':
+      await client.setLink(false, step('set_link off'));
+      return {
+        evidence: [`qmp: set_link ${client.name} off`],
+        undo: async () => (await client.setLink(true, step('set_link on')), [`qmp: set_link ${client.name} on`]),
+      };
+    case 'loss':
+      await client.addLoss(f.value ?? 0, step('loss rules'));
+      return { evidence: [`bridge: ${f.value} % of ${client.name}'s frames dropped, both ways (iptables statistic)`] };
+    case 'delay':
+      await client.addDelay(f.value ?? 0, step('filter-buffer'));
+      return { evidence: [`qemu: ${client.name}'s frames held up to ${f.value} ms (filter-buffer)`] };
+    case 'http-stop':
+    case 'tftp-stop': {
+      const svc = f.kind === 'http-stop' ? 'http' : 'tftp';
+      const out = await serverSh(t.server, `ltsp-server-ctl stop ${svc}`, step(`stop ${svc}`));
+      return { evidence: lines(out).map((l) => `server: ${l}`) };
+    }
+    case 'server-kill': {
+      const d = step('docker kill');
+      const r = await execCommand('docker', ['kill', t.server.getId()], { deadline: d, allowFailure: true });
+      if (r.code !== 0) throw new HarnessError(`docker kill of the server failed: ${r.stderr.trim()}`);
+      return { evidence: ['docker: server container killed (SIGKILL)'] };
+    }
+  }
+}
+
+/**
+ * A fault that struck a running system: probes, each within one shell command's budget,
+ * until one reads the root and writes the union, or the recovery budget is spent. A
+ * client whose NBD device the kernel shut down gets no more tries after the first that
+ * fails: nothing brings such a device back.
+ */
+async function probeRecovery(
+  f: FaultSpec,
+  c: StartedThinClient,
+  base: Omit<FaultEvent, 'outcome' | 'detail' | 'evidence'>,
+  since: number,
+  ref: number,
+  endedAbs: number | undefined,
+  deadline: Deadline,
+  probeNo: () => number,
+): Promise<FaultEvent> {
+  const recovery = deadline.child(c.budgetMs('faultRecovery'), `${c.name} recovery after ${f.text}`);
+  const answers: string[] = [];
+  const failed = (why: string): FaultEvent => ({ ...base, outcome: 'failed', detail: `no longer works: ${why}`, evidence: [...answers.slice(-3), ...clientEvidence(c, since), ...c.console.tail(3).map((l) => `${c.name} console: ${l}`)] });
+  for (;;) {
+    let why: string;
+    try {
+      const gone = c.console.lines().some((l) => l.t >= since && NBD_GONE.test(l.text));
+      const r = await c.run(probeCommand(probeNo()), recovery.child(c.budgetMs(gone ? 'faultProbeGone' : 'shellCommand'), `${c.name} recovery probe`));
+      if (r.code === 0) {
+        const recoveryMs = Math.max(0, Math.round(performance.now() - ref));
+        const outcome: FaultOutcome = endedAbs === undefined && faultLasts(f) ? 'survived' : 'recovered';
+        const file = lines(r.output, 2)[0]?.replace(/^read /, '') ?? 'a root file';
+        return { ...base, outcome, recoveryMs, detail: `${outcome === 'survived' ? 'works under the fault' : 'works again'}: ${(recoveryMs / 1000).toFixed(1)} s after the fault ${endedAbs === undefined ? 'struck' : 'ended'} it read ${file} and wrote to the union`, evidence: [...answers.slice(-2), ...clientEvidence(c, since)] };
+      }
+      answers.push(...lines(r.output, 3).map((l) => `${c.name} probe: ${l}`));
+      why = `the probe exited ${r.code}`;
+    } catch (e) {
+      if (!(e instanceof LabError)) throw e;
+      // A failure pattern (a panic) or QEMU gone: no retry brings it back.
+      if (!(e instanceof ConsoleWaitError && e.reason === 'timeout')) return failed(e.message.split('\n')[0] ?? '');
+      why = `its shell gave no prompt and no answer within ${(e.elapsedMs / 1000).toFixed(0)} s`;
+    }
+    if (c.console.lines().some((l) => l.t >= since && NBD_GONE.test(l.text))) {
+      return failed(`${why}, and its kernel shut the NBD device down ('shutting down sockets'): nothing reconnects it`);
+    }
+    if (recovery.remaining() < 2000) return failed(`${why}; no probe passed within ${(recovery.totalMs / 1000).toFixed(0)} s`);
+    await recovery.sleep(2000);
+  }
+}
+
+/** The outcome for one client once the fault (if it ends) has ended at `endedAbs`. */
+async function judge(f: FaultSpec, c: StartedThinClient, boot: Promise<unknown>, appliedAbs: number, endedAbs: number | undefined, probeNo: () => number): Promise<FaultEvent> {
+  const base: Omit<FaultEvent, 'outcome' | 'detail' | 'evidence'> = {
+    fault: f.text,
+    kind: f.kind,
+    client: c.name,
+    appliedAt: clientMs(c, appliedAbs),
+    ...(endedAbs !== undefined ? { endedAt: clientMs(c, endedAbs) } : {}),
+  };
+  const since = clientMs(c, appliedAbs);
+  const deadline = Deadline.after(c.bootBudgetMs() + c.budgetMs('faultRecovery'), `${c.name} after ${f.text}`);
+  const booted = await deadline.race(boot.then(() => undefined, (e: unknown) => e));
+  if (booted !== undefined) {
+    const e = booted as { stage?: string; message?: string };
+    return { ...base, outcome: 'failed', detail: `its boot failed${e.stage ? ` at '${e.stage}'` : ''}: ${String(e.message ?? booted).split('\n')[0]}`, evidence: clientEvidence(c, since) };
+  }
+  const login = c.timeline.find((m) => m.stage === 'login');
+  const ref = endedAbs ?? appliedAbs;
+  if (login && login.t < since) return probeRecovery(f, c, base, since, ref, endedAbs, deadline, probeNo);
+  // The fault struck during the boot, which still reached login.
+  const next = c.timeline.find((m) => m.t >= clientMs(c, ref));
+  const recoveryMs = next ? Math.max(0, next.t - clientMs(c, ref)) : undefined;
+  const outcome: FaultOutcome = endedAbs === undefined && faultLasts(f) ? 'survived' : 'recovered';
+  return {
+    ...base,
+    outcome,
+    ...(recoveryMs !== undefined ? { recoveryMs } : {}),
+    detail: `booted to login at ${((login?.t ?? 0) / 1000).toFixed(1)} s${next ? `; next stage after the fault: '${next.label}', ${((recoveryMs ?? 0) / 1000).toFixed(1)} s later` : ''}`,
+    evidence: clientEvidence(c, since),
+  };
+}
+
+export interface FaultRunOptions {
+  onProgress?: (line: string) => void;
+}
+
+/**
+ * Applies each fault when its stage comes (a client fault on every client at its own
+ * stage; a server fault once, at the first client's), holds it, undoes it, and judges
+ * every client it touched. Resolves once every client is judged; a fault step the lab
+ * could not carry out rejects (HarnessError).
+ */
+export async function runFaults(faults: readonly FaultSpec[], t: FaultTargets, opts: FaultRunOptions = {}): Promise<FaultEvent[]> {
+  let probes = 0;
+  const probeNo = (): number => ++probes;
+  const say = (l: string): void => opts.onProgress?.(`lab: fault ${l}`);
+  const runOne = async (f: FaultSpec, trigger: StartedThinClient, judged: StartedThinClient[]): Promise<FaultEvent[]> => {
+    if (f.stage !== START) {
+      const i = t.clients.indexOf(trigger);
+      try {
+        await trigger.reached(f.stage, Deadline.after(trigger.bootBudgetMs() + budgetMs('faultStep'), `${trigger.name} reaching '${f.stage}' for ${f.text}`));
+      } catch (e) {
+        if (!(e instanceof SutError)) throw e;
+        await t.boots[i]?.catch(() => undefined);
+        return judged.map((c) => {
+          const ev: FaultEvent = { fault: f.text, kind: f.kind, client: c.name, outcome: 'not-reached', detail: e.message, evidence: [] };
+          c.noteFault(faultMark(ev));
+          return ev;
+        });
+      }
+      if (f.afterS > 0) await Deadline.after(f.afterS * 1000, 'fault delay').sleep(f.afterS * 1000);
+    }
+    const appliedAbs = performance.now();
+    say(`${f.text}: applied (${trigger.name} at ${(clientMs(trigger, appliedAbs) / 1000).toFixed(1)} s)`);
+    const applied = await apply(f, t, trigger);
+    debug('%s applied: %o', f.text, applied.evidence);
+    let endedAbs: number | undefined;
+    const evidence = [...applied.evidence];
+    if (applied.undo) {
+      const hold = faultHoldMs(f);
+      await Deadline.after(hold, `${f.text} hold`).sleep(hold);
+      evidence.push(...(await applied.undo()));
+      endedAbs = performance.now();
+      say(`${f.text}: ended (${trigger.name} at ${(clientMs(trigger, endedAbs) / 1000).toFixed(1)} s)`);
+    }
+    const events = await Promise.all(judged.map((c) => judge(f, c, t.boots[t.clients.indexOf(c)] as Promise<unknown>, appliedAbs, endedAbs, probeNo)));
+    for (const e of events) {
+      e.evidence = [...evidence, ...e.evidence];
+      t.clients.find((c) => c.name === e.client)?.noteFault(faultMark(e));
+      say(`${f.text}: ${e.client} ${e.outcome}: ${e.detail}`);
+    }
+    return events;
+  };
+  const runs: Promise<FaultEvent[]>[] = [];
+  for (const f of faults) {
+    if (faultScope(f.kind) === 'client') for (const c of t.clients) runs.push(runOne(f, c, [c]));
+    else if (t.clients[0]) runs.push(runOne(f, t.clients[0], [...t.clients]));
+  }
+  return (await Promise.all(runs)).flat();
+}
+
+/** The faults, as the lines printed under the boot timeline. */
+export function formatFaultEvents(events: readonly FaultEvent[]): string {
+  if (events.length === 0) return '';
+  const s = (ms?: number): string => (ms === undefined ? '-' : (ms / 1000).toFixed(1));
+  const rows = events.map((e) => [e.fault, e.client, s(e.appliedAt), s(e.endedAt), e.outcome, e.recoveryMs === undefined ? '-' : `${s(e.recoveryMs)} s`]);
+  const head = ['fault', 'client', 'applied', 'ended', 'outcome', 'recovery'];
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
+  const fmt = (r: string[]): string => r.map((c, i) => (i >= 2 && i !== 4 ? c.padStart(w[i] as number) : c.padEnd(w[i] as number))).join('  ').trimEnd();
+  const out = ['faults (seconds since the client\'s QEMU start)', fmt(head), fmt(w.map((n) => '-'.repeat(n)))];
+  for (const [i, e] of events.entries()) {
+    out.push(fmt(rows[i] as string[]));
+    out.push(`    ${e.detail}`);
+    for (const l of e.evidence) out.push(`      ${l}`);
+  }
+  return out.join('\n');
+}
+
