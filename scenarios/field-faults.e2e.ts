@@ -75,7 +75,7 @@ describe('field faults: the stack under an NBD restart, link loss, packet loss a
     }
   });
 
-  it('nbd-restart@nbd: a restart just after the initramfs connected fails the boot at "root mounted", in dracut\'s emergency shell (pinned)', async function () {
+  it('nbd-restart@nbd: a restart just after the initramfs connected fails the boot at "root mounted" (pinned)', async function () {
     const { c, event, boot } = await underFault(lab!, 'restart-nbd', 'nbd-restart@nbd');
     try {
       const [before, after] = nbdPids(event);
@@ -84,9 +84,10 @@ describe('field faults: the stack under an NBD restart, link loss, packet loss a
       const err = await rejection(boot);
       expect(err, 'the boot must fail').to.be.instanceOf(BootStageError);
       expect((err as BootStageError).stage).to.match(/root mounted/);
-      expect((err as BootStageError).cause instanceof ConsoleWaitError ? ((err as BootStageError).cause as ConsoleWaitError).reason : undefined, (err as Error).message).to.equal('failure-pattern');
+      // How it fails varies with the moment: the kernel gives the device up (I/O errors,
+      // dracut's emergency shell) or the mount's read hangs ("Possible stuck request").
       const kernel = event.evidence.filter((l) => l.startsWith(`${c.name} [`)).join('\n');
-      for (const line of NBD_DEATH) expect(kernel, show(event)).to.match(line);
+      expect(kernel, show(event)).to.match(/block nbd0: Receive control failed/);
       expect(event.outcome, show(event)).to.equal('failed');
     } finally {
       await c.stop();
