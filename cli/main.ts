@@ -19,6 +19,7 @@ import {
   REPORT_FILES,
   RegressionError,
   SutError,
+  budgetStretch,
   formatFaultEvents,
   runFaults,
   type FaultEvent,
@@ -84,6 +85,7 @@ async function boot(argv: string[]): Promise<number> {
         if (gate.verdict.verdict === 'regression') failed = new RegressionError(gate.verdict);
       } else if (opts.faults.length > 0) {
         await powerOn(lab);
+        for (const c of clients) c.stretchBudgets(budgetStretch(opts.faults));
         const boots = clients.map((c) => c.waitForBoot());
         for (const b of boots) b.catch(() => undefined);
         const faulting = runFaults(opts.faults, { server: lab.server, clients, boots }, { onProgress: progress });

@@ -59,5 +59,5 @@ export { RegressionError } from './gate/regression-error';
 export { formatVerdict } from './gate/verdict-table';
 export type { Baseline, BootConfig, BootSample, GateVerdict } from './gate/types';
 export { parseTestDelay, testDelayArg, TEST_DELAY_ARG, type StageDelay } from './boot/test-delay';
-export { FAULT_KINDS, parseFault, parseFaults, type FaultKind, type FaultSpec } from './fault/fault-spec';
+export { budgetStretch, FAULT_KINDS, parseFault, parseFaults, type FaultKind, type FaultSpec } from './fault/fault-spec';
 export { formatFaultEvents, runFaults, type FaultEvent, type FaultOutcome, type FaultTargets } from './fault/fault-run';

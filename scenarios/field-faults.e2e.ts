@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { BootStageError, budgetMs, ConsoleWaitError, Deadline, execCommand, parseFault, runFaults, type FaultEvent, type StartedLab, type StartedThinClient } from '../harness/index';
+import { BootStageError, budgetMs, budgetStretch, ConsoleWaitError, Deadline, execCommand, parseFault, runFaults, type FaultEvent, type StartedLab, type StartedThinClient } from '../harness/index';
 import { rejection } from './support/outcome';
 import { startClient, startSuiteLab } from './support/suite-lab';
 
@@ -21,10 +21,12 @@ interface UnderFault {
 
 /** Starts a client, follows its boot, applies one fault when its stage comes, and judges it. */
 async function underFault(lab: StartedLab, name: string, fault: string, boot?: { c: StartedThinClient; boot: Promise<unknown> }): Promise<UnderFault> {
+  const faults = [parseFault(fault)];
   const c = boot?.c ?? (await startClient(lab, name));
+  if (!boot) c.stretchBudgets(budgetStretch(faults));
   const booting = boot?.boot ?? c.waitForBoot();
   booting.catch(() => undefined);
-  const [event] = await runFaults([parseFault(fault)], { server: lab.server, clients: [c], boots: [booting] });
+  const [event] = await runFaults(faults, { server: lab.server, clients: [c], boots: [booting] });
   return { c, event: event!, boot: booting };
 }
 

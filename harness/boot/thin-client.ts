@@ -163,6 +163,8 @@ export class StartedThinClient implements AsyncDisposable {
   /** Set while waitForBoot follows the boot; false once it returned or threw. */
   private following = false;
   private readonly faultMarks: FaultMark[] = [];
+  /** Multiplies every budget of this client (a slow-link fault, see harness/fault). */
+  private stretch = 1;
   private commandCount = 0;
   private stopping?: Promise<StopStep>;
 
@@ -186,12 +188,17 @@ export class StartedThinClient implements AsyncDisposable {
 
   /** A step's limit for this client: scaled to the host and the clients running beside this one. */
   budgetMs(kind: StepKind): number {
-    return budgetMs(kind, this.host.speed, this.host.contention());
+    return budgetMs(kind, this.host.speed, this.host.contention()) * this.stretch;
   }
 
   /** The whole boot's budget on this host, with the clients running beside this one: the sum of its stages'. */
   bootBudgetMs(): number {
-    return bootBudgetMs(this.stages, this.host.speed, this.host.contention());
+    return bootBudgetMs(this.stages, this.host.speed, this.host.contention()) * this.stretch;
+  }
+
+  /** Gives every later budget of this client `factor` times its time (a fault that slows its link). Call before waitForBoot. */
+  stretchBudgets(factor: number): void {
+    this.stretch = Math.max(1, factor);
   }
 
   /**
@@ -209,7 +216,7 @@ export class StartedThinClient implements AsyncDisposable {
     try {
       await followStages(this.qemu, stages, {
         deadline,
-        budgetMs: (stage) => stageBudgetMs(stage, this.host.speed, this.host.contention()),
+        budgetMs: (stage) => stageBudgetMs(stage, this.host.speed, this.host.contention()) * this.stretch,
         marks: this.timeline,
         abort: Promise.race([watch.promise, this.console.logFailed]),
         stopping: () => this.stopping !== undefined,
@@ -279,7 +286,7 @@ export class StartedThinClient implements AsyncDisposable {
    * Runs a shell command at the root prompt on ttyS0 and returns its output and exit
    * code. Markers are printed by printf so the echoed command line cannot match them.
    */
-  async run(command: string, deadline: Deadline = stepDeadline(budgetMs('shellCommand', this.host.speed, this.host.contention()), `${this.name}: ${command}`)): Promise<CommandResult> {
+  async run(command: string, deadline: Deadline = stepDeadline(this.budgetMs('shellCommand'), `${this.name}: ${command}`)): Promise<CommandResult> {
     if (command.includes('\n')) throw new UsageError('one command line at a time');
     try {
       return await this.runAtPrompt(command, deadline);

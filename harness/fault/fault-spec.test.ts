@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { UsageError } from '../common/errors';
-import { faultHoldMs, faultLasts, faultScope, faultWhen, parseFault, parseFaults } from './fault-spec';
+import { budgetStretch, faultHoldMs, faultLasts, faultScope, faultWhen, parseFault, parseFaults, SLOW_LINK_BUDGET_STRETCH } from './fault-spec';
 
 function refused(text: string | string[]): string {
   try {
@@ -64,5 +64,12 @@ describe('fault specs (--fault KIND[:ARG][@WHEN])', () => {
     expect(faultLasts(parseFault('http-stop'))).to.equal(true);
     expect(faultLasts(parseFault('link-down:3'))).to.equal(false);
     expect(faultWhen(parseFault('link-down:3@login+10'))).to.equal('@login+10');
+  });
+
+  it('stretches the budgets of a boot under loss or delay, and only then', () => {
+    expect(budgetStretch(parseFaults(['delay:200']))).to.equal(SLOW_LINK_BUDGET_STRETCH);
+    expect(budgetStretch(parseFaults(['loss:5@login', 'nbd-restart@login']))).to.equal(SLOW_LINK_BUDGET_STRETCH);
+    expect(budgetStretch(parseFaults(['nbd-restart@login', 'link-down:5']))).to.equal(1);
+    expect(budgetStretch([])).to.equal(1);
   });
 });

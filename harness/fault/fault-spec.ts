@@ -67,6 +67,17 @@ export function faultHoldMs(f: FaultSpec): number {
   return f.kind === 'nbd-stop' || f.kind === 'link-down' ? (f.value ?? 0) * 1000 : 0;
 }
 
+/**
+ * How much longer than its budget each boot stage (and shell command) of a client may
+ * take under these faults: loss and delay are meant to slow the boot, and the timeline
+ * shows by how much; a budget sized for a clean link would call that a failure.
+ */
+export const SLOW_LINK_BUDGET_STRETCH = 4;
+
+export function budgetStretch(faults: readonly FaultSpec[]): number {
+  return faults.some((f) => f.kind === 'loss' || f.kind === 'delay') ? SLOW_LINK_BUDGET_STRETCH : 1;
+}
+
 /** Whether a fault stays in place until the lab stops (netem, a stopped service, a dead server). */
 export function faultLasts(f: FaultSpec): boolean {
   return ['loss', 'delay', 'http-stop', 'tftp-stop', 'server-kill'].includes(f.kind);
