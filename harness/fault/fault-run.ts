@@ -205,14 +205,18 @@ async function judge(f: FaultSpec, c: StartedThinClient, boot: Promise<unknown>,
   const ref = endedAbs ?? appliedAbs;
   if (login && login.t < since) return probeRecovery(f, c, base, since, ref, endedAbs, deadline, probeNo);
   // The fault struck during the boot, which still reached login.
+  const loginS = ((login?.t ?? 0) / 1000).toFixed(1);
+  if (endedAbs === undefined && faultLasts(f)) {
+    return { ...base, outcome: 'survived', detail: `booted to login at ${loginS} s under the fault`, evidence: clientEvidence(c, since) };
+  }
+  // Recovered: the first stage the boot reached once the fault was over.
   const next = c.timeline.find((m) => m.t >= clientMs(c, ref));
   const recoveryMs = next ? Math.max(0, next.t - clientMs(c, ref)) : undefined;
-  const outcome: FaultOutcome = endedAbs === undefined && faultLasts(f) ? 'survived' : 'recovered';
   return {
     ...base,
-    outcome,
+    outcome: 'recovered',
     ...(recoveryMs !== undefined ? { recoveryMs } : {}),
-    detail: `booted to login at ${((login?.t ?? 0) / 1000).toFixed(1)} s${next ? `; next stage after the fault: '${next.label}', ${((recoveryMs ?? 0) / 1000).toFixed(1)} s later` : ''}`,
+    detail: `booted to login at ${loginS} s${next ? `; next stage after the fault: '${next.label}', ${((recoveryMs ?? 0) / 1000).toFixed(1)} s later` : ''}`,
     evidence: clientEvidence(c, since),
   };
 }
