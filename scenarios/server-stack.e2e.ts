@@ -4,6 +4,8 @@ import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   budgetMs,
+  clientScript,
+  kernelArgs,
   Deadline,
   execCommand,
   hostInSubnet,
@@ -105,6 +107,11 @@ describe('server stack: the LTSP server image on the lab network, without QEMU',
     expect(tftp.code, `curl tftp://${lab.server.ip}/boot.ipxe exited ${tftp.code}: ${tftp.stderr}`).to.equal(0);
     const script = readFileSync(join(VM_IMAGES_DIR, 'server/rootfs/srv/tftp/boot.ipxe'), 'utf8');
     expect(tftp.stdout, 'TFTP served something other than vm-images/server/rootfs/srv/tftp/boot.ipxe').to.equal(script);
+    // The fallback for a MAC with no script of its own: the harness's kernel command line, not a copy in the image.
+    const fallback = await execCommand('curl', ['-s', '--max-time', '10', `tftp://${lab.server.ip}/clients/default.ipxe`], { deadline: d, allowFailure: true });
+    expect(fallback.code, `curl tftp://${lab.server.ip}/clients/default.ipxe exited ${fallback.code}`).to.equal(0);
+    expect(fallback.stdout).to.equal(clientScript('default', kernelArgs({ exportName: 'root', union: true })));
+    expect(script).to.contain('|| chain --autofree tftp://${next-server}/clients/default.ipxe');
 
     const peer = await NbdPeer.connect(lab.server.ip, { deadline: d });
     try {

@@ -22,6 +22,8 @@ import { checkExport, ThinClient, type ClientHost, type StartedThinClient } from
 import { checkServedImages, ensureImages, type ImageManifest } from '../images/image-set';
 import { LabNetwork, type StartedLabNetwork } from '../network/lab-network';
 import type { ServedImages, ServerFile, StartedLtspServer } from '../server/ltsp-server';
+import { writeDefaultScript } from '../server/client-scripts';
+import { clientScript, kernelArgs } from '../boot/kernel-args';
 
 const debug = log('lab');
 
@@ -176,6 +178,8 @@ export class Lab {
       await network.stop();
       throw e;
     }
+    // A client without a script of its own boots the lab's default: the root export, with the union.
+    writeDefaultScript(this.run, clientScript('default', kernelArgs({ exportName: 'root', union: true })));
     const lab = new StartedLab(this.run, network, speed, reportDir, manifest, served);
     trackStoppable(lab, true);
     const serverStarting = (async (): Promise<StartedLtspServer> => {

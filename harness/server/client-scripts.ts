@@ -19,3 +19,14 @@ export function writeClientScript(run: RunContext, mac: string, script: string):
   writeFileSync(file, script, { mode: 0o644 });
   return file;
 }
+
+/**
+ * The script for a client the lab wrote none for (a MAC it does not know), served as
+ * clients/default.ipxe: boot.ipxe falls back to it. Written by the harness from the same
+ * kernel command line builder as every client's, so the stack's image holds no copy of it.
+ */
+export function writeDefaultScript(run: RunContext, script: string): string {
+  const file = join(clientScriptsDir(run), 'default.ipxe');
+  writeFileSync(file, script, { mode: 0o644 });
+  return file;
+}
