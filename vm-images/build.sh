@@ -64,11 +64,11 @@ require_files server server/Dockerfile server/rootfs/usr/local/sbin/ltsp-server 
   server/rootfs/etc/init.d/nbd-server \
   server/rootfs/etc/nbd-server/config server/rootfs/etc/sysconfig/nbd-server \
   server/rootfs/etc/systemd/system/nbd-server.service server/rootfs/srv/tftp/boot.ipxe
-require_files root client/root/Dockerfile
+require_files root client/root/Dockerfile client/root/src/ltsp-nbd-persist.c
 require_files initramfs client/dracut/build-initramfs.sh client/dracut/conf.d/10-ltsp-lab.conf \
   client/dracut/90ltsp-union/module-setup.sh client/dracut/90ltsp-union/ltsp-union.sh \
   client/dracut/90ltsp-union/ltsp-test-delay.sh client/dracut/90ltsp-union/ltsp-test-delay-nbd.sh \
-  client/dracut/90ltsp-union/ltsp-test-delay-root.sh
+  client/dracut/90ltsp-union/ltsp-test-delay-root.sh client/dracut/90ltsp-union/ltsp-nbd-persist.sh
 
 # ---------------------------------------------------------------- keys
 # Each key hashes exactly the recipe files of its artefact and the key it is built on.

@@ -23,7 +23,8 @@ omit=$(awk '$1 == "blacklist" { printf "%s ", $2 }' /etc/modprobe.d/ltsp-lab.con
 dracut --force --no-hostonly --confdir "$here/conf.d" --omit-drivers "$omit" --kver "$kver" "$out"
 # Fail the build, not the boot, when something we depend on is missing.
 listing=$(lsinitrd "$out")
-for want in 'bin/nbd-client' 'usr/bin/unionfs' 'fuse.ko' 'nbd.ko' 'ltsp-union.sh' 'lib/ltsp-test-delay.sh'; do
+for want in 'bin/nbd-client' 'usr/bin/unionfs' 'fuse.ko' 'nbd.ko' 'ltsp-union.sh' 'lib/ltsp-test-delay.sh' \
+    'usr/local/sbin/ltsp-nbd-persist' 'ltsp-nbd-persist.sh' 'libnl-genl-3.so'; do
   printf '%s\n' "$listing" | grep -q "$want" || { echo "initramfs lacks $want" >&2; exit 1; }
 done
 for d in $omit; do

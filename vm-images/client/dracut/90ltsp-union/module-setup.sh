@@ -5,12 +5,13 @@
 
 # Only when asked for (dracut --add ltsp-union or add_dracutmodules).
 check() {
-    require_binaries unionfs || return 1
+    require_binaries unionfs /usr/local/sbin/ltsp-nbd-persist || return 1
     return 255
 }
 
 depends() {
-    # bash: the hook gives the daemon an argv[0] of "@unionfs" with exec -a.
+    # bash: the hooks give the daemons an argv[0] of "@unionfs" and "@ltsp-nbd-persist"
+    # with exec -a.
     echo nbd bash
     return 0
 }
@@ -23,6 +24,10 @@ install() {
     inst_multiple unionfs mount umount mkdir findmnt
     # shellcheck disable=SC2154  # moddir is set by dracut
     inst_hook pre-pivot 50 "$moddir/ltsp-union.sh"
+    # The NBD root's reconnect daemon, before /sysroot is mounted (and before the root
+    # stage's test delay, pre-mount 99).
+    inst_binary /usr/local/sbin/ltsp-nbd-persist
+    inst_hook pre-mount 10 "$moddir/ltsp-nbd-persist.sh"
     # ltsp.test.delay=STAGE:SECONDS, for the harness's regression gate (see the script).
     inst_simple "$moddir/ltsp-test-delay.sh" /lib/ltsp-test-delay.sh
     inst_hook pre-udev 99 "$moddir/ltsp-test-delay-nbd.sh"
