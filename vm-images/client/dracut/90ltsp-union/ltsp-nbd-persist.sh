@@ -1,13 +1,14 @@
 #!/bin/bash
-# pre-mount hook of the ltsp-union dracut module (sourced by dracut-pre-mount): starts
+# pre-udev hook of the ltsp-union dracut module (sourced by dracut-pre-udev): starts
 # ltsp-nbd-persist, which reconnects /dev/nbd0 when nbd-server restarts (see its source,
-# vm-images/client/root/src/ltsp-nbd-persist.c). pre-mount is the first hook after the
-# initqueue has nbd-client's device, and it comes before /sysroot is mounted.
+# vm-images/client/root/src/ltsp-nbd-persist.c). It must listen before nbd-client
+# connects: the kernel announces a dead link once, and a server restart right after the
+# connect leaves udev's probe of nbd0 stuck, so the initqueue (and pre-mount) never come.
 #
 # It is about the NBD root, not the union: it runs with rd.unionfs absent too, and
 # rd.ltsp.nbd.persist=0 turns it off.
 #  - argv[0] "@ltsp-nbd-persist": systemd spares root-storage daemons at switch_root and
-#    in its final kill loop (systemd.io/ROOT_STORAGE_DAEMONS). dracut-pre-mount.service
+#    in its final kill loop (systemd.io/ROOT_STORAGE_DAEMONS). dracut-pre-udev.service
 #    has KillMode=process, so the daemon outlives the hook.
 #  - SERVER, PORT and EXPORT come from the last root=nbd:... (or netroot=nbd:...), read
 #    the way dracut's /sbin/nbdroot reads it: nbd:SERVER:EXPORT[:FSTYPE[:FLAGS[:OPTS]]],
@@ -61,7 +62,7 @@ ltsp_nbd_persist() {
     fi
 
     : >/run/ltsp-nbd-persist.started
-    # The daemon forks once the watch is set up; its exit status says whether it was.
+    # The daemon forks once it listens; its exit status says whether it does.
     if ! (exec -a @ltsp-nbd-persist /usr/local/sbin/ltsp-nbd-persist "$server" "$port" "$export_name"); then
         ltsp_nbd_persist_say "FAILED: not started: /dev/nbd0 will not reconnect"
         warn "ltsp-nbd-persist: not started"

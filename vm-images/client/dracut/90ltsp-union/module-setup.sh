@@ -24,10 +24,10 @@ install() {
     inst_multiple unionfs mount umount mkdir findmnt
     # shellcheck disable=SC2154  # moddir is set by dracut
     inst_hook pre-pivot 50 "$moddir/ltsp-union.sh"
-    # The NBD root's reconnect daemon, before /sysroot is mounted (and before the root
-    # stage's test delay, pre-mount 99).
+    # The NBD root's reconnect daemon, listening before nbd-client connects (and before
+    # the nbd stage's test delay, pre-udev 99).
     inst_binary /usr/local/sbin/ltsp-nbd-persist
-    inst_hook pre-mount 10 "$moddir/ltsp-nbd-persist.sh"
+    inst_hook pre-udev 10 "$moddir/ltsp-nbd-persist.sh"
     # ltsp.test.delay=STAGE:SECONDS, for the harness's regression gate (see the script).
     inst_simple "$moddir/ltsp-test-delay.sh" /lib/ltsp-test-delay.sh
     inst_hook pre-udev 99 "$moddir/ltsp-test-delay-nbd.sh"

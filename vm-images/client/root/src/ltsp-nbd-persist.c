@@ -6,21 +6,21 @@
  * bookworm's nbd-client 3.24 configures /dev/nbdINDEX over generic netlink and exits, and
  * the kernel's dead-connection timeout is 0: the first I/O after the server drops the
  * connection fails for good. This daemon, started as a root-storage daemon (argv[0]
- * "@ltsp-nbd-persist", systemd.io/ROOT_STORAGE_DAEMONS) once nbd-client is done:
- *  1. joins the "nbd" family's multicast group "nbd_mc_group";
- *  2. sets NBD_ATTR_DEAD_CONN_TIMEOUT (NBD_CMD_RECONFIGURE), so the kernel holds I/O on a
- *     dead connection (wait_for_reconnect in drivers/block/nbd.c) instead of failing it;
- *  3. offers one fresh connection at once, in case the link died before step 1 (the
- *     kernel announces a dead link only once: nbd_mark_nsock_dead);
- *  4. on NBD_CMD_LINK_DEAD for INDEX: connects again every second, does the fixed-newstyle
+ * "@ltsp-nbd-persist", systemd.io/ROOT_STORAGE_DAEMONS) before nbd-client connects:
+ *  1. joins the "nbd" family's multicast group "nbd_mc_group" (the kernel announces a
+ *     dead link only once, nbd_mark_nsock_dead, so it must listen before the link lives);
+ *  2. waits for the device to be connected, then sets NBD_ATTR_DEAD_CONN_TIMEOUT
+ *     (NBD_CMD_RECONFIGURE), so the kernel holds I/O on a dead connection
+ *     (wait_for_reconnect in drivers/block/nbd.c) instead of failing it;
+ *  3. on NBD_CMD_LINK_DEAD for INDEX: connects again every second, does the fixed-newstyle
  *     handshake (doc/proto.md in the nbd sources) and hands the socket to the kernel with
  *     NBD_CMD_RECONFIGURE + NBD_ATTR_SOCKETS (nbd_reconnect_socket replaces the dead one).
- * The parent returns once the watch is set up (exit 0) or failed (exit 1); the child
+ * The parent returns once the group is joined (exit 0) or not (exit 1); the child
  * carries on in its own session. Every step is one "<5>ltsp-nbd-persist: " line in
  * /dev/kmsg, so the serial console shows it.
  *
  * Everything read from files (/dev/kmsg, the device size, /proc/self/net, the server's
- * address) is read or opened at start, in the initramfs: after switch_root this process keeps the
+ * address) is read or opened in the initramfs, before switch_root: after it this process keeps the
  * emptied initramfs as its root, where /dev, /sys and /proc no longer are.
  */
 #define _GNU_SOURCE
@@ -347,35 +347,11 @@ static void recover(struct watch *w, const char *why)
 
 /* ---------------------------------------------------------------- set-up */
 
-static int setup(struct watch *w)
+/* Before the fork: the group is joined before nbd-client connects, so no LINK_DEAD is
+ * missed (the kernel announces a dead link once, nbd_mark_nsock_dead). Resolving the
+ * family loads nbd.ko (MODULE_ALIAS_GENL_FAMILY). */
+static int setup_netlink(struct watch *w)
 {
-	char path[64], buf[32];
-	snprintf(path, sizeof path, "/sys/block/nbd%u/size", w->index);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
-	if (fd >= 0)
-		close(fd);
-	if (n <= 0) {
-		say("FAILED: cannot read %s", path);
-		return -1;
-	}
-	buf[n] = 0;
-	w->size_bytes = strtoull(buf, NULL, 10) * 512;
-	if (!w->size_bytes) {
-		say("FAILED: /dev/nbd%u has no size (not connected)", w->index);
-		return -1;
-	}
-
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai;
-	int gai = getaddrinfo(w->server, w->port, &hints, &ai);
-	if (gai) {
-		say("FAILED: cannot resolve %s:%s: %s", w->server, w->port, gai_strerror(gai));
-		return -1;
-	}
-	memcpy(&w->addr, ai->ai_addr, ai->ai_addrlen);
-	w->addrlen = ai->ai_addrlen;
-	freeaddrinfo(ai);
-
 	w->cmd = genl_socket();
 	w->mc = genl_socket();
 	if (!w->cmd || !w->mc) {
@@ -385,7 +361,7 @@ static int setup(struct watch *w)
 	w->family = genl_ctrl_resolve(w->cmd, NBD_GENL_FAMILY_NAME);
 	int grp = genl_ctrl_resolve_grp(w->cmd, NBD_GENL_FAMILY_NAME, NBD_GENL_MCAST_GROUP_NAME);
 	if (w->family < 0 || grp < 0) {
-		say("FAILED: generic netlink family %s or its group %s is unknown (nbd module not loaded?)",
+		say("FAILED: generic netlink family %s or its group %s is unknown (no nbd module?)",
 		    NBD_GENL_FAMILY_NAME, NBD_GENL_MCAST_GROUP_NAME);
 		return -1;
 	}
@@ -397,13 +373,70 @@ static int setup(struct watch *w)
 		say("FAILED: cannot join %s: %s", NBD_GENL_MCAST_GROUP_NAME, nl_geterror(r));
 		return -1;
 	}
-	r = reconfigure(w, -1);
-	if (r < 0) {
-		say("FAILED: NBD_CMD_RECONFIGURE dead_conn_timeout=%" PRIu64 " on /dev/nbd%u: %s",
-		    w->dead_timeout_s, w->index, nl_geterror(r));
-		return -1;
+	return 0;
+}
+
+/* Reads the group's messages for up to timeout_ms; -1 on a socket error. An overrun
+ * socket may have lost a LINK_DEAD: that counts as one. */
+static int read_events(struct watch *w, int timeout_ms)
+{
+	struct pollfd p = {.fd = nl_socket_get_fd(w->mc), .events = POLLIN};
+	int r = poll(&p, 1, timeout_ms);
+	if (r < 0)
+		return errno == EINTR ? 0 : -1;
+	if (r == 0)
+		return 0;
+	r = nl_recvmsgs_default(w->mc);
+	if (r == -NLE_NOMEM) {
+		say("netlink receive buffer overrun: checking the link");
+		w->link_dead = 1;
 	}
 	return 0;
+}
+
+/* Waits until nbd-client has connected the device (its pid attribute appears:
+ * nbd_start_device), then reads its size and resolves the server while the
+ * initramfs's /sys and /etc are there. */
+static int wait_for_device(struct watch *w)
+{
+	char path[64], buf[32];
+	snprintf(path, sizeof path, "/sys/block/nbd%u/pid", w->index);
+	while (access(path, F_OK) != 0)
+		if (read_events(w, 50) < 0)
+			return -1;
+	snprintf(path, sizeof path, "/sys/block/nbd%u/size", w->index);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0) {
+		say("FAILED: cannot read %s", path);
+		return -1;
+	}
+	buf[n] = 0;
+	w->size_bytes = strtoull(buf, NULL, 10) * 512;
+
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai;
+	int gai = getaddrinfo(w->server, w->port, &hints, &ai);
+	if (gai) {
+		say("FAILED: cannot resolve %s:%s: %s", w->server, w->port, gai_strerror(gai));
+		return -1;
+	}
+	memcpy(&w->addr, ai->ai_addr, ai->ai_addrlen);
+	w->addrlen = ai->ai_addrlen;
+	freeaddrinfo(ai);
+
+	/* The kernel may refuse until nbd-client's CONNECT has bound the device. */
+	int r = 0;
+	for (int i = 0; i < 50; i++) {
+		r = reconfigure(w, -1);
+		if (r >= 0)
+			return 0;
+		read_events(w, 100);
+	}
+	say("FAILED: NBD_CMD_RECONFIGURE dead_conn_timeout=%" PRIu64 " on /dev/nbd%u: %s", w->dead_timeout_s,
+	    w->index, nl_geterror(r));
+	return -1;
 }
 
 static void usage(void)
@@ -436,7 +469,7 @@ int main(int argc, char **argv)
 
 	signal(SIGPIPE, SIG_IGN);
 	kmsg_fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
-	if (setup(&w) < 0)
+	if (setup_netlink(&w) < 0)
 		return 1;
 
 	pid_t pid = fork();
@@ -463,40 +496,20 @@ int main(int argc, char **argv)
 	/* No page of ours may need the root device that we are there to repair. */
 	mlockall(MCL_CURRENT | MCL_FUTURE);
 
+	if (wait_for_device(&w) < 0)
+		return 1;
 	say("watching /dev/nbd%u (%s:%s export %s, %" PRIu64 " bytes): dead-connection timeout %" PRIu64 " s",
 	    w.index, w.server, w.port, w.export_name, w.size_bytes, w.dead_timeout_s);
-	/* A link that died before we joined the group is never announced again. */
-	char err[256];
-	int r = reconnect_once(&w, err, sizeof err);
-	if (r == 1)
-		say("the link had died before the watch began: reconnected to %s:%s export %s", w.server, w.port,
-		    w.export_name);
-	else if (r < 0) {
-		char why[300];
-		snprintf(why, sizeof why, "start-up check failed (%s)", err);
-		recover(&w, why);
-	}
-
-	int mcfd = nl_socket_get_fd(w.mc);
 	for (;;) {
-		struct pollfd p = {.fd = mcfd, .events = POLLIN};
-		if (poll(&p, 1, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			say("FAILED: poll: %s", strerror(errno));
-			return 1;
-		}
-		w.link_dead = 0;
-		r = nl_recvmsgs_default(w.mc);
-		/* An overrun socket may have lost a LINK_DEAD: try as if it came. */
-		if (r == -NLE_NOMEM) {
-			say("netlink receive buffer overrun: checking the link");
-			w.link_dead = 1;
-		}
 		if (w.link_dead) {
 			char why[64];
+			w.link_dead = 0;
 			snprintf(why, sizeof why, "link dead on /dev/nbd%u", w.index);
 			recover(&w, why);
+		}
+		if (read_events(&w, -1) < 0) {
+			say("FAILED: netlink: %s", strerror(errno));
+			return 1;
 		}
 	}
 }
