@@ -53,7 +53,7 @@ export interface FaultTargets {
 const NBD_GONE = /block nbd\d+: shutting down sockets/;
 
 /** Kernel lines that tell a client's side of a fault. */
-const CLIENT_EVIDENCE = /nbd\d|I\/O error|EXT4-fs (error|warning)|Buffer I\/O|link (is )?(up|down)|Bus error|Input\/output error/i;
+const CLIENT_EVIDENCE = /nbd\d|ltsp-nbd-persist|I\/O error|EXT4-fs (error|warning)|Buffer I\/O|link (is )?(up|down)|Bus error|Input\/output error/i;
 
 /**
  * The probe a client must pass to count as working: with the page cache dropped, read a
