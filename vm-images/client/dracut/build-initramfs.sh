@@ -7,11 +7,20 @@ kver="$1"
 out="$2"
 here="$(dirname "$0")"
 # This container is thrown away after the build: prune the module tree here so that
-# the --no-hostonly initramfs carries only what a virtio thin client can use.
+# the --no-hostonly initramfs carries only what a thin client can use (see the list).
 kernel="/lib/modules/$kver/kernel"
-grep -v '^#' "$here/prune-modules.list" | while read -r dir; do
+keep=$(mktemp -d)
+# "!path" lines: set aside before the pruning, put back after it.
+grep '^!' "$here/prune-modules.list" | cut -c2- | while read -r path; do
+  [ -e "$kernel/$path" ] || { echo "prune-modules.list keeps $path, which $kver does not have" >&2; exit 1; }
+  mkdir -p "$keep/$(dirname "$path")"
+  cp -a "$kernel/$path" "$keep/$path"
+done
+grep -v '^[#!]' "$here/prune-modules.list" | while read -r dir; do
   [ -n "$dir" ] && rm -rf "${kernel:?}/$dir"
 done
+cp -a "$keep/." "$kernel/"
+rm -rf "$keep"
 depmod -a "$kver"
 cp -r "$here/90ltsp-union" /usr/lib/dracut/modules.d/
 chmod 0755 /usr/lib/dracut/modules.d/90ltsp-union/*.sh
@@ -23,7 +32,7 @@ omit=$(awk '$1 == "blacklist" { printf "%s ", $2 }' /etc/modprobe.d/ltsp-lab.con
 dracut --force --no-hostonly --confdir "$here/conf.d" --omit-drivers "$omit" --kver "$kver" "$out"
 # Fail the build, not the boot, when something we depend on is missing.
 listing=$(lsinitrd "$out")
-for want in 'bin/nbd-client' 'usr/bin/unionfs' 'fuse.ko' 'nbd.ko' 'ltsp-union.sh' 'lib/ltsp-test-delay.sh' \
+for want in 'e1000.ko' '8139too.ko' '8139cp.ko' 'bin/nbd-client' 'usr/bin/unionfs' 'fuse.ko' 'nbd.ko' 'ltsp-union.sh' 'lib/ltsp-test-delay.sh' \
     'usr/local/sbin/ltsp-nbd-persist' 'ltsp-nbd-persist.sh' 'libnl-genl-3.so'; do
   printf '%s\n' "$listing" | grep -q "$want" || { echo "initramfs lacks $want" >&2; exit 1; }
 done
