@@ -164,6 +164,23 @@ describe('server stack: the LTSP server image on the lab network, without QEMU',
     expect(canWrite.code, `nbdinfo --can write ${uri} (2 = cannot): ${canWrite.stderr}`).to.equal(2);
   });
 
+  it('pinned, upstream: nbd-server answers NBD_OPT_INFO with export size 0 (nbdinfo --list), NBD_OPT_GO with the real size', async function () {
+    // nbd-server 3.24's handle_info() sends client->exportsize, which only commit_client()
+    // sets, and only for NBD_OPT_GO; upstream's is the same (checked against its May 2026
+    // head). Not our configuration: no nbd-server(5) option reaches that path. A peer that
+    // lists exports sees "export-size: 0"; a client that connects (GO) gets the size, as
+    // the test above checks. An nbd-server that fixes it turns this red: then expect the size.
+    const lab = L();
+    const d = stepDeadline(STEP_MS, this.test!.title);
+    const list = await execCommand('nbdinfo', ['--list', '--json', `nbd://${lab.server.ip}`], { deadline: d, allowFailure: true });
+    expect(list.code, `nbdinfo --list: ${list.stderr}`).to.equal(0);
+    const exports = (JSON.parse(list.stdout) as { exports: { 'export-name': string; 'export-size': number; 'is_read_only'?: boolean }[] }).exports;
+    const root = exports.find((e) => e['export-name'] === 'root');
+    expect(root, list.stdout).to.not.equal(undefined);
+    expect(root!['export-size'], 'NBD_OPT_INFO export size').to.equal(0);
+    expect(root!.is_read_only, 'NBD_OPT_INFO still carries the read-only flag').to.equal(true);
+  });
+
   it('a write through the export is refused with EPERM, and the image keeps its sha256', async function () {
     const lab = L();
     const d = stepDeadline(STEP_MS, this.test!.title);
