@@ -83,8 +83,9 @@ async function boot(argv: string[]): Promise<number> {
         const gate = await compareBoots(lab, async () => (await powerOn(lab), clients), opts, progress);
         report.results.gate = gate.verdict;
         if (gate.verdict.verdict === 'regression') failed = new RegressionError(gate.verdict);
-      } else if (opts.faults.length > 0) {
-        await powerOn(lab);
+      } else {
+        // Without faults the clients powered on while the server started.
+        if (opts.faults.length > 0) await powerOn(lab);
         for (const c of clients) c.stretchBudgets(budgetStretch(opts.faults));
         const boots = clients.map((c) => c.waitForBoot());
         for (const b of boots) b.catch(() => undefined);
@@ -96,9 +97,6 @@ async function boot(argv: string[]): Promise<number> {
         if (!failed && broken.length > 0) {
           failed = new SutError(`the stack did not come through ${broken.map((f) => `${f.fault} (${f.client}: ${f.detail})`).join('; ')}`, { hint: 'the faults table above has the evidence' });
         }
-      } else {
-        const results = await Promise.allSettled(clients.map((c) => c.waitForBoot()));
-        failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')?.reason;
       }
     } catch (e) {
       failed = e;

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { budgetMs } from '../common/budgets';
 import { Deadline } from '../common/deadline';
 import { ConsoleWaitError, HarnessError, LabError, SutError } from '../common/errors';
@@ -52,6 +53,11 @@ export interface FaultTargets {
 /** The kernel's last word on an NBD device whose connection died and was not re-established in time. */
 const NBD_GONE = /block nbd\d+: shutting down sockets/;
 
+/** Whether the client's kernel gave its NBD device up since `since` (ms since its QEMU start). */
+function nbdGone(c: StartedThinClient, since: number): boolean {
+  return c.console.lines().some((l) => l.t >= since && NBD_GONE.test(l.text));
+}
+
 /** Kernel lines that tell a client's side of a fault. */
 const CLIENT_EVIDENCE = /nbd\d|ltsp-nbd-persist|I\/O error|EXT4-fs (error|warning)|Buffer I\/O|link (is )?(up|down)|Bus error|Input\/output error/i;
 
@@ -83,10 +89,9 @@ function clientEvidence(c: StartedThinClient, since: number, max = 10): string[]
   return hits.length > max ? [...hits.slice(0, max / 2), `... ${hits.length - max} more ...`, ...hits.slice(-max / 2)] : hits;
 }
 
+/** A command in the server, within its step's deadline; its output, or a SutError on a non-zero exit. */
 async function serverSh(server: StartedLtspServer, command: string, deadline: Deadline): Promise<string> {
-  const r = await deadline.race(server.sh(command, true), () => new HarnessError(`the server did not answer '${command}' within ${(deadline.totalMs / 1000).toFixed(0)} s`));
-  if (r.exitCode !== 0) throw new SutError(`'${command}' in the server exited ${r.exitCode}: ${r.output.trim()}`);
-  return r.output;
+  return (await server.sh(command, false, deadline)).output;
 }
 
 interface Applied {
@@ -139,35 +144,48 @@ async function apply(f: FaultSpec, t: FaultTargets, client: StartedThinClient): 
   }
 }
 
+/** One client being judged after one fault. */
+interface Judging {
+  f: FaultSpec;
+  c: StartedThinClient;
+  /** The event's fields that do not depend on the verdict. */
+  base: Omit<FaultEvent, 'outcome' | 'detail' | 'evidence'>;
+  /** When the fault struck, ms since the client's QEMU start. */
+  since: number;
+  /** When the fault ended, or struck if it stays (performance.now()). */
+  ref: number;
+  /** A fault that stays (loss, delay, a stopped service): the verdict is "survived", not "recovered". */
+  lasting: boolean;
+  deadline: Deadline;
+  probeNo: () => number;
+}
+
 /**
  * A fault that struck a running system: probes, each within one shell command's budget,
  * until one reads the root and writes the union, or the recovery budget is spent. A
  * client whose NBD device the kernel shut down gets no more tries after the first that
  * fails: nothing brings such a device back.
  */
-async function probeRecovery(
-  f: FaultSpec,
-  c: StartedThinClient,
-  base: Omit<FaultEvent, 'outcome' | 'detail' | 'evidence'>,
-  since: number,
-  ref: number,
-  endedAbs: number | undefined,
-  deadline: Deadline,
-  probeNo: () => number,
-): Promise<FaultEvent> {
-  const recovery = deadline.child(c.budgetMs('faultRecovery'), `${c.name} recovery after ${f.text}`);
+async function probeRecovery(j: Judging): Promise<FaultEvent> {
+  const { f, c, base, since } = j;
+  const recovery = j.deadline.child(c.budgetMs('faultRecovery'), `${c.name} recovery after ${f.text}`);
   const answers: string[] = [];
   const failed = (why: string): FaultEvent => ({ ...base, outcome: 'failed', detail: `no longer works: ${why}`, evidence: [...answers.slice(-3), ...clientEvidence(c, since), ...c.console.tail(3).map((l) => `${c.name} console: ${l}`)] });
   for (;;) {
     let why: string;
     try {
-      const gone = c.console.lines().some((l) => l.t >= since && NBD_GONE.test(l.text));
-      const r = await c.run(probeCommand(probeNo()), recovery.child(c.budgetMs(gone ? 'faultProbeGone' : 'shellCommand'), `${c.name} recovery probe`));
+      const r = await c.run(probeCommand(j.probeNo()), recovery.child(c.budgetMs(nbdGone(c, since) ? 'faultProbeGone' : 'shellCommand'), `${c.name} recovery probe`));
       if (r.code === 0) {
-        const recoveryMs = Math.max(0, Math.round(performance.now() - ref));
-        const outcome: FaultOutcome = endedAbs === undefined && faultLasts(f) ? 'survived' : 'recovered';
+        const recoveryMs = Math.max(0, Math.round(performance.now() - j.ref));
         const file = lines(r.output, 2)[0]?.replace(/^read /, '') ?? 'a root file';
-        return { ...base, outcome, recoveryMs, detail: `${outcome === 'survived' ? 'works under the fault' : 'works again'}: ${(recoveryMs / 1000).toFixed(1)} s after the fault ${endedAbs === undefined ? 'struck' : 'ended'} it read ${file} and wrote to the union`, evidence: [...answers.slice(-2), ...clientEvidence(c, since)] };
+        const when = `${(recoveryMs / 1000).toFixed(1)} s after the fault ${base.endedAt === undefined ? 'struck' : 'ended'}`;
+        return {
+          ...base,
+          outcome: j.lasting ? 'survived' : 'recovered',
+          recoveryMs,
+          detail: `${j.lasting ? 'works under the fault' : 'works again'}: ${when} it read ${file} and wrote to the union`,
+          evidence: [...answers.slice(-2), ...clientEvidence(c, since)],
+        };
       }
       answers.push(...lines(r.output, 3).map((l) => `${c.name} probe: ${l}`));
       why = `the probe exited ${r.code}`;
@@ -177,9 +195,7 @@ async function probeRecovery(
       if (!(e instanceof ConsoleWaitError && e.reason === 'timeout')) return failed(e.message.split('\n')[0] ?? '');
       why = `its shell gave no prompt and no answer within ${(e.elapsedMs / 1000).toFixed(0)} s`;
     }
-    if (c.console.lines().some((l) => l.t >= since && NBD_GONE.test(l.text))) {
-      return failed(`${why}, and its kernel shut the NBD device down ('shutting down sockets'): nothing reconnects it`);
-    }
+    if (nbdGone(c, since)) return failed(`${why}, and its kernel shut the NBD device down ('shutting down sockets'): nothing reconnects it`);
     if (recovery.remaining() < 2000) return failed(`${why}; no probe passed within ${(recovery.totalMs / 1000).toFixed(0)} s`);
     await recovery.sleep(2000);
   }
@@ -187,28 +203,27 @@ async function probeRecovery(
 
 /** The outcome for one client once the fault (if it ends) has ended at `endedAbs`. */
 async function judge(f: FaultSpec, c: StartedThinClient, boot: Promise<unknown>, appliedAbs: number, endedAbs: number | undefined, probeNo: () => number): Promise<FaultEvent> {
-  const base: Omit<FaultEvent, 'outcome' | 'detail' | 'evidence'> = {
+  const since = clientMs(c, appliedAbs);
+  const base: Judging['base'] = {
     fault: f.text,
     kind: f.kind,
     client: c.name,
-    appliedAt: clientMs(c, appliedAbs),
+    appliedAt: since,
     ...(endedAbs !== undefined ? { endedAt: clientMs(c, endedAbs) } : {}),
   };
-  const since = clientMs(c, appliedAbs);
   const deadline = Deadline.after(c.bootBudgetMs() + c.budgetMs('faultRecovery'), `${c.name} after ${f.text}`);
   const booted = await deadline.race(boot.then(() => undefined, (e: unknown) => e));
   if (booted !== undefined) {
     const e = booted as { stage?: string; message?: string };
     return { ...base, outcome: 'failed', detail: `its boot failed${e.stage ? ` at '${e.stage}'` : ''}: ${String(e.message ?? booted).split('\n')[0]}`, evidence: clientEvidence(c, since) };
   }
-  const login = c.timeline.find((m) => m.stage === 'login');
   const ref = endedAbs ?? appliedAbs;
-  if (login && login.t < since) return probeRecovery(f, c, base, since, ref, endedAbs, deadline, probeNo);
+  const lasting = endedAbs === undefined && faultLasts(f);
+  const login = c.timeline.find((m) => m.stage === 'login');
+  if (login && login.t < since) return probeRecovery({ f, c, base, since, ref, lasting, deadline, probeNo });
   // The fault struck during the boot, which still reached login.
   const loginS = ((login?.t ?? 0) / 1000).toFixed(1);
-  if (endedAbs === undefined && faultLasts(f)) {
-    return { ...base, outcome: 'survived', detail: `booted to login at ${loginS} s under the fault`, evidence: clientEvidence(c, since) };
-  }
+  if (lasting) return { ...base, outcome: 'survived', detail: `booted to login at ${loginS} s under the fault`, evidence: clientEvidence(c, since) };
   // Recovered: the first stage the boot reached once the fault was over.
   const next = c.timeline.find((m) => m.t >= clientMs(c, ref));
   const recoveryMs = next ? Math.max(0, next.t - clientMs(c, ref)) : undefined;
@@ -249,7 +264,7 @@ export async function runFaults(faults: readonly FaultSpec[], t: FaultTargets, o
           return ev;
         });
       }
-      if (f.afterS > 0) await Deadline.after(f.afterS * 1000, 'fault delay').sleep(f.afterS * 1000);
+      if (f.afterS > 0) await sleep(f.afterS * 1000);
     }
     const appliedAbs = performance.now();
     say(`${f.text}: applied (${trigger.name} at ${(clientMs(trigger, appliedAbs) / 1000).toFixed(1)} s)`);
@@ -258,16 +273,15 @@ export async function runFaults(faults: readonly FaultSpec[], t: FaultTargets, o
     let endedAbs: number | undefined;
     const evidence = [...applied.evidence];
     if (applied.undo) {
-      const hold = faultHoldMs(f);
-      await Deadline.after(hold, `${f.text} hold`).sleep(hold);
+      await sleep(faultHoldMs(f));
       evidence.push(...(await applied.undo()));
       endedAbs = performance.now();
       say(`${f.text}: ended (${trigger.name} at ${(clientMs(trigger, endedAbs) / 1000).toFixed(1)} s)`);
     }
     const events = await Promise.all(judged.map((c) => judge(f, c, t.boots[t.clients.indexOf(c)] as Promise<unknown>, appliedAbs, endedAbs, probeNo)));
-    for (const e of events) {
+    for (const [k, e] of events.entries()) {
       e.evidence = [...evidence, ...e.evidence];
-      t.clients.find((c) => c.name === e.client)?.noteFault(faultMark(e));
+      judged[k]?.noteFault(faultMark(e));
       say(`${f.text}: ${e.client} ${e.outcome}: ${e.detail}`);
     }
     return events;

@@ -133,8 +133,3 @@ export function parseFaults(texts: readonly string[]): FaultSpec[] {
   if (kill && faults.length > 1) throw new UsageError(`--fault ${kill.text} ends the server: give it alone`);
   return faults;
 }
-
-/** The WHEN as written back: '@login+10', '@start'. */
-export function faultWhen(f: FaultSpec): string {
-  return `@${f.stage}${f.afterS > 0 ? `+${f.afterS}` : ''}`;
-}

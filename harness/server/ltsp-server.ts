@@ -173,9 +173,13 @@ export class StartedLtspServer extends AbstractStartedContainer {
     return out;
   }
 
-  /** Runs a command in the server; throws with its output on a non-zero exit unless allowed. */
-  async sh(command: string, allowFailure = false): Promise<{ exitCode: number; output: string }> {
-    const res = await this.exec(['sh', '-c', command]);
+  /**
+   * Runs a command in the server; throws with its output on a non-zero exit unless
+   * allowed. With a deadline, a server that does not answer in time is a HarnessError.
+   */
+  async sh(command: string, allowFailure = false, deadline?: Deadline): Promise<{ exitCode: number; output: string }> {
+    const exec = this.exec(['sh', '-c', command]);
+    const res = deadline ? await deadline.race(exec, () => new HarnessError(`the server did not answer '${command}' within ${(deadline.totalMs / 1000).toFixed(0)} s`)) : await exec;
     if (res.exitCode !== 0 && !allowFailure) {
       throw new SutError(`'${command}' in the server exited ${res.exitCode}: ${res.output.trim()}`);
     }
