@@ -58,7 +58,8 @@ describe('field faults: the stack under an NBD restart, link loss, packet loss a
   // timeout and reconnects the device when the kernel announces the link dead. Without
   // it the first I/O after a restart kills the client for good.
   const persisted = (e: FaultEvent, c: StartedThinClient): string => {
-    const kernel = e.evidence.filter((l) => l.startsWith(`${c.name} [`)).join('\n');
+    // The client's whole console since the fault: the event's evidence keeps only its first and last lines.
+    const kernel = c.console.lines().filter((l) => l.t >= (e.appliedAt ?? 0)).map((l) => l.text).join('\n');
     // The restart reached the client: its connection went, and the daemon brought it back.
     expect(kernel, show(e)).to.match(/block nbd0: Receive control failed/);
     expect(kernel, show(e)).to.match(/ltsp-nbd-persist: link dead on \/dev\/nbd0/);
