@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { UsageError } from '../harness/index';
-import { parseBaselineArgs, parseBenchArgs, parseBootArgs } from './args';
+import { parseBaselineArgs, parseBenchArgs, parseBootArgs, parseCommandLine, parseOptions } from './args';
 
 function usageError(argv: string[]): UsageError {
   try {
@@ -112,7 +112,8 @@ describe('parseBootArgs', () => {
     ['a value given twice, once with =', ['--export=a', '--export', 'b'], '--export is given twice'],
     ['a positional argument', ['c1'], "unexpected argument 'c1'"],
     ['a positional argument after options', ['--keep', 'extra'], "unexpected argument 'extra'"],
-    ['a single-dash option', ['-k'], "unexpected argument '-k'"],
+    ['a single-dash option', ['-k'], "unknown option '-k'"],
+    ['a misspelt option, with the likely one', ['--client', '2'], "unknown option '--client' (Did you mean --clients?)"],
     ['--retries without --compare', ['--retries', '1'], '--retries is for --compare'],
     ['--retries 9', ['--compare', '--retries', '9'], '--retries 9 is out of range: give 0 to 5'],
     ['--compare with --keep', ['--compare', '--keep'], '--compare and --keep do not go together'],
@@ -129,6 +130,29 @@ describe('parseBootArgs', () => {
 
   it('lists the known options when one is unknown', () => {
     expect(usageError(['--client', '2']).hint).to.include('--clients').and.to.include('--no-union');
+  });
+});
+
+describe('parseCommandLine (commander underneath)', () => {
+  it('returns declared positionals and refuses more', () => {
+    expect(parseCommandLine(['g1', '--stage', 'nbd', 'b2'], { stage: 'value' }, ['<good>', '<bad>'])).to.deep.equal({ options: new Map([['stage', 'nbd']]), args: ['g1', 'b2'] });
+    expect(parseCommandLine([], {}, ['[run]']).args).to.deep.equal([]);
+    expect(() => parseCommandLine(['a', 'b'], {}, ['[run]'])).to.throw(UsageError, "unexpected argument 'b'");
+  });
+
+  it('a missing required positional is a UsageError', () => {
+    expect(() => parseCommandLine(['g1'], {}, ['<good>', '<bad>'])).to.throw(UsageError, "missing required argument 'bad'");
+  });
+
+  it('reads a --no-X flag by its own name', () => {
+    expect(parseOptions(['--no-union'], { 'no-union': 'flag' }).get('no-union')).to.equal(true);
+    expect(parseOptions([], { 'no-union': 'flag' }).has('no-union')).to.equal(false);
+  });
+
+  it('takes a value that begins with one dash, and refuses one that begins with two', () => {
+    expect(parseOptions(['--append', '-x'], { append: 'value' }).get('append')).to.equal('-x');
+    expect(() => parseOptions(['--append', '--keep'], { append: 'value', keep: 'flag' })).to.throw(UsageError, '--append needs a value');
+    expect(parseOptions(['--append=--keep'], { append: 'value', keep: 'flag' }).get('append')).to.equal('--keep');
   });
 });
 

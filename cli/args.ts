@@ -1,3 +1,4 @@
+import { Command, CommanderError, Option } from 'commander';
 import { BENCH_CASES, DEFAULT_BENCH_CASES, parseFaults, UsageError, validateAppend, type FaultSpec } from '../harness/index';
 
 export interface BootOptions {
@@ -19,38 +20,86 @@ export interface BootOptions {
   faults: FaultSpec[];
 }
 
-type Spec = Record<string, 'flag' | 'value' | 'list'>;
+export type Spec = Record<string, 'flag' | 'value' | 'list'>;
 
-/** Strict option parsing: unknown options and missing values are UsageErrors. */
-export function parseOptions(argv: readonly string[], spec: Spec): Map<string, string | string[] | true> {
-  const out = new Map<string, string | string[] | true>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    if (!arg.startsWith('--')) throw new UsageError(`unexpected argument '${arg}'`, { hint: 'options start with --; see ./lab help' });
-    const eq = arg.indexOf('=');
-    const name = eq > 0 ? arg.slice(2, eq) : arg.slice(2);
-    // Own keys only: '--constructor' must not find Object.prototype's.
-    const kind = Object.hasOwn(spec, name) ? spec[name] : undefined;
-    if (!kind) {
-      throw new UsageError(`unknown option '--${name}'`, { hint: `known options: ${Object.keys(spec).map((k) => `--${k}`).join(' ')}` });
+export interface ParsedCommandLine {
+  options: Map<string, string | string[] | true>;
+  /** The positional arguments, in order (at most as many as were declared). */
+  args: string[];
+}
+
+/**
+ * Strict parsing on commander: unknown options, missing values, a value option given
+ * twice and arguments beyond the declared positionals are UsageErrors (exit 2).
+ * `positionals` are commander argument specs such as '[run]' or '<good>'.
+ */
+export function parseCommandLine(argv: readonly string[], spec: Spec, positionals: readonly string[] = []): ParsedCommandLine {
+  // commander takes `--append --keep` as append='--keep'; the lab has always called that a missing value.
+  for (let i = 0; i < argv.length - 1; i++) {
+    const name = (argv[i] as string).slice(2);
+    if ((argv[i] as string).startsWith('--') && Object.hasOwn(spec, name) && spec[name] !== 'flag' && (argv[i + 1] as string).startsWith('--')) {
+      throw new UsageError(`--${name} needs a value`);
     }
-    if (kind === 'flag') {
-      if (eq > 0) throw new UsageError(`--${name} takes no value`);
-      out.set(name, true);
-      continue;
-    }
-    let value: string | undefined;
-    if (eq > 0) value = arg.slice(eq + 1);
-    else {
-      value = argv[i + 1];
-      i++;
-    }
-    if (value === undefined || (eq < 0 && value.startsWith('--'))) throw new UsageError(`--${name} needs a value`);
-    if (kind === 'list') out.set(name, [...((out.get(name) as string[] | undefined) ?? []), value]);
-    else if (out.has(name)) throw new UsageError(`--${name} is given twice`);
-    else out.set(name, value);
   }
-  return out;
+  const cmd = new Command('lab').exitOverride().helpOption(false).configureOutput({ writeOut: () => undefined, writeErr: () => undefined });
+  for (const [name, kind] of Object.entries(spec)) {
+    if (kind === 'flag') cmd.addOption(new Option(`--${name}`));
+    else if (kind === 'list') cmd.addOption(new Option(`--${name} <value>`).argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]));
+    else {
+      cmd.addOption(
+        new Option(`--${name} <value>`).argParser((v: string, prev: string | undefined) => {
+          if (prev !== undefined) throw new UsageError(`--${name} is given twice`);
+          return v;
+        }),
+      );
+    }
+  }
+  for (const p of positionals) cmd.argument(p);
+  cmd.allowExcessArguments(true);
+  try {
+    cmd.parse(argv as string[], { from: 'user' });
+  } catch (e) {
+    throw usageErrorOf(e, spec);
+  }
+  const extra = cmd.args[positionals.length];
+  if (extra !== undefined) throw new UsageError(`unexpected argument '${extra}'`, { hint: 'options start with --; see ./lab help' });
+  const options = new Map<string, string | string[] | true>();
+  const values = cmd.opts<Record<string, string | string[] | boolean | undefined>>();
+  for (const [name, kind] of Object.entries(spec)) {
+    // commander reads a --no-X flag as X = false (and X's default true).
+    const v = kind === 'flag' && name.startsWith('no-') ? (values[camel(name.slice(3))] === false ? true : undefined) : values[camel(name)];
+    if (v !== undefined && v !== false) options.set(name, v);
+  }
+  return { options, args: cmd.args };
+}
+
+/** Options only: any positional argument is a UsageError. */
+export function parseOptions(argv: readonly string[], spec: Spec): Map<string, string | string[] | true> {
+  return parseCommandLine(argv, spec).options;
+}
+
+/** commander's attribute name for an option (--report-dir: reportDir). */
+function camel(name: string): string {
+  return name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+function usageErrorOf(e: unknown, spec: Spec): unknown {
+  if (e instanceof UsageError || !(e instanceof CommanderError)) return e;
+  const known = { hint: `known options: ${Object.keys(spec).map((k) => `--${k}`).join(' ')}` };
+  const said = e.message.replace(/^error: /, '');
+  switch (e.code) {
+    case 'commander.unknownOption': {
+      const [option, ...rest] = said.replace(/^unknown option '(.*?)'/, '$1\n').split('\n');
+      const flag = (option ?? '').replace(/=.*$/, '');
+      if (flag !== option && Object.hasOwn(spec, flag.slice(2))) return new UsageError(`${flag} takes no value`);
+      const guess = rest.join(' ').trim();
+      return new UsageError(`unknown option '${flag.startsWith('--') ? flag : option}'${guess ? ` ${guess}` : ''}`, known);
+    }
+    case 'commander.optionMissingArgument':
+      return new UsageError(`${said.replace(/^option '(--[\w-]+).*$/s, '$1')} needs a value`);
+    default:
+      return new UsageError(said);
+  }
 }
 
 export function intOption(raw: string | undefined, name: string, min: number, max: number, fallback: number, unit = ''): number {

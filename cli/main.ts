@@ -14,7 +14,6 @@ import {
   LabError,
   REPORTS_ROOT,
   RunContext,
-  UsageError,
   BootRunReport,
   REPORT_FILES,
   RegressionError,
@@ -31,7 +30,8 @@ import { parseBootArgs, type BootOptions } from './args';
 import { clean } from './clean';
 import { bench } from './bench';
 import { build } from './build';
-import { USAGES, wantsHelp } from './usage';
+import { USAGES } from './usage';
+import { runLabProgram, type LabCommand } from './program';
 import { report } from './report';
 import { accel } from './accel';
 import { baseline } from './baseline';
@@ -157,27 +157,21 @@ async function keepUp(reportDir: string, clients: StartedThinClient[]): Promise<
   return new Promise<never>(() => undefined);
 }
 
-const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
-  boot,
-  accel: (argv) => accel(argv),
-  baseline: (argv) => baseline(argv),
-  bench: (argv) => bench(argv),
-  build: (argv) => build(argv),
-  clean: (argv) => clean(argv),
-  report: (argv) => report(argv),
+const COMMANDS: Record<string, LabCommand> = {
+  boot: { summary: 'build or reuse the images, PXE-boot thin clients, print the boot timeline', usage: USAGES.boot, run: boot },
+  test: { summary: 'type-check, lint, unit tests, then the end-to-end scenarios (JUnit in reports/)', usage: USAGES.test },
+  bench: { summary: 'boot benchmarks: the lab against bare QEMU, concurrency, images, memory, the gate', usage: USAGES.bench, run: bench },
+  baseline: { summary: 'the boot-time baselines ./lab boot --compare judges against (--update records)', usage: USAGES.baseline, run: baseline },
+  report: { summary: "a run's boot timeline and the path of its page (--against OTHER: per-stage diff)", usage: USAGES.report, run: report },
+  build: { summary: 'build or reuse the images only, and check the cache', usage: USAGES.build, run: build },
+  accel: { summary: 'which accelerator (KVM or TCG) the lab uses here, and why (a probe)', usage: USAGES.accel, run: accel },
+  clean: { summary: 'reap what a crashed run left behind (containers, networks, taps, QEMU)', usage: USAGES.clean, run: clean },
+  setup: { summary: 'install what is missing and start Docker, then stop', usage: USAGES.setup },
 };
 
 async function main(): Promise<number> {
   installSignalTeardown();
-  const [cmd, ...argv] = process.argv.slice(2);
-  const fn = cmd ? COMMANDS[cmd] : undefined;
-  if (!fn) throw new UsageError(`unknown command '${cmd ?? ''}'`, { hint: `one of: ${Object.keys(COMMANDS).join(', ')}` });
-  const usage = USAGES[cmd as string];
-  if (usage && wantsHelp(argv)) {
-    process.stdout.write(usage);
-    return 0;
-  }
-  return fn(argv);
+  return runLabProgram(process.argv.slice(2), COMMANDS, (s) => process.stdout.write(s), (s) => process.stderr.write(s));
 }
 
 main().then(

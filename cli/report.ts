@@ -1,6 +1,6 @@
 import { relative } from 'node:path';
 import { formatReportDiff, formatTimelineTable, readRunResults, REPORT_FILES, resolveRunDir, type RunResults } from '../harness/index';
-import { parseOptions } from './args';
+import { parseCommandLine } from './args';
 
 export const REPORT_USAGE = `./lab report [RUN] [--against OTHER]
 
@@ -12,12 +12,8 @@ difference.
 
 /** ./lab report: a run's timeline, or two runs' stage times side by side. */
 export async function report(argv: string[]): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(REPORT_USAGE);
-    return 0;
-  }
-  const run = argv[0] !== undefined && !argv[0].startsWith('--') ? argv[0] : undefined;
-  const o = parseOptions(run === undefined ? argv : argv.slice(1), { against: 'value' });
+  const { options: o, args } = parseCommandLine(argv, { against: 'value' }, ['[run]']);
+  const run = args[0];
   const dir = resolveRunDir(run);
   const a = readRunResults(dir);
   const against = o.get('against') as string | undefined;

@@ -1,8 +1,11 @@
+import { BASELINE_USAGE } from './baseline';
+import { BENCH_USAGE } from './bench';
 import { BUILD_USAGE } from './build';
+import { REPORT_USAGE } from './report';
 
 /*
- * `./lab COMMAND --help` for the commands that do not print their own (bench, baseline
- * and report do). Printed without installing or starting anything (see ./lab).
+ * `./lab COMMAND --help` and `./lab help COMMAND` (cli/program.ts). Printed without
+ * installing or starting anything (see ./lab).
  */
 
 export const BOOT_USAGE = `./lab boot [--clients N] [--memory MB] [--append "ARGS"] [--no-union] [--export NAME]
@@ -61,7 +64,31 @@ Which accelerator the lab uses on this host (KVM or TCG) and why, probing KVM wi
 lab's own kernel when this host boot's verdict is not cached yet.
 `;
 
-export const USAGES: Readonly<Record<string, string>> = { boot: BOOT_USAGE, build: BUILD_USAGE, clean: CLEAN_USAGE, accel: ACCEL_USAGE };
+export const TEST_USAGE = `./lab test
+
+Type-checks (tsc --noEmit), lints (eslint, shellcheck), runs the unit tests (no Docker,
+no QEMU), then the end-to-end scenarios. The run's report is in reports/test-<date>/
+(results.json, junit.xml, index.html, a folder per test), mocha's JUnit XML in
+reports/junit/, coverage of harness/ in reports/coverage/. Installs what is missing first.
+`;
+
+export const SETUP_USAGE = `./lab setup
+
+Installs what is missing (Debian packages, npm modules) and starts Docker, then stops.
+Every other command does this first too.
+`;
+
+export const USAGES = {
+  boot: BOOT_USAGE,
+  build: BUILD_USAGE,
+  clean: CLEAN_USAGE,
+  accel: ACCEL_USAGE,
+  bench: BENCH_USAGE,
+  baseline: BASELINE_USAGE,
+  report: REPORT_USAGE,
+  test: TEST_USAGE,
+  setup: SETUP_USAGE,
+} as const satisfies Readonly<Record<string, string>>;
 
 /** --help or -h among a command's arguments. */
 export function wantsHelp(argv: readonly string[]): boolean {
