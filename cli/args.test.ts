@@ -117,6 +117,9 @@ describe('parseBootArgs', () => {
     ['--retries without --compare', ['--retries', '1'], '--retries is for --compare'],
     ['--retries 9', ['--compare', '--retries', '9'], '--retries 9 is out of range: give 0 to 5'],
     ['--compare with --keep', ['--compare', '--keep'], '--compare and --keep do not go together'],
+    ['a root argument from DHCP without a root-path', ['--root-arg', 'root=dhcp'], "--root-arg 'root=dhcp' takes the root from DHCP: give the root-path too"],
+    ['a root-path with a root argument not from DHCP', ['--root-arg', 'root=nbd:{server}:root', '--root-path', 'nbd:{server}:root'], '--root-path is read by dracut only for a root from DHCP'],
+    ['--compare with --root-arg', ['--compare', '--root-arg', 'root=nbd:{server}:root'], '--compare and --root-arg/--root-path do not go together'],
     ['a test delay at a stage that does not exist', ['--append', 'ltsp.test.delay=nfs:20'], "ltsp.test.delay: 'nfs' is not a boot stage"],
   ];
   for (const [what, argv, message] of errors) {
@@ -130,6 +133,18 @@ describe('parseBootArgs', () => {
 
   it('lists the known options when one is unknown', () => {
     expect(usageError(['--client', '2']).hint).to.include('--clients').and.to.include('--no-union');
+  });
+});
+
+describe('parseBootArgs: --root-arg and --root-path', () => {
+  it('a root-path alone takes the root from DHCP (root=/dev/root netroot=dhcp)', () => {
+    const o = parseBootArgs(['--root-path', 'nbd:{server}:{export}:ext4']);
+    expect([o.rootArg, o.rootPath]).to.deep.equal(['root=/dev/root netroot=dhcp', 'nbd:{server}:{export}:ext4']);
+  });
+
+  it('keeps a root argument as given, placeholders and all', () => {
+    expect(parseBootArgs(['--root-arg', ' root=nbd:{server}:{export}::errors=panic ']).rootArg).to.equal('root=nbd:{server}:{export}::errors=panic');
+    expect(parseBootArgs(['--root-arg=root=dhcp', '--root-path=nbd:{server}:root']).rootArg).to.equal('root=dhcp');
   });
 });
 

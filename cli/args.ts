@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { BENCH_CASES, DEFAULT_BENCH_CASES, parseFaults, UsageError, validateAppend, type FaultSpec } from '../harness/index';
+import { BENCH_CASES, DEFAULT_BENCH_CASES, DHCP_ROOT_ARG, parseFaults, rootFromDhcp, UsageError, validateAppend, validateRootArg, validateRootPath, type FaultSpec } from '../harness/index';
 
 export interface BootOptions {
   clients: number;
@@ -18,6 +18,10 @@ export interface BootOptions {
   retries?: number;
   /** Lab faults to apply during the boot (harness/fault). */
   faults: FaultSpec[];
+  /** The root argument in place of the lab's (a template with {server}, {export}). */
+  rootArg?: string;
+  /** A DHCP root-path dnsmasq sends the initramfs (with a root from DHCP). */
+  rootPath?: string;
 }
 
 export type Spec = Record<string, 'flag' | 'value' | 'list'>;
@@ -126,6 +130,8 @@ export const BOOT_SPEC: Spec = {
   compare: 'flag',
   retries: 'value',
   fault: 'list',
+  'root-arg': 'value',
+  'root-path': 'value',
 };
 
 const NIC_MODELS = ['virtio-net-pci', 'e1000', 'rtl8139'];
@@ -168,7 +174,25 @@ export function parseBootArgs(argv: readonly string[]): BootOptions {
   if (append !== undefined) opts.append = validateAppend(append);
   const report = o.get('report') as string | undefined;
   if (report !== undefined) opts.reportDir = report;
+  Object.assign(opts, rootOptions(o.get('root-arg') as string | undefined, o.get('root-path') as string | undefined));
+  if (opts.compare && (opts.rootArg !== undefined || opts.rootPath !== undefined)) {
+    throw new UsageError('--compare and --root-arg/--root-path do not go together: the baseline is of the lab\'s own root argument');
+  }
   return opts;
+}
+
+/** --root-arg and --root-path, checked together: a root-path is read by dracut only for a root from DHCP. */
+function rootOptions(rootArg: string | undefined, rootPath: string | undefined): Pick<BootOptions, 'rootArg' | 'rootPath'> {
+  const arg = rootArg === undefined ? undefined : validateRootArg(rootArg);
+  if (rootPath === undefined) {
+    if (arg !== undefined && rootFromDhcp(arg)) throw new UsageError(`--root-arg '${arg}' takes the root from DHCP: give the root-path too`, { hint: "e.g. --root-path 'nbd:{server}:{export}:ext4:ro'" });
+    return arg === undefined ? {} : { rootArg: arg };
+  }
+  const path = validateRootPath(rootPath);
+  if (arg !== undefined && !rootFromDhcp(arg)) {
+    throw new UsageError(`--root-path is read by dracut only for a root from DHCP, and --root-arg '${arg}' is not one`, { hint: `leave --root-arg out (then: ${DHCP_ROOT_ARG}), or give root=dhcp or netroot=dhcp` });
+  }
+  return { rootArg: arg ?? DHCP_ROOT_ARG, rootPath: path };
 }
 
 export interface BenchArgs {

@@ -10,7 +10,7 @@ import { REPORT_USAGE } from './report';
 
 export const BOOT_USAGE = `./lab boot [--clients N] [--memory MB] [--append "ARGS"] [--no-union] [--export NAME]
            [--nic MODEL] [--mac MAC]... [--keep] [--json] [--report DIR] [--compare [--retries K]]
-           [--fault KIND[:ARG][@WHEN]]...
+           [--fault KIND[:ARG][@WHEN]]... [--root-arg "ARGS"] [--root-path PATH]
 
 Builds or reuses the images (checking the cache, see ./lab build --help), starts the
 LTSP server and N thin clients, prints each client's boot timeline and the report
@@ -30,6 +30,14 @@ failed, 5 the harness broke (Docker dying mid-run included), 6 slower than the b
   --report DIR     the report folder (default reports/boot-<run>/)
   --compare        judge the boot against the baseline (see ./lab baseline --help)
   --retries K      with --compare: boot again up to K times before calling a regression
+  --root-arg "ARGS"
+                   the root argument(s) in place of the lab's root=nbd:{server}:{export}:ext4:ro;
+                   {server} is the server's address, {export} the --export name. Any form
+                   of dracut.cmdline(7): root=nbd:SERVER:PORT|NAME[:FSTYPE[:OPTS[:NBDOPTS]]],
+                   netroot=nbd:... with root=LABEL=ltsp-root, root=dhcp or netroot=dhcp
+  --root-path PATH the DHCP root-path dnsmasq sends the initramfs (not iPXE), e.g.
+                   nbd:{server}:{export}:ext4:ro; the initramfs then runs its own DHCP
+                   (ip=lab0:dhcp). Without --root-arg: root=/dev/root netroot=dhcp
   --fault F        apply a field fault during the boot, then report on the timeline when it
                    struck and whether each client recovered, and in how long (exit 4 when
                    one did not); repeatable. F is KIND[:ARG][@WHEN]:

@@ -24,7 +24,7 @@ export { buildImages, cacheDir, ensureImages, isIdleBuildLine, checkServedImages
 export { checkRootHash, sha256File, type Rebuildable } from './images/cache-check';
 export { bareBootStages, bootStages, BOOT_FAIL_PATTERNS, SHELL_PROMPT, type StageDef } from './boot/stages';
 export { followStages, type FollowStagesOptions, type StageSource } from './boot/follow-stages';
-export { clientScript, kernelArgs, validateAppend } from './boot/kernel-args';
+export { clientScript, DHCP_ROOT_ARG, kernelArgs, rootFromDhcp, validateAppend, validateRootArg, validateRootPath, ROOT_PLACEHOLDERS } from './boot/kernel-args';
 export { ThinClient, StartedThinClient, type CommandResult } from './boot/thin-client';
 export { Lab, StartedLab, REPORTS_ROOT } from './lab/lab';
 export { NbdPeer, NbdCommandError, NbdConnectError, NbdRefusedError } from './nbd/nbd-peer';

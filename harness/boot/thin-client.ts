@@ -11,7 +11,7 @@ import { netdevId, QemuMachine, type StartedQemuMachine, type StopStep } from '.
 import type { ClientTimeline, FaultMark, StageMark } from '../report/types';
 import { writeClientScript } from '../server/client-scripts';
 import { followStages } from './follow-stages';
-import { clientScript, kernelArgs } from './kernel-args';
+import { clientScript, kernelArgs, validateRootArg } from './kernel-args';
 import { BOOT_FAIL_PATTERNS, SHELL_PROMPT, bootBudgetMs, bootStages, stageBudgetMs, type StageDef } from './stages';
 import { budgetMs, type StepKind } from '../common/budgets';
 
@@ -68,6 +68,7 @@ export class ThinClient {
   private union = true;
   private append?: string;
   private exportName = 'root';
+  private rootArg?: string;
   private qemuBinary?: string;
 
   constructor(
@@ -110,6 +111,12 @@ export class ThinClient {
     return this;
   }
 
+  /** The root argument in place of the lab's root=nbd:... (a template: {server}, {export}; see kernelArgs). */
+  withRootArg(template: string): this {
+    this.rootArg = validateRootArg(template);
+    return this;
+  }
+
   /** The NBD export to ask for (the server has "root"). */
   withExportName(name: string): this {
     this.exportName = name;
@@ -127,7 +134,7 @@ export class ThinClient {
     const mac = this.mac ?? `52:54:00:4c:${this.host.run.id.charCodeAt(5).toString(16).padStart(2, '0')}:${index.toString(16).padStart(2, '0')}`;
     const holder = this.host.macHolder(mac);
     if (holder) throw new UsageError(`MAC ${mac} is already used by client ${holder} in this lab: dnsmasq leases by MAC`, { hint: 'give each client its own MAC' });
-    const args = kernelArgs({ exportName: this.exportName, union: this.union, ...(this.append ? { append: this.append } : {}) });
+    const args = kernelArgs({ exportName: this.exportName, union: this.union, ...(this.append ? { append: this.append } : {}), ...(this.rootArg ? { rootArg: this.rootArg } : {}) });
     const dir = join(this.host.reportDir, this.name);
     mkdirSync(dir, { recursive: true });
     const machine = new QemuMachine(this.name, join(this.host.run.stateDir, this.name))

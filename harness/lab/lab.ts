@@ -23,7 +23,7 @@ import { checkServedImages, ensureImages, type ImageManifest } from '../images/i
 import { LabNetwork, type StartedLabNetwork } from '../network/lab-network';
 import type { ServedImages, ServerFile, StartedLtspServer } from '../server/ltsp-server';
 import { writeDefaultScript } from '../server/client-scripts';
-import { clientScript, kernelArgs } from '../boot/kernel-args';
+import { clientScript, expandRootTemplate, kernelArgs, validateRootPath } from '../boot/kernel-args';
 
 const debug = log('lab');
 
@@ -87,6 +87,15 @@ export class Lab {
   withServerEnv(env: Record<string, string>): this {
     this.serverEnv = { ...this.serverEnv, ...env };
     return this;
+  }
+
+  /**
+   * A DHCP root-path (option 17) for the clients' initramfs (root=dhcp, netroot=dhcp),
+   * e.g. 'nbd:{server}:root:ext4'; {export} is filled in here, {server} by the server
+   * (its own address). iPXE is not sent it.
+   */
+  withRootPath(template: string, exportName = 'root'): this {
+    return this.withServerEnv({ LAB_ROOT_PATH: expandRootTemplate('--root-path', validateRootPath(template), { server: '{server}', exportName }) });
   }
 
   /** Files put into the server container before it starts (a test's variant of the stack, e.g. an nbd-server conf.d export). */
