@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { BENCH_CASES, DEFAULT_BENCH_CASES, DHCP_ROOT_ARG, parseFaults, rootFromDhcp, UsageError, validateAppend, validateRootArg, validateRootPath, type FaultSpec } from '../harness/index';
+import { BENCH_CASES, DEFAULT_BENCH_CASES, DHCP_ROOT_ARG, parseFaults, parseShard, rootFromDhcp, UsageError, validateAppend, validateGrep, validateRootArg, validateRootPath, type FaultSpec, type TestArgs } from '../harness/index';
 
 export interface BootOptions {
   clients: number;
@@ -28,7 +28,7 @@ export type Spec = Record<string, 'flag' | 'value' | 'list'>;
 
 export interface ParsedCommandLine {
   options: Map<string, string | string[] | true>;
-  /** The positional arguments, in order (at most as many as were declared). */
+  /** The positional arguments, in order (at most as many as were declared, unless the last is variadic). */
   args: string[];
 }
 
@@ -65,8 +65,10 @@ export function parseCommandLine(argv: readonly string[], spec: Spec, positional
   } catch (e) {
     throw usageErrorOf(e, spec);
   }
+  // A last positional such as '[dirs...]' takes every argument left.
+  const variadic = /\.\.\.[\]>]$/.test(positionals.at(-1) ?? '');
   const extra = cmd.args[positionals.length];
-  if (extra !== undefined) throw new UsageError(`unexpected argument '${extra}'`, { hint: 'options start with --; see ./lab help' });
+  if (extra !== undefined && !variadic) throw new UsageError(`unexpected argument '${extra}'`, { hint: 'options start with --; see ./lab help' });
   const options = new Map<string, string | string[] | true>();
   const values = cmd.opts<Record<string, string | string[] | boolean | undefined>>();
   for (const [name, kind] of Object.entries(spec)) {
@@ -227,4 +229,33 @@ export function parseBaselineArgs(argv: readonly string[]): BaselineArgs {
   const runs = o.get('runs') as string | undefined;
   if (runs !== undefined && !o.has('update')) throw new UsageError('--runs is for --update: how many boots the new baseline holds');
   return { update: o.has('update'), runs: intOption(runs, 'runs', 2, 20, 6) };
+}
+
+/** ./lab report [RUN]'s options (--merge has its own, MERGE_SPEC). */
+export const REPORT_SPEC: Spec = { against: 'value', 'record-durations': 'flag' };
+
+/** ./lab test's options (the ./lab script hands them to cli/test-plan.ts). */
+export const TEST_SPEC: Spec = { grep: 'value', shard: 'value', 'no-checks': 'flag' };
+
+export function parseTestArgs(argv: readonly string[]): TestArgs {
+  const o = parseOptions(argv, TEST_SPEC);
+  const grep = o.get('grep') as string | undefined;
+  const shard = o.get('shard') as string | undefined;
+  return { checks: !o.has('no-checks'), ...(grep === undefined ? {} : { grep: validateGrep(grep) }), ...(shard === undefined ? {} : { shard: parseShard(shard) }) };
+}
+
+export interface MergeArgs {
+  dirs: string[];
+  out?: string;
+}
+
+/** ./lab report --merge DIR... [--out DIR]: the positional arguments are the run folders. */
+export const MERGE_SPEC: Spec = { merge: 'flag', out: 'value' };
+
+export function parseMergeArgs(argv: readonly string[]): MergeArgs {
+  const { options: o, args } = parseCommandLine(argv, MERGE_SPEC, ['[dirs...]']);
+  const dirs = args;
+  if (dirs.length === 0) throw new UsageError('--merge needs the run folders to merge', { hint: 'e.g. ./lab report --merge shard-1/test-20261202-031500 shard-2/test-20261202-031502' });
+  const out = o.get('out') as string | undefined;
+  return { dirs, ...(out === undefined ? {} : { out }) };
 }

@@ -161,10 +161,10 @@ async function keepUp(reportDir: string, clients: StartedThinClient[]): Promise<
 
 const COMMANDS: Record<string, LabCommand> = {
   boot: { summary: 'build or reuse the images, PXE-boot thin clients, print the boot timeline', usage: USAGES.boot, run: boot },
-  test: { summary: 'type-check, lint, unit tests, then the end-to-end scenarios (JUnit in reports/)', usage: USAGES.test },
+  test: { summary: 'type-check, lint, unit tests, then the end-to-end scenarios (--grep PATTERN, --shard I/N; JUnit in reports/)', usage: USAGES.test },
   bench: { summary: 'boot benchmarks: the lab against bare QEMU, concurrency, images, memory, the gate', usage: USAGES.bench, run: bench },
   baseline: { summary: 'the boot-time baselines ./lab boot --compare judges against (--update records)', usage: USAGES.baseline, run: baseline },
-  report: { summary: "a run's boot timeline and the path of its page (--against OTHER: per-stage diff)", usage: USAGES.report, run: report },
+  report: { summary: "a run's boot timeline and the path of its page (--against OTHER: per-stage diff; --merge DIR...: shards as one report)", usage: USAGES.report, run: report },
   build: { summary: 'build or reuse the images only, and check the cache', usage: USAGES.build, run: build },
   accel: { summary: 'which accelerator (KVM or TCG) the lab uses here, and why (a probe)', usage: USAGES.accel, run: accel },
   clean: { summary: 'reap what a crashed run left behind (containers, networks, taps, QEMU)', usage: USAGES.clean, run: clean },

@@ -66,18 +66,32 @@ left alone.
   --all   reap live runs too (never the caller's own)
 `;
 
+export const TEST_USAGE = `./lab test [--grep PATTERN] [--shard I/N] [--no-checks]
+
+Type-checks (tsc --noEmit), lints (eslint, shellcheck), runs the unit tests (no Docker,
+no QEMU), then the end-to-end scenarios (scenarios/**/*.e2e.ts), and writes the run's
+report to reports/test-<date>/ (results.json, junit.xml, index.html). Exit 0 when all
+passed, 1 when a check or test failed, 2 usage, 3 set-up problem.
+
+  --grep PATTERN   run only the tests whose full title matches PATTERN (a regular
+                   expression, as mocha's --grep), unit and end-to-end
+  --shard I/N      run shard I of N of the end-to-end files, on one of N runners. The
+                   files are split by their recorded times (fixtures/test-durations.json;
+                   a file not in it weighs as the median one), longest first to the least
+                   loaded shard, the same on every runner. Shard 1 also runs the checks
+                   and unit tests (their time is counted in its share); the others skip
+                   them. Merge the shards' run folders with ./lab report --merge DIR...
+  --no-checks      skip the type-check, lint and unit tests: only the end-to-end scenarios
+
+Environment: LTSP_LAB_TEST_RUN (the run folder's name, default test-<date>),
+LTSP_LAB_REPORTS (where reports go, default reports/). After a whole run,
+./lab report RUN --record-durations writes its files' times to fixtures/test-durations.json.
+`;
+
 const ACCEL_USAGE = `./lab accel [--json]
 
 Which accelerator the lab uses on this host (KVM or TCG) and why, probing KVM with the
 lab's own kernel when this host boot's verdict is not cached yet.
-`;
-
-export const TEST_USAGE = `./lab test
-
-Type-checks (tsc --noEmit), lints (eslint, shellcheck), runs the unit tests (no Docker,
-no QEMU), then the end-to-end scenarios. The run's report is in reports/test-<date>/
-(results.json, junit.xml, index.html, a folder per test), mocha's JUnit XML in
-reports/junit/, coverage of harness/ in reports/coverage/. Installs what is missing first.
 `;
 
 export const SETUP_USAGE = `./lab setup

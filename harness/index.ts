@@ -61,3 +61,9 @@ export type { Baseline, BootConfig, BootSample, GateVerdict } from './gate/types
 export { parseTestDelay, testDelayArg, TEST_DELAY_ARG, type StageDelay } from './boot/test-delay';
 export { budgetStretch, FAULT_KINDS, parseFault, parseFaults, type FaultKind, type FaultSpec } from './fault/fault-spec';
 export { formatFaultEvents, runFaults, type FaultEvent, type FaultOutcome, type FaultTargets } from './fault/fault-run';
+export { sourceCommit } from './report/source-commit';
+export type { ShardRef, SuiteFileTime, TestSelection } from './report/types';
+export { partitionFiles, type Shard } from './shard/partition';
+export { DURATIONS_FILE, defaultFileMs, durationsFromResults, readDurations, writeDurations, type TestDurations } from './shard/durations';
+export { E2E_SUFFIX, e2eFiles, parseShard, planSelection, planTestRun, validateGrep, type TestArgs, type TestPlan } from './shard/test-plan';
+export { mergeRuns, readMergeInputs, writeMergedReport, type MergeInput } from './report/merge-runs';
