@@ -73,13 +73,13 @@ describe('shards: ./lab test --shard 1/2 and 2/2, merged, are the unsharded run'
     const out = join(scratch, 'merged');
     const m = await runLab(['report', '--merge', runs.one.dir, runs.two.dir, '--out', out], { timeoutMs: 60_000 });
     expect(m.code, m.stderr).to.equal(0);
-    expect(m.stdout).to.match(new RegExp(`^merged +${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: ${runs.all.results.tests.length} tests: `, 'm'));
-    expect(m.stdout).to.match(/^report: .*merged\/index\.html/m);
     const merged = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as RunResults;
     const all = runs.all.results;
     expect(all.tests.length, 'the grep matched nothing: CHEAP names tests that no longer exist').to.be.at.least(CHEAP.length);
-    expect(merged.tests.length).to.equal(runs.one.results.tests.length + runs.two.results.tests.length);
-    expect(merged.tests.length).to.equal(all.tests.length);
+    expect(merged.tests.length, 'merged tests: shard 1\'s and 2\'s').to.equal(runs.one.results.tests.length + runs.two.results.tests.length);
+    expect(merged.tests.length, 'merged tests against the unsharded run\'s').to.equal(all.tests.length);
+    expect(m.stdout).to.match(new RegExp(`^merged +${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: ${all.tests.length} tests: `, 'm'));
+    expect(m.stdout).to.match(/^report: .*merged\/index\.html/m);
     expect(sortedTitles(merged)).to.deep.equal(sortedTitles(all));
     expect(merged.tests.map((t) => `${t.title}: ${t.outcome}`).sort()).to.deep.equal(all.tests.map((t) => `${t.title}: ${t.outcome}`).sort());
     expect(merged.tests.every((t) => t.shard?.count === 2)).to.equal(true);
