@@ -63,7 +63,7 @@ function formatRun(r: RunResults): string {
   if (others.length > 0 && r.kind !== 'boot') {
     const count = (o: string): number => r.tests.filter((t) => t.outcome === o).length;
     out.push('', `${r.tests.length} tests: ${count('pass')} passed, ${count('fail')} failed, ${count('skipped')} skipped`);
-    for (const t of r.tests.filter((x) => x.outcome === 'fail' || x.outcome === 'interrupted')) out.push(`  ${t.outcome.toUpperCase()} ${t.title}${t.error ? `: ${t.error.class}: ${t.error.message}` : ''}`);
+    for (const t of r.tests.filter((x) => x.outcome === 'fail' || x.outcome === 'interrupted')) out.push(`  ${t.outcome.toUpperCase()}${t.shard ? ` [shard ${t.shard.index}/${t.shard.count}]` : ''} ${t.title}${t.error ? `: ${t.error.class}: ${t.error.message}` : ''}`);
   }
   if (booted.length === 0 && r.kind === 'boot') out.push('', 'no client booted');
   return out.join('\n');

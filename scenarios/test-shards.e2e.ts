@@ -86,6 +86,21 @@ describe('shards: ./lab test --shard 1/2 and 2/2, merged, are the unsharded run'
     expect(junitTests(out), 'junit.xml').to.equal(junitTests(runs.all.dir));
   });
 
+  it('./lab test refuses (exit 2) a shard that is not I/N, more shards than files, and a --grep that is no regular expression', async function () {
+    const refusals: [string[], RegExp][] = [
+      [['--shard', '3/2'], /usage: --shard 3\/2: I must be 1 to N/],
+      [['--shard', '1/1000'], /usage: --shard 1\/1000: the suite has \d+ end-to-end files, so at most \d+ shards/],
+      [['--grep', 'boot (to login'], /usage: --grep 'boot \(to login' is not a regular expression/],
+      [['--shards', '1/2'], /usage: unknown option '--shards'.*\n.*hint: known options: --grep --shard --no-checks/],
+    ];
+    for (const [args, message] of refusals) {
+      const r = await runLab(['test', ...args], { timeoutMs: 60_000, env: { LTSP_LAB_REPORTS: scratch } });
+      expect(r.stderr, args.join(' ')).to.match(message);
+      expect(r.code, r.stderr).to.equal(2);
+      expect(r.stderr, 'refused before any check ran').to.not.match(/== /);
+    }
+  });
+
   it('refuses (exit 2) one shard without the other, a shard twice, a shard with an unsharded run, and a folder that is no run', async function () {
     const refusals: [string[], RegExp][] = [
       [[runs.one.dir], /shard 2\/2 is missing/],

@@ -34,7 +34,8 @@ describe('test durations (fixtures/test-durations.json)', () => {
     });
   });
 
-  it('refuse a part of a run: a --grep run, one shard, a run without file times, a boot', () => {
+  it('refuse a part of a run: a --grep run, one shard, an interrupted run, a run without file times, a boot', () => {
+    expect(() => durationsFromResults(testRun((r) => (r.outcome = 'interrupted')))).to.throw(UsageError, /was interrupted/);
     expect(() => durationsFromResults(testRun((r) => (r.selection!.grep = 'x')))).to.throw(UsageError, /--grep 'x'/);
     expect(() => durationsFromResults(testRun((r) => (r.selection!.shard = { index: 1, count: 2 })))).to.throw(UsageError, /shard 1\/2.*/);
     expect(() => durationsFromResults(testRun((r) => delete r.suiteFiles))).to.throw(UsageError, /no per-file times/);

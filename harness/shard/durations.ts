@@ -69,6 +69,7 @@ export function durationsFromResults(r: RunResults, previous?: TestDurations): T
   if (!r.suiteFiles || r.suiteFiles.length === 0) {
     throw new UsageError(`run ${r.runId} has no per-file times (suiteFiles in results.json): it predates them, or ran no e2e file`, { hint: 'run ./lab test again' });
   }
+  if (r.outcome === 'interrupted') throw new UsageError(`run ${r.runId} was interrupted: the files it did not finish have no whole time`, { hint: 'record from a run that finished' });
   if (r.selection?.grep !== undefined) throw new UsageError(`run ${r.runId} ran with --grep '${r.selection.grep}': its files' times are not whole files' times`, { hint: 'record from a run of the whole suite' });
   if (r.selection?.shard) {
     const s = r.selection.shard;
