@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { relative } from 'node:path';
-import { defaultFileMs, DURATIONS_FILE, durationsFromResults, readDurations, repoRoot, writeDurations, type RunResults, type TestDurations } from '../harness/index';
+import { defaultFileMs, durationsFile, durationsFromResults, readDurations, repoRoot, writeDurations, type RunResults, type TestDurations } from '../harness/index';
 
 /**
  * ./lab report RUN --record-durations: RUN's e2e files' times become the weights
@@ -10,7 +10,7 @@ import { defaultFileMs, DURATIONS_FILE, durationsFromResults, readDurations, rep
 export function recordDurations(results: RunResults): number {
   let previous: TestDurations | undefined;
   try {
-    previous = existsSync(DURATIONS_FILE) ? readDurations() : undefined;
+    previous = existsSync(durationsFile()) ? readDurations() : undefined;
   } catch {
     // A damaged record is what this replaces.
   }
@@ -24,6 +24,12 @@ export function recordDurations(results: RunResults): number {
     ...names.map((n) => `${n.padEnd(width)}  ${s(previous?.files[n]).padStart(7)}  ${s(next.files[n]).padStart(7)}`),
     `${'checks and unit tests'.padEnd(width)}  ${s(previous?.checksMs).padStart(7)}  ${s(next.checksMs).padStart(7)}`,
   ];
-  process.stdout.write(`${rows.join('\n')}\n\na file not in the record weighs ${s(defaultFileMs(next))} s (the median)\nwrote ${relative(repoRoot(), DURATIONS_FILE)} from run ${next.source.runId}\n`);
+  process.stdout.write(`${rows.join('\n')}\n\na file not in the record weighs ${s(defaultFileMs(next))} s (the median)\nwrote ${shownRecord()} from run ${next.source.runId}\n`);
   return 0;
+}
+
+/** The record's path, repo-relative when it is in the repo. */
+function shownRecord(): string {
+  const rel = relative(repoRoot(), durationsFile());
+  return rel.startsWith('..') ? durationsFile() : rel;
 }

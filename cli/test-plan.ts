@@ -1,5 +1,5 @@
 import { relative } from 'node:path';
-import { DURATIONS_FILE, e2eFiles, planSelection, planTestRun, readDurations, repoRoot, type TestPlan } from '../harness/index';
+import { durationsFile, e2eFiles, planSelection, planTestRun, readDurations, repoRoot, type TestPlan } from '../harness/index';
 import { parseTestArgs } from './args';
 import { failWith } from './fail';
 
@@ -30,7 +30,7 @@ export function planSummary(plan: TestPlan): string[] {
   const mine = plan.shards[index - 1]!;
   const total = plan.shards.reduce((n, s) => n + s.files.length, 0);
   const out = [
-    `shard ${index}/${count}: ${mine.files.length} of ${total} end-to-end files, expected ${min(mine.expectedMs)}${plan.checks ? ' with the checks and unit tests' : ''} (all shards: ${plan.shards.map((s) => min(s.expectedMs)).join(', ')}; from ${relative(repoRoot(), DURATIONS_FILE)})`,
+    `shard ${index}/${count}: ${mine.files.length} of ${total} end-to-end files, expected ${min(mine.expectedMs)}${plan.checks ? ' with the checks and unit tests' : ''} (all shards: ${plan.shards.map((s) => min(s.expectedMs)).join(', ')}; from ${shownRecord()})`,
   ];
   if (plan.unrecorded?.length) out.push(`not in the record, weighed as its median file (${(plan.defaultMs! / 1000).toFixed(0)} s): ${plan.unrecorded.join(' ')}`);
   return out;
@@ -49,4 +49,10 @@ if (require.main === module) {
   } catch (e) {
     failWith(e);
   }
+}
+
+/** The record's path, repo-relative when it is in the repo. */
+function shownRecord(): string {
+  const rel = relative(repoRoot(), durationsFile());
+  return rel.startsWith('..') ? durationsFile() : rel;
 }

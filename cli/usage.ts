@@ -84,7 +84,8 @@ passed, 1 when a check or test failed, 2 usage, 3 set-up problem.
   --no-checks      skip the type-check, lint and unit tests: only the end-to-end scenarios
 
 Environment: LTSP_LAB_TEST_RUN (the run folder's name, default test-<date>),
-LTSP_LAB_REPORTS (where reports go, default reports/). After a whole run,
+LTSP_LAB_REPORTS (where reports go, default reports/), LTSP_LAB_TEST_DURATIONS (another
+record to split by, default fixtures/test-durations.json). After a whole run,
 ./lab report RUN --record-durations writes its files' times to fixtures/test-durations.json.
 `;
 

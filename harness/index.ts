@@ -64,6 +64,6 @@ export { formatFaultEvents, runFaults, type FaultEvent, type FaultOutcome, type 
 export { sourceCommit } from './report/source-commit';
 export type { ShardRef, SuiteFileTime, TestSelection } from './report/types';
 export { partitionFiles, type Shard } from './shard/partition';
-export { DURATIONS_FILE, defaultFileMs, durationsFromResults, readDurations, writeDurations, type TestDurations } from './shard/durations';
+export { DURATIONS_FILE, durationsFile, defaultFileMs, durationsFromResults, readDurations, writeDurations, type TestDurations } from './shard/durations';
 export { E2E_SUFFIX, e2eFiles, parseShard, planSelection, planTestRun, validateGrep, type TestArgs, type TestPlan } from './shard/test-plan';
 export { mergeRuns, readMergeInputs, writeMergedReport, type MergeInput } from './report/merge-runs';

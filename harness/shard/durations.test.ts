@@ -17,7 +17,7 @@ function testRun(edit: (r: RunResults) => void = () => undefined): RunResults {
     outcome: 'pass',
     host: { cores: 2, accel: 'tcg', accelReason: 'x', speedFactor: 0.8, calibrationMs: 70, loadAvg1: 1 },
     commit: 'abc',
-    selection: { files: ['scenarios/a.e2e.ts', 'scenarios/b.e2e.ts'], checksMs: 35_500.4 },
+    selection: { files: ['scenarios/a.e2e.ts', 'scenarios/b.e2e.ts', 'scenarios/hooks-only.e2e.ts'], checksMs: 35_500.4 },
     suiteFiles: [{ file: 'scenarios/b.e2e.ts', durationMs: 1000.6 }, { file: 'scenarios/a.e2e.ts', durationMs: 60_000 }, { file: 'scenarios/a.e2e.ts', durationMs: 5000 }],
     tests: [],
   };
@@ -26,11 +26,11 @@ function testRun(edit: (r: RunResults) => void = () => undefined): RunResults {
 }
 
 describe('test durations (fixtures/test-durations.json)', () => {
-  it('are made from a whole run: each file summed over its suites, whole ms, the checks\' time, and where they come from', () => {
+  it('are made from a whole run: each file summed over its suites, whole ms (0 for one that ran without a suite), the checks\' time, and where they come from', () => {
     expect(durationsFromResults(testRun())).to.deep.equal({
       source: { runId: 'test-20261202-031500', commit: 'abc', host: 'tcg-2cpu, speed factor 0.8', recordedAt: '2026-12-02T03:30:00.000Z' },
       checksMs: 35_500,
-      files: { 'scenarios/a.e2e.ts': 65_000, 'scenarios/b.e2e.ts': 1001 },
+      files: { 'scenarios/a.e2e.ts': 65_000, 'scenarios/b.e2e.ts': 1001, 'scenarios/hooks-only.e2e.ts': 0 },
     });
   });
 

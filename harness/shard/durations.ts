@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { SetupError, UsageError } from '../common/errors';
 import { FIXTURES_DIR, repoRoot } from '../common/paths';
 import type { RunResults } from '../report/types';
@@ -10,6 +10,15 @@ import type { RunResults } from '../report/types';
  * (`./lab report RUN --record-durations`), never edited by hand.
  */
 export const DURATIONS_FILE = join(FIXTURES_DIR, 'test-durations.json');
+
+/**
+ * The record in use: LTSP_LAB_TEST_DURATIONS names another (scenarios/test-shards.e2e.ts
+ * gives its nested runs one that splits its few tests across both shards whatever the
+ * repo's record says), else DURATIONS_FILE.
+ */
+export function durationsFile(): string {
+  return process.env.LTSP_LAB_TEST_DURATIONS ? resolve(process.env.LTSP_LAB_TEST_DURATIONS) : DURATIONS_FILE;
+}
 
 export interface TestDurations {
   /** Where the numbers come from: the run, its commit and host. */
@@ -23,7 +32,7 @@ export interface TestDurations {
 const REFRESH = 'record it again from a whole ./lab test run: ./lab report RUN --record-durations';
 
 /** The recorded durations; a missing or damaged record is a set-up problem (the repo ships one). */
-export function readDurations(file = DURATIONS_FILE): TestDurations {
+export function readDurations(file = durationsFile()): TestDurations {
   if (!existsSync(file)) throw new SetupError(`no recorded test durations at ${file}: sharding needs them`, { hint: `restore it (git checkout -- ${relative(repoRoot(), file)}) or ${REFRESH}` });
   let d: unknown;
   try {
@@ -79,15 +88,19 @@ export function durationsFromResults(r: RunResults, previous?: TestDurations): T
   if (checksMs === undefined) throw new UsageError(`run ${r.runId} skipped the static checks and unit tests, and there is no earlier record of their time`, { hint: 'record from a run with the checks' });
   const files: Record<string, number> = {};
   for (const f of [...r.suiteFiles].sort((a, b) => (a.file < b.file ? -1 : 1))) files[f.file] = (files[f.file] ?? 0) + Math.round(f.durationMs);
+  // A file of root-level hooks only (golden-image.e2e.ts's after) has no suite to time: mocha
+  // does not say which file a root hook came from. It ran, so it is known, and weighs nothing.
+  for (const f of r.selection?.files ?? []) files[f] ??= 0;
+  const sorted = Object.fromEntries(Object.entries(files).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   const h = r.host;
   return {
     source: { runId: r.runId, ...(r.commit ? { commit: r.commit } : {}), host: `${h.accel}-${h.cores}cpu, speed factor ${h.speedFactor}`, recordedAt: r.finishedAt ?? r.startedAt },
     checksMs: Math.round(checksMs),
-    files,
+    files: sorted,
   };
 }
 
-export function writeDurations(d: TestDurations, file = DURATIONS_FILE): void {
+export function writeDurations(d: TestDurations, file = durationsFile()): void {
   writeFileSync(`${file}.tmp`, `${JSON.stringify(d, null, 2)}\n`);
   renameSync(`${file}.tmp`, file);
 }

@@ -1,6 +1,5 @@
 import { basename, join, relative } from 'node:path';
 import {
-  E2E_SUFFIX,
   errorFacts,
   repoRoot,
   sourceCommit,
@@ -124,17 +123,6 @@ export function attachRunReport(runner: Mocha.Runner): void {
     if (t0 === undefined || file === undefined) return;
     report?.addFileTime(file, performance.now() - t0);
     report?.write();
-  });
-  // A root-level hook of a file (golden-image.e2e.ts's after) belongs to no suite: its time is its file's.
-  const rootHookStarted = new Map<Mocha.Hook, number>();
-  runner.on('hook', (h: Mocha.Hook) => {
-    if (h.parent?.root && h.file?.endsWith(E2E_SUFFIX)) rootHookStarted.set(h, performance.now());
-  });
-  runner.on('hook end', (h: Mocha.Hook) => {
-    const t0 = rootHookStarted.get(h);
-    const file = specFile(h);
-    if (t0 === undefined || file === undefined) return;
-    report?.addFileTime(file, performance.now() - t0);
   });
   runner.on('test', (t: Mocha.Test) => {
     current = t;
