@@ -5,13 +5,11 @@ import {
   describeLeftovers,
   removeIfEmpty,
   ConsoleRelay,
-  exitCodeOf,
   ensureWritableDir,
   formatTimelineTable,
   installSignalTeardown,
   isIdleBuildLine,
   Lab,
-  LabError,
   REPORTS_ROOT,
   RunContext,
   BootRunReport,
@@ -31,6 +29,7 @@ import { clean } from './clean';
 import { bench } from './bench';
 import { build } from './build';
 import { USAGES } from './usage';
+import { failWith } from './fail';
 import { runLabProgram, type LabCommand } from './program';
 import { report } from './report';
 import { accel } from './accel';
@@ -176,13 +175,4 @@ async function main(): Promise<number> {
   return runLabProgram(process.argv.slice(2), COMMANDS, (s) => process.stdout.write(s), (s) => process.stderr.write(s));
 }
 
-main().then(
-  (code) => process.exit(code),
-  (e: unknown) => {
-    const kind = e instanceof LabError ? { usage: 'usage', setup: 'set-up problem', sut: 'the system under test failed', harness: 'the harness broke', regression: 'slower than the baseline' }[e.kind] : 'unexpected error';
-    process.stderr.write(`lab: ${kind}: ${e instanceof Error ? e.message : String(e)}\n`);
-    if (e instanceof LabError && e.hint) process.stderr.write(`lab: hint: ${e.hint}\n`);
-    if (!(e instanceof LabError) && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
-    process.exit(exitCodeOf(e));
-  },
-);
+main().then((code) => process.exit(code), failWith);
