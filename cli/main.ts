@@ -34,6 +34,7 @@ import { runLabProgram, type LabCommand } from './program';
 import { report } from './report';
 import { accel } from './accel';
 import { baseline } from './baseline';
+import { bisect } from './bisect';
 import { compareBoots, configureClient } from './compare';
 
 function progress(line: string): void {
@@ -164,6 +165,7 @@ const COMMANDS: Record<string, LabCommand> = {
   bench: { summary: 'boot benchmarks: the lab against bare QEMU, concurrency, images, memory, the gate', usage: USAGES.bench, run: bench },
   baseline: { summary: 'the boot-time baselines ./lab boot --compare judges against (--update records)', usage: USAGES.baseline, run: baseline },
   report: { summary: "a run's boot timeline and the path of its page (--against OTHER: per-stage diff; --merge DIR...: shards as one report)", usage: USAGES.report, run: report },
+  bisect: { summary: 'the first commit of vm-images/ that broke or slowed the boot: builds and boots revisions, names it', usage: USAGES.bisect, run: bisect },
   build: { summary: 'build or reuse the images only, and check the cache', usage: USAGES.build, run: build },
   accel: { summary: 'which accelerator (KVM or TCG) the lab uses here, and why (a probe)', usage: USAGES.accel, run: accel },
   clean: { summary: 'reap what a crashed run left behind (containers, networks, taps, QEMU)', usage: USAGES.clean, run: clean },

@@ -1,5 +1,6 @@
 import { BASELINE_USAGE } from './baseline';
 import { BENCH_USAGE } from './bench';
+import { BISECT_USAGE } from './bisect';
 import { BUILD_USAGE } from './build';
 import { REPORT_USAGE } from './report';
 
@@ -109,6 +110,7 @@ export const USAGES = {
   bench: BENCH_USAGE,
   baseline: BASELINE_USAGE,
   report: REPORT_USAGE,
+  bisect: BISECT_USAGE,
   test: TEST_USAGE,
   setup: SETUP_USAGE,
 } as const satisfies Readonly<Record<string, string>>;

@@ -67,3 +67,6 @@ export { partitionFiles, type Shard } from './shard/partition';
 export { DURATIONS_FILE, durationsFile, defaultFileMs, durationsFromResults, readDurations, writeDurations, type TestDurations } from './shard/durations';
 export { E2E_SUFFIX, e2eFiles, parseShard, planSelection, planTestRun, validateGrep, type TestArgs, type TestPlan } from './shard/test-plan';
 export { mergeRuns, readMergeInputs, writeMergedReport, type MergeInput } from './report/merge-runs';
+export { runBisect, bisectRange, type BisectRun, type BisectRunOptions } from './bisect/bisect-run';
+export type { Criterion as BisectCriterion } from './bisect/criterion';
+export type { BisectOutcome, Verdict as BisectVerdict } from './bisect/bisect-search';

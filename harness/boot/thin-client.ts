@@ -169,6 +169,8 @@ export class StartedThinClient implements AsyncDisposable {
   private failure?: { stage: string; error: string };
   /** Set while waitForBoot follows the boot; false once it returned or threw. */
   private following = false;
+  /** How many stages the last waitForBoot followed (all, or up to its `upTo`); unset: all. */
+  private followed?: number;
   private readonly faultMarks: FaultMark[] = [];
   /** Multiplies every budget of this client (a slow-link fault, see harness/fault). */
   private stretch = 1;
@@ -218,6 +220,7 @@ export class StartedThinClient implements AsyncDisposable {
     delete this.failure;
     const last = this.stages.findIndex((s) => s.id === upTo);
     const stages = last < 0 ? this.stages : this.stages.slice(0, last + 1);
+    this.followed = stages.length;
     const watch = this.host.watch();
     this.following = true;
     try {
@@ -337,7 +340,8 @@ export class StartedThinClient implements AsyncDisposable {
     return {
       client: this.name,
       mac: this.mac,
-      ok: !this.failure && this.timeline.length === this.stages.length,
+      // A boot followed up to a stage (./lab bisect --stage) is whole when it got there.
+      ok: !this.failure && this.timeline.length === (this.followed ?? this.stages.length),
       ...(this.failure ? { failedStage: this.failure.stage, error: this.failure.error } : {}),
       stages: [...this.timeline],
       consoleLog: join(this.name, 'console.log'),

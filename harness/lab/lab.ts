@@ -61,6 +61,7 @@ export class Lab {
   private configureNetwork: (network: LabNetwork) => LabNetwork = (n) => n;
   private serverEnv: Record<string, string> = {};
   private serverFiles: ServerFile[] = [];
+  private vmImagesDir?: string;
 
   withReportDir(dir: string): this {
     this.reportDir = dir;
@@ -70,6 +71,12 @@ export class Lab {
   /** Serve these instead of what vm-images/build.sh makes (any field may be left out). */
   withImages(images: Partial<ServedImages>): this {
     this.images = images;
+    return this;
+  }
+
+  /** Build (or reuse from the keyed cache) the images of another vm-images/ folder, e.g. an older revision's (./lab bisect). */
+  withVmImages(dir: string): this {
+    this.vmImagesDir = dir;
     return this;
   }
 
@@ -116,7 +123,7 @@ export class Lab {
     checkFreeSpace(reportDir, REPORT_MIN_FREE_MIB, 'report folder');
     // The image build (a no-op check when the cache is warm) runs while dead runs are
     // reaped and the network is made: neither needs the images.
-    const building = ensureImages({ deadline: deadline.child(budgetMs('imageBuild'), 'image build'), run: this.run, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+    const building = ensureImages({ deadline: deadline.child(budgetMs('imageBuild'), 'image build'), run: this.run, ...(this.vmImagesDir ? { dir: this.vmImagesDir } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
     building.catch(() => undefined);
     // The accelerator is chosen by a probe of the kernel the clients will boot, as soon as
     // it is there and checked, while the network is made.
