@@ -88,6 +88,20 @@ describe('bisect search', () => {
     expect(oracle.calls.slice(0, 2)).to.deep.equal(['g', 'HEAD']);
   });
 
+  it('an oracle that throws (the harness broke) stops the search: that is not a verdict', async () => {
+    const list = commits(8);
+    const calls: string[] = [];
+    const oracle: Oracle<undefined> = async (rev) => {
+      calls.push(rev);
+      if (calls.length === 3) throw new Error('the lab bridge is gone');
+      return { verdict: rev === 'g' ? 'good' : 'bad' };
+    };
+    let thrown: unknown;
+    await bisect({ good: 'g', bad: 'c8', candidates: list }, oracle).catch((e: unknown) => (thrown = e));
+    expect(thrown).to.be.an('error').with.property('message', 'the lab bridge is gone');
+    expect(calls).to.have.length(3);
+  });
+
   it('nextStep picks the unjudged candidate nearest the middle of the open range', () => {
     expect(nextStep(8, new Map([[7, 'bad']]))).to.deep.equal({ kind: 'judge', index: 3 });
     expect(nextStep(8, new Map<number, Verdict>([[7, 'bad'], [3, 'good']]))).to.deep.equal({ kind: 'judge', index: 5 });

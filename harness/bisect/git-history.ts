@@ -1,11 +1,12 @@
 import { mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Deadline } from '../common/deadline';
 import { SetupError, UsageError } from '../common/errors';
 import { execCommand } from '../common/exec';
+import { VM_IMAGES_DIR } from '../images/image-set';
 
 /** The folder of the stack under test in a repository: the only history bisect walks. */
-export const STACK_DIR = 'vm-images';
+export const STACK_DIR = basename(VM_IMAGES_DIR);
 
 /** One commit as bisect shows it. */
 export interface Commit {
