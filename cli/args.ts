@@ -1,4 +1,4 @@
-import { BENCH_CASES, DEFAULT_BENCH_CASES, parseFaults, UsageError, validateAppend, type FaultSpec } from '../harness/index';
+import { BENCH_CASES, DEFAULT_BENCH_CASES, parseFaults, parseServerInit, UsageError, validateAppend, type FaultSpec, type ServerInit } from '../harness/index';
 
 export interface BootOptions {
   clients: number;
@@ -17,6 +17,8 @@ export interface BootOptions {
   retries?: number;
   /** Lab faults to apply during the boot (harness/fault). */
   faults: FaultSpec[];
+  /** What runs as PID 1 in the server container (harness/server/server-init.ts). */
+  serverInit: ServerInit;
 }
 
 type Spec = Record<string, 'flag' | 'value' | 'list'>;
@@ -77,6 +79,7 @@ export const BOOT_SPEC: Spec = {
   compare: 'flag',
   retries: 'value',
   fault: 'list',
+  'server-init': 'value',
 };
 
 const NIC_MODELS = ['virtio-net-pci', 'e1000', 'rtl8139'];
@@ -106,6 +109,7 @@ export function parseBootArgs(argv: readonly string[]): BootOptions {
     macs,
     compare: o.has('compare'),
     faults: parseFaults((o.get('fault') as string[] | undefined) ?? []),
+    serverInit: parseServerInit((o.get('server-init') as string | undefined) ?? 'entrypoint'),
   };
   if (opts.compare && opts.faults.length > 0) throw new UsageError('--compare and --fault do not go together: the gate judges boots of the unchanged stack');
   const retries = o.get('retries') as string | undefined;
@@ -113,6 +117,7 @@ export function parseBootArgs(argv: readonly string[]): BootOptions {
     if (!opts.compare) throw new UsageError('--retries is for --compare: how often the gate boots again before it calls a regression');
     opts.retries = intOption(retries, 'retries', 0, 5, 0);
   }
+  if (opts.compare && opts.serverInit !== 'entrypoint') throw new UsageError(`--compare and --server-init ${opts.serverInit} do not go together: the baselines are boots from the default server (entrypoint)`);
   if (opts.compare && opts.keep) throw new UsageError('--compare and --keep do not go together: the gate stops the clients it judged to boot more');
   const append = o.get('append') as string | undefined;
   // Checked here too, so a bad --append fails before any lab exists.

@@ -66,7 +66,7 @@ async function boot(argv: string[]): Promise<number> {
   try {
     // Judged boots, and boots under faults (which act from the first DHCP on), start once the server is up.
     const later = opts.compare || opts.faults.length > 0;
-    lab = await new Lab().withRunContext(run).withReportDir(reportDir).start({ onProgress: (l) => isIdleBuildLine(l) || progress(l), ...(later ? {} : { whileServerStarts: powerOn }) });
+    lab = await new Lab().withRunContext(run).withReportDir(reportDir).withServerInit(opts.serverInit).start({ onProgress: (l) => isIdleBuildLine(l) || progress(l), ...(later ? {} : { whileServerStarts: powerOn }) });
   } catch (e) {
     await writeReportOf(report, e);
     if (madeReportDir) removeIfEmpty(reportDir);
@@ -77,7 +77,7 @@ async function boot(argv: string[]): Promise<number> {
   let faults: FaultEvent[] = [];
   try {
     try {
-      progress(`lab: run ${run.id}: ${opts.clients} client(s) booting (${lab.speed.accel}, speed factor ${lab.speed.factor}); consoles in ${reportDir}`);
+      progress(`lab: run ${run.id}: ${opts.clients} client(s) booting (${lab.speed.accel}, speed factor ${lab.speed.factor}, server init ${lab.server.init}); consoles in ${reportDir}`);
       if (opts.compare) {
         // Judged boots start once the server is up, as the baseline's did.
         const gate = await compareBoots(lab, async () => (await powerOn(lab), clients), opts, progress);

@@ -20,6 +20,7 @@ export { hostInSubnet, inSubnet, LAB_HOSTS, LabNetwork, StartedLabNetwork } from
 // Types only: the server module loads testcontainers (~1 s of module loading), which the
 // lab requires while its first child processes run (see Lab.start).
 export type { LtspServerContainer, StartedLtspServer, ServedImages, ServerFile } from './server/ltsp-server';
+export { parseServerInit, serviceCommand, SERVER_INITS, type ServerInit, type ServiceAction } from './server/server-init';
 export { buildImages, cacheDir, ensureImages, isIdleBuildLine, checkServedImages, imageKeys, isExt4Image, readManifest, VM_IMAGES_DIR, type ImageManifest } from './images/image-set';
 export { checkRootHash, sha256File, type Rebuildable } from './images/cache-check';
 export { bareBootStages, bootStages, BOOT_FAIL_PATTERNS, SHELL_PROMPT, type StageDef } from './boot/stages';

@@ -107,14 +107,15 @@ async function apply(f: FaultSpec, t: FaultTargets, client: StartedThinClient): 
   switch (f.kind) {
     case 'nbd-restart': {
       const before = await nbdPid();
-      const out = await serverSh(t.server, '/etc/init.d/nbd-server restart', step('nbd-server restart'));
+      // Through the server's init (the seed's script, systemctl or service): a restart behind systemd's back would orphan the new server.
+      const out = (await t.server.service('nbd-server', 'restart', step('nbd-server restart'))).output;
       return { evidence: [...lines(out).map((l) => `server: ${l}`), `server: nbd-server pid ${before} -> ${await nbdPid()}`] };
     }
     case 'nbd-stop': {
-      const out = await serverSh(t.server, '/etc/init.d/nbd-server stop', step('nbd-server stop'));
+      const out = (await t.server.service('nbd-server', 'stop', step('nbd-server stop'))).output;
       return {
         evidence: lines(out).map((l) => `server: ${l}`),
-        undo: async () => lines(await serverSh(t.server, '/etc/init.d/nbd-server start', step('nbd-server start'))).map((l) => `server: ${l}`),
+        undo: async () => lines((await t.server.service('nbd-server', 'start', step('nbd-server start'))).output).map((l) => `server: ${l}`),
       };
     }
     case 'link-down':

@@ -23,6 +23,7 @@ import { checkServedImages, ensureImages, type ImageManifest } from '../images/i
 import { LabNetwork, type StartedLabNetwork } from '../network/lab-network';
 import type { ServedImages, ServerFile, StartedLtspServer } from '../server/ltsp-server';
 import { writeDefaultScript } from '../server/client-scripts';
+import { checkHostSupports, type ServerInit } from '../server/server-init';
 import { clientScript, kernelArgs } from '../boot/kernel-args';
 
 const debug = log('lab');
@@ -61,6 +62,7 @@ export class Lab {
   private configureNetwork: (network: LabNetwork) => LabNetwork = (n) => n;
   private serverEnv: Record<string, string> = {};
   private serverFiles: ServerFile[] = [];
+  private serverInit: ServerInit = 'entrypoint';
 
   withReportDir(dir: string): this {
     this.reportDir = dir;
@@ -89,6 +91,12 @@ export class Lab {
     return this;
   }
 
+  /** What runs as PID 1 in the server container: our entrypoint (default), systemd or sysvinit. */
+  withServerInit(init: ServerInit): this {
+    this.serverInit = init;
+    return this;
+  }
+
   /** Files put into the server container before it starts (a test's variant of the stack, e.g. an nbd-server conf.d export). */
   withServerFiles(files: ServerFile[]): this {
     this.serverFiles = [...this.serverFiles, ...files];
@@ -97,6 +105,7 @@ export class Lab {
 
   async start(opts: LabStartOptions = {}): Promise<StartedLab> {
     const deadline = opts.deadline ?? stepDeadline(budgetMs('labStart'), 'lab start (image build included)');
+    checkHostSupports(this.serverInit);
     calibrateCpu();
     const info = await execCommand('docker', ['info', '--format', '{{.ServerVersion}}'], { deadline, allowFailure: true });
     if (info.code !== 0) {
@@ -188,6 +197,7 @@ export class Lab {
         .withLogFile(join(reportDir, 'server.log'))
         .withServerEnv(this.serverEnv)
         .withServerFiles(this.serverFiles)
+        .withInit(this.serverInit)
         .startWithin(deadline.child(budgetMs('serverReady', speed), 'server ready'));
     })();
     serverStarting.catch(() => undefined);
