@@ -61,4 +61,4 @@ export { formatVerdict } from './gate/verdict-table';
 export type { Baseline, BootConfig, BootSample, GateVerdict } from './gate/types';
 export { parseTestDelay, testDelayArg, TEST_DELAY_ARG, type StageDelay } from './boot/test-delay';
 export { budgetStretch, FAULT_KINDS, parseFault, parseFaults, type FaultKind, type FaultSpec } from './fault/fault-spec';
-export { formatFaultEvents, runFaults, type FaultEvent, type FaultOutcome, type FaultTargets } from './fault/fault-run';
+export { formatFaultEvents, probeCommand, runFaults, type FaultEvent, type FaultOutcome, type FaultTargets } from './fault/fault-run';

@@ -66,7 +66,7 @@ const CLIENT_EVIDENCE = /nbd\d|ltsp-nbd-persist|I\/O error|EXT4-fs (error|warnin
  * root file picked at random (so through unionfs-fuse and NBD, not from memory) and
  * write to the union (its tmpfs branch, via the union's lookups in the NBD branch).
  */
-function probeCommand(n: number): string {
+export function probeCommand(n: number): string {
   return (
     'sync; echo 3 > /proc/sys/vm/drop_caches; ' +
     'f=$(ls -d /usr/lib/x86_64-linux-gnu/*.so.* | shuf -n 1) && cat "$f" > /dev/null && echo "read $f" && ' +
