@@ -170,6 +170,16 @@ for (const f of INITS) {
       expect(await nbdPid(lab!), 'a reload is not a restart').to.equal(before);
     });
 
+    it(`ltsp-server-ctl (the http-stop fault) stops and starts httpd through ${f.init}, and nothing listens on port 80 in between`, async function () {
+      const httpd = f.init === 'systemd' ? 'systemctl is-active ltsp-httpd.service' : 'service ltsp-httpd status';
+      const port80 = "grep -qi ':0050 ' /proc/net/tcp && echo listening || echo closed";
+      expect(await server(lab!, 'ltsp-server-ctl stop http')).to.equal('http stopped');
+      const stopped = await lab!.server.sh(`${httpd}; ${port80}`, true, step('httpd stopped'));
+      expect(stopped.output.trim()).to.match(f.init === 'systemd' ? /^inactive\nclosed$/ : /^ltsp-httpd is stopped\nclosed$/);
+      expect(await server(lab!, 'ltsp-server-ctl start http')).to.equal('http running');
+      await serverUntil(lab!, `${httpd}; ${port80}`, /(^active|is running\.\.\.)\nlistening$/, step('httpd back'));
+    });
+
     if (f.init === 'systemd') {
       it("After=network-online.target orders the start: with the target held 2 s by a slow unit, systemd starts nbd-server only once it is reached, and the client works after", async function () {
         // A unit that network-online.target waits for (a stand-in for a slow network), for this test only (/run).
