@@ -46,7 +46,7 @@ failed, 5 the harness broke (Docker dying mid-run included), 6 slower than the b
                    dropped, it reads a root file and writes to its union.
   --server-init I  what runs as PID 1 in the server container: entrypoint (default; our
                    bash supervisor), systemd (nbd-server.service, ltsp-dnsmasq.service,
-                   ltsp-httpd.service; needs the host's cgroup v1 name=systemd hierarchy)
+                   ltsp-httpd.service; needs the host's hybrid cgroup v1+v2 layout)
                    or sysvinit (the LSB scripts in runlevel 3, driven by service(8)).
                    Faults and ltsp-server-ctl act through that init.
 `;

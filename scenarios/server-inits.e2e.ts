@@ -173,10 +173,10 @@ for (const f of INITS) {
     it(`ltsp-server-ctl (the http-stop fault) stops and starts httpd through ${f.init}, and nothing listens on port 80 in between`, async function () {
       const httpd = f.init === 'systemd' ? 'systemctl is-active ltsp-httpd.service' : 'service ltsp-httpd status';
       const port80 = "grep -qi ':0050 ' /proc/net/tcp && echo listening || echo closed";
-      expect(await server(lab!, 'ltsp-server-ctl stop http')).to.equal('http stopped');
+      expect(await server(lab!, 'ltsp-server-ctl stop http')).to.match(/^http stopped$/m);
       const stopped = await lab!.server.sh(`${httpd}; ${port80}`, true, step('httpd stopped'));
       expect(stopped.output.trim()).to.match(f.init === 'systemd' ? /^inactive\nclosed$/ : /^ltsp-httpd is stopped\nclosed$/);
-      expect(await server(lab!, 'ltsp-server-ctl start http')).to.equal('http running');
+      expect(await server(lab!, 'ltsp-server-ctl start http')).to.match(/^http running$/m);
       await serverUntil(lab!, `${httpd}; ${port80}`, /(^active|is running\.\.\.)\nlistening$/, step('httpd back'));
     });
 

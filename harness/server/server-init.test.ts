@@ -19,7 +19,7 @@ describe('server inits: how each init is asked to act, and how its container is 
     expect(initContainerSpec('entrypoint', 'abc123')).to.deep.equal({ env: { LAB_SERVER_INIT: 'entrypoint' }, capAdd: [], tmpfs: {}, binds: [] });
   });
 
-  it('systemd: /run tmpfs, halted by SIGRTMIN+3, no capability, only its own name=systemd sub-tree writable', () => {
+  it('systemd: /run tmpfs, halted by SIGRTMIN+3, no capability, only its own name=systemd and unified sub-trees writable', () => {
     const s = initContainerSpec('systemd', 'abc123');
     expect(serverCgroupParent('abc123')).to.equal('ltsp-lab-abc123');
     expect(s.capAdd).to.deep.equal([]);
@@ -30,9 +30,11 @@ describe('server inits: how each init is asked to act, and how its container is 
     expect(s.binds).to.deep.equal([
       { source: '/sys/fs/cgroup/systemd', target: '/sys/fs/cgroup/systemd', mode: 'ro' },
       { source: '/sys/fs/cgroup/systemd/ltsp-lab-abc123', target: '/sys/fs/cgroup/systemd/ltsp-lab-abc123', mode: 'rw' },
+      { source: '/sys/fs/cgroup/unified', target: '/sys/fs/cgroup/unified', mode: 'ro' },
+      { source: '/sys/fs/cgroup/unified/ltsp-lab-abc123', target: '/sys/fs/cgroup/unified/ltsp-lab-abc123', mode: 'rw' },
     ]);
-    // Nothing of a controller hierarchy (memory, cpu, ...) is bound writable.
-    expect(s.binds.filter((b) => b.mode === 'rw').every((b) => b.source.startsWith('/sys/fs/cgroup/systemd/ltsp-lab-'))).to.equal(true);
+    // Nothing of a controller hierarchy (memory, cpu, ...) is bound writable, and of the others only the run's sub-tree.
+    expect(s.binds.filter((b) => b.mode === 'rw').map((b) => b.source)).to.deep.equal(['/sys/fs/cgroup/systemd/ltsp-lab-abc123', '/sys/fs/cgroup/unified/ltsp-lab-abc123']);
     expect(s.readyCommand).to.deep.equal(['/usr/local/sbin/ltsp-server-ready']);
   });
 

@@ -39,6 +39,8 @@ export function serviceCommand(init: ServerInit, service: string, action: Servic
 
 /** systemd's legacy (cgroup v1) hierarchy on the host, which systemd in the container must write to. */
 export const SYSTEMD_CGROUP = '/sys/fs/cgroup/systemd';
+/** The host's cgroup v2 hierarchy beside the v1 ones (systemd's "hybrid" layout). */
+export const UNIFIED_CGROUP = '/sys/fs/cgroup/unified';
 /** The cgroup v1 hierarchies of the host (cpu, memory, name=systemd, ...). */
 const CGROUP_ROOT = '/sys/fs/cgroup';
 
@@ -87,10 +89,15 @@ export function initContainerSpec(init: ServerInit, runId: string): InitContaine
         // "Failed to create /docker/<id>/init.scope control group". The writable sub-tree is a
         // per-run cgroup parent, whose path is known before the container's id is.
         // The controller hierarchies stay as Docker mounts them, read-only.
-        binds: [
-          { source: SYSTEMD_CGROUP, target: SYSTEMD_CGROUP, mode: 'ro' },
-          { source: join(SYSTEMD_CGROUP, parent), target: join(SYSTEMD_CGROUP, parent), mode: 'rw' },
-        ],
+        // The unified (v2) hierarchy likewise: with only name=systemd, systemd in a container
+        // learns of no emptied cgroup (v1's release agent is the host's), so stopping a unit
+        // whose process forked others (nbd-server's one per client) waits out TimeoutStopSec:
+        // `systemctl restart nbd-server` with a client connected hung past 30 s. In the hybrid
+        // layout systemd watches cgroup.events there, and the restart takes milliseconds.
+        binds: [SYSTEMD_CGROUP, UNIFIED_CGROUP].flatMap((h) => [
+          { source: h, target: h, mode: 'ro' as const },
+          { source: join(h, parent), target: join(h, parent), mode: 'rw' as const },
+        ]),
         // systemd.1: SIGTERM to PID 1 reexecutes it; SIGRTMIN+3 halts (CONTAINER_INTERFACE.md).
         stopSignal: 'SIGRTMIN+3',
         cgroupParent: `/${parent}`,
@@ -119,8 +126,9 @@ export function initContainerSpec(init: ServerInit, runId: string): InitContaine
 /** Refuses an init this host cannot run in a container, before anything is created. */
 export function checkHostSupports(init: ServerInit): void {
   if (init !== 'systemd') return;
-  if (!existsSync(join(SYSTEMD_CGROUP, 'cgroup.procs'))) {
-    throw new SetupError(`--server-init systemd needs the host's cgroup v1 name=systemd hierarchy at ${SYSTEMD_CGROUP}, and this host has none`, {
+  const missing = [SYSTEMD_CGROUP, UNIFIED_CGROUP].filter((h) => !existsSync(join(h, 'cgroup.procs')));
+  if (missing.length > 0) {
+    throw new SetupError(`--server-init systemd needs the host's hybrid cgroup layout (v1 name=systemd at ${SYSTEMD_CGROUP}, v2 at ${UNIFIED_CGROUP}), and this host has no ${missing.join(' and no ')}`, {
       hint: 'on a cgroup v2 host systemd needs a writable unified hierarchy instead, which the lab does not set up; use --server-init sysvinit or entrypoint',
     });
   }
