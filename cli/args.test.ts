@@ -25,7 +25,16 @@ describe('parseBootArgs', () => {
       macs: [],
       compare: false,
       faults: [],
+      serverInit: 'entrypoint',
     });
+  });
+
+  it('--server-init: entrypoint, systemd or sysvinit, as either spelling', () => {
+    expect(parseBootArgs(['--server-init', 'systemd']).serverInit).to.equal('systemd');
+    expect(parseBootArgs(['--server-init=sysvinit']).serverInit).to.equal('sysvinit');
+    expect(parseBootArgs(['--server-init', 'entrypoint']).serverInit).to.equal('entrypoint');
+    // Faults act through the init (harness/fault), so they go with any of them.
+    expect(parseBootArgs(['--server-init', 'systemd', '--fault', 'nbd-restart@login']).faults).to.have.length(1);
   });
 
   it('takes every option, as "--name value" and as "--name=value"', () => {
@@ -44,6 +53,7 @@ describe('parseBootArgs', () => {
         '--report', '/tmp/reports',
         '--fault', 'link-down:5@login+2',
         '--fault=loss:3',
+        '--server-init', 'sysvinit',
       ]),
     ).to.deep.equal({
       clients: 3,
@@ -61,6 +71,7 @@ describe('parseBootArgs', () => {
         { kind: 'link-down', value: 5, stage: 'login', afterS: 2, text: 'link-down:5@login+2' },
         { kind: 'loss', value: 3, stage: 'start', afterS: 0, text: 'loss:3' },
       ],
+      serverInit: 'sysvinit',
     });
   });
 
@@ -120,6 +131,12 @@ describe('parseBootArgs', () => {
     ['a root argument from DHCP without a root-path', ['--root-arg', 'root=dhcp'], "--root-arg 'root=dhcp' takes the root from DHCP: give the root-path too"],
     ['a root-path with a root argument not from DHCP', ['--root-arg', 'root=nbd:{server}:root', '--root-path', 'nbd:{server}:root'], '--root-path is read by dracut only for a root from DHCP'],
     ['--compare with --root-arg', ['--compare', '--root-arg', 'root=nbd:{server}:root'], '--compare and --root-arg/--root-path do not go together'],
+    ['an init that is not offered', ['--server-init', 'openrc'], "--server-init 'openrc' is not one of entrypoint, systemd, sysvinit"],
+    ['an init in the wrong case', ['--server-init', 'systemD'], "--server-init 'systemD' is not one of entrypoint, systemd, sysvinit"],
+    ['an empty --server-init', ['--server-init='], "--server-init '' is not one of"],
+    ['--server-init without a value', ['--server-init'], '--server-init needs a value'],
+    ['--server-init given twice', ['--server-init', 'systemd', '--server-init', 'sysvinit'], '--server-init is given twice'],
+    ['--compare with another init', ['--compare', '--server-init', 'systemd'], '--compare and --server-init systemd do not go together'],
     ['a test delay at a stage that does not exist', ['--append', 'ltsp.test.delay=nfs:20'], "ltsp.test.delay: 'nfs' is not a boot stage"],
   ];
   for (const [what, argv, message] of errors) {

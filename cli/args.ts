@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { BENCH_CASES, DEFAULT_BENCH_CASES, DHCP_ROOT_ARG, parseFaults, parseShard, rootFromDhcp, UsageError, validateAppend, validateGrep, validateRootArg, validateRootPath, type FaultSpec, type TestArgs } from '../harness/index';
+import { BENCH_CASES, DEFAULT_BENCH_CASES, DHCP_ROOT_ARG, parseFaults, parseServerInit, parseShard, rootFromDhcp, UsageError, validateAppend, validateGrep, validateRootArg, validateRootPath, type FaultSpec, type ServerInit, type TestArgs } from '../harness/index';
 
 export interface BootOptions {
   clients: number;
@@ -22,6 +22,8 @@ export interface BootOptions {
   rootArg?: string;
   /** A DHCP root-path dnsmasq sends the initramfs (with a root from DHCP). */
   rootPath?: string;
+  /** What runs as PID 1 in the server container (harness/server/server-init.ts). */
+  serverInit: ServerInit;
 }
 
 export type Spec = Record<string, 'flag' | 'value' | 'list'>;
@@ -134,6 +136,7 @@ export const BOOT_SPEC: Spec = {
   fault: 'list',
   'root-arg': 'value',
   'root-path': 'value',
+  'server-init': 'value',
 };
 
 const NIC_MODELS = ['virtio-net-pci', 'e1000', 'rtl8139'];
@@ -163,6 +166,7 @@ export function parseBootArgs(argv: readonly string[]): BootOptions {
     macs,
     compare: o.has('compare'),
     faults: parseFaults((o.get('fault') as string[] | undefined) ?? []),
+    serverInit: parseServerInit((o.get('server-init') as string | undefined) ?? 'entrypoint'),
   };
   if (opts.compare && opts.faults.length > 0) throw new UsageError('--compare and --fault do not go together: the gate judges boots of the unchanged stack');
   const retries = o.get('retries') as string | undefined;
@@ -170,6 +174,7 @@ export function parseBootArgs(argv: readonly string[]): BootOptions {
     if (!opts.compare) throw new UsageError('--retries is for --compare: how often the gate boots again before it calls a regression');
     opts.retries = intOption(retries, 'retries', 0, 5, 0);
   }
+  if (opts.compare && opts.serverInit !== 'entrypoint') throw new UsageError(`--compare and --server-init ${opts.serverInit} do not go together: the baselines are boots from the default server (entrypoint)`);
   if (opts.compare && opts.keep) throw new UsageError('--compare and --keep do not go together: the gate stops the clients it judged to boot more');
   const append = o.get('append') as string | undefined;
   // Checked here too, so a bad --append fails before any lab exists.

@@ -8,6 +8,7 @@ export async function clean(argv: string[]): Promise<number> {
   const parts = [
     `${r.qemu.length} QEMU process group(s)`,
     `${r.containers.length} container(s)`,
+    `${r.cgroups.length} cgroup(s)`,
     `${r.networks.length} network(s)`,
     `${r.taps.length} tap(s)`,
     `${r.rules} iptables rule(s)`,

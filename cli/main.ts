@@ -68,7 +68,7 @@ async function boot(argv: string[]): Promise<number> {
     const later = opts.compare || opts.faults.length > 0;
     const builder = new Lab().withRunContext(run).withReportDir(reportDir);
     if (opts.rootPath !== undefined) builder.withRootPath(opts.rootPath, opts.exportName);
-    lab = await builder.start({ onProgress: (l) => isIdleBuildLine(l) || progress(l), ...(later ? {} : { whileServerStarts: powerOn }) });
+    lab = await builder.withServerInit(opts.serverInit).start({ onProgress: (l) => isIdleBuildLine(l) || progress(l), ...(later ? {} : { whileServerStarts: powerOn }) });
   } catch (e) {
     await writeReportOf(report, e);
     if (madeReportDir) removeIfEmpty(reportDir);
@@ -79,7 +79,7 @@ async function boot(argv: string[]): Promise<number> {
   let faults: FaultEvent[] = [];
   try {
     try {
-      progress(`lab: run ${run.id}: ${opts.clients} client(s) booting (${lab.speed.accel}, speed factor ${lab.speed.factor}); consoles in ${reportDir}`);
+      progress(`lab: run ${run.id}: ${opts.clients} client(s) booting (${lab.speed.accel}, speed factor ${lab.speed.factor}, server init ${lab.server.init}); consoles in ${reportDir}`);
       if (opts.compare) {
         // Judged boots start once the server is up, as the baseline's did.
         const gate = await compareBoots(lab, async () => (await powerOn(lab), clients), opts, progress);

@@ -12,6 +12,7 @@ import { REPORT_USAGE } from './report';
 export const BOOT_USAGE = `./lab boot [--clients N] [--memory MB] [--append "ARGS"] [--no-union] [--export NAME]
            [--nic MODEL] [--mac MAC]... [--keep] [--json] [--report DIR] [--compare [--retries K]]
            [--fault KIND[:ARG][@WHEN]]... [--root-arg "ARGS"] [--root-path PATH]
+           [--server-init entrypoint|systemd|sysvinit]
 
 Builds or reuses the images (checking the cache, see ./lab build --help), starts the
 LTSP server and N thin clients, prints each client's boot timeline and the report
@@ -42,8 +43,9 @@ failed, 5 the harness broke (Docker dying mid-run included), 6 slower than the b
   --fault F        apply a field fault during the boot, then report on the timeline when it
                    struck and whether each client recovered, and in how long (exit 4 when
                    one did not); repeatable. F is KIND[:ARG][@WHEN]:
-                     nbd-restart        /etc/init.d/nbd-server restart in the server
-                     nbd-stop:SECONDS   nbd-server stopped by its init script, started after SECONDS
+                     nbd-restart        nbd-server restarted through the server's init (its
+                                        init script, systemctl or service)
+                     nbd-stop:SECONDS   nbd-server stopped through the init, started after SECONDS
                      link-down:SECONDS  the client's NIC link off (QMP set_link), on after SECONDS
                      loss:PCT           PCT % of the client's frames dropped, both ways
                      delay:MS           the client's frames held up to MS (QEMU filter-buffer)
@@ -55,6 +57,11 @@ failed, 5 the harness broke (Docker dying mid-run included), 6 slower than the b
                    (@login+10). Default: loss and delay @start (the whole boot), the
                    rest @login. A client is judged recovered once, with its page cache
                    dropped, it reads a root file and writes to its union.
+  --server-init I  what runs as PID 1 in the server container: entrypoint (default; our
+                   bash supervisor), systemd (nbd-server.service, ltsp-dnsmasq.service,
+                   ltsp-httpd.service; needs the host's hybrid cgroup v1+v2 layout)
+                   or sysvinit (the LSB scripts in runlevel 3, driven by service(8)).
+                   Faults and ltsp-server-ctl act through that init.
 `;
 
 export const CLEAN_USAGE = `./lab clean [--all]

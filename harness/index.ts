@@ -20,6 +20,7 @@ export { hostInSubnet, inSubnet, LAB_HOSTS, LabNetwork, StartedLabNetwork } from
 // Types only: the server module loads testcontainers (~1 s of module loading), which the
 // lab requires while its first child processes run (see Lab.start).
 export type { LtspServerContainer, StartedLtspServer, ServedImages, ServerFile } from './server/ltsp-server';
+export { parseServerInit, serviceCommand, SERVER_INITS, type ServerInit, type ServiceAction } from './server/server-init';
 export { buildImages, cacheDir, ensureImages, isIdleBuildLine, checkServedImages, imageKeys, isExt4Image, readManifest, VM_IMAGES_DIR, type ImageManifest } from './images/image-set';
 export { checkRootHash, sha256File, type Rebuildable } from './images/cache-check';
 export { bareBootStages, bootStages, BOOT_FAIL_PATTERNS, SHELL_PROMPT, type StageDef } from './boot/stages';
@@ -60,7 +61,6 @@ export { formatVerdict } from './gate/verdict-table';
 export type { Baseline, BootConfig, BootSample, GateVerdict } from './gate/types';
 export { parseTestDelay, testDelayArg, TEST_DELAY_ARG, type StageDelay } from './boot/test-delay';
 export { budgetStretch, FAULT_KINDS, parseFault, parseFaults, type FaultKind, type FaultSpec } from './fault/fault-spec';
-export { formatFaultEvents, runFaults, type FaultEvent, type FaultOutcome, type FaultTargets } from './fault/fault-run';
 export { sourceCommit } from './report/source-commit';
 export type { ShardRef, SuiteFileTime, TestSelection } from './report/types';
 export { partitionFiles, type Shard } from './shard/partition';
@@ -70,3 +70,4 @@ export { mergeRuns, readMergeInputs, writeMergedReport, type MergeInput } from '
 export { runBisect, bisectRange, type BisectRun, type BisectRunOptions } from './bisect/bisect-run';
 export type { Criterion as BisectCriterion } from './bisect/criterion';
 export type { BisectOutcome, Verdict as BisectVerdict } from './bisect/bisect-search';
+export { formatFaultEvents, probeCommand, runFaults, type FaultEvent, type FaultOutcome, type FaultTargets } from './fault/fault-run';

@@ -3,12 +3,15 @@ import { join } from 'node:path';
 import type { Deadline } from './deadline';
 import { execCommand } from './exec';
 import { log } from './log';
+import { removeServerCgroups, serverCgroupRuns } from '../server/server-init';
 import { ARTEFACT_LABEL, LAB_LABEL, NEW_STATE_PREFIX, OWNER_LABEL, RUN_LABEL, isRunId, ownerAlive, processStartTime, stateRoot } from './run-context';
 
 const debug = log('reaper');
 
 export interface ReapReport {
   containers: string[];
+  /** cgroup parents of dead runs' systemd servers (--server-init systemd), one per hierarchy. */
+  cgroups: string[];
   networks: string[];
   rules: number;
   /** Loss rules a dead run's faults left on the bridge (harness/fault), counted apart from the bridge rule. */
@@ -79,7 +82,7 @@ function stateOwners(): Map<string, string> {
  */
 export async function reap(opts: ReapOptions): Promise<ReapReport> {
   const { deadline } = opts;
-  const report: ReapReport = { containers: [], networks: [], rules: 0, faultRules: 0, taps: [], qemu: [], stateDirs: [], buildTemps: [], liveRuns: [] };
+  const report: ReapReport = { containers: [], cgroups: [], networks: [], rules: 0, faultRules: 0, taps: [], qemu: [], stateDirs: [], buildTemps: [], liveRuns: [] };
   const owners = stateOwners();
   const doomed = (run: string, owner: string | undefined): boolean => {
     if (!run || run === opts.except) return false;
@@ -139,6 +142,13 @@ export async function reap(opts: ReapOptions): Promise<ReapReport> {
     }
   }
   if (opts.cache) report.buildTemps = await reapBuildTemps(opts.cache, deadline);
+
+  // A systemd server's cgroup parent, which Docker leaves once the container is gone.
+  for (const [run, dirs] of serverCgroupRuns()) {
+    if (!doomed(run, owners.get(run))) continue;
+    const left = removeServerCgroups(run);
+    report.cgroups.push(...dirs.filter((d) => !left.includes(d)));
+  }
 
   // 3. Networks, their iptables rule and taps.
   const ns = await execCommand('docker', ['network', 'ls', '--filter', `label=${LAB_LABEL}`, '--format', `{{.Name}} {{.Label "${RUN_LABEL}"}} {{.Label "${OWNER_LABEL}"}}`], { deadline, allowFailure: true });

@@ -66,7 +66,7 @@ const CLIENT_EVIDENCE = /nbd\d|ltsp-nbd-persist|I\/O error|EXT4-fs (error|warnin
  * root file picked at random (so through unionfs-fuse and NBD, not from memory) and
  * write to the union (its tmpfs branch, via the union's lookups in the NBD branch).
  */
-function probeCommand(n: number): string {
+export function probeCommand(n: number): string {
   return (
     'sync; echo 3 > /proc/sys/vm/drop_caches; ' +
     'f=$(ls -d /usr/lib/x86_64-linux-gnu/*.so.* | shuf -n 1) && cat "$f" > /dev/null && echo "read $f" && ' +
@@ -107,14 +107,15 @@ async function apply(f: FaultSpec, t: FaultTargets, client: StartedThinClient): 
   switch (f.kind) {
     case 'nbd-restart': {
       const before = await nbdPid();
-      const out = await serverSh(t.server, '/etc/init.d/nbd-server restart', step('nbd-server restart'));
+      // Through the server's init (the seed's script, systemctl or service): a restart behind systemd's back would orphan the new server.
+      const out = (await t.server.service('nbd-server', 'restart', step('nbd-server restart'))).output;
       return { evidence: [...lines(out).map((l) => `server: ${l}`), `server: nbd-server pid ${before} -> ${await nbdPid()}`] };
     }
     case 'nbd-stop': {
-      const out = await serverSh(t.server, '/etc/init.d/nbd-server stop', step('nbd-server stop'));
+      const out = (await t.server.service('nbd-server', 'stop', step('nbd-server stop'))).output;
       return {
         evidence: lines(out).map((l) => `server: ${l}`),
-        undo: async () => lines(await serverSh(t.server, '/etc/init.d/nbd-server start', step('nbd-server start'))).map((l) => `server: ${l}`),
+        undo: async () => lines((await t.server.service('nbd-server', 'start', step('nbd-server start'))).output).map((l) => `server: ${l}`),
       };
     }
     case 'link-down':

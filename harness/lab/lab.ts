@@ -24,6 +24,7 @@ import { LabNetwork, type StartedLabNetwork } from '../network/lab-network';
 import type { ServedImages, ServerFile, StartedLtspServer } from '../server/ltsp-server';
 import { writeDefaultScript } from '../server/client-scripts';
 import { clientScript, expandRootTemplate, kernelArgs, validateRootPath } from '../boot/kernel-args';
+import { checkHostSupports, type ServerInit } from '../server/server-init';
 
 const debug = log('lab');
 
@@ -62,6 +63,7 @@ export class Lab {
   private serverEnv: Record<string, string> = {};
   private serverFiles: ServerFile[] = [];
   private vmImagesDir?: string;
+  private serverInit: ServerInit = 'entrypoint';
 
   withReportDir(dir: string): this {
     this.reportDir = dir;
@@ -105,6 +107,12 @@ export class Lab {
     return this.withServerEnv({ LAB_ROOT_PATH: expandRootTemplate('--root-path', validateRootPath(template), { server: '{server}', exportName }) });
   }
 
+  /** What runs as PID 1 in the server container: our entrypoint (default), systemd or sysvinit. */
+  withServerInit(init: ServerInit): this {
+    this.serverInit = init;
+    return this;
+  }
+
   /** Files put into the server container before it starts (a test's variant of the stack, e.g. an nbd-server conf.d export). */
   withServerFiles(files: ServerFile[]): this {
     this.serverFiles = [...this.serverFiles, ...files];
@@ -113,6 +121,7 @@ export class Lab {
 
   async start(opts: LabStartOptions = {}): Promise<StartedLab> {
     const deadline = opts.deadline ?? stepDeadline(budgetMs('labStart'), 'lab start (image build included)');
+    checkHostSupports(this.serverInit);
     calibrateCpu();
     const info = await execCommand('docker', ['info', '--format', '{{.ServerVersion}}'], { deadline, allowFailure: true });
     if (info.code !== 0) {
@@ -204,6 +213,7 @@ export class Lab {
         .withLogFile(join(reportDir, 'server.log'))
         .withServerEnv(this.serverEnv)
         .withServerFiles(this.serverFiles)
+        .withInit(this.serverInit)
         .startWithin(deadline.child(budgetMs('serverReady', speed), 'server ready'));
     })();
     serverStarting.catch(() => undefined);

@@ -15,6 +15,7 @@ import { HarnessError, SutError } from '../common/errors';
 import { log } from '../common/log';
 import type { RunContext } from '../common/run-context';
 import { hostInSubnet, LAB_HOSTS, type StartedLabNetwork } from '../network/lab-network';
+import { checkHostSupports, initContainerSpec, removeServerCgroups, serviceCommand, type ServerInit, type ServiceAction } from './server-init';
 
 // Ryuk, testcontainers' reaper, is an image we cannot pull here: we reap by label ourselves.
 process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
@@ -40,11 +41,13 @@ export interface ServedImages {
 /**
  * The LTSP server under test (dnsmasq DHCP+TFTP, iPXE script, busybox httpd, nbd-server) as a
  * container on the lab network. Only NET_ADMIN and NET_RAW are added (dnsmasq's DHCP
- * and router advertisements need them); it is never privileged.
+ * and router advertisements need them), and what its init needs (server-init.ts); it is
+ * never privileged.
  */
 export class LtspServerContainer extends GenericContainer {
   private logFile?: string;
   private readonly logLines: string[] = [];
+  private init: ServerInit = 'entrypoint';
 
   constructor(
     images: ServedImages,
@@ -81,6 +84,12 @@ export class LtspServerContainer extends GenericContainer {
     return this;
   }
 
+  /** What runs as PID 1: our entrypoint (the default), systemd or sysvinit (server-init.ts). */
+  withInit(init: ServerInit): this {
+    this.init = init;
+    return this;
+  }
+
   withServerEnv(env: Record<string, string>): this {
     return this.withEnvironment(env);
   }
@@ -104,6 +113,19 @@ export class LtspServerContainer extends GenericContainer {
       // A full report disk: the clients' console logs name it; the server runs on unlogged.
       file.on('error', (err) => debug('server log %s failed after %d bytes: %s', this.logFile, file.bytesWritten, err.message));
     }
+    checkHostSupports(this.init);
+    const spec = initContainerSpec(this.init, this.run.id);
+    this.withEnvironment(spec.env);
+    if (spec.capAdd.length) this.withAddedCapabilities(...spec.capAdd);
+    if (Object.keys(spec.tmpfs).length) this.withTmpFs(spec.tmpfs);
+    // testcontainers' withBindMounts replaces the list: these go beside the served images.
+    if (spec.binds.length) this.hostConfig.Binds = [...(this.hostConfig.Binds ?? []), ...spec.binds.map((b) => `${b.source}:${b.target}:${b.mode}`)];
+    if (spec.stopSignal) this.createOpts.StopSignal = spec.stopSignal;
+    if (spec.cgroupParent) this.hostConfig.CgroupParent = spec.cgroupParent;
+    // Docker's API has had CgroupnsMode since 1.41 (20.10); dockerode's types lag behind.
+    if (spec.cgroupnsMode) Object.assign(this.hostConfig, { CgroupnsMode: spec.cgroupnsMode });
+    // systemd and sysvinit send nothing to the container's log: ready when the check passes.
+    if (spec.readyCommand) this.withWaitStrategy(Wait.forSuccessfulCommand(spec.readyCommand.join(' ')));
     this.withStartupTimeout(Math.max(1000, Math.floor(deadline.remaining())));
     let started: StartedTestContainer;
     try {
@@ -111,8 +133,10 @@ export class LtspServerContainer extends GenericContainer {
     } catch (e) {
       // testcontainers removes a container whose wait failed; its log tells why.
       this.file?.end();
+      removeServerCgroups(this.run.id);
       const tail = this.logLines.slice(-40).join('\n');
-      if (dockerFailed(e)) {
+      // A server that exited before it was ready fails the ready check's exec with Docker's 409: the stack's failure, with its log.
+      if (dockerFailed(e) && !/is not running/.test((e as Error).message)) {
         throw new HarnessError(`docker could not start the LTSP server container: ${(e as Error).message}`, { cause: e, hint: DOCKER_GONE_HINT });
       }
       // A wait that ran out because Docker died under it is not the server's failure.
@@ -121,13 +145,13 @@ export class LtspServerContainer extends GenericContainer {
         throw new HarnessError(`the Docker daemon stopped answering while the LTSP server started: ${silence}`, { cause: e, hint: DOCKER_GONE_HINT });
       }
       throw new SutError(
-        `the LTSP server did not become ready: ${(e as Error).message}\n--- server log ---\n${tail || '(no output)'}`,
+        `the LTSP server (${this.init}) did not become ready: ${(e as Error).message}\n--- server log ---\n${tail || '(no output)'}`,
         { cause: e },
       );
     }
     const ip = started.getIpAddress(this.network.name);
-    debug('server %s ready at %s', this.run.serverName, ip);
-    return new StartedLtspServer(started, ip, this.logLines, this.file);
+    debug('server %s ready at %s (%s)', this.run.serverName, ip, this.init);
+    return new StartedLtspServer(started, ip, this.init, this.run.id, this.logLines, this.file);
   }
 
   override async start(): Promise<StartedLtspServer> {
@@ -151,10 +175,31 @@ export class StartedLtspServer extends AbstractStartedContainer {
   constructor(
     started: StartedTestContainer,
     readonly ip: string,
+    /** What runs as PID 1 in the server. */
+    readonly init: ServerInit,
+    private readonly runId: string,
     private readonly logLines: string[],
     private readonly file?: WriteStream,
   ) {
     super(started);
+  }
+
+  /**
+   * Asks the server's init to act on a service (serviceCommand: the init script, systemctl
+   * or service(8)); throws with its output on a non-zero exit unless allowed.
+   */
+  service(service: string, action: ServiceAction, deadline: Deadline, allowFailure = false): Promise<{ exitCode: number; output: string }> {
+    return this.sh(serviceCommand(this.init, service, action).join(' '), allowFailure, deadline);
+  }
+
+  /**
+   * What systemd and sysvinit logged, which never reaches the container's log: the journal,
+   * or the LSB daemons' log files. Empty under the entrypoint, whose log is the container's.
+   */
+  async initLog(deadline: Deadline): Promise<string> {
+    const cmd = { entrypoint: undefined, systemd: 'journalctl -b --no-pager -o short-monotonic', sysvinit: 'tail -n +1 /var/log/ltsp-*.log' }[this.init];
+    if (!cmd) return '';
+    return (await this.sh(`${cmd} 2>&1`, true, deadline)).output;
   }
 
   /** The server's most recent log lines (bounded). */
@@ -194,10 +239,18 @@ export class StartedLtspServer extends AbstractStartedContainer {
     this.stopping ??= (async () => {
       let stopped: StoppedTestContainer | null = null;
       try {
+        const log = await this.initLog(Deadline.after(5000, 'the init\'s log')).catch(() => '');
+        if (log) this.file?.write(`--- ${this.init}'s log ---\n${log}`);
+      } catch {
+        /* a server already gone has no log to give */
+      }
+      try {
         stopped = await super.stop({ timeout: 5000, ...options });
       } catch (e) {
         debug('server stop: %s', (e as Error).message);
       }
+      const left = removeServerCgroups(this.runId);
+      if (left.length) debug('server stop: cgroups still in use: %o', left);
       await new Promise<void>((resolve) => (this.file && !this.file.destroyed ? this.file.end(resolve) : resolve()));
       return stopped;
     })();
