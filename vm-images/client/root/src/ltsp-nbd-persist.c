@@ -56,6 +56,7 @@
 #define NBD_FLAG_NO_ZEROES (1 << 1)
 #define NBD_OPT_EXPORT_NAME 1
 #define IO_TIMEOUT_MS 5000 /* connect and each handshake read or write */
+#define SIZE_WAIT_TRIES 100 /* x 100 ms: a connected device's size to be set */
 
 static int kmsg_fd = -1;
 static int procnet_fd = -1;
@@ -405,16 +406,28 @@ static int wait_for_device(struct watch *w)
 		if (read_events(w, 50) < 0)
 			return -1;
 	snprintf(path, sizeof path, "/sys/block/nbd%u/size", w->index);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
-	if (fd >= 0)
-		close(fd);
-	if (n <= 0) {
-		say("FAILED: cannot read %s", path);
-		return -1;
+	/* The pid attribute can appear before the kernel has set the device's size: a size
+	 * of 0 read then made every later reconnect refuse the export ("the device 0"). */
+	for (int i = 0;; i++) {
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+		if (fd >= 0)
+			close(fd);
+		if (n <= 0) {
+			say("FAILED: cannot read %s", path);
+			return -1;
+		}
+		buf[n] = 0;
+		w->size_bytes = strtoull(buf, NULL, 10) * 512;
+		if (w->size_bytes > 0)
+			break;
+		if (i >= SIZE_WAIT_TRIES) {
+			say("FAILED: /dev/nbd%u is connected but still has no size after %d ms", w->index, SIZE_WAIT_TRIES * 100);
+			return -1;
+		}
+		if (read_events(w, 100) < 0)
+			return -1;
 	}
-	buf[n] = 0;
-	w->size_bytes = strtoull(buf, NULL, 10) * 512;
 
 	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai;
 	int gai = getaddrinfo(w->server, w->port, &hints, &ai);
