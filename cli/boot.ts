@@ -4,7 +4,6 @@ import {
   checkClientsFit,
   describeLeftovers,
   removeIfEmpty,
-  ConsoleRelay,
   ensureWritableDir,
   formatTimelineTable,
   isIdleBuildLine,
@@ -22,6 +21,8 @@ import {
   type ClientTimeline,
   type StartedLab,
   type StartedThinClient,
+  interceptSignal,
+  RunPublisher,
 } from '../harness/index';
 import { parseBootArgs, type BootOptions } from './args';
 import { compareBoots, configureClient } from './compare';
@@ -41,17 +42,28 @@ export async function boot(argv: string[]): Promise<number> {
   const startedAt = new Date();
   const t0 = performance.now();
   const clients: StartedThinClient[] = [];
+  const command = `./lab boot ${argv.join(' ')}`.trim();
+  // What ./lab ls, attach and stop read (in the run's state folder), from the first client on.
+  let publisher: RunPublisher | undefined;
+  const consoles = new Map<string, string>();
   // The clients power on while the server container starts (see LabStartOptions).
   const powerOn = async (lab: StartedLab): Promise<void> => {
+    publisher ??= new RunPublisher(lab, () => clients, { command, startedAt });
     for (let i = 0; i < opts.clients; i++) {
       let b = configureClient(opts)(lab.client(`c${i + 1}`));
       const mac = opts.macs[i];
       if (mac) b = b.withMac(mac);
-      clients.push(await b.start());
+      // Kept: a failure is what a person wants to look at, so a wrong export boots too, into dracut's shell.
+      if (opts.keep) b = b.withRescueShell().withExportUnchecked();
+      const c = await b.start();
+      clients.push(c);
+      // Served from power-on, so a person can watch the boot itself (./lab attach).
+      if (opts.keep) consoles.set(c.name, await c.serveConsole());
+      publisher.write();
     }
   };
   // Written however the run ends: a lab that does not start, a failed boot, a signal.
-  const report = new BootRunReport(reportDir, `./lab boot ${argv.join(' ')}`.trim(), () => clients, startedAt);
+  const report = new BootRunReport(reportDir, command, () => clients, startedAt);
   let lab: StartedLab;
   try {
     // Judged boots, and boots under faults (which act from the first DHCP on), start once the server is up.
@@ -63,11 +75,15 @@ export async function boot(argv: string[]): Promise<number> {
     throw e;
   }
   report.attachLab(lab);
+  publisher ??= new RunPublisher(lab, () => clients, { command, startedAt });
   let failed: unknown;
   let faults: FaultEvent[] = [];
   try {
     try {
       progress(`lab: run ${run.id}: ${opts.clients} client(s) booting (${lab.speed.accel}, speed factor ${lab.speed.factor}); consoles in ${reportDir}`);
+      if (opts.keep && lab.exports && !lab.exports.includes(opts.exportName)) {
+        progress(`lab: the server has no NBD export '${opts.exportName}' (it has: ${lab.exports.join(', ') || 'none'}); booting it all the same (--keep), to look at the failure`);
+      }
       if (opts.compare) {
         // Judged boots start once the server is up, as the baseline's did.
         const gate = await compareBoots(lab, async () => (await powerOn(lab), clients), opts, progress);
@@ -91,8 +107,13 @@ export async function boot(argv: string[]): Promise<number> {
     } catch (e) {
       failed = e;
     }
+    publisher.write();
     await printReport(opts, run.id, report, lab, clients, failed, faults);
-    if (opts.keep && !failed) await keepUp(reportDir, clients);
+    if (opts.keep) {
+      const broke = await keepUp(lab, clients, consoles, publisher);
+      // The lab broke while kept (Docker gone, the bridge deleted): that, over the boots' own result.
+      if (broke !== undefined) failed = broke;
+    }
   } finally {
     await lab.stop();
     report.close();
@@ -137,13 +158,47 @@ async function writeReportOf(report: BootRunReport, failed: unknown): Promise<st
   }
 }
 
-/** --keep: a console socket per client, then wait for Ctrl-C (the signal teardown stops the lab). */
-async function keepUp(reportDir: string, clients: StartedThinClient[]): Promise<never> {
-  const relays = await Promise.all(clients.map((c) => ConsoleRelay.listen(join(reportDir, c.name, 'console.sock'), c.qemu.process.stdout, c.qemu.process.stdin!)));
-  for (const [i, c] of clients.entries()) {
-    process.stderr.write(`lab: ${c.name} (${c.mac}, ${c.leaseIp ?? '?'}): socat -,raw,echo=0 UNIX-CONNECT:${relays[i]!.path}   log: ${join(c.dir, 'console.log')}\n`);
-  }
-  process.stderr.write('lab: the lab stays up until Ctrl-C\n');
-  return new Promise<never>(() => undefined);
-}
+/** Stages a client fails at while dracut runs (after "Run /init", before switch_root): it can reach dracut's shell. */
+const INITRAMFS_FAILURES = new Set(['nbd', 'root', 'union', 'switch-root']);
 
+/**
+ * --keep: the lab stays up, whether the boots passed or failed, until Ctrl-C or `./lab
+ * stop RUN` (a SIGTERM); a client that failed in the initramfs is followed to dracut's
+ * emergency shell (bounded by RESCUE_SHELL's budget). Returns the error that ended it
+ * early when the lab itself broke.
+ */
+async function keepUp(lab: StartedLab, clients: StartedThinClient[], consoles: ReadonlyMap<string, string>, publisher: RunPublisher): Promise<unknown> {
+  const run = lab.run.id;
+  let stopping = false;
+  let removeIntercept: () => void = () => undefined;
+  const stopped = new Promise<NodeJS.Signals>((resolve) => (removeIntercept = interceptSignal(resolve)));
+  publisher.keep(consoles);
+  for (const c of clients) {
+    // A guest powered off from inside (poweroff at its shell) is 'off' in ./lab ls.
+    void c.qemu.exited.then(() => stopping || publisher.write());
+    const where = c.state === 'failed' ? `failed at ${c.failedStage}` : c.state === 'up' ? 'at its login' : c.state;
+    progress(`lab: ${c.name} (${c.mac}, ${c.leaseIp ?? 'no lease'}, ${where}): ./lab attach ${run} ${c.name}`);
+    if (c.state !== 'failed' || !INITRAMFS_FAILURES.has(c.failedStage ?? '')) continue;
+    const t0 = performance.now();
+    c.waitForRescueShell().then(
+      () => {
+        publisher.write();
+        progress(`lab: ${c.name} is at dracut's emergency shell (${((performance.now() - t0) / 1000).toFixed(1)} s after its boot failed; Enter for a root shell): ./lab attach ${run} ${c.name}`);
+      },
+      (e: unknown) => stopping || progress(`lab: ${c.name} did not reach dracut's emergency shell: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`),
+    );
+  }
+  progress(`lab: the lab stays up until Ctrl-C or ./lab stop ${run}; ./lab ls lists it`);
+  const watch = lab.watch();
+  try {
+    await Promise.race([stopped, watch.promise]);
+    progress(`lab: stopping run ${run}`);
+    return undefined;
+  } catch (e) {
+    return e;
+  } finally {
+    stopping = true;
+    watch.stop();
+    removeIntercept();
+  }
+}

@@ -4,7 +4,10 @@ import {
   LabError,
   UsageError,
 } from '../harness/index';
+import { attach } from './attach';
 import { boot } from './boot';
+import { ls } from './ls';
+import { stop } from './stop';
 import { clean } from './clean';
 import { bench } from './bench';
 import { build } from './build';
@@ -21,6 +24,9 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   build: (argv) => build(argv),
   clean: (argv) => clean(argv),
   report: (argv) => report(argv),
+  ls: (argv) => ls(argv),
+  attach: (argv) => attach(argv),
+  stop: (argv) => stop(argv),
 };
 
 async function main(): Promise<number> {
