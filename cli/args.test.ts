@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { UsageError } from '../harness/index';
-import { parseBaselineArgs, parseBenchArgs, parseBootArgs } from './args';
+import { parseBaselineArgs, parseBenchArgs, parseBootArgs, parseCommandLine, parseOptions } from './args';
 
 function usageError(argv: string[]): UsageError {
   try {
@@ -112,10 +112,14 @@ describe('parseBootArgs', () => {
     ['a value given twice, once with =', ['--export=a', '--export', 'b'], '--export is given twice'],
     ['a positional argument', ['c1'], "unexpected argument 'c1'"],
     ['a positional argument after options', ['--keep', 'extra'], "unexpected argument 'extra'"],
-    ['a single-dash option', ['-k'], "unexpected argument '-k'"],
+    ['a single-dash option', ['-k'], "unknown option '-k'"],
+    ['a misspelt option, with the likely one', ['--client', '2'], "unknown option '--client' (Did you mean --clients?)"],
     ['--retries without --compare', ['--retries', '1'], '--retries is for --compare'],
     ['--retries 9', ['--compare', '--retries', '9'], '--retries 9 is out of range: give 0 to 5'],
     ['--compare with --keep', ['--compare', '--keep'], '--compare and --keep do not go together'],
+    ['a root argument from DHCP without a root-path', ['--root-arg', 'root=dhcp'], "--root-arg 'root=dhcp' takes the root from DHCP: give the root-path too"],
+    ['a root-path with a root argument not from DHCP', ['--root-arg', 'root=nbd:{server}:root', '--root-path', 'nbd:{server}:root'], '--root-path is read by dracut only for a root from DHCP'],
+    ['--compare with --root-arg', ['--compare', '--root-arg', 'root=nbd:{server}:root'], '--compare and --root-arg/--root-path do not go together'],
     ['a test delay at a stage that does not exist', ['--append', 'ltsp.test.delay=nfs:20'], "ltsp.test.delay: 'nfs' is not a boot stage"],
   ];
   for (const [what, argv, message] of errors) {
@@ -129,6 +133,41 @@ describe('parseBootArgs', () => {
 
   it('lists the known options when one is unknown', () => {
     expect(usageError(['--client', '2']).hint).to.include('--clients').and.to.include('--no-union');
+  });
+});
+
+describe('parseBootArgs: --root-arg and --root-path', () => {
+  it('a root-path alone takes the root from DHCP (root=/dev/root netroot=dhcp)', () => {
+    const o = parseBootArgs(['--root-path', 'nbd:{server}:{export}:ext4']);
+    expect([o.rootArg, o.rootPath]).to.deep.equal(['root=/dev/root netroot=dhcp', 'nbd:{server}:{export}:ext4']);
+  });
+
+  it('keeps a root argument as given, placeholders and all', () => {
+    expect(parseBootArgs(['--root-arg', ' root=nbd:{server}:{export}::errors=panic ']).rootArg).to.equal('root=nbd:{server}:{export}::errors=panic');
+    expect(parseBootArgs(['--root-arg=root=dhcp', '--root-path=nbd:{server}:root']).rootArg).to.equal('root=dhcp');
+  });
+});
+
+describe('parseCommandLine (commander underneath)', () => {
+  it('returns declared positionals and refuses more', () => {
+    expect(parseCommandLine(['g1', '--stage', 'nbd', 'b2'], { stage: 'value' }, ['<good>', '<bad>'])).to.deep.equal({ options: new Map([['stage', 'nbd']]), args: ['g1', 'b2'] });
+    expect(parseCommandLine([], {}, ['[run]']).args).to.deep.equal([]);
+    expect(() => parseCommandLine(['a', 'b'], {}, ['[run]'])).to.throw(UsageError, "unexpected argument 'b'");
+  });
+
+  it('a missing required positional is a UsageError', () => {
+    expect(() => parseCommandLine(['g1'], {}, ['<good>', '<bad>'])).to.throw(UsageError, "missing required argument 'bad'");
+  });
+
+  it('reads a --no-X flag by its own name', () => {
+    expect(parseOptions(['--no-union'], { 'no-union': 'flag' }).get('no-union')).to.equal(true);
+    expect(parseOptions([], { 'no-union': 'flag' }).has('no-union')).to.equal(false);
+  });
+
+  it('takes a value that begins with one dash, and refuses one that begins with two', () => {
+    expect(parseOptions(['--append', '-x'], { append: 'value' }).get('append')).to.equal('-x');
+    expect(() => parseOptions(['--append', '--keep'], { append: 'value', keep: 'flag' })).to.throw(UsageError, '--append needs a value');
+    expect(parseOptions(['--append=--keep'], { append: 'value', keep: 'flag' }).get('append')).to.equal('--keep');
   });
 });
 

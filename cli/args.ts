@@ -1,4 +1,5 @@
-import { BENCH_CASES, DEFAULT_BENCH_CASES, parseFaults, UsageError, validateAppend, type FaultSpec } from '../harness/index';
+import { Command, CommanderError, Option } from 'commander';
+import { BENCH_CASES, DEFAULT_BENCH_CASES, DHCP_ROOT_ARG, parseFaults, parseShard, rootFromDhcp, UsageError, validateAppend, validateGrep, validateRootArg, validateRootPath, type FaultSpec, type TestArgs } from '../harness/index';
 
 export interface BootOptions {
   clients: number;
@@ -17,40 +18,94 @@ export interface BootOptions {
   retries?: number;
   /** Lab faults to apply during the boot (harness/fault). */
   faults: FaultSpec[];
+  /** The root argument in place of the lab's (a template with {server}, {export}). */
+  rootArg?: string;
+  /** A DHCP root-path dnsmasq sends the initramfs (with a root from DHCP). */
+  rootPath?: string;
 }
 
-type Spec = Record<string, 'flag' | 'value' | 'list'>;
+export type Spec = Record<string, 'flag' | 'value' | 'list'>;
 
-/** Strict option parsing: unknown options and missing values are UsageErrors. */
-export function parseOptions(argv: readonly string[], spec: Spec): Map<string, string | string[] | true> {
-  const out = new Map<string, string | string[] | true>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    if (!arg.startsWith('--')) throw new UsageError(`unexpected argument '${arg}'`, { hint: 'options start with --; see ./lab help' });
-    const eq = arg.indexOf('=');
-    const name = eq > 0 ? arg.slice(2, eq) : arg.slice(2);
-    // Own keys only: '--constructor' must not find Object.prototype's.
-    const kind = Object.hasOwn(spec, name) ? spec[name] : undefined;
-    if (!kind) {
-      throw new UsageError(`unknown option '--${name}'`, { hint: `known options: ${Object.keys(spec).map((k) => `--${k}`).join(' ')}` });
+export interface ParsedCommandLine {
+  options: Map<string, string | string[] | true>;
+  /** The positional arguments, in order (at most as many as were declared, unless the last is variadic). */
+  args: string[];
+}
+
+/**
+ * Strict parsing on commander: unknown options, missing values, a value option given
+ * twice and arguments beyond the declared positionals are UsageErrors (exit 2).
+ * `positionals` are commander argument specs such as '[run]' or '<good>'.
+ */
+export function parseCommandLine(argv: readonly string[], spec: Spec, positionals: readonly string[] = []): ParsedCommandLine {
+  // commander takes `--append --keep` as append='--keep'; the lab has always called that a missing value.
+  for (let i = 0; i < argv.length - 1; i++) {
+    const name = (argv[i] as string).slice(2);
+    if ((argv[i] as string).startsWith('--') && Object.hasOwn(spec, name) && spec[name] !== 'flag' && (argv[i + 1] as string).startsWith('--')) {
+      throw new UsageError(`--${name} needs a value`);
     }
-    if (kind === 'flag') {
-      if (eq > 0) throw new UsageError(`--${name} takes no value`);
-      out.set(name, true);
-      continue;
-    }
-    let value: string | undefined;
-    if (eq > 0) value = arg.slice(eq + 1);
-    else {
-      value = argv[i + 1];
-      i++;
-    }
-    if (value === undefined || (eq < 0 && value.startsWith('--'))) throw new UsageError(`--${name} needs a value`);
-    if (kind === 'list') out.set(name, [...((out.get(name) as string[] | undefined) ?? []), value]);
-    else if (out.has(name)) throw new UsageError(`--${name} is given twice`);
-    else out.set(name, value);
   }
-  return out;
+  const cmd = new Command('lab').exitOverride().helpOption(false).configureOutput({ writeOut: () => undefined, writeErr: () => undefined });
+  for (const [name, kind] of Object.entries(spec)) {
+    if (kind === 'flag') cmd.addOption(new Option(`--${name}`));
+    else if (kind === 'list') cmd.addOption(new Option(`--${name} <value>`).argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]));
+    else {
+      cmd.addOption(
+        new Option(`--${name} <value>`).argParser((v: string, prev: string | undefined) => {
+          if (prev !== undefined) throw new UsageError(`--${name} is given twice`);
+          return v;
+        }),
+      );
+    }
+  }
+  for (const p of positionals) cmd.argument(p);
+  cmd.allowExcessArguments(true);
+  try {
+    cmd.parse(argv as string[], { from: 'user' });
+  } catch (e) {
+    throw usageErrorOf(e, spec);
+  }
+  // A last positional such as '[dirs...]' takes every argument left.
+  const variadic = /\.\.\.[\]>]$/.test(positionals.at(-1) ?? '');
+  const extra = cmd.args[positionals.length];
+  if (extra !== undefined && !variadic) throw new UsageError(`unexpected argument '${extra}'`, { hint: 'options start with --; see ./lab help' });
+  const options = new Map<string, string | string[] | true>();
+  const values = cmd.opts<Record<string, string | string[] | boolean | undefined>>();
+  for (const [name, kind] of Object.entries(spec)) {
+    // commander reads a --no-X flag as X = false (and X's default true).
+    const v = kind === 'flag' && name.startsWith('no-') ? (values[camel(name.slice(3))] === false ? true : undefined) : values[camel(name)];
+    if (v !== undefined && v !== false) options.set(name, v);
+  }
+  return { options, args: cmd.args };
+}
+
+/** Options only: any positional argument is a UsageError. */
+export function parseOptions(argv: readonly string[], spec: Spec): Map<string, string | string[] | true> {
+  return parseCommandLine(argv, spec).options;
+}
+
+/** commander's attribute name for an option (--report-dir: reportDir). */
+function camel(name: string): string {
+  return name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+function usageErrorOf(e: unknown, spec: Spec): unknown {
+  if (e instanceof UsageError || !(e instanceof CommanderError)) return e;
+  const known = { hint: `known options: ${Object.keys(spec).map((k) => `--${k}`).join(' ')}` };
+  const said = e.message.replace(/^error: /, '');
+  switch (e.code) {
+    case 'commander.unknownOption': {
+      const [option, ...rest] = said.replace(/^unknown option '(.*?)'/, '$1\n').split('\n');
+      const flag = (option ?? '').replace(/=.*$/, '');
+      if (flag !== option && Object.hasOwn(spec, flag.slice(2))) return new UsageError(`${flag} takes no value`);
+      const guess = rest.join(' ').trim();
+      return new UsageError(`unknown option '${flag.startsWith('--') ? flag : option}'${guess ? ` ${guess}` : ''}`, known);
+    }
+    case 'commander.optionMissingArgument':
+      return new UsageError(`${said.replace(/^option '(--[\w-]+).*$/s, '$1')} needs a value`);
+    default:
+      return new UsageError(said);
+  }
 }
 
 export function intOption(raw: string | undefined, name: string, min: number, max: number, fallback: number, unit = ''): number {
@@ -77,6 +132,8 @@ export const BOOT_SPEC: Spec = {
   compare: 'flag',
   retries: 'value',
   fault: 'list',
+  'root-arg': 'value',
+  'root-path': 'value',
 };
 
 const NIC_MODELS = ['virtio-net-pci', 'e1000', 'rtl8139'];
@@ -119,7 +176,25 @@ export function parseBootArgs(argv: readonly string[]): BootOptions {
   if (append !== undefined) opts.append = validateAppend(append);
   const report = o.get('report') as string | undefined;
   if (report !== undefined) opts.reportDir = report;
+  Object.assign(opts, rootOptions(o.get('root-arg') as string | undefined, o.get('root-path') as string | undefined));
+  if (opts.compare && (opts.rootArg !== undefined || opts.rootPath !== undefined)) {
+    throw new UsageError('--compare and --root-arg/--root-path do not go together: the baseline is of the lab\'s own root argument');
+  }
   return opts;
+}
+
+/** --root-arg and --root-path, checked together: a root-path is read by dracut only for a root from DHCP. */
+function rootOptions(rootArg: string | undefined, rootPath: string | undefined): Pick<BootOptions, 'rootArg' | 'rootPath'> {
+  const arg = rootArg === undefined ? undefined : validateRootArg(rootArg);
+  if (rootPath === undefined) {
+    if (arg !== undefined && rootFromDhcp(arg)) throw new UsageError(`--root-arg '${arg}' takes the root from DHCP: give the root-path too`, { hint: "e.g. --root-path 'nbd:{server}:{export}:ext4:ro'" });
+    return arg === undefined ? {} : { rootArg: arg };
+  }
+  const path = validateRootPath(rootPath);
+  if (arg !== undefined && !rootFromDhcp(arg)) {
+    throw new UsageError(`--root-path is read by dracut only for a root from DHCP, and --root-arg '${arg}' is not one`, { hint: `leave --root-arg out (then: ${DHCP_ROOT_ARG}), or give root=dhcp or netroot=dhcp` });
+  }
+  return { rootArg: arg ?? DHCP_ROOT_ARG, rootPath: path };
 }
 
 export interface BenchArgs {
@@ -154,4 +229,33 @@ export function parseBaselineArgs(argv: readonly string[]): BaselineArgs {
   const runs = o.get('runs') as string | undefined;
   if (runs !== undefined && !o.has('update')) throw new UsageError('--runs is for --update: how many boots the new baseline holds');
   return { update: o.has('update'), runs: intOption(runs, 'runs', 2, 20, 6) };
+}
+
+/** ./lab report [RUN]'s options (--merge has its own, MERGE_SPEC). */
+export const REPORT_SPEC: Spec = { against: 'value', 'record-durations': 'flag' };
+
+/** ./lab test's options (the ./lab script hands them to cli/test-plan.ts). */
+export const TEST_SPEC: Spec = { grep: 'value', shard: 'value', 'no-checks': 'flag' };
+
+export function parseTestArgs(argv: readonly string[]): TestArgs {
+  const o = parseOptions(argv, TEST_SPEC);
+  const grep = o.get('grep') as string | undefined;
+  const shard = o.get('shard') as string | undefined;
+  return { checks: !o.has('no-checks'), ...(grep === undefined ? {} : { grep: validateGrep(grep) }), ...(shard === undefined ? {} : { shard: parseShard(shard) }) };
+}
+
+export interface MergeArgs {
+  dirs: string[];
+  out?: string;
+}
+
+/** ./lab report --merge DIR... [--out DIR]: the positional arguments are the run folders. */
+export const MERGE_SPEC: Spec = { merge: 'flag', out: 'value' };
+
+export function parseMergeArgs(argv: readonly string[]): MergeArgs {
+  const { options: o, args } = parseCommandLine(argv, MERGE_SPEC, ['[dirs...]']);
+  const dirs = args;
+  if (dirs.length === 0) throw new UsageError('--merge needs the run folders to merge', { hint: 'e.g. ./lab report --merge shard-1/test-20261202-031500 shard-2/test-20261202-031502' });
+  const out = o.get('out') as string | undefined;
+  return { dirs, ...(out === undefined ? {} : { out }) };
 }

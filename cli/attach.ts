@@ -1,5 +1,5 @@
 import { attachConsole, Deadline, listRuns, pickRun, UsageError } from '../harness/index';
-import { parseOptions } from './args';
+import { parseCommandLine } from './args';
 
 export const ATTACH_USAGE = `./lab attach [RUN] [CLIENT]
 
@@ -14,10 +14,7 @@ RUN and CLIENT may be left out when there is only one to choose (see ./lab ls).
 
 /** ./lab attach [RUN] [CLIENT]: this terminal on a kept client's console. */
 export async function attach(argv: string[]): Promise<number> {
-  const pos: string[] = [];
-  while (pos.length < 2 && argv[pos.length] !== undefined && !(argv[pos.length] as string).startsWith('--')) pos.push(argv[pos.length] as string);
-  parseOptions(argv.slice(pos.length), {});
-  const [runId, clientName] = pos;
+  const [runId, clientName] = parseCommandLine(argv, {}, ['[run]', '[client]']).args;
   const run = pickRun(listRuns(), runId, (r) => r.file?.clients.some((c) => c.console) ?? false);
   const clients = (run.file?.clients ?? []).filter((c) => c.console);
   const names = clients.map((c) => c.name).join(', ');

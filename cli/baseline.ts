@@ -15,7 +15,7 @@ import {
 import { parseBaselineArgs, parseBootArgs } from './args';
 import { bootConfig, configureClient } from './compare';
 
-const USAGE = `./lab baseline [--update [--runs N]]
+export const BASELINE_USAGE = `./lab baseline [--update [--runs N]]
 
 The boot-time baselines the regression gate (./lab boot --compare) judges against, one
 per host profile (accelerator and cores, e.g. tcg-2cpu), kept in fixtures/baselines/.
@@ -44,12 +44,8 @@ function formatBaseline(b: Baseline, file: string): string {
   ].join('\n');
 }
 
-/** ./lab baseline: see USAGE. */
+/** ./lab baseline: see BASELINE_USAGE. */
 export async function baseline(argv: string[]): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
   const args = parseBaselineArgs(argv);
   const dir = baselinesDir();
   if (!args.update) {

@@ -1,7 +1,7 @@
 import { benchExitCode, formatBenchReport, runBench } from '../harness/index';
 import { parseBenchArgs } from './args';
 
-const USAGE = `./lab bench [--runs N] [--case NAME]... [--json]
+export const BENCH_USAGE = `./lab bench [--runs N] [--case NAME]... [--json]
 
 Boot benchmarks (issue 5): each case N times (default 3), then min / median / max,
 ratios, and each target met or missed. One QEMU boot at a time except where a case is
@@ -24,12 +24,8 @@ when a run could not be measured, the code of its failure (3 set-up, 4 a boot fa
 /** A full bench runs for hours under TCG; each step still has its own deadline. */
 const BENCH_RUN_BUDGET_S = 12 * 3600;
 
-/** ./lab bench: see USAGE and issue 5. */
+/** ./lab bench: see BENCH_USAGE and issue 5. */
 export async function bench(argv: string[]): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
   const opts = parseBenchArgs(argv);
   // Before the first step deadline is taken: the run deadline is fixed at its first use.
   process.env.LTSP_LAB_RUN_BUDGET_S ??= String(BENCH_RUN_BUDGET_S);

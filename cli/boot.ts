@@ -68,7 +68,9 @@ export async function boot(argv: string[]): Promise<number> {
   try {
     // Judged boots, and boots under faults (which act from the first DHCP on), start once the server is up.
     const later = opts.compare || opts.faults.length > 0;
-    lab = await new Lab().withRunContext(run).withReportDir(reportDir).start({ onProgress: (l) => isIdleBuildLine(l) || progress(l), ...(later ? {} : { whileServerStarts: powerOn }) });
+    const builder = new Lab().withRunContext(run).withReportDir(reportDir);
+    if (opts.rootPath !== undefined) builder.withRootPath(opts.rootPath, opts.exportName);
+    lab = await builder.start({ onProgress: (l) => isIdleBuildLine(l) || progress(l), ...(later ? {} : { whileServerStarts: powerOn }) });
   } catch (e) {
     await writeReportOf(report, e);
     if (madeReportDir) removeIfEmpty(reportDir);

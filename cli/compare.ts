@@ -5,6 +5,7 @@ import type { BootOptions } from './args';
 export function configureClient(opts: BootOptions): (c: ThinClient) => ThinClient {
   return (c) => {
     const b = c.withMemory(opts.memoryMb).withNic(opts.nic).withUnion(opts.union).withExportName(opts.exportName);
+    if (opts.rootArg) b.withRootArg(opts.rootArg);
     return opts.append ? b.withAppend(opts.append) : b;
   };
 }

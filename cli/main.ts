@@ -1,54 +1,38 @@
-import {
-  exitCodeOf,
-  installSignalTeardown,
-  LabError,
-  UsageError,
-} from '../harness/index';
+import { installSignalTeardown } from '../harness/index';
 import { attach } from './attach';
 import { boot } from './boot';
-import { ls } from './ls';
-import { stop } from './stop';
 import { clean } from './clean';
 import { bench } from './bench';
 import { build } from './build';
-import { USAGES, wantsHelp } from './usage';
+import { ls } from './ls';
+import { stop } from './stop';
+import { USAGES } from './usage';
+import { failWith } from './fail';
+import { runLabProgram, type LabCommand } from './program';
 import { report } from './report';
 import { accel } from './accel';
 import { baseline } from './baseline';
+import { bisect } from './bisect';
 
-const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
-  boot,
-  accel: (argv) => accel(argv),
-  baseline: (argv) => baseline(argv),
-  bench: (argv) => bench(argv),
-  build: (argv) => build(argv),
-  clean: (argv) => clean(argv),
-  report: (argv) => report(argv),
-  ls: (argv) => ls(argv),
-  attach: (argv) => attach(argv),
-  stop: (argv) => stop(argv),
+const COMMANDS: Record<string, LabCommand> = {
+  boot: { summary: 'build or reuse the images, PXE-boot thin clients, print the boot timeline (--keep: leave the lab up, passed or failed)', usage: USAGES.boot, run: boot },
+  ls: { summary: 'the runs on this machine: age, clients with their stage and lease, report folder', usage: USAGES.ls, run: ls },
+  attach: { summary: "this terminal on a kept client's serial console (Ctrl-] q detaches)", usage: USAGES.attach, run: attach },
+  stop: { summary: 'tear a kept run down through its owner, and say what is left', usage: USAGES.stop, run: stop },
+  test: { summary: 'type-check, lint, unit tests, then the end-to-end scenarios (--grep PATTERN, --shard I/N; JUnit in reports/)', usage: USAGES.test },
+  bench: { summary: 'boot benchmarks: the lab against bare QEMU, concurrency, images, memory, the gate', usage: USAGES.bench, run: bench },
+  baseline: { summary: 'the boot-time baselines ./lab boot --compare judges against (--update records)', usage: USAGES.baseline, run: baseline },
+  report: { summary: "a run's boot timeline and the path of its page (--against OTHER: per-stage diff; --merge DIR...: shards as one report)", usage: USAGES.report, run: report },
+  bisect: { summary: 'the first commit of vm-images/ that broke or slowed the boot: builds and boots revisions, names it', usage: USAGES.bisect, run: bisect },
+  build: { summary: 'build or reuse the images only, and check the cache', usage: USAGES.build, run: build },
+  accel: { summary: 'which accelerator (KVM or TCG) the lab uses here, and why (a probe)', usage: USAGES.accel, run: accel },
+  clean: { summary: 'reap what a crashed run left behind (containers, networks, taps, QEMU)', usage: USAGES.clean, run: clean },
+  setup: { summary: 'install what is missing and start Docker, then stop', usage: USAGES.setup },
 };
 
 async function main(): Promise<number> {
   installSignalTeardown();
-  const [cmd, ...argv] = process.argv.slice(2);
-  const fn = cmd ? COMMANDS[cmd] : undefined;
-  if (!fn) throw new UsageError(`unknown command '${cmd ?? ''}'`, { hint: `one of: ${Object.keys(COMMANDS).join(', ')}` });
-  const usage = USAGES[cmd as string];
-  if (usage && wantsHelp(argv)) {
-    process.stdout.write(usage);
-    return 0;
-  }
-  return fn(argv);
+  return runLabProgram(process.argv.slice(2), COMMANDS, (s) => process.stdout.write(s), (s) => process.stderr.write(s));
 }
 
-main().then(
-  (code) => process.exit(code),
-  (e: unknown) => {
-    const kind = e instanceof LabError ? { usage: 'usage', setup: 'set-up problem', sut: 'the system under test failed', harness: 'the harness broke', regression: 'slower than the baseline' }[e.kind] : 'unexpected error';
-    process.stderr.write(`lab: ${kind}: ${e instanceof Error ? e.message : String(e)}\n`);
-    if (e instanceof LabError && e.hint) process.stderr.write(`lab: hint: ${e.hint}\n`);
-    if (!(e instanceof LabError) && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
-    process.exit(exitCodeOf(e));
-  },
-);
+main().then((code) => process.exit(code), failWith);

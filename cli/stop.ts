@@ -1,5 +1,5 @@
 import { budgetMs, Deadline, describeLeftovers, HarnessError, listRuns, ownerAlive, pickRun, RunContext, runLeftovers } from '../harness/index';
-import { parseOptions } from './args';
+import { parseCommandLine } from './args';
 
 export const STOP_USAGE = `./lab stop [RUN]
 
@@ -12,8 +12,7 @@ did not stop in time.
 
 /** ./lab stop [RUN]: ends a kept run through its owner, and counts what is left. */
 export async function stop(argv: string[]): Promise<number> {
-  const runId = argv[0] !== undefined && !argv[0].startsWith('--') ? argv[0] : undefined;
-  parseOptions(runId === undefined ? argv : argv.slice(1), {});
+  const [runId] = parseCommandLine(argv, {}, ['[run]']).args;
   const run = pickRun(listRuns(), runId);
   const owner = run.owner as string;
   const pid = Number(owner.split(':')[0]);

@@ -1,17 +1,21 @@
 import { RESCUE_ARGS, RESCUE_RETRY_S } from '../harness/index';
 import { ATTACH_USAGE } from './attach';
+import { BASELINE_USAGE } from './baseline';
+import { BENCH_USAGE } from './bench';
+import { BISECT_USAGE } from './bisect';
 import { BUILD_USAGE } from './build';
 import { LS_USAGE } from './ls';
+import { REPORT_USAGE } from './report';
 import { STOP_USAGE } from './stop';
 
 /*
- * `./lab COMMAND --help` for the commands that do not print their own (bench, baseline
- * and report do). Printed without installing or starting anything (see ./lab).
+ * `./lab COMMAND --help` and `./lab help COMMAND` (cli/program.ts). Printed without
+ * installing or starting anything (see ./lab).
  */
 
 export const BOOT_USAGE = `./lab boot [--clients N] [--memory MB] [--append "ARGS"] [--no-union] [--export NAME]
            [--nic MODEL] [--mac MAC]... [--keep] [--json] [--report DIR] [--compare [--retries K]]
-           [--fault KIND[:ARG][@WHEN]]...
+           [--fault KIND[:ARG][@WHEN]]... [--root-arg "ARGS"] [--root-path PATH]
 
 Builds or reuses the images (checking the cache, see ./lab build --help), starts the
 LTSP server and N thin clients, prints each client's boot timeline and the report
@@ -37,6 +41,14 @@ failed, 5 the harness broke (Docker dying mid-run included), 6 slower than the b
   --report DIR     the report folder (default reports/boot-<run>/)
   --compare        judge the boot against the baseline (see ./lab baseline --help)
   --retries K      with --compare: boot again up to K times before calling a regression
+  --root-arg "ARGS"
+                   the root argument(s) in place of the lab's root=nbd:{server}:{export}:ext4:ro;
+                   {server} is the server's address, {export} the --export name. Any form
+                   of dracut.cmdline(7): root=nbd:SERVER:PORT|NAME[:FSTYPE[:OPTS[:NBDOPTS]]],
+                   netroot=nbd:... with root=LABEL=ltsp-root, root=dhcp or netroot=dhcp
+  --root-path PATH the DHCP root-path dnsmasq sends the initramfs (not iPXE), e.g.
+                   nbd:{server}:{export}:ext4:ro; the initramfs then runs its own DHCP
+                   (ip=lab0:dhcp). Without --root-arg: root=/dev/root netroot=dhcp
   --fault F        apply a field fault during the boot, then report on the timeline when it
                    struck and whether each client recovered, and in how long (exit 4 when
                    one did not); repeatable. F is KIND[:ARG][@WHEN]:
@@ -65,13 +77,56 @@ left alone.
   --all   reap live runs too (never the caller's own)
 `;
 
+export const TEST_USAGE = `./lab test [--grep PATTERN] [--shard I/N] [--no-checks]
+
+Type-checks (tsc --noEmit), lints (eslint, shellcheck), runs the unit tests (no Docker,
+no QEMU), then the end-to-end scenarios (scenarios/**/*.e2e.ts), and writes the run's
+report to reports/test-<date>/ (results.json, junit.xml, index.html). Exit 0 when all
+passed, 1 when a check or test failed, 2 usage, 3 set-up problem.
+
+  --grep PATTERN   run only the tests whose full title matches PATTERN (a regular
+                   expression, as mocha's --grep), unit and end-to-end
+  --shard I/N      run shard I of N of the end-to-end files, on one of N runners. The
+                   files are split by their recorded times (fixtures/test-durations.json;
+                   a file not in it weighs as the median one), longest first to the least
+                   loaded shard, the same on every runner. Shard 1 also runs the checks
+                   and unit tests (their time is counted in its share); the others skip
+                   them. Merge the shards' run folders with ./lab report --merge DIR...
+  --no-checks      skip the type-check, lint and unit tests: only the end-to-end scenarios
+
+Environment: LTSP_LAB_TEST_RUN (the run folder's name, default test-<date>),
+LTSP_LAB_REPORTS (where reports go, default reports/), LTSP_LAB_TEST_DURATIONS (another
+record to split by, default fixtures/test-durations.json). After a whole run,
+./lab report RUN --record-durations writes its files' times to fixtures/test-durations.json.
+`;
+
 const ACCEL_USAGE = `./lab accel [--json]
 
 Which accelerator the lab uses on this host (KVM or TCG) and why, probing KVM with the
 lab's own kernel when this host boot's verdict is not cached yet.
 `;
 
-export const USAGES: Readonly<Record<string, string>> = { boot: BOOT_USAGE, build: BUILD_USAGE, clean: CLEAN_USAGE, accel: ACCEL_USAGE, ls: LS_USAGE, attach: ATTACH_USAGE, stop: STOP_USAGE };
+export const SETUP_USAGE = `./lab setup
+
+Installs what is missing (Debian packages, npm modules) and starts Docker, then stops.
+Every other command does this first too.
+`;
+
+export const USAGES = {
+  boot: BOOT_USAGE,
+  build: BUILD_USAGE,
+  clean: CLEAN_USAGE,
+  accel: ACCEL_USAGE,
+  bench: BENCH_USAGE,
+  baseline: BASELINE_USAGE,
+  report: REPORT_USAGE,
+  bisect: BISECT_USAGE,
+  test: TEST_USAGE,
+  setup: SETUP_USAGE,
+  ls: LS_USAGE,
+  attach: ATTACH_USAGE,
+  stop: STOP_USAGE,
+} as const satisfies Readonly<Record<string, string>>;
 
 /** --help or -h among a command's arguments. */
 export function wantsHelp(argv: readonly string[]): boolean {

@@ -23,7 +23,7 @@ export { buildImages, cacheDir, ensureImages, isIdleBuildLine, checkServedImages
 export { checkRootHash, sha256File, type Rebuildable } from './images/cache-check';
 export { bareBootStages, bootStages, BOOT_FAIL_PATTERNS, RESCUE_PROMPT, RESCUE_SHELL, SHELL_PROMPT, type StageDef } from './boot/stages';
 export { followStages, type FollowStagesOptions, type StageSource } from './boot/follow-stages';
-export { clientScript, kernelArgs, RESCUE_ARGS, RESCUE_RETRY_S, validateAppend } from './boot/kernel-args';
+export { clientScript, DHCP_ROOT_ARG, kernelArgs, rootFromDhcp, RESCUE_ARGS, RESCUE_RETRY_S, validateAppend, validateRootArg, validateRootPath, ROOT_PLACEHOLDERS } from './boot/kernel-args';
 export { ThinClient, StartedThinClient, type ClientState, type CommandResult } from './boot/thin-client';
 export { Lab, StartedLab, REPORTS_ROOT } from './lab/lab';
 export { listRuns, pickRun, readRunFile, RUN_FILE, type RunEntry, type RunFileClient, type RunFileData } from './lab/run-file';
@@ -64,3 +64,12 @@ export type { Baseline, BootConfig, BootSample, GateVerdict } from './gate/types
 export { parseTestDelay, testDelayArg, TEST_DELAY_ARG, type StageDelay } from './boot/test-delay';
 export { budgetStretch, FAULT_KINDS, parseFault, parseFaults, type FaultKind, type FaultSpec } from './fault/fault-spec';
 export { formatFaultEvents, runFaults, type FaultEvent, type FaultOutcome, type FaultTargets } from './fault/fault-run';
+export { sourceCommit } from './report/source-commit';
+export type { ShardRef, SuiteFileTime, TestSelection } from './report/types';
+export { partitionFiles, type Shard } from './shard/partition';
+export { DURATIONS_FILE, durationsFile, defaultFileMs, durationsFromResults, readDurations, writeDurations, type TestDurations } from './shard/durations';
+export { E2E_SUFFIX, e2eFiles, parseShard, planSelection, planTestRun, validateGrep, type TestArgs, type TestPlan } from './shard/test-plan';
+export { mergeRuns, readMergeInputs, writeMergedReport, type MergeInput } from './report/merge-runs';
+export { runBisect, bisectRange, type BisectRun, type BisectRunOptions } from './bisect/bisect-run';
+export type { Criterion as BisectCriterion } from './bisect/criterion';
+export type { BisectOutcome, Verdict as BisectVerdict } from './bisect/bisect-search';

@@ -34,6 +34,8 @@ describe('bad input: each mistake gets a named error, and nothing is left behind
       { title: 'a fault at a stage that does not exist', args: ['boot', '--fault', 'nbd-restart@kernal'], code: 2, message: /there is no boot stage 'kernal'.*\n.*hint: stages: start, ipxe, dhcp/ },
       { title: 'a fault at a negative time', args: ['boot', '--fault', 'link-down:5@login-3'], code: 2, message: /a fault cannot strike before its stage \(negative time -3\)/ },
       { title: 'a loss over 100 %', args: ['boot', '--fault', 'loss:150'], code: 2, message: /--fault loss:150: PCT must be 0 to 100%/ },
+      { title: 'a --root-arg that says nothing of the root', args: ['boot', '--root-arg', 'rd.debug'], code: 2, message: /--root-arg 'rd.debug' has no root= or netroot= argument/ },
+      { title: 'a root from DHCP without a root-path', args: ['boot', '--root-arg', 'root=dhcp'], code: 2, message: /takes the root from DHCP: give the root-path too/ },
       { title: 'an unknown command', args: ['frobnicate'], code: 2, message: /unknown command 'frobnicate'/ },
       { title: 'an unknown option to clean', args: ['clean', '--force'], code: 2, message: /unknown option '--force'/ },
       { title: 'a user who is not root', args: ['boot'], code: 3, prefix: ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'], message: /set-up problem: run as root/ },

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../common/errors';
-import { clientScript, kernelArgs, RESCUE_RETRY_S, validateAppend } from './kernel-args';
+import { clientScript, kernelArgs, RESCUE_RETRY_S, rootFromDhcp, validateAppend, validateRootArg, validateRootPath } from './kernel-args';
 import { FIXTURES_DIR } from '../common/paths';
 
 function usageError(fn: () => unknown): UsageError {
@@ -131,5 +131,44 @@ describe('clientScript', () => {
         '',
       ].join('\n'),
     );
+  });
+});
+
+describe('kernelArgs with a --root-arg', () => {
+  const tail = `rd.neednet=1 ${IP} console=ttyS0,115200`;
+
+  it('replaces the root argument, with {server} as iPXE\'s next-server and {export} as the export', () => {
+    expect(kernelArgs({ exportName: 'root', union: false, rootArg: 'root=nbd:{server}:{export}::errors=panic' })).to.equal(`root=nbd:\${next-server}:root::errors=panic ${tail}`);
+    expect(kernelArgs({ exportName: 'other', union: false, rootArg: 'netroot=nbd:{server}:{export}:ext4:ro root=LABEL=ltsp-root' })).to.equal(
+      `netroot=nbd:\${next-server}:other:ext4:ro root=LABEL=ltsp-root ${tail}`,
+    );
+  });
+
+  it('a root from DHCP makes the initramfs ask DHCP itself, instead of taking iPXE\'s lease', () => {
+    for (const rootArg of ['root=dhcp', 'root=/dev/root netroot=dhcp']) {
+      const args = kernelArgs({ exportName: 'root', union: true, rootArg });
+      expect(args).to.contain('ip=lab0:dhcp ifname=lab0:${net0/mac}').and.not.contain('${net0/ip}');
+    }
+    expect(rootFromDhcp('root=dhcpx')).to.equal(false);
+    expect(rootFromDhcp('netroot=dhcp6 root=/dev/root')).to.equal(true);
+  });
+
+  const bad: [string, string, RegExp][] = [
+    ['no root at all', 'rd.debug', /has no root= or netroot= argument/],
+    ['an unknown placeholder', 'root=nbd:{host}:root', /unknown placeholder \{host\}/],
+    ["iPXE's own expansion", 'root=nbd:${next-server}:root', /--root-arg contains '\$\{'/],
+    ['a newline', 'root=nbd:{server}:root\nrd.debug', /--root-arg contains a newline/],
+  ];
+  for (const [what, rootArg, message] of bad) {
+    it(`refuses ${what}`, () => {
+      expect(usageError(() => validateRootArg(rootArg)).message).to.match(message);
+    });
+  }
+
+  it('a root-path is one word without quotes, with the same placeholders', () => {
+    expect(validateRootPath('nbd:{server}:{export}:ext4:ro')).to.equal('nbd:{server}:{export}:ext4:ro');
+    expect(usageError(() => validateRootPath('nbd:{server}:root ext4')).message).to.match(/one word of printable ASCII/);
+    expect(usageError(() => validateRootPath('nbd:"x"')).message).to.match(/without quotes/);
+    expect(usageError(() => validateRootPath('nbd:{srv}:root')).message).to.match(/--root-path has an unknown placeholder \{srv\}/);
   });
 });

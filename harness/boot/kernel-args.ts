@@ -8,22 +8,22 @@ const MAX_APPEND = 1024;
  * Checks extra kernel arguments given by a user (`--append`). They end up in an iPXE
  * script line, so they must be one printable line without iPXE's ${...} expansion.
  */
-export function validateAppend(append: string): string {
+export function validateAppend(append: string, option = '--append'): string {
   const trimmed = append.trim();
   if (trimmed.length > MAX_APPEND) {
-    throw new UsageError(`--append is ${trimmed.length} characters; the limit is ${MAX_APPEND}`);
+    throw new UsageError(`${option} is ${trimmed.length} characters; the limit is ${MAX_APPEND}`);
   }
   // eslint-disable-next-line no-control-regex
   if (/[\x00-\x1f\x7f]/.test(trimmed)) {
-    throw new UsageError('--append contains a newline or control character; give kernel arguments on one line', {
+    throw new UsageError(`${option} contains a newline or control character; give kernel arguments on one line`, {
       hint: 'e.g. --append "rd.debug loglevel=7"',
     });
   }
-  if (/[^\x20-\x7e]/.test(trimmed)) throw new UsageError('--append contains non-ASCII characters; kernel arguments are ASCII');
-  if (trimmed.includes('${')) throw new UsageError("--append contains '${', which iPXE would expand; write the value out");
-  if ((trimmed.match(/"/g) ?? []).length % 2 !== 0) throw new UsageError('--append has an unbalanced double quote');
+  if (/[^\x20-\x7e]/.test(trimmed)) throw new UsageError(`${option} contains non-ASCII characters; kernel arguments are ASCII`);
+  if (trimmed.includes('${')) throw new UsageError(`${option} contains '\${', which iPXE would expand; write the value out`);
+  if ((trimmed.match(/"/g) ?? []).length % 2 !== 0) throw new UsageError(`${option} has an unbalanced double quote`);
   for (const word of trimmed.match(/(?:[^\s"]+|"[^"]*")+/g) ?? []) {
-    if (word.startsWith('=')) throw new UsageError(`--append has an argument without a name: '${word}'`);
+    if (word.startsWith('=')) throw new UsageError(`${option} has an argument without a name: '${word}'`);
     if (word.startsWith(`${TEST_DELAY_ARG}=`)) parseTestDelay(word.slice(TEST_DELAY_ARG.length + 1));
   }
   return trimmed;
@@ -35,6 +35,53 @@ export interface KernelArgsSpec {
   /** A client kept for a person to look at (./lab boot --keep): a failed initramfs stops at dracut's shell (RESCUE_ARGS). */
   rescueShell?: boolean;
   append?: string;
+  /** The root argument(s) in place of the lab's own (a template: see expandRootTemplate). */
+  rootArg?: string;
+}
+
+/** The placeholders a --root-arg or --root-path template may hold. */
+export const ROOT_PLACEHOLDERS = ['{server}', '{export}'] as const;
+
+/**
+ * A root argument or DHCP root-path as the user wrote it, with {server} and {export}
+ * filled in. In the kernel command line {server} is iPXE's ${next-server}, expanded at
+ * boot; in a root-path the server fills in its own address (LAB_ROOT_PATH, ltsp-server).
+ */
+export function expandRootTemplate(option: string, template: string, values: { server: string; exportName: string }): string {
+  const unknown = template.match(/\{[^}]*\}/g)?.find((p) => !(ROOT_PLACEHOLDERS as readonly string[]).includes(p));
+  if (unknown) throw new UsageError(`${option} has an unknown placeholder ${unknown}`, { hint: `placeholders: ${ROOT_PLACEHOLDERS.join(' ')}` });
+  return template.replaceAll('{server}', values.server).replaceAll('{export}', values.exportName);
+}
+
+/**
+ * Checks a --root-arg: kernel arguments like --append's, which say where the root is
+ * (root= or netroot=). dracut.cmdline(7): root=nbd:SERVER:PORT|NAME[:FSTYPE[:OPTS[:NBDOPTS]]],
+ * netroot=nbd:... with root=LABEL=..., or root=dhcp / netroot=dhcp with a DHCP root-path.
+ */
+export function validateRootArg(rootArg: string): string {
+  const trimmed = validateAppend(rootArg, '--root-arg');
+  if (!/(^|\s)(net)?root=/.test(trimmed)) {
+    throw new UsageError(`--root-arg '${trimmed}' has no root= or netroot= argument`, { hint: "e.g. --root-arg 'root=nbd:{server}:{export}:ext4:ro,noatime'" });
+  }
+  expandRootTemplate('--root-arg', trimmed, { server: '', exportName: '' });
+  return trimmed;
+}
+
+/** Checks a --root-path: one word of printable ASCII (dnsmasq quotes it), placeholders as in a root argument. */
+export function validateRootPath(rootPath: string): string {
+  if (!/^[\x21-\x7e]+$/.test(rootPath) || /["\\]/.test(rootPath)) {
+    throw new UsageError(`--root-path '${rootPath}' must be one word of printable ASCII without quotes or backslashes`, { hint: "e.g. --root-path 'nbd:{server}:{export}:ext4:ro'" });
+  }
+  expandRootTemplate('--root-path', rootPath, { server: '', exportName: '' });
+  return rootPath;
+}
+
+/** What dracut is given when only a --root-path is: the root comes from DHCP (dracut.cmdline(7)). */
+export const DHCP_ROOT_ARG = 'root=/dev/root netroot=dhcp';
+
+/** Whether a root argument has dracut take the root from DHCP (root=dhcp, netroot=dhcp), so the initramfs must run its own DHCP. */
+export function rootFromDhcp(rootArg: string): boolean {
+  return /(^|\s)(net)?root=dhcp6?(\s|$)/.test(rootArg);
 }
 
 /**
@@ -66,16 +113,26 @@ export const RESCUE_ARGS = ['rd.shell', `rd.retry=${RESCUE_RETRY_S}`];
  */
 export const LEASE_IP_ARGS = 'ip=${net0/ip}:::${net0/netmask}::lab0:none ifname=lab0:${net0/mac}';
 
+/** For a root from DHCP: dracut's dhclient asks the lab's DHCP server again, on the NIC that booted. */
+export const INITRAMFS_DHCP_ARGS = 'ip=lab0:dhcp ifname=lab0:${net0/mac}';
+
 /**
  * The client's kernel command line; ${next-server} is expanded by iPXE to the server
  * that answered DHCP. dracut 059's nbd module takes root=nbd:SERVER:EXPORT:FSTYPE:OPTS,
- * where a non-numeric port field is the export name (its srv:port/name form fails).
+ * where a non-numeric port field is the export name (its srv:port/name form fails: see
+ * scenarios/root-grammar.e2e.ts). A --root-arg replaces the lab's root= argument.
  */
 export function kernelArgs(spec: KernelArgsSpec): string {
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(spec.exportName)) {
     throw new UsageError(`export name '${spec.exportName}' is not a plain name (letters, digits, . _ -)`);
   }
-  const args = [`root=nbd:\${next-server}:${spec.exportName}:ext4:ro`, 'rd.neednet=1', LEASE_IP_ARGS, 'console=ttyS0,115200'];
+  const root = spec.rootArg === undefined ? 'root=nbd:{server}:{export}:ext4:ro' : validateRootArg(spec.rootArg);
+  const args = [
+    expandRootTemplate('--root-arg', root, { server: '${next-server}', exportName: spec.exportName }),
+    'rd.neednet=1',
+    rootFromDhcp(root) ? INITRAMFS_DHCP_ARGS : LEASE_IP_ARGS,
+    'console=ttyS0,115200',
+  ];
   if (spec.union) args.push('rd.unionfs=1');
   if (spec.rescueShell) args.push(...RESCUE_ARGS);
   const extra = spec.append === undefined ? '' : validateAppend(spec.append);

@@ -11,7 +11,7 @@ import { netdevId, QemuMachine, type StartedQemuMachine, type StopStep } from '.
 import type { ClientTimeline, FaultMark, StageMark } from '../report/types';
 import { writeClientScript } from '../server/client-scripts';
 import { followStages } from './follow-stages';
-import { clientScript, kernelArgs } from './kernel-args';
+import { clientScript, kernelArgs, validateRootArg } from './kernel-args';
 import { BOOT_FAIL_PATTERNS, RESCUE_SHELL, SHELL_PROMPT, bootBudgetMs, bootStages, stageBudgetMs, type StageDef } from './stages';
 import { DEFAULT_FAIL_PATTERNS } from '../console/fail-patterns';
 import { budgetMs, type StepKind } from '../common/budgets';
@@ -74,6 +74,7 @@ export class ThinClient {
   private exportName = 'root';
   private exportChecked = true;
   private rescueShell = false;
+  private rootArg?: string;
   private qemuBinary?: string;
 
   constructor(
@@ -116,6 +117,12 @@ export class ThinClient {
     return this;
   }
 
+  /** The root argument in place of the lab's root=nbd:... (a template: {server}, {export}; see kernelArgs). */
+  withRootArg(template: string): this {
+    this.rootArg = validateRootArg(template);
+    return this;
+  }
+
   /** The NBD export to ask for (the server has "root"). */
   withExportName(name: string): this {
     this.exportName = name;
@@ -149,7 +156,7 @@ export class ThinClient {
     const mac = this.mac ?? `52:54:00:4c:${this.host.run.id.charCodeAt(5).toString(16).padStart(2, '0')}:${index.toString(16).padStart(2, '0')}`;
     const holder = this.host.macHolder(mac);
     if (holder) throw new UsageError(`MAC ${mac} is already used by client ${holder} in this lab: dnsmasq leases by MAC`, { hint: 'give each client its own MAC' });
-    const args = kernelArgs({ exportName: this.exportName, union: this.union, rescueShell: this.rescueShell, ...(this.append ? { append: this.append } : {}) });
+    const args = kernelArgs({ exportName: this.exportName, union: this.union, rescueShell: this.rescueShell, ...(this.append ? { append: this.append } : {}), ...(this.rootArg ? { rootArg: this.rootArg } : {}) });
     const dir = join(this.host.reportDir, this.name);
     mkdirSync(dir, { recursive: true });
     const machine = new QemuMachine(this.name, join(this.host.run.stateDir, this.name))
@@ -184,6 +191,8 @@ export class StartedThinClient implements AsyncDisposable {
   private failure?: { stage: string; error: string };
   /** Set while waitForBoot follows the boot; false once it returned or threw. */
   private following = false;
+  /** How many stages the last waitForBoot followed (all, or up to its `upTo`); unset: all. */
+  private followed?: number;
   private readonly faultMarks: FaultMark[] = [];
   /** Multiplies every budget of this client (a slow-link fault, see harness/fault). */
   private stretch = 1;
@@ -237,6 +246,7 @@ export class StartedThinClient implements AsyncDisposable {
     delete this.failure;
     const last = this.stages.findIndex((s) => s.id === upTo);
     const stages = last < 0 ? this.stages : this.stages.slice(0, last + 1);
+    this.followed = stages.length;
     const watch = this.host.watch();
     this.following = true;
     try {
@@ -414,7 +424,8 @@ export class StartedThinClient implements AsyncDisposable {
     return {
       client: this.name,
       mac: this.mac,
-      ok: !this.failure && this.timeline.length === this.stages.length,
+      // A boot followed up to a stage (./lab bisect --stage) is whole when it got there.
+      ok: !this.failure && this.timeline.length === (this.followed ?? this.stages.length),
       ...(this.failure ? { failedStage: this.failure.stage, error: this.failure.error } : {}),
       stages: [...this.timeline],
       consoleLog: join(this.name, 'console.log'),

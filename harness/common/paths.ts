@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 /**
  * The repository root: the nearest folder above this file with the `lab` script. The
@@ -21,8 +21,12 @@ export function labScript(): string {
   return join(repoRoot(), 'lab');
 }
 
-/** reports/ at the repo root: every run's report folder, and reports/latest. */
-export const REPORTS_ROOT = join(repoRoot(), 'reports');
+/**
+ * reports/ at the repo root: every run's report folder, and reports/latest.
+ * LTSP_LAB_REPORTS puts them elsewhere (./lab makes it absolute): a ./lab test run
+ * inside another's (scenarios/test-shards.e2e.ts) must not write into its reports.
+ */
+export const REPORTS_ROOT = process.env.LTSP_LAB_REPORTS ? resolve(process.env.LTSP_LAB_REPORTS) : join(repoRoot(), 'reports');
 
 /** fixtures/ at the repo root: recorded consoles and runs, boot-time baselines. */
 export const FIXTURES_DIR = join(repoRoot(), 'fixtures');

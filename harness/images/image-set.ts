@@ -40,6 +40,9 @@ export interface BuildOptions {
   run?: RunContext;
 }
 
+/** vm-images/build.sh ran and failed a step: the recipe does not build (./lab bisect skips such a revision). */
+export class ImageBuildError extends SetupError {}
+
 /** The image cache: LTSP_LAB_CACHE, default ~/.cache/ltsp-lab. */
 export function cacheDir(): string {
   return process.env.LTSP_LAB_CACHE ?? join(process.env.HOME ?? '/root', '.cache', 'ltsp-lab');
@@ -88,7 +91,7 @@ export async function buildImages(opts: BuildOptions): Promise<ImageManifest> {
   });
   if (status.code !== 0) {
     const failed = progress.filter((l) => /FAILED step/.test(l)).pop() ?? progress.slice(-1)[0] ?? '';
-    throw new SetupError(`the image build failed: ${failed.replace(/^\[ltsp-lab build\] /, '')}\n${progress.slice(-15).join('\n')}`, {
+    throw new ImageBuildError(`the image build failed: ${failed.replace(/^\[ltsp-lab build\] /, '')}\n${progress.slice(-15).join('\n')}`, {
       hint: 'see the build logs in the image cache (LTSP_LAB_CACHE, default ~/.cache/ltsp-lab/logs)',
     });
   }

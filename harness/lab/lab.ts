@@ -23,7 +23,7 @@ import { checkServedImages, ensureImages, type ImageManifest } from '../images/i
 import { LabNetwork, type StartedLabNetwork } from '../network/lab-network';
 import type { ServedImages, ServerFile, StartedLtspServer } from '../server/ltsp-server';
 import { writeDefaultScript } from '../server/client-scripts';
-import { clientScript, kernelArgs } from '../boot/kernel-args';
+import { clientScript, expandRootTemplate, kernelArgs, validateRootPath } from '../boot/kernel-args';
 
 const debug = log('lab');
 
@@ -61,6 +61,7 @@ export class Lab {
   private configureNetwork: (network: LabNetwork) => LabNetwork = (n) => n;
   private serverEnv: Record<string, string> = {};
   private serverFiles: ServerFile[] = [];
+  private vmImagesDir?: string;
 
   withReportDir(dir: string): this {
     this.reportDir = dir;
@@ -70,6 +71,12 @@ export class Lab {
   /** Serve these instead of what vm-images/build.sh makes (any field may be left out). */
   withImages(images: Partial<ServedImages>): this {
     this.images = images;
+    return this;
+  }
+
+  /** Build (or reuse from the keyed cache) the images of another vm-images/ folder, e.g. an older revision's (./lab bisect). */
+  withVmImages(dir: string): this {
+    this.vmImagesDir = dir;
     return this;
   }
 
@@ -87,6 +94,15 @@ export class Lab {
   withServerEnv(env: Record<string, string>): this {
     this.serverEnv = { ...this.serverEnv, ...env };
     return this;
+  }
+
+  /**
+   * A DHCP root-path (option 17) for the clients' initramfs (root=dhcp, netroot=dhcp),
+   * e.g. 'nbd:{server}:root:ext4'; {export} is filled in here, {server} by the server
+   * (its own address). iPXE is not sent it.
+   */
+  withRootPath(template: string, exportName = 'root'): this {
+    return this.withServerEnv({ LAB_ROOT_PATH: expandRootTemplate('--root-path', validateRootPath(template), { server: '{server}', exportName }) });
   }
 
   /** Files put into the server container before it starts (a test's variant of the stack, e.g. an nbd-server conf.d export). */
@@ -107,7 +123,7 @@ export class Lab {
     checkFreeSpace(reportDir, REPORT_MIN_FREE_MIB, 'report folder');
     // The image build (a no-op check when the cache is warm) runs while dead runs are
     // reaped and the network is made: neither needs the images.
-    const building = ensureImages({ deadline: deadline.child(budgetMs('imageBuild'), 'image build'), run: this.run, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+    const building = ensureImages({ deadline: deadline.child(budgetMs('imageBuild'), 'image build'), run: this.run, ...(this.vmImagesDir ? { dir: this.vmImagesDir } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
     building.catch(() => undefined);
     // The accelerator is chosen by a probe of the kernel the clients will boot, as soon as
     // it is there and checked, while the network is made.

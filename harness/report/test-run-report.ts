@@ -1,7 +1,7 @@
 import type { HostSpeed } from '../common/speed';
 import { finishResults, setImages, setSpeed, startResults } from './lab-results';
 import { writeRunReport, type WrittenReport } from './run-report';
-import type { RunResults, TestResult } from './types';
+import type { RunResults, TestResult, TestSelection } from './types';
 
 /**
  * The report of a `./lab test` run, one test at a time: written after every test, so
@@ -28,6 +28,20 @@ export class TestRunReport {
     this.hostKnown = true;
     setSpeed(this.results, lab.speed);
     setImages(this.results, lab.manifest);
+  }
+
+  /** What the run was asked to run (./lab test's plan), and the commit it ran. */
+  select(selection: TestSelection | undefined, commit: string | undefined): void {
+    if (selection) this.results.selection = selection;
+    if (commit) this.results.commit = commit;
+  }
+
+  /** An e2e file's suite took `ms` (a file with several top-level suites adds up). */
+  addFileTime(file: string, ms: number): void {
+    const times = (this.results.suiteFiles ??= []);
+    const known = times.find((f) => f.file === file);
+    if (known) known.durationMs += Math.round(ms);
+    else times.push({ file, durationMs: Math.round(ms) });
   }
 
   add(test: TestResult): void {

@@ -156,6 +156,32 @@ export interface TestResult {
   gate?: GateVerdict;
   /** What else the test measured (a bench case's numbers, an image build's steps). */
   data?: Record<string, unknown>;
+  /** A test run's: the spec file it is in, repo-relative. */
+  file?: string;
+  /** A merged report's: the shard it ran in. */
+  shard?: ShardRef;
+}
+
+/** Shard `index` (from 1) of `count`, as `./lab test --shard I/N` says it. */
+export interface ShardRef {
+  index: number;
+  count: number;
+}
+
+/** What `./lab test` was asked to run. */
+export interface TestSelection {
+  grep?: string;
+  shard?: ShardRef;
+  /** The e2e files it loaded (a shard's own; every one unsharded). */
+  files: string[];
+  /** The static checks and unit tests before the e2e files, ms; absent when it skipped them. */
+  checksMs?: number;
+}
+
+/** An e2e file's wall time in a test run, its suites' hooks included. */
+export interface SuiteFileTime {
+  file: string;
+  durationMs: number;
 }
 
 export interface RunResults {
@@ -173,5 +199,11 @@ export interface RunResults {
   baseline?: BaselineFacts;
   gate?: GateVerdict;
   notes?: string[];
+  /** The commit the run's tree was at, `-dirty` when it had uncommitted changes. */
+  commit?: string;
+  /** A test run's: its --grep and --shard, and the files they gave. */
+  selection?: TestSelection;
+  /** A test run's: each e2e file's wall time (what shards are balanced by, fixtures/test-durations.json). */
+  suiteFiles?: SuiteFileTime[];
   tests: TestResult[];
 }

@@ -1,6 +1,8 @@
 import { basename, join, relative } from 'node:path';
 import {
   errorFacts,
+  repoRoot,
+  sourceCommit,
   LogSlicer,
   startedClientResult,
   TestRunReport,
@@ -9,7 +11,7 @@ import {
   type StartedThinClient,
   type TestResult,
 } from '../../harness/index';
-import { slug, suiteReportPath, testReportDir, testRunDir } from './report-dir';
+import { slug, suiteReportPath, testReportDir, testRunDir, testSelection } from './report-dir';
 
 /*
  * The results of a `./lab test` run (reports/<run>/results.json, junit.xml,
@@ -57,8 +59,12 @@ function hookDir(hook: Mocha.Hook): string {
 /** Subscribes to the runner (mochaGlobalSetup, where `this` is the runner); writes after every test and at the end. */
 export function attachRunReport(runner: Mocha.Runner): void {
   const runDir = testRunDir();
-  report = new TestRunReport(runDir, basename(runDir), './lab test');
+  const selection = testSelection();
+  report = new TestRunReport(runDir, basename(runDir), `./lab test${selection?.grep === undefined ? '' : ` --grep '${selection.grep}'`}${selection?.shard ? ` --shard ${selection.shard.index}/${selection.shard.count}` : ''}`);
+  report.select(selection, sourceCommit());
   for (const lab of labs) report.noteLab(lab);
+  const root = repoRoot();
+  const specFile = (r: Mocha.Runnable | Mocha.Suite): string | undefined => (r.file === undefined ? undefined : relative(root, r.file));
   const slicer = new LogSlicer();
   const started = new Map<Mocha.Runnable, number>();
   const errors = new Map<Mocha.Runnable, unknown>();
@@ -95,6 +101,8 @@ export function attachRunReport(runner: Mocha.Runner): void {
       durationMs: Math.round(r.duration ?? (t0 === undefined ? 0 : performance.now() - t0)),
       clients: boots,
     };
+    const file = specFile(r);
+    if (file !== undefined) result.file = file;
     const err = errors.get(r);
     if (err !== undefined) result.error = errorFacts(err);
     if (copied.has('server.log')) result.serverLog = join(prefix, 'server.log');
@@ -104,6 +112,18 @@ export function attachRunReport(runner: Mocha.Runner): void {
     report?.write();
   };
 
+  // Each file's wall time, its hooks (a suite's lab start) included: what shards are balanced by.
+  const suiteStarted = new Map<Mocha.Suite, number>();
+  runner.on('suite', (s: Mocha.Suite) => {
+    if (s.parent?.root) suiteStarted.set(s, performance.now());
+  });
+  runner.on('suite end', (s: Mocha.Suite) => {
+    const t0 = suiteStarted.get(s);
+    const file = specFile(s);
+    if (t0 === undefined || file === undefined) return;
+    report?.addFileTime(file, performance.now() - t0);
+    report?.write();
+  });
   runner.on('test', (t: Mocha.Test) => {
     current = t;
     started.set(t, performance.now());
@@ -123,7 +143,8 @@ export function attachRunReport(runner: Mocha.Runner): void {
   });
   runner.on('pending', (t: Mocha.Test) => {
     const id = relative(runDir, join(suiteReportPath(t.parent as Mocha.Suite), slug(t.title)));
-    report?.add({ id, title: t.fullTitle(), outcome: 'skipped', durationMs: 0, clients: [] });
+    const file = specFile(t);
+    report?.add({ id, title: t.fullTitle(), outcome: 'skipped', durationMs: 0, clients: [], ...(file === undefined ? {} : { file }) });
   });
   runner.once('end', () => {
     try {
