@@ -1,33 +1,11 @@
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import {
-  checkClientsFit,
-  describeLeftovers,
-  removeIfEmpty,
-  ConsoleRelay,
-  ensureWritableDir,
-  formatTimelineTable,
-  installSignalTeardown,
-  isIdleBuildLine,
-  Lab,
-  REPORTS_ROOT,
-  RunContext,
-  BootRunReport,
-  REPORT_FILES,
-  RegressionError,
-  SutError,
-  budgetStretch,
-  formatFaultEvents,
-  runFaults,
-  type FaultEvent,
-  type ClientTimeline,
-  type StartedLab,
-  type StartedThinClient,
-} from '../harness/index';
-import { parseBootArgs, type BootOptions } from './args';
+import { installSignalTeardown } from '../harness/index';
+import { attach } from './attach';
+import { boot } from './boot';
 import { clean } from './clean';
 import { bench } from './bench';
 import { build } from './build';
+import { ls } from './ls';
+import { stop } from './stop';
 import { USAGES } from './usage';
 import { failWith } from './fail';
 import { runLabProgram, type LabCommand } from './program';
@@ -35,132 +13,12 @@ import { report } from './report';
 import { accel } from './accel';
 import { baseline } from './baseline';
 import { bisect } from './bisect';
-import { compareBoots, configureClient } from './compare';
-
-function progress(line: string): void {
-  process.stderr.write(`${line}\n`);
-}
-
-async function boot(argv: string[]): Promise<number> {
-  const opts: BootOptions = parseBootArgs(argv);
-  checkClientsFit(opts.clients, opts.memoryMb);
-  const run = new RunContext();
-  const reportDir = resolve(opts.reportDir ?? join(REPORTS_ROOT, `boot-${run.id}`));
-  const madeReportDir = !existsSync(reportDir);
-  ensureWritableDir(reportDir, 'report folder');
-  const startedAt = new Date();
-  const t0 = performance.now();
-  const clients: StartedThinClient[] = [];
-  // The clients power on while the server container starts (see LabStartOptions).
-  const powerOn = async (lab: StartedLab): Promise<void> => {
-    for (let i = 0; i < opts.clients; i++) {
-      let b = configureClient(opts)(lab.client(`c${i + 1}`));
-      const mac = opts.macs[i];
-      if (mac) b = b.withMac(mac);
-      clients.push(await b.start());
-    }
-  };
-  // Written however the run ends: a lab that does not start, a failed boot, a signal.
-  const report = new BootRunReport(reportDir, `./lab boot ${argv.join(' ')}`.trim(), () => clients, startedAt);
-  let lab: StartedLab;
-  try {
-    // Judged boots, and boots under faults (which act from the first DHCP on), start once the server is up.
-    const later = opts.compare || opts.faults.length > 0;
-    const builder = new Lab().withRunContext(run).withReportDir(reportDir);
-    if (opts.rootPath !== undefined) builder.withRootPath(opts.rootPath, opts.exportName);
-    lab = await builder.withServerInit(opts.serverInit).start({ onProgress: (l) => isIdleBuildLine(l) || progress(l), ...(later ? {} : { whileServerStarts: powerOn }) });
-  } catch (e) {
-    await writeReportOf(report, e);
-    if (madeReportDir) removeIfEmpty(reportDir);
-    throw e;
-  }
-  report.attachLab(lab);
-  let failed: unknown;
-  let faults: FaultEvent[] = [];
-  try {
-    try {
-      progress(`lab: run ${run.id}: ${opts.clients} client(s) booting (${lab.speed.accel}, speed factor ${lab.speed.factor}, server init ${lab.server.init}); consoles in ${reportDir}`);
-      if (opts.compare) {
-        // Judged boots start once the server is up, as the baseline's did.
-        const gate = await compareBoots(lab, async () => (await powerOn(lab), clients), opts, progress);
-        report.results.gate = gate.verdict;
-        if (gate.verdict.verdict === 'regression') failed = new RegressionError(gate.verdict);
-      } else {
-        // Without faults the clients powered on while the server started.
-        if (opts.faults.length > 0) await powerOn(lab);
-        for (const c of clients) c.stretchBudgets(budgetStretch(opts.faults));
-        const boots = clients.map((c) => c.waitForBoot());
-        for (const b of boots) b.catch(() => undefined);
-        const faulting = runFaults(opts.faults, { server: lab.server, clients, boots }, { onProgress: progress });
-        const results = await Promise.allSettled(boots);
-        failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')?.reason;
-        faults = await faulting;
-        const broken = faults.filter((f) => f.outcome === 'failed');
-        if (!failed && broken.length > 0) {
-          failed = new SutError(`the stack did not come through ${broken.map((f) => `${f.fault} (${f.client}: ${f.detail})`).join('; ')}`, { hint: 'the faults table above has the evidence' });
-        }
-      }
-    } catch (e) {
-      failed = e;
-    }
-    await printReport(opts, run.id, report, lab, clients, failed, faults);
-    if (opts.keep && !failed) await keepUp(reportDir, clients);
-  } finally {
-    await lab.stop();
-    report.close();
-  }
-  // Counted, not assumed: a teardown that could not reach Docker leaves things behind.
-  progress(`lab: done in ${((performance.now() - t0) / 1000).toFixed(1)} s; ${describeLeftovers(await lab.leftovers())}`);
-  if (failed) throw failed;
-  return 0;
-}
-
-/** The timeline table (or JSON) on stdout, and the HTML report; returns its path. */
-async function printReport(opts: BootOptions, runId: string, report: BootRunReport, lab: StartedLab, clients: StartedThinClient[], failed: unknown, faults: FaultEvent[]): Promise<string> {
-  const timelines: ClientTimeline[] = clients.map((c) => c.report());
-  const reportDir = report.dir;
-  const ok = !failed;
-  const html = await writeReportOf(report, failed);
-  if (opts.json) {
-    // Epoch ms, so a caller can time this process from outside (./lab bench, case overhead).
-    const stamped = clients.map((c, i) => {
-      const qemuSpawnedAt = Math.round(performance.timeOrigin + c.qemu.startedAt);
-      const login = c.timeline.find((m) => m.stage === 'login');
-      return { ...timelines[i], qemuSpawnedAt, ...(login ? { loginSeenAt: qemuSpawnedAt + login.t } : {}) };
-    });
-    process.stdout.write(JSON.stringify({ runId, reportDir, report: html, speed: lab.speed, clients: stamped, ok, ...(faults.length ? { faults } : {}) }, null, 2) + '\n');
-  } else {
-    const faultLines = faults.length ? `\n\n${formatFaultEvents(faults)}` : '';
-    process.stdout.write(`\n${formatTimelineTable(timelines)}${faultLines}\n\nreport: ${html}\n`);
-  }
-  return html;
-}
-
-/** Writes the boot's report; a report that cannot be written is said, not thrown over the run's own error. */
-async function writeReportOf(report: BootRunReport, failed: unknown): Promise<string> {
-  try {
-    return (await report.write(failed ?? undefined)).html;
-  } catch (e) {
-    if (failed) {
-      progress(`lab: the report could not be written: ${e instanceof Error ? e.message : String(e)}`);
-      return join(report.dir, REPORT_FILES.html);
-    }
-    throw e;
-  }
-}
-
-/** --keep: a console socket per client, then wait for Ctrl-C (the signal teardown stops the lab). */
-async function keepUp(reportDir: string, clients: StartedThinClient[]): Promise<never> {
-  const relays = await Promise.all(clients.map((c) => ConsoleRelay.listen(join(reportDir, c.name, 'console.sock'), c.qemu.process.stdout, c.qemu.process.stdin!)));
-  for (const [i, c] of clients.entries()) {
-    process.stderr.write(`lab: ${c.name} (${c.mac}, ${c.leaseIp ?? '?'}): socat -,raw,echo=0 UNIX-CONNECT:${relays[i]!.path}   log: ${join(c.dir, 'console.log')}\n`);
-  }
-  process.stderr.write('lab: the lab stays up until Ctrl-C\n');
-  return new Promise<never>(() => undefined);
-}
 
 const COMMANDS: Record<string, LabCommand> = {
-  boot: { summary: 'build or reuse the images, PXE-boot thin clients, print the boot timeline', usage: USAGES.boot, run: boot },
+  boot: { summary: 'build or reuse the images, PXE-boot thin clients, print the boot timeline (--keep: leave the lab up, passed or failed)', usage: USAGES.boot, run: boot },
+  ls: { summary: 'the runs on this machine: age, clients with their stage and lease, report folder', usage: USAGES.ls, run: ls },
+  attach: { summary: "this terminal on a kept client's serial console (Ctrl-] q detaches)", usage: USAGES.attach, run: attach },
+  stop: { summary: 'tear a kept run down through its owner, and say what is left', usage: USAGES.stop, run: stop },
   test: { summary: 'type-check, lint, unit tests, then the end-to-end scenarios (--grep PATTERN, --shard I/N; JUnit in reports/)', usage: USAGES.test },
   bench: { summary: 'boot benchmarks: the lab against bare QEMU, concurrency, images, memory, the gate', usage: USAGES.bench, run: bench },
   baseline: { summary: 'the boot-time baselines ./lab boot --compare judges against (--update records)', usage: USAGES.baseline, run: baseline },

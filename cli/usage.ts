@@ -1,8 +1,12 @@
+import { RESCUE_ARGS, RESCUE_RETRY_S } from '../harness/index';
+import { ATTACH_USAGE } from './attach';
 import { BASELINE_USAGE } from './baseline';
 import { BENCH_USAGE } from './bench';
 import { BISECT_USAGE } from './bisect';
 import { BUILD_USAGE } from './build';
+import { LS_USAGE } from './ls';
 import { REPORT_USAGE } from './report';
+import { STOP_USAGE } from './stop';
 
 /*
  * `./lab COMMAND --help` and `./lab help COMMAND` (cli/program.ts). Printed without
@@ -16,7 +20,7 @@ export const BOOT_USAGE = `./lab boot [--clients N] [--memory MB] [--append "ARG
 
 Builds or reuses the images (checking the cache, see ./lab build --help), starts the
 LTSP server and N thin clients, prints each client's boot timeline and the report
-folder, and tears everything down. Exit 0 ok, 2 usage, 3 set-up problem (no Docker, a
+folder, and tears everything down (with --keep: once stopped). Exit 0 ok, 2 usage, 3 set-up problem (no Docker, a
 damaged cache that cannot be rebuilt, a full report disk), 4 the stack under test
 failed, 5 the harness broke (Docker dying mid-run included), 6 slower than the baseline.
 
@@ -27,7 +31,13 @@ failed, 5 the harness broke (Docker dying mid-run included), 6 slower than the b
   --export NAME    the NBD export to ask for (default root)
   --nic MODEL      virtio-net-pci (default), e1000 or rtl8139
   --mac MAC        a client's MAC, once per client
-  --keep           leave the lab up until Ctrl-C, with a console socket per client
+  --keep           leave the lab up, whether the boots pass or fail, until Ctrl-C or
+                   ./lab stop RUN: each client's console is served from power-on
+                   (./lab attach RUN CLIENT, printed per client; ./lab ls lists the run),
+                   and the kernel gets ${RESCUE_ARGS.join(' ')}, so a client that fails
+                   in the initramfs is at dracut's emergency shell in about 1.5x
+                   ${RESCUE_RETRY_S} s of TCG (dracut's default: 180 s); an --export the
+                   server lacks boots too
   --json           the timeline as JSON on stdout
   --report DIR     the report folder (default reports/boot-<run>/)
   --compare        judge the boot against the baseline (see ./lab baseline --help)
@@ -120,6 +130,9 @@ export const USAGES = {
   bisect: BISECT_USAGE,
   test: TEST_USAGE,
   setup: SETUP_USAGE,
+  ls: LS_USAGE,
+  attach: ATTACH_USAGE,
+  stop: STOP_USAGE,
 } as const satisfies Readonly<Record<string, string>>;
 
 /** --help or -h among a command's arguments. */

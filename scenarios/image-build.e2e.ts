@@ -3,7 +3,7 @@ import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFi
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { budgetMs, Deadline, execCommand, HarnessError, ProcessGroup, stepDeadline, VM_IMAGES_DIR, type ImageManifest } from '../harness/index';
+import { budgetMs, Deadline, execCommand, HarnessError, stepDeadline, VM_IMAGES_DIR, type ImageManifest } from '../harness/index';
 import { testReportDir } from './support/report-dir';
 import { recordTestData } from './support/run-report';
 
@@ -26,16 +26,26 @@ interface BuildResult {
 /** Runs a build.sh in its own process group; past the deadline it gets SIGTERM, so its EXIT trap still cleans up. */
 async function runBuild(buildSh: string, args: string[], env: Record<string, string>, deadline: Deadline, reportDir?: string): Promise<BuildResult> {
   const t0 = Date.now();
-  const proc = await ProcessGroup.spawn({ command: buildSh, args, name: 'build', env: { ...process.env, ...env }, stdin: 'ignore' });
+  // Its own process group, so the SIGTERM past the deadline reaches build.sh and its docker runs.
+  const proc = spawn(buildSh, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const exited = new Promise<number | null>((resolve) => proc.once('close', (code) => resolve(code)));
+  const signal = (sig: NodeJS.Signals): void => {
+    try {
+      process.kill(-(proc.pid as number), sig);
+    } catch {
+      /* gone */
+    }
+  };
   let stdout = '';
   let stderr = '';
   proc.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
   proc.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   try {
-    const status = await deadline.race(proc.exited, () => new HarnessError(`${buildSh} ${args.join(' ')} did not finish within ${deadline.totalMs / 1000} s\n${stderr.slice(-3000)}`));
-    return { code: status.code, stdout, stderr, ms: Date.now() - t0 };
+    const code = await deadline.race(exited, () => new HarnessError(`${buildSh} ${args.join(' ')} did not finish within ${deadline.totalMs / 1000} s\n${stderr.slice(-3000)}`));
+    return { code, stdout, stderr, ms: Date.now() - t0 };
   } catch (e) {
-    await proc.terminate(10_000);
+    signal('SIGTERM');
+    if (!(await Deadline.after(10_000, 'build.sh to exit after SIGTERM').race(exited).then(() => true, () => false))) signal('SIGKILL');
     throw e;
   } finally {
     if (reportDir) {

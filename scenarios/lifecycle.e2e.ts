@@ -121,7 +121,7 @@ describe('lifecycle: teardown on every path, and a reaper for what a killed run 
     it('QEMU killed mid-boot: HarnessError saying it was killed from outside, at which stage', async function () {
       c = await startClient(lab!, 'killed');
       await c.waitForBoot(undefined, 'ipxe');
-      process.kill(c.qemu.pid, 'SIGKILL');
+      c.kill('SIGKILL');
       const e = await rejection(c.waitForBoot());
       expect(e).to.be.instanceOf(HarnessError);
       expect((e as Error).message).to.match(/QEMU for killed was killed from outside \(SIGKILL\) at stage/);

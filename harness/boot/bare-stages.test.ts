@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { Deadline } from '../common/deadline';
 import { BootStageError } from '../common/errors';
 import { ConsoleLog } from '../console/console-log';
-import type { ProcessGroup } from '../process/process-group';
 import { followStages, type StageSource } from './follow-stages';
 import { bareBootStages, bootStages } from './stages';
 import { FIXTURES_DIR } from '../common/paths';
@@ -18,7 +17,7 @@ const BARE = readFileSync(join(FIXTURES_DIR, 'consoles', 'console-bare-union.log
 
 function machine(): StageSource & { console: ConsoleLog } {
   const exited = new Promise<never>(() => undefined);
-  return { name: 'bare', console: new ConsoleLog({ name: 'bare' }), exited, startedAt: performance.now(), isRunning: () => true, process: { exited } as unknown as ProcessGroup };
+  return { name: 'bare', console: new ConsoleLog({ name: 'bare' }), exited, startedAt: performance.now(), isRunning: () => true };
 }
 
 async function follow(text: string, union: boolean): Promise<Map<string, string>> {

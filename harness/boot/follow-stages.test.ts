@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { Deadline } from '../common/deadline';
 import { BootStageError, HarnessError } from '../common/errors';
 import { ConsoleLog } from '../console/console-log';
-import type { ProcessGroup } from '../process/process-group';
 import type { StageMark } from '../report/types';
 import { followStages, type StageSource } from './follow-stages';
 import { bootStages, type StageDef } from './stages';
@@ -21,7 +20,6 @@ function machine(): StageSource & { console: ConsoleLog } {
     exited,
     startedAt: performance.now(),
     isRunning: () => true,
-    process: { exited } as unknown as ProcessGroup,
   };
 }
 

@@ -10,7 +10,7 @@ import { BOOT_FAIL_PATTERNS, type StageDef } from './stages';
 const debug = log('boot');
 
 /** What following a boot needs of a started machine (a StartedQemuMachine has it all). */
-export type StageSource = Pick<StartedQemuMachine, 'name' | 'console' | 'exited' | 'startedAt' | 'isRunning' | 'process'>;
+export type StageSource = Pick<StartedQemuMachine, 'name' | 'console' | 'exited' | 'startedAt' | 'isRunning'>;
 
 export interface FollowStagesOptions {
   /** The whole boot's deadline; each stage gets a child of it. */
@@ -27,6 +27,8 @@ export interface FollowStagesOptions {
   consoleLogFile: string;
   /** Told which stage failed and why, before the error is thrown. */
   onFailure?: (stage: StageDef, detail: string) => void;
+  /** Told of each stage as it is seen (after it is pushed to `marks`). */
+  onMark?: (mark: StageMark) => void;
 }
 
 /**
@@ -45,7 +47,9 @@ export async function followStages(machine: StageSource, stages: StageDef[], opt
     try {
       const wait = machine.console.waitFor(stage.pattern, { deadline: d, failOn: [...BOOT_FAIL_PATTERNS, ...later], exited: machine.exited });
       const m = await (opts.abort ? Promise.race([wait, opts.abort]) : wait);
-      marks.push({ stage: stage.id, label: stage.label, t: Math.round(m.t), budgetMs: Math.round(d.totalMs), line: m.line.text });
+      const mark = { stage: stage.id, label: stage.label, t: Math.round(m.t), budgetMs: Math.round(d.totalMs), line: m.line.text };
+      marks.push(mark);
+      opts.onMark?.(mark);
       debug('%s: %s at %s s', machine.name, stage.label, (m.t / 1000).toFixed(1));
     } catch (e) {
       const detail = e instanceof Error ? e.message : String(e);
@@ -75,7 +79,7 @@ export async function followStages(machine: StageSource, stages: StageDef[], opt
 /** A signal that ended QEMU while nobody was stopping it, e.g. 'SIGKILL', or null. */
 async function killedFromOutside(machine: StageSource, stopping: boolean): Promise<string | null> {
   if (stopping || machine.isRunning()) return null;
-  const status = await machine.process.exited;
+  const status = await machine.exited;
   return status.signal ?? null;
 }
 

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../common/errors';
-import { clientScript, kernelArgs, rootFromDhcp, validateAppend, validateRootArg, validateRootPath } from './kernel-args';
+import { clientScript, kernelArgs, RESCUE_RETRY_S, rootFromDhcp, validateAppend, validateRootArg, validateRootPath } from './kernel-args';
 import { FIXTURES_DIR } from '../common/paths';
 
 function usageError(fn: () => unknown): UsageError {
@@ -57,6 +57,12 @@ describe('validateAppend', () => {
 describe('kernelArgs', () => {
   it('builds the union client command line', () => {
     expect(kernelArgs({ exportName: 'root', union: true })).to.equal(`${BASE} rd.unionfs=1`);
+  });
+
+  it('a kept client (--keep) asks dracut for its shell, soon; a user\'s --append comes after, so it wins (dracut takes the last value)', () => {
+    expect(kernelArgs({ exportName: 'root', union: true, rescueShell: true })).to.equal(`${BASE} rd.unionfs=1 rd.shell rd.retry=${RESCUE_RETRY_S}`);
+    expect(kernelArgs({ exportName: 'root', union: false, rescueShell: true, append: 'rd.retry=180' })).to.match(/ rd\.retry=\d+ rd\.retry=180$/);
+    expect(kernelArgs({ exportName: 'root', union: true })).to.not.match(/rd\.shell|rd\.retry/);
   });
 
   it("is the command line a real union boot reported, once iPXE expanded its settings to the boot's lease", () => {

@@ -2,6 +2,7 @@ import { scaledMs, type ScaleBasis } from '../common/budgets';
 import type { Accel } from '../common/speed';
 import type { FailPattern } from '../console/console-log';
 import { DEFAULT_FAIL_PATTERNS } from '../console/fail-patterns';
+import { RESCUE_RETRY_S } from './kernel-args';
 
 /**
  * One boot milestone, stamped from the console, and how long it may take after the
@@ -79,6 +80,28 @@ export function bareBootStages(opts: StageOptions): StageDef[] {
     reuse('login'),
   ];
 }
+
+/**
+ * dracut's emergency shell, reached by a kept client whose initramfs failed (rd.shell,
+ * see RESCUE_ARGS): dracut-emergency runs `sulogin -e`, which asks for Enter (the
+ * initramfs's root has no password) or a password. Counted from the boot's failure:
+ * dracut gives up RESCUE_RETRY_S of initqueue loops after it started (1.5x that of
+ * TCG measured here), so three times that, and what a KVM guest needs as a floor.
+ */
+export const RESCUE_SHELL: StageDef = {
+  id: 'rescue',
+  label: "dracut's emergency shell",
+  pattern: /Press Enter for maintenance|Give root password for maintenance/,
+  budgetS: budget(RESCUE_RETRY_S * 3, RESCUE_RETRY_S * 2),
+  floorS: RESCUE_RETRY_S + 15,
+};
+
+/**
+ * The prompt of dracut's emergency shell. dracut means it to be "dracut:${PWD}# " (the PS1
+ * its _emergency_shell writes to /etc/profile), but the shell `sulogin -e` starts here
+ * prompts bash's default for sh, "sh-5.2# " (seen on this stack's console).
+ */
+export const RESCUE_PROMPT = /^(?:dracut:[^#\n]*|sh-\d+(?:\.\d+)*)# ?$/;
 
 /**
  * The root shell the lab image logs in to on ttyS0. A kernel message printed while the

@@ -12,7 +12,8 @@ import type { ClientTimeline, FaultMark, StageMark } from '../report/types';
 import { writeClientScript } from '../server/client-scripts';
 import { followStages } from './follow-stages';
 import { clientScript, kernelArgs, validateRootArg } from './kernel-args';
-import { BOOT_FAIL_PATTERNS, SHELL_PROMPT, bootBudgetMs, bootStages, stageBudgetMs, type StageDef } from './stages';
+import { BOOT_FAIL_PATTERNS, RESCUE_SHELL, SHELL_PROMPT, bootBudgetMs, bootStages, stageBudgetMs, type StageDef } from './stages';
+import { DEFAULT_FAIL_PATTERNS } from '../console/fail-patterns';
 import { budgetMs, type StepKind } from '../common/budgets';
 
 const debug = log('boot');
@@ -38,6 +39,9 @@ export interface ClientHost {
   /** Called once a client is started and again when it stops, so the lab can stop it. */
   track(client: StartedThinClient, on: boolean): void;
 }
+
+/** Where a started client is (StartedThinClient.state). */
+export type ClientState = 'booting' | 'up' | 'failed' | 'shell' | 'off';
 
 /** A running check that rejects when the lab breaks under a boot (see StartedLab.watch). */
 export interface LabWatch {
@@ -68,6 +72,8 @@ export class ThinClient {
   private union = true;
   private append?: string;
   private exportName = 'root';
+  private exportChecked = true;
+  private rescueShell = false;
   private rootArg?: string;
   private qemuBinary?: string;
 
@@ -123,18 +129,34 @@ export class ThinClient {
     return this;
   }
 
+  /**
+   * Boots even when the server does not list the export: the failure is what a person
+   * wants to look at (./lab boot --keep). Otherwise an unknown export is a UsageError
+   * before QEMU starts.
+   */
+  withExportUnchecked(): this {
+    this.exportChecked = false;
+    return this;
+  }
+
+  /** A failed initramfs stops at dracut's emergency shell, soon (RESCUE_ARGS on the kernel command line). */
+  withRescueShell(): this {
+    this.rescueShell = true;
+    return this;
+  }
+
   get stages(): StageDef[] {
     return bootStages({ union: this.union });
   }
 
   /** Writes the client's iPXE script, adds its tap and starts QEMU. Tears down on failure. */
   async start(deadline: Deadline = stepDeadline(budgetMs('clientStart', this.host.speed), `start ${this.name}`)): Promise<StartedThinClient> {
-    if (this.host.exports) checkExport(this.exportName, this.host.exports);
+    if (this.host.exports && this.exportChecked) checkExport(this.exportName, this.host.exports);
     const index = this.host.allocateIndex();
     const mac = this.mac ?? `52:54:00:4c:${this.host.run.id.charCodeAt(5).toString(16).padStart(2, '0')}:${index.toString(16).padStart(2, '0')}`;
     const holder = this.host.macHolder(mac);
     if (holder) throw new UsageError(`MAC ${mac} is already used by client ${holder} in this lab: dnsmasq leases by MAC`, { hint: 'give each client its own MAC' });
-    const args = kernelArgs({ exportName: this.exportName, union: this.union, ...(this.append ? { append: this.append } : {}), ...(this.rootArg ? { rootArg: this.rootArg } : {}) });
+    const args = kernelArgs({ exportName: this.exportName, union: this.union, rescueShell: this.rescueShell, ...(this.append ? { append: this.append } : {}), ...(this.rootArg ? { rootArg: this.rootArg } : {}) });
     const dir = join(this.host.reportDir, this.name);
     mkdirSync(dir, { recursive: true });
     const machine = new QemuMachine(this.name, join(this.host.run.stateDir, this.name))
@@ -155,7 +177,7 @@ export class ThinClient {
       throw e;
     }
     debug('%s started: pid %d mac %s tap %s', this.name, qemu.pid, mac, tap.name);
-    const client = new StartedThinClient(this.name, mac, qemu, tap, this.host, this.stages, this.memoryMb, dir, this.exportName);
+    const client = new StartedThinClient(this.name, mac, qemu, tap, this.host, this.stages, this.memoryMb, dir, this.exportName, this.exportChecked);
     this.host.track(client, true);
     return client;
   }
@@ -176,6 +198,8 @@ export class StartedThinClient implements AsyncDisposable {
   private stretch = 1;
   private commandCount = 0;
   private stopping?: Promise<StopStep>;
+  private readonly stageListeners = new Set<(mark: StageMark) => void>();
+  private rescue?: StageMark;
 
   constructor(
     readonly name: string,
@@ -189,6 +213,8 @@ export class StartedThinClient implements AsyncDisposable {
     readonly dir: string,
     /** The NBD export it asks for. */
     readonly exportName: string,
+    /** Whether the lab refuses it when its server does not list the export (see withExportUnchecked). */
+    readonly exportChecked = true,
   ) {}
 
   get console() {
@@ -232,6 +258,7 @@ export class StartedThinClient implements AsyncDisposable {
         stopping: () => this.stopping !== undefined,
         consoleLogFile: join(this.dir, 'console.log'),
         onFailure: (stage, error) => (this.failure = { stage: stage.id, error }),
+        onMark: (mark) => this.emitStage(mark),
       });
     } finally {
       this.following = false;
@@ -284,6 +311,63 @@ export class StartedThinClient implements AsyncDisposable {
 
   async removeDelay(deadline: Deadline): Promise<void> {
     await this.qemu.qmp.deleteObject(DELAY_FILTER, deadline);
+  }
+
+  /** Calls `listener` with each boot stage as waitForBoot sees it (and dracut's shell); returns its removal. */
+  onStage(listener: (mark: StageMark) => void): () => void {
+    this.stageListeners.add(listener);
+    return () => this.stageListeners.delete(listener);
+  }
+
+  private emitStage(mark: StageMark): void {
+    for (const l of this.stageListeners) l(mark);
+  }
+
+  /**
+   * After a boot that failed in the initramfs of a client started withRescueShell():
+   * waits for dracut's emergency shell (RESCUE_SHELL). Only a kernel panic or QEMU's exit
+   * ends it early; dracut's own "emergency mode" lines are what it waits for.
+   */
+  async waitForRescueShell(deadline: Deadline = stepDeadline(stageBudgetMs(RESCUE_SHELL, this.host.speed, this.host.contention()), `${this.name}: ${RESCUE_SHELL.label}`)): Promise<StageMark> {
+    const m = await this.console.waitFor(RESCUE_SHELL.pattern, {
+      deadline,
+      failOn: DEFAULT_FAIL_PATTERNS.filter((p) => p.name === 'kernel-panic'),
+      exited: this.qemu.exited,
+      what: `${this.name}: ${RESCUE_SHELL.label}`,
+    });
+    this.rescue = { stage: RESCUE_SHELL.id, label: RESCUE_SHELL.label, t: Math.round(m.t), budgetMs: Math.round(deadline.totalMs), line: m.line.text };
+    this.emitStage(this.rescue);
+    return this.rescue;
+  }
+
+  /**
+   * Where the client is, in a word: booting, up (at its login), failed (at a stage),
+   * shell (dracut's emergency shell, after a failure), off (QEMU is gone).
+   */
+  get state(): ClientState {
+    if (!this.qemu.isRunning()) return 'off';
+    if (this.rescue) return 'shell';
+    if (this.failure) return 'failed';
+    if (this.timeline.length > 0 && this.timeline.length === this.stages.length) return 'up';
+    return 'booting';
+  }
+
+  /** The stage it failed at, if its boot failed. */
+  get failedStage(): string | undefined {
+    return this.failure?.stage;
+  }
+
+  /** Sends `sig` to its QEMU (a test's "killed from outside"); stop() is the orderly way. */
+  kill(sig: NodeJS.Signals): void {
+    this.qemu.kill(sig);
+  }
+
+  /**
+   * Serves its serial console on a unix socket in the run's state folder, for any number
+   * of people at once (./lab attach); closed when the client stops. Returns its path.
+   */
+  serveConsole(): Promise<string> {
+    return this.qemu.serveConsole(join(this.host.run.stateDir, this.name, 'console.sock'));
   }
 
   /** The IPv4 address the firmware's DHCP got, from the timeline. */

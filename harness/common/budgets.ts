@@ -45,6 +45,8 @@ export const STEP_BUDGETS = {
   logSync: { s: 5, scaled: false },
   /** Removing a tap, a network, a container: teardown runs even when the run is out of time. */
   teardown: { s: 30, scaled: false },
+  /** `./lab stop`: a kept run's owner tearing its lab down (each client's shutdown ladder, the server, the network). */
+  stopKept: { s: 120, scaled: false },
   /** QMP quit before SIGTERM (the shutdown ladder's first rung). */
   qmpQuit: { s: 5, scaled: false },
   /** `./lab clean`: every docker, ip and iptables call of a reap. */

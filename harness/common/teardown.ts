@@ -17,6 +17,7 @@ const stoppables = new Set<Stoppable>();
 const groups = new Set<Killable>();
 let signals = 0;
 let installed = false;
+let interceptor: ((sig: NodeJS.Signals) => void) | undefined;
 
 /** Labs (and anything else with an orderly stop) register here while they run. */
 export function trackStoppable(s: Stoppable, on: boolean): void {
@@ -47,6 +48,18 @@ export async function stopAll(): Promise<void> {
 }
 
 /**
+ * Hands the next SIGINT or SIGTERM to `fn` instead of the teardown (a kept lab, whose
+ * Ctrl-C or `./lab stop` is its normal end: the caller then tears down in order and
+ * exits with the run's own code). A second signal still forces. Returns its removal.
+ */
+export function interceptSignal(fn: (sig: NodeJS.Signals) => void): () => void {
+  interceptor = fn;
+  return () => {
+    if (interceptor === fn) interceptor = undefined;
+  };
+}
+
+/**
  * SIGINT and SIGTERM: the first tears everything down in order (labs: clients, server,
  * network), then exits 130/143; a second one forces: every spawned process group is
  * SIGKILLed and the process exits at once. What a forced or SIGKILLed run leaves
@@ -62,6 +75,13 @@ export function installSignalTeardown(write: (s: string) => void = (s) => proces
       const n = killAllGroups();
       write(`lab: second ${sig}: killed ${n} process group(s) and exiting; ./lab clean reaps the rest\n`);
       process.exit(code);
+    }
+    if (interceptor) {
+      const fn = interceptor;
+      interceptor = undefined;
+      write(`lab: ${sig}: stopping (${sig} again to force)\n`);
+      fn(sig);
+      return;
     }
     write(`lab: ${sig}: tearing the lab down (${sig} again to force)\n`);
     debug('signal %s: stopping %d resource(s)', sig, stoppables.size);

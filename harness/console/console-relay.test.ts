@@ -4,7 +4,7 @@ import { createConnection, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
-import { ConsoleRelay } from './console-relay';
+import { ConsoleRelay, SCROLLBACK_BYTES } from './console-relay';
 
 function connect(path: string): Promise<Socket> {
   return new Promise((resolve, reject) => {
@@ -84,6 +84,24 @@ describe('ConsoleRelay', function () {
     expect(await seenB).to.equal('[  OK  ] Reached target Multi-User System.\r\n');
   });
 
+  it('a late connection first sees what the console printed before it came, from a whole line on', async () => {
+    await listen();
+    // More than the scrollback holds: the oldest lines go, and the first one shown is whole.
+    const line = (i: number): string => `[   ${String(i).padStart(5, '0')}] dracut-initqueue: still waiting for the root\r\n`;
+    let all = '';
+    for (let i = 0; all.length < SCROLLBACK_BYTES * 2; i++) all += line(i);
+    all += 'Press Enter for maintenance\r\n(or press Control-D to continue): ';
+    output.write(all);
+    await new Promise((r) => setImmediate(r));
+    const s = await connect(path);
+    sockets.push(s);
+    let seen = '';
+    await new Promise<void>((resolve) => s.on('data', (d: Buffer) => ((seen += d.toString()), seen.endsWith('continue): ') && resolve())));
+    expect(seen.length).to.be.at.most(SCROLLBACK_BYTES).and.above(SCROLLBACK_BYTES - 200);
+    expect(seen).to.match(/^\[ {3}\d{5}\] dracut-initqueue/);
+    expect(all.endsWith(seen)).to.equal(true);
+  });
+
   it('replaces a stale socket file left by a crashed run', async () => {
     writeFileSync(path, 'stale');
     await listen();
@@ -94,12 +112,14 @@ describe('ConsoleRelay', function () {
   it('close() disconnects clients, stops reading the console and removes the socket file', async () => {
     const relay = await ConsoleRelay.listen(path, output, input);
     const s = await client();
+    expect(relay.connections).to.equal(1);
     expect(existsSync(path)).to.equal(true);
     expect(output.listenerCount('data')).to.equal(1);
     await relay.close();
     await closed(s);
     expect(existsSync(path)).to.equal(false);
     expect(output.listenerCount('data')).to.equal(0);
+    await relay.close(); // twice: a client's stop and the lab's may both close it
     await new Promise<void>((resolve, reject) => {
       const late = createConnection(path);
       late.once('connect', () => reject(new Error('connected after close()')));

@@ -217,15 +217,16 @@ export class Lab {
         .startWithin(deadline.child(budgetMs('serverReady', speed), 'server ready'));
     })();
     serverStarting.catch(() => undefined);
-    lab.attachServerStart(serverStarting);
+    const slot = serverSlots.get(lab) as ServerSlot;
+    slot.starting = serverStarting;
     try {
       let early: unknown;
       if (opts.whileServerStarts) await opts.whileServerStarts(lab).catch((e: unknown) => (early = e));
-      lab.attachServer(await serverStarting);
+      slot.server = await serverStarting;
       if (early !== undefined) throw early;
       const exports = await listExports(lab.server.ip, deadline.child(budgetMs('listExports'), 'list the NBD exports'));
-      lab.attachExports(exports);
-      for (const c of lab.runningClients) checkExport(c.exportName, exports);
+      slot.exports = exports;
+      for (const c of lab.runningClients) if (c.exportChecked) checkExport(c.exportName, exports);
       return lab;
     } catch (e) {
       await lab.stop(); // waits for a server still starting, and stops it
@@ -237,14 +238,25 @@ export class Lab {
   }
 }
 
-export class StartedLab implements ClientHost, AsyncDisposable {
+/**
+ * What Lab.start fills in while the StartedLab it hands to whileServerStarts already
+ * exists: the server's start, the server, its exports. Module-private: nobody else sets them.
+ */
+interface ServerSlot {
+  starting?: Promise<StartedLtspServer>;
+  server?: StartedLtspServer;
+  exports?: string[];
+}
+
+const serverSlots = new WeakMap<StartedLab, ServerSlot>();
+
+export class StartedLab implements AsyncDisposable {
   private nextIndex = 1;
   private readonly clients = new Set<StartedThinClient>();
   private stopping?: Promise<void>;
-
-  private startedServer?: StartedLtspServer;
-  private serverStart?: Promise<StartedLtspServer>;
-  private listedExports?: string[];
+  private readonly slot: ServerSlot = {};
+  /** What its clients need of the lab (ThinClient's ClientHost): the plumbing stays in here. */
+  private readonly host: ClientHost;
 
   /** Made by Lab.start, which attaches the server and its exports before it returns the lab. */
   constructor(
@@ -254,30 +266,37 @@ export class StartedLab implements ClientHost, AsyncDisposable {
     readonly reportDir: string,
     readonly manifest: ImageManifest,
     readonly served: ServedImages,
-  ) {}
+  ) {
+    serverSlots.set(this, this.slot);
+    const slot = this.slot;
+    this.host = {
+      run,
+      network,
+      speed,
+      reportDir,
+      get exports() {
+        return slot.exports;
+      },
+      watch: () => this.watch(),
+      macHolder: (mac) => [...this.clients].find((c) => c.mac === mac.toLowerCase())?.name,
+      allocateIndex: () => this.nextIndex++,
+      contention: () => this.contention(),
+      track: (client, on) => {
+        if (on) this.clients.add(client);
+        else this.clients.delete(client);
+      },
+    };
+  }
 
   /** The LTSP server container, ready (dnsmasq, httpd and nbd-server answer). */
   get server(): StartedLtspServer {
-    if (!this.startedServer) throw new HarnessError('the lab server is still starting: use the lab once Lab.start() has returned it');
-    return this.startedServer;
+    if (!this.slot.server) throw new HarnessError('the lab server is still starting: use the lab once Lab.start() has returned it');
+    return this.slot.server;
   }
 
   /** The NBD exports the server lists, read once at start (undefined while it starts). */
   get exports(): string[] | undefined {
-    return this.listedExports;
-  }
-
-  /** The server's start, so that a stop (a signal) while it starts still stops it. */
-  attachServerStart(starting: Promise<StartedLtspServer>): void {
-    this.serverStart = starting;
-  }
-
-  attachServer(server: StartedLtspServer): void {
-    this.startedServer = server;
-  }
-
-  attachExports(exports: string[]): void {
-    this.listedExports = exports;
+    return this.slot.exports;
   }
 
   /**
@@ -327,24 +346,12 @@ export class StartedLab implements ClientHost, AsyncDisposable {
 
   /** A thin-client builder for this lab. */
   client(name: string): ThinClient {
-    return new ThinClient(name, this);
+    return new ThinClient(name, this.host);
   }
 
-  macHolder(mac: string): string | undefined {
-    return [...this.clients].find((c) => c.mac === mac.toLowerCase())?.name;
-  }
-
-  allocateIndex(): number {
-    return this.nextIndex++;
-  }
-
+  /** How much slower a boot runs now, with the clients that share the host's cores (1 = alone). */
   contention(): number {
     return contentionFactor(this.clients.size, this.speed.cores);
-  }
-
-  track(client: StartedThinClient, on: boolean): void {
-    if (on) this.clients.add(client);
-    else this.clients.delete(client);
   }
 
   get runningClients(): StartedThinClient[] {
@@ -362,7 +369,7 @@ export class StartedLab implements ClientHost, AsyncDisposable {
       await Promise.allSettled([...this.clients].map((c) => c.stop()));
       // A server still starting is waited for (its start has its own deadline; one that
       // fails is removed by testcontainers) and then stopped.
-      const server = this.startedServer ?? (await this.serverStart?.catch(() => undefined));
+      const server = this.slot.server ?? (await this.slot.starting?.catch(() => undefined));
       await server?.stop();
       await this.network.stop();
       this.run.unregister();

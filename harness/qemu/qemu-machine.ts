@@ -1,14 +1,16 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Writable } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import { ConsoleLog } from '../console/console-log';
 import { budgetMs } from '../common/budgets';
 import { Deadline } from '../common/deadline';
-import { LaunchError, SetupError, UsageError } from '../common/errors';
+import { HarnessError, LaunchError, SetupError, UsageError } from '../common/errors';
 import { log } from '../common/log';
 import { readProcStat, statField } from '../common/proc-stat';
 import type { Accel } from '../common/speed';
-import { ProcessGroup } from '../process/process-group';
+import { ConsoleRelay } from '../console/console-relay';
+import { ProcessGroup, type ExitStatus } from '../process/process-group';
 import { QmpClient } from '../qmp/qmp-client';
 
 const debug = log('qemu');
@@ -257,10 +259,11 @@ export class QemuMachine {
 
 export class StartedQemuMachine implements AsyncDisposable {
   private stopping?: Promise<StopStep>;
+  private readonly relays: ConsoleRelay[] = [];
 
   constructor(
     readonly name: string,
-    readonly process: ProcessGroup,
+    private readonly proc: ProcessGroup,
     readonly console: ConsoleLog,
     readonly qmp: QmpClient,
     /** performance.now() at spawn: console times count from here. */
@@ -268,15 +271,37 @@ export class StartedQemuMachine implements AsyncDisposable {
   ) {}
 
   get pid(): number {
-    return this.process.pid;
+    return this.proc.pid;
   }
 
-  get exited(): Promise<unknown> {
-    return this.process.exited;
+  /** How QEMU ended: its exit code, or the signal that ended it. */
+  get exited(): Promise<ExitStatus> {
+    return this.proc.exited;
   }
 
   isRunning(): boolean {
-    return this.process.isRunning();
+    return this.proc.isRunning();
+  }
+
+  /** Sends `sig` to QEMU's process group (a test's "killed from outside"); stop() is the orderly way. */
+  kill(sig: NodeJS.Signals): void {
+    this.proc.signal(sig);
+  }
+
+  /**
+   * Serves the serial console on a unix socket at `path` (see ConsoleRelay), for as long
+   * as the machine runs: stop() closes it.
+   */
+  async serveConsole(path: string): Promise<string> {
+    if (this.stopping) throw new HarnessError(`${this.name} is stopping: its console is not served any more`);
+    const relay = await ConsoleRelay.listen(path, this.proc.stdout, this.proc.stdin as Writable);
+    this.relays.push(relay);
+    return relay.path;
+  }
+
+  /** How many connections the console sockets have now. */
+  get consoleAttaches(): number {
+    return this.relays.reduce((n, r) => n + r.connections, 0);
   }
 
   /** The command line QEMU runs with, as the kernel shows it (/proc/PID/cmdline); null once it is gone. */
@@ -290,7 +315,7 @@ export class StartedQemuMachine implements AsyncDisposable {
 
   /** Types at the serial console. */
   type(text: string): void {
-    this.process.stdin?.write(text);
+    this.proc.stdin?.write(text);
   }
 
   /** CPU time the QEMU process has used so far (all threads, user + system), in s; null once it is gone. */
@@ -318,7 +343,9 @@ export class StartedQemuMachine implements AsyncDisposable {
   stop(): Promise<StopStep> {
     this.stopping ??= (async (): Promise<StopStep> => {
       let step: StopStep;
-      if (!this.process.isRunning()) {
+      // Attached people see the console close first, not QEMU's last words cut off.
+      await Promise.allSettled(this.relays.map((r) => r.close()));
+      if (!this.proc.isRunning()) {
         step = 'exited';
       } else {
         const d = Deadline.after(budgetMs('qmpQuit'), `QMP quit of ${this.name}`);
@@ -327,11 +354,11 @@ export class StartedQemuMachine implements AsyncDisposable {
         } catch (e) {
           debug('%s: QMP quit failed: %s', this.name, (e as Error).message);
         }
-        const gone = await d.race(this.process.exited.then(() => true), () => new Error('still running')).catch(() => false);
+        const gone = await d.race(this.proc.exited.then(() => true), () => new Error('still running')).catch(() => false);
         if (gone) {
           step = 'quit';
         } else {
-          const t = await this.process.terminate(3000);
+          const t = await this.proc.terminate(3000);
           step = t === 'exited' ? 'quit' : t;
           debug('%s: QMP quit did not end QEMU; fell back to %s', this.name, step);
           process.stderr.write(`lab: QEMU ${this.name} did not quit over QMP; stopped it with ${step}\n`);

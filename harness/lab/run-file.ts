@@ -1,0 +1,121 @@
+import { readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { UsageError } from '../common/errors';
+import { isRunId, ownerAlive, stateRoot } from '../common/run-context';
+import type { ClientState } from '../boot/thin-client';
+
+/**
+ * `run.json` in a run's state folder: what `./lab ls`, `./lab attach` and `./lab stop`
+ * need of a `./lab boot` while it runs (its owner, its clients, their stage and console
+ * socket), rewritten whole as stages pass. It goes with the state folder: the run's
+ * teardown, or the reaper once its owner is dead.
+ */
+export const RUN_FILE = 'run.json';
+
+export interface RunFileClient {
+  name: string;
+  mac: string;
+  /** The address its firmware leased, once it has one. */
+  lease?: string;
+  state: ClientState;
+  /** The last stage it reached (its label), or 'powered on'. */
+  stage: string;
+  /** The stage its boot failed at (id), if it failed. */
+  failedStage?: string;
+  /** Its console socket, while one is served (--keep). */
+  console?: string;
+  consoleLog: string;
+}
+
+export interface RunFileData {
+  version: 1;
+  run: string;
+  /** "pid:starttime" of the owning process (RunContext.owner). */
+  owner: string;
+  pid: number;
+  /** ISO time the run started. */
+  startedAt: string;
+  command: string;
+  reportDir: string;
+  /** Kept up (--keep) once its boots are over, until Ctrl-C or ./lab stop. */
+  kept: boolean;
+  clients: RunFileClient[];
+}
+
+/** Writes the run file whole (a reader never sees half of it). */
+export function writeRunFile(stateDir: string, data: RunFileData): void {
+  const file = join(stateDir, RUN_FILE);
+  writeFileSync(`${file}.new`, `${JSON.stringify(data, null, 2)}\n`);
+  renameSync(`${file}.new`, file);
+}
+
+/** A run's state folder as `./lab ls` sees it. */
+export interface RunEntry {
+  id: string;
+  /** "pid:starttime" from its owner file; undefined when it has none. */
+  owner?: string;
+  /** Its owner process still runs. */
+  alive: boolean;
+  /** When it started: the run file's time, else its owner file's. */
+  startedAt: Date;
+  /** Its run file, if it has one (a ./lab boot); labs of tests and benches have none. */
+  file?: RunFileData;
+}
+
+/** The runs in the state root (LTSP_LAB_STATE), oldest first. */
+export function listRuns(root: string = stateRoot()): RunEntry[] {
+  let ids: string[];
+  try {
+    ids = readdirSync(root).filter(isRunId);
+  } catch {
+    return [];
+  }
+  const out: RunEntry[] = [];
+  for (const id of ids) {
+    const dir = join(root, id);
+    let owner: string | undefined;
+    try {
+      owner = readFileSync(join(dir, 'owner'), 'utf8').trim() || undefined;
+    } catch {
+      owner = undefined;
+    }
+    const file = readRunFile(dir);
+    let startedAt: Date;
+    try {
+      // The owner file is written once, at register; the folder's own time moves with every pidfile.
+      startedAt = file ? new Date(file.startedAt) : statSync(join(dir, owner ? 'owner' : '.')).mtime;
+    } catch {
+      continue; // gone while we looked
+    }
+    out.push({ id, ...(owner ? { owner } : {}), alive: owner ? ownerAlive(owner) : false, startedAt, ...(file ? { file } : {}) });
+  }
+  return out.sort((a, b) => a.startedAt.getTime() - b.startedAt.getTime());
+}
+
+/** A run file, or undefined when there is none or it is not one (never half-written: see writeRunFile). */
+export function readRunFile(stateDir: string): RunFileData | undefined {
+  try {
+    const data = JSON.parse(readFileSync(join(stateDir, RUN_FILE), 'utf8')) as RunFileData;
+    return data.version === 1 && Array.isArray(data.clients) ? data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The live run a command means: `id` when given (it must be live and have a run file),
+ * else the only live one that has. Anything else is a UsageError listing the choices.
+ */
+export function pickRun(runs: readonly RunEntry[], id: string | undefined, what: (r: RunEntry) => boolean = () => true): RunEntry {
+  const live = runs.filter((r) => r.alive && r.file && what(r));
+  const choices = live.length ? `live runs: ${live.map((r) => r.id).join(', ')}` : 'no run is live: start one with ./lab boot --keep';
+  if (id !== undefined) {
+    const r = runs.find((x) => x.id === id);
+    if (!r) throw new UsageError(`there is no run '${id}'`, { hint: choices });
+    if (!r.alive) throw new UsageError(`run ${id} is not live: its owner (pid ${r.owner?.split(':')[0] ?? '?'}) is gone`, { hint: './lab clean reaps what it left' });
+    if (!r.file || !what(r)) throw new UsageError(`run ${id} is not a ./lab boot --keep run`, { hint: choices });
+    return r;
+  }
+  if (live.length === 1) return live[0] as RunEntry;
+  throw new UsageError(live.length === 0 ? 'no run to pick' : `${live.length} runs are live: say which`, { hint: choices });
+}
