@@ -107,6 +107,8 @@ describe('root argument forms (dracut.cmdline(7) nbd grammar): each boots to a r
           boot.catch(() => undefined);
           boots.set(f.name, boot);
         }
+        // Both boots end here, so each test's report shows both clients as they ended, not one still booting.
+        await Promise.allSettled(boots.values());
       });
 
       after(async function () {
