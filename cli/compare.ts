@@ -1,4 +1,4 @@
-import { DEFAULT_GATE_POLICY, formatVerdict, gateRun, sampleBoots, type BootConfig, type GateResult, type StartedLab, type StartedThinClient, type ThinClient } from '../harness/index';
+import { formatVerdict, gateBoots, type BootConfig, type GateResult, type StartedLab, type StartedThinClient, type ThinClient } from '../harness/index';
 import type { BootOptions } from './args';
 
 /** A ./lab boot client as the options configure it, but for its MAC (each client has its own). */
@@ -21,13 +21,9 @@ export function bootConfig(opts: BootOptions): BootConfig {
  * when something looks slower. The verdict goes to stdout (stderr with --json).
  */
 export async function compareBoots(lab: StartedLab, start: () => Promise<StartedThinClient[]>, opts: BootOptions, progress: (line: string) => void): Promise<GateResult> {
-  const { clients, round } = await sampleBoots(lab, start);
-  // Retry boots must not share the cores with these.
-  await Promise.allSettled(clients.map((c) => c.stop()));
-  const result = await gateRun(lab, {
-    first: round.samples,
+  const result = await gateBoots(lab, start, {
+    clients: opts.clients,
     config: bootConfig(opts),
-    clientsAtOnce: Math.min(opts.clients, DEFAULT_GATE_POLICY.clientsAtOnce),
     configure: configureClient(opts),
     ...(opts.retries === undefined ? {} : { retries: opts.retries }),
     progress,

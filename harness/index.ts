@@ -55,7 +55,7 @@ export { FIXTURES_DIR, labScript, repoRoot } from './common/paths';
 export { checkFreeSpace, ensureWritableDir, removeIfEmpty } from './common/writable-dir';
 export { describeLeftovers, runLeftovers } from './common/run-leftovers';
 export { baselinePath, baselinesDir, loadBaseline, makeBaseline, shownPath, writeBaseline } from './gate/baseline';
-export { bootRound, gateRun, sampleBoots, type BootRound, type GateResult, type GateRunOptions } from './gate/gated-boot';
+export { bootRound, gateBoots, gateRun, sampleBoots, type BootRound, type GateResult, type GateRunOptions } from './gate/gated-boot';
 export { judgeBoots, regressedStages } from './gate/judge';
 export { DEFAULT_GATE_POLICY, type GatePolicy } from './gate/policy';
 export { recordBaseline } from './gate/record-baseline';

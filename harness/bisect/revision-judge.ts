@@ -6,8 +6,7 @@ import { SutError } from '../common/errors';
 import { RunContext } from '../common/run-context';
 import { stepDeadline } from '../common/run-deadline';
 import { buildStepOutcomes, BUILD_STEPS, type BuildStep, type StepOutcome } from '../bench/build-steps';
-import { gateRun, sampleBoots } from '../gate/gated-boot';
-import { DEFAULT_GATE_POLICY } from '../gate/policy';
+import { gateBoots } from '../gate/gated-boot';
 import type { BootConfig } from '../gate/types';
 import { ensureImages, imageKeys, ImageBuildError } from '../images/image-set';
 import { Lab, type StartedLab } from '../lab/lab';
@@ -156,9 +155,7 @@ export class RevisionJudge {
     let judgement: Judgement | undefined;
     try {
       if (gate) {
-        const { round } = await sampleBoots(lab, () => powerOn(lab));
-        await Promise.allSettled(clients.map((c) => c.stop()));
-        const result = await gateRun(lab, { first: round.samples, config: boot.config, clientsAtOnce: Math.min(boot.clients, DEFAULT_GATE_POLICY.clientsAtOnce), configure: boot.configure });
+        const result = await gateBoots(lab, () => powerOn(lab), { clients: boot.clients, config: boot.config, configure: boot.configure });
         report.results.gate = result.verdict;
         judgement = judgeGate(result.verdict);
       } else {

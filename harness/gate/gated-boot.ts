@@ -136,3 +136,15 @@ export async function gateRun(lab: StartedLab, opts: GateRunOptions): Promise<Ga
   });
   return { verdict, samples, retryTimelines, ...(baseline ? { baseline } : {}) };
 }
+
+/**
+ * The gate on boots the caller powers on (./lab boot --compare, ./lab bisect
+ * --slower-than-baseline): boots them while the host is watched, stops them (retry boots
+ * must not share the cores with them), then gateRun with them as its first samples.
+ */
+export async function gateBoots(lab: StartedLab, start: () => Promise<StartedThinClient[]>, opts: Omit<GateRunOptions, 'first' | 'clientsAtOnce'> & { clients: number }): Promise<GateResult> {
+  const { clients: count, ...rest } = opts;
+  const { clients, round } = await sampleBoots(lab, start);
+  await Promise.allSettled(clients.map((c) => c.stop()));
+  return gateRun(lab, { ...rest, first: round.samples, clientsAtOnce: Math.min(count, (opts.policy ?? DEFAULT_GATE_POLICY).clientsAtOnce) });
+}
