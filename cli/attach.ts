@@ -15,7 +15,7 @@ RUN and CLIENT may be left out when there is only one to choose (see ./lab ls).
 /** ./lab attach [RUN] [CLIENT]: this terminal on a kept client's console. */
 export async function attach(argv: string[]): Promise<number> {
   const [runId, clientName] = parseCommandLine(argv, {}, ['[run]', '[client]']).args;
-  const run = pickRun(listRuns(), runId, (r) => r.file?.clients.some((c) => c.console) ?? false);
+  const run = pickRun(listRuns(), runId, { what: (r) => r.file?.clients.some((c) => c.console) ?? false });
   const clients = (run.file?.clients ?? []).filter((c) => c.console);
   const names = clients.map((c) => c.name).join(', ');
   let client: (typeof clients)[number] | undefined = clients[0];

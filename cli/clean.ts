@@ -18,5 +18,8 @@ export async function clean(argv: string[]): Promise<number> {
   ];
   process.stdout.write(`lab clean: removed ${parts.join(', ')}\n`);
   if (r.liveRuns.length > 0) process.stdout.write(`lab clean: left alone the live run(s) ${r.liveRuns.join(', ')} (--all to reap them too)\n`);
+  if (r.unknownRuns.length > 0) {
+    process.stdout.write(`lab clean: left alone the taps or rules of run(s) ${r.unknownRuns.join(', ')}: no network, container or state folder here says whose they are (another state folder's run, or --all to reap them)\n`);
+  }
   return 0;
 }

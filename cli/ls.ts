@@ -52,7 +52,8 @@ Lists the runs in the state folder ($LTSP_LAB_STATE, default /run/ltsp-lab): eac
 id, age and report folder, and each client of a ./lab boot with its state (booting, up,
 failed, shell, off), the last stage it reached, its lease, and for a kept run the
 ./lab attach command that reaches its console. A run whose owner died is listed as
-dead: ./lab clean reaps it.
+dead: ./lab clean reaps it. Only the lab's own run folders are runs (they carry its
+marker, ltsp-lab-run); a state folder that holds anything else is refused (exit 3).
 
   --json   the runs as JSON (their run files)
 `;

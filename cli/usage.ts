@@ -78,8 +78,12 @@ export const CLEAN_USAGE = `./lab clean [--all]
 
 Reaps what dead runs left behind: QEMU process groups, containers (a dead image
 build's too), networks with their bridge, taps and iptables rules (a fault's loss
-rules too), state folders, and the temp folders of dead image builds in the cache. Runs whose owner still lives are
-left alone.
+rules too), state folders, and the temp folders of dead image builds in the cache.
+Runs whose owner still lives are left alone, whichever state folder they use: a tap or
+rule goes with its network's owner, and one whose owner nothing says is left alone.
+Only what the lab made is removed: a run folder carries the lab's marker
+(ltsp-lab-run), and a state folder ($LTSP_LAB_STATE) that holds anything else is
+refused (exit 3) before anything is removed.
 
   --all   reap live runs too (never the caller's own)
 `;

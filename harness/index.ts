@@ -45,6 +45,7 @@ export { DETACH_HINT } from './console/detach-key';
 export { Terminal, StartedTerminal, type TerminalExit } from './terminal/terminal';
 export { reap, type ReapReport } from './common/reaper';
 export { stateRoot } from './common/run-context';
+export { checkStateRoot, RUN_MARKER, runMarkerText } from './common/state-root';
 export { installSignalTeardown, interceptSignal } from './common/teardown';
 export { runDeadline, stepDeadline } from './common/run-deadline';
 export { BENCH_CASES, DEFAULT_BENCH_CASES, benchExitCode, runBench, type BenchOptions } from './bench/bench-runner';

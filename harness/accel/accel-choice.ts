@@ -5,6 +5,7 @@ import type { Deadline } from '../common/deadline';
 import { SetupError, UsageError } from '../common/errors';
 import { log } from '../common/log';
 import { RunContext, stateRoot } from '../common/run-context';
+import { ACCEL_VERDICT_FILE } from '../common/state-root';
 import { stepDeadline } from '../common/run-deadline';
 import { hostSpeed, type Accel, type AccelChoice, type HostSpeed } from '../common/speed';
 import { defaultQemuBinary } from '../qemu/qemu-machine';
@@ -48,7 +49,7 @@ export interface ChooseAccelOptions {
 
 /** The verdict file in the state root; not a run folder, so the reaper leaves it alone. */
 export function accelCacheFile(): string {
-  return join(stateRoot(), 'accel-verdict.json');
+  return join(stateRoot(), ACCEL_VERDICT_FILE);
 }
 
 function readBootId(): string {

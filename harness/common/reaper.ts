@@ -4,7 +4,9 @@ import type { Deadline } from './deadline';
 import { execCommand } from './exec';
 import { log } from './log';
 import { removeServerCgroups, serverCgroupRuns } from '../server/server-init';
-import { ARTEFACT_LABEL, LAB_LABEL, NEW_STATE_PREFIX, OWNER_LABEL, RUN_LABEL, isRunId, ownerAlive, processStartTime, stateRoot } from './run-context';
+import { ARTEFACT_LABEL, LAB_LABEL, OWNER_LABEL, RUN_LABEL } from './run-context';
+import { checkStateRoot, ownerAlive, processStartTime, RUN_MARKER } from './state-root';
+import { removeIfEmpty } from './writable-dir';
 
 const debug = log('reaper');
 
@@ -23,6 +25,8 @@ export interface ReapReport {
   buildTemps: string[];
   /** Runs left alone because their owner still lives. */
   liveRuns: string[];
+  /** Runs with taps, rules or cgroups but no owner known (another state root's run between its steps): left alone. */
+  unknownRuns: string[];
 }
 
 export interface ReapOptions {
@@ -53,52 +57,85 @@ export function orphanBuildContainer(name: string): boolean {
   }
 }
 
-/** Owner of each run that has a state folder: run id → "pid:starttime". */
-function stateOwners(): Map<string, string> {
-  const out = new Map<string, string>();
-  let entries: string[] = [];
-  try {
-    entries = readdirSync(stateRoot());
-  } catch {
-    return out;
+/** The iptables chains the lab puts rules in, each commented `ltsp-lab:<run>[:…]`; the reaper looks in each. */
+export const RULE_CHAINS: readonly string[] = ['DOCKER-USER'];
+
+/** Where the reaper learnt a run's owner, best first: taps and rules go with the network. */
+const SOURCES = ['network', 'container', 'state folder'] as const;
+export type OwnerSource = (typeof SOURCES)[number];
+
+/**
+ * What the reaper knows of each run's owner ("pid:starttime"): the labels of its network
+ * and containers, and the owner file of its run folder in this state root. A tap or rule
+ * carries no owner of its own: it is judged by its network's label, else by what else
+ * of its run says who owns it, and left alone when nothing does (another state root's
+ * run, whose network is not made yet or already gone).
+ */
+export class RunOwners {
+  private readonly byRun = new Map<string, { owner: string; from: OwnerSource }>();
+
+  note(run: string, owner: string | undefined, from: OwnerSource): this {
+    if (!run || owner === undefined) return this;
+    const had = this.byRun.get(run);
+    if (!had || SOURCES.indexOf(from) < SOURCES.indexOf(had.from)) this.byRun.set(run, { owner, from });
+    return this;
   }
-  for (const id of entries) {
-    // Only run folders: the state root also keeps host-wide files (the accelerator verdict).
-    if (!isRunId(id)) continue;
-    try {
-      out.set(id, readFileSync(join(stateRoot(), id, 'owner'), 'utf8').trim());
-    } catch {
-      out.set(id, '');
-    }
+
+  owner(run: string): string | undefined {
+    return this.byRun.get(run)?.owner;
   }
-  return out;
+}
+
+/** What becomes of one run's things: reaped, left (its owner lives, or it is the caller's), or left as nobody's known. */
+export type Fate = 'reap' | 'live' | 'own' | 'unknown';
+
+/**
+ * A run's fate by its owner: dead owners' runs are reaped, live ones left; with no owner
+ * known, left alone (`--all` reaps every run but the caller's, known or not).
+ */
+export function fateOf(run: string, owner: string | undefined, opts: Pick<ReapOptions, 'all' | 'except'>): Fate {
+  if (run === opts.except) return 'own';
+  if (opts.all) return 'reap';
+  if (owner === undefined) return 'unknown';
+  return ownerAlive(owner) ? 'live' : 'reap';
 }
 
 /**
  * Reaps what runs whose owner process is dead left behind (Ryuk's job, done here by
  * label and name since Ryuk cannot be pulled): QEMU process groups, containers,
- * networks with their iptables rule and taps, state folders. A run whose owner lives
- * is left alone, so two labs can run side by side.
+ * networks with their iptables rules and taps, state folders. A run whose owner lives
+ * is left alone, so two labs can run side by side, each with its own state root or
+ * not. The state root is checked first (checkStateRoot): one that holds anything the
+ * lab did not make is refused (SetupError) before anything is removed, and only marked
+ * run folders (RUN_MARKER) are ever taken for runs.
  */
 export async function reap(opts: ReapOptions): Promise<ReapReport> {
   const { deadline } = opts;
-  const report: ReapReport = { containers: [], cgroups: [], networks: [], rules: 0, faultRules: 0, taps: [], qemu: [], stateDirs: [], buildTemps: [], liveRuns: [] };
-  const owners = stateOwners();
+  const scan = checkStateRoot();
+  const root = scan.root;
+  const report: ReapReport = { containers: [], cgroups: [], networks: [], rules: 0, faultRules: 0, taps: [], qemu: [], stateDirs: [], buildTemps: [], liveRuns: [], unknownRuns: [] };
+  const owners = new RunOwners();
+  for (const [run, owner] of scan.runs) owners.note(run, owner ?? '', 'state folder');
   const doomed = (run: string, owner: string | undefined): boolean => {
-    if (!run || run === opts.except) return false;
-    if (opts.all) return true;
-    const alive = owner ? ownerAlive(owner) : false;
-    if (alive && !report.liveRuns.includes(run)) report.liveRuns.push(run);
-    return !alive;
+    if (!run) return false;
+    const fate = fateOf(run, owner, opts);
+    if (fate === 'live' && !report.liveRuns.includes(run)) report.liveRuns.push(run);
+    if (fate === 'unknown' && !report.unknownRuns.includes(run)) report.unknownRuns.push(run);
+    return fate === 'reap';
   };
 
-  // 1. QEMU first, so nothing holds the taps.
-  for (const [run, owner] of owners) {
-    if (!doomed(run, owner)) continue;
-    const dir = join(stateRoot(), run);
+  // 1. QEMU first, so nothing holds the taps: only of this root's marked run folders.
+  for (const [run, owner] of scan.runs) {
+    if (!doomed(run, owner ?? '')) continue;
+    const dir = join(root, run);
     for (const client of safeReaddir(dir)) {
       for (const f of safeReaddir(join(dir, client)).filter((n) => n.endsWith('.pid'))) {
-        const pid = Number(readFileSync(join(dir, client, f), 'utf8').trim());
+        let pid = NaN;
+        try {
+          pid = Number(readFileSync(join(dir, client, f), 'utf8').trim());
+        } catch {
+          continue;
+        }
         if (!Number.isInteger(pid) || pid <= 1) continue;
         // Only a process whose command line points into this run's state folder.
         let cmdline = '';
@@ -122,11 +159,15 @@ export async function reap(opts: ReapOptions): Promise<ReapReport> {
     }
   }
 
-  // 2. Containers.
+  // 2. Containers, judged by their own owner label.
   const cs = await execCommand('docker', ['ps', '-a', '--filter', `label=${LAB_LABEL}`, '--format', `{{.ID}} {{.Label "${RUN_LABEL}"}} {{.Label "${OWNER_LABEL}"}}`], { deadline, allowFailure: true });
-  for (const line of cs.stdout.split('\n').filter(Boolean)) {
-    const [id, run, owner] = line.split(' ');
-    if (id && doomed(run ?? '', owner)) {
+  const ns = await execCommand('docker', ['network', 'ls', '--filter', `label=${LAB_LABEL}`, '--format', `{{.Name}} {{.Label "${RUN_LABEL}"}} {{.Label "${OWNER_LABEL}"}}`], { deadline, allowFailure: true });
+  const containers = labelled(cs.stdout);
+  const networks = labelled(ns.stdout);
+  for (const c of containers) owners.note(c.run, c.owner, 'container');
+  for (const n of networks) owners.note(n.run, n.owner, 'network');
+  for (const { name: id, run, owner } of containers) {
+    if (doomed(run, owner)) {
       await execCommand('docker', ['rm', '-f', '-v', id], { deadline, allowFailure: true });
       report.containers.push(id);
     }
@@ -145,54 +186,67 @@ export async function reap(opts: ReapOptions): Promise<ReapReport> {
 
   // A systemd server's cgroup parent, which Docker leaves once the container is gone.
   for (const [run, dirs] of serverCgroupRuns()) {
-    if (!doomed(run, owners.get(run))) continue;
+    if (!doomed(run, owners.owner(run))) continue;
     const left = removeServerCgroups(run);
     report.cgroups.push(...dirs.filter((d) => !left.includes(d)));
   }
 
-  // 3. Networks, their iptables rule and taps.
-  const ns = await execCommand('docker', ['network', 'ls', '--filter', `label=${LAB_LABEL}`, '--format', `{{.Name}} {{.Label "${RUN_LABEL}"}} {{.Label "${OWNER_LABEL}"}}`], { deadline, allowFailure: true });
-  const deadRuns = new Set<string>();
-  for (const line of ns.stdout.split('\n').filter(Boolean)) {
-    const [name, run, owner] = line.split(' ');
-    if (name && run && doomed(run, owner)) {
-      deadRuns.add(run);
+  // 3. Networks, by their owner label, with their iptables rules and taps.
+  const done = new Set<string>();
+  for (const { name, run, owner } of networks) {
+    if (run && doomed(run, owner)) {
+      done.add(run);
       await removeTaps(run, report, deadline);
-      await removeRules(run, report, deadline);
+      for (const chain of RULE_CHAINS) await removeRules(run, chain, report, deadline);
       await execCommand('docker', ['network', 'rm', name], { deadline, allowFailure: true });
       report.networks.push(name);
     }
   }
-  // Taps and rules of runs whose network is already gone.
+  // Taps and rules with no network of a dead run: judged by their network's owner (a
+  // live run's network), else by what else of the run is known; unknown stays.
   const links = await execCommand('ip', ['-o', 'link', 'show'], { deadline, allowFailure: true });
   for (const m of links.stdout.matchAll(/^\d+: ltt([a-z0-9]{6})c\d+[:@]/gm)) {
     const run = m[1] as string;
-    if (!deadRuns.has(run) && doomed(run, owners.get(run))) {
-      deadRuns.add(run);
+    if (!done.has(run) && doomed(run, owners.owner(run))) {
+      done.add(run);
       await removeTaps(run, report, deadline);
     }
   }
-  const rules = await execCommand('iptables', ['-S', 'DOCKER-USER'], { deadline, allowFailure: true });
-  for (const m of rules.stdout.matchAll(/--comment "?ltsp-lab:([a-z0-9]{6})"?/g)) {
-    const run = m[1] as string;
-    if (doomed(run, owners.get(run))) await removeRules(run, report, deadline);
+  for (const chain of RULE_CHAINS) {
+    const rules = await execCommand('iptables', ['-S', chain], { deadline, allowFailure: true });
+    const runs = new Set([...rules.stdout.matchAll(/--comment "?ltsp-lab:([a-z0-9]{6})(?![a-z0-9])/g)].map((m) => m[1] as string));
+    for (const run of runs) if (doomed(run, owners.owner(run))) await removeRules(run, chain, report, deadline);
   }
 
-  // 4. State folders of dead runs, and any a dead run was still registering.
-  for (const [run, owner] of owners) {
-    if (doomed(run, owner)) {
-      rmSync(join(stateRoot(), run), { recursive: true, force: true });
+  // 4. This root's marked run folders of dead runs, and any a dead run was still registering.
+  for (const [run, owner] of scan.runs) {
+    if (doomed(run, owner ?? '')) {
+      rmSync(join(root, run), { recursive: true, force: true });
       report.stateDirs.push(run);
     }
   }
-  for (const name of safeReaddir(stateRoot()).filter((n) => n.startsWith(NEW_STATE_PREFIX))) {
-    const pid = Number(name.split('-').pop());
-    if (Number.isInteger(pid) && pid > 0 && processStartTime(pid) !== null) continue;
-    rmSync(join(stateRoot(), name), { recursive: true, force: true });
+  for (const [name, pid] of scan.pending) {
+    if (processStartTime(pid) !== null) continue;
+    const dir = join(root, name);
+    // Unmarked, it is empty (scanStateRoot): rmdir, which removes nothing else.
+    if (existsSync(join(dir, RUN_MARKER))) rmSync(dir, { recursive: true, force: true });
+    else removeIfEmpty(dir);
     report.stateDirs.push(name);
   }
   debug('reaped %o', report);
   return report;
+}
+
+/** `docker … --format '{{.Name or .ID}} {{run label}} {{owner label}}'` lines. */
+function labelled(stdout: string): { name: string; run: string; owner: string }[] {
+  return stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [name = '', run = '', owner = ''] = line.split(' ');
+      return { name, run, owner };
+    })
+    .filter((x) => x.name);
 }
 
 /**
@@ -228,10 +282,10 @@ async function removeTaps(run: string, report: ReapReport, deadline: Deadline): 
   }
 }
 
-async function removeRules(run: string, report: ReapReport, deadline: Deadline): Promise<void> {
-  const rules = await execCommand('iptables', ['-S', 'DOCKER-USER'], { deadline, allowFailure: true });
+async function removeRules(run: string, chain: string, report: ReapReport, deadline: Deadline): Promise<void> {
+  const rules = await execCommand('iptables', ['-S', chain], { deadline, allowFailure: true });
   for (const line of rules.stdout.split('\n')) {
-    if (!line.startsWith('-A DOCKER-USER') || !line.includes(`ltsp-lab:${run}`)) continue;
+    if (!line.startsWith(`-A ${chain} `) || !new RegExp(`ltsp-lab:${run}(?![a-z0-9])`).test(line)) continue;
     const spec = line.replace(/^-A /, '-D ').match(/(?:[^\s"]+|"[^"]*")+/g) ?? [];
     await execCommand('iptables', spec.map((w) => w.replace(/^"(.*)"$/, '$1')), { deadline, allowFailure: true });
     if (line.includes(`ltsp-lab:${run}:loss:`)) report.faultRules++;

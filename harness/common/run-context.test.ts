@@ -1,9 +1,11 @@
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LAB_LABEL, OWNER_LABEL, RUN_LABEL, RunContext, ownerAlive, processStartTime, stateRoot } from './run-context';
+import { LAB_LABEL, OWNER_LABEL, RUN_LABEL, RUN_MARKER, RunContext, ownerAlive, processStartTime, stateRoot } from './run-context';
+import { runMarkerText } from './state-root';
+import { SetupError } from './errors';
 
 /** Linux's IFNAMSIZ is 16 including the NUL (netdevice(7)). */
 const IFNAMSIZ = 15;
@@ -147,7 +149,8 @@ describe('RunContext state folder', () => {
     } finally {
       fs.writeFileSync = real;
     }
-    expect(visible).to.deep.equal([false]);
+    // The write probe of the root check, the marker, the owner: none with the folder in place.
+    expect(visible).to.have.length.above(1).and.not.include(true);
     expect(readFileSync(join(run.stateDir, 'owner'), 'utf8')).to.equal(`${run.owner}\n`);
     expect(readdirSync(root)).to.deep.equal([run.id]);
   });
@@ -158,8 +161,30 @@ describe('RunContext state folder', () => {
     writeFileSync(join(run.stateDir, 'qemu.pid'), '1\n');
     run.register();
     expect(readdirSync(root)).to.deep.equal([run.id]);
-    expect(readdirSync(run.stateDir).sort()).to.deep.equal(['owner', 'qemu.pid']);
+    expect(readdirSync(run.stateDir).sort()).to.deep.equal([RUN_MARKER, 'owner', 'qemu.pid']);
     expect(readFileSync(join(run.stateDir, 'owner'), 'utf8')).to.equal(`${run.owner}\n`);
+  });
+
+  it('register() marks the folder as the lab\'s, naming the run', () => {
+    const run = new RunContext();
+    run.register();
+    expect(readFileSync(join(run.stateDir, RUN_MARKER), 'utf8')).to.equal(runMarkerText(run.id));
+  });
+
+  it('register() refuses a state root that holds what the lab did not make, and writes nothing into it', () => {
+    writeFileSync(join(root, 'config'), 'mine\n');
+    expect(() => new RunContext('abc123').register()).to.throw(SetupError, /holds what the lab did not make \(config\)/);
+    expect(readdirSync(root)).to.deep.equal(['config']);
+  });
+
+  it('register() under /proc is a SetupError at once, not an endless mkdir deaf to SIGTERM', () => {
+    // In a child: the old recursive mkdir spins in one synchronous call that no mocha
+    // timeout can interrupt. The child is killed at 10 s.
+    const code = `process.env.LTSP_LAB_STATE = '/proc/ltsp-lab-state'; const { RunContext } = require(${JSON.stringify(join(__dirname, 'run-context'))}); try { new RunContext().register(); console.log('registered'); } catch (e) { console.log(e.name + ': ' + e.message); }`;
+    const t0 = Date.now();
+    const child = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', '-e', code], { encoding: 'utf8', timeout: 10_000, killSignal: 'SIGKILL' });
+    expect(child.signal, `the child still ran after ${Date.now() - t0} ms`).to.equal(null);
+    expect(child.stdout).to.match(/^SetupError: the state folder \(LTSP_LAB_STATE\) \/proc\/ltsp-lab-state cannot be used: it is under \/proc/);
   });
 
   it('unregister() is safe when nothing was registered', () => {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
-import { readProcStat, statField } from './proc-stat';
+import { checkStateRoot, isRunId, NEW_STATE_PREFIX, processStartTime, RUN_MARKER, runMarkerText, stateRoot } from './state-root';
 
 /** The docker label every lab resource carries; its value is the run id. */
 export const LAB_LABEL = 'ltsp-lab';
@@ -12,32 +12,7 @@ export const OWNER_LABEL = 'ltsp-lab.owner';
 /** The artefact an image-build container makes (vm-images/build.sh sets it). */
 export const ARTEFACT_LABEL = 'ltsp-lab.artefact';
 
-/** A run id: 6 base-36 characters, short enough for 15-character interface names (ltl<id>, ltt<id>c<n>). */
-export function isRunId(s: string): boolean {
-  return /^[a-z0-9]{6}$/.test(s);
-}
-
-/** A state folder being registered: `.new-<run id>-<pid>` until it is renamed to the run id. */
-export const NEW_STATE_PREFIX = '.new-';
-
-/** Per-run state (owner file, QEMU pidfiles and QMP sockets), one folder per run id. */
-export function stateRoot(): string {
-  return process.env.LTSP_LAB_STATE ?? '/run/ltsp-lab';
-}
-
-/** The kernel's start time of a process (clock ticks since boot, /proc/PID/stat field 22), or null. */
-export function processStartTime(pid: number): string | null {
-  const stat = readProcStat(pid);
-  return stat === null ? null : (statField(stat, 22) ?? null);
-}
-
-/** Whether the owner recorded as "pid:starttime" is still the same live process. */
-export function ownerAlive(owner: string): boolean {
-  const [pid, start] = owner.split(':');
-  const n = Number(pid);
-  if (!Number.isInteger(n) || n <= 0) return false;
-  return processStartTime(n) === start;
-}
+export { isRunId, NEW_STATE_PREFIX, ownerAlive, processStartTime, RUN_MARKER, stateRoot } from './state-root';
 
 /**
  * Identity of one harness run. Every container, network, bridge, tap, temp folder and
@@ -62,12 +37,13 @@ export class RunContext {
   }
 
   /**
-   * Creates the state folder with the owner already in it, so a reaper can tell whether
-   * the run lives: the folder is made under a name no reaper reads (not a run id) and
-   * renamed into place, so none ever sees it without its owner.
+   * Creates the state folder with its marker and owner already in it, so a reaper can
+   * tell it is the lab's and whether the run lives: the folder is made under a name no
+   * reaper takes for a run and renamed into place, so none ever sees it half-made. The
+   * state root is checked first (checkStateRoot): a root that is not the lab's is refused.
    */
   register(): void {
-    mkdirSync(stateRoot(), { recursive: true });
+    const root = checkStateRoot().root;
     if (existsSync(this.stateDir)) {
       // Registered again: the owner file is replaced whole, never seen half-written.
       const file = join(this.stateDir, 'owner');
@@ -75,11 +51,12 @@ export class RunContext {
       renameSync(`${file}.new`, file);
       return;
     }
-    const tmp = join(stateRoot(), `${NEW_STATE_PREFIX}${this.id}-${process.pid}`);
+    const tmp = join(root, `${NEW_STATE_PREFIX}${this.id}-${process.pid}`);
     rmSync(tmp, { recursive: true, force: true });
     mkdirSync(tmp);
-    writeFileSync(join(tmp, 'owner'), this.owner + '\n');
     try {
+      writeFileSync(join(tmp, RUN_MARKER), runMarkerText(this.id));
+      writeFileSync(join(tmp, 'owner'), this.owner + '\n');
       renameSync(tmp, this.stateDir);
     } catch (e) {
       rmSync(tmp, { recursive: true, force: true });

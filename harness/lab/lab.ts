@@ -7,6 +7,7 @@ import { reap } from '../common/reaper';
 import { describeLeftovers, runLeftovers } from '../common/run-leftovers';
 import { DOCKER_GONE_HINT, dockerSilence } from '../common/docker-daemon';
 import { checkFreeSpace, ensureWritableDir } from '../common/writable-dir';
+import { checkStateRoot } from '../common/state-root';
 import { contentionFactor } from '../common/host-resources';
 import { HarnessError, SetupError, SutError } from '../common/errors';
 import { execCommand } from '../common/exec';
@@ -120,6 +121,8 @@ export class Lab {
   }
 
   async start(opts: LabStartOptions = {}): Promise<StartedLab> {
+    // The state root first: a bad one is refused (exit 3) before anything is reaped in it.
+    checkStateRoot();
     const deadline = opts.deadline ?? stepDeadline(budgetMs('labStart'), 'lab start (image build included)');
     checkHostSupports(this.serverInit);
     calibrateCpu();

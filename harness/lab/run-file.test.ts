@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { UsageError } from '../common/errors';
+import { SetupError, UsageError } from '../common/errors';
+import { RUN_MARKER, runMarkerText } from '../common/state-root';
 import { RunContext } from '../common/run-context';
 import { listRuns, pickRun, readRunFile, RUN_FILE, writeRunFile, type RunFileData } from './run-file';
 
@@ -36,6 +37,7 @@ describe('run files: what ./lab ls, attach and stop know of a ./lab boot', () =>
   function stateDir(id: string, owner: string, file?: RunFileData): string {
     const dir = join(root, id);
     mkdirSync(dir);
+    writeFileSync(join(dir, RUN_MARKER), runMarkerText(id));
     writeFileSync(join(dir, 'owner'), `${owner}\n`);
     if (file) writeRunFile(dir, file);
     return dir;
@@ -45,7 +47,7 @@ describe('run files: what ./lab ls, attach and stop know of a ./lab boot', () =>
     const dir = stateDir('aaaaaa', new RunContext('aaaaaa').owner);
     writeRunFile(dir, data('aaaaaa'));
     writeRunFile(dir, data('aaaaaa', { kept: false }));
-    expect(readdirSync(dir).sort()).to.deep.equal(['owner', RUN_FILE]);
+    expect(readdirSync(dir).sort()).to.deep.equal([RUN_MARKER, 'owner', RUN_FILE]);
     expect(readRunFile(dir)).to.deep.equal(data('aaaaaa', { kept: false }));
   });
 
@@ -74,6 +76,22 @@ describe('run files: what ./lab ls, attach and stop know of a ./lab boot', () =>
       ['cccccc', true, true],
     ]);
     expect(runs[0]!.startedAt.toISOString()).to.equal('2026-12-02T02:00:00.000Z');
+  });
+
+  it('lists no folder of user data as a run: a root that holds what the lab did not make is refused (exit 3)', () => {
+    mkdirSync(join(root, 'photos', '2024'), { recursive: true });
+    writeFileSync(join(root, 'photos', '2024', 'img.txt'), 'img');
+    writeFileSync(join(root, 'config'), 'x');
+    mkdirSync(join(root, 'backup')); // unmarked
+    writeFileSync(join(root, 'backup', 'owner'), `${DEAD_OWNER}\n`);
+    stateDir('cccccc', new RunContext('cccccc').owner);
+    expect(() => listRuns(root)).to.throw(SetupError, /holds what the lab did not make \(backup, config, photos\)/);
+  });
+
+  it('knows whose a live run is (its owner\'s uid)', () => {
+    stateDir('cccccc', new RunContext('cccccc').owner, data('cccccc'));
+    stateDir('dddddd', DEAD_OWNER, data('dddddd'));
+    expect(listRuns(root).map((r) => [r.id, r.uid]).sort()).to.deep.equal([['cccccc', process.getuid?.()], ['dddddd', undefined]]);
   });
 
   it('an empty or missing state root lists nothing', () => {
@@ -108,6 +126,37 @@ describe('run files: what ./lab ls, attach and stop know of a ./lab boot', () =>
       expect(() => pickRun(runs, 'bbbbbb')).to.throw(UsageError, 'run bbbbbb is not live: its owner (pid 4242) is gone');
       expect(() => pickRun(runs, 'cccccc')).to.throw(UsageError, 'run cccccc is not a ./lab boot --keep run');
       expect(pickRun(runs, 'aaaaaa').id).to.equal('aaaaaa');
+    });
+
+    describe('for ./lab stop: only kept runs, and by default only the caller\'s', () => {
+      const STOP = { what: (r: ReturnType<typeof listRuns>[number]) => r.file?.kept === true, whatName: 'kept', uid: 1000, otherUsers: '--all-users', label: 'kept runs of yours' };
+      const booting = { ...live('bbbbbb'), uid: 1000, file: data('bbbbbb', { kept: false, command: './lab boot' }) };
+      const kept = { ...live('aaaaaa'), uid: 1000 };
+      const theirs = { ...live('cccccc'), uid: 2000, file: data('cccccc', { command: './lab boot --keep --nic e1000' }) };
+
+      it('never picks a boot that is not kept, alone or named', () => {
+        expect(() => pickRun([booting], undefined, STOP)).to.throw(UsageError, 'no run to pick');
+        expect(() => pickRun([booting], 'bbbbbb', STOP)).to.throw(UsageError, 'run bbbbbb is not kept');
+      });
+
+      it('never picks another user\'s run, nor offers it; named, it takes --all-users', () => {
+        expect(() => pickRun([theirs], undefined, STOP)).to.throw(UsageError, 'no run to pick');
+        expect(() => pickRun([theirs], 'cccccc', STOP)).to.throw(UsageError, 'run cccccc is another user\'s (uid 2000)');
+        expect(pickRun([theirs], 'cccccc', { ...STOP, uid: undefined }).id).to.equal('cccccc');
+      });
+
+      it('picks the one kept run of the caller, and its hint offers only such runs', () => {
+        expect(pickRun([booting, kept, theirs], undefined, STOP).id).to.equal('aaaaaa');
+        const e = (() => {
+          try {
+            pickRun([booting, kept, theirs, { ...kept, id: 'dddddd', file: data('dddddd') }], undefined, STOP);
+          } catch (err) {
+            return err as UsageError;
+          }
+          throw new Error('no error');
+        })();
+        expect(e.hint).to.equal('kept runs of yours: aaaaaa, dddddd');
+      });
     });
 
     it('none live: a UsageError that says how to start one', () => {

@@ -1,7 +1,7 @@
-import { readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../common/errors';
-import { isRunId, ownerAlive, stateRoot } from '../common/run-context';
+import { checkStateRoot, ownerAlive, stateRoot } from '../common/state-root';
 import type { ClientState } from '../boot/thin-client';
 
 /**
@@ -56,22 +56,32 @@ export interface RunEntry {
   owner?: string;
   /** Its owner process still runs. */
   alive: boolean;
+  /** The user its owner runs as (its uid), while it runs. */
+  uid?: number;
   /** When it started: the run file's time, else its owner file's. */
   startedAt: Date;
   /** Its run file, if it has one (a ./lab boot); labs of tests and benches have none. */
   file?: RunFileData;
 }
 
-/** The runs in the state root (LTSP_LAB_STATE), oldest first. */
-export function listRuns(root: string = stateRoot()): RunEntry[] {
-  let ids: string[];
+/** The uid a process runs as, or undefined once it is gone. */
+function processUid(pid: number): number | undefined {
   try {
-    ids = readdirSync(root).filter(isRunId);
+    return statSync(`/proc/${pid}`).uid;
   } catch {
-    return [];
+    return undefined;
   }
+}
+
+/**
+ * The runs in the state root (LTSP_LAB_STATE), oldest first: its marked run folders (and
+ * an older lab's live ones). A root that holds what the lab did not make is refused
+ * (checkStateRoot, exit 3): nothing in it is listed as a run, dead or alive.
+ */
+export function listRuns(root: string = stateRoot()): RunEntry[] {
+  const scan = checkStateRoot({ root, write: false });
   const out: RunEntry[] = [];
-  for (const id of ids) {
+  for (const id of [...scan.runs.keys(), ...scan.unmarkedLive]) {
     const dir = join(root, id);
     let owner: string | undefined;
     try {
@@ -87,7 +97,9 @@ export function listRuns(root: string = stateRoot()): RunEntry[] {
     } catch {
       continue; // gone while we looked
     }
-    out.push({ id, ...(owner ? { owner } : {}), alive: owner ? ownerAlive(owner) : false, startedAt, ...(file ? { file } : {}) });
+    const alive = owner ? ownerAlive(owner) : false;
+    const uid = alive ? processUid(Number(owner?.split(':')[0])) : undefined;
+    out.push({ id, ...(owner ? { owner } : {}), alive, ...(uid !== undefined ? { uid } : {}), startedAt, ...(file ? { file } : {}) });
   }
   return out.sort((a, b) => a.startedAt.getTime() - b.startedAt.getTime());
 }
@@ -102,18 +114,37 @@ export function readRunFile(stateDir: string): RunFileData | undefined {
   }
 }
 
+export interface PickRunOptions {
+  /** What a run must be for the command, beside live with a run file (e.g. kept up, with a console). */
+  what?: (r: RunEntry) => boolean;
+  /** What it is called when a named run is not that, e.g. 'a ./lab boot --keep run that is kept up'. */
+  whatName?: string;
+  /** Only runs of this user (uid); undefined: anyone's. */
+  uid?: number;
+  /** How a named run of another user is taken all the same (e.g. '--all-users'). */
+  otherUsers?: string;
+  /** What the hint calls the runs it offers (default 'live runs'). */
+  label?: string;
+}
+
 /**
- * The live run a command means: `id` when given (it must be live and have a run file),
- * else the only live one that has. Anything else is a UsageError listing the choices.
+ * The live run a command means: `id` when given (it must be live, have a run file, be
+ * `what`, and be the user's when `uid` is given), else the only live one that is. Anything
+ * else is a UsageError; its hint offers only runs the command would take.
  */
-export function pickRun(runs: readonly RunEntry[], id: string | undefined, what: (r: RunEntry) => boolean = () => true): RunEntry {
-  const live = runs.filter((r) => r.alive && r.file && what(r));
-  const choices = live.length ? `live runs: ${live.map((r) => r.id).join(', ')}` : 'no run is live: start one with ./lab boot --keep';
+export function pickRun(runs: readonly RunEntry[], id: string | undefined, opts: PickRunOptions = {}): RunEntry {
+  const what = opts.what ?? (() => true);
+  const whatName = opts.whatName ?? 'a ./lab boot --keep run';
+  const mine = (r: RunEntry): boolean => opts.uid === undefined || r.uid === opts.uid;
+  const live = runs.filter((r) => r.alive && r.file && what(r) && mine(r));
+  const label = opts.label ?? 'live runs';
+  const choices = live.length ? `${label}: ${live.map((r) => r.id).join(', ')}` : `no ${label.replace(/runs/, 'run')}: ./lab boot --keep keeps one up`;
   if (id !== undefined) {
     const r = runs.find((x) => x.id === id);
     if (!r) throw new UsageError(`there is no run '${id}'`, { hint: choices });
     if (!r.alive) throw new UsageError(`run ${id} is not live: its owner (pid ${r.owner?.split(':')[0] ?? '?'}) is gone`, { hint: './lab clean reaps what it left' });
-    if (!r.file || !what(r)) throw new UsageError(`run ${id} is not a ./lab boot --keep run`, { hint: choices });
+    if (!r.file || !what(r)) throw new UsageError(`run ${id} is not ${whatName}`, { hint: choices });
+    if (!mine(r)) throw new UsageError(`run ${id} is another user's (uid ${r.uid ?? '?'})`, { hint: opts.otherUsers ? `${opts.otherUsers} takes it all the same` : choices });
     return r;
   }
   if (live.length === 1) return live[0] as RunEntry;
