@@ -6,7 +6,7 @@ export * from './common/errors';
 export { execCommand } from './common/exec';
 export { checkClientsFit, clientsThatFit, memAvailableMb } from './common/host-resources';
 export { log } from './common/log';
-export { ARTEFACT_LABEL, LAB_LABEL, OWNER_LABEL, RUN_LABEL, RunContext, ownerAlive } from './common/run-context';
+export { ARTEFACT_LABEL, LAB_LABEL, OWNER_LABEL, RUN_LABEL, RunContext, ownerAlive, processStartTime } from './common/run-context';
 export { hostSpeed, calibrateCpu, type Accel, type AccelChoice, type HostSpeed } from './common/speed';
 export { chooseAccel, decideHostSpeed, accelCacheFile, type AccelDecision } from './accel/accel-choice';
 export { inspectKvmDevice, kvmDevicePath } from './accel/kvm-device';

@@ -1,8 +1,10 @@
 import { expect } from 'chai';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeSync, closeSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
-import { ARTEFACT_LABEL, cacheDir, Deadline, execCommand, LAB_LABEL, OWNER_LABEL, RUN_LABEL, sha256File, type ImageManifest } from '../harness/index';
+import { ARTEFACT_LABEL, cacheDir, Deadline, execCommand, LAB_LABEL, OWNER_LABEL, ownerAlive, processStartTime, RUN_LABEL, RUN_MARKER, runMarkerText, sha256File, stateRoot, type ImageManifest } from '../harness/index';
+import { startSuiteLab } from './support/suite-lab';
 import { runLab, spawnLab, type BackgroundLab, type CliResult } from './support/lab-cli';
 import { leftovers, NOTHING } from './support/leftovers';
 import { until } from './support/outcome';
@@ -346,5 +348,210 @@ describe('lab failures: what a user\'s machine does to the lab is named, healed,
       expect(run).to.match(/^[a-z0-9]{6}$/);
       expect(await leftovers(run as string)).to.deep.equal(NOTHING);
     });
+  });
+});
+
+/*
+ * The state folder ($LTSP_LAB_STATE) and the reaper: the lab removes only what it made.
+ * Another run is stood up by hand where a real one would cost a boot: a sleep is its
+ * owner, and it has what a lab has (a network labelled with its owner, a tap, the
+ * DOCKER-USER rule, a marked run folder, a run file); killing the sleep makes it dead.
+ */
+describe('the state folder: the lab touches only what it made, and never another run\'s', function () {
+  const made: string[] = [];
+  const owners: ChildProcess[] = [];
+
+  function scratch(prefix: string): string {
+    const dir = mkdtempSync(join(tmpdir(), prefix));
+    made.push(dir);
+    return dir;
+  }
+
+  /**
+   * A live process to own a run ("pid:starttime"), optionally as another user; on SIGTERM
+   * it removes `dir` (its run folder) and exits, as a kept ./lab boot tears down.
+   */
+  async function liveOwner(opts: { uid?: number; dir?: string } = {}): Promise<{ owner: string; proc: ChildProcess }> {
+    const script = `trap 'kill $!; rm -rf "$0"; exit 0' TERM; sleep 900 & wait`;
+    const proc = spawn('sh', ['-c', script, opts.dir ?? '/nonexistent'], { stdio: 'ignore', detached: true, ...(opts.uid !== undefined ? { uid: opts.uid, gid: opts.uid } : {}) });
+    owners.push(proc);
+    await new Promise((resolve) => proc.once('spawn', resolve));
+    return { owner: `${proc.pid}:${processStartTime(proc.pid as number)}`, proc };
+  }
+
+  /** A run folder as RunContext.register makes it, with a run file when `kept` is given. */
+  function runFolder(root: string, id: string, owner: string, kept?: boolean): void {
+    mkdirSync(join(root, id), { recursive: true });
+    writeFileSync(join(root, id, RUN_MARKER), runMarkerText(id));
+    writeFileSync(join(root, id, 'owner'), `${owner}\n`);
+    if (kept === undefined) return;
+    const file = { version: 1, run: id, owner, pid: Number(owner.split(':')[0]), startedAt: new Date().toISOString(), command: kept ? './lab boot --keep' : './lab boot', reportDir: '/tmp', kept, clients: [] };
+    writeFileSync(join(root, id, 'run.json'), JSON.stringify(file));
+  }
+
+  const dd = (what: string): Deadline => d(60_000, what);
+  const ruleOf = (id: string): string[] => ['DOCKER-USER', '-i', `ltl${id}`, '-o', `ltl${id}`, '-j', 'ACCEPT', '-m', 'comment', '--comment', `ltsp-lab:${id}`];
+
+  /** What a lab's network side is: a docker network labelled with its owner, its bridge, a tap on it, the rule. */
+  async function networkOf(id: string, owner: string): Promise<void> {
+    await execCommand('docker', ['network', 'create', '--internal', '-o', `com.docker.network.bridge.name=ltl${id}`, '--label', `${LAB_LABEL}=true`, '--label', `${RUN_LABEL}=${id}`, '--label', `${OWNER_LABEL}=${owner}`, `ltsp-lab-${id}`], { deadline: dd('create a network') });
+    await tapOf(id);
+    await execCommand('iptables', ['-I', ...ruleOf(id)], { deadline: dd('insert a rule') });
+  }
+
+  async function tapOf(id: string): Promise<void> {
+    await execCommand('ip', ['tuntap', 'add', 'dev', `ltt${id}c1`, 'mode', 'tap'], { deadline: dd('add a tap') });
+    await execCommand('ip', ['link', 'set', 'dev', `ltt${id}c1`, 'master', `ltl${id}`], { deadline: dd('bridge the tap'), allowFailure: true });
+  }
+
+  /** What of run `id`'s network side is there. */
+  async function networkSide(id: string): Promise<{ network: boolean; tap: boolean; rule: boolean }> {
+    const n = await execCommand('docker', ['network', 'ls', '-q', '--filter', `label=${RUN_LABEL}=${id}`], { deadline: dd('list networks') });
+    const tap = await execCommand('ip', ['link', 'show', 'dev', `ltt${id}c1`], { deadline: dd('look for the tap'), allowFailure: true });
+    const rule = await execCommand('iptables', ['-C', ...ruleOf(id)], { deadline: dd('look for the rule'), allowFailure: true });
+    return { network: n.stdout.trim() !== '', tap: tap.code === 0, rule: rule.code === 0 };
+  }
+
+  const ID = { other: 'zq1aaa', nobody: 'zq1bbb' };
+
+  after(async function () {
+    for (const p of owners) {
+      try {
+        process.kill(-(p.pid as number), 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    for (const id of Object.values(ID)) {
+      await execCommand('ip', ['link', 'del', 'dev', `ltt${id}c1`], { deadline: dd('remove a tap'), allowFailure: true });
+      for (let i = 0; i < 3; i++) await execCommand('iptables', ['-D', ...ruleOf(id)], { deadline: dd('remove a rule'), allowFailure: true });
+      await execCommand('docker', ['network', 'rm', `ltsp-lab-${id}`], { deadline: dd('remove a network'), allowFailure: true });
+    }
+    for (const dir of made) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a folder of user data as LTSP_LAB_STATE: ./lab ls, clean and boot refuse it (exit 3) before they touch it, and every file stays', async function () {
+    const root = scratch('ltsp-lab-userdata-');
+    mkdirSync(join(root, 'photos', '2024'), { recursive: true });
+    writeFileSync(join(root, 'photos', '2024', 'img.txt'), 'a photo');
+    mkdirSync(join(root, 'backup'));
+    writeFileSync(join(root, 'backup', 'db.sql'), 'a backup');
+    writeFileSync(join(root, 'config'), 'a config');
+    // A name that fits a run id, with an owner file of a dead pid: not the lab's without its marker.
+    mkdirSync(join(root, 'notes1'));
+    writeFileSync(join(root, 'notes1', 'owner'), '99999999:1\n');
+    const files = (): string[] => readdirSync(root, { recursive: true }).map(String).sort();
+    const before = files();
+    for (const args of [['ls'], ['clean'], ['boot']]) {
+      const r = await runLab(args, { timeoutMs: 120_000, env: { LTSP_LAB_STATE: root } });
+      expect(r.code, `./lab ${args.join(' ')}: ${r.stdout}${r.stderr}`).to.equal(3);
+      expect(r.stderr).to.match(/set-up problem: the state folder \(LTSP_LAB_STATE\) \S+ holds what the lab did not make \(backup, config, notes1, photos\)/);
+      expect(r.stderr).to.match(/hint: point LTSP_LAB_STATE at a folder of the lab's own/);
+      expect(files(), `after ./lab ${args.join(' ')}`).to.deep.equal(before);
+    }
+  });
+
+  for (const c of [
+    { root: '/proc/ltsp-lab-state', says: /cannot be used: it is under \/proc/ },
+    { root: '/proc/1', says: /cannot be used: it is under \/proc/ },
+    { root: 'read-only', says: /cannot be used: it is not writable \(EROFS: a read-only file system\)/ },
+  ]) {
+    it(`LTSP_LAB_STATE ${c.root}: ./lab boot exits 3 at once, before any reap, saying what to do`, async function () {
+      let root = c.root;
+      if (root === 'read-only') {
+        root = scratch('ltsp-lab-ro-');
+        await execCommand('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', root], { deadline: dd('mount a read-only tmpfs') });
+      }
+      try {
+        const r = await runLab(['boot'], { timeoutMs: 60_000, env: { LTSP_LAB_STATE: root } });
+        expect(r.code, `${r.signal ?? ''} ${r.stderr.slice(-2000)}`).to.equal(3);
+        expect(r.stderr).to.match(c.says).and.match(/hint: point LTSP_LAB_STATE at a folder of the lab's own/);
+        expect(r.stderr, 'a stack trace').to.not.match(/^\s+at /m);
+        process.stderr.write(`      (exit 3 after ${(r.ms / 1000).toFixed(2)} s, the lab script included)\n`);
+      } finally {
+        if (root !== c.root) await execCommand('umount', [root], { deadline: dd('unmount'), allowFailure: true });
+      }
+    });
+  }
+
+  it('two state roots, two live runs: neither\'s clean nor lab start-up removes the other\'s tap or rule; once its owner dies they go', async function () {
+    const rootA = scratch('ltsp-lab-state-a-');
+    const rootB = scratch('ltsp-lab-state-b-');
+    const other = await liveOwner();
+    runFolder(rootA, ID.other, other.owner);
+    await networkOf(ID.other, other.owner);
+    // A tap no network, container or run folder vouches for: whose it is nobody here can say.
+    await tapOf(ID.nobody);
+    const all = { network: true, tap: true, rule: true };
+    expect(await networkSide(ID.other)).to.deep.equal(all);
+
+    const clean = await runLab(['clean'], { timeoutMs: 120_000, env: { LTSP_LAB_STATE: rootB } });
+    expect(clean.code, clean.stderr).to.equal(0);
+    expect(await networkSide(ID.other), 'after ./lab clean with another state root').to.deep.equal(all);
+    expect((await networkSide(ID.nobody)).tap, 'the tap nobody vouches for').to.equal(true);
+    expect(clean.stdout).to.match(new RegExp(`left alone the live run\\(s\\) .*${ID.other}`)).and.match(new RegExp(`left alone the taps or rules of run\\(s\\) .*${ID.nobody}`));
+
+    // A lab's start-up reaps the same way. The host's accelerator verdict goes with it, so
+    // its start boots no probe guest (the verdict is the lab's own file, keyed to this host).
+    const verdict = join(stateRoot(), 'accel-verdict.json');
+    if (existsSync(verdict)) copyFileSync(verdict, join(rootB, 'accel-verdict.json'));
+    const saved = process.env.LTSP_LAB_STATE;
+    process.env.LTSP_LAB_STATE = rootB;
+    try {
+      const lab = await startSuiteLab(this.test?.parent as Mocha.Suite);
+      try {
+        expect(await networkSide(ID.other), 'after a lab with another state root started').to.deep.equal(all);
+        expect((await networkSide(ID.nobody)).tap).to.equal(true);
+      } finally {
+        await lab.stop();
+      }
+    } finally {
+      if (saved === undefined) delete process.env.LTSP_LAB_STATE;
+      else process.env.LTSP_LAB_STATE = saved;
+    }
+
+    // Its owner dead, its network says so, whatever the state root: network, tap and rule go.
+    process.kill(-(other.proc.pid as number), 'SIGKILL');
+    await until(d(10_000, 'the owner to die'), () => (ownerAlive(other.owner) ? undefined : true));
+    const reap = await runLab(['clean'], { timeoutMs: 120_000, env: { LTSP_LAB_STATE: rootB } });
+    expect(reap.code, reap.stderr).to.equal(0);
+    expect(await networkSide(ID.other), 'after ./lab clean once its owner died').to.deep.equal({ network: false, tap: false, rule: false });
+    expect(readdirSync(rootA), 'root A is not root B\'s to clean').to.deep.equal([ID.other]);
+    rmSync(join(rootB, 'accel-verdict.json'), { force: true });
+    const reapA = await runLab(['clean'], { timeoutMs: 120_000, env: { LTSP_LAB_STATE: rootA } });
+    expect(reapA.code, reapA.stderr).to.equal(0);
+    expect(readdirSync(rootA)).to.deep.equal([]);
+  });
+
+  it('./lab stop acts only on a kept run of the caller: never on a boot that is not kept, nor on another user\'s', async function () {
+    const root = scratch('ltsp-lab-state-stop-');
+    const env = { LTSP_LAB_STATE: root };
+    const plain = await liveOwner();
+    runFolder(root, 'zq1ccc', plain.owner, false);
+    const alone = await runLab(['stop'], { timeoutMs: 60_000, env });
+    expect(alone.code, alone.stderr).to.equal(2);
+    expect(alone.stderr).to.match(/no run to pick/).and.not.match(/zq1ccc/);
+    const named = await runLab(['stop', 'zq1ccc'], { timeoutMs: 60_000, env });
+    expect(named.code, named.stderr).to.equal(2);
+    expect(named.stderr).to.match(/run zq1ccc is not kept/);
+    expect(ownerAlive(plain.owner), 'the plain boot\'s owner').to.equal(true);
+
+    const theirs = await liveOwner({ uid: 65534 });
+    runFolder(root, 'zq1ddd', theirs.owner, true);
+    const offered = await runLab(['stop'], { timeoutMs: 60_000, env });
+    expect(offered.code, offered.stderr).to.equal(2);
+    expect(offered.stderr).to.not.match(/zq1ddd|zq1ccc/);
+    const other = await runLab(['stop', 'zq1ddd'], { timeoutMs: 60_000, env });
+    expect(other.code, other.stderr).to.equal(2);
+    expect(other.stderr).to.match(/run zq1ddd is another user's \(uid 65534\)[\s\S]*hint: --all-users takes it all the same/);
+    expect(ownerAlive(theirs.owner), 'the other user\'s owner').to.equal(true);
+
+    // The one it takes: the caller's kept run.
+    const mine = await liveOwner({ dir: join(root, 'zq1eee') });
+    runFolder(root, 'zq1eee', mine.owner, true);
+    const stopped = await runLab(['stop'], { timeoutMs: 60_000, env });
+    expect(stopped.code, stopped.stderr).to.equal(0);
+    expect(stopped.stdout).to.match(/^lab stop: run zq1eee stopped in [\d.]+ s; nothing left running$/m);
+    expect(ownerAlive(mine.owner)).to.equal(false);
   });
 });
