@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   checkClientsFit,
+  checkStateRoot,
   describeLeftovers,
   removeIfEmpty,
   ensureWritableDir,
@@ -35,6 +36,8 @@ function progress(line: string): void {
 export async function boot(argv: string[]): Promise<number> {
   const opts: BootOptions = parseBootArgs(argv);
   checkClientsFit(opts.clients, opts.memoryMb);
+  // A bad state folder is refused (exit 3) before a report folder is made or anything reaped.
+  checkStateRoot();
   const run = new RunContext();
   const reportDir = resolve(opts.reportDir ?? join(REPORTS_ROOT, `boot-${run.id}`));
   const madeReportDir = !existsSync(reportDir);
