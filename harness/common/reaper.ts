@@ -4,6 +4,7 @@ import type { Deadline } from './deadline';
 import { execCommand } from './exec';
 import { log } from './log';
 import { removeServerCgroups, serverCgroupRuns } from '../server/server-init';
+import { reapHostGuards } from '../network/host-guard';
 import { ARTEFACT_LABEL, LAB_LABEL, NEW_STATE_PREFIX, OWNER_LABEL, RUN_LABEL, isRunId, ownerAlive, processStartTime, stateRoot } from './run-context';
 
 const debug = log('reaper');
@@ -177,6 +178,7 @@ export async function reap(opts: ReapOptions): Promise<ReapReport> {
     const run = m[1] as string;
     if (doomed(run, owners.get(run))) await removeRules(run, report, deadline);
   }
+  report.rules += await reapHostGuards((run) => doomed(run, owners.get(run)), deadline);
 
   // 4. State folders of dead runs, and any a dead run was still registering.
   for (const [run, owner] of owners) {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Deadline } from './deadline';
 import { execCommand } from './exec';
 import { serverCgroupDirs } from '../server/server-init';
+import { hostGuardLeftovers } from '../network/host-guard';
 import { RUN_LABEL, stateRoot, type RunContext } from './run-context';
 
 /**
@@ -38,6 +39,7 @@ export async function runLeftovers(run: RunContext, deadline: Deadline): Promise
   for (const m of links.stdout.matchAll(new RegExp(`^\\d+: (veth[^@:]+)[@:].* master ltl${run.id} `, 'gm'))) out.push(`veth ${m[1]}`);
   const rules = await execCommand('iptables', ['-S', 'DOCKER-USER'], { deadline, allowFailure: true });
   out.push(...rules.stdout.split('\n').filter((l) => l.includes(`ltsp-lab:${run.id}`)).map((l) => `iptables rule ${l}`));
+  out.push(...(await hostGuardLeftovers(run.id, deadline)));
   out.push(...serverCgroupDirs(run.id).map((d) => `cgroup ${d}`));
   if (existsSync(run.stateDir)) out.push(`state folder ${run.stateDir}`);
   return out;
