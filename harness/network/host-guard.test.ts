@@ -2,12 +2,14 @@ import { expect } from 'chai';
 import { deleteArgsOf, guardArgs, hostGuardComment, hostGuardRules } from './host-guard';
 
 describe('host guard: the rules that close the host to a lab bridge', () => {
-  it('drops what the lab opens towards the host, v4 and v6, and what it sends through the host over v6 (golden argv)', () => {
+  it('drops what the lab opens towards the host, v4 and v6 (but for neighbour discovery), and what it sends through the host over v6 (golden argv)', () => {
     const rules = hostGuardRules('ltlabc123', 'abc123', { ipv6: true });
     expect(rules.map((r) => [r.cmd, ...guardArgs(r, '-I')].join(' '))).to.deep.equal([
       'iptables -w -t filter -I INPUT 1 -i ltlabc123 -m conntrack ! --ctstate RELATED,ESTABLISHED -m comment --comment ltsp-lab:abc123:host -j DROP',
       'iptables -w -t raw -I OUTPUT 1 -o ltlabc123 -p udp --dport 69 -m comment --comment ltsp-lab:abc123:host -j CT --helper tftp',
       'ip6tables -w -t filter -I INPUT 1 -i ltlabc123 -m conntrack ! --ctstate RELATED,ESTABLISHED -m comment --comment ltsp-lab:abc123:host -j DROP',
+      'ip6tables -w -t filter -I INPUT 1 -i ltlabc123 -p ipv6-icmp -m icmp6 --icmpv6-type neighbour-advertisement -m comment --comment ltsp-lab:abc123:host -j ACCEPT',
+      'ip6tables -w -t filter -I INPUT 1 -i ltlabc123 -p ipv6-icmp -m icmp6 --icmpv6-type neighbour-solicitation -m comment --comment ltsp-lab:abc123:host -j ACCEPT',
       'ip6tables -w -t filter -I FORWARD 1 -i ltlabc123 ! -o ltlabc123 -m comment --comment ltsp-lab:abc123:host -j DROP',
     ]);
     expect(guardArgs(rules[0]!, '-D')).to.deep.equal(['-w', '-t', 'filter', '-D', 'INPUT', ...rules[0]!.spec]);

@@ -45,7 +45,8 @@ const TFTP_PORT = '69';
  * or through any other host address it routes via the bridge.
  *
  * - INPUT, v4 and v6: from the bridge, only answers to what the host opened (conntrack
- *   ESTABLISHED, RELATED) come in; anything a client or the server opens is dropped.
+ *   ESTABLISHED, RELATED) come in, and IPv6 neighbour discovery (v4's ARP is not
+ *   iptables' either); anything a client or the server opens is dropped.
  * - raw OUTPUT: the host's TFTP requests get the tftp conntrack helper, since the
  *   server answers a read request from a new port (RFC 1350), which conntrack would
  *   otherwise take for a new flow and the INPUT rule drop.
@@ -67,15 +68,22 @@ export function hostGuardRules(bridge: string, runId: string, opts: { ipv6: bool
     },
   ];
   if (opts.ipv6) {
+    const icmp6 = (type: string): string[] => ['-i', bridge, '-p', 'ipv6-icmp', '-m', 'icmp6', '--icmpv6-type', type, ...comment, '-j', 'ACCEPT'];
     rules.push(
       { cmd: 'ip6tables', table: 'filter', chain: 'INPUT', spec: ['-i', bridge, ...onlyAnswers, ...comment, '-j', 'DROP'], why: 'drop what the lab opens towards the host over IPv6' },
+      // Neighbour discovery is IPv6's ARP (which iptables does not see either): conntrack
+      // leaves it untracked, so the drop above would take it. Without it a v6 connect to
+      // the host fails "unreachable" or hangs by the luck of the neighbour cache, and the
+      // host could not talk v6 into the lab. Each rule goes in at the top, so these sit above the drop.
+      { cmd: 'ip6tables', table: 'filter', chain: 'INPUT', spec: icmp6('neighbour-advertisement'), why: 'let neighbour advertisements to the host in' },
+      { cmd: 'ip6tables', table: 'filter', chain: 'INPUT', spec: icmp6('neighbour-solicitation'), why: 'let neighbour solicitations to the host in' },
       { cmd: 'ip6tables', table: 'filter', chain: 'FORWARD', spec: ['-i', bridge, '!', '-o', bridge, ...comment, '-j', 'DROP'], why: 'drop IPv6 the lab sends through the host' },
     );
   }
   return rules;
 }
 
-/** argv of `op` on a rule: `-I` puts it first in its chain, ahead of any ACCEPT of the host's. */
+/** argv of `op` on a rule: `-I` puts it first in its chain, ahead of any ACCEPT of the host's (and of the run's earlier rules). */
 export function guardArgs(rule: GuardRule, op: '-I' | '-C' | '-D'): string[] {
   return ['-w', '-t', rule.table, op, rule.chain, ...(op === '-I' ? ['1'] : []), ...rule.spec];
 }
