@@ -16,6 +16,7 @@ export { DEFAULT_FAIL_PATTERNS } from './console/fail-patterns';
 export { QmpClient, type QmpEvent } from './qmp/qmp-client';
 export { QemuMachine, StartedQemuMachine, type StopStep } from './qemu/qemu-machine';
 export { hostInSubnet, inSubnet, LAB_HOSTS, LabNetwork, StartedLabNetwork } from './network/lab-network';
+export { hostGuardComment, hostGuardLeftovers } from './network/host-guard';
 // Types only: the server module loads testcontainers (~1 s of module loading), which the
 // lab requires while its first child processes run (see Lab.start).
 export type { LtspServerContainer, StartedLtspServer, ServedImages, ServerFile } from './server/ltsp-server';

@@ -1,7 +1,66 @@
 import { expect } from 'chai';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { Deadline, inSubnet, LAB_HOSTS, readConsoleLog, type StartedLab, type StartedThinClient } from '../harness/index';
+import { Deadline, execCommand, inSubnet, LAB_HOSTS, readConsoleLog, type StartedLab, type StartedThinClient } from '../harness/index';
 import { stageIds, startClient, startSuiteLab } from './support/suite-lab';
+
+/** A TCP listener on the host that notes who connects; '::' is every address, v4 and v6. */
+async function listen(host: string): Promise<{ port: number; peers: string[]; close(): Promise<void> }> {
+  const peers: string[] = [];
+  const server = createServer((s) => {
+    peers.push(`${s.remoteAddress} -> ${host}`);
+    s.destroy();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port: 0, ipv6Only: false }, resolve);
+  });
+  return { port: (server.address() as AddressInfo).port, peers, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+/**
+ * From `c1`, connects to listeners the host starts: one on the bridge's host address, one
+ * on every address, reached at each address the host holds on the bridge and at one off
+ * it through a route via the bridge. Fails unless each attempt goes unanswered while the
+ * same probe reaches the server's httpd.
+ */
+async function probeHost(lab: StartedLab, c1: StartedThinClient): Promise<void> {
+  const d = Deadline.after(60_000, "probe the host's listeners from c1");
+  const net = lab.network;
+  const onBridge = [...(await execCommand('ip', ['-o', 'addr', 'show', 'dev', net.bridge], { deadline: d })).stdout.matchAll(/ inet6? ([0-9a-f.:]+)\//g)].map((m) => m[1]!);
+  expect(onBridge, `the host's addresses on ${net.bridge}`).to.include(net.gateway);
+  // An address of the host off the lab bridge (docker0's, eth0's): c1 reaches it only through a route via the bridge address.
+  const global = (await execCommand('ip', ['-4', '-o', 'addr', 'show', 'scope', 'global'], { deadline: d })).stdout;
+  const offBridge = [...global.matchAll(/^\d+: (\S+)\s+inet ([0-9.]+)\//gm)].find((m) => !m[1]!.startsWith('ltl') && !inSubnet(net.subnet, m[2]!))?.[2];
+  expect(offBridge, `a host address off the lab bridges in:\n${global}`).to.be.a('string');
+  const bridgeOnly = await listen(net.gateway);
+  const everywhere = await listen('::');
+  try {
+    const targets = [
+      [net.gateway, bridgeOnly.port],
+      ...onBridge.map((a) => [a.startsWith('fe80:') ? `${a}%lab0` : a, everywhere.port]),
+      [offBridge!, everywhere.port],
+    ] as const;
+    // Each connect runs 4 s at most: 124 (timed out) is a SYN that went out and got no answer.
+    const probe = `p() { timeout 4 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null; echo "probe $1 $2 $?"; }`;
+    // The server's router advertisement gives c1 no address in the lab's v6 subnet; a root shell takes one.
+    const v6 = net.ipv6Subnet ? `${net.ipv6Subnet.replace(/::\/64$/, '::c1')}/64` : undefined;
+    const setUp = [`ip route replace ${offBridge}/32 via ${net.gateway} dev lab0`, ...(v6 ? [`ip -6 addr replace ${v6} dev lab0 nodad`] : [])];
+    const undo = [`ip route del ${offBridge}/32`, ...(v6 ? [`ip -6 addr del ${v6} dev lab0`] : [])];
+    const out = await c1.check(
+      `${probe}; ${setUp.join('; ')}; for t in ${[[lab.server.ip, 80], ...targets].map(([a, p]) => `'${a} ${p}'`).join(' ')}; do p $t & done; wait; ${undo.join('; ')}`,
+      d,
+    );
+    const code = new Map([...out.matchAll(/^probe (\S+) (\d+) (\d+)$/gm)].map((m) => [`${m[1]} ${m[2]}`, Number(m[3])]));
+    // The control: the same probe reaches the server's httpd, so a silence below is the host's.
+    expect(code.get(`${lab.server.ip} 80`), `c1 -> the server's httpd:\n${out}`).to.equal(0);
+    for (const [a, p] of targets) expect(code.get(`${a} ${p}`), `c1 -> ${a} port ${p} (0: connected, 1: refused or unreachable, 124: no answer)\n${out}`).to.equal(124);
+    expect([...bridgeOnly.peers, ...everywhere.peers], "connections the host's listeners took").to.deep.equal([]);
+  } finally {
+    await bridgeOnly.close();
+    await everywhere.close();
+  }
+}
 
 describe('boot to login: one thin client PXE-boots through the whole chain', function () {
   let lab: StartedLab | undefined;
@@ -72,6 +131,10 @@ describe('boot to login: one thin client PXE-boots through the whole chain', fun
     const routes = await c1.check('ip -4 route show');
     expect(routes).to.not.match(/^default/m);
     expect(routes).to.match(new RegExp(`^${lab!.network.subnet.replace(/\./g, '\\.')} dev `, 'm'));
+  });
+
+  it("cannot reach the host: listeners on the bridge's host addresses (v4, v6, link-local) and on all addresses go unanswered, through the bridge or routed via it", async function () {
+    await probeHost(lab!, c1);
   });
 
   it("runs on iPXE's lease: lab0 (the NIC that booted) holds the leased address, and no DHCP client ran", async function () {

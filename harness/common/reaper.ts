@@ -4,6 +4,7 @@ import type { Deadline } from './deadline';
 import { execCommand } from './exec';
 import { log } from './log';
 import { removeServerCgroups, serverCgroupRuns } from '../server/server-init';
+import { reapHostGuards } from '../network/host-guard';
 import { ARTEFACT_LABEL, LAB_LABEL, OWNER_LABEL, RUN_LABEL } from './run-context';
 import { checkStateRoot, ownerAlive, processStartTime, RUN_MARKER } from './state-root';
 import { removeIfEmpty } from './writable-dir';
@@ -217,6 +218,7 @@ export async function reap(opts: ReapOptions): Promise<ReapReport> {
     const runs = new Set([...rules.stdout.matchAll(/--comment "?ltsp-lab:([a-z0-9]{6})(?![a-z0-9])/g)].map((m) => m[1] as string));
     for (const run of runs) if (doomed(run, owners.owner(run))) await removeRules(run, chain, report, deadline);
   }
+  report.rules += await reapHostGuards((run) => doomed(run, owners.owner(run)), deadline);
 
   // 4. This root's marked run folders of dead runs, and any a dead run was still registering.
   for (const [run, owner] of scan.runs) {

@@ -4,6 +4,7 @@ import type { Deadline } from './deadline';
 import { execCommand } from './exec';
 import { serverCgroupDirs } from '../server/server-init';
 import { RULE_CHAINS } from './reaper';
+import { hostGuardLeftovers } from '../network/host-guard';
 import { RUN_LABEL, stateRoot, type RunContext } from './run-context';
 
 /**
@@ -41,6 +42,7 @@ export async function runLeftovers(run: RunContext, deadline: Deadline): Promise
     const rules = await execCommand('iptables', ['-S', chain], { deadline, allowFailure: true });
     out.push(...rules.stdout.split('\n').filter((l) => l.startsWith('-A ') && l.includes(`ltsp-lab:${run.id}`)).map((l) => `iptables rule ${l}`));
   }
+  out.push(...(await hostGuardLeftovers(run.id, deadline)));
   out.push(...serverCgroupDirs(run.id).map((d) => `cgroup ${d}`));
   if (existsSync(run.stateDir)) out.push(`state folder ${run.stateDir}`);
   return out;

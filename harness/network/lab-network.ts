@@ -5,6 +5,7 @@ import { HarnessError, SetupError, UsageError } from '../common/errors';
 import { execCommand } from '../common/exec';
 import { log } from '../common/log';
 import type { RunContext } from '../common/run-context';
+import { installHostGuard, removeGuardRules, type GuardRule } from './host-guard';
 
 const debug = log('network');
 
@@ -101,6 +102,7 @@ export class LabNetwork {
         const started = new StartedLabNetwork(this.run, subnet, this.ipv6 ? `${ula}/64` : undefined);
         try {
           await started.allowBridgedTraffic(deadline);
+          await started.closeHost(deadline);
         } catch (e) {
           await started.stop();
           throw e;
@@ -146,6 +148,7 @@ export class StartedLabNetwork {
   /** Taps with a loss fault on them: tap name -> percent. */
   private readonly lossTaps = new Map<string, number>();
   private ruleInstalled = false;
+  private guard: GuardRule[] = [];
   private stopped = false;
 
   constructor(
@@ -178,6 +181,15 @@ export class StartedLabNetwork {
     await execCommand('iptables', this.ruleArgs('-I'), { deadline });
     this.ruleInstalled = true;
     await execCommand('iptables', this.ruleArgs('-C'), { deadline });
+  }
+
+  /**
+   * The bridge holds the host's address in the lab; these rules drop what the lab opens
+   * towards the host, so a client reaches the server and its peers and nothing of the
+   * host's (see host-guard.ts). In before any client or server is on the bridge.
+   */
+  async closeHost(deadline: Deadline): Promise<void> {
+    this.guard = await installHostGuard(this.bridge, this.run.id, deadline);
   }
 
   /** A tap on the lab bridge for client number `index`. */
@@ -251,7 +263,7 @@ export class StartedLabNetwork {
     return (await execCommand('ip', ['link', 'show', 'dev', this.bridge], { deadline, allowFailure: true })).code === 0;
   }
 
-  /** Removes taps, the iptables rule and the network. Idempotent; carries on past errors. */
+  /** Removes taps, the iptables rules (the bridge's and the host guard's) and the network. Idempotent; carries on past errors. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
@@ -265,6 +277,9 @@ export class StartedLabNetwork {
       }
     }
     await execCommand('docker', ['network', 'rm', this.name], { deadline, allowFailure: true });
+    // Last, and only with the bridge gone: a server Docker could not remove stays shut off
+    // from the host until the reaper takes the network, and the guard with it.
+    if (!(await this.bridgeExists(deadline))) await removeGuardRules(this.guard, deadline);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Deadline, execCommand, RUN_LABEL, stateRoot } from '../../harness/index';
+import { Deadline, execCommand, hostGuardLeftovers, RUN_LABEL, stateRoot } from '../../harness/index';
 
 export interface Leftovers {
   containers: number;
@@ -9,6 +9,8 @@ export interface Leftovers {
   taps: number;
   qemu: number;
   rules: number;
+  /** The rules that close the host to the lab bridge (INPUT, v4 and v6; raw OUTPUT; ip6tables FORWARD). */
+  guardRules: number;
   mounts: number;
   stateDir: number;
 }
@@ -40,9 +42,10 @@ export async function leftovers(runId: string): Promise<Leftovers> {
     taps: (links.match(new RegExp(`^\\d+: ltt${runId}c\\d+[:@]`, 'gm')) ?? []).length,
     qemu: runProcesses(runId).length,
     rules: lines((await execCommand('iptables', ['-S', 'DOCKER-USER'], { deadline: d })).stdout.split('\n').filter((l) => l.includes(`ltsp-lab:${runId}`)).join('\n')),
+    guardRules: (await hostGuardLeftovers(runId, d)).length,
     mounts: readFileSync('/proc/mounts', 'utf8').split('\n').filter((l) => l.includes(runId)).length,
     stateDir: existsSync(join(stateRoot(), runId)) ? 1 : 0,
   };
 }
 
-export const NOTHING: Leftovers = { containers: 0, networks: 0, bridges: 0, taps: 0, qemu: 0, rules: 0, mounts: 0, stateDir: 0 };
+export const NOTHING: Leftovers = { containers: 0, networks: 0, bridges: 0, taps: 0, qemu: 0, rules: 0, guardRules: 0, mounts: 0, stateDir: 0 };
