@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { LabError } from '../common/errors';
 import { RunContext } from '../common/run-context';
 import { stepDeadline } from '../common/run-deadline';
-import { trackStoppable } from '../common/teardown';
+import { teardownSignal, trackStoppable } from '../common/teardown';
 import { ensureWritableDir } from '../common/writable-dir';
 import { bisect, type BisectOutcome } from './bisect-search';
 import { formatOutcome, formatSteps } from './bisect-summary';
@@ -71,14 +71,17 @@ export async function runBisect(opts: BisectRunOptions): Promise<BisectRun> {
   }
   const lines = [`./lab bisect ${good.short}..${bad.short} in ${opts.repo}: ${describeCriterion(opts.boot.criterion)}`, '', formatSteps(judge.results), ''];
   if (outcome) lines.push(formatOutcome(outcome, judge.results, (h) => commits.get(h)));
-  else lines.push(`stopped: the harness broke, which is not a verdict: ${stopped instanceof Error ? stopped.message.split('\n')[0] : String(stopped)}`);
+  // A Ctrl-C stops the step under way; what that step then says is no verdict and no breakage.
+  const signal = teardownSignal();
+  const why = signal ? `stopped by ${signal}` : 'the harness broke';
+  if (!outcome) lines.push(`stopped: ${why}, which is not a verdict: ${stopped instanceof Error ? stopped.message.split('\n')[0] : String(stopped)}`);
   const summary = lines.join('\n');
   const summaryFile = join(opts.reportDir, 'summary.txt');
   writeFileSync(summaryFile, `${summary}\n`);
   writeFileSync(join(opts.reportDir, 'bisect.json'), `${JSON.stringify({ repo: opts.repo, good, bad, candidates, criterion: opts.boot.criterion, outcome: outcome ? { ...outcome, steps: undefined } : undefined, stopped: stopped === undefined ? undefined : { class: stopped instanceof Error ? stopped.name : 'unknown', exitCode: stopped instanceof LabError ? stopped.exitCode : 1, message: stopped instanceof Error ? stopped.message : String(stopped) }, revisions: judge.results }, null, 2)}\n`);
   if (!outcome) {
     const at = judge.results.length;
-    opts.progress(`bisect: stopped after ${at} judged revision(s): the harness broke, which is not a verdict (${summaryFile} has the steps so far)`);
+    opts.progress(`bisect: stopped after ${at} judged revision(s): ${why}, which is not a verdict (${summaryFile} has the steps so far)`);
     throw stopped;
   }
   return { outcome, results: judge.results, summary, summaryFile };
