@@ -25,7 +25,7 @@ export { checkRootHash, sha256File, type Rebuildable } from './images/cache-chec
 export { bareBootStages, bootStages, BOOT_FAIL_PATTERNS, RESCUE_PROMPT, RESCUE_SHELL, SHELL_PROMPT, type StageDef } from './boot/stages';
 export { followStages, type FollowStagesOptions, type StageSource } from './boot/follow-stages';
 export { clientScript, DHCP_ROOT_ARG, kernelArgs, rootFromDhcp, RESCUE_ARGS, RESCUE_RETRY_S, validateAppend, validateRootArg, validateRootPath, ROOT_PLACEHOLDERS } from './boot/kernel-args';
-export { ThinClient, StartedThinClient, type ClientState, type CommandResult } from './boot/thin-client';
+export { checkExport, ThinClient, StartedThinClient, type ClientState, type CommandResult } from './boot/thin-client';
 export { Lab, StartedLab, REPORTS_ROOT } from './lab/lab';
 export { listRuns, pickRun, readRunFile, RUN_FILE, type RunEntry, type RunFileClient, type RunFileData } from './lab/run-file';
 export { RunPublisher } from './lab/run-publisher';
@@ -54,7 +54,7 @@ export type { BenchReport, CaseResult, MetricSummary } from './bench/types';
 export { FIXTURES_DIR, labScript, repoRoot } from './common/paths';
 export { checkFreeSpace, ensureWritableDir, removeIfEmpty } from './common/writable-dir';
 export { describeLeftovers, runLeftovers } from './common/run-leftovers';
-export { baselinePath, baselinesDir, loadBaseline, makeBaseline, shownPath, writeBaseline } from './gate/baseline';
+export { baselinePath, baselinesDir, checkBaselines, loadBaseline, makeBaseline, shownPath, writeBaseline } from './gate/baseline';
 export { bootRound, gateBoots, gateRun, sampleBoots, type BootRound, type GateResult, type GateRunOptions } from './gate/gated-boot';
 export { judgeBoots, regressedStages } from './gate/judge';
 export { DEFAULT_GATE_POLICY, type GatePolicy } from './gate/policy';

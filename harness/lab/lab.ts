@@ -19,10 +19,11 @@ import { calibrateCpu, type HostSpeed } from '../common/speed';
 import { decideHostSpeed } from '../accel/accel-choice';
 import { budgetMs } from '../common/budgets';
 import { checkExport, ThinClient, type ClientHost, type StartedThinClient } from '../boot/thin-client';
-import { checkServedImages, ensureImages, type ImageManifest } from '../images/image-set';
+import { checkServedImages, ensureImages, VM_IMAGES_DIR, type ImageManifest } from '../images/image-set';
 import { LabNetwork, type StartedLabNetwork } from '../network/lab-network';
 import type { ServedImages, ServerFile, StartedLtspServer } from '../server/ltsp-server';
 import { writeDefaultScript } from '../server/client-scripts';
+import { serverExports } from '../server/nbd-exports';
 import { clientScript, expandRootTemplate, kernelArgs, validateRootPath } from '../boot/kernel-args';
 import { checkHostSupports, type ServerInit } from '../server/server-init';
 
@@ -80,6 +81,16 @@ export class Lab {
   withVmImages(dir: string): this {
     this.vmImagesDir = dir;
     return this;
+  }
+
+  /**
+   * The NBD exports this lab's server will offer, known before anything starts: from the
+   * nbd-server configuration of the server image's recipe (vm-images/server/rootfs) and the
+   * server files given. Undefined for a server image given from outside (withImages).
+   */
+  configuredExports(): string[] | undefined {
+    if (this.images?.serverImage !== undefined) return undefined;
+    return serverExports(join(this.vmImagesDir ?? VM_IMAGES_DIR, 'server', 'rootfs'), this.serverFiles);
   }
 
   withRunContext(run: RunContext): this {
