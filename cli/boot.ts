@@ -6,7 +6,7 @@ import {
   checkExport,
   describeLeftovers,
   removeIfEmpty,
-  ensureWritableDir,
+  checkWritableDir,
   formatTimelineTable,
   isIdleBuildLine,
   Lab,
@@ -42,7 +42,8 @@ export async function boot(argv: string[]): Promise<number> {
   if (opts.rootPath !== undefined) builder.withRootPath(opts.rootPath, opts.exportName);
   checkBootUpFront(opts, builder);
   const madeReportDir = !existsSync(reportDir);
-  ensureWritableDir(reportDir, 'report folder');
+  // Made by the lab once it has something to put there.
+  checkWritableDir(reportDir, 'report folder');
   const startedAt = new Date();
   const t0 = performance.now();
   const clients: StartedThinClient[] = [];

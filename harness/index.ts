@@ -52,7 +52,7 @@ export { formatBenchReport } from './bench/bench-table';
 export { bareAppend, bootBare, type BareBoot, type BareBootSpec } from './bench/bare-boot';
 export type { BenchReport, CaseResult, MetricSummary } from './bench/types';
 export { FIXTURES_DIR, labScript, repoRoot } from './common/paths';
-export { checkFreeSpace, ensureWritableDir, removeIfEmpty } from './common/writable-dir';
+export { checkFreeSpace, checkWritableDir, ensureWritableDir, removeIfEmpty } from './common/writable-dir';
 export { describeLeftovers, runLeftovers } from './common/run-leftovers';
 export { baselinePath, baselinesDir, checkBaselines, loadBaseline, makeBaseline, shownPath, writeBaseline } from './gate/baseline';
 export { bootRound, gateBoots, gateRun, sampleBoots, type BootRound, type GateResult, type GateRunOptions } from './gate/gated-boot';

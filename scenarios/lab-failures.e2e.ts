@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
@@ -184,6 +185,49 @@ describe('lab failures: what a user\'s machine does to the lab is named, healed,
       expect(c.code, c.stderr).to.equal(0);
       expect(c.stdout).to.match(/[1-9]\d* container\(s\)/).and.match(/1 temp folder\(s\) of dead image builds/);
       expect(await buildLeftovers(cache)).to.deep.equal(NO_BUILD_LEFTOVERS);
+    });
+  });
+
+  describe('a boot killed before it had anything to report', function () {
+    it('killed ./lab boot outright (SIGKILL to all of it) while its image build waits for the cache: no empty report folder is left', async function () {
+      const cache = new ScratchCache(real, realCache);
+      const reports = mkdtempSync(join(tmpdir(), 'ltsp-lab-reports-'));
+      /** The run whose network the ./lab process `pid` owns (its owner label is pid:starttime). */
+      const runOf = async (pid: number): Promise<string | undefined> => {
+        const r = await execCommand('docker', ['network', 'ls', '--filter', `label=${LAB_LABEL}`, '--format', `{{.Label "${OWNER_LABEL}"}} {{.Label "${RUN_LABEL}"}}`], { deadline: d(30_000, 'lab networks') });
+        return r.stdout.split('\n').find((l) => l.startsWith(`${pid}:`))?.split(' ')[1];
+      };
+      let run: string | undefined;
+      let left: string[] = [];
+      // Another holder of the cache lock: the boot's build waits for it, a point it reaches
+      // after ./lab boot has checked its report folder and before anything is written there.
+      const holder = spawn('flock', [join(cache.dir, '.lock'), 'sleep', '600'], { stdio: 'ignore' });
+      try {
+        await until(d(10_000, 'the lock holder'), () => (existsSync(join(cache.dir, '.lock')) ? true : undefined));
+        const lab = spawnLab(['boot'], { env: { ...cache.env, LTSP_LAB_REPORTS: reports } });
+        await until(d(120_000, 'the build to wait for the cache lock'), () => {
+          if (lab.stderr().includes('lab: done')) throw new Error(`./lab boot ended early:\n${lab.stderr()}`);
+          return /holds \S+\.lock; waiting/.test(lab.stderr()) ? true : undefined;
+        });
+        // The network is made while the build waits: what a killed run leaves for ./lab clean.
+        run = await until(d(60_000, 'the run\'s network'), () => runOf(lab.pid));
+        await until(d(30_000, 'kill the whole boot'), () => {
+          const pids = processesUsing(cache.dir);
+          for (const p of pids) process.kill(p, 'SIGKILL');
+          return pids.length === 0 ? true : undefined;
+        });
+        await finished(lab, 30_000, './lab boot after SIGKILL');
+        left = readdirSync(reports);
+      } finally {
+        holder.kill('SIGKILL');
+        cache.remove();
+        rmSync(reports, { recursive: true, force: true });
+      }
+      // The network it made while the build waited is reaped as a dead run's.
+      const c = await runLab(['clean'], { timeoutMs: 120_000 });
+      expect(c.code, c.stderr).to.equal(0);
+      expect(await leftovers(run as string)).to.deep.equal(NOTHING);
+      expect(left, 'report folders of a run that wrote nothing').to.deep.equal([]);
     });
   });
 

@@ -6,7 +6,7 @@ import { log } from '../common/log';
 import { reap } from '../common/reaper';
 import { describeLeftovers, runLeftovers } from '../common/run-leftovers';
 import { DOCKER_GONE_HINT, dockerSilence } from '../common/docker-daemon';
-import { checkFreeSpace, ensureWritableDir } from '../common/writable-dir';
+import { checkFreeSpace, checkWritableDir, ensureWritableDir } from '../common/writable-dir';
 import { contentionFactor } from '../common/host-resources';
 import { HarnessError, SetupError, SutError } from '../common/errors';
 import { execCommand } from '../common/exec';
@@ -139,7 +139,9 @@ export class Lab {
       throw new SetupError(`no Docker daemon answers: ${info.stderr.trim().split('\n').pop() ?? ''}`, { hint: './lab setup starts dockerd' });
     }
     const reportDir = this.reportDir ?? join(REPORTS_ROOT, this.run.id);
-    ensureWritableDir(reportDir, 'report folder');
+    // Checked now, made once there is something to put in it (the server's log): a run
+    // killed during its build leaves no empty report folder.
+    checkWritableDir(reportDir, 'report folder');
     checkFreeSpace(reportDir, REPORT_MIN_FREE_MIB, 'report folder');
     // The image build (a no-op check when the cache is warm) runs while dead runs are
     // reaped and the network is made: neither needs the images.
@@ -210,6 +212,7 @@ export class Lab {
       served = await serving;
       speed = await deciding;
       debug('run %s: speed %o', this.run.id, speed);
+      ensureWritableDir(reportDir, 'report folder');
     } catch (e) {
       await network.stop();
       throw e;
