@@ -112,6 +112,8 @@ export async function boot(argv: string[]): Promise<number> {
     } catch (e) {
       failed = e;
     }
+    // A server held from outside (docker pause) fails the boots, but not through the stack.
+    failed = await lab.blame(failed);
     publisher.write();
     await printReport(opts, run.id, report, lab, clients, failed, faults);
     if (opts.keep) {

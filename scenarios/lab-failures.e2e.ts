@@ -336,6 +336,39 @@ describe('lab failures: what a user\'s machine does to the lab is named, healed,
     });
   });
 
+  describe('the server held from outside', function () {
+    it('docker paused the server mid-boot: exit 5 naming the pause and what to do, not a failure of the stack; nothing left', async function () {
+      const report = mkdtempSync(join(tmpdir(), 'ltsp-lab-paused-'));
+      const lab = spawnLab(['boot', '--report', report]);
+      let run: string | undefined;
+      let server = '';
+      try {
+        run = await until(d(300_000, 'the lab to start'), () => {
+          if (lab.stderr().includes('lab: done')) throw new Error(`./lab boot ended early:\n${lab.stderr()}`);
+          return runIdOf(lab.stderr());
+        });
+        await until(d(120_000, 'iPXE on the console'), () => {
+          const log = join(report, 'c1', 'console.log');
+          return existsSync(log) && /iPXE/.test(readFileSync(log, 'utf8')) ? true : undefined;
+        });
+        server = (await execCommand('docker', ['ps', '-q', '--no-trunc', '--filter', `label=${RUN_LABEL}=${run}`], { deadline: d(30_000, 'server id') })).stdout.trim();
+        expect(server).to.match(/^[0-9a-f]{64}$/);
+        await execCommand('docker', ['pause', server], { deadline: d(30_000, 'docker pause') });
+        const r = await finished(lab, 300_000, './lab boot with its server paused');
+        expect(r.stderr).to.match(new RegExp(`lab: the harness broke: the LTSP server container ${server.slice(0, 12)} is paused \\(docker pause\\), so its clients could not go on: not the stack's doing`));
+        expect(r.stderr).to.match(/lab: hint: something outside the lab holds it: docker unpause/);
+        expect(r.stderr).to.not.match(/system under test failed/);
+        expect(r.code, r.stderr.slice(-3000)).to.equal(5);
+      } finally {
+        lab.kill('SIGKILL', true);
+        if (server) await execCommand('docker', ['unpause', server], { deadline: d(30_000, 'docker unpause'), allowFailure: true });
+        rmSync(report, { recursive: true, force: true });
+      }
+      expect(run).to.match(/^[a-z0-9]{6}$/);
+      expect(await leftovers(run as string)).to.deep.equal(NOTHING);
+    });
+  });
+
   describe('a full report disk', function () {
     let mnt: string | undefined;
     afterEach(async function () {

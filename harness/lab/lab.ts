@@ -24,6 +24,7 @@ import { LabNetwork, type StartedLabNetwork } from '../network/lab-network';
 import type { ServedImages, ServerFile, StartedLtspServer } from '../server/ltsp-server';
 import { writeDefaultScript } from '../server/client-scripts';
 import { serverExports } from '../server/nbd-exports';
+import { describeHeld, readHeldFacts } from '../server/held-server';
 import { clientScript, expandRootTemplate, kernelArgs, validateRootPath } from '../boot/kernel-args';
 import { checkHostSupports, type ServerInit } from '../server/server-init';
 
@@ -340,6 +341,10 @@ export class StartedLab implements AsyncDisposable {
             : new HarnessError(`the LTSP server container was removed mid-run by something outside the lab: ${lastLine(state.stderr)}`, { hint: './lab clean, then run again' }));
           return;
         }
+        if (status === 'paused') {
+          reject(new HarnessError(`the LTSP server container was paused mid-run (docker pause) by something outside the lab`, { hint: `docker unpause ${this.server.getId().slice(0, 12)}, then run again` }));
+          return;
+        }
         if (status !== 'running') {
           reject(new SutError(`the LTSP server container stopped mid-run (${status}, exit ${code})\n--- server log ---\n${this.server.logTail(20).join('\n')}`));
           return;
@@ -356,6 +361,24 @@ export class StartedLab implements AsyncDisposable {
         if (timer) clearTimeout(timer);
       },
     };
+  }
+
+  /**
+   * A boot failure as the stack's (SutError), unless the server container was held from
+   * outside the lab (paused, frozen, its processes stopped): its clients could not get
+   * through then however good the stack, so that is a HarnessError (exit 5) saying what
+   * to do. Anything else comes back as it was.
+   */
+  async blame(failure: unknown): Promise<unknown> {
+    if (!(failure instanceof SutError) || this.slot.server === undefined) return failure;
+    const facts = await readHeldFacts(this.server.getId(), Deadline.after(budgetMs('labWatch'), 'is the server container held'));
+    const held = facts === undefined ? undefined : describeHeld(facts);
+    if (held === undefined) return failure;
+    const id = this.server.getId().slice(0, 12);
+    return new HarnessError(`the LTSP server container ${id} is ${held}, so its clients could not go on: not the stack's doing\n--- what the boot said ---\n${failure.message}`, {
+      hint: `something outside the lab holds it: docker unpause ${id} (or echo 0 > its cgroup.freeze, kill -CONT); ./lab stop or Ctrl-C then run again`,
+      cause: failure,
+    });
   }
 
   /** A thin-client builder for this lab. */
