@@ -355,7 +355,7 @@ describe('lab failures: what a user\'s machine does to the lab is named, healed,
         expect(server).to.match(/^[0-9a-f]{64}$/);
         await execCommand('docker', ['pause', server], { deadline: d(30_000, 'docker pause') });
         const r = await finished(lab, 300_000, './lab boot with its server paused');
-        expect(r.stderr).to.match(new RegExp(`lab: the harness broke: the LTSP server container ${server.slice(0, 12)} is paused \\(docker pause\\), so its clients could not go on: not the stack's doing`));
+        expect(r.stderr, r.stderr.slice(-3000)).to.match(new RegExp(`lab: the harness broke: the LTSP server container ${server.slice(0, 12)} is paused \\(docker pause\\), so its clients could not go on: not the stack's doing`));
         expect(r.stderr).to.match(/lab: hint: something outside the lab holds it: docker unpause/);
         expect(r.stderr).to.not.match(/system under test failed/);
         expect(r.code, r.stderr.slice(-3000)).to.equal(5);

@@ -24,7 +24,7 @@ import { LabNetwork, type StartedLabNetwork } from '../network/lab-network';
 import type { ServedImages, ServerFile, StartedLtspServer } from '../server/ltsp-server';
 import { writeDefaultScript } from '../server/client-scripts';
 import { serverExports } from '../server/nbd-exports';
-import { describeHeld, readHeldFacts } from '../server/held-server';
+import { describeHeld, PAUSED, readHeldFacts } from '../server/held-server';
 import { clientScript, expandRootTemplate, kernelArgs, validateRootPath } from '../boot/kernel-args';
 import { checkHostSupports, type ServerInit } from '../server/server-init';
 
@@ -342,7 +342,7 @@ export class StartedLab implements AsyncDisposable {
           return;
         }
         if (status === 'paused') {
-          reject(new HarnessError(`the LTSP server container was paused mid-run (docker pause) by something outside the lab`, { hint: `docker unpause ${this.server.getId().slice(0, 12)}, then run again` }));
+          reject(this.heldError(PAUSED));
           return;
         }
         if (status !== 'running') {
@@ -373,11 +373,16 @@ export class StartedLab implements AsyncDisposable {
     if (!(failure instanceof SutError) || this.slot.server === undefined) return failure;
     const facts = await readHeldFacts(this.server.getId(), Deadline.after(budgetMs('labWatch'), 'is the server container held'));
     const held = facts === undefined ? undefined : describeHeld(facts);
-    if (held === undefined) return failure;
+    return held === undefined ? failure : this.heldError(held, failure);
+  }
+
+  /** The one wording of a server held from outside, from blame() and from the watch. */
+  private heldError(held: string, failure?: SutError): HarnessError {
     const id = this.server.getId().slice(0, 12);
-    return new HarnessError(`the LTSP server container ${id} is ${held}, so its clients could not go on: not the stack's doing\n--- what the boot said ---\n${failure.message}`, {
-      hint: `something outside the lab holds it: docker unpause ${id} (or echo 0 > its cgroup.freeze, kill -CONT); ./lab stop or Ctrl-C then run again`,
-      cause: failure,
+    const said = failure ? `\n--- what the boot said ---\n${failure.message}` : '';
+    return new HarnessError(`the LTSP server container ${id} is ${held}, so its clients could not go on: not the stack's doing${said}`, {
+      hint: `something outside the lab holds it: docker unpause ${id} (or echo 0 > its cgroup.freeze, kill -CONT), then run again`,
+      ...(failure ? { cause: failure } : {}),
     });
   }
 

@@ -12,13 +12,16 @@ export interface HeldFacts {
   stopped: string[];
 }
 
+/** How a paused container is named, by describeHeld and by the lab's watch (docker's status 'paused'). */
+export const PAUSED = 'paused (docker pause)';
+
 /**
  * Why a server container that has not exited does not answer, when it is held from
  * outside: paused, frozen or stopped. Its clients then fail their boot stages though the
  * stack is fine, so the failure is the lab's, not the stack's. Undefined when it is not held.
  */
 export function describeHeld(f: HeldFacts): string | undefined {
-  if (f.paused) return 'paused (docker pause)';
+  if (f.paused) return PAUSED;
   if (f.frozen) return "frozen (its cgroup's freezer, cgroup.freeze)";
   if (f.stopped.length > 0) return `stopped by a signal (SIGSTOP): ${f.stopped.join(', ')}`;
   return undefined;
