@@ -381,7 +381,7 @@ export class StartedLab implements AsyncDisposable {
     const id = this.server.getId().slice(0, 12);
     const said = failure ? `\n--- what the boot said ---\n${failure.message}` : '';
     return new HarnessError(`the LTSP server container ${id} is ${held}, so its clients could not go on: not the stack's doing${said}`, {
-      hint: `something outside the lab holds it: docker unpause ${id} (or echo 0 > its cgroup.freeze, kill -CONT), then run again`,
+      hint: `something outside the lab holds it: docker unpause ${id}, thaw its cgroup's freezer, or kill -CONT its processes; then run again`,
       ...(failure ? { cause: failure } : {}),
     });
   }

@@ -6,7 +6,7 @@ import { execCommand } from '../common/exec';
 export interface HeldFacts {
   /** docker pause (State.Paused). */
   paused: boolean;
-  /** Its cgroup frozen from outside Docker (cgroup v2 cgroup.events: frozen 1). */
+  /** Its cgroup frozen from outside Docker (v2 cgroup.events: frozen 1; v1 freezer.state: FROZEN). */
   frozen: boolean;
   /** Its processes stopped by a signal (SIGSTOP, SIGTSTP): state T in /proc/PID/stat. */
   stopped: string[];
@@ -22,19 +22,27 @@ export const PAUSED = 'paused (docker pause)';
  */
 export function describeHeld(f: HeldFacts): string | undefined {
   if (f.paused) return PAUSED;
-  if (f.frozen) return "frozen (its cgroup's freezer, cgroup.freeze)";
+  if (f.frozen) return "frozen (its cgroup's freezer)";
   if (f.stopped.length > 0) return `stopped by a signal (SIGSTOP): ${f.stopped.join(', ')}`;
   return undefined;
 }
 
-/** The container's cgroup folder, from its first process's /proc/PID/cgroup (v2: the `0::` line). */
-function cgroupDir(pid: number): string | undefined {
-  try {
-    const line = readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n').find((l) => l.startsWith('0::'));
-    return line === undefined ? undefined : `/sys/fs/cgroup${line.slice(3)}`;
-  } catch {
-    return undefined;
+/**
+ * The container's freezer: cgroup v2's folder (the `0::` line of /proc/PID/cgroup, its
+ * cgroup.events says `frozen 1`) or, on a v1 host, the freezer controller's (its
+ * freezer.state says FROZEN). Either folder's cgroup.procs lists the container's processes.
+ */
+function freezerOf(pid: number): { dir: string; frozen: () => boolean } | undefined {
+  const lines = read(`/proc/${pid}/cgroup`).split('\n');
+  const v1 = lines.find((l) => /^\d+:freezer:/.test(l));
+  if (v1 !== undefined) {
+    const dir = `/sys/fs/cgroup/freezer${v1.slice(v1.indexOf(':freezer:') + ':freezer:'.length)}`;
+    return { dir, frozen: () => /^FROZEN$/m.test(read(`${dir}/freezer.state`)) };
   }
+  const v2 = lines.find((l) => l.startsWith('0::'));
+  if (v2 === undefined) return undefined;
+  const dir = `/sys/fs/cgroup${v2.slice(3)}`;
+  return { dir, frozen: () => /^frozen 1$/m.test(read(`${dir}/cgroup.events`)) };
 }
 
 function read(file: string): string {
@@ -51,9 +59,9 @@ export async function readHeldFacts(id: string, deadline: Deadline): Promise<Hel
   if (r.code !== 0) return undefined;
   const [paused, pidText] = r.stdout.trim().split(' ');
   const pid = Number(pidText);
-  const dir = pid > 0 ? cgroupDir(pid) : undefined;
-  const frozen = dir !== undefined && /^frozen 1$/m.test(read(`${dir}/cgroup.events`));
-  const pids = dir === undefined ? [] : read(`${dir}/cgroup.procs`).split('\n').filter(Boolean);
+  const freezer = pid > 0 ? freezerOf(pid) : undefined;
+  const frozen = freezer?.frozen() ?? false;
+  const pids = freezer === undefined ? [] : read(`${freezer.dir}/cgroup.procs`).split('\n').filter(Boolean);
   const stopped = pids.flatMap((p) => {
     // /proc/PID/stat: "pid (comm) state ...", comm may hold spaces and parentheses.
     const stat = read(`/proc/${p}/stat`);
