@@ -1,6 +1,7 @@
 import { join, resolve } from 'node:path';
 import {
   bootStages,
+  checkBaselines,
   checkClientsFit,
   REPORTS_ROOT,
   repoRoot,
@@ -108,6 +109,8 @@ export function parseBisectArgs(argv: readonly string[]): BisectArgs {
 export async function bisect(argv: string[]): Promise<number> {
   const a = parseBisectArgs(argv);
   checkClientsFit(a.clients, a.memoryMb);
+  // Before any revision is built: a damaged baseline would otherwise show only after GOOD's boot.
+  if (a.criterion.kind === 'gate') checkBaselines();
   const run = new RunContext();
   const reportDir = resolve(a.reportDir ?? join(REPORTS_ROOT, `bisect-${run.id}`));
   const configure = (c: ThinClient): ThinClient => {

@@ -1,11 +1,13 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
+  checkBaselines,
   checkClientsFit,
+  checkExport,
   checkStateRoot,
   describeLeftovers,
   removeIfEmpty,
-  ensureWritableDir,
+  checkWritableDir,
   formatTimelineTable,
   isIdleBuildLine,
   Lab,
@@ -35,13 +37,16 @@ function progress(line: string): void {
 /** ./lab boot: see BOOT_USAGE. */
 export async function boot(argv: string[]): Promise<number> {
   const opts: BootOptions = parseBootArgs(argv);
-  checkClientsFit(opts.clients, opts.memoryMb);
-  // A bad state folder is refused (exit 3) before a report folder is made or anything reaped.
-  checkStateRoot();
   const run = new RunContext();
   const reportDir = resolve(opts.reportDir ?? join(REPORTS_ROOT, `boot-${run.id}`));
+  const builder = new Lab().withRunContext(run).withReportDir(reportDir).withServerInit(opts.serverInit);
+  if (opts.rootPath !== undefined) builder.withRootPath(opts.rootPath, opts.exportName);
+  checkBootUpFront(opts, builder);
+  // A bad state folder is refused (exit 3) before a report folder is made or anything reaped.
+  checkStateRoot();
   const madeReportDir = !existsSync(reportDir);
-  ensureWritableDir(reportDir, 'report folder');
+  // Made by the lab once it has something to put there.
+  checkWritableDir(reportDir, 'report folder');
   const startedAt = new Date();
   const t0 = performance.now();
   const clients: StartedThinClient[] = [];
@@ -71,9 +76,7 @@ export async function boot(argv: string[]): Promise<number> {
   try {
     // Judged boots, and boots under faults (which act from the first DHCP on), start once the server is up.
     const later = opts.compare || opts.faults.length > 0;
-    const builder = new Lab().withRunContext(run).withReportDir(reportDir);
-    if (opts.rootPath !== undefined) builder.withRootPath(opts.rootPath, opts.exportName);
-    lab = await builder.withServerInit(opts.serverInit).start({ onProgress: (l) => isIdleBuildLine(l) || progress(l), ...(later ? {} : { whileServerStarts: powerOn }) });
+    lab = await builder.start({ onProgress: (l) => isIdleBuildLine(l) || progress(l), ...(later ? {} : { whileServerStarts: powerOn }) });
   } catch (e) {
     await writeReportOf(report, e);
     if (madeReportDir) removeIfEmpty(reportDir);
@@ -112,6 +115,8 @@ export async function boot(argv: string[]): Promise<number> {
     } catch (e) {
       failed = e;
     }
+    // A server held from outside (docker pause) fails the boots, but not through the stack.
+    failed = await lab.blame(failed);
     publisher.write();
     await printReport(opts, run.id, report, lab, clients, failed, faults);
     if (opts.keep) {
@@ -127,6 +132,18 @@ export async function boot(argv: string[]): Promise<number> {
   progress(`lab: done in ${((performance.now() - t0) / 1000).toFixed(1)} s; ${describeLeftovers(await lab.leftovers())}`);
   if (failed) throw failed;
   return 0;
+}
+
+/**
+ * What can be known wrong before anything starts (no image build, no container, no
+ * QEMU): the clients' memory, the baselines a gated boot is judged against, an export
+ * the server will not offer (--keep boots it all the same, to look at the failure).
+ */
+export function checkBootUpFront(opts: BootOptions, lab: Lab): void {
+  checkClientsFit(opts.clients, opts.memoryMb);
+  if (opts.compare) checkBaselines();
+  const offered = lab.configuredExports();
+  if (!opts.keep && offered !== undefined) checkExport(opts.exportName, offered);
 }
 
 /** The timeline table (or JSON) on stdout, and the HTML report; returns its path. */

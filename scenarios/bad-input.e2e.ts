@@ -19,7 +19,21 @@ import { startClient, startSuiteLab } from './support/suite-lab';
 
 describe('bad input: each mistake gets a named error, and nothing is left behind', function () {
   describe('at the command line (./lab exits 2 for usage, 3 for set-up)', function () {
-    const cases: { args: string[]; code: number; message: RegExp; title: string; prefix?: string[]; env?: NodeJS.ProcessEnv }[] = [
+    // A baselines folder whose tcg-2cpu.json was cut short (a bad merge, a full disk).
+    const baselines = mkdtempSync(join(tmpdir(), 'ltsp-lab-baselines-'));
+    writeFileSync(join(baselines, 'tcg-2cpu.json'), '{ "schemaVersion": 2, "profile": "tcg-2cpu", "stages": {');
+    after(() => rmSync(baselines, { recursive: true, force: true }));
+    /** upFront: refused before the lab starts anything (no image build, no accelerator probe, no container). */
+    const cases: { args: string[]; code: number; message: RegExp; title: string; prefix?: string[]; env?: NodeJS.ProcessEnv; upFront?: true }[] = [
+      { title: 'an export the server will not offer', args: ['boot', '--export', 'nosuch'], code: 2, upFront: true, message: /usage: the server has no NBD export 'nosuch'\n.*hint: it has: root/ },
+      {
+        title: 'a damaged baseline with --compare',
+        args: ['boot', '--compare'],
+        code: 3,
+        upFront: true,
+        env: { LTSP_LAB_BASELINES: baselines },
+        message: /set-up problem: the baseline \S+tcg-2cpu\.json is not JSON: .*\n.*hint: record it again: \.\/lab baseline --update/,
+      },
       { title: 'an unknown option', args: ['boot', '--colour'], code: 2, message: /unknown option '--colour'.*\n.*hint: known options: .*--clients/ },
       { title: '--clients 0', args: ['boot', '--clients', '0'], code: 2, message: /--clients 0 is out of range: give 1 to 8/ },
       { title: '--memory 12', args: ['boot', '--memory', '12'], code: 2, message: /--memory 12 MB is out of range: give 128 to 8192 MB/ },
@@ -55,6 +69,7 @@ describe('bad input: each mistake gets a named error, and nothing is left behind
         const r = await runLab(c.args, { timeoutMs: 90_000, ...(c.prefix ? { prefix: c.prefix } : {}), ...(c.env ? { env: c.env } : {}) });
         expect(r.stderr, `stderr of ./lab ${c.args.join(' ')}`).to.match(c.message);
         expect(r.code, r.stderr).to.equal(c.code);
+        if (c.upFront) expect(r.stderr, 'the lab started before it refused').to.not.match(/lab: (accelerator:|run )|\[ltsp-lab build/);
       });
     }
   });

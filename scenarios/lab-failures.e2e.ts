@@ -189,6 +189,49 @@ describe('lab failures: what a user\'s machine does to the lab is named, healed,
     });
   });
 
+  describe('a boot killed before it had anything to report', function () {
+    it('killed ./lab boot outright (SIGKILL to all of it) while its image build waits for the cache: no empty report folder is left', async function () {
+      const cache = new ScratchCache(real, realCache);
+      const reports = mkdtempSync(join(tmpdir(), 'ltsp-lab-reports-'));
+      /** The run whose network the ./lab process `pid` owns (its owner label is pid:starttime). */
+      const runOf = async (pid: number): Promise<string | undefined> => {
+        const r = await execCommand('docker', ['network', 'ls', '--filter', `label=${LAB_LABEL}`, '--format', `{{.Label "${OWNER_LABEL}"}} {{.Label "${RUN_LABEL}"}}`], { deadline: d(30_000, 'lab networks') });
+        return r.stdout.split('\n').find((l) => l.startsWith(`${pid}:`))?.split(' ')[1];
+      };
+      let run: string | undefined;
+      let left: string[] = [];
+      // Another holder of the cache lock: the boot's build waits for it, a point it reaches
+      // after ./lab boot has checked its report folder and before anything is written there.
+      const holder = spawn('flock', [join(cache.dir, '.lock'), 'sleep', '600'], { stdio: 'ignore' });
+      try {
+        await until(d(10_000, 'the lock holder'), () => (existsSync(join(cache.dir, '.lock')) ? true : undefined));
+        const lab = spawnLab(['boot'], { env: { ...cache.env, LTSP_LAB_REPORTS: reports } });
+        await until(d(120_000, 'the build to wait for the cache lock'), () => {
+          if (lab.stderr().includes('lab: done')) throw new Error(`./lab boot ended early:\n${lab.stderr()}`);
+          return /holds \S+\.lock; waiting/.test(lab.stderr()) ? true : undefined;
+        });
+        // The network is made while the build waits: what a killed run leaves for ./lab clean.
+        run = await until(d(60_000, 'the run\'s network'), () => runOf(lab.pid));
+        await until(d(30_000, 'kill the whole boot'), () => {
+          const pids = processesUsing(cache.dir);
+          for (const p of pids) process.kill(p, 'SIGKILL');
+          return pids.length === 0 ? true : undefined;
+        });
+        await finished(lab, 30_000, './lab boot after SIGKILL');
+        left = readdirSync(reports);
+      } finally {
+        holder.kill('SIGKILL');
+        cache.remove();
+        rmSync(reports, { recursive: true, force: true });
+      }
+      // The network it made while the build waited is reaped as a dead run's.
+      const c = await runLab(['clean'], { timeoutMs: 120_000 });
+      expect(c.code, c.stderr).to.equal(0);
+      expect(await leftovers(run as string)).to.deep.equal(NOTHING);
+      expect(left, 'report folders of a run that wrote nothing').to.deep.equal([]);
+    });
+  });
+
   describe('a damaged image cache heals (one scratch cache, healed step by step, then booted)', function () {
     let cache: ScratchCache;
     before(async function () {
@@ -291,6 +334,39 @@ describe('lab failures: what a user\'s machine does to the lab is named, healed,
         }
       });
       expect(shims, "the server container's shim and processes").to.deep.equal([]);
+    });
+  });
+
+  describe('the server held from outside', function () {
+    it('docker paused the server mid-boot: exit 5 naming the pause and what to do, not a failure of the stack; nothing left', async function () {
+      const report = mkdtempSync(join(tmpdir(), 'ltsp-lab-paused-'));
+      const lab = spawnLab(['boot', '--report', report]);
+      let run: string | undefined;
+      let server = '';
+      try {
+        run = await until(d(300_000, 'the lab to start'), () => {
+          if (lab.stderr().includes('lab: done')) throw new Error(`./lab boot ended early:\n${lab.stderr()}`);
+          return runIdOf(lab.stderr());
+        });
+        await until(d(120_000, 'iPXE on the console'), () => {
+          const log = join(report, 'c1', 'console.log');
+          return existsSync(log) && /iPXE/.test(readFileSync(log, 'utf8')) ? true : undefined;
+        });
+        server = (await execCommand('docker', ['ps', '-q', '--no-trunc', '--filter', `label=${RUN_LABEL}=${run}`], { deadline: d(30_000, 'server id') })).stdout.trim();
+        expect(server).to.match(/^[0-9a-f]{64}$/);
+        await execCommand('docker', ['pause', server], { deadline: d(30_000, 'docker pause') });
+        const r = await finished(lab, 300_000, './lab boot with its server paused');
+        expect(r.stderr, r.stderr.slice(-3000)).to.match(new RegExp(`lab: the harness broke: the LTSP server container ${server.slice(0, 12)} is paused \\(docker pause\\), so its clients could not go on: not the stack's doing`));
+        expect(r.stderr).to.match(/lab: hint: something outside the lab holds it: docker unpause/);
+        expect(r.stderr).to.not.match(/system under test failed/);
+        expect(r.code, r.stderr.slice(-3000)).to.equal(5);
+      } finally {
+        lab.kill('SIGKILL', true);
+        if (server) await execCommand('docker', ['unpause', server], { deadline: d(30_000, 'docker unpause'), allowFailure: true });
+        rmSync(report, { recursive: true, force: true });
+      }
+      expect(run).to.match(/^[a-z0-9]{6}$/);
+      expect(await leftovers(run as string)).to.deep.equal(NOTHING);
     });
   });
 

@@ -178,6 +178,12 @@ describe('chooseAccel: the accelerator by proof', function () {
     expect(back.calls).to.deep.equal([]);
   });
 
+  it('a folder where the verdict file should be: the verdict is not cached, and no temp file is left beside it', async () => {
+    mkdirSync(base.cacheFile as string);
+    for (let i = 0; i < 2; i++) expect(await chooseAccel({ ...base, prober: scripted({ kvm: { ok: true, ms: 600 } }) })).to.include({ accel: 'kvm', cached: false });
+    expect(readdirSync(dir)).to.deep.equal(['accel-verdict.json']);
+  });
+
   it('with the lab QEMU replaced by one whose KVM hangs: TCG, and the probe leaves no state behind', async () => {
     const state = join(dir, 'state');
     const saved = process.env.LTSP_LAB_STATE;

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, renameSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, statSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { delimiter, dirname, isAbsolute, join } from 'node:path';
 import { budgetMs } from '../common/budgets';
 import type { Deadline } from '../common/deadline';
@@ -104,7 +104,13 @@ function writeCache(file: string, key: string, decision: AccelDecision): void {
     const entries = [...readCacheFile(file).filter((e) => e.key !== key && live(e, bootId)), { key, decision }].slice(-CACHE_ENTRIES);
     const tmp = `${file}.${process.pid}.tmp`;
     writeFileSync(tmp, JSON.stringify(entries, null, 2) + '\n');
-    renameSync(tmp, file);
+    try {
+      renameSync(tmp, file);
+    } catch (e) {
+      // e.g. a folder where the file should be: each run would leave its temp file beside it.
+      rmSync(tmp, { force: true });
+      throw e;
+    }
   } catch (e) {
     // A read-only state root costs a probe per run, nothing more.
     debug('cannot cache the verdict in %s: %s', file, (e as Error).message);

@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { LabError } from '../common/errors';
 import { RunContext } from '../common/run-context';
 import { stepDeadline } from '../common/run-deadline';
-import { trackStoppable } from '../common/teardown';
-import { ensureWritableDir } from '../common/writable-dir';
+import { teardownSignal, trackStoppable } from '../common/teardown';
+import { checkWritableDir, ensureWritableDir } from '../common/writable-dir';
 import { bisect, type BisectOutcome } from './bisect-search';
 import { formatOutcome, formatSteps } from './bisect-summary';
 import { describeCriterion } from './criterion';
@@ -50,7 +50,8 @@ export async function bisectRange(repo: string, goodRev: string, badRev: string)
  */
 export async function runBisect(opts: BisectRunOptions): Promise<BisectRun> {
   const { history, good, bad, candidates } = await bisectRange(opts.repo, opts.good, opts.bad);
-  ensureWritableDir(opts.reportDir, 'report folder');
+  // Made when the first revision's lab, or the summary, has something to put in it.
+  checkWritableDir(opts.reportDir, 'report folder');
   const commits = new Map<string, Commit>([good, bad, ...candidates].map((c) => [c.hash, c]));
   opts.progress(`bisect: ${candidates.length} commit(s) change vm-images/ after ${good.short} up to ${bad.short}; about ${Math.ceil(Math.log2(candidates.length + 1))} step(s) after checking both ends; ${describeCriterion(opts.boot.criterion)}`);
   const judge = new RevisionJudge({ history, boot: opts.boot, run: opts.run, reportDir: opts.reportDir, progress: opts.progress });
@@ -71,14 +72,18 @@ export async function runBisect(opts: BisectRunOptions): Promise<BisectRun> {
   }
   const lines = [`./lab bisect ${good.short}..${bad.short} in ${opts.repo}: ${describeCriterion(opts.boot.criterion)}`, '', formatSteps(judge.results), ''];
   if (outcome) lines.push(formatOutcome(outcome, judge.results, (h) => commits.get(h)));
-  else lines.push(`stopped: the harness broke, which is not a verdict: ${stopped instanceof Error ? stopped.message.split('\n')[0] : String(stopped)}`);
+  // A Ctrl-C stops the step under way; what that step then says is no verdict and no breakage.
+  const signal = teardownSignal();
+  const why = signal ? `stopped by ${signal}` : 'the harness broke';
+  if (!outcome) lines.push(`stopped: ${why}, which is not a verdict: ${stopped instanceof Error ? stopped.message.split('\n')[0] : String(stopped)}`);
   const summary = lines.join('\n');
   const summaryFile = join(opts.reportDir, 'summary.txt');
+  ensureWritableDir(opts.reportDir, 'report folder');
   writeFileSync(summaryFile, `${summary}\n`);
   writeFileSync(join(opts.reportDir, 'bisect.json'), `${JSON.stringify({ repo: opts.repo, good, bad, candidates, criterion: opts.boot.criterion, outcome: outcome ? { ...outcome, steps: undefined } : undefined, stopped: stopped === undefined ? undefined : { class: stopped instanceof Error ? stopped.name : 'unknown', exitCode: stopped instanceof LabError ? stopped.exitCode : 1, message: stopped instanceof Error ? stopped.message : String(stopped) }, revisions: judge.results }, null, 2)}\n`);
   if (!outcome) {
     const at = judge.results.length;
-    opts.progress(`bisect: stopped after ${at} judged revision(s): the harness broke, which is not a verdict (${summaryFile} has the steps so far)`);
+    opts.progress(`bisect: stopped after ${at} judged revision(s): ${why}, which is not a verdict (${summaryFile} has the steps so far)`);
     throw stopped;
   }
   return { outcome, results: judge.results, summary, summaryFile };

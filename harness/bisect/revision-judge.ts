@@ -166,6 +166,8 @@ export class RevisionJudge {
     } catch (e) {
       failed = e;
     }
+    // A server held from outside (docker pause) is no verdict on the revision.
+    failed = await lab.blame(failed);
     try {
       await report.write(failed);
     } finally {

@@ -18,6 +18,12 @@ const groups = new Set<Killable>();
 let signals = 0;
 let installed = false;
 let interceptor: ((sig: NodeJS.Signals) => void) | undefined;
+let tearingDownOn: NodeJS.Signals | undefined;
+
+/** The signal whose teardown is under way, if one is: what stops now was stopped, it did not fail. */
+export function teardownSignal(): NodeJS.Signals | undefined {
+  return tearingDownOn;
+}
 
 /** Labs (and anything else with an orderly stop) register here while they run. */
 export function trackStoppable(s: Stoppable, on: boolean): void {
@@ -83,6 +89,7 @@ export function installSignalTeardown(write: (s: string) => void = (s) => proces
       fn(sig);
       return;
     }
+    tearingDownOn = sig;
     write(`lab: ${sig}: tearing the lab down (${sig} again to force)\n`);
     debug('signal %s: stopping %d resource(s)', sig, stoppables.size);
     void stopAll().then(() => {

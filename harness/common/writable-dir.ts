@@ -60,6 +60,11 @@ export function refusePseudoFs(dir: string, fail: DirFailure): void {
  * is synchronous), then proves it writable with a probe file.
  */
 export function writableDirLevels(dir: string, fail: DirFailure): string {
+  return makeLevels(dir, fail).abs;
+}
+
+/** writableDirLevels, saying which folders it made; on a failure it removes them again. */
+function makeLevels(dir: string, fail: DirFailure): { abs: string; made: string[] } {
   const abs = resolve(dir);
   const missing: string[] = [];
   let p = abs;
@@ -83,10 +88,11 @@ export function writableDirLevels(dir: string, fail: DirFailure): string {
     writeFileSync(probe, '');
     rmSync(probe);
   } catch (e) {
+    for (const m of [...missing].reverse()) removeIfEmpty(m);
     const code = (e as NodeJS.ErrnoException).code;
     fail(`it is not writable (${code ?? (e as Error).message}${code === 'EROFS' ? ': a read-only file system' : ''})`);
   }
-  return abs;
+  return { abs, made: missing };
 }
 
 /**
@@ -95,11 +101,29 @@ export function writableDirLevels(dir: string, fail: DirFailure): string {
  */
 export function ensureWritableDir(dir: string, what: string): string {
   const abs = resolve(dir);
-  const fail: DirFailure = (reason) => {
-    throw new UsageError(`cannot write the ${what} ${abs}: ${reason}`, { hint: 'give a writable folder' });
-  };
+  const fail = usageFailure(abs, what);
   refusePseudoFs(abs, fail);
   return writableDirLevels(abs, fail);
+}
+
+/**
+ * Proves `dir` can be made and written as ensureWritableDir does, then removes what it
+ * made: a run creates its report folder when it has something to put in it, so a run
+ * killed before then leaves no empty folder behind.
+ */
+export function checkWritableDir(dir: string, what: string): string {
+  const abs = resolve(dir);
+  const fail = usageFailure(abs, what);
+  refusePseudoFs(abs, fail);
+  const { made } = makeLevels(abs, fail);
+  for (const m of [...made].reverse()) removeIfEmpty(m);
+  return abs;
+}
+
+function usageFailure(abs: string, what: string): DirFailure {
+  return (reason) => {
+    throw new UsageError(`cannot write the ${what} ${abs}: ${reason}`, { hint: 'give a writable folder' });
+  };
 }
 
 /** Removes `dir` if it is empty (a run that failed before writing anything to it). */
@@ -116,7 +140,8 @@ export function removeIfEmpty(dir: string): void {
  * `mib` MiB free: cheaper than a run that fills the disk half-way through its logs.
  */
 export function checkFreeSpace(dir: string, mib: number, what: string): void {
-  const st = statfsSync(dir);
+  // A folder not made yet is on its nearest existing parent's filesystem.
+  const st = statfsSync(nearestExisting(resolve(dir)));
   const free = (st.bavail * st.bsize) / 2 ** 20;
   if (free < mib) {
     throw new SetupError(`the ${what} ${dir} has ${free.toFixed(1)} MiB free; a run needs at least ${mib} MiB for its logs and report`, {

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { BASELINES_DIR } from '../report/baseline';
 import { spread } from '../bench/stats';
@@ -111,6 +111,29 @@ export function loadBaseline(profile: string, dir = baselinesDir()): Baseline | 
   const problem = baselineProblem(data) ?? ((data as Baseline).profile === profile ? undefined : `it is for profile '${(data as Baseline).profile}'`);
   if (problem) throw new SetupError(`the baseline ${shownPath(file)} is not a baseline of ${profile}: ${problem}`, { hint: 'record it again: ./lab baseline --update' });
   return data as Baseline;
+}
+
+/**
+ * Every baseline in `dir` read and checked, as the gate would read it: run before a
+ * gated boot starts anything, so a damaged file is a set-up problem (exit 3) in a
+ * second, not after a full boot. The profile the gate reads is known only once the
+ * accelerator is chosen, so each file is checked. A folder that is not there holds no
+ * baselines (the gate then says inconclusive, with how to record one). Returns the
+ * profiles found.
+ */
+export function checkBaselines(dir = baselinesDir()): string[] {
+  let files: string[];
+  try {
+    files = readdirSync(dir).filter((f) => f.endsWith('.json'));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new SetupError(`cannot read the baselines folder ${shownPath(dir)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {
+      hint: 'LTSP_LAB_BASELINES must name a folder of baselines (default fixtures/baselines)',
+    });
+  }
+  const profiles = files.map((f) => f.slice(0, -'.json'.length)).sort();
+  for (const p of profiles) loadBaseline(p, dir);
+  return profiles;
 }
 
 /** Writes a baseline atomically; returns its path. */

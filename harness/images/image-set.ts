@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, statfsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../common/paths';
 import type { Deadline } from '../common/deadline';
@@ -7,7 +7,7 @@ import { execCommand } from '../common/exec';
 import { log } from '../common/log';
 import { budgetMs } from '../common/budgets';
 import type { RunContext } from '../common/run-context';
-import { trackStoppable } from '../common/teardown';
+import { teardownSignal, trackStoppable } from '../common/teardown';
 import { ProcessGroup } from '../process/process-group';
 import type { ServedImages } from '../server/ltsp-server';
 import { checkCachedImages, damageError, damageLine, rebuildsFor, type Rebuildable } from './cache-check';
@@ -68,7 +68,14 @@ export async function buildImages(opts: BuildOptions): Promise<ImageManifest> {
   });
   // A signal to the run stops the build with SIGTERM and waits: its EXIT trap removes
   // its containers and temp folders (a SIGKILL would leave them to ./lab clean).
-  const stoppable = { stop: () => proc.terminate(budgetMs('teardown')) };
+  let stoppedBy: string | undefined;
+  const stoppable = {
+    stop: () => {
+      const sig = teardownSignal();
+      stoppedBy ??= `SIGTERM from the run's teardown${sig ? ` on ${sig}` : ''}`;
+      return proc.terminate(budgetMs('teardown'));
+    },
+  };
   trackStoppable(stoppable, true);
   void proc.exited.then(() => trackStoppable(stoppable, false));
   let stdout = '';
@@ -89,12 +96,7 @@ export async function buildImages(opts: BuildOptions): Promise<ImageManifest> {
     void proc.terminate(2000);
     return new HarnessError(`the image build did not finish within ${Math.round(opts.deadline.totalMs / 1000)} s`);
   });
-  if (status.code !== 0) {
-    const failed = progress.filter((l) => /FAILED step/.test(l)).pop() ?? progress.slice(-1)[0] ?? '';
-    throw new ImageBuildError(`the image build failed: ${failed.replace(/^\[ltsp-lab build\] /, '')}\n${progress.slice(-15).join('\n')}`, {
-      hint: 'see the build logs in the image cache (LTSP_LAB_CACHE, default ~/.cache/ltsp-lab/logs)',
-    });
-  }
+  if (status.code !== 0) throw buildFailure(status, stoppedBy, progress, { ...process.env, ...opts.env });
   let manifest: ImageManifest;
   try {
     manifest = JSON.parse(stdout) as ImageManifest;
@@ -102,6 +104,46 @@ export async function buildImages(opts: BuildOptions): Promise<ImageManifest> {
     throw new HarnessError(`vm-images/build.sh printed no manifest: ${stdout.slice(0, 200)}`);
   }
   return manifest;
+}
+
+/** What a build's output says when its disk filled (tar, cp, mke2fs, dockerd: strerror(ENOSPC), EDQUOT). */
+const OUT_OF_SPACE = /no space left on device|\bENOSPC\b|disk quota exceeded|\bEDQUOT\b/i;
+/** Below this, a failed build is taken for a full disk even when its output did not get to say so. */
+const BUILD_MIN_FREE_MIB = 64;
+
+/**
+ * Why build.sh exited non-zero. Only a step of the recipe that failed is an
+ * ImageBuildError (./lab bisect skips such a revision): a build stopped by a signal,
+ * or one whose disk filled, is the lab's or the host's, and says so in its headline.
+ */
+function buildFailure(status: { code: number | null; signal: NodeJS.Signals | null }, stoppedBy: string | undefined, progress: readonly string[], env: NodeJS.ProcessEnv): Error {
+  const tail = progress.slice(-15).join('\n');
+  // build.sh traps INT and TERM into exit 130 and 143.
+  const signal = status.signal ?? (status.code === 130 ? 'SIGINT' : status.code === 143 ? 'SIGTERM' : undefined);
+  if (stoppedBy !== undefined || signal !== undefined) {
+    return new HarnessError(`the image build was stopped (${stoppedBy ?? `${signal} from outside the lab`})\n${tail}`, { hint: 'run again: the cache keeps every step that finished' });
+  }
+  const failed = (progress.filter((l) => /FAILED step/.test(l)).pop() ?? progress.slice(-1)[0] ?? '').replace(/^\[ltsp-lab build\] /, '');
+  const cache = env.LTSP_LAB_CACHE ?? cacheDir();
+  const free = freeMiB(cache);
+  if (progress.some((l) => OUT_OF_SPACE.test(l)) || (free !== undefined && free < BUILD_MIN_FREE_MIB)) {
+    const room = free === undefined ? '' : ` (${free.toFixed(0)} MiB free there now)`;
+    return new SetupError(`the image build ran out of disk space: ${failed}\n${tail}`, {
+      hint: `free space on the disk of the image cache ${cache}${room} and of Docker's data root (df -h), then run again; ./lab clean removes dead builds' temp folders`,
+    });
+  }
+  return new ImageBuildError(`the image build failed: ${failed}\n${tail}`, {
+    hint: 'see the build logs in the image cache (LTSP_LAB_CACHE, default ~/.cache/ltsp-lab/logs)',
+  });
+}
+
+function freeMiB(dir: string): number | undefined {
+  try {
+    const st = statfsSync(dir);
+    return (st.bavail * st.bsize) / 2 ** 20;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

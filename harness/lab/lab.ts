@@ -6,7 +6,7 @@ import { log } from '../common/log';
 import { reap } from '../common/reaper';
 import { describeLeftovers, runLeftovers } from '../common/run-leftovers';
 import { DOCKER_GONE_HINT, dockerSilence } from '../common/docker-daemon';
-import { checkFreeSpace, ensureWritableDir } from '../common/writable-dir';
+import { checkFreeSpace, checkWritableDir, ensureWritableDir } from '../common/writable-dir';
 import { checkStateRoot } from '../common/state-root';
 import { contentionFactor } from '../common/host-resources';
 import { HarnessError, SetupError, SutError } from '../common/errors';
@@ -20,10 +20,12 @@ import { calibrateCpu, type HostSpeed } from '../common/speed';
 import { decideHostSpeed } from '../accel/accel-choice';
 import { budgetMs } from '../common/budgets';
 import { checkExport, ThinClient, type ClientHost, type StartedThinClient } from '../boot/thin-client';
-import { checkServedImages, ensureImages, type ImageManifest } from '../images/image-set';
+import { checkServedImages, ensureImages, VM_IMAGES_DIR, type ImageManifest } from '../images/image-set';
 import { LabNetwork, type StartedLabNetwork } from '../network/lab-network';
 import type { ServedImages, ServerFile, StartedLtspServer } from '../server/ltsp-server';
 import { writeDefaultScript } from '../server/client-scripts';
+import { serverExports } from '../server/nbd-exports';
+import { describeHeld, PAUSED, readHeldFacts } from '../server/held-server';
 import { clientScript, expandRootTemplate, kernelArgs, validateRootPath } from '../boot/kernel-args';
 import { checkHostSupports, type ServerInit } from '../server/server-init';
 
@@ -83,6 +85,16 @@ export class Lab {
     return this;
   }
 
+  /**
+   * The NBD exports this lab's server will offer, known before anything starts: from the
+   * nbd-server configuration of the server image's recipe (vm-images/server/rootfs) and the
+   * server files given. Undefined for a server image given from outside (withImages).
+   */
+  configuredExports(): string[] | undefined {
+    if (this.images?.serverImage !== undefined) return undefined;
+    return serverExports(join(this.vmImagesDir ?? VM_IMAGES_DIR, 'server', 'rootfs'), this.serverFiles);
+  }
+
   withRunContext(run: RunContext): this {
     this.run = run;
     return this;
@@ -131,7 +143,9 @@ export class Lab {
       throw new SetupError(`no Docker daemon answers: ${info.stderr.trim().split('\n').pop() ?? ''}`, { hint: './lab setup starts dockerd' });
     }
     const reportDir = this.reportDir ?? join(REPORTS_ROOT, this.run.id);
-    ensureWritableDir(reportDir, 'report folder');
+    // Checked now, made once there is something to put in it (the server's log): a run
+    // killed during its build leaves no empty report folder.
+    checkWritableDir(reportDir, 'report folder');
     checkFreeSpace(reportDir, REPORT_MIN_FREE_MIB, 'report folder');
     // The image build (a no-op check when the cache is warm) runs while dead runs are
     // reaped and the network is made: neither needs the images.
@@ -202,6 +216,7 @@ export class Lab {
       served = await serving;
       speed = await deciding;
       debug('run %s: speed %o', this.run.id, speed);
+      ensureWritableDir(reportDir, 'report folder');
     } catch (e) {
       await network.stop();
       throw e;
@@ -329,6 +344,10 @@ export class StartedLab implements AsyncDisposable {
             : new HarnessError(`the LTSP server container was removed mid-run by something outside the lab: ${lastLine(state.stderr)}`, { hint: './lab clean, then run again' }));
           return;
         }
+        if (status === 'paused') {
+          reject(this.heldError(PAUSED));
+          return;
+        }
         if (status !== 'running') {
           reject(new SutError(`the LTSP server container stopped mid-run (${status}, exit ${code})\n--- server log ---\n${this.server.logTail(20).join('\n')}`));
           return;
@@ -345,6 +364,29 @@ export class StartedLab implements AsyncDisposable {
         if (timer) clearTimeout(timer);
       },
     };
+  }
+
+  /**
+   * A boot failure as the stack's (SutError), unless the server container was held from
+   * outside the lab (paused, frozen, its processes stopped): its clients could not get
+   * through then however good the stack, so that is a HarnessError (exit 5) saying what
+   * to do. Anything else comes back as it was.
+   */
+  async blame(failure: unknown): Promise<unknown> {
+    if (!(failure instanceof SutError) || this.slot.server === undefined) return failure;
+    const facts = await readHeldFacts(this.server.getId(), Deadline.after(budgetMs('labWatch'), 'is the server container held'));
+    const held = facts === undefined ? undefined : describeHeld(facts);
+    return held === undefined ? failure : this.heldError(held, failure);
+  }
+
+  /** The one wording of a server held from outside, from blame() and from the watch. */
+  private heldError(held: string, failure?: SutError): HarnessError {
+    const id = this.server.getId().slice(0, 12);
+    const said = failure ? `\n--- what the boot said ---\n${failure.message}` : '';
+    return new HarnessError(`the LTSP server container ${id} is ${held}, so its clients could not go on: not the stack's doing${said}`, {
+      hint: `something outside the lab holds it: docker unpause ${id}, thaw its cgroup's freezer, or kill -CONT its processes; then run again`,
+      ...(failure ? { cause: failure } : {}),
+    });
   }
 
   /** A thin-client builder for this lab. */

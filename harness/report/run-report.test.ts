@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HarnessError } from '../common/errors';
@@ -26,6 +26,16 @@ describe('writeRunReport', () => {
     expect(readlinkSync(join(root, 'latest'))).to.equal('boot-abc123');
     writeRunReport(join(root, 'boot-def456'), twoClientRun(), root);
     expect(readlinkSync(join(root, 'latest'))).to.equal('boot-def456');
+  });
+
+  it('a folder where reports/latest or a report file should be: no temp file is left beside it', () => {
+    mkdirSync(join(root, 'latest'));
+    writeRunReport(join(root, 'boot-abc123'), twoClientRun(), root);
+    const dir = join(root, 'boot-def456');
+    mkdirSync(join(dir, 'results.json'), { recursive: true });
+    expect(() => writeRunReport(dir, twoClientRun(), root)).to.throw(/results\.json/);
+    expect(readdirSync(root).sort()).to.deep.equal(['boot-abc123', 'boot-def456', 'latest']);
+    expect(readdirSync(dir)).to.deep.equal(['results.json']);
   });
 
   it('still writes a report the schema refuses, then says the harness broke its format', () => {

@@ -1,4 +1,4 @@
-import { existsSync, lstatSync, mkdirSync, renameSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { HarnessError } from '../common/errors';
 import { REPORTS_ROOT } from '../common/paths';
@@ -85,6 +85,7 @@ function pointLatest(dir: string, root: string): void {
     renameSync(tmp, link);
   } catch {
     // A report stays valid without the link (e.g. reports/latest is a real folder someone made).
+    if (isLink(tmp)) unlinkSync(tmp);
   }
 }
 
@@ -98,5 +99,11 @@ function isLink(p: string): boolean {
 
 function atomicWrite(file: string, text: string): void {
   writeFileSync(`${file}.tmp`, text);
-  renameSync(`${file}.tmp`, file);
+  try {
+    renameSync(`${file}.tmp`, file);
+  } catch (e) {
+    // e.g. a folder where the file should be: the temp file would stay beside it.
+    rmSync(`${file}.tmp`, { force: true });
+    throw e;
+  }
 }
