@@ -27,6 +27,25 @@ export interface FaultEvent extends FaultMark {
   /** The client this event is about. */
   client: string;
   evidence: string[];
+  /**
+   * nbd-restart: the request of this client that the restart met in flight, held unread by its
+   * stopped nbd-server process (see holdRequest); absent when none could be held.
+   */
+  heldRequest?: HeldRequest;
+  /**
+   * nbd-restart after login: the longest of the guest's direct reads of its NBD device
+   * while the fault lasted, ms: the read in flight at the restart, which the reconnect
+   * alone does not resend (see vm-images/client/root/src/ltsp-nbd-persist.c).
+   */
+  longestReadMs?: number;
+}
+
+/** A client's requests held in flight at the server: the nbd-server processes of its connections stopped with requests unread. */
+export interface HeldRequest {
+  /** Each stopped nbd-server process (one per connection of the client) and the bytes unread on its socket at the restart: 28 per read, 28 + its data per write (doc/proto.md). */
+  held: { pid: number; unreadBytes: number }[];
+  /** How long the hold took to see the requests, ms. */
+  waitedMs: number;
 }
 
 /** What the report keeps of an event. */
@@ -98,6 +117,85 @@ interface Applied {
   /** Undoes the fault (for faults that end); the hold has passed when it is called. */
   undo?: () => Promise<string[]>;
   evidence: string[];
+  /** When the fault struck (performance.now()), if later than the start of apply (a restart that waited for a request in flight). */
+  struckAt?: number;
+  heldRequest?: HeldRequest;
+  /** Once every client is judged: what the fault's own helpers saw, and stopping them. */
+  settle?: () => Promise<Pick<FaultEvent, 'longestReadMs'> & { evidence: string[] }>;
+}
+
+/** An NBD request's header (doc/proto.md in the nbd sources): magic, flags, type, cookie, offset, length. */
+const NBD_REQUEST_BYTES = 28;
+const NBD_PORT = 10809;
+
+/** The client's address, from the DHCP lease its boot reported. */
+function clientIp(c: StartedThinClient): string | undefined {
+  return /net0: (\d+\.\d+\.\d+\.\d+)\//.exec(c.timeline.find((m) => m.stage === 'dhcp')?.line ?? '')?.[1];
+}
+
+/**
+ * Holds the client's NBD requests in flight for a server fault: stops (SIGSTOP) the
+ * nbd-server process of each of the client's connections, then waits until a socket holds
+ * an unread request, and up to a second more for each of the others to. The restart that
+ * follows meets requests in flight on every run: the case a reconnect alone does not mend
+ * (the kernel resends such a request only when its timer fires). The restart's SIGTERM
+ * ends the stopped processes (a default SIGTERM is fatal even to a stopped process). The
+ * server prints one line: "held MS PID:BYTES...", or "none: WHY" (no connection, or no
+ * request came; the processes go on again).
+ */
+export function holdRequestScript(ip: string, waitMs: number): string {
+  const conns = `ss -tnpH state established '( sport = :${NBD_PORT} )' dst ${ip}`;
+  return [
+    `pids=$(${conns} | grep -o 'pid=[0-9]*' | cut -d= -f2 | grep -vx "$(cat /var/run/nbd-server.pid 2>/dev/null)" | sort -u)`,
+    `[ -n "$pids" ] || { echo "none: no NBD connection from ${ip}"; exit 0; }`,
+    'kill -STOP $pids',
+    't0=$(date +%s%N)',
+    'while :; do',
+    `  q=$(${conns} | awk '{ print $1 }')`,
+    `  full=$(echo "$q" | awk '$1 >= ${NBD_REQUEST_BYTES}' | wc -l); all=$(echo "$q" | wc -l)`,
+    '  ms=$(( ($(date +%s%N) - t0) / 1000000 ))',
+    '  if [ "$full" -gt 0 ]; then',
+    '    first=${first:-$ms}',
+    '    [ "$full" -eq "$all" ] && break',
+    '    [ $((ms - first)) -ge 1000 ] && break',
+    `  elif [ "$ms" -ge ${waitMs} ]; then`,
+    `    kill -CONT $pids; echo "none: no request from ${ip} in ${waitMs} ms"; exit 0`,
+    '  fi',
+    '  sleep 0.05',
+    'done',
+    `echo "held $ms $(${conns} | sed -n 's/^\\([0-9]*\\) .*pid=\\([0-9]*\\).*/\\2:\\1/p' | tr '\\n' ' ')"`,
+  ].join('\n');
+}
+
+/** The hold's answer, or why there is none. */
+export function parseHold(line: string): HeldRequest | string {
+  const m = /^held (\d+) ((?:\d+:\d+ ?)+)$/.exec(line.trim());
+  if (!m) return line.trim() || 'no answer';
+  const held = (m[2] as string).trim().split(' ').map((pair) => {
+    const [pid, bytes] = pair.split(':');
+    return { pid: Number(pid), unreadBytes: Number(bytes) };
+  });
+  return { held, waitedMs: Number(m[1]) };
+}
+
+/** How long a hold waits for a request: a booting client reads at once, a reader within a second. */
+const HOLD_WAIT_MS = 10_000;
+
+/**
+ * A reader for the guest once it is logged in (an idle system reads nothing): direct
+ * reads (iflag=direct: past the page cache, so each goes to the server) of single 4 KiB
+ * blocks of the NBD device at random, in a loop; each read slower than a second is logged
+ * with its duration. Prints its pid.
+ */
+export const GUEST_READER_LOG = '/run/ltsp-fault-reader.log';
+export function guestReaderCommand(dev = '/dev/nbd0'): string {
+  const loop =
+    `n=$(( $(blockdev --getsz ${dev}) / 8 )); ` +
+    'while :; do s=$(date +%s%N); ' +
+    `dd if=${dev} of=/dev/null bs=4k count=1 skip=$(( (RANDOM * 32768 + RANDOM) % n )) iflag=direct 2>/dev/null; ` +
+    `ms=$(( ($(date +%s%N) - s) / 1000000 )); [ $ms -lt 1000 ] || echo "$ms" >> ${GUEST_READER_LOG}; done`;
+  // In a subshell, so the login shell keeps no job to report when it ends.
+  return `rm -f ${GUEST_READER_LOG}; ( bash -c '${loop}' </dev/null >/dev/null 2>&1 & echo $! )`;
 }
 
 /** Applies one fault; for a client fault, to `client`. */
@@ -107,9 +205,46 @@ async function apply(f: FaultSpec, t: FaultTargets, client: StartedThinClient): 
   switch (f.kind) {
     case 'nbd-restart': {
       const before = await nbdPid();
+      const evidence: string[] = [];
+      // After login nothing reads by itself: the guest's reader makes the request to hold.
+      const loggedIn = client.timeline.some((m) => m.stage === 'login');
+      const reader = loggedIn ? lines(await client.check(guestReaderCommand(), step('start the guest reader')), 1)[0] : undefined;
+      if (reader) evidence.push(`${client.name}: direct reads of /dev/nbd0 in a loop (pid ${reader})`);
+      const ip = clientIp(client);
+      const hold = ip ? parseHold(lines(await serverSh(t.server, holdRequestScript(ip, HOLD_WAIT_MS), step('hold a request in flight')), 1)[0] ?? '') : `none: ${client.name} reported no address`;
+      const heldRequest = typeof hold === 'string' ? undefined : hold;
+      evidence.push(
+        heldRequest
+          ? `server: ${client.name}'s nbd-server ${heldRequest.held.map((h) => `${h.pid} stopped with ${h.unreadBytes} bytes unread`).join(', ')} (after ${heldRequest.waitedMs} ms)`
+          : `server: no request held in flight (${hold as string})`,
+      );
+      const struckAt = performance.now();
       // Through the server's init (the seed's script, systemctl or service): a restart behind systemd's back would orphan the new server.
       const out = (await t.server.service('nbd-server', 'restart', step('nbd-server restart'))).output;
-      return { evidence: [...lines(out).map((l) => `server: ${l}`), `server: nbd-server pid ${before} -> ${await nbdPid()}`] };
+      evidence.push(...lines(out).map((l) => `server: ${l}`), `server: nbd-server pid ${before} -> ${await nbdPid()}`);
+      if (heldRequest) {
+        // The restart's SIGTERM ended them; one still there would hold the client's old connection open.
+        const pids = heldRequest.held.map((h) => h.pid).join(' ');
+        const left = (await serverSh(t.server, `for p in ${pids}; do kill -0 $p 2>/dev/null && kill -KILL $p && echo $p; done; true`, step('the held nbd-servers'))).trim();
+        if (left) evidence.push(`server: held nbd-server ${left.split('\n').join(', ')} outlived the restart: killed`);
+      }
+      const settle = reader
+        ? async (): Promise<{ longestReadMs?: number; evidence: string[] }> => {
+            let out: string;
+            try {
+              out = (await client.run(`kill ${reader}; sort -n ${GUEST_READER_LOG} 2>/dev/null | tail -n 1`, step('stop the guest reader'))).output;
+            } catch (e) {
+              if (!(e instanceof LabError)) throw e;
+              return { evidence: [`${client.name}: the guest reader could not be read or stopped: ${e.message.split('\n')[0] ?? ''}`] };
+            }
+            const ms = /^(\d+)$/.exec(lines(out, 1)[0] ?? '')?.[1];
+            return {
+              ...(ms ? { longestReadMs: Number(ms) } : {}),
+              evidence: [`${client.name}: longest direct read of /dev/nbd0 under the fault: ${ms ? `${(Number(ms) / 1000).toFixed(1)} s` : 'none over 1 s'}`],
+            };
+          }
+        : undefined;
+      return { evidence, struckAt, ...(heldRequest ? { heldRequest } : {}), ...(settle ? { settle } : {}) };
     }
     case 'nbd-stop': {
       const out = (await t.server.service('nbd-server', 'stop', step('nbd-server stop'))).output;
@@ -267,9 +402,10 @@ export async function runFaults(faults: readonly FaultSpec[], t: FaultTargets, o
       }
       if (f.afterS > 0) await sleep(f.afterS * 1000);
     }
-    const appliedAbs = performance.now();
-    say(`${f.text}: applied (${trigger.name} at ${(clientMs(trigger, appliedAbs) / 1000).toFixed(1)} s)`);
+    const startAbs = performance.now();
     const applied = await apply(f, t, trigger);
+    const appliedAbs = applied.struckAt ?? startAbs;
+    say(`${f.text}: applied (${trigger.name} at ${(clientMs(trigger, appliedAbs) / 1000).toFixed(1)} s)`);
     debug('%s applied: %o', f.text, applied.evidence);
     let endedAbs: number | undefined;
     const evidence = [...applied.evidence];
@@ -280,7 +416,13 @@ export async function runFaults(faults: readonly FaultSpec[], t: FaultTargets, o
       say(`${f.text}: ended (${trigger.name} at ${(clientMs(trigger, endedAbs) / 1000).toFixed(1)} s)`);
     }
     const events = await Promise.all(judged.map((c) => judge(f, c, t.boots[t.clients.indexOf(c)] as Promise<unknown>, appliedAbs, endedAbs, probeNo)));
+    const settled = await applied.settle?.();
     for (const [k, e] of events.entries()) {
+      if (judged[k] === trigger) {
+        if (applied.heldRequest) e.heldRequest = applied.heldRequest;
+        if (settled?.longestReadMs !== undefined) e.longestReadMs = settled.longestReadMs;
+        e.evidence.push(...(settled?.evidence ?? []));
+      }
       e.evidence = [...evidence, ...e.evidence];
       judged[k]?.noteFault(faultMark(e));
       say(`${f.text}: ${e.client} ${e.outcome}: ${e.detail}`);
