@@ -40,10 +40,12 @@ export interface FaultEvent extends FaultMark {
   longestReadMs?: number;
 }
 
-/** A client's requests held in flight at the server: the nbd-server processes of its connections stopped with requests unread. */
+/** A client's requests held in flight at the server: nbd-server's connection processes stopped with requests unread. */
 export interface HeldRequest {
-  /** Each stopped nbd-server process (one per connection of the client) and the bytes unread on its socket at the restart: 28 per read, 28 + its data per write (doc/proto.md). */
-  held: { pid: number; unreadBytes: number }[];
+  /** The nbd-server processes stopped (every connection's: the server's, not only the client's). */
+  stopped: number[];
+  /** Bytes unread on each of the client's connections at the restart: 28 per read, 28 + its data per write (doc/proto.md). */
+  unread: number[];
   /** How long the hold took to see the requests, ms. */
   waitedMs: number;
 }
@@ -134,20 +136,23 @@ function clientIp(c: StartedThinClient): string | undefined {
 }
 
 /**
- * Holds the client's NBD requests in flight for a server fault: stops (SIGSTOP) the
- * nbd-server process of each of the client's connections, then waits until a socket holds
- * an unread request, and up to a second more for each of the others to. The restart that
- * follows meets requests in flight on every run: the case a reconnect alone does not mend
- * (the kernel resends such a request only when its timer fires). The restart's SIGTERM
- * ends the stopped processes (a default SIGTERM is fatal even to a stopped process). The
- * server prints one line: "held MS PID:BYTES...", or "none: WHY" (no connection, or no
+ * Holds the client's NBD requests in flight for a server fault: stops (SIGSTOP) nbd-server's
+ * connection processes (the children of its main process: `ss -p` cannot name the owner
+ * of another user's socket without CAP_SYS_PTRACE, so every connection's, which the
+ * restart ends anyway), then waits until one of the client's connections holds an unread
+ * request, and up to a second more for each of its others to. The restart that follows
+ * meets requests in flight on every run: the case a reconnect alone does not mend (the
+ * kernel resends such a request only when its timer fires). The restart's SIGTERM ends the
+ * stopped processes (a default SIGTERM is fatal even to a stopped process). The server
+ * prints one line: "held MS PID,... BYTES,...", or "none: WHY" (no connection, or no
  * request came; the processes go on again).
  */
 export function holdRequestScript(ip: string, waitMs: number): string {
-  const conns = `ss -tnpH state established '( sport = :${NBD_PORT} )' dst ${ip}`;
+  const conns = `ss -tnH state established '( sport = :${NBD_PORT} )' dst ${ip}`;
   return [
-    `pids=$(${conns} | grep -o 'pid=[0-9]*' | cut -d= -f2 | grep -vx "$(cat /var/run/nbd-server.pid 2>/dev/null)" | sort -u)`,
-    `[ -n "$pids" ] || { echo "none: no NBD connection from ${ip}"; exit 0; }`,
+    `[ -n "$(${conns})" ] || { echo "none: no NBD connection from ${ip}"; exit 0; }`,
+    'pids=$(pgrep -P "$(cat /var/run/nbd-server.pid 2>/dev/null)" | sort -n)',
+    '[ -n "$pids" ] || { echo "none: nbd-server has no connection process"; exit 0; }',
     'kill -STOP $pids',
     't0=$(date +%s%N)',
     'while :; do',
@@ -163,19 +168,16 @@ export function holdRequestScript(ip: string, waitMs: number): string {
     '  fi',
     '  sleep 0.05',
     'done',
-    `echo "held $ms $(${conns} | sed -n 's/^\\([0-9]*\\) .*pid=\\([0-9]*\\).*/\\2:\\1/p' | tr '\\n' ' ')"`,
+    'echo "held $ms $(echo $pids | tr \' \' ,) $(echo $q | tr \' \' ,)"',
   ].join('\n');
 }
 
 /** The hold's answer, or why there is none. */
 export function parseHold(line: string): HeldRequest | string {
-  const m = /^held (\d+) ((?:\d+:\d+ ?)+)$/.exec(line.trim());
+  const m = /^held (\d+) ([\d,]+) ([\d,]+)$/.exec(line.trim());
   if (!m) return line.trim() || 'no answer';
-  const held = (m[2] as string).trim().split(' ').map((pair) => {
-    const [pid, bytes] = pair.split(':');
-    return { pid: Number(pid), unreadBytes: Number(bytes) };
-  });
-  return { held, waitedMs: Number(m[1]) };
+  const nums = (list: string): number[] => list.split(',').map(Number);
+  return { stopped: nums(m[2] as string), unread: nums(m[3] as string), waitedMs: Number(m[1]) };
 }
 
 /** How long a hold waits for a request: a booting client reads at once, a reader within a second. */
@@ -215,7 +217,7 @@ async function apply(f: FaultSpec, t: FaultTargets, client: StartedThinClient): 
       const heldRequest = typeof hold === 'string' ? undefined : hold;
       evidence.push(
         heldRequest
-          ? `server: ${client.name}'s nbd-server ${heldRequest.held.map((h) => `${h.pid} stopped with ${h.unreadBytes} bytes unread`).join(', ')} (after ${heldRequest.waitedMs} ms)`
+          ? `server: nbd-server's connection processes ${heldRequest.stopped.join(', ')} stopped; ${client.name}'s connections held ${heldRequest.unread.map((b) => `${b} bytes`).join(', ')} unread (after ${heldRequest.waitedMs} ms)`
           : `server: no request held in flight (${hold as string})`,
       );
       const struckAt = performance.now();
@@ -224,7 +226,7 @@ async function apply(f: FaultSpec, t: FaultTargets, client: StartedThinClient): 
       evidence.push(...lines(out).map((l) => `server: ${l}`), `server: nbd-server pid ${before} -> ${await nbdPid()}`);
       if (heldRequest) {
         // The restart's SIGTERM ended them; one still there would hold the client's old connection open.
-        const pids = heldRequest.held.map((h) => h.pid).join(' ');
+        const pids = heldRequest.stopped.join(' ');
         const left = (await serverSh(t.server, `for p in ${pids}; do kill -0 $p 2>/dev/null && kill -KILL $p && echo $p; done; true`, step('the held nbd-servers'))).trim();
         if (left) evidence.push(`server: held nbd-server ${left.split('\n').join(', ')} outlived the restart: killed`);
       }
