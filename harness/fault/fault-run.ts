@@ -186,18 +186,22 @@ const HOLD_WAIT_MS = 10_000;
 /**
  * A reader for the guest once it is logged in (an idle system reads nothing): direct
  * reads (iflag=direct: past the page cache, so each goes to the server) of single 4 KiB
- * blocks of the NBD device at random, in a loop; each read slower than a second is logged
- * with its duration. Prints its pid.
+ * blocks of the NBD device at random, back to back in one loop (timed with bash's
+ * EPOCHREALTIME, so dd is the loop's only process), so that one of them is in flight
+ * whenever the server stops answering. Each read's duration, ms, goes to the log, one a
+ * line; it stops after its current read once GUEST_READER_STOP exists. Prints its pid.
  */
 export const GUEST_READER_LOG = '/run/ltsp-fault-reader.log';
+/** Once this exists, the reader ends after the read it is in (settle waits for that read: the one the restart may have met). */
+const GUEST_READER_STOP = '/run/ltsp-fault-reader.stop';
 export function guestReaderCommand(dev = '/dev/nbd0'): string {
   const loop =
     `n=$(( $(blockdev --getsz ${dev}) / 8 )); ` +
-    'while :; do s=$(date +%s%N); ' +
+    `while [ ! -e ${GUEST_READER_STOP} ]; do s=\${EPOCHREALTIME/./}; ` +
     `dd if=${dev} of=/dev/null bs=4k count=1 skip=$(( (RANDOM * 32768 + RANDOM) % n )) iflag=direct 2>/dev/null; ` +
-    `ms=$(( ($(date +%s%N) - s) / 1000000 )); [ $ms -lt 1000 ] || echo "$ms" >> ${GUEST_READER_LOG}; done`;
+    `echo $(( (\${EPOCHREALTIME/./} - s) / 1000 )) >> ${GUEST_READER_LOG}; done`;
   // In a subshell, so the login shell keeps no job to report when it ends.
-  return `rm -f ${GUEST_READER_LOG}; ( bash -c '${loop}' </dev/null >/dev/null 2>&1 & echo $! )`;
+  return `rm -f ${GUEST_READER_LOG} ${GUEST_READER_STOP}; ( bash -c '${loop}' </dev/null >/dev/null 2>&1 & echo $! )`;
 }
 
 /** Applies one fault; for a client fault, to `client`. */
@@ -227,22 +231,25 @@ async function apply(f: FaultSpec, t: FaultTargets, client: StartedThinClient): 
       if (heldRequest) {
         // The restart's SIGTERM ended them; one still there would hold the client's old connection open.
         const pids = heldRequest.stopped.join(' ');
-        const left = (await serverSh(t.server, `for p in ${pids}; do kill -0 $p 2>/dev/null && kill -KILL $p && echo $p; done; true`, step('the held nbd-servers'))).trim();
+        // A zombie (ended, its old parent gone, not yet reaped) counts as ended.
+        const left = (await serverSh(t.server, `for p in ${pids}; do s=$(awk '{ print $3 }' /proc/$p/stat 2>/dev/null); [ -n "$s" ] && [ "$s" != Z ] && kill -KILL $p && echo $p; done; true`, step('the held nbd-servers'))).trim();
         if (left) evidence.push(`server: held nbd-server ${left.split('\n').join(', ')} outlived the restart: killed`);
       }
       const settle = reader
         ? async (): Promise<{ longestReadMs?: number; evidence: string[] }> => {
             let out: string;
             try {
-              out = (await client.run(`kill ${reader}; sort -n ${GUEST_READER_LOG} 2>/dev/null | tail -n 1`, step('stop the guest reader'))).output;
+              // Its last read may be the one the restart met: wait for it (the kernel's own timer is 30 s), then kill what is left.
+              const stop = `touch ${GUEST_READER_STOP}; for i in $(seq 600); do kill -0 ${reader} 2>/dev/null || break; sleep 0.1; done; kill ${reader} 2>/dev/null; wc -l < ${GUEST_READER_LOG}; sort -n ${GUEST_READER_LOG} | tail -n 1`;
+              out = (await client.run(stop, Deadline.after(client.budgetMs('faultRecovery'), `${f.text}: the guest reader's last read`))).output;
             } catch (e) {
               if (!(e instanceof LabError)) throw e;
               return { evidence: [`${client.name}: the guest reader could not be read or stopped: ${e.message.split('\n')[0] ?? ''}`] };
             }
-            const ms = /^(\d+)$/.exec(lines(out, 1)[0] ?? '')?.[1];
+            const [count, longest] = lines(out, 2).map((l) => (/^\d+$/.test(l) ? Number(l) : undefined));
             return {
-              ...(ms ? { longestReadMs: Number(ms) } : {}),
-              evidence: [`${client.name}: longest direct read of /dev/nbd0 under the fault: ${ms ? `${(Number(ms) / 1000).toFixed(1)} s` : 'none over 1 s'}`],
+              ...(longest !== undefined ? { longestReadMs: longest } : {}),
+              evidence: [`${client.name}: ${count ?? 0} direct reads of /dev/nbd0 under the fault, the longest ${longest !== undefined ? `${(longest / 1000).toFixed(1)} s` : '-'}`],
             };
           }
         : undefined;
