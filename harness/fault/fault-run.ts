@@ -33,11 +33,13 @@ export interface FaultEvent extends FaultMark {
    */
   heldRequest?: HeldRequest;
   /**
-   * nbd-restart after login: the longest of the guest's direct reads of its NBD device
-   * while the fault lasted, ms: the read in flight at the restart, which the reconnect
-   * alone does not resend (see vm-images/client/root/src/ltsp-nbd-persist.c).
+   * nbd-restart after login: the longest stretch, ms, that the client's /dev/nbd0 had a
+   * request in flight without a pause (its /sys/block/nbd0/inflight, sampled about every
+   * 0.1 s from before the hold until it was idle after the restart): how long the
+   * requests the restart met took to come back, which the reconnect alone does not do
+   * (see vm-images/client/root/src/ltsp-nbd-persist.c).
    */
-  longestReadMs?: number;
+  longestInFlightMs?: number;
 }
 
 /** A client's requests held in flight at the server: nbd-server's connection processes stopped with requests unread. */
@@ -123,7 +125,7 @@ interface Applied {
   struckAt?: number;
   heldRequest?: HeldRequest;
   /** Once every client is judged: what the fault's own helpers saw, and stopping them. */
-  settle?: () => Promise<Pick<FaultEvent, 'longestReadMs'> & { evidence: string[] }>;
+  settle?: () => Promise<Pick<FaultEvent, 'longestInFlightMs'> & { evidence: string[] }>;
 }
 
 /** An NBD request's header (doc/proto.md in the nbd sources): magic, flags, type, cookie, offset, length. */
@@ -142,8 +144,8 @@ function clientIp(c: StartedThinClient): string | undefined {
  * restart ends anyway), then waits until one of the client's connections holds an unread
  * request, and up to a second more for each of its others to. The restart that follows
  * meets requests in flight on every run: the case a reconnect alone does not mend (the
- * kernel resends such a request only when its timer fires). The restart's SIGTERM ends the
- * stopped processes (a default SIGTERM is fatal even to a stopped process). The server
+ * kernel resends such a request only when its timer fires). The fault kills the stopped
+ * processes after the restart (see apply). The server
  * prints one line: "held MS PID,... BYTES,...", or "none: WHY" (no connection, or no
  * request came; the processes go on again).
  */
@@ -184,24 +186,24 @@ export function parseHold(line: string): HeldRequest | string {
 const HOLD_WAIT_MS = 10_000;
 
 /**
- * A reader for the guest once it is logged in (an idle system reads nothing): direct
- * reads (iflag=direct: past the page cache, so each goes to the server) of single 4 KiB
- * blocks of the NBD device at random, back to back in one loop (timed with bash's
- * EPOCHREALTIME, so dd is the loop's only process), so that one of them is in flight
- * whenever the server stops answering. Each read's duration, ms, goes to the log, one a
- * line; it stops after its current read once GUEST_READER_STOP exists. Prints its pid.
+ * For a guest that is logged in (an idle system reads nothing by itself), two loops in the
+ * background: a reader, direct reads (iflag=direct: past the page cache, so each goes to
+ * the server) of single 4 KiB blocks of the NBD device at random, so a request comes for
+ * the hold to catch; and a watcher that samples the device's in-flight count
+ * (/sys/block/DEV/inflight) about every 0.1 s and keeps the longest stretch it stayed
+ * above 0, ms, in GUEST_WATCH_LOG. Once GUEST_STOP exists the reader ends after its
+ * current read, and the watcher once the device is idle. Prints the watcher's pid.
  */
-export const GUEST_READER_LOG = '/run/ltsp-fault-reader.log';
-/** Once this exists, the reader ends after the read it is in (settle waits for that read: the one the restart may have met). */
-const GUEST_READER_STOP = '/run/ltsp-fault-reader.stop';
-export function guestReaderCommand(dev = '/dev/nbd0'): string {
-  const loop =
-    `n=$(( $(blockdev --getsz ${dev}) / 8 )); ` +
-    `while [ ! -e ${GUEST_READER_STOP} ]; do s=\${EPOCHREALTIME/./}; ` +
-    `dd if=${dev} of=/dev/null bs=4k count=1 skip=$(( (RANDOM * 32768 + RANDOM) % n )) iflag=direct 2>/dev/null; ` +
-    `echo $(( (\${EPOCHREALTIME/./} - s) / 1000 )) >> ${GUEST_READER_LOG}; done`;
-  // In a subshell, so the login shell keeps no job to report when it ends.
-  return `rm -f ${GUEST_READER_LOG} ${GUEST_READER_STOP}; ( bash -c '${loop}' </dev/null >/dev/null 2>&1 & echo $! )`;
+const GUEST_WATCH_LOG = '/run/ltsp-fault-inflight';
+const GUEST_STOP = '/run/ltsp-fault-reader.stop';
+export function guestReaderCommand(dev = 'nbd0'): string {
+  const reader = `n=$(( $(blockdev --getsz /dev/${dev}) / 8 )); while [ ! -e ${GUEST_STOP} ]; do dd if=/dev/${dev} of=/dev/null bs=4k count=1 skip=$(( (RANDOM * 32768 + RANDOM) % n )) iflag=direct 2>/dev/null; done`;
+  const watcher =
+    'longest=0; start=; while :; do read r w < /sys/block/' + dev + '/inflight; now=${EPOCHREALTIME/./}; ' +
+    'if [ $((r + w)) -gt 0 ]; then start=${start:-$now}; d=$(( (now - start) / 1000 )); [ $d -le $longest ] || longest=$d; ' +
+    `else start=; [ -e ${GUEST_STOP} ] && break; fi; echo $longest > ${GUEST_WATCH_LOG}; sleep 0.1; done; echo $longest > ${GUEST_WATCH_LOG}`;
+  // In subshells, so the login shell keeps no job to report when they end.
+  return `rm -f ${GUEST_WATCH_LOG} ${GUEST_STOP}; ( bash -c '${reader}' </dev/null >/dev/null 2>&1 & ); ( bash -c '${watcher}' </dev/null >/dev/null 2>&1 & echo $! )`;
 }
 
 /** Applies one fault; for a client fault, to `client`. */
@@ -215,7 +217,7 @@ async function apply(f: FaultSpec, t: FaultTargets, client: StartedThinClient): 
       // After login nothing reads by itself: the guest's reader makes the request to hold.
       const loggedIn = client.timeline.some((m) => m.stage === 'login');
       const reader = loggedIn ? lines(await client.check(guestReaderCommand(), step('start the guest reader')), 1)[0] : undefined;
-      if (reader) evidence.push(`${client.name}: direct reads of /dev/nbd0 in a loop (pid ${reader})`);
+      if (reader) evidence.push(`${client.name}: direct reads of /dev/nbd0 in a loop, its in-flight count watched (pid ${reader})`);
       const ip = clientIp(client);
       const hold = ip ? parseHold(lines(await serverSh(t.server, holdRequestScript(ip, HOLD_WAIT_MS), step('hold a request in flight')), 1)[0] ?? '') : `none: ${client.name} reported no address`;
       const heldRequest = typeof hold === 'string' ? undefined : hold;
@@ -229,27 +231,29 @@ async function apply(f: FaultSpec, t: FaultTargets, client: StartedThinClient): 
       const out = (await t.server.service('nbd-server', 'restart', step('nbd-server restart'))).output;
       evidence.push(...lines(out).map((l) => `server: ${l}`), `server: nbd-server pid ${before} -> ${await nbdPid()}`);
       if (heldRequest) {
-        // The restart's SIGTERM ended them; one still there would hold the client's old connection open.
+        // A stopped process outlives the restart (its SIGTERM waits until it runs: nbd-server's
+        // connection process handles it), and going on it would answer the held request:
+        // killed, its connection ends with the request unanswered, as a running one's would.
         const pids = heldRequest.stopped.join(' ');
         // A zombie (ended, its old parent gone, not yet reaped) counts as ended.
         const left = (await serverSh(t.server, `for p in ${pids}; do s=$(awk '{ print $3 }' /proc/$p/stat 2>/dev/null); [ -n "$s" ] && [ "$s" != Z ] && kill -KILL $p && echo $p; done; true`, step('the held nbd-servers'))).trim();
-        if (left) evidence.push(`server: held nbd-server ${left.split('\n').join(', ')} outlived the restart: killed`);
+        if (left) evidence.push(`server: held nbd-server ${left.split('\n').join(', ')} killed after the restart (SIGKILL), its requests unanswered`);
       }
       const settle = reader
-        ? async (): Promise<{ longestReadMs?: number; evidence: string[] }> => {
+        ? async (): Promise<{ longestInFlightMs?: number; evidence: string[] }> => {
             let out: string;
             try {
-              // Its last read may be the one the restart met: wait for it (the kernel's own timer is 30 s), then kill what is left.
-              const stop = `touch ${GUEST_READER_STOP}; for i in $(seq 600); do kill -0 ${reader} 2>/dev/null || break; sleep 0.1; done; kill ${reader} 2>/dev/null; wc -l < ${GUEST_READER_LOG}; sort -n ${GUEST_READER_LOG} | tail -n 1`;
-              out = (await client.run(stop, Deadline.after(client.budgetMs('faultRecovery'), `${f.text}: the guest reader's last read`))).output;
+              // The requests the restart met may still be in flight: wait for the device to be idle (the kernel's own timer is 30 s).
+              const stop = `touch ${GUEST_STOP}; for i in $(seq 900); do kill -0 ${reader} 2>/dev/null || break; sleep 0.1; done; kill ${reader} 2>/dev/null; cat ${GUEST_WATCH_LOG}`;
+              out = (await client.run(stop, Deadline.after(client.budgetMs('faultRecovery'), `${f.text}: /dev/nbd0 idle again`))).output;
             } catch (e) {
               if (!(e instanceof LabError)) throw e;
               return { evidence: [`${client.name}: the guest reader could not be read or stopped: ${e.message.split('\n')[0] ?? ''}`] };
             }
-            const [count, longest] = lines(out, 2).map((l) => (/^\d+$/.test(l) ? Number(l) : undefined));
+            const ms = /^(\d+)$/.exec(lines(out, 1)[0] ?? '')?.[1];
             return {
-              ...(longest !== undefined ? { longestReadMs: longest } : {}),
-              evidence: [`${client.name}: ${count ?? 0} direct reads of /dev/nbd0 under the fault, the longest ${longest !== undefined ? `${(longest / 1000).toFixed(1)} s` : '-'}`],
+              ...(ms !== undefined ? { longestInFlightMs: Number(ms) } : {}),
+              evidence: [`${client.name}: /dev/nbd0's longest stretch with a request in flight: ${ms !== undefined ? `${(Number(ms) / 1000).toFixed(1)} s` : '-'}`],
             };
           }
         : undefined;
@@ -429,7 +433,7 @@ export async function runFaults(faults: readonly FaultSpec[], t: FaultTargets, o
     for (const [k, e] of events.entries()) {
       if (judged[k] === trigger) {
         if (applied.heldRequest) e.heldRequest = applied.heldRequest;
-        if (settled?.longestReadMs !== undefined) e.longestReadMs = settled.longestReadMs;
+        if (settled?.longestInFlightMs !== undefined) e.longestInFlightMs = settled.longestInFlightMs;
         e.evidence.push(...(settled?.evidence ?? []));
       }
       e.evidence = [...evidence, ...e.evidence];
