@@ -191,19 +191,22 @@ const HOLD_WAIT_MS = 10_000;
  * the server) of single 4 KiB blocks of the NBD device at random, so a request comes for
  * the hold to catch; and a watcher that samples the device's in-flight count
  * (/sys/block/DEV/inflight) about every 0.1 s and keeps the longest stretch it stayed
- * above 0, ms, in GUEST_WATCH_LOG. Once GUEST_STOP exists the reader ends after its
+ * above 0, ms, in GUEST_WATCH_LOG, with nothing but bash's builtins. Once GUEST_STOP exists the reader ends after its
  * current read, and the watcher once the device is idle. Prints the watcher's pid.
  */
 const GUEST_WATCH_LOG = '/run/ltsp-fault-inflight';
 const GUEST_STOP = '/run/ltsp-fault-reader.stop';
+const GUEST_TICK = '/run/ltsp-fault-tick';
 export function guestReaderCommand(dev = 'nbd0'): string {
   const reader = `n=$(( $(blockdev --getsz /dev/${dev}) / 8 )); while [ ! -e ${GUEST_STOP} ]; do dd if=/dev/${dev} of=/dev/null bs=4k count=1 skip=$(( (RANDOM * 32768 + RANDOM) % n )) iflag=direct 2>/dev/null; done`;
   const watcher =
-    'longest=0; start=; while :; do read r w < /sys/block/' + dev + '/inflight; now=${EPOCHREALTIME/./}; ' +
+    // Only builtins in the loop (read -t on a FIFO nobody writes to is its sleep): a command
+    // run from the root would itself wait for the requests it is to time.
+    `mkfifo ${GUEST_TICK} && exec 3<> ${GUEST_TICK}; longest=0; start=; while :; do read r w < /sys/block/${dev}/inflight; now=\${EPOCHREALTIME/./}; ` +
     'if [ $((r + w)) -gt 0 ]; then start=${start:-$now}; d=$(( (now - start) / 1000 )); [ $d -le $longest ] || longest=$d; ' +
-    `else start=; [ -e ${GUEST_STOP} ] && break; fi; echo $longest > ${GUEST_WATCH_LOG}; sleep 0.1; done; echo $longest > ${GUEST_WATCH_LOG}`;
+    `else start=; [ -e ${GUEST_STOP} ] && break; fi; echo $longest > ${GUEST_WATCH_LOG}; read -t 0.1 -u 3; done; echo $longest > ${GUEST_WATCH_LOG}`;
   // In subshells, so the login shell keeps no job to report when they end.
-  return `rm -f ${GUEST_WATCH_LOG} ${GUEST_STOP}; ( bash -c '${reader}' </dev/null >/dev/null 2>&1 & ); ( bash -c '${watcher}' </dev/null >/dev/null 2>&1 & echo $! )`;
+  return `rm -f ${GUEST_WATCH_LOG} ${GUEST_STOP} ${GUEST_TICK}; ( bash -c '${reader}' </dev/null >/dev/null 2>&1 & ); ( bash -c '${watcher}' </dev/null >/dev/null 2>&1 & echo $! )`;
 }
 
 /** Applies one fault; for a client fault, to `client`. */
