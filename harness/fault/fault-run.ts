@@ -33,13 +33,13 @@ export interface FaultEvent extends FaultMark {
    */
   heldRequest?: HeldRequest;
   /**
-   * nbd-restart after login: the longest stretch, ms, that the client's /dev/nbd0 had a
-   * request in flight without a pause (its /sys/block/nbd0/inflight, sampled about every
-   * 0.1 s from before the hold until it was idle after the restart): how long the
-   * requests the restart met took to come back, which the reconnect alone does not do
-   * (see vm-images/client/root/src/ltsp-nbd-persist.c).
+   * nbd-restart after login: ms from the restart until the guest reader's last read had
+   * come back (the reader's read is held in flight at the restart; it is told to stop once
+   * the client is judged, and ends after the read it is in): how long a read the restart
+   * met took to come back, which the reconnect alone does not make happen (see
+   * vm-images/client/root/src/ltsp-nbd-persist.c).
    */
-  longestInFlightMs?: number;
+  readerBackMs?: number;
 }
 
 /** A client's requests held in flight at the server: nbd-server's connection processes stopped with requests unread. */
@@ -125,7 +125,7 @@ interface Applied {
   struckAt?: number;
   heldRequest?: HeldRequest;
   /** Once every client is judged: what the fault's own helpers saw, and stopping them. */
-  settle?: () => Promise<Pick<FaultEvent, 'longestInFlightMs'> & { evidence: string[] }>;
+  settle?: () => Promise<Pick<FaultEvent, 'readerBackMs'> & { evidence: string[] }>;
 }
 
 /** An NBD request's header (doc/proto.md in the nbd sources): magic, flags, type, cookie, offset, length. */
@@ -186,27 +186,17 @@ export function parseHold(line: string): HeldRequest | string {
 const HOLD_WAIT_MS = 10_000;
 
 /**
- * For a guest that is logged in (an idle system reads nothing by itself), two loops in the
- * background: a reader, direct reads (iflag=direct: past the page cache, so each goes to
- * the server) of single 4 KiB blocks of the NBD device at random, so a request comes for
- * the hold to catch; and a watcher that samples the device's in-flight count
- * (/sys/block/DEV/inflight) about every 0.1 s and keeps the longest stretch it stayed
- * above 0, ms, in GUEST_WATCH_LOG, with nothing but bash's builtins. Once GUEST_STOP exists the reader ends after its
- * current read, and the watcher once the device is idle. Prints the watcher's pid.
+ * A reader for a guest that is logged in (an idle system reads nothing by itself): direct
+ * reads (iflag=direct: past the page cache, so each goes to the server) of single 4 KiB
+ * blocks of the NBD device at random, back to back, so a request comes for the hold to
+ * catch and one is in flight while the server is stopped. Once GUEST_STOP exists it ends
+ * after the read it is in. Prints its pid.
  */
-const GUEST_WATCH_LOG = '/run/ltsp-fault-inflight';
 const GUEST_STOP = '/run/ltsp-fault-reader.stop';
-const GUEST_TICK = '/run/ltsp-fault-tick';
 export function guestReaderCommand(dev = 'nbd0'): string {
   const reader = `n=$(( $(blockdev --getsz /dev/${dev}) / 8 )); while [ ! -e ${GUEST_STOP} ]; do dd if=/dev/${dev} of=/dev/null bs=4k count=1 skip=$(( (RANDOM * 32768 + RANDOM) % n )) iflag=direct 2>/dev/null; done`;
-  const watcher =
-    // Only builtins in the loop (read -t on a FIFO nobody writes to is its sleep): a command
-    // run from the root would itself wait for the requests it is to time.
-    `mkfifo ${GUEST_TICK} && exec 3<> ${GUEST_TICK}; longest=0; start=; while :; do read r w < /sys/block/${dev}/inflight; now=\${EPOCHREALTIME/./}; ` +
-    'if [ $((r + w)) -gt 0 ]; then start=${start:-$now}; d=$(( (now - start) / 1000 )); [ $d -le $longest ] || longest=$d; ' +
-    `else start=; [ -e ${GUEST_STOP} ] && break; fi; echo $longest > ${GUEST_WATCH_LOG}; read -t 0.1 -u 3; done; echo $longest > ${GUEST_WATCH_LOG}`;
-  // In subshells, so the login shell keeps no job to report when they end.
-  return `rm -f ${GUEST_WATCH_LOG} ${GUEST_STOP} ${GUEST_TICK}; ( bash -c '${reader}' </dev/null >/dev/null 2>&1 & ); ( bash -c '${watcher}' </dev/null >/dev/null 2>&1 & echo $! )`;
+  // In a subshell, so the login shell keeps no job to report when it ends.
+  return `rm -f ${GUEST_STOP}; ( bash -c '${reader}' </dev/null >/dev/null 2>&1 & echo $! )`;
 }
 
 /** Applies one fault; for a client fault, to `client`. */
@@ -220,7 +210,7 @@ async function apply(f: FaultSpec, t: FaultTargets, client: StartedThinClient): 
       // After login nothing reads by itself: the guest's reader makes the request to hold.
       const loggedIn = client.timeline.some((m) => m.stage === 'login');
       const reader = loggedIn ? lines(await client.check(guestReaderCommand(), step('start the guest reader')), 1)[0] : undefined;
-      if (reader) evidence.push(`${client.name}: direct reads of /dev/nbd0 in a loop, its in-flight count watched (pid ${reader})`);
+      if (reader) evidence.push(`${client.name}: direct reads of /dev/nbd0 in a loop (pid ${reader})`);
       const ip = clientIp(client);
       const hold = ip ? parseHold(lines(await serverSh(t.server, holdRequestScript(ip, HOLD_WAIT_MS), step('hold a request in flight')), 1)[0] ?? '') : `none: ${client.name} reported no address`;
       const heldRequest = typeof hold === 'string' ? undefined : hold;
@@ -243,20 +233,20 @@ async function apply(f: FaultSpec, t: FaultTargets, client: StartedThinClient): 
         if (left) evidence.push(`server: held nbd-server ${left.split('\n').join(', ')} killed after the restart (SIGKILL), its requests unanswered`);
       }
       const settle = reader
-        ? async (): Promise<{ longestInFlightMs?: number; evidence: string[] }> => {
+        ? async (): Promise<{ readerBackMs?: number; evidence: string[] }> => {
             let out: string;
             try {
-              // The requests the restart met may still be in flight: wait for the device to be idle (the kernel's own timer is 30 s).
-              const stop = `touch ${GUEST_STOP}; for i in $(seq 900); do kill -0 ${reader} 2>/dev/null || break; sleep 0.1; done; kill ${reader} 2>/dev/null; cat ${GUEST_WATCH_LOG}`;
-              out = (await client.run(stop, Deadline.after(client.budgetMs('faultRecovery'), `${f.text}: /dev/nbd0 idle again`))).output;
+              // Its read may be the one the restart met: wait for it to come back (the kernel's own timer is 30 s).
+              const stop = `touch ${GUEST_STOP}; for i in $(seq 900); do kill -0 ${reader} 2>/dev/null || { echo back; break; }; sleep 0.1; done; kill ${reader} 2>/dev/null; true`;
+              out = (await client.run(stop, Deadline.after(client.budgetMs('faultRecovery'), `${f.text}: the guest reader's last read`))).output;
             } catch (e) {
               if (!(e instanceof LabError)) throw e;
-              return { evidence: [`${client.name}: the guest reader could not be read or stopped: ${e.message.split('\n')[0] ?? ''}`] };
+              return { evidence: [`${client.name}: the guest reader could not be stopped: ${e.message.split('\n')[0] ?? ''}`] };
             }
-            const ms = /^(\d+)$/.exec(lines(out, 1)[0] ?? '')?.[1];
+            const back = /^back$/m.test(out) ? Math.round(performance.now() - struckAt) : undefined;
             return {
-              ...(ms !== undefined ? { longestInFlightMs: Number(ms) } : {}),
-              evidence: [`${client.name}: /dev/nbd0's longest stretch with a request in flight: ${ms !== undefined ? `${(Number(ms) / 1000).toFixed(1)} s` : '-'}`],
+              ...(back !== undefined ? { readerBackMs: back } : {}),
+              evidence: [`${client.name}: the guest reader's last read ${back !== undefined ? `came back ${(back / 1000).toFixed(1)} s after the restart` : 'did not come back within 90 s'}`],
             };
           }
         : undefined;
@@ -436,7 +426,7 @@ export async function runFaults(faults: readonly FaultSpec[], t: FaultTargets, o
     for (const [k, e] of events.entries()) {
       if (judged[k] === trigger) {
         if (applied.heldRequest) e.heldRequest = applied.heldRequest;
-        if (settled?.longestInFlightMs !== undefined) e.longestInFlightMs = settled.longestInFlightMs;
+        if (settled?.readerBackMs !== undefined) e.readerBackMs = settled.readerBackMs;
         e.evidence.push(...(settled?.evidence ?? []));
       }
       e.evidence = [...evidence, ...e.evidence];
