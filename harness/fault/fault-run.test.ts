@@ -1,5 +1,9 @@
 import { expect } from 'chai';
-import { formatFaultEvents, type FaultEvent } from './fault-run';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { formatFaultEvents, holdRequestScript, parseHold, type FaultEvent } from './fault-run';
 
 describe('formatFaultEvents', () => {
   it('prints a row per client and fault, with what happened and the evidence under it', () => {
@@ -19,5 +23,53 @@ describe('formatFaultEvents', () => {
       '    c2 never reached nbd',
     ]);
     expect(formatFaultEvents([])).to.equal('');
+  });
+});
+
+describe('holdRequestScript', () => {
+  // The script under sh, with ss, pgrep, kill and the pid file faked by shell functions: ss
+  // answers from a script of Recv-Q values, one line per connection of the client, a call at a time.
+  const run = (recvQ: string[][], waitMs = 500, children = '200 201'): { out: string; kills: string[] } => {
+    const dir = mkdtempSync(join(tmpdir(), 'hold-'));
+    try {
+      writeFileSync(join(dir, 'calls'), '0');
+      const answers = recvQ.map((call, i) => `${i}) ${call.map((q, k) => `echo "${q} 0 10.0.0.1:10809 10.0.0.10:${4000 + k}"`).join('; ')} ;;`).join('\n');
+      const fakes = [
+        `ss() { n=$(cat ${dir}/calls); echo $((n + 1)) > ${dir}/calls; [ $n -ge ${recvQ.length} ] && n=$((${recvQ.length} - 1)); case $n in`,
+        answers,
+        'esac; }',
+        `pgrep() { [ "$*" = "-P 100" ] && for p in ${children}; do echo $p; done; }`,
+        `kill() { echo "$*" >> ${dir}/kills; }`,
+        `cat() { [ "$1" = /var/run/nbd-server.pid ] && echo 100 || command cat "$@"; }`,
+      ].join('\n');
+      const out = execFileSync('sh', ['-c', `${fakes}\n${holdRequestScript('10.0.0.10', waitMs)}`], { encoding: 'utf8' });
+      const kills = existsSync(join(dir, 'kills')) ? readFileSync(join(dir, 'kills'), 'utf8').trim().split('\n') : [];
+      return { out: out.trim(), kills };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+
+  it("stops nbd-server's connection processes and answers once a request of the client is unread", () => {
+    const r = run([['0'], ['0'], ['0'], ['28']]);
+    expect(r.kills).to.deep.equal(['-STOP 200 201']);
+    expect(parseHold(r.out)).to.deep.include({ stopped: [200, 201], unread: [28] });
+  });
+
+  it('with two connections of the client, waits for a request on each (a read and a write)', () => {
+    const r = run([['0', '0'], ['28', '0'], ['28', '4124']]);
+    expect(parseHold(r.out)).to.deep.include({ stopped: [200, 201], unread: [28, 4124] });
+  });
+
+  it('lets the server go on and says so when no request comes', () => {
+    const r = run([['0']], 200);
+    expect(r.kills).to.deep.equal(['-STOP 200 201', '-CONT 200 201']);
+    expect(parseHold(r.out)).to.equal('none: no request from 10.0.0.10 in 200 ms');
+  });
+
+  it('says so, and stops nothing, when the client has no connection', () => {
+    const r = run([[]]);
+    expect(r.kills).to.deep.equal([]);
+    expect(parseHold(r.out)).to.equal('none: no NBD connection from 10.0.0.10');
   });
 });

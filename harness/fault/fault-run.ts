@@ -27,6 +27,29 @@ export interface FaultEvent extends FaultMark {
   /** The client this event is about. */
   client: string;
   evidence: string[];
+  /**
+   * nbd-restart: the request of this client that the restart met in flight, held unread by its
+   * stopped nbd-server process (see holdRequest); absent when none could be held.
+   */
+  heldRequest?: HeldRequest;
+  /**
+   * nbd-restart after login: ms from the restart until the guest reader's last read had
+   * come back (the reader's read is held in flight at the restart; it is told to stop once
+   * the client is judged, and ends after the read it is in): how long a read the restart
+   * met took to come back, which the reconnect alone does not make happen (see
+   * vm-images/client/root/src/ltsp-nbd-persist.c).
+   */
+  readerBackMs?: number;
+}
+
+/** A client's requests held in flight at the server: nbd-server's connection processes stopped with requests unread. */
+export interface HeldRequest {
+  /** The nbd-server processes stopped (every connection's: the server's, not only the client's). */
+  stopped: number[];
+  /** Bytes unread on each of the client's connections at the restart: 28 per read, 28 + its data per write (doc/proto.md). */
+  unread: number[];
+  /** How long the hold took to see the requests, ms. */
+  waitedMs: number;
 }
 
 /** What the report keeps of an event. */
@@ -98,6 +121,82 @@ interface Applied {
   /** Undoes the fault (for faults that end); the hold has passed when it is called. */
   undo?: () => Promise<string[]>;
   evidence: string[];
+  /** When the fault struck (performance.now()), if later than the start of apply (a restart that waited for a request in flight). */
+  struckAt?: number;
+  heldRequest?: HeldRequest;
+  /** Once every client is judged: what the fault's own helpers saw, and stopping them. */
+  settle?: () => Promise<Pick<FaultEvent, 'readerBackMs'> & { evidence: string[] }>;
+}
+
+/** An NBD request's header (doc/proto.md in the nbd sources): magic, flags, type, cookie, offset, length. */
+const NBD_REQUEST_BYTES = 28;
+const NBD_PORT = 10809;
+
+/** The client's address, from the DHCP lease its boot reported. */
+function clientIp(c: StartedThinClient): string | undefined {
+  return /net0: (\d+\.\d+\.\d+\.\d+)\//.exec(c.timeline.find((m) => m.stage === 'dhcp')?.line ?? '')?.[1];
+}
+
+/**
+ * Holds the client's NBD requests in flight for a server fault: stops (SIGSTOP) nbd-server's
+ * connection processes (the children of its main process: `ss -p` cannot name the owner
+ * of another user's socket without CAP_SYS_PTRACE, so every connection's, which the
+ * restart ends anyway), then waits until one of the client's connections holds an unread
+ * request, and up to a second more for each of its others to. The restart that follows
+ * meets requests in flight on every run: the case a reconnect alone does not mend (the
+ * kernel resends such a request only when its timer fires). The fault kills the stopped
+ * processes after the restart (see apply). The server
+ * prints one line: "held MS PID,... BYTES,...", or "none: WHY" (no connection, or no
+ * request came; the processes go on again).
+ */
+export function holdRequestScript(ip: string, waitMs: number): string {
+  const conns = `ss -tnH state established '( sport = :${NBD_PORT} )' dst ${ip}`;
+  return [
+    `[ -n "$(${conns})" ] || { echo "none: no NBD connection from ${ip}"; exit 0; }`,
+    'pids=$(pgrep -P "$(cat /var/run/nbd-server.pid 2>/dev/null)" | sort -n)',
+    '[ -n "$pids" ] || { echo "none: nbd-server has no connection process"; exit 0; }',
+    'kill -STOP $pids',
+    't0=$(date +%s%N)',
+    'while :; do',
+    `  q=$(${conns} | awk '{ print $1 }')`,
+    `  full=$(echo "$q" | awk '$1 >= ${NBD_REQUEST_BYTES}' | wc -l); all=$(echo "$q" | wc -l)`,
+    '  ms=$(( ($(date +%s%N) - t0) / 1000000 ))',
+    '  if [ "$full" -gt 0 ]; then',
+    '    first=${first:-$ms}',
+    '    [ "$full" -eq "$all" ] && break',
+    '    [ $((ms - first)) -ge 1000 ] && break',
+    `  elif [ "$ms" -ge ${waitMs} ]; then`,
+    `    kill -CONT $pids; echo "none: no request from ${ip} in ${waitMs} ms"; exit 0`,
+    '  fi',
+    '  sleep 0.05',
+    'done',
+    'echo "held $ms $(echo $pids | tr \' \' ,) $(echo $q | tr \' \' ,)"',
+  ].join('\n');
+}
+
+/** The hold's answer, or why there is none. */
+export function parseHold(line: string): HeldRequest | string {
+  const m = /^held (\d+) ([\d,]+) ([\d,]+)$/.exec(line.trim());
+  if (!m) return line.trim() || 'no answer';
+  const nums = (list: string): number[] => list.split(',').map(Number);
+  return { stopped: nums(m[2] as string), unread: nums(m[3] as string), waitedMs: Number(m[1]) };
+}
+
+/** How long a hold waits for a request: a booting client reads at once, a reader within a second. */
+const HOLD_WAIT_MS = 10_000;
+
+/**
+ * A reader for a guest that is logged in (an idle system reads nothing by itself): direct
+ * reads (iflag=direct: past the page cache, so each goes to the server) of single 4 KiB
+ * blocks of the NBD device at random, back to back, so a request comes for the hold to
+ * catch and one is in flight while the server is stopped. Once GUEST_STOP exists it ends
+ * after the read it is in. Prints its pid.
+ */
+const GUEST_STOP = '/run/ltsp-fault-reader.stop';
+export function guestReaderCommand(dev = 'nbd0'): string {
+  const reader = `n=$(( $(blockdev --getsz /dev/${dev}) / 8 )); while [ ! -e ${GUEST_STOP} ]; do dd if=/dev/${dev} of=/dev/null bs=4k count=1 skip=$(( (RANDOM * 32768 + RANDOM) % n )) iflag=direct 2>/dev/null; done`;
+  // In a subshell, so the login shell keeps no job to report when it ends.
+  return `rm -f ${GUEST_STOP}; ( bash -c '${reader}' </dev/null >/dev/null 2>&1 & echo $! )`;
 }
 
 /** Applies one fault; for a client fault, to `client`. */
@@ -107,9 +206,51 @@ async function apply(f: FaultSpec, t: FaultTargets, client: StartedThinClient): 
   switch (f.kind) {
     case 'nbd-restart': {
       const before = await nbdPid();
+      const evidence: string[] = [];
+      // After login nothing reads by itself: the guest's reader makes the request to hold.
+      const loggedIn = client.timeline.some((m) => m.stage === 'login');
+      const reader = loggedIn ? lines(await client.check(guestReaderCommand(), step('start the guest reader')), 1)[0] : undefined;
+      if (reader) evidence.push(`${client.name}: direct reads of /dev/nbd0 in a loop (pid ${reader})`);
+      const ip = clientIp(client);
+      const hold = ip ? parseHold(lines(await serverSh(t.server, holdRequestScript(ip, HOLD_WAIT_MS), step('hold a request in flight')), 1)[0] ?? '') : `none: ${client.name} reported no address`;
+      const heldRequest = typeof hold === 'string' ? undefined : hold;
+      evidence.push(
+        heldRequest
+          ? `server: nbd-server's connection processes ${heldRequest.stopped.join(', ')} stopped; ${client.name}'s connections held ${heldRequest.unread.map((b) => `${b} bytes`).join(', ')} unread (after ${heldRequest.waitedMs} ms)`
+          : `server: no request held in flight (${hold as string})`,
+      );
+      const struckAt = performance.now();
       // Through the server's init (the seed's script, systemctl or service): a restart behind systemd's back would orphan the new server.
       const out = (await t.server.service('nbd-server', 'restart', step('nbd-server restart'))).output;
-      return { evidence: [...lines(out).map((l) => `server: ${l}`), `server: nbd-server pid ${before} -> ${await nbdPid()}`] };
+      evidence.push(...lines(out).map((l) => `server: ${l}`), `server: nbd-server pid ${before} -> ${await nbdPid()}`);
+      if (heldRequest) {
+        // A stopped process outlives the restart (its SIGTERM waits until it runs: nbd-server's
+        // connection process handles it), and going on it would answer the held request:
+        // killed, its connection ends with the request unanswered, as a running one's would.
+        const pids = heldRequest.stopped.join(' ');
+        // A zombie (ended, its old parent gone, not yet reaped) counts as ended.
+        const left = (await serverSh(t.server, `for p in ${pids}; do s=$(awk '{ print $3 }' /proc/$p/stat 2>/dev/null); [ -n "$s" ] && [ "$s" != Z ] && kill -KILL $p && echo $p; done; true`, step('the held nbd-servers'))).trim();
+        if (left) evidence.push(`server: held nbd-server ${left.split('\n').join(', ')} killed after the restart (SIGKILL), its requests unanswered`);
+      }
+      const settle = reader
+        ? async (): Promise<{ readerBackMs?: number; evidence: string[] }> => {
+            let out: string;
+            try {
+              // Its read may be the one the restart met: wait for it to come back (the kernel's own timer is 30 s).
+              const stop = `touch ${GUEST_STOP}; for i in $(seq 900); do kill -0 ${reader} 2>/dev/null || { echo back; break; }; sleep 0.1; done; kill ${reader} 2>/dev/null; true`;
+              out = (await client.run(stop, Deadline.after(client.budgetMs('faultRecovery'), `${f.text}: the guest reader's last read`))).output;
+            } catch (e) {
+              if (!(e instanceof LabError)) throw e;
+              return { evidence: [`${client.name}: the guest reader could not be stopped: ${e.message.split('\n')[0] ?? ''}`] };
+            }
+            const back = /^back$/m.test(out) ? Math.round(performance.now() - struckAt) : undefined;
+            return {
+              ...(back !== undefined ? { readerBackMs: back } : {}),
+              evidence: [`${client.name}: the guest reader's last read ${back !== undefined ? `came back ${(back / 1000).toFixed(1)} s after the restart` : 'did not come back within 90 s'}`],
+            };
+          }
+        : undefined;
+      return { evidence, struckAt, ...(heldRequest ? { heldRequest } : {}), ...(settle ? { settle } : {}) };
     }
     case 'nbd-stop': {
       const out = (await t.server.service('nbd-server', 'stop', step('nbd-server stop'))).output;
@@ -267,9 +408,10 @@ export async function runFaults(faults: readonly FaultSpec[], t: FaultTargets, o
       }
       if (f.afterS > 0) await sleep(f.afterS * 1000);
     }
-    const appliedAbs = performance.now();
-    say(`${f.text}: applied (${trigger.name} at ${(clientMs(trigger, appliedAbs) / 1000).toFixed(1)} s)`);
+    const startAbs = performance.now();
     const applied = await apply(f, t, trigger);
+    const appliedAbs = applied.struckAt ?? startAbs;
+    say(`${f.text}: applied (${trigger.name} at ${(clientMs(trigger, appliedAbs) / 1000).toFixed(1)} s)`);
     debug('%s applied: %o', f.text, applied.evidence);
     let endedAbs: number | undefined;
     const evidence = [...applied.evidence];
@@ -280,7 +422,13 @@ export async function runFaults(faults: readonly FaultSpec[], t: FaultTargets, o
       say(`${f.text}: ended (${trigger.name} at ${(clientMs(trigger, endedAbs) / 1000).toFixed(1)} s)`);
     }
     const events = await Promise.all(judged.map((c) => judge(f, c, t.boots[t.clients.indexOf(c)] as Promise<unknown>, appliedAbs, endedAbs, probeNo)));
+    const settled = await applied.settle?.();
     for (const [k, e] of events.entries()) {
+      if (judged[k] === trigger) {
+        if (applied.heldRequest) e.heldRequest = applied.heldRequest;
+        if (settled?.readerBackMs !== undefined) e.readerBackMs = settled.readerBackMs;
+        e.evidence.push(...(settled?.evidence ?? []));
+      }
       e.evidence = [...evidence, ...e.evidence];
       judged[k]?.noteFault(faultMark(e));
       say(`${f.text}: ${e.client} ${e.outcome}: ${e.detail}`);

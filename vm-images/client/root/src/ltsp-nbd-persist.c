@@ -1,7 +1,7 @@
 /*
  * ltsp-nbd-persist: keeps a netlink-configured NBD root alive across nbd-server restarts.
  *
- *   ltsp-nbd-persist [-i INDEX] [-t DEAD_TIMEOUT_S] SERVER PORT EXPORT
+ *   ltsp-nbd-persist [-i INDEX] [-t DEAD_TIMEOUT_S] [-r REQUEUE_S] SERVER PORT EXPORT
  *
  * bookworm's nbd-client 3.24 configures /dev/nbdINDEX over generic netlink and exits, and
  * the kernel's dead-connection timeout is 0: the first I/O after the server drops the
@@ -15,6 +15,23 @@
  *  3. on NBD_CMD_LINK_DEAD for INDEX: connects again every second, does the fixed-newstyle
  *     handshake (doc/proto.md in the nbd sources) and hands the socket to the kernel with
  *     NBD_CMD_RECONFIGURE + NBD_ATTR_SOCKETS (nbd_reconnect_socket replaces the dead one).
+ *
+ * The requests that were in flight on the dead socket are not sent again by the reconnect:
+ * nbd_reconnect_socket only swaps the socket (and bumps its cookie), and recv_work leaves
+ * them to "the timeout stuff" (nbd_handle_reply). Only the block layer's request timer
+ * resends them: nbd_xmit_timeout, with no request timeout set (tag_set.timeout 0, as
+ * nbd-client leaves it without -timeout), requeues a request whose socket was replaced
+ * (cmd->cookie != nsock->cookie) and otherwise logs "Possible stuck request" and waits
+ * again. That timer is the queue's rq_timeout, 30 s by default: a read in flight at a
+ * server restart waited 30 s after a 1 s reconnect. So, before nbd-client connects, the
+ * daemon sets the queue's timer (/sys/block/nbdINDEX/queue/io_timeout, blk-sysfs.c) to
+ * REQUEUE_S (default 2): every request of the device carries it from its first, and a
+ * request of a dead socket is resent within REQUEUE_S (+1 s, the timer's rounding) of the
+ * reconnect. It does not set NBD_ATTR_TIMEOUT (nbd-client's -timeout): with a request
+ * timeout the same handler marks a live socket dead whenever one request takes longer,
+ * so a slow link (loss, delay) would be cut and reconnected over and over; and one set
+ * after the connect would not reach the requests already started (blk_add_timer fixes a
+ * request's timer when it starts).
  * The parent returns once the group is joined (exit 0) or not (exit 1); the child
  * carries on in its own session. Every step is one "<5>ltsp-nbd-persist: " line in
  * /dev/kmsg, so the serial console shows it.
@@ -84,6 +101,7 @@ static double now_s(void)
 struct watch {
 	unsigned index;
 	uint64_t dead_timeout_s;
+	unsigned requeue_s;
 	const char *server, *port, *export_name;
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
@@ -377,6 +395,40 @@ static int setup_netlink(struct watch *w)
 	return 0;
 }
 
+/* The queue's request timer, ms (/sys/block/nbdINDEX/queue/io_timeout), or 0 if unreadable. */
+static unsigned read_io_timeout_ms(const struct watch *w)
+{
+	char path[64], buf[32];
+	snprintf(path, sizeof path, "/sys/block/nbd%u/queue/io_timeout", w->index);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	return (unsigned)strtoul(buf, NULL, 10);
+}
+
+/* Sets the queue's request timer to REQUEUE_S before nbd-client connects (see the top):
+ * the device exists once nbd.ko is loaded (nbds_max devices), and the timer is the
+ * queue's, so the connect keeps it (it sets one only with NBD_ATTR_TIMEOUT). */
+static int set_requeue_timer(const struct watch *w)
+{
+	char path[64], val[32];
+	snprintf(path, sizeof path, "/sys/block/nbd%u/queue/io_timeout", w->index);
+	int n = snprintf(val, sizeof val, "%u", w->requeue_s * 1000);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, val, (size_t)n) != n) {
+		say("FAILED: cannot set %s to %s ms: %s", path, val, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
 /* Reads the group's messages for up to timeout_ms; -1 on a socket error. An overrun
  * socket may have lost a LINK_DEAD: that counts as one. */
 static int read_events(struct watch *w, int timeout_ms)
@@ -454,15 +506,15 @@ static int wait_for_device(struct watch *w)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: ltsp-nbd-persist [-i INDEX] [-t DEAD_TIMEOUT_S] SERVER PORT EXPORT\n");
+	fprintf(stderr, "usage: ltsp-nbd-persist [-i INDEX] [-t DEAD_TIMEOUT_S] [-r REQUEUE_S] SERVER PORT EXPORT\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
-	struct watch w = {.index = 0, .dead_timeout_s = 120};
+	struct watch w = {.index = 0, .dead_timeout_s = 120, .requeue_s = 2};
 	int opt;
-	while ((opt = getopt(argc, argv, "i:t:")) != -1) {
+	while ((opt = getopt(argc, argv, "i:t:r:")) != -1) {
 		switch (opt) {
 		case 'i':
 			w.index = (unsigned)strtoul(optarg, NULL, 10);
@@ -470,11 +522,14 @@ int main(int argc, char **argv)
 		case 't':
 			w.dead_timeout_s = strtoull(optarg, NULL, 10);
 			break;
+		case 'r':
+			w.requeue_s = (unsigned)strtoul(optarg, NULL, 10);
+			break;
 		default:
 			usage();
 		}
 	}
-	if (argc - optind != 3 || !w.dead_timeout_s)
+	if (argc - optind != 3 || !w.dead_timeout_s || !w.requeue_s)
 		usage();
 	w.server = argv[optind];
 	w.port = argv[optind + 1];
@@ -482,7 +537,7 @@ int main(int argc, char **argv)
 
 	signal(SIGPIPE, SIG_IGN);
 	kmsg_fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
-	if (setup_netlink(&w) < 0)
+	if (setup_netlink(&w) < 0 || set_requeue_timer(&w) < 0)
 		return 1;
 
 	pid_t pid = fork();
@@ -511,8 +566,11 @@ int main(int argc, char **argv)
 
 	if (wait_for_device(&w) < 0)
 		return 1;
-	say("watching /dev/nbd%u (%s:%s export %s, %" PRIu64 " bytes): dead-connection timeout %" PRIu64 " s",
-	    w.index, w.server, w.port, w.export_name, w.size_bytes, w.dead_timeout_s);
+	unsigned timer_ms = read_io_timeout_ms(&w);
+	say("watching /dev/nbd%u (%s:%s export %s, %" PRIu64 " bytes): dead-connection timeout %" PRIu64
+	    " s, requeue timer %.1f s%s",
+	    w.index, w.server, w.port, w.export_name, w.size_bytes, w.dead_timeout_s, timer_ms / 1000.0,
+	    timer_ms == w.requeue_s * 1000 ? "" : " (not the one set: the connect gave a request timeout)");
 	for (;;) {
 		if (w.link_dead) {
 			char why[64];
