@@ -60,6 +60,17 @@ export interface BootSample {
   otherLoad: number;
   /** The most QEMU guests running at once during the boot. */
   guestsAtOnce: number;
+  /**
+   * Stage id -> ms during the stage in which some task on the host (any lab's server, NBD
+   * server, harness or guest) was runnable and waited for a CPU (/proc/pressure/cpu, "some").
+   * The most host contention can have added to the stage; absent: the kernel has no PSI.
+   */
+  stallMs?: Record<string, number>;
+  totalStallMs?: number;
+  /** The most QEMU guests of other runs (not this boot's lab's) running at once during the boot. */
+  foreignGuests?: number;
+  /** Other labs whose server ran on the host during the boot (run ids). */
+  otherLabs?: string[];
 }
 
 /**
