@@ -24,7 +24,7 @@ export interface BootRound {
 export async function sampleBoots(lab: StartedLab, start: () => Promise<StartedThinClient[]>): Promise<{ clients: StartedThinClient[]; round: BootRound }> {
   const { factor } = await guestSpeed(lab);
   // Every lab on the host but this one is company: its server, its NBD server, its guests.
-  const sampler = new HostSampler({ ownRun: lab.run.id, labs: dockerLabServers });
+  const sampler = new HostSampler({ ownRun: lab.run.id, ownStateDir: lab.run.stateDir, labs: dockerLabServers });
   let clients: StartedThinClient[];
   try {
     clients = await start();

@@ -95,7 +95,9 @@ describe('gate: HostSampler', () => {
     pressure(0);
     put(100, '/usr/bin/qemu-system-x86_64', 0); // ours, watched only once it has booted a little
     put(200, '/usr/bin/qemu-system-x86_64', 0); // another lab's
-    const s = new HostSampler({ procRoot: proc, clock: () => now, ownRun: 'abc123', labs: async () => ['abc123', 'xyz789'] });
+    put(400, '/usr/bin/qemu-system-x86_64', 0); // ours too: another lane's client of the same lab
+    writeFileSync(join(proc, '400', 'cmdline'), '/usr/bin/qemu-system-x86_64\0-pidfile\0/run/ltsp-lab/abc123/c2/c2.pid\0');
+    const s = new HostSampler({ procRoot: proc, clock: () => now, ownRun: 'abc123', ownStateDir: '/run/ltsp-lab/abc123', labs: async () => ['abc123', 'xyz789'] });
     now = 1000;
     put(300, '/usr/bin/qemu-system-x86_64', 0); // another lab's second client
     (s as unknown as { poll(first: boolean): void }).poll(false);
@@ -104,7 +106,7 @@ describe('gate: HostSampler', () => {
     await s.settle();
     now = 2000;
     const host = s.stop();
-    expect(host).to.deep.include({ foreignGuests: 2, guestsAtOnce: 3, otherLabs: ['xyz789'] });
+    expect(host).to.deep.include({ foreignGuests: 2, guestsAtOnce: 4, otherLabs: ['xyz789'] });
   });
 
   it("the host's CPU stall, on each guest's clock, split over its stages by bootSample", () => {

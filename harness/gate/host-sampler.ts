@@ -72,6 +72,8 @@ export interface SamplerOptions {
   clock?: () => number;
   /** The run whose boots are judged: its own server is not company. */
   ownRun?: string;
+  /** Its state folder: a QEMU whose command line points into it is its own (another lane's client, a probe), not another run's. */
+  ownStateDir?: string;
   labs?: LabLister;
 }
 
@@ -97,6 +99,8 @@ export class HostSampler {
   /** Every poll's QEMU pids: which were other runs' is known only once the guests are watched. */
   private readonly qemuSeen: number[][] = [];
   private readonly otherLabs = new Set<string>();
+  /** pid -> whether it is a QEMU of the judged run. */
+  private readonly ownQemu = new Map<number, boolean>();
   private polls = 0;
   private asking: Promise<void> | undefined;
 
@@ -139,6 +143,7 @@ export class HostSampler {
     if (stall !== null && this.stall0 !== null) this.stall.push([t, stall - this.stall0]);
     if (this.polls++ % LABS_EVERY_POLLS === 0) this.askLabs();
     const now = qemuCpu(this.procRoot);
+    for (const pid of now.keys()) if (!this.ownQemu.has(pid)) this.ownQemu.set(pid, this.isOwn(pid));
     this.qemuSeen.push([...now.keys()]);
     this.peak = Math.max(this.peak, now.size);
     for (const [pid, cpu] of now) {
@@ -146,6 +151,15 @@ export class HostSampler {
       // A guest that starts after the first look used all its CPU time in the window.
       if (seen) seen[1] = cpu;
       else this.guests.set(pid, [first ? cpu : 0, cpu]);
+    }
+  }
+
+  private isOwn(pid: number): boolean {
+    if (!this.opts.ownStateDir) return false;
+    try {
+      return readFileSync(join(this.procRoot, String(pid), 'cmdline'), 'utf8').includes(`${this.opts.ownStateDir}/`);
+    } catch {
+      return false;
     }
   }
 
@@ -172,6 +186,7 @@ export class HostSampler {
     for (const [a, b] of this.guests.values()) guestCpu += b - a;
     const otherLoad = wall > 0 ? Math.max(0, (busy - guestCpu) / wall) : 0;
     const ours = new Set([...this.watched.values()].map((g) => g.pid));
+    for (const [pid, own] of this.ownQemu) if (own) ours.add(pid);
     const foreignGuests = Math.max(0, ...this.qemuSeen.map((pids) => pids.filter((p) => !ours.has(p)).length));
     // Each guest's share of the host's stall, on its own clock (ms since its QEMU started).
     const stalls = this.stall.length

@@ -219,7 +219,7 @@ describe('gate: judgeBoots', () => {
       // login 22.6 s: slack 5.7 s (25 %), and 11.3 s more for a host other than the baseline's.
       const v = judgeHere([stalled({ login: 9000 }, {})]);
       expect(v.verdict).to.equal('inconclusive');
-      expect(v.reason).to.match(/^slower \(login \+9\.0 s .*\), but within what the host can explain: login up to 16\.9 s \(slack 5\.7 s, 50 % for a host other than the baseline's 11\.3 s, tasks waiting for a CPU 0\.0 s\)/);
+      expect(v.reason).to.match(/^slower \(login \+9\.0 s .*\), but within what the host can explain: login by up to \+16\.9 s \(slack 5\.7 s, 50 % for a host other than the baseline's 11\.3 s, tasks waiting for a CPU 0\.0 s\)/);
       expect(v.stages.filter((s) => s.regressed)).to.deep.equal([]);
       expect(looksSlower(v), 'the gate boots again').to.equal(true);
       expect(looksSlower(judgeHere([stalled({}, {})])), 'a pass is a pass').to.equal(false);

@@ -139,7 +139,7 @@ export function judgeBoots(input: JudgeInput): GateVerdict {
   const regressed = rows.filter((r) => r.regressed);
   if (regressed.length === 0 || (beside && !stallKnown)) {
     // The host can explain every stage that looked slower: a host other than the baseline's, and the time tasks waited for a CPU.
-    const why = slower.map((r) => `${r.stage} up to ${s1(r.slackMs + r.otherHostMs + r.stallMs)} (slack ${s1(r.slackMs)}, ${Math.round(p.otherHostRel * 100)} % for a host other than the baseline's ${s1(r.otherHostMs)}, tasks waiting for a CPU ${stallKnown ? s1(r.stallMs) : 'not measured: no /proc/pressure/cpu'})`).join(', ');
+    const why = slower.map((r) => `${r.stage} by up to +${s1(r.slackMs + r.otherHostMs + r.stallMs)} (slack ${s1(r.slackMs)}, ${Math.round(p.otherHostRel * 100)} % for a host other than the baseline's ${s1(r.otherHostMs)}, tasks waiting for a CPU ${stallKnown ? s1(r.stallMs) : 'not measured: no /proc/pressure/cpu'})`).join(', ');
     return inconclusive(`${SLOWER_BUT} (${slower.map(rowText).join(', ')}), but within what the host can explain: ${why}${besideText}; ${scaled}`, rows.map(({ slackMs: _s, slower: _w, otherHostMs: _o, stallMs: _t, ...r }) => ({ ...r, regressed: false })));
   }
   const what = regressed.map(rowText).join(', ');
