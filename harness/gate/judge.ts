@@ -104,8 +104,11 @@ function configDifference(b: BootConfig, c: BootConfig): string | undefined {
 /**
  * The gate's verdict on the boots of one client configuration. A stage (or the total)
  * regressed when its median, scaled by the guest speed factor, grew by more than its slack
- * (relative, absolute and the baseline's own spread, whichever is largest). A slower boot
- * is blamed on the host, "inconclusive", when the host differed from the baseline's:
+ * (relative, absolute and the baseline's own spread, whichever is largest) and by more
+ * than the host can explain: the share a host other than the baseline's may add, and the
+ * host's CPU stall during the stage (other labs' servers, NBD servers, harnesses, guests).
+ * Slower but within that is "inconclusive", with each bound and what shared the host. A
+ * slower boot is blamed on the host too when the host differed from the baseline's:
  * guest speed factor, other work, more guests, or boots that disagree with each other. No
  * baseline is inconclusive too, never a failure.
  */
