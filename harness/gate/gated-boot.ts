@@ -22,7 +22,7 @@ export interface BootRound {
  * clients are left running; the caller stops them.
  */
 export async function sampleBoots(lab: StartedLab, start: () => Promise<StartedThinClient[]>): Promise<{ clients: StartedThinClient[]; round: BootRound }> {
-  const { factor } = await guestSpeed(lab);
+  const { factor, probeMs, waitMs } = await guestSpeed(lab);
   // Every lab on the host but this one is company: its server, its NBD server, its guests.
   const sampler = new HostSampler({ ownRun: lab.run.id, ownStateDir: lab.run.stateDir, labs: dockerLabServers });
   let clients: StartedThinClient[];
@@ -41,7 +41,7 @@ export async function sampleBoots(lab: StartedLab, start: () => Promise<StartedT
   return {
     clients,
     round: {
-      samples: clients.map((c) => bootSample(c.timeline, factor, host, host.waits?.get(c.name), host.stalls?.get(c.name))),
+      samples: clients.map((c) => ({ ...bootSample(c.timeline, factor, host, host.waits?.get(c.name), host.stalls?.get(c.name)), speedProbes: { probeMs, waitMs } })),
       timelines: clients.map((c) => c.report()),
     },
   };

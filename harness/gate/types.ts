@@ -71,6 +71,8 @@ export interface BootSample {
   foreignGuests?: number;
   /** Other labs whose server ran on the host during the boot (run ids). */
   otherLabs?: string[];
+  /** The guest speed probes its factor came from: each one's time to /init and its vCPU's wait for a host CPU, ms. */
+  speedProbes?: { probeMs: number[]; waitMs: number[] };
 }
 
 /**
