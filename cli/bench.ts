@@ -13,7 +13,8 @@ about concurrency. Writes reports/bench-<run>/bench.json.
   images       cold build (salted keys, empty cache), warm build, dracut-module-only rebuild
   memory       QEMU RSS and server memory at login; the smallest -m that boots (bisected)
   gate         the regression gate: 10 gated runs of the unchanged stack (false alarms), then
-               injected delays (ltsp.test.delay) down to the smallest the gate catches; --runs does not apply
+               injected delays (ltsp.test.delay) down to the smallest the gate catches, then 10
+               runs and an nbd +20 s run beside a second booting lab (qslot 2); --runs does not apply
   images-warm  the warm build alone (the quick check ./lab test runs)
 
 --json prints bench.json on stdout and the table on stderr. Exit 0 whatever the numbers;

@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { formatVerdict, gateBoots, type BootConfig, type GateResult, type StartedLab, type StartedThinClient, type ThinClient } from '../harness/index';
 import type { BootOptions } from './args';
 
@@ -15,6 +17,9 @@ export function bootConfig(opts: BootOptions): BootConfig {
   return { memoryMb: opts.memoryMb, nic: opts.nic, union: opts.union };
 }
 
+/** Beside results.json: the gate's boots as it judged them. */
+export const GATE_SAMPLES_FILE = 'gate-samples.json';
+
 /**
  * ./lab boot --compare: boots the clients while the host is watched, stops them, and
  * lets the gate judge them against the baseline, booting the same configuration again
@@ -29,5 +34,7 @@ export async function compareBoots(lab: StartedLab, start: () => Promise<Started
     progress,
   });
   (opts.json ? process.stderr : process.stdout).write(`\n${formatVerdict(result.verdict)}\n`);
+  // Every boot judged, with what the host did meanwhile, for whoever re-judges them under another policy.
+  writeFileSync(join(lab.reportDir, GATE_SAMPLES_FILE), `${JSON.stringify({ verdict: result.verdict, samples: result.samples }, null, 1)}\n`);
   return result;
 }

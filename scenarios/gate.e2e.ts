@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { resultsSchemaErrors, testDelayArg, type GateVerdict } from '../harness/index';
-import { runLab, type CliResult } from './support/lab-cli';
+import { runLab, spawnLab, type BackgroundLab, type CliResult } from './support/lab-cli';
 
 /*
  * The regression gate against the baseline kept in the repo (fixtures/baselines/): the
@@ -64,6 +64,79 @@ describe('gate: ./lab boot --compare judges boot times against the baseline', fu
     const html = /^report: (.+)$/m.exec(delayed.stdout)![1]!;
     for (const c of ['c1', 'c2']) {
       expect(readFileSync(join(dirname(html), c, 'console.log'), 'utf8'), c).to.include(`ltsp-test: delaying stage ${DELAY.stage} by ${DELAY.seconds} s`);
+    }
+  });
+});
+
+/**
+ * A second lab booting over and over beside the gated run, as a CI runner that takes two
+ * jobs at once has it: its own server, NBD server, harness and guest. One client each, so
+ * two guests in all, as many as the baseline's boots had (run it under `qslot 2`).
+ */
+class SecondLab {
+  private current: BackgroundLab | undefined;
+  private stopped = false;
+  private readonly loop: Promise<CliResult[]>;
+
+  constructor() {
+    this.loop = (async () => {
+      const runs: CliResult[] = [];
+      while (!this.stopped) {
+        this.current = spawnLab(['boot']);
+        runs.push(await this.current.exited);
+      }
+      return runs;
+    })();
+  }
+
+  /** Stops the boot under way as a user's Ctrl-C would (it tears its lab down) and gives every boot's result. */
+  async stop(): Promise<CliResult[]> {
+    this.stopped = true;
+    this.current?.kill('SIGINT');
+    return this.loop;
+  }
+}
+
+describe('gate: ./lab boot --compare beside a second booting lab', function () {
+  let plain: CliResult;
+  let delayed: CliResult;
+  let beside: CliResult[] = [];
+
+  before(async function () {
+    const second = new SecondLab();
+    try {
+      plain = await runLab(['boot', '--compare', '--clients', '1'], { timeoutMs: 10 * 60_000 });
+      delayed = await runLab(['boot', '--compare', '--clients', '1', '--retries', '0', '--append', testDelayArg([DELAY])], { timeoutMs: 10 * 60_000 });
+    } finally {
+      beside = await second.stop();
+    }
+  });
+
+  it('the second lab did boot meanwhile (else this proves nothing)', function () {
+    expect(beside.length, 'boots of the second lab').to.be.greaterThan(0);
+    expect(beside.some((r) => r.code === 0), `a second lab's boot reached login:\n${beside.map((r) => `exit ${r.code}: ${r.stderr.slice(-400)}`).join('\n')}`).to.equal(true);
+  });
+
+  it('the unchanged stack is not called slower: exit 0, pass or inconclusive, and the verdict names the other lab it saw', function () {
+    expect(plain.code, `./lab boot --compare exited ${plain.code}:\n${plain.stdout.slice(-2000)}\n${plain.stderr.slice(-2000)}`).to.equal(0);
+    const gate = gateOf(plain);
+    expect(gate.verdict).to.be.oneOf(['pass', 'inconclusive']);
+    expect(gate.reason, 'the gate saw what shared the host').to.match(/beside \d+ other labs? \(run [a-z0-9]+(, [a-z0-9]+)*: server, NBD server, harness\)/);
+    expect(gate.stages.filter((s) => s.regressed), 'no stage blamed on the stack').to.deep.equal([]);
+  });
+
+  it(`${DELAY.stage} slowed by ${DELAY.seconds} s beside it: still a regression in stage ${DELAY.stage} (exit 6), or inconclusive with the reason`, function () {
+    const gate = gateOf(delayed);
+    expect(gate.reason, 'the gate saw what shared the host').to.match(/beside \d+ other labs? \(run [a-z0-9]+/);
+    if (delayed.code === 6) {
+      expect(gate.verdict).to.equal('regression');
+      expect(delayed.stderr).to.match(new RegExp(`boot-time regression against baseline \\S+ in stage ${DELAY.stage}\\b`));
+      expect(gate.stages.find((s) => s.stage === DELAY.stage)!.regressed).to.equal(true);
+    } else {
+      expect(delayed.code, `./lab boot --compare --append ${testDelayArg([DELAY])} exited ${delayed.code}:\n${delayed.stderr.slice(-3000)}`).to.equal(0);
+      expect(gate.verdict).to.equal('inconclusive');
+      // Not hidden: the reason says the stage looked slower and what the host could explain.
+      expect(gate.reason).to.match(new RegExp(`^slower \\(.*\\b${DELAY.stage} \\+`));
     }
   });
 });

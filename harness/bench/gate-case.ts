@@ -1,4 +1,7 @@
+import { spawn } from 'node:child_process';
+import { hostId } from '../gate/host-id';
 import type { ThinClient } from '../boot/thin-client';
+import { labScript } from '../common/paths';
 import { testDelayArg } from '../boot/test-delay';
 import { baselinePath, baselinesDir, loadBaseline, shownPath } from '../gate/baseline';
 import { bootRound, judgeWithRetries } from '../gate/gated-boot';
@@ -74,16 +77,58 @@ async function gatedRun(lab: StartedLab, name: string, configure: (c: ThinClient
   return judgeWithRetries({
     first: await boot(0),
     retries: DEFAULT_GATE_POLICY.retries,
-    judge: (samples) => judgeBoots({ profile, baseline, baselineFile: shownPath(baselinePath(profile, dir)), samples, config: DEFAULT_CONFIG }),
+    judge: (samples) => judgeBoots({ profile, baseline, baselineFile: shownPath(baselinePath(profile, dir)), samples, config: DEFAULT_CONFIG, host: hostId() }),
     bootMore: boot,
   });
 }
+
+/**
+ * A second lab booting one client over and over, as a CI runner that takes two jobs at
+ * once has it: its own ./lab process (harness), server container, NBD server and guest.
+ */
+const SECOND_LAB_MIN_MS = 5000;
+
+export class SecondLab {
+  private pid: number | undefined;
+  private stopped = false;
+  readonly codes: (number | null)[] = [];
+  private readonly loop: Promise<void>;
+
+  constructor() {
+    this.loop = (async () => {
+      while (!this.stopped) {
+        const t0 = performance.now();
+        const child = spawn(labScript(), ['boot'], { stdio: 'ignore', detached: true });
+        this.pid = child.pid;
+        this.codes.push(await new Promise<number | null>((done) => child.on('close', (code) => done(code))));
+        // A lab that cannot start at all must not spin.
+        if (performance.now() - t0 < SECOND_LAB_MIN_MS) await new Promise((r) => setTimeout(r, SECOND_LAB_MIN_MS));
+      }
+    })();
+  }
+
+  /** Stops the boot under way as Ctrl-C would (its lab tears itself down) and waits for it. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.pid !== undefined) {
+      try {
+        process.kill(this.pid, 'SIGINT');
+      } catch {
+        /* ended meanwhile */
+      }
+    }
+    await this.loop;
+  }
+}
+
+/** The delay tried beside a second lab: the issue's, which the gate must still catch there (or call inconclusive, with the reason). */
+export const BESIDE_DELAY = { stage: 'nbd', seconds: 20 };
 
 const short = (v: GateVerdict): string => `${v.verdict}${v.verdict === 'pass' ? '' : `: ${v.reason}`}`;
 
 export const gateCase: BenchCase = {
   name: 'gate',
-  title: `regression gate: ${UNCHANGED_RUNS} gated runs of the unchanged stack (false alarms), then injected delays (smallest caught); --runs does not apply`,
+  title: `regression gate: ${UNCHANGED_RUNS} gated runs of the unchanged stack (false alarms), then injected delays (smallest caught), then ${UNCHANGED_RUNS} gated runs and a ${BESIDE_DELAY.stage} +${BESIDE_DELAY.seconds} s run beside a second booting lab; --runs does not apply`,
   metrics: [],
   async run(c: CaseRun): Promise<void> {
     await withLab(c, async (lab) => {
@@ -109,9 +154,37 @@ export const gateCase: BenchCase = {
         delayed.push({ ...d, verdict: v });
         c.progress(`${d.stage} +${d.seconds} s: ${caught({ ...d, verdict: v }) ? 'CAUGHT' : 'missed'}: ${short(v)}`);
       });
+      // Beside a second lab: one client here and one there, two guests in all as the baseline had, but two servers and two harnesses.
+      const second = new SecondLab();
+      const besideRuns: GateVerdict[] = [];
+      let besideDelayed: DelayedRun | undefined;
+      try {
+        for (let run = 1; run <= UNCHANGED_RUNS; run++) {
+          const r = await c.attempt(run, `beside a second lab: unchanged run ${run}`, () => gatedRun(lab, `s${run}`, (b) => b));
+          if (!r) continue;
+          besideRuns.push(r.verdict);
+          recorded.push({ run: `beside ${run}`, verdict: r.verdict.verdict, samples: r.samples });
+          c.progress(`beside a second lab: unchanged run ${run}: ${short(r.verdict)}`);
+        }
+        const r = await c.attempt(UNCHANGED_RUNS + 1, `beside a second lab: ${BESIDE_DELAY.stage} +${BESIDE_DELAY.seconds} s`, () => gatedRun(lab, 'sd', (b) => b.withAppend(testDelayArg([BESIDE_DELAY]))));
+        if (r) {
+          besideDelayed = { ...BESIDE_DELAY, verdict: r.verdict };
+          recorded.push({ run: `beside ${BESIDE_DELAY.stage} +${BESIDE_DELAY.seconds} s`, verdict: r.verdict.verdict, samples: r.samples });
+          c.progress(`beside a second lab: ${BESIDE_DELAY.stage} +${BESIDE_DELAY.seconds} s: ${caught(besideDelayed) ? 'CAUGHT' : 'missed'}: ${short(r.verdict)}`);
+        }
+      } finally {
+        await second.stop();
+      }
       const s = summarizeGate(unchanged, delayed);
+      const sb = summarizeGate(besideRuns, besideDelayed ? [besideDelayed] : []);
       c.notes.push(`false alarms: ${s.falseAlarms} of ${s.runs} gated runs of the unchanged stack (${s.passes} pass, ${s.inconclusive} inconclusive)`);
       c.notes.push(`smallest delay reliably caught: ${s.smallestReliable === undefined ? 'none' : `${s.smallestReliable} s`} (caught at every stage tried, as was every larger delay)`);
+      c.notes.push(`beside a second booting lab (${second.codes.length} of its boots, exit codes ${[...new Set(second.codes)].join(' ')}): false alarms: ${sb.falseAlarms} of ${sb.runs} gated runs of the unchanged stack (${sb.passes} pass, ${sb.inconclusive} inconclusive); ${BESIDE_DELAY.stage} +${BESIDE_DELAY.seconds} s: ${besideDelayed ? `${caught(besideDelayed) ? 'caught' : besideDelayed.verdict.verdict}` : 'not measured'}`);
+      c.tables.push({
+        title: 'unchanged stack, gated, beside a second booting lab',
+        header: ['run', 'verdict', 'total s', 'reason'],
+        rows: besideRuns.map((v, i) => [String(i + 1), v.verdict, ((v.stages.at(-1)?.measuredMs ?? 0) / 1000).toFixed(1), v.reason]),
+      });
       c.tables.push({
         title: 'unchanged stack, gated',
         header: ['run', 'verdict', 'total s', 'reason'],
@@ -122,7 +195,7 @@ export const gateCase: BenchCase = {
         header: ['stage', 'delay s', 'caught', 'stages named', 'verdict'],
         rows: [...delayed].sort((a, b) => a.stage.localeCompare(b.stage) || b.seconds - a.seconds).map((d) => [d.stage, String(d.seconds), caught(d) ? 'yes' : 'NO', regressedStages(d.verdict).join(' ') || '-', d.verdict.verdict]),
       });
-      c.details.push({ summary: s, unchanged, delayed, recorded });
+      c.details.push({ summary: s, unchanged, delayed, beside: { summary: sb, unchanged: besideRuns, delayed: besideDelayed, secondLabCodes: second.codes }, recorded });
     });
   },
 };

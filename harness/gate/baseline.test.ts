@@ -26,6 +26,7 @@ describe('gate: baselines', () => {
       clientsAtOnce: 2,
       config: CONFIG,
       createdAt: new Date('2026-12-01T11:00:00Z'),
+      host: '0123456789abcdef',
     });
     expect(b).to.deep.equal({
       schemaVersion: 2,
@@ -33,6 +34,7 @@ describe('gate: baselines', () => {
       speedFactor: 1,
       runs: 3,
       createdAt: '2026-12-01T11:00:00.000Z',
+      host: '0123456789abcdef',
       stages: {
         ipxe: { medianMs: 450, samples: [400, 500, 450] },
         nbd: { medianMs: 18_000, samples: [17_000, 18_000, 19_000] },
@@ -68,6 +70,7 @@ describe('gate: baselines', () => {
     ['no stages', (b) => ({ ...b, stages: {} }), /stages is empty/],
     ['a speed factor of 0', (b) => ({ ...b, speedFactor: 0 }), /speedFactor is not positive/],
     ['no config', (b) => ({ ...b, config: undefined }), /config is not/],
+    ['a host that is not a string', (b) => ({ ...b, host: 42 }), /host is not a string/],
     ["another profile's", (b) => ({ ...b, profile: 'kvm-2cpu' }), /it is for profile 'kvm-2cpu'/],
     ['an array', () => [], /runs is not a number|schemaVersion/],
   ];

@@ -31,6 +31,8 @@ export interface BaselineMeta {
   clientsAtOnce: number;
   config: BootConfig;
   createdAt?: Date;
+  /** The recording machine (gate/host-id.ts). */
+  host?: string;
 }
 
 /**
@@ -54,6 +56,7 @@ export function makeBaseline(samples: readonly BootSample[], meta: BaselineMeta)
     speedFactor,
     runs: samples.length,
     createdAt: (meta.createdAt ?? new Date()).toISOString(),
+    ...(meta.host !== undefined ? { host: meta.host } : {}),
     stages,
     totalMs: measured(samples.map((s) => s.totalMs * scale(s)), watched ? samples.map((s) => s.totalWaitMs! * scale(s)) : undefined),
     clientsAtOnce: meta.clientsAtOnce,
@@ -80,6 +83,7 @@ export function baselineProblem(data: unknown): string | undefined {
     return `schemaVersion is ${JSON.stringify(b.schemaVersion)}, not ${BASELINE_SCHEMA_VERSION}${v1}`;
   }
   for (const k of ['profile', 'createdAt'] as const) if (typeof b[k] !== 'string') return `${k} is not a string`;
+  if (b.host !== undefined && typeof b.host !== 'string') return 'host is not a string';
   for (const k of ['speedFactor', 'runs', 'clientsAtOnce', 'guestsAtOnce', 'otherLoad'] as const) {
     if (typeof b[k] !== 'number' || !Number.isFinite(b[k])) return `${k} is not a number`;
   }

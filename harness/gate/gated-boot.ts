@@ -1,10 +1,11 @@
 import type { ThinClient, StartedThinClient } from '../boot/thin-client';
+import { hostId } from './host-id';
 import type { StartedLab } from '../lab/lab';
 import type { ClientTimeline } from '../report/types';
 import { baselineProfile } from '../report/baseline';
 import { baselinePath, baselinesDir, loadBaseline, shownPath } from './baseline';
-import { HostSampler } from './host-sampler';
-import { judgeBoots } from './judge';
+import { dockerLabServers, HostSampler } from './host-sampler';
+import { judgeBoots, looksSlower } from './judge';
 import { DEFAULT_GATE_POLICY, type GatePolicy } from './policy';
 import { bootSample } from './sample';
 import { guestSpeed } from './guest-speed';
@@ -22,8 +23,9 @@ export interface BootRound {
  * clients are left running; the caller stops them.
  */
 export async function sampleBoots(lab: StartedLab, start: () => Promise<StartedThinClient[]>): Promise<{ clients: StartedThinClient[]; round: BootRound }> {
-  const { factor } = await guestSpeed(lab);
-  const sampler = new HostSampler();
+  const { factor, probeMs, waitMs } = await guestSpeed(lab);
+  // Every lab on the host but this one is company: its server, its NBD server, its guests.
+  const sampler = new HostSampler({ ownRun: lab.run.id, ownStateDir: lab.run.stateDir, labs: dockerLabServers });
   let clients: StartedThinClient[];
   try {
     clients = await start();
@@ -35,11 +37,12 @@ export async function sampleBoots(lab: StartedLab, start: () => Promise<StartedT
     sampler.stop();
     throw e;
   }
+  await sampler.settle();
   const host = sampler.stop();
   return {
     clients,
     round: {
-      samples: clients.map((c) => bootSample(c.timeline, factor, host, host.waits?.get(c.name))),
+      samples: clients.map((c) => ({ ...bootSample(c.timeline, factor, host, host.waits?.get(c.name), host.stalls?.get(c.name)), speedProbes: { probeMs, waitMs } })),
       timelines: clients.map((c) => c.report()),
     },
   };
@@ -85,8 +88,6 @@ export interface GateResult {
   baseline?: Baseline;
 }
 
-/** Whether more boots could change a verdict: something looked slower. */
-const suspect = (v: GateVerdict): boolean => v.stages.some((s) => s.regressed);
 
 export interface RetryOptions {
   first: readonly BootSample[];
@@ -104,7 +105,7 @@ export interface RetryOptions {
 export async function judgeWithRetries(opts: RetryOptions): Promise<{ verdict: GateVerdict; samples: BootSample[] }> {
   const samples = [...opts.first];
   let verdict = opts.judge(samples);
-  for (let round = 1; round <= opts.retries && suspect(verdict); round++) {
+  for (let round = 1; round <= opts.retries && looksSlower(verdict); round++) {
     opts.progress?.(`gate: looks slower: ${verdict.reason}; booting again (retry ${round} of ${opts.retries})`);
     samples.push(...(await opts.bootMore(round)));
     verdict = opts.judge(samples);
@@ -126,7 +127,7 @@ export async function gateRun(lab: StartedLab, opts: GateRunOptions): Promise<Ga
   const { verdict, samples } = await judgeWithRetries({
     first: opts.first,
     retries: opts.retries ?? policy.retries,
-    judge: (samples) => judgeBoots({ profile, baseline, baselineFile: shownPath(baselinePath(profile, dir)), samples, config: opts.config, policy }),
+    judge: (samples) => judgeBoots({ profile, baseline, baselineFile: shownPath(baselinePath(profile, dir)), samples, config: opts.config, policy, host: hostId() }),
     bootMore: async (round) => {
       const r = await bootRound(lab, opts.clientsAtOnce, `${opts.prefix ?? 'gate'}${String.fromCharCode(96 + round)}`, opts.configure);
       retryTimelines.push(...r.timelines);

@@ -1,9 +1,12 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { probeAccel, type ProbeResult } from '../accel/accel-probe';
 import { budgetMs } from '../common/budgets';
 import { Deadline } from '../common/deadline';
 import { HarnessError } from '../common/errors';
 import type { StartedLab } from '../lab/lab';
 import { defaultQemuBinary } from '../qemu/qemu-machine';
+import { vcpuWaitMs } from './guest-wait';
 
 /**
  * The gate's speed factor: how fast this host runs the guest, not how fast it runs
@@ -16,32 +19,73 @@ import { defaultQemuBinary } from '../qemu/qemu-machine';
 export const GUEST_SPEED_REFERENCE_MS = 5000;
 export const GUEST_SPEED_PROBES = 2;
 
-export type GuestProber = () => Promise<ProbeResult>;
+/** A probe boot, and how long its vCPU waited for a host CPU meanwhile (absent: not watched). */
+export type GuestProber = () => Promise<ProbeResult & { waitMs?: number }>;
 
-/** Best of `probes` probe boots, as a factor of the reference (2 decimals). Pure but for the prober; tested. */
-export async function measureGuestSpeed(probe: GuestProber, probes = GUEST_SPEED_PROBES): Promise<{ factor: number; probeMs: number[] }> {
+export interface GuestSpeed {
+  factor: number;
+  /** Each probe's time to /init, ms. */
+  probeMs: number[];
+  /** Of it, the time its vCPU waited for a host CPU, ms. */
+  waitMs: number[];
+}
+
+/**
+ * Best of `probes` probe boots, less each one's wait for a host CPU, as a factor of the
+ * reference (2 decimals): a probe taken while another lab boots then says what the guest
+ * runs at, not how busy the host was at that moment, as the boots are judged less their
+ * own waits. Pure but for the prober; tested.
+ */
+export async function measureGuestSpeed(probe: GuestProber, probes = GUEST_SPEED_PROBES): Promise<GuestSpeed> {
   const probeMs: number[] = [];
+  const waitMs: number[] = [];
   for (let i = 0; i < probes; i++) {
     const r = await probe();
     if (!r.ok) throw new HarnessError(`the gate's speed probe (${r.accel}) failed: ${r.failure ?? 'no reason'}\n${r.tail.slice(-10).join('\n')}`, { hint: './lab accel shows whether the accelerator runs the lab kernel' });
     probeMs.push(Math.round(r.ms));
+    waitMs.push(Math.round(Math.min(r.ms, r.waitMs ?? 0)));
   }
-  return { factor: Math.round((Math.min(...probeMs) / GUEST_SPEED_REFERENCE_MS) * 100) / 100, probeMs };
+  const net = probeMs.map((ms, i) => ms - waitMs[i]!);
+  return { factor: Math.round((Math.min(...net) / GUEST_SPEED_REFERENCE_MS) * 100) / 100, probeMs, waitMs };
 }
 
-const measured = new WeakMap<StartedLab, Promise<{ factor: number; probeMs: number[] }>>();
+/** How often the probe's vCPU wait is read: a probe lasts about 5 s. */
+const PROBE_WAIT_POLL_MS = 200;
+
+/** Runs a probe while following its QEMU's vCPU wait (the pid in its pidfile); the last reading before it ended. */
+async function watchedProbe(pidFile: string, run: () => Promise<ProbeResult>): Promise<ProbeResult & { waitMs?: number }> {
+  let last: number | undefined;
+  const timer = setInterval(() => {
+    try {
+      const w = vcpuWaitMs(Number(readFileSync(pidFile, 'utf8').trim()));
+      if (w !== null) last = w;
+    } catch {
+      // not spawned yet, or gone
+    }
+  }, PROBE_WAIT_POLL_MS);
+  try {
+    const r = await run();
+    return last === undefined ? r : { ...r, waitMs: last };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+const measured = new WeakMap<StartedLab, Promise<GuestSpeed>>();
 
 /**
  * The lab's guest speed, measured once per lab, before its first gated boots (callers
  * that ask at once share the one measurement). Boots nothing else meanwhile.
  */
-export function guestSpeed(lab: StartedLab): Promise<{ factor: number; probeMs: number[] }> {
+export function guestSpeed(lab: StartedLab): Promise<GuestSpeed> {
   let m = measured.get(lab);
   if (!m) {
     const accel = lab.speed.accel;
     const totalMs = budgetMs('guestSpeed', lab.speed);
     const deadline = Deadline.after(totalMs, 'the gate\'s guest speed probes');
-    m = measureGuestSpeed(() => probeAccel({
+    // probeAccel's QEMU keeps its pidfile in <stateDir>/probe-<accel>/ (QemuMachine.pidFile).
+    const pidFile = join(lab.run.stateDir, `probe-${accel}`, `probe-${accel}.pid`);
+    m = measureGuestSpeed(() => watchedProbe(pidFile, () => probeAccel({
       accel,
       qemuBinary: defaultQemuBinary(process.env),
       kernel: lab.manifest.kernel,
@@ -51,7 +95,7 @@ export function guestSpeed(lab: StartedLab): Promise<{ factor: number; probeMs: 
       kernelMs: totalMs,
       initMs: totalMs,
       deadline,
-    }));
+    })));
     measured.set(lab, m);
     m.catch(() => measured.delete(lab));
   }

@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { busySeconds, HostSampler, qemuCpu } from './host-sampler';
+import { busySeconds, cpuStallMs, HostSampler, qemuCpu } from './host-sampler';
+import { bootSample } from './sample';
 
 /** A /proc/PID/stat line whose utime and stime (fields 14, 15) are given in ticks. */
 const stat = (pid: number, comm: string, utime: number, stime: number): string =>
@@ -37,7 +38,7 @@ describe('gate: HostSampler', () => {
     let now = 0;
     cpu(1000, 10_000);
     put(100, '/usr/bin/qemu-system-x86_64', 500); // 5 s of CPU before the window
-    const s = new HostSampler(proc, () => now);
+    const s = new HostSampler({ procRoot: proc, clock: () => now });
     // 10 s later: the host was busy 20 CPU-seconds, of which the guests 16 (12 + a new one's 4).
     now = 10_000;
     cpu(3000, 12_000);
@@ -56,7 +57,7 @@ describe('gate: HostSampler', () => {
     };
     task(100, 2e9, 9e9); // the main loop: less CPU, more wait; not the vCPU
     task(103, 40e9, 1e9);
-    const s = new HostSampler(proc, () => now);
+    const s = new HostSampler({ procRoot: proc, clock: () => now });
     s.watch('c1', 100, 4000); // spawned 1 s before
     now = 7000;
     task(103, 41e9, 3e9);
@@ -68,12 +69,64 @@ describe('gate: HostSampler', () => {
     let now = 0;
     cpu(0, 0);
     put(100, '/usr/bin/qemu-system-x86_64', 0);
-    const s = new HostSampler(proc, () => now);
+    const s = new HostSampler({ procRoot: proc, clock: () => now });
     put(100, '/usr/bin/qemu-system-x86_64', 800);
     (s as unknown as { poll(first: boolean): void }).poll(false);
     rmSync(join(proc, '100'), { recursive: true });
     now = 10_000;
     cpu(1000, 1000);
     expect(s.stop()).to.include({ otherLoad: 0.2, guestsAtOnce: 1 });
+  });
+
+  const pressure = (someUs: number): void => {
+    mkdirSync(join(proc, 'pressure'), { recursive: true });
+    writeFileSync(join(proc, 'pressure', 'cpu'), `some avg10=1.00 avg60=2.00 avg300=3.00 total=${someUs}\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n`);
+  };
+
+  it('cpuStallMs: the "some" total of /proc/pressure/cpu, in ms; null without PSI', () => {
+    expect(cpuStallMs(proc)).to.equal(null);
+    pressure(2_500_000);
+    expect(cpuStallMs(proc)).to.equal(2500);
+  });
+
+  it("what shares the host: other runs' guests (not the watched ones) and other labs' servers (not its own)", async () => {
+    let now = 0;
+    cpu(0, 0);
+    pressure(0);
+    put(100, '/usr/bin/qemu-system-x86_64', 0); // ours, watched only once it has booted a little
+    put(200, '/usr/bin/qemu-system-x86_64', 0); // another lab's
+    put(400, '/usr/bin/qemu-system-x86_64', 0); // ours too: another lane's client of the same lab
+    writeFileSync(join(proc, '400', 'cmdline'), '/usr/bin/qemu-system-x86_64\0-pidfile\0/run/ltsp-lab/abc123/c2/c2.pid\0');
+    const s = new HostSampler({ procRoot: proc, clock: () => now, ownRun: 'abc123', ownStateDir: '/run/ltsp-lab/abc123', labs: async () => ['abc123', 'xyz789'] });
+    now = 1000;
+    put(300, '/usr/bin/qemu-system-x86_64', 0); // another lab's second client
+    (s as unknown as { poll(first: boolean): void }).poll(false);
+    s.watch('c1', 100, 0);
+    rmSync(join(proc, '300'), { recursive: true });
+    await s.settle();
+    now = 2000;
+    const host = s.stop();
+    expect(host).to.deep.include({ foreignGuests: 2, guestsAtOnce: 4, otherLabs: ['xyz789'] });
+  });
+
+  it("the host's CPU stall, on each guest's clock, split over its stages by bootSample", () => {
+    let now = 10_000;
+    cpu(0, 0);
+    pressure(50_000_000); // 50 s before the window: not counted
+    put(100, '/usr/bin/qemu-system-x86_64', 0);
+    const s = new HostSampler({ procRoot: proc, clock: () => now });
+    s.watch('c1', 100, 10_000);
+    now = 12_000;
+    pressure(50_000_000 + 1_500_000);
+    (s as unknown as { poll(first: boolean): void }).poll(false);
+    now = 20_000;
+    pressure(50_000_000 + 2_000_000);
+    const host = s.stop();
+    expect(host.stalls!.get('c1')!.points).to.deep.equal([[0, 0], [0, 0], [2000, 1500], [10_000, 2000]]);
+    const marks = [
+      { stage: 'nbd', label: '', t: 2000, line: '' },
+      { stage: 'login', label: '', t: 10_000, line: '' },
+    ];
+    expect(bootSample(marks, 1, host, undefined, host.stalls!.get('c1'))).to.deep.include({ stallMs: { nbd: 1500, login: 500 }, totalStallMs: 2000 });
   });
 });

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { judgeBoots, regressedStages, slackMs, type JudgeInput } from './judge';
+import { judgeBoots, looksSlower, regressedStages, slackMs, type JudgeInput } from './judge';
 import { DEFAULT_GATE_POLICY } from './policy';
 import type { Baseline, BootSample } from './types';
 
@@ -50,8 +50,11 @@ function boot(delta: Record<string, number> = {}, over: Partial<BootSample> = {}
   return { stages, totalMs: Object.values(stages).reduce((a, b) => a + b, 0), speedFactor: 1, otherLoad: 0.3, guestsAtOnce: 2, ...over };
 }
 
+/** The slack's own mechanics, judged as on the baseline's host: no allowance for another host. */
+const SAME_HOST = { ...DEFAULT_GATE_POLICY, otherHostRel: 0 };
+
 function judge(samples: BootSample[], over: Partial<JudgeInput> = {}) {
-  return judgeBoots({ profile: 'tcg-2cpu', baseline: baseline(), baselineFile: 'fixtures/baselines/tcg-2cpu.json', samples, config: { memoryMb: 384, nic: 'virtio-net-pci', union: true }, ...over });
+  return judgeBoots({ profile: 'tcg-2cpu', baseline: baseline(), baselineFile: 'fixtures/baselines/tcg-2cpu.json', samples, config: { memoryMb: 384, nic: 'virtio-net-pci', union: true }, policy: SAME_HOST, ...over });
 }
 
 describe('gate: judgeBoots', () => {
@@ -202,6 +205,71 @@ describe('gate: judgeBoots', () => {
     });
   });
 
+  describe('what the host can explain: a host other than the baseline\'s, and the time tasks waited for a CPU', () => {
+    const judgeHere = (samples: BootSample[]) => judge(samples, { policy: DEFAULT_GATE_POLICY });
+    /** A boot with the host's CPU stall (ms) during some stages. */
+    const stalled = (delta: Record<string, number>, stall: Record<string, number>, over: Partial<BootSample> = {}): BootSample => {
+      const s = boot(delta, over);
+      s.stallMs = Object.fromEntries(Object.keys(s.stages).map((k) => [k, stall[k] ?? 0]));
+      s.totalStallMs = Object.values(s.stallMs).reduce((a, b) => a + b, 0);
+      return s;
+    };
+
+    it('login beyond its slack by less than half its baseline time: inconclusive, no stage blamed, more boots asked for', () => {
+      // login 22.6 s: slack 5.7 s (25 %), and 11.3 s more for a host other than the baseline's.
+      const v = judgeHere([stalled({ login: 9000 }, {})]);
+      expect(v.verdict).to.equal('inconclusive');
+      expect(v.reason).to.match(/^slower \(login \+9\.0 s .*\), but within what the host can explain: login by up to \+16\.9 s \(slack 5\.7 s, 50 % for a host other than the baseline's 11\.3 s, tasks waiting for a CPU 0\.0 s\)/);
+      expect(v.stages.filter((s) => s.regressed)).to.deep.equal([]);
+      expect(looksSlower(v), 'the gate boots again').to.equal(true);
+      expect(looksSlower(judgeHere([stalled({}, {})])), 'a pass is a pass').to.equal(false);
+    });
+
+    it('beyond slack, host share and the CPU stall together: a regression, and the reason says by how much', () => {
+      const v = judgeHere([stalled({ nbd: 20_000 }, { nbd: 1000 })]);
+      expect(v.verdict).to.equal('regression');
+      expect(regressedStages(v)).to.deep.equal(['nbd']);
+      // 20 s - 4.4 s slack - 8.8 s host share - 1.0 s stall.
+      expect(v.reason).to.match(/beyond what the host can explain .* by nbd 5\.9 s/);
+    });
+
+    it('beside another lab: the CPU stall it caused is taken as the most it can have added; more than that is the stack', () => {
+      const company = { otherLabs: ['xyz789'], foreignGuests: 1 };
+      // login +20 s: beyond 5.7 + 11.3 s, but the host's run queue held a waiting task for 6 s of it.
+      const v = judgeHere([stalled({ login: 20_000 }, { login: 6000 }, company)]);
+      expect(v.verdict).to.equal('inconclusive');
+      expect(v.reason).to.include('tasks waiting for a CPU 6.0 s').and.include('beside 1 other lab (run xyz789: server, NBD server, harness) and 1 QEMU guest of other runs at once');
+      const w = judgeHere([stalled({ login: 20_000 }, { login: 2000 }, company)]);
+      expect(w.verdict, w.reason).to.equal('regression');
+      expect(w.reason).to.include('beside 1 other lab');
+      // The guest's own wait is already out of its time: not counted twice.
+      const own = stalled({ login: 25_000 }, { login: 6000 }, company);
+      own.waitMs = Object.fromEntries(Object.keys(own.stages).map((k) => [k, k === 'login' ? 5000 : 0]));
+      own.totalWaitMs = 5000;
+      const watchedBase = baseline();
+      for (const m of [...Object.values(watchedBase.stages), watchedBase.totalMs]) m.waitSamples = m.samples.map(() => 0);
+      expect(judge([own], { policy: DEFAULT_GATE_POLICY, baseline: watchedBase }).verdict).to.equal('regression');
+    });
+
+    it("on the baseline's own host (the same host id) there is no allowance for another host: 9 s more login is a regression there, inconclusive elsewhere", () => {
+      const mine = baseline({ host: 'aaaa000011112222' });
+      const here = judge([stalled({ login: 9000 }, {})], { policy: DEFAULT_GATE_POLICY, baseline: mine, host: 'aaaa000011112222' });
+      expect(here.verdict, here.reason).to.equal('regression');
+      expect(here.reason).to.include("on the baseline's own host");
+      const elsewhere = judge([stalled({ login: 9000 }, {})], { policy: DEFAULT_GATE_POLICY, baseline: mine, host: 'bbbb000011112222' });
+      expect(elsewhere.verdict, elsewhere.reason).to.equal('inconclusive');
+      // A baseline that names no host (recorded before hosts were recorded) is another host's.
+      expect(judge([stalled({ login: 9000 }, {})], { policy: DEFAULT_GATE_POLICY, host: 'aaaa000011112222' }).verdict).to.equal('inconclusive');
+    });
+
+    it('beside another lab on a kernel without CPU pressure records: a slower stage is inconclusive, as it cannot be bounded', () => {
+      const v = judgeHere([boot({ nbd: 20_000 }, { otherLabs: ['xyz789'] })]);
+      expect(v.verdict).to.equal('inconclusive');
+      expect(v.reason).to.include('not measured: no /proc/pressure/cpu');
+      expect(judgeHere([boot({ nbd: 20_000 })]).verdict, 'alone, the slack and host share suffice').to.equal('regression');
+    });
+  });
+
   it('no boots: inconclusive', () => {
     expect(judge([]).verdict).to.equal('inconclusive');
   });
@@ -214,7 +282,7 @@ describe('gate: judgeBoots', () => {
 
   it('the default policy is the one judged when none is given', () => {
     expect(DEFAULT_GATE_POLICY.stageAbsMs).to.equal(3000);
-    const strict = { ...DEFAULT_GATE_POLICY, stageAbsMs: 1000 };
+    const strict = { ...SAME_HOST, stageAbsMs: 1000 };
     expect(judge([boot({ union: 2000 })], { policy: strict }).verdict).to.equal('regression');
   });
 });

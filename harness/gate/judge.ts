@@ -11,6 +11,8 @@ export interface JudgeInput {
   /** How the judged boots were booted. */
   config: BootConfig;
   policy?: Readonly<GatePolicy>;
+  /** The judging machine (gate/host-id.ts): on the baseline's own host, no allowance for another host. */
+  host?: string;
 }
 
 const s1 = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
@@ -25,6 +27,11 @@ export function slackMs(baselineMs: number, baselineSamples: readonly number[], 
 
 interface Row extends StageVerdict {
   slackMs: number;
+  /** Beyond its slack: slower, by the stack or by the host. */
+  slower: boolean;
+  /** What the host can have added: the share a host other than the baseline's may add, and the host's CPU stall during the stage. */
+  otherHostMs: number;
+  stallMs: number;
 }
 
 /** Whether the times can be taken less the guests' waits for a host CPU: the baseline's and every boot's were watched. */
@@ -45,23 +52,48 @@ function baselineTimes(m: Measured, net: boolean): number[] {
 function compareRows(b: Baseline, samples: readonly BootSample[], p: Readonly<GatePolicy>): Row[] {
   const net = netOfWaits(b, samples);
   const scale = (s: BootSample): number => b.speedFactor / s.speedFactor;
-  const row = (stage: string, base: number[], values: number[], rel: number, absMs: number, spreadK: number): Row => {
+  // The host's stall less the guest's own wait (already taken out of its time), scaled as the times are.
+  const stallOf = (s: BootSample, stall: number | undefined, wait: number | undefined): number => Math.max(0, (stall ?? 0) - (net ? (wait ?? 0) : 0)) * scale(s);
+  const row = (stage: string, base: number[], values: number[], stalls: number[], rel: number, absMs: number, spreadK: number): Row => {
     const baselineMs = Math.round(median(base));
     const measuredMs = Math.round(median(values));
     const deltaMs = measuredMs - baselineMs;
     const slack = slackMs(baselineMs, base, rel, absMs, spreadK);
-    return { stage, baselineMs, measuredMs, deltaMs, regressed: deltaMs > slack, slackMs: Math.round(slack) };
+    const otherHostMs = Math.round(p.otherHostRel * baselineMs);
+    const stallMs = Math.round(median(stalls));
+    const slower = deltaMs > slack;
+    return { stage, baselineMs, measuredMs, deltaMs, regressed: slower && deltaMs - slack > otherHostMs + stallMs, slackMs: Math.round(slack), slower, otherHostMs, stallMs };
   };
   const rows: Row[] = [];
   for (const [stage, m] of Object.entries(b.stages)) {
     const having = samples.filter((s) => stage in s.stages);
     if (having.length === 0) continue;
     const values = having.map((s) => Math.max(0, s.stages[stage]! - (net ? (s.waitMs![stage] ?? 0) : 0)) * scale(s));
-    rows.push(row(stage, baselineTimes(m, net), values, p.stageRel, p.stageAbsMs, p.stageSpreadK));
+    const stalls = having.map((s) => stallOf(s, s.stallMs?.[stage], s.waitMs?.[stage]));
+    rows.push(row(stage, baselineTimes(m, net), values, stalls, p.stageRel, p.stageAbsMs, p.stageSpreadK));
   }
   const totals = samples.map((s) => Math.max(0, s.totalMs - (net ? s.totalWaitMs! : 0)) * scale(s));
-  rows.push(row('total', baselineTimes(b.totalMs, net), totals, p.totalRel, p.totalAbsMs, p.totalSpreadK));
+  const totalStalls = samples.map((s) => stallOf(s, s.totalStallMs, s.totalWaitMs));
+  rows.push(row('total', baselineTimes(b.totalMs, net), totals, totalStalls, p.totalRel, p.totalAbsMs, p.totalSpreadK));
   return rows;
+}
+
+/** What shared the host with the boots, beyond their own lab: other labs' servers and guests. */
+function company(samples: readonly BootSample[]): string | undefined {
+  const labs = [...new Set(samples.flatMap((s) => s.otherLabs ?? []))].sort();
+  const guests = Math.max(0, ...samples.map((s) => s.foreignGuests ?? 0));
+  if (labs.length === 0 && guests === 0) return undefined;
+  const l = labs.length ? `${labs.length} other lab${labs.length === 1 ? '' : 's'} (run ${labs.join(', ')}: server, NBD server, harness)` : '';
+  const g = guests ? `${guests} QEMU guest${guests === 1 ? '' : 's'} of other runs at once` : '';
+  return [l, g].filter(Boolean).join(' and ');
+}
+
+/** Reasons of an inconclusive verdict on boots that looked slower start so: more boots may settle them. */
+export const SLOWER_BUT = 'slower';
+
+/** Whether more boots could change a verdict: a stage looked slower, whoever is to blame. */
+export function looksSlower(v: GateVerdict): boolean {
+  return v.verdict === 'regression' || (v.verdict === 'inconclusive' && v.reason.startsWith(`${SLOWER_BUT} (`));
 }
 
 function configDifference(b: BootConfig, c: BootConfig): string | undefined {
@@ -74,14 +106,19 @@ function configDifference(b: BootConfig, c: BootConfig): string | undefined {
 /**
  * The gate's verdict on the boots of one client configuration. A stage (or the total)
  * regressed when its median, scaled by the guest speed factor, grew by more than its slack
- * (relative, absolute and the baseline's own spread, whichever is largest). A slower boot
- * is blamed on the host, "inconclusive", when the host differed from the baseline's:
+ * (relative, absolute and the baseline's own spread, whichever is largest) and by more
+ * than the host can explain: the share a host other than the baseline's may add, and the
+ * host's CPU stall during the stage (other labs' servers, NBD servers, harnesses, guests).
+ * Slower but within that is "inconclusive", with each bound and what shared the host. A
+ * slower boot is blamed on the host too when the host differed from the baseline's:
  * guest speed factor, other work, more guests, or boots that disagree with each other. No
  * baseline is inconclusive too, never a failure.
  */
 export function judgeBoots(input: JudgeInput): GateVerdict {
-  const p = input.policy ?? DEFAULT_GATE_POLICY;
   const { profile, baseline: b, samples } = input;
+  const p0 = input.policy ?? DEFAULT_GATE_POLICY;
+  // A baseline recorded on this very machine needs no allowance for another host's I/O path.
+  const p = b?.host !== undefined && b.host === input.host ? { ...p0, otherHostRel: 0 } : p0;
   const inconclusive = (reason: string, stages: StageVerdict[] = []): GateVerdict => ({ verdict: 'inconclusive', profile, reason, stages });
   if (!b) return inconclusive(`no baseline for profile ${profile} (${input.baselineFile}): record one on this kind of host with ./lab baseline --update`);
   if (samples.length === 0) return inconclusive('no boot to judge');
@@ -89,35 +126,47 @@ export function judgeBoots(input: JudgeInput): GateVerdict {
   if (config) return inconclusive(`not comparable with the baseline: ${config}`);
 
   const rows = compareRows(b, samples, p);
-  const stages: StageVerdict[] = rows.map(({ slackMs: _slack, ...r }) => r);
+  const stages: StageVerdict[] = rows.map(({ slackMs: _slack, slower: _w, otherHostMs: _o, stallMs: _t, ...r }) => r);
   const n = `${samples.length} boot${samples.length === 1 ? '' : 's'}`;
   const speed = median(samples.map((s) => s.speedFactor));
   const ratio = speed / b.speedFactor;
   if (ratio > p.speedRatioMax || ratio < 1 / p.speedRatioMax) {
     return inconclusive(`guest speed factor ${speed} against the baseline's ${b.speedFactor} (x${ratio.toFixed(2)}, beyond x${p.speedRatioMax}): scaling the times by it would be guesswork`, stages);
   }
-  const regressed = rows.filter((r) => r.regressed);
+  const slower = rows.filter((r) => r.slower);
   const total = rows.at(-1)!;
   const scaled = `guest speed ${speed} against the baseline's ${b.speedFactor}`;
-  if (regressed.length === 0) {
-    return { verdict: 'pass', profile, reason: `every stage within its slack over ${n}: total ${s1(total.measuredMs)} against ${s1(total.baselineMs)} (${signed(total.deltaMs)}; ${scaled})`, stages };
+  const beside = company(samples);
+  const besideText = beside ? `; beside ${beside}` : '';
+  if (slower.length === 0) {
+    return { verdict: 'pass', profile, reason: `every stage within its slack over ${n}: total ${s1(total.measuredMs)} against ${s1(total.baselineMs)} (${signed(total.deltaMs)}; ${scaled}${besideText})`, stages };
   }
-  const what = regressed.map((r) => `${r.stage} ${signed(r.deltaMs)} (${s1(r.measuredMs)} against ${s1(r.baselineMs)}, slack ${s1(r.slackMs)})`).join(', ');
+  const hostShare = (r: Row): string => (p.otherHostRel > 0 ? `${Math.round(p.otherHostRel * 100)} % for a host other than the baseline's ${s1(r.otherHostMs)}, ` : "the baseline's own host, ");
+  const rowText = (r: Row): string => `${r.stage} ${signed(r.deltaMs)} (${s1(r.measuredMs)} against ${s1(r.baselineMs)}, slack ${s1(r.slackMs)})`;
+  const stallKnown = samples.every((s) => s.totalStallMs !== undefined);
+  const regressed = rows.filter((r) => r.regressed);
+  if (regressed.length === 0 || (beside && !stallKnown)) {
+    // The host can explain every stage that looked slower: a host other than the baseline's, and the time tasks waited for a CPU.
+    const why = slower.map((r) => `${r.stage} by up to +${s1(r.slackMs + r.otherHostMs + r.stallMs)} (slack ${s1(r.slackMs)}, ${hostShare(r)}tasks waiting for a CPU ${stallKnown ? s1(r.stallMs) : 'not measured: no /proc/pressure/cpu'})`).join(', ');
+    return inconclusive(`${SLOWER_BUT} (${slower.map(rowText).join(', ')}), but within what the host can explain: ${why}${besideText}; ${scaled}`, rows.map(({ slackMs: _s, slower: _w, otherHostMs: _o, stallMs: _t, ...r }) => ({ ...r, regressed: false })));
+  }
+  const what = regressed.map(rowText).join(', ');
   const load = median(samples.map((s) => s.otherLoad));
   if (load - b.otherLoad > p.otherLoadSlack) {
-    return inconclusive(`slower (${what}), but other work kept ${load.toFixed(2)} cores busy against the baseline's ${b.otherLoad.toFixed(2)}: the host, not the stack, may be to blame`, stages);
+    return inconclusive(`${SLOWER_BUT} (${what}), but other work kept ${load.toFixed(2)} cores busy against the baseline's ${b.otherLoad.toFixed(2)}: the host, not the stack, may be to blame`, stages);
   }
   const guests = Math.max(...samples.map((s) => s.guestsAtOnce));
   if (guests > b.guestsAtOnce) {
-    return inconclusive(`slower (${what}), but ${guests} QEMU guests shared the host against the baseline's ${b.guestsAtOnce}: the host, not the stack, may be to blame`, stages);
+    return inconclusive(`${SLOWER_BUT} (${what}), but ${guests} QEMU guests shared the host against the baseline's ${b.guestsAtOnce}: the host, not the stack, may be to blame`, stages);
   }
   const net = netOfWaits(b, samples);
   const totals = samples.map((s) => (s.totalMs - (net ? s.totalWaitMs! : 0)) * (b.speedFactor / s.speedFactor));
   if (samples.length > 1 && range(totals) > p.varyRel * total.baselineMs) {
-    return inconclusive(`slower (${what}), but the ${n} disagree: their totals span ${s1(range(totals))}, more than ${Math.round(p.varyRel * 100)} % of the baseline's ${s1(total.baselineMs)}`, stages);
+    return inconclusive(`${SLOWER_BUT} (${what}), but the ${n} disagree: their totals span ${s1(range(totals))}, more than ${Math.round(p.varyRel * 100)} % of the baseline's ${s1(total.baselineMs)}`, stages);
   }
   const basis = net ? ', times less the guest\'s waits for a host CPU' : '';
-  return { verdict: 'regression', profile, reason: `slower than the baseline in the median of ${n}${basis}: ${what} (${scaled})`, stages };
+  const beyond = regressed.map((r) => `${r.stage} ${s1(r.deltaMs - r.slackMs - r.otherHostMs - r.stallMs)}`).join(', ');
+  return { verdict: 'regression', profile, reason: `slower than the baseline in the median of ${n}${basis}: ${what} (${scaled}${besideText}); beyond what the host can explain (${p.otherHostRel > 0 ? `${Math.round(p.otherHostRel * 100)} % for a host other than the baseline's, and ` : 'on the baseline\'s own host: '}the time tasks waited for a CPU) by ${beyond}`, stages };
 }
 
 /** The stages a verdict blames (not the total), slowest first. */

@@ -2,6 +2,7 @@ import type { ThinClient } from '../boot/thin-client';
 import type { StartedLab } from '../lab/lab';
 import { baselineProfile } from '../report/baseline';
 import { makeBaseline } from './baseline';
+import { hostId } from './host-id';
 import { bootRound } from './gated-boot';
 import type { Baseline, BootConfig, BootSample } from './types';
 
@@ -28,5 +29,5 @@ export async function recordBaseline(lab: StartedLab, opts: RecordOptions): Prom
     const totals = round.samples.map((s) => `${(s.totalMs / 1000).toFixed(1)} s${s.totalWaitMs === undefined ? '' : ` (${(s.totalWaitMs / 1000).toFixed(1)} s of it waiting for a CPU)`}`).join(', ');
     opts.progress?.(`baseline: round ${r} of ${rounds}: login after ${totals} (other load ${round.samples[0]?.otherLoad ?? '?'} cores, ${round.samples[0]?.guestsAtOnce ?? '?'} guests)`);
   }
-  return makeBaseline(samples, { profile: baselineProfile(lab.speed), clientsAtOnce: opts.clientsAtOnce, config: opts.config });
+  return makeBaseline(samples, { profile: baselineProfile(lab.speed), clientsAtOnce: opts.clientsAtOnce, config: opts.config, host: hostId() });
 }

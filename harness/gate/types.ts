@@ -33,6 +33,8 @@ export interface Baseline {
   runs: number;
   /** ISO 8601. */
   createdAt: string;
+  /** The machine that recorded it (gate/host-id.ts); absent: unknown, judged as another host's. */
+  host?: string;
   /** Per stage id, in boot order: its duration since the previous stage (the first: since QEMU start). */
   stages: Record<string, Measured>;
   /** QEMU start to the last stage (login). */
@@ -60,6 +62,19 @@ export interface BootSample {
   otherLoad: number;
   /** The most QEMU guests running at once during the boot. */
   guestsAtOnce: number;
+  /**
+   * Stage id -> ms during the stage in which some task on the host (any lab's server, NBD
+   * server, harness or guest) was runnable and waited for a CPU (/proc/pressure/cpu, "some").
+   * The most host contention can have added to the stage; absent: the kernel has no PSI.
+   */
+  stallMs?: Record<string, number>;
+  totalStallMs?: number;
+  /** The most QEMU guests of other runs (not this boot's lab's) running at once during the boot. */
+  foreignGuests?: number;
+  /** Other labs whose server ran on the host during the boot (run ids). */
+  otherLabs?: string[];
+  /** The guest speed probes its factor came from: each one's time to /init and its vCPU's wait for a host CPU, ms. */
+  speedProbes?: { probeMs: number[]; waitMs: number[] };
 }
 
 /**
