@@ -114,6 +114,21 @@ function flipByte(file: string, at: number): void {
   }
 }
 
+/** Waits until a spawned `./lab boot --report REPORT` has its run id and its client shows iPXE; its run and server container. */
+async function untilIpxe(lab: BackgroundLab, report: string): Promise<{ run: string; server: string }> {
+  const run = await until(d(300_000, 'the lab to start'), () => {
+    if (lab.stderr().includes('lab: done')) throw new Error(`./lab boot ended early:\n${lab.stderr()}`);
+    return runIdOf(lab.stderr());
+  });
+  await until(d(120_000, 'iPXE on the console'), () => {
+    const log = join(report, 'c1', 'console.log');
+    return existsSync(log) && /iPXE/.test(readFileSync(log, 'utf8')) ? true : undefined;
+  });
+  const server = (await execCommand('docker', ['ps', '-q', '--no-trunc', '--filter', `label=${RUN_LABEL}=${run}`], { deadline: d(30_000, 'server id') })).stdout.trim();
+  expect(server).to.match(/^[0-9a-f]{64}$/);
+  return { run, server };
+}
+
 describe('lab failures: what a user\'s machine does to the lab is named, healed, and leaves nothing', function () {
   const realCache = cacheDir();
   let real: ImageManifest;
@@ -296,16 +311,7 @@ describe('lab failures: what a user\'s machine does to the lab is named, healed,
       let run: string | undefined;
       let server = '';
       try {
-        run = await until(d(300_000, 'the lab to start'), () => {
-          if (lab.stderr().includes('lab: done')) throw new Error(`./lab boot ended early:\n${lab.stderr()}`);
-          return runIdOf(lab.stderr());
-        });
-        await until(d(120_000, 'iPXE on the console'), () => {
-          const log = join(report, 'c1', 'console.log');
-          return existsSync(log) && /iPXE/.test(readFileSync(log, 'utf8')) ? true : undefined;
-        });
-        server = (await execCommand('docker', ['ps', '-q', '--no-trunc', '--filter', `label=${RUN_LABEL}=${run}`], { deadline: d(30_000, 'server id') })).stdout.trim();
-        expect(server).to.match(/^[0-9a-f]{64}$/);
+        ({ run, server } = await untilIpxe(lab, report));
         // dockerd was started by ./lab (setsid dockerd); stopped by its own pid file.
         process.kill(Number(readFileSync('/var/run/docker.pid', 'utf8')), 'SIGKILL');
         const r = await finished(lab, 120_000, './lab boot after dockerd died');
@@ -344,16 +350,7 @@ describe('lab failures: what a user\'s machine does to the lab is named, healed,
       let run: string | undefined;
       let server = '';
       try {
-        run = await until(d(300_000, 'the lab to start'), () => {
-          if (lab.stderr().includes('lab: done')) throw new Error(`./lab boot ended early:\n${lab.stderr()}`);
-          return runIdOf(lab.stderr());
-        });
-        await until(d(120_000, 'iPXE on the console'), () => {
-          const log = join(report, 'c1', 'console.log');
-          return existsSync(log) && /iPXE/.test(readFileSync(log, 'utf8')) ? true : undefined;
-        });
-        server = (await execCommand('docker', ['ps', '-q', '--no-trunc', '--filter', `label=${RUN_LABEL}=${run}`], { deadline: d(30_000, 'server id') })).stdout.trim();
-        expect(server).to.match(/^[0-9a-f]{64}$/);
+        ({ run, server } = await untilIpxe(lab, report));
         await execCommand('docker', ['pause', server], { deadline: d(30_000, 'docker pause') });
         const r = await finished(lab, 300_000, './lab boot with its server paused');
         expect(r.stderr, r.stderr.slice(-3000)).to.match(new RegExp(`lab: the harness broke: the LTSP server container ${server.slice(0, 12)} is paused \\(docker pause\\), so its clients could not go on: not the stack's doing`));
