@@ -94,7 +94,7 @@ describe('boot to login: one thin client PXE-boots through the whole chain', fun
       at = i;
     }
     expect(stageIds(timeline)).to.deep.equal(c1.stages.map((s) => s.id));
-    // The stage is stamped as soon as its pattern shows, maybe before the line is complete.
+    // Stamped as soon as its pattern shows, mid-line maybe; the mark holds the whole line (followStages).
     expect(timeline.find((s) => s.stage === 'union')!.line).to.match(/ltsp-union: mounted ro=\/dev\/nbd0/);
   });
 

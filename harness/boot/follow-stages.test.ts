@@ -44,6 +44,23 @@ describe('followStages', function () {
     expect(marks.find((x) => x.stage === 'dhcp')?.line).to.equal('net0: 10.213.1.197/255.255.255.0');
   });
 
+  it("a mark's line is the whole line, though its stage was stamped when the pattern showed mid-line", async () => {
+    const m = machine();
+    const marks: StageMark[] = [];
+    const following = followStages(m, bootStages({ union: true }), opts({ marks }));
+    // The union line arrives in two chunks, the stage's pattern complete in the first.
+    const at = BOOT.indexOf('ltsp-union: mounted');
+    const cut = at + 'ltsp-union: mounted '.length;
+    m.console.push(BOOT.slice(0, cut));
+    await new Promise((r) => setTimeout(r, 20));
+    m.console.push(BOOT.slice(cut));
+    await following;
+    const union = marks.find((x) => x.stage === 'union')!;
+    const whole = BOOT.slice(at, BOOT.indexOf('\r\n', at));
+    expect(whole.length, 'the fixture line goes on past the pattern').to.be.greaterThan(cut - at);
+    expect(union.line.endsWith(whole), union.line).to.equal(true);
+  });
+
   it('a failure pattern fails the stage it came in with a BootStageError, and says which stage first', async () => {
     const m = machine();
     const failed: string[] = [];

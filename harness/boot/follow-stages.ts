@@ -40,6 +40,15 @@ export interface FollowStagesOptions {
  */
 export async function followStages(machine: StageSource, stages: StageDef[], opts: FollowStagesOptions): Promise<StageMark[]> {
   const marks = opts.marks ?? [];
+  // A stage is stamped as soon as its pattern shows, maybe before its line is complete:
+  // each mark's line is brought up to the whole line as more of the console comes.
+  const lineOf = new Map<StageMark, number>();
+  const wholeLines = (): void => {
+    for (const [mark, index] of lineOf) {
+      const now = machine.console.line(index)?.text;
+      if (now !== undefined && now.length > mark.line.length && now.startsWith(mark.line)) mark.line = now;
+    }
+  };
   for (let i = 0; i < stages.length; i++) {
     const stage = stages[i] as StageDef;
     const later: FailPattern[] = stages.slice(i + 1).map((s) => ({ name: `${s.label} came before ${stage.label}`, pattern: s.pattern }));
@@ -48,7 +57,9 @@ export async function followStages(machine: StageSource, stages: StageDef[], opt
       const wait = machine.console.waitFor(stage.pattern, { deadline: d, failOn: [...BOOT_FAIL_PATTERNS, ...later], exited: machine.exited });
       const m = await (opts.abort ? Promise.race([wait, opts.abort]) : wait);
       const mark = { stage: stage.id, label: stage.label, t: Math.round(m.t), budgetMs: Math.round(d.totalMs), line: m.line.text };
+      wholeLines();
       marks.push(mark);
+      lineOf.set(mark, m.line.index);
       opts.onMark?.(mark);
       debug('%s: %s at %s s', machine.name, stage.label, (m.t / 1000).toFixed(1));
     } catch (e) {
@@ -73,6 +84,7 @@ export async function followStages(machine: StageSource, stages: StageDef[], opt
       });
     }
   }
+  wholeLines();
   return marks;
 }
 

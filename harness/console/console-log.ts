@@ -256,6 +256,17 @@ export class ConsoleLog implements AsyncDisposable {
     return out;
   }
 
+  /**
+   * Line `index` as it stands now: whole once its newline came, else the part received so
+   * far (a wait resolves at its match, maybe mid-line); undefined once it left the ring.
+   */
+  line(index: number): ConsoleLine | undefined {
+    if (index === this.nextIndex) return this.partial ? publicLine(this.partialLine()) : undefined;
+    if (this.ring.length === 0) return undefined;
+    const l = this.at(index - this.at(0).index);
+    return l?.index === index ? publicLine(l) : undefined;
+  }
+
   /** The last `n` lines as "[  12.345] text", the unterminated last line included. */
   tail(n = TAIL_LINES): string[] {
     const out: string[] = [];
