@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Deadline } from '../common/deadline';
-import { ConsoleWaitError, SutError, UsageError } from '../common/errors';
+import { ConsoleWaitError, SutError, TAIL_LINES, UsageError } from '../common/errors';
 import { log } from '../common/log';
 import { stepDeadline } from '../common/run-deadline';
 import type { RunContext } from '../common/run-context';
@@ -188,7 +188,8 @@ const DELAY_FILTER = 'ltsp-fault-delay';
 
 export class StartedThinClient implements AsyncDisposable {
   readonly timeline: StageMark[] = [];
-  private failure?: { stage: string; error: string };
+  /** `tail`: the console's last lines when the boot failed, so later output (QEMU runs on until its stop) does not bury the line that failed it. */
+  private failure?: { stage: string; error: string; tail: string[] };
   /** Set while waitForBoot follows the boot; false once it returned or threw. */
   private following = false;
   /** How many stages the last waitForBoot followed (all, or up to its `upTo`); unset: all. */
@@ -257,7 +258,7 @@ export class StartedThinClient implements AsyncDisposable {
         abort: Promise.race([watch.promise, this.console.logFailed]),
         stopping: () => this.stopping !== undefined,
         consoleLogFile: join(this.dir, 'console.log'),
-        onFailure: (stage, error) => (this.failure = { stage: stage.id, error }),
+        onFailure: (stage, error) => (this.failure = { stage: stage.id, error, tail: this.console.lines().slice(-TAIL_LINES).map((l) => l.text) }),
         onMark: (mark) => this.emitStage(mark),
       });
     } finally {
@@ -426,7 +427,7 @@ export class StartedThinClient implements AsyncDisposable {
       mac: this.mac,
       // A boot followed up to a stage (./lab bisect --stage) is whole when it got there.
       ok: !this.failure && this.timeline.length === (this.followed ?? this.stages.length),
-      ...(this.failure ? { failedStage: this.failure.stage, error: this.failure.error } : {}),
+      ...(this.failure ? { failedStage: this.failure.stage, error: this.failure.error, failureTail: [...this.failure.tail] } : {}),
       stages: [...this.timeline],
       consoleLog: join(this.name, 'console.log'),
       qmpLog: join(this.name, 'qmp.log'),

@@ -41,6 +41,11 @@ describe('results.schema.json', () => {
     expect(resultsSchemaErrors(twoClientRun())).to.deep.equal([]);
   });
 
+  it("a failed client's console tail is the one it failed with, not the end of a log QEMU went on writing", () => {
+    const c = clientResult({ ...TIMELINE, failureTail: ['iPXE 1.21', 'Could not boot: Error 0x2a818006'] }, dir);
+    expect(c.consoleTail).to.deep.equal(['iPXE 1.21', 'Could not boot: Error 0x2a818006']);
+  });
+
   it('takes a ./lab test run: tests, a skipped one, data, and a gate verdict per test', () => {
     const report = new TestRunReport(dir, 'test-1', './lab test');
     report.noteLab({ speed: SPEED });

@@ -69,7 +69,7 @@ export function clientResult(tl: ClientTimeline, runDir: string, prefix = ''): C
   if (!tl.ok) {
     r.failedStage = tl.failedStage ?? nextStageAfter(tl);
     if (tl.error !== undefined) r.error = tl.error;
-    r.consoleTail = lines.slice(-TAIL_LINES).map((l) => l.text);
+    r.consoleTail = tl.failureTail ?? lines.slice(-TAIL_LINES).map((l) => l.text);
   }
   if (consoleLog !== undefined) r.consoleLog = consoleLog;
   if (tl.qmpLog !== undefined) r.qmpLog = join(prefix, tl.qmpLog);

@@ -39,6 +39,8 @@ export interface ClientTimeline {
   /** Set when a boot failed. */
   failedStage?: string;
   error?: string;
+  /** The console's last lines when the boot failed (the log file goes on until QEMU stops). */
+  failureTail?: string[];
   /** In boot order. */
   stages: StageMark[];
   /** Paths relative to the report folder. */
