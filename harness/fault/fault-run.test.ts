@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatFaultEvents, holdRequestScript, parseHold, type FaultEvent } from './fault-run';
+import { formatFaultEvents, holdAnswer, holdRequestScript, parseHold, type FaultEvent } from './fault-run';
 
 describe('formatFaultEvents', () => {
   it('prints a row per client and fault, with what happened and the evidence under it', () => {
@@ -54,6 +54,12 @@ describe('holdRequestScript', () => {
     const r = run([['0'], ['0'], ['0'], ['28']]);
     expect(r.kills).to.deep.equal(['-STOP 200 201']);
     expect(parseHold(r.out)).to.deep.include({ stopped: [200, 201], unread: [28] });
+  });
+
+  it("the hold's answer is its own line, wherever other output puts it", () => {
+    const held = holdAnswer('held 125 200,201 28\nkill: (202) - No such process\n');
+    expect(held).to.deep.include({ stopped: [200, 201], unread: [28], waitedMs: 125 });
+    expect(holdAnswer('ss: warning\nnone: no request from 10.0.0.2 in 10000 ms\n')).to.equal('none: no request from 10.0.0.2 in 10000 ms');
   });
 
   it('with two connections of the client, waits for a request on each (a read and a write)', () => {

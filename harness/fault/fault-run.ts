@@ -155,7 +155,7 @@ export function holdRequestScript(ip: string, waitMs: number): string {
     `[ -n "$(${conns})" ] || { echo "none: no NBD connection from ${ip}"; exit 0; }`,
     'pids=$(pgrep -P "$(cat /var/run/nbd-server.pid 2>/dev/null)" | sort -n)',
     '[ -n "$pids" ] || { echo "none: nbd-server has no connection process"; exit 0; }',
-    'kill -STOP $pids',
+    'kill -STOP $pids 2>/dev/null',
     't0=$(date +%s%N)',
     'while :; do',
     `  q=$(${conns} | awk '{ print $1 }')`,
@@ -166,12 +166,22 @@ export function holdRequestScript(ip: string, waitMs: number): string {
     '    [ "$full" -eq "$all" ] && break',
     '    [ $((ms - first)) -ge 1000 ] && break',
     `  elif [ "$ms" -ge ${waitMs} ]; then`,
-    `    kill -CONT $pids; echo "none: no request from ${ip} in ${waitMs} ms"; exit 0`,
+    `    kill -CONT $pids 2>/dev/null; echo "none: no request from ${ip} in ${waitMs} ms"; exit 0`,
     '  fi',
     '  sleep 0.05',
     'done',
     'echo "held $ms $(echo $pids | tr \' \' ,) $(echo $q | tr \' \' ,)"',
   ].join('\n');
+}
+
+/**
+ * The hold's answer in the server's output, or why there is none: its own line, wherever
+ * it stands (a connection process that ended between pgrep and kill, or a tool's warning,
+ * may write lines of its own around it).
+ */
+export function holdAnswer(output: string): HeldRequest | string {
+  const all = output.split('\n').map((l) => l.trim()).filter(Boolean);
+  return parseHold(all.find((l) => /^(held |none: )/.test(l)) ?? all.at(-1) ?? '');
 }
 
 /** The hold's answer, or why there is none. */
@@ -212,7 +222,7 @@ async function apply(f: FaultSpec, t: FaultTargets, client: StartedThinClient): 
       const reader = loggedIn ? lines(await client.check(guestReaderCommand(), step('start the guest reader')), 1)[0] : undefined;
       if (reader) evidence.push(`${client.name}: direct reads of /dev/nbd0 in a loop (pid ${reader})`);
       const ip = clientIp(client);
-      const hold = ip ? parseHold(lines(await serverSh(t.server, holdRequestScript(ip, HOLD_WAIT_MS), step('hold a request in flight')), 1)[0] ?? '') : `none: ${client.name} reported no address`;
+      const hold = ip ? holdAnswer(await serverSh(t.server, holdRequestScript(ip, HOLD_WAIT_MS), step('hold a request in flight'))) : `none: ${client.name} reported no address`;
       const heldRequest = typeof hold === 'string' ? undefined : hold;
       evidence.push(
         heldRequest
