@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { useTempEnvDir } from '../harness/common/temp-env-dir';
 import { Lab, SetupError, UsageError } from '../harness/index';
 import { parseBootArgs } from './args';
 import { checkBootUpFront } from './boot';
@@ -18,16 +18,8 @@ function upFront(argv: string[], lab = new Lab()): unknown {
 
 describe('./lab boot: what is checked before anything starts', () => {
   let dir: string;
-  const saved = process.env.LTSP_LAB_BASELINES;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'ltsp-boot-checks-'));
-    process.env.LTSP_LAB_BASELINES = dir;
-  });
-  afterEach(() => {
-    if (saved === undefined) delete process.env.LTSP_LAB_BASELINES;
-    else process.env.LTSP_LAB_BASELINES = saved;
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const baselines = useTempEnvDir('LTSP_LAB_BASELINES', 'ltsp-boot-checks-');
+  beforeEach(() => (dir = baselines()));
 
   it('--compare with a damaged baseline: a set-up problem (exit 3) naming the file and the way out', () => {
     writeFileSync(join(dir, 'tcg-2cpu.json'), '{ "schemaVersion": 2,');

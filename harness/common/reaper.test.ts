@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { useTempEnvDir } from './temp-env-dir';
 import { Deadline } from './deadline';
 import { SetupError } from './errors';
 import { fateOf, orphanBuildContainer, reap, RULE_CHAINS, RunOwners } from './reaper';
@@ -33,19 +33,9 @@ describe('reaper: build containers no run label vouches for', () => {
 describe('reaper: only what the lab made, judged by its owner', () => {
   const DEAD = '99999999:1';
   const me = `${process.pid}:${processStartTime(process.pid)}`;
-  let saved: string | undefined;
-  let root: string;
-
-  beforeEach(() => {
-    saved = process.env.LTSP_LAB_STATE;
-    root = mkdtempSync(join(tmpdir(), 'lab-reap-'));
-    process.env.LTSP_LAB_STATE = root;
-  });
-  afterEach(() => {
-    if (saved === undefined) delete process.env.LTSP_LAB_STATE;
-    else process.env.LTSP_LAB_STATE = saved;
-    rmSync(root, { recursive: true, force: true });
-  });
+  const stateDir = useTempEnvDir('LTSP_LAB_STATE', 'lab-reap-');
+  let root = '';
+  beforeEach(() => (root = stateDir()));
 
   it('refuses a state root of user data before it removes anything, and the data stays whole', async () => {
     mkdirSync(join(root, 'photos', '2024'), { recursive: true });

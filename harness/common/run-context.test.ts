@@ -3,6 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { useTempEnvDir } from './temp-env-dir';
 import { LAB_LABEL, OWNER_LABEL, RUN_LABEL, RUN_MARKER, RunContext, ownerAlive, processStartTime, stateRoot } from './run-context';
 import { runMarkerText } from './state-root';
 import { SetupError } from './errors';
@@ -102,20 +103,9 @@ describe('ownerAlive', () => {
 });
 
 describe('RunContext state folder', () => {
-  let saved: string | undefined;
-  let root: string;
-
-  beforeEach(() => {
-    saved = process.env.LTSP_LAB_STATE;
-    root = mkdtempSync(join(tmpdir(), 'lab-state-'));
-    process.env.LTSP_LAB_STATE = root;
-  });
-
-  afterEach(() => {
-    if (saved === undefined) delete process.env.LTSP_LAB_STATE;
-    else process.env.LTSP_LAB_STATE = saved;
-    rmSync(root, { recursive: true, force: true });
-  });
+  const stateDir = useTempEnvDir('LTSP_LAB_STATE', 'lab-state-');
+  let root = '';
+  beforeEach(() => (root = stateDir()));
 
   it('lives under LTSP_LAB_STATE', () => {
     expect(stateRoot()).to.equal(root);
