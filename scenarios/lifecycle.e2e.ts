@@ -189,7 +189,7 @@ interface StartPoint {
   docker?: RegExp;
   /** A QEMU command line to hold (a bash regex, support/start-holds QemuHold). */
   qemu?: string;
-  /** Every mkdir of the state root delayed (strace), SIGTERM sent on its entry. */
+  /** Every mkdir of the state root held once made (strace), SIGTERM sent while it is. */
   stateRoot?: true;
   /** A progress line of ./lab boot to send it on. */
   line?: RegExp;
@@ -205,7 +205,7 @@ const START_POINTS: StartPoint[] = [
   { point: 'the client boot', line: /^lab: run [a-z0-9]{6}: 1 client\(s\) booting/m },
 ];
 
-/** What the state-root hold delays each mkdir of the root by: the SIGTERM lands inside it. */
+/** How long the state-root hold keeps the mkdir of the root from returning: the SIGTERM lands inside it. */
 const STATE_ROOT_HOLD_S = 3;
 
 describe('SIGTERM at every point of ./lab boot\'s start-up: exit 143 within the startStop budget, nothing left (issue 19)', function () {
