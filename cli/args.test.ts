@@ -199,7 +199,7 @@ describe('parseBenchArgs', () => {
     throw new Error(`parseBenchArgs(${JSON.stringify(argv)}) did not throw`);
   };
 
-  it('defaults: 3 runs of every case but images-warm, a table', () => {
+  it('defaults: 3 runs of every case but images-warm and gate-beside (parts of images and gate), a table', () => {
     expect(parseBenchArgs([])).to.deep.equal({ runs: 3, cases: ['chain', 'overhead', 'concurrency', 'images', 'memory', 'gate'], json: false });
   });
 
@@ -223,7 +223,7 @@ describe('parseBenchArgs', () => {
   }
 
   it('names the cases when one is unknown', () => {
-    expect(refused(['--case', 'x']).hint).to.equal('one of: chain, overhead, concurrency, images, memory, gate, images-warm');
+    expect(refused(['--case', 'x']).hint).to.equal('one of: chain, overhead, concurrency, images, memory, gate, gate-beside, images-warm');
   });
 });
 

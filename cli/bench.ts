@@ -15,6 +15,7 @@ about concurrency. Writes reports/bench-<run>/bench.json.
   gate         the regression gate: 10 gated runs of the unchanged stack (false alarms), then
                injected delays (ltsp.test.delay) down to the smallest the gate catches, then 10
                runs and an nbd +20 s run beside a second booting lab (qslot 2); --runs does not apply
+  gate-beside  gate's lane beside a second booting lab alone: N gated runs and the nbd +20 s run (qslot 2)
   images-warm  the warm build alone (the quick check ./lab test runs)
 
 --json prints bench.json on stdout and the table on stderr. Exit 0 whatever the numbers;

@@ -1,9 +1,10 @@
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  budgetMs,
   BootStageError,
   ConsoleWaitError,
   Deadline,
@@ -18,7 +19,8 @@ import {
   type StartedLab,
   type StartedThinClient,
 } from '../harness/index';
-import { LAB_SCRIPT, runLab } from './support/lab-cli';
+import { LAB_SCRIPT, runLab, spawnLab } from './support/lab-cli';
+import { DockerHold, QemuHold, straceHold } from './support/start-holds';
 import { leftovers, NOTHING } from './support/leftovers';
 import { rejection, until } from './support/outcome';
 import { startClient, startSuiteLab } from './support/suite-lab';
@@ -174,4 +176,110 @@ describe('lifecycle: teardown on every path, and a reaper for what a killed run 
       expect((e as Error).message).to.match(/ltsp-server: ready/);
     });
   });
+});
+
+/**
+ * Where `./lab boot` is held when the SIGTERM comes, and how the test knows it is there:
+ * each hold stops the lab inside that step (see support/start-holds), so the signal
+ * provably lands there.
+ */
+interface StartPoint {
+  point: string;
+  /** A Docker API request line to hold (support/start-holds DockerHold). */
+  docker?: RegExp;
+  /** A QEMU command line to hold (a bash regex, support/start-holds QemuHold). */
+  qemu?: string;
+  /** Every mkdir of the state root held once made (strace), SIGTERM sent while it is. */
+  stateRoot?: true;
+  /** A progress line of ./lab boot to send it on. */
+  line?: RegExp;
+}
+
+const START_POINTS: StartPoint[] = [
+  { point: 'the state-root check', stateRoot: true },
+  { point: 'the image build (its cache check)', docker: /^GET \S*\/images\/ltsp-lab\/base:\S+\/json / },
+  { point: 'the reap of dead runs', docker: /^GET \S*\/containers\/json\?\S*ltsp-lab/ },
+  { point: 'the network creation', docker: /^POST \S*\/networks\/create / },
+  { point: 'the server start (clients powering on beside it)', docker: /^POST \S*\/containers\/[0-9a-f]+\/start\S* / },
+  { point: 'the accelerator probe', qemu: '-accel kvm' },
+  { point: 'the client boot', line: /^lab: run [a-z0-9]{6}: 1 client\(s\) booting/m },
+];
+
+/** How long the state-root hold keeps the mkdir of the root from returning: the SIGTERM lands inside it. */
+const STATE_ROOT_HOLD_S = 3;
+
+describe('SIGTERM at every point of ./lab boot\'s start-up: exit 143 within the startStop budget, nothing left (issue 19)', function () {
+  let scratch: string;
+
+  before(function () {
+    scratch = mkdtempSync(join(tmpdir(), 'ltsp-lab-sigstart-'));
+  });
+
+  after(function () {
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  for (const p of START_POINTS) {
+    it(`SIGTERM during ${p.point}`, async function () {
+      // A state root of its own: no cached accelerator verdict (the probe runs), and its run folders are all this run's.
+      const dir = join(scratch, p.point.replace(/\W+/g, '-'));
+      mkdirSync(dir);
+      const root = join(dir, 'state');
+      const report = join(dir, 'report');
+      const trace = join(dir, 'strace');
+      // The host's accelerator verdict, where the probe is not the point: no QEMU starts before the clients.
+      if (!p.qemu && !p.stateRoot && existsSync(join(stateRoot(), 'accel-verdict.json'))) {
+        mkdirSync(root, { recursive: true });
+        copyFileSync(join(stateRoot(), 'accel-verdict.json'), join(root, 'accel-verdict.json'));
+      }
+      const docker = p.docker ? await new DockerHold(p.docker).start() : undefined;
+      const qemu = p.qemu ? await QemuHold.create(p.qemu) : undefined;
+      const d = Deadline.after(300_000, `./lab boot to reach ${p.point}`);
+      const lab = spawnLab(['boot', '--report', report], {
+        env: { DEBUG: 'lab:lab', LTSP_LAB_STATE: root, ...docker?.env, ...qemu?.env() },
+        ...(p.stateRoot ? { prefix: straceHold(root, STATE_ROOT_HOLD_S, trace) } : {}),
+      });
+      try {
+        let target = lab.pid;
+        const early = lab.exited.then((r) => Promise.reject(new Error(`./lab boot ended before ${p.point}: exit ${r.code}\n${r.stderr.slice(-3000)}`)));
+        early.catch(() => undefined);
+        const reached = async (): Promise<string> => {
+          if (docker) return docker.held;
+          if (qemu) return qemu.held(d);
+          if (p.stateRoot) {
+            const line = await until(d, () => (existsSync(trace) ? readFileSync(trace, 'utf8').split('\n').find((l) => l.includes(`mkdir("${root}"`)) : undefined));
+            // The trace names the process: ./lab's node under strace.
+            target = Number(line.split(' ')[0]);
+            return line;
+          }
+          return until(d, () => p.line!.exec(lab.stderr())?.[0]);
+        };
+        const at = await d.race(Promise.race([reached(), early]));
+        const t0 = performance.now();
+        process.kill(target, 'SIGTERM');
+        // What was held goes on: a step the lab does not wait for makes what it makes after the lab is gone.
+        docker?.release();
+        qemu?.release();
+        const bound = budgetMs('startStop') + (p.stateRoot ? STATE_ROOT_HOLD_S * 1000 : 0);
+        const r = await Deadline.after(bound, `./lab boot to exit after SIGTERM during ${p.point} (held at: ${at})`).race(lab.exited, () => {
+          lab.kill('SIGKILL', true);
+          return new Error(`./lab boot still ran ${bound / 1000} s after SIGTERM during ${p.point}\n${lab.stderr().slice(-3000)}`);
+        });
+        const ms = performance.now() - t0;
+        expect(r.code, `exit code after SIGTERM during ${p.point} (held at: ${at})\n${r.stderr.slice(-3000)}`).to.equal(143);
+        expect(r.stderr).to.match(/lab: SIGTERM: tearing the lab down/);
+        const run = /lab run ([a-z0-9]{6}): starting/.exec(r.stderr)?.[1];
+        if (!p.stateRoot) expect(run, 'the run id (debug lab)').to.be.a('string');
+        // Whatever the lab did not wait for has had its chance to finish: a docker call released just now.
+        await docker?.close();
+        if (run) expect(await leftovers(run, root), `left by run ${run} after SIGTERM during ${p.point}, ${Math.round(ms)} ms to exit`).to.deep.equal(NOTHING);
+        const inRoot = existsSync(root) ? readdirSync(root).filter((n) => n !== 'accel-verdict.json') : [];
+        expect(inRoot, `the state root ${root}`).to.deep.equal([]);
+      } finally {
+        lab.kill('SIGKILL', true);
+        await docker?.close();
+        qemu?.remove();
+      }
+    });
+  }
 });

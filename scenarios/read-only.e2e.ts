@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import type { StartedLab, StartedThinClient } from '../harness/index';
+import { exportFiles, ROOT_COW } from './support/exports';
 import { startClient, startSuiteLab } from './support/suite-lab';
 
 /*
@@ -11,14 +12,7 @@ import { startClient, startSuiteLab } from './support/suite-lab';
  * so the image stays untouched): there they must come out the other way, or they could
  * not tell the two apart.
  */
-const WRITABLE = 'root-cow';
-const WRITABLE_EXPORT = `# read-only.e2e.ts: the contrast, an export of the same image that is not read-only
-[${WRITABLE}]
-	exportname = /srv/ltsp/root.ext4
-	copyonwrite = true
-	cowdir = /tmp
-	authfile = /etc/nbd-server/allow
-`;
+const WRITABLE = ROOT_COW.name;
 
 interface ReadOnlyEvidence {
   /** blockdev --getro /dev/nbd0: 1 read-only. */
@@ -39,7 +33,7 @@ describe('read-only contrast: without rd.unionfs=1 the client runs on the plain 
   let c2: StartedThinClient;
 
   before(async function () {
-    lab = await startSuiteLab(this.test!.parent!, (l) => l.withServerFiles([{ target: `/etc/nbd-server/conf.d/${WRITABLE}.conf`, content: WRITABLE_EXPORT }]));
+    lab = await startSuiteLab(this.test!.parent!, (l) => l.withServerFiles(exportFiles(ROOT_COW)));
     [c1, c2] = await Promise.all([
       startClient(lab, 'c1', (c) => c.withUnion(false)),
       startClient(lab, 'c2', (c) => c.withUnion(false).withExportName(WRITABLE)),

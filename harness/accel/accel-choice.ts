@@ -2,11 +2,12 @@ import { existsSync, readFileSync, renameSync, statSync, writeFileSync, mkdirSyn
 import { delimiter, dirname, isAbsolute, join } from 'node:path';
 import { budgetMs } from '../common/budgets';
 import type { Deadline } from '../common/deadline';
-import { SetupError, UsageError } from '../common/errors';
+import { HarnessError, SetupError, UsageError } from '../common/errors';
 import { log } from '../common/log';
 import { RunContext, stateRoot } from '../common/run-context';
 import { ACCEL_VERDICT_FILE } from '../common/state-root';
 import { stepDeadline } from '../common/run-deadline';
+import { teardownSignal } from '../common/teardown';
 import { hostSpeed, type Accel, type AccelChoice, type HostSpeed } from '../common/speed';
 import { defaultQemuBinary } from '../qemu/qemu-machine';
 import { probeAccel, seconds, type ProbeResult } from './accel-probe';
@@ -168,6 +169,9 @@ export async function chooseAccel(opts: ChooseAccelOptions): Promise<AccelDecisi
 
   const prober = opts.prober ?? defaultProber(opts, env);
   const decision = await decide(prober, opts.deadline);
+  // A probe a signal's teardown ended proves nothing about this host: not cached.
+  const stopping = teardownSignal();
+  if (stopping !== undefined) throw new HarnessError(`the accelerator probe was stopped on ${stopping}`);
   if (forced === 'kvm' && decision.accel !== 'kvm') refuse(decision.reason);
   writeCache(cacheFile, key, decision);
   return decision;

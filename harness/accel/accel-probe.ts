@@ -4,6 +4,7 @@ import { bootStages } from '../boot/stages';
 import type { Deadline } from '../common/deadline';
 import { ConsoleWaitError } from '../common/errors';
 import { log } from '../common/log';
+import { trackStoppable } from '../common/teardown';
 import type { Accel } from '../common/speed';
 import { ConsoleLog } from '../console/console-log';
 import { DEFAULT_FAIL_PATTERNS } from '../console/fail-patterns';
@@ -63,6 +64,9 @@ export async function probeAccel(spec: ProbeSpec): Promise<ProbeResult> {
     .withExtraArgs('-no-reboot');
   const startedAt = performance.now();
   const proc = await machine.spawn();
+  // A signal's teardown ends the probe at once (its QEMU), not after its own limit.
+  const stoppable = { stop: () => proc.terminate(2000) };
+  trackStoppable(stoppable, true);
   const console = new ConsoleLog({ name, startedAt });
   console.attach(proc.stdout);
   const marks = probeMarks();
@@ -87,6 +91,7 @@ export async function probeAccel(spec: ProbeSpec): Promise<ProbeResult> {
     return { accel: spec.accel, ok: true, ms, tail: console.tail(20) };
   } finally {
     await proc.terminate(2000);
+    trackStoppable(stoppable, false);
     await console.close();
   }
 }

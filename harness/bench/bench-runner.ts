@@ -13,7 +13,7 @@ import { writeRunReport } from '../report/run-report';
 import { CaseRun, failureOf, type BenchCase, type BenchContext } from './case-run';
 import { chainCase } from './chain-case';
 import { concurrencyCase } from './concurrency-case';
-import { gateCase } from './gate-case';
+import { gateBesideCase, gateCase } from './gate-case';
 import { benchHost } from './host-load';
 import { imagesCase, imagesWarmCase } from './images-case';
 import { memoryCase } from './memory-case';
@@ -21,11 +21,11 @@ import { overheadCase } from './overhead-case';
 import type { BenchReport } from './types';
 
 /** Every case, in the order a full bench runs them. */
-const CASES: readonly BenchCase[] = [chainCase, overheadCase, concurrencyCase, imagesCase, memoryCase, gateCase, imagesWarmCase];
+const CASES: readonly BenchCase[] = [chainCase, overheadCase, concurrencyCase, imagesCase, memoryCase, gateCase, gateBesideCase, imagesWarmCase];
 
 export const BENCH_CASES: readonly string[] = CASES.map((c) => c.name);
-/** What `./lab bench` runs without --case: images-warm is part of images. */
-export const DEFAULT_BENCH_CASES: readonly string[] = BENCH_CASES.filter((n) => n !== 'images-warm');
+/** What `./lab bench` runs without --case: images-warm is part of images, gate-beside of gate. */
+export const DEFAULT_BENCH_CASES: readonly string[] = BENCH_CASES.filter((n) => n !== 'images-warm' && n !== 'gate-beside');
 
 export interface BenchOptions {
   /** Case names, run in the order of BENCH_CASES whatever the order given. */

@@ -154,37 +154,10 @@ export const gateCase: BenchCase = {
         delayed.push({ ...d, verdict: v });
         c.progress(`${d.stage} +${d.seconds} s: ${caught({ ...d, verdict: v }) ? 'CAUGHT' : 'missed'}: ${short(v)}`);
       });
-      // Beside a second lab: one client here and one there, two guests in all as the baseline had, but two servers and two harnesses.
-      const second = new SecondLab();
-      const besideRuns: GateVerdict[] = [];
-      let besideDelayed: DelayedRun | undefined;
-      try {
-        for (let run = 1; run <= UNCHANGED_RUNS; run++) {
-          const r = await c.attempt(run, `beside a second lab: unchanged run ${run}`, () => gatedRun(lab, `s${run}`, (b) => b));
-          if (!r) continue;
-          besideRuns.push(r.verdict);
-          recorded.push({ run: `beside ${run}`, verdict: r.verdict.verdict, samples: r.samples });
-          c.progress(`beside a second lab: unchanged run ${run}: ${short(r.verdict)}`);
-        }
-        const r = await c.attempt(UNCHANGED_RUNS + 1, `beside a second lab: ${BESIDE_DELAY.stage} +${BESIDE_DELAY.seconds} s`, () => gatedRun(lab, 'sd', (b) => b.withAppend(testDelayArg([BESIDE_DELAY]))));
-        if (r) {
-          besideDelayed = { ...BESIDE_DELAY, verdict: r.verdict };
-          recorded.push({ run: `beside ${BESIDE_DELAY.stage} +${BESIDE_DELAY.seconds} s`, verdict: r.verdict.verdict, samples: r.samples });
-          c.progress(`beside a second lab: ${BESIDE_DELAY.stage} +${BESIDE_DELAY.seconds} s: ${caught(besideDelayed) ? 'CAUGHT' : 'missed'}: ${short(r.verdict)}`);
-        }
-      } finally {
-        await second.stop();
-      }
+      const { recorded: besideRecorded, ...beside } = await besideLane(c, lab, UNCHANGED_RUNS);
       const s = summarizeGate(unchanged, delayed);
-      const sb = summarizeGate(besideRuns, besideDelayed ? [besideDelayed] : []);
       c.notes.push(`false alarms: ${s.falseAlarms} of ${s.runs} gated runs of the unchanged stack (${s.passes} pass, ${s.inconclusive} inconclusive)`);
       c.notes.push(`smallest delay reliably caught: ${s.smallestReliable === undefined ? 'none' : `${s.smallestReliable} s`} (caught at every stage tried, as was every larger delay)`);
-      c.notes.push(`beside a second booting lab (${second.codes.length} of its boots, exit codes ${[...new Set(second.codes)].join(' ')}): false alarms: ${sb.falseAlarms} of ${sb.runs} gated runs of the unchanged stack (${sb.passes} pass, ${sb.inconclusive} inconclusive); ${BESIDE_DELAY.stage} +${BESIDE_DELAY.seconds} s: ${besideDelayed ? `${caught(besideDelayed) ? 'caught' : besideDelayed.verdict.verdict}` : 'not measured'}`);
-      c.tables.push({
-        title: 'unchanged stack, gated, beside a second booting lab',
-        header: ['run', 'verdict', 'total s', 'reason'],
-        rows: besideRuns.map((v, i) => [String(i + 1), v.verdict, ((v.stages.at(-1)?.measuredMs ?? 0) / 1000).toFixed(1), v.reason]),
-      });
       c.tables.push({
         title: 'unchanged stack, gated',
         header: ['run', 'verdict', 'total s', 'reason'],
@@ -195,7 +168,66 @@ export const gateCase: BenchCase = {
         header: ['stage', 'delay s', 'caught', 'stages named', 'verdict'],
         rows: [...delayed].sort((a, b) => a.stage.localeCompare(b.stage) || b.seconds - a.seconds).map((d) => [d.stage, String(d.seconds), caught(d) ? 'yes' : 'NO', regressedStages(d.verdict).join(' ') || '-', d.verdict.verdict]),
       });
-      c.details.push({ summary: s, unchanged, delayed, beside: { summary: sb, unchanged: besideRuns, delayed: besideDelayed, secondLabCodes: second.codes }, recorded });
+      c.details.push({ summary: s, unchanged, delayed, beside, recorded: [...recorded, ...besideRecorded] });
+    });
+  },
+};
+
+/** What the lane beside a second lab measured. */
+interface BesideLane {
+  summary: GateBenchSummary;
+  unchanged: GateVerdict[];
+  delayed?: DelayedRun;
+  secondLabCodes: (number | null)[];
+  recorded: { run: string; verdict: GateVerdict['verdict']; samples: BootSample[] }[];
+}
+
+/**
+ * `runs` gated runs of the unchanged stack and one with the issue's nbd +20 s, while a
+ * second lab boots beside: one client here and one there, two guests in all as the
+ * baseline had, but two servers and two harnesses. Its note, table and figures go into `c`.
+ */
+async function besideLane(c: CaseRun, lab: StartedLab, runs: number): Promise<BesideLane> {
+  const second = new SecondLab();
+  const besideRuns: GateVerdict[] = [];
+  const recorded: BesideLane['recorded'] = [];
+  let besideDelayed: DelayedRun | undefined;
+  try {
+    for (let run = 1; run <= runs; run++) {
+      const r = await c.attempt(run, `beside a second lab: unchanged run ${run}`, () => gatedRun(lab, `s${run}`, (b) => b));
+      if (!r) continue;
+      besideRuns.push(r.verdict);
+      recorded.push({ run: `beside ${run}`, verdict: r.verdict.verdict, samples: r.samples });
+      c.progress(`beside a second lab: unchanged run ${run}: ${short(r.verdict)}`);
+    }
+    const r = await c.attempt(runs + 1, `beside a second lab: ${BESIDE_DELAY.stage} +${BESIDE_DELAY.seconds} s`, () => gatedRun(lab, 'sd', (b) => b.withAppend(testDelayArg([BESIDE_DELAY]))));
+    if (r) {
+      besideDelayed = { ...BESIDE_DELAY, verdict: r.verdict };
+      recorded.push({ run: `beside ${BESIDE_DELAY.stage} +${BESIDE_DELAY.seconds} s`, verdict: r.verdict.verdict, samples: r.samples });
+      c.progress(`beside a second lab: ${BESIDE_DELAY.stage} +${BESIDE_DELAY.seconds} s: ${caught(besideDelayed) ? 'CAUGHT' : 'missed'}: ${short(r.verdict)}`);
+    }
+  } finally {
+    await second.stop();
+  }
+  const sb = summarizeGate(besideRuns, besideDelayed ? [besideDelayed] : []);
+  c.notes.push(`beside a second booting lab (${second.codes.length} of its boots, exit codes ${[...new Set(second.codes)].join(' ')}): false alarms: ${sb.falseAlarms} of ${sb.runs} gated runs of the unchanged stack (${sb.passes} pass, ${sb.inconclusive} inconclusive); ${BESIDE_DELAY.stage} +${BESIDE_DELAY.seconds} s: ${besideDelayed ? `${caught(besideDelayed) ? 'caught' : besideDelayed.verdict.verdict}` : 'not measured'}`);
+  c.tables.push({
+    title: 'unchanged stack, gated, beside a second booting lab',
+    header: ['run', 'verdict', 'total s', 'reason'],
+    rows: besideRuns.map((v, i) => [String(i + 1), v.verdict, ((v.stages.at(-1)?.measuredMs ?? 0) / 1000).toFixed(1), v.reason]),
+  });
+  return { summary: sb, unchanged: besideRuns, ...(besideDelayed ? { delayed: besideDelayed } : {}), secondLabCodes: second.codes, recorded };
+}
+
+/** The gate case's lane beside a second lab alone, --runs times (default 3): the quick look at what a CI runner taking two jobs does to the gate. */
+export const gateBesideCase: BenchCase = {
+  name: 'gate-beside',
+  title: `regression gate beside a second booting lab: N gated runs of the unchanged stack (false alarms) and a ${BESIDE_DELAY.stage} +${BESIDE_DELAY.seconds} s run (qslot 2)`,
+  metrics: [],
+  async run(c: CaseRun): Promise<void> {
+    await withLab(c, async (lab) => {
+      const beside = await besideLane(c, lab, c.runs);
+      c.details.push({ beside });
     });
   },
 };

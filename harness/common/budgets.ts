@@ -45,6 +45,11 @@ export const STEP_BUDGETS = {
   logSync: { s: 5, scaled: false },
   /** Removing a tap, a network, a container: teardown runs even when the run is out of time. */
   teardown: { s: 30, scaled: false },
+  /**
+   * A SIGINT or SIGTERM during a lab's start-up, to the exit: the step in flight (a docker
+   * call, the server's start, the accelerator probe) ends, and what the start made is removed.
+   */
+  startStop: { s: 60, scaled: false },
   /** `./lab stop`: a kept run's owner tearing its lab down (each client's shutdown ladder, the server, the network). */
   stopKept: { s: 120, scaled: false },
   /** QMP quit before SIGTERM (the shutdown ladder's first rung). */

@@ -14,7 +14,7 @@ import { execCommand } from '../common/exec';
 import { NbdPeer } from '../nbd/nbd-peer';
 import type { LabWatch } from '../boot/thin-client';
 import { stepDeadline } from '../common/run-deadline';
-import { trackStoppable } from '../common/teardown';
+import { teardownSignal, trackStoppable } from '../common/teardown';
 import { RunContext } from '../common/run-context';
 import { calibrateCpu, type HostSpeed } from '../common/speed';
 import { decideHostSpeed } from '../accel/accel-choice';
@@ -135,6 +135,20 @@ export class Lab {
   async start(opts: LabStartOptions = {}): Promise<StartedLab> {
     // The state root first: a bad one is refused (exit 3) before anything is reaped in it.
     checkStateRoot();
+    debug('run %s: starting', this.run.id);
+    // A signal's teardown stops the start at its next step and waits until what it made is gone.
+    const inFlight = new StartInFlight(this.run.id);
+    trackStoppable(inFlight, true);
+    const starting = this.startSteps(inFlight, opts);
+    inFlight.follow(starting);
+    try {
+      return await starting;
+    } finally {
+      trackStoppable(inFlight, false);
+    }
+  }
+
+  private async startSteps(inFlight: StartInFlight, opts: LabStartOptions): Promise<StartedLab> {
     const deadline = opts.deadline ?? stepDeadline(budgetMs('labStart'), 'lab start (image build included)');
     checkHostSupports(this.serverInit);
     calibrateCpu();
@@ -142,6 +156,7 @@ export class Lab {
     if (info.code !== 0) {
       throw new SetupError(`no Docker daemon answers: ${info.stderr.trim().split('\n').pop() ?? ''}`, { hint: './lab setup starts dockerd' });
     }
+    inFlight.check();
     const reportDir = this.reportDir ?? join(REPORTS_ROOT, this.run.id);
     // Checked now, made once there is something to put in it (the server's log): a run
     // killed during its build leaves no empty report folder.
@@ -179,6 +194,7 @@ export class Lab {
     serverModule.catch(() => undefined);
     try {
       await Promise.all([serverModule, reaping]);
+      inFlight.check();
     } catch (e) {
       await Promise.allSettled([building, reaping, deciding]);
       throw e;
@@ -187,7 +203,7 @@ export class Lab {
     debug('run %s: reports in %s', this.run.id, reportDir);
 
     try {
-      return await this.startRegistered(deadline, { building, serving, deciding }, reportDir, serverModule, opts);
+      return await this.startRegistered(inFlight, deadline, { building, serving, deciding }, reportDir, serverModule, opts);
     } catch (e) {
       this.run.unregister();
       throw e;
@@ -195,6 +211,7 @@ export class Lab {
   }
 
   private async startRegistered(
+    inFlight: StartInFlight,
     deadline: Deadline,
     { building, serving, deciding }: { building: Promise<ImageManifest>; serving: Promise<ServedImages>; deciding: Promise<HostSpeed> },
     reportDir: string,
@@ -212,12 +229,15 @@ export class Lab {
     let served: ServedImages;
     let speed: HostSpeed;
     try {
+      inFlight.check();
       manifest = await building;
       served = await serving;
       speed = await deciding;
       debug('run %s: speed %o', this.run.id, speed);
+      inFlight.check();
       ensureWritableDir(reportDir, 'report folder');
     } catch (e) {
+      await Promise.allSettled([building, serving, deciding]);
       await network.stop();
       throw e;
     }
@@ -241,8 +261,10 @@ export class Lab {
       let early: unknown;
       if (opts.whileServerStarts) await opts.whileServerStarts(lab).catch((e: unknown) => (early = e));
       slot.server = await serverStarting;
+      inFlight.check();
       if (early !== undefined) throw early;
       const exports = await listExports(lab.server.ip, deadline.child(budgetMs('listExports'), 'list the NBD exports'));
+      inFlight.check();
       slot.exports = exports;
       for (const c of lab.runningClients) if (c.exportChecked) checkExport(c.exportName, exports);
       return lab;
@@ -253,6 +275,38 @@ export class Lab {
       if (left.length > 0) opts.onProgress?.(`lab: ${describeLeftovers(left)}`);
       throw e;
     }
+  }
+}
+
+/**
+ * A lab's start as a signal's teardown sees it (issue 19: SIGTERM is honoured at every
+ * point of start-up). The steps do not stop mid-call (a docker call, the server's start),
+ * so stop() marks the start stopped, the start throws at its next step and removes what
+ * it made on the way out (its own fail-closed paths), and stop() returns once it has,
+ * within the startStop budget: the process then exits leaving nothing. The build and the
+ * accelerator probe are process groups of their own, stopped at once.
+ */
+class StartInFlight {
+  private stoppedOn?: string;
+  private settled: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly runId: string) {}
+
+  follow(start: Promise<unknown>): void {
+    this.settled = start.catch(() => undefined);
+  }
+
+  /** Throws once stop() was called: the start goes no further. */
+  check(): void {
+    if (this.stoppedOn !== undefined) throw new HarnessError(`the start of run ${this.runId} was stopped on ${this.stoppedOn}`);
+  }
+
+  async stop(): Promise<void> {
+    this.stoppedOn ??= teardownSignal() ?? 'a stop';
+    debug('run %s: start stopped on %s: waiting for its step in flight', this.runId, this.stoppedOn);
+    await Deadline.after(budgetMs('startStop'), `the start of run ${this.runId} to stop`)
+      .race(this.settled)
+      .catch((e: unknown) => debug('run %s: %s', this.runId, (e as Error).message));
   }
 }
 

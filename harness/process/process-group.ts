@@ -4,7 +4,7 @@ import type { Readable, Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { HarnessError, LaunchError } from '../common/errors';
 import { log } from '../common/log';
-import { trackGroup } from '../common/teardown';
+import { teardownSignal, trackGroup } from '../common/teardown';
 
 export interface SpawnSpec {
   command: string;
@@ -87,6 +87,10 @@ export class ProcessGroup implements AsyncDisposable {
 
   /** Resolves once the child is running; rejects with LaunchError if it could not be started. */
   static spawn(spec: SpawnSpec): Promise<ProcessGroup> {
+    // Once a signal's teardown began, a group spawned now would outlive it (the teardown
+    // stops only what it saw): a step that reaches its spawn then fails instead.
+    const stopping = teardownSignal();
+    if (stopping !== undefined) return Promise.reject(new LaunchError(`${spec.name}: not started: the run is stopping on ${stopping}`, { process: spec.name }));
     const child = spawn(spec.command, spec.args, {
       detached: true,
       env: spec.env ?? process.env,

@@ -35,7 +35,7 @@ export function runLab(args: string[], opts: { timeoutMs?: number; env?: NodeJS.
   });
 }
 
-/** A ./lab running in the background, in its own process group (its pid is node's: ./lab execs it). */
+/** A ./lab running in the background, in its own process group (its pid is node's: ./lab execs it; not so under a prefix). */
 export interface BackgroundLab {
   pid: number;
   stdout: () => string;
@@ -45,9 +45,10 @@ export interface BackgroundLab {
   kill: (sig: NodeJS.Signals, group?: boolean) => void;
 }
 
-export function spawnLab(args: string[], opts: { env?: NodeJS.ProcessEnv } = {}): BackgroundLab {
+export function spawnLab(args: string[], opts: { env?: NodeJS.ProcessEnv; prefix?: string[] } = {}): BackgroundLab {
   const t0 = performance.now();
-  const child = spawn(LAB_SCRIPT, args, { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const argv = [...(opts.prefix ?? []), LAB_SCRIPT, ...args];
+  const child = spawn(argv[0] as string, argv.slice(1), { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));

@@ -16,8 +16,8 @@ export interface Leftovers {
 }
 
 /** Processes whose command line names this run's state folder (its QEMU clients). */
-function runProcesses(runId: string): number[] {
-  const marker = join(stateRoot(), runId) + '/';
+function runProcesses(runId: string, root: string): number[] {
+  const marker = join(root, runId) + '/';
   const pids: number[] = [];
   for (const p of readdirSync('/proc')) {
     if (!/^\d+$/.test(p)) continue;
@@ -30,8 +30,8 @@ function runProcesses(runId: string): number[] {
   return pids;
 }
 
-/** Everything a run could have left on this machine, counted by its run id. */
-export async function leftovers(runId: string): Promise<Leftovers> {
+/** Everything a run could have left on this machine, counted by its run id (its state folder under `root`). */
+export async function leftovers(runId: string, root: string = stateRoot()): Promise<Leftovers> {
   const d = Deadline.after(30_000, `count leftovers of run ${runId}`);
   const lines = (s: string): number => s.split('\n').filter((l) => l.trim()).length;
   const links = (await execCommand('ip', ['-o', 'link', 'show'], { deadline: d })).stdout;
@@ -40,11 +40,11 @@ export async function leftovers(runId: string): Promise<Leftovers> {
     networks: lines((await execCommand('docker', ['network', 'ls', '-q', '--filter', `label=${RUN_LABEL}=${runId}`], { deadline: d })).stdout),
     bridges: (links.match(new RegExp(`^\\d+: ltl${runId}[:@]`, 'gm')) ?? []).length,
     taps: (links.match(new RegExp(`^\\d+: ltt${runId}c\\d+[:@]`, 'gm')) ?? []).length,
-    qemu: runProcesses(runId).length,
+    qemu: runProcesses(runId, root).length,
     rules: lines((await execCommand('iptables', ['-S', 'DOCKER-USER'], { deadline: d })).stdout.split('\n').filter((l) => l.includes(`ltsp-lab:${runId}`)).join('\n')),
     guardRules: (await hostGuardLeftovers(runId, d)).length,
     mounts: readFileSync('/proc/mounts', 'utf8').split('\n').filter((l) => l.includes(runId)).length,
-    stateDir: existsSync(join(stateRoot(), runId)) ? 1 : 0,
+    stateDir: existsSync(join(root, runId)) ? 1 : 0,
   };
 }
 
