@@ -166,12 +166,15 @@ describe('boot to login: one thin client PXE-boots through the whole chain', fun
     expect(getty.trim()).to.equal('ActiveState=active Result=success');
   });
 
-  it("runs the trimmed root: every unit of the image's trim.list masked and inactive, no unit failed, and the journal holds this boot", async function () {
+  it("runs the trimmed root: every unit of the image's trim.list is masked and inactive", async function () {
     // The image carries its list (vm-images/client/root/trim.list); templates (name@.service) have no state to show.
     const units = await c1.check("awk '$1 == \"unit\" && $2 !~ /@\\./ { print $2 }' /usr/local/share/ltsp-lab/trim.list | xargs systemctl show --property=Id,LoadState,ActiveState");
     const shown = units.split(/\n\s*\n/).map((block) => Object.fromEntries(block.trim().split('\n').map((l) => l.split('=', 2) as [string, string])));
     expect(shown.length, `units of trim.list:\n${units}`).to.be.greaterThan(20);
     for (const u of shown) expect(`${u.Id} ${u.LoadState} ${u.ActiveState}`).to.equal(`${u.Id} masked inactive`);
+  });
+
+  it('runs what the trim leaves without a failed unit, and the journal holds this boot', async function () {
     const failed = await c1.check('systemctl list-units --failed --no-legend --plain');
     expect(failed.trim(), 'failed units').to.equal('');
     const kernel = await c1.check('journalctl -b -k --no-pager -q | grep -c "Linux version" || true');
