@@ -30,11 +30,12 @@ async function underFault(lab: StartedLab, name: string, fault: string, boot?: {
   return { c, event: event!, boot: booting };
 }
 
-/** The server's "nbd-server pid A -> B" line, as [A, B]. */
-function nbdPids(e: FaultEvent): [string, string] {
-  const m = e.evidence.map((l) => /nbd-server pid (\S+) -> (\S+)/.exec(l)).find(Boolean);
-  expect(m, `the fault's evidence names nbd-server's pid before and after:\n${e.evidence.join('\n')}`).to.not.equal(undefined);
-  return [m![1]!, m![2]!];
+/** nbd-server's pid before and after the restart, as [A, B]: both there. */
+function nbdPids(e: FaultEvent): [number, number] {
+  const { before, after } = e.nbdServerPids ?? {};
+  expect(before, `nbd-server's pid before the restart:\n${show(e)}`).to.be.a('number');
+  expect(after, `nbd-server's pid after the restart:\n${show(e)}`).to.be.a('number');
+  return [before!, after!];
 }
 
 /** The client's own word that its NBD connection went: any receive or send failure on nbd0, or the persist daemon's link-dead line. */

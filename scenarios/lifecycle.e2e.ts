@@ -105,7 +105,12 @@ describe('lifecycle: teardown on every path, and a reaper for what a killed run 
       expect([results.outcome, results.exitCode, results.tests[0]?.error?.message]).to.deep.equal(['interrupted', code, `interrupted by ${sig}`]);
       const c1 = results.tests[0]!.clients[0]!;
       expect(c1.ok).to.equal(false);
-      expect(c1.failedStage, 'the stage c1 was in').to.be.oneOf(bootStages({ union: true }).map((s) => s.id));
+      // The stage c1 was in: the one after its last mark (iPXE was on its console, so it had one).
+      const order = bootStages({ union: true }).map((s) => s.id);
+      const last = c1.stages.at(-1)?.stage;
+      expect(last, 'c1 reached a stage before the signal').to.be.a('string');
+      expect(c1.stages.map((s) => s.stage), 'its marks, in order').to.deep.equal(order.slice(0, order.indexOf(last!) + 1));
+      expect(c1.failedStage, `the stage after its last mark ('${last}')`).to.equal(order[order.indexOf(last!) + 1]);
       expect(c1.consoleTail?.join('\n')).to.match(/iPXE/);
     });
   }

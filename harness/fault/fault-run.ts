@@ -32,6 +32,8 @@ export interface FaultEvent extends FaultMark {
    * stopped nbd-server process (see holdRequest); absent when none could be held.
    */
   heldRequest?: HeldRequest;
+  /** nbd-restart: nbd-server's main pid before and after the restart (its pid file; undefined when there was none). */
+  nbdServerPids?: { before?: number; after?: number };
   /**
    * nbd-restart after login: ms from the restart until the guest reader's last read had
    * come back (the reader's read is held in flight at the restart; it is told to stop once
@@ -124,6 +126,7 @@ interface Applied {
   /** When the fault struck (performance.now()), if later than the start of apply (a restart that waited for a request in flight). */
   struckAt?: number;
   heldRequest?: HeldRequest;
+  nbdServerPids?: FaultEvent['nbdServerPids'];
   /** Once every client is judged: what the fault's own helpers saw, and stopping them. */
   settle?: () => Promise<Pick<FaultEvent, 'readerBackMs'> & { evidence: string[] }>;
 }
@@ -212,7 +215,10 @@ export function guestReaderCommand(dev = 'nbd0'): string {
 /** Applies one fault; for a client fault, to `client`. */
 async function apply(f: FaultSpec, t: FaultTargets, client: StartedThinClient): Promise<Applied> {
   const step = (what: string): Deadline => Deadline.after(budgetMs('faultStep'), `${f.text}: ${what}`);
-  const nbdPid = async (): Promise<string> => (await serverSh(t.server, 'cat /var/run/nbd-server.pid 2>/dev/null || echo none', step('nbd-server pid'))).trim();
+  const nbdPid = async (): Promise<number | undefined> => {
+    const out = (await serverSh(t.server, 'cat /var/run/nbd-server.pid 2>/dev/null || true', step('nbd-server pid'))).trim();
+    return /^\d+$/.test(out) ? Number(out) : undefined;
+  };
   switch (f.kind) {
     case 'nbd-restart': {
       const before = await nbdPid();
@@ -232,7 +238,9 @@ async function apply(f: FaultSpec, t: FaultTargets, client: StartedThinClient): 
       const struckAt = performance.now();
       // Through the server's init (the seed's script, systemctl or service): a restart behind systemd's back would orphan the new server.
       const out = (await t.server.service('nbd-server', 'restart', step('nbd-server restart'))).output;
-      evidence.push(...lines(out).map((l) => `server: ${l}`), `server: nbd-server pid ${before} -> ${await nbdPid()}`);
+      const after = await nbdPid();
+      const nbdServerPids = { ...(before !== undefined ? { before } : {}), ...(after !== undefined ? { after } : {}) };
+      evidence.push(...lines(out).map((l) => `server: ${l}`), `server: nbd-server pid ${before ?? 'none'} -> ${after ?? 'none'}`);
       if (heldRequest) {
         // A stopped process outlives the restart (its SIGTERM waits until it runs: nbd-server's
         // connection process handles it), and going on it would answer the held request:
@@ -260,7 +268,7 @@ async function apply(f: FaultSpec, t: FaultTargets, client: StartedThinClient): 
             };
           }
         : undefined;
-      return { evidence, struckAt, ...(heldRequest ? { heldRequest } : {}), ...(settle ? { settle } : {}) };
+      return { evidence, struckAt, nbdServerPids, ...(heldRequest ? { heldRequest } : {}), ...(settle ? { settle } : {}) };
     }
     case 'nbd-stop': {
       const out = (await t.server.service('nbd-server', 'stop', step('nbd-server stop'))).output;
@@ -436,6 +444,7 @@ export async function runFaults(faults: readonly FaultSpec[], t: FaultTargets, o
     for (const [k, e] of events.entries()) {
       if (judged[k] === trigger) {
         if (applied.heldRequest) e.heldRequest = applied.heldRequest;
+        if (applied.nbdServerPids) e.nbdServerPids = applied.nbdServerPids;
         if (settled?.readerBackMs !== undefined) e.readerBackMs = settled.readerBackMs;
         e.evidence.push(...(settled?.evidence ?? []));
       }
