@@ -71,6 +71,7 @@ export type { ShardRef, SuiteFileTime, TestSelection } from './report/types';
 export { partitionFiles, type Shard } from './shard/partition';
 export { DURATIONS_FILE, durationsFile, defaultFileMs, durationsFromResults, readDurations, writeDurations, type TestDurations } from './shard/durations';
 export { E2E_SUFFIX, e2eFiles, parseShard, planSelection, planTestRun, validateGrep, type TestArgs, type TestPlan } from './shard/test-plan';
+export { DEFAULT_TIER, parseTier, TIERS, tierGrep, tierOfTitle, tierTag, type Tier } from './shard/tiers';
 export { mergeRuns, readMergeInputs, writeMergedReport, type MergeInput } from './report/merge-runs';
 export { runBisect, bisectRange, type BisectRun, type BisectRunOptions } from './bisect/bisect-run';
 export type { Criterion as BisectCriterion } from './bisect/criterion';

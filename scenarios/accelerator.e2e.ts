@@ -64,7 +64,7 @@ function verdictOf(probes: AccelDecision['probes']): { accel: string; reason: Re
   return { accel: 'kvm', reason: /^kvm \(probe: "Run \/init" in / };
 }
 
-describe('accelerator: chosen by a probe of the lab kernel, never by the device file', function () {
+describe('accelerator: chosen by a probe of the lab kernel, never by the device file @full', function () {
   let dir: string;
   let workingNode: string;
 

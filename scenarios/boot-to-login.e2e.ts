@@ -62,7 +62,7 @@ async function probeHost(lab: StartedLab, c1: StartedThinClient): Promise<void> 
   }
 }
 
-describe('boot to login: one thin client PXE-boots through the whole chain', function () {
+describe('boot to login: one thin client PXE-boots through the whole chain @smoke', function () {
   let lab: StartedLab | undefined;
   let c1: StartedThinClient;
 

@@ -27,7 +27,7 @@ function gateOf(r: CliResult): GateVerdict {
   return gate!;
 }
 
-describe('gate: ./lab boot --compare judges boot times against the baseline', function () {
+describe('gate: ./lab boot --compare judges boot times against the baseline @full', function () {
   let plain: CliResult;
   let delayed: CliResult;
 
@@ -97,7 +97,7 @@ class SecondLab {
   }
 }
 
-describe('gate: ./lab boot --compare beside a second booting lab', function () {
+describe('gate: ./lab boot --compare beside a second booting lab @full', function () {
   let plain: CliResult;
   let delayed: CliResult;
   let beside: CliResult[] = [];

@@ -129,7 +129,7 @@ async function untilIpxe(lab: BackgroundLab, report: string): Promise<{ run: str
   return { run, server };
 }
 
-describe('lab failures: what a user\'s machine does to the lab is named, healed, and leaves nothing', function () {
+describe('lab failures: what a user\'s machine does to the lab is named, healed, and leaves nothing @full', function () {
   const realCache = cacheDir();
   let real: ImageManifest;
 
@@ -428,7 +428,7 @@ describe('lab failures: what a user\'s machine does to the lab is named, healed,
  * owner, and it has what a lab has (a network labelled with its owner, a tap, the
  * DOCKER-USER rule, a marked run folder, a run file); killing the sleep makes it dead.
  */
-describe('the state folder: the lab touches only what it made, and never another run\'s', function () {
+describe('the state folder: the lab touches only what it made, and never another run\'s @full', function () {
   const made: string[] = [];
   const owners: ChildProcess[] = [];
 

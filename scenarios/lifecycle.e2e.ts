@@ -52,7 +52,7 @@ async function bootInBackground(report: string, args: string[] = []): Promise<{ 
   return { child, run, exited };
 }
 
-describe('lifecycle: teardown on every path, and a reaper for what a killed run leaves', function () {
+describe('lifecycle: teardown on every path, and a reaper for what a killed run leaves @full', function () {
   let lab: StartedLab | undefined;
   let scratch: string;
 

@@ -33,7 +33,7 @@ async function evidence(c: StartedThinClient): Promise<ReadOnlyEvidence> {
   return { getro, remountCode: remount.code, remountOutput: remount.output };
 }
 
-describe('read-only contrast: without rd.unionfs=1 the client runs on the plain read-only NBD root', function () {
+describe('read-only contrast: without rd.unionfs=1 the client runs on the plain read-only NBD root @smoke', function () {
   let lab: StartedLab | undefined;
   let c1: StartedThinClient;
   let c2: StartedThinClient;

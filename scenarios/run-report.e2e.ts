@@ -14,7 +14,7 @@ import { runLab, type CliResult } from './support/lab-cli';
  */
 const TOO_LITTLE_MEMORY = 'mem=24M';
 
-describe('run report: a failed ./lab boot writes its report, and ./lab report reads it', function () {
+describe('run report: a failed ./lab boot writes its report, and ./lab report reads it @smoke', function () {
   let boot: CliResult;
   let dir: string;
   let results: RunResults;

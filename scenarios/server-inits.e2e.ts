@@ -106,7 +106,7 @@ const INITS: InitFacts[] = [
 ];
 
 for (const f of INITS) {
-  describe(`server init ${f.init}: nbd-server, dnsmasq and httpd run as ${f.init}'s services, and a client lives through what the init does to them`, function () {
+  describe(`server init ${f.init}: nbd-server, dnsmasq and httpd run as ${f.init}'s services, and a client lives through what the init does to them @full`, function () {
     let lab: StartedLab | undefined;
     let c: StartedThinClient | undefined;
     let probes = 0;

@@ -36,7 +36,7 @@ interface NestedRun {
 const sortedTitles = (r: RunResults): string[] => r.tests.map((t) => t.title).sort();
 const junitTests = (dir: string): number => Number(/<testsuites [^>]*\btests="(\d+)"/.exec(readFileSync(join(dir, 'junit.xml'), 'utf8'))?.[1]);
 
-describe('shards: ./lab test --shard 1/2 and 2/2, merged, are the unsharded run', function () {
+describe('shards: ./lab test --shard 1/2 and 2/2, merged, are the unsharded run @full', function () {
   let scratch: string;
   const runs: Record<'one' | 'two' | 'all', NestedRun> = {} as never;
 

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { budgetMs, Deadline, type StartedLab, type StartedThinClient } from '../harness/index';
 import { startClient, startSuiteLab } from './support/suite-lab';
 
-describe('two clients: two thin clients with different MACs boot at once from one server', function () {
+describe('two clients: two thin clients with different MACs boot at once from one server @smoke', function () {
   let lab: StartedLab | undefined;
   let c1: StartedThinClient;
   let c2: StartedThinClient;
