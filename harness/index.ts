@@ -57,6 +57,7 @@ export { FIXTURES_DIR, labScript, repoRoot } from './common/paths';
 export { checkFreeSpace, checkWritableDir, ensureWritableDir, removeIfEmpty } from './common/writable-dir';
 export { describeLeftovers, runLeftovers } from './common/run-leftovers';
 export { baselinePath, baselinesDir, checkBaselines, loadBaseline, makeBaseline, shownPath, writeBaseline } from './gate/baseline';
+export { baselineProfile } from './report/baseline';
 export { bootRound, gateBoots, gateRun, sampleBoots, type BootRound, type GateResult, type GateRunOptions } from './gate/gated-boot';
 export { judgeBoots, regressedStages } from './gate/judge';
 export { DEFAULT_GATE_POLICY, type GatePolicy } from './gate/policy';
