@@ -5,6 +5,7 @@ import { Deadline } from '../common/deadline';
 import { ConsoleWaitError, HarnessError, LabError, SutError } from '../common/errors';
 import { execCommand } from '../common/exec';
 import { log } from '../common/log';
+import { leaseIpOf } from '../boot/stages';
 import type { StartedThinClient } from '../boot/thin-client';
 import type { StartedLtspServer } from '../server/ltsp-server';
 import type { FaultMark } from '../report/types';
@@ -137,7 +138,7 @@ const NBD_PORT = 10809;
 
 /** The client's address, from the DHCP lease its boot reported. */
 function clientIp(c: StartedThinClient): string | undefined {
-  return /net0: (\d+\.\d+\.\d+\.\d+)\//.exec(c.timeline.find((m) => m.stage === 'dhcp')?.line ?? '')?.[1];
+  return leaseIpOf(c.timeline.find((m) => m.stage === 'dhcp')?.line ?? '');
 }
 
 /**
