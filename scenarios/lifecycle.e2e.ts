@@ -115,35 +115,42 @@ describe('lifecycle: teardown on every path, and a reaper for what a killed run 
     });
   }
 
-  describe('faults under a running boot', function () {
-    let c: StartedThinClient | undefined;
+  describe('faults under a running boot (two clients booted at once to iPXE, one for each)', function () {
+    let never: StartedThinClient | undefined;
+    let killed: StartedThinClient | undefined;
 
-    afterEach(async function () {
-      await c?.stop();
-      c = undefined;
+    before(async function () {
+      [never, killed] = await Promise.all([startClient(lab!, 'never'), startClient(lab!, 'killed')]);
+      await Promise.all([never.waitForBoot(undefined, 'ipxe'), killed.waitForBoot(undefined, 'ipxe')]);
+    });
+
+    after(async function () {
+      await Promise.all([never?.stop(), killed?.stop()]);
+    });
+
+    it('a console pattern that never comes: ConsoleWaitError naming the pattern, the time, and the console tail', async function () {
+      try {
+        const e = await rejection(never!.console.waitFor(/this line never comes/, { deadline: Deadline.after(3000, 'a pattern that never comes') }));
+        expect(e).to.be.instanceOf(ConsoleWaitError);
+        const w = e as ConsoleWaitError;
+        expect(w.reason).to.equal('timeout');
+        expect(w.message).to.match(/this line never comes/);
+        expect(w.message).to.match(/3(\.0)? ?s|3000 ?ms/);
+        expect(w.message).to.match(/iPXE/);
+      } finally {
+        // Gone before the next test counts the run's QEMU processes.
+        await never!.stop();
+      }
     });
 
     it('QEMU killed mid-boot: HarnessError saying it was killed from outside, at which stage', async function () {
-      c = await startClient(lab!, 'killed');
-      await c.waitForBoot(undefined, 'ipxe');
+      const c = killed!;
       c.kill('SIGKILL');
       const e = await rejection(c.waitForBoot());
       expect(e).to.be.instanceOf(HarnessError);
       expect((e as Error).message).to.match(/QEMU for killed was killed from outside \(SIGKILL\) at stage/);
       await c.stop();
       expect((await leftovers(lab!.run.id)).qemu).to.equal(0);
-    });
-
-    it('a console pattern that never comes: ConsoleWaitError naming the pattern, the time, and the console tail', async function () {
-      c = await startClient(lab!, 'never');
-      await c.waitForBoot(undefined, 'ipxe');
-      const e = await rejection(c.console.waitFor(/this line never comes/, { deadline: Deadline.after(3000, 'a pattern that never comes') }));
-      expect(e).to.be.instanceOf(ConsoleWaitError);
-      const w = e as ConsoleWaitError;
-      expect(w.reason).to.equal('timeout');
-      expect(w.message).to.match(/this line never comes/);
-      expect(w.message).to.match(/3(\.0)? ?s|3000 ?ms/);
-      expect(w.message).to.match(/iPXE/);
     });
   });
 
