@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { BENCH_CASES, DEFAULT_BENCH_CASES, DHCP_ROOT_ARG, parseFaults, parseServerInit, parseShard, rootFromDhcp, UsageError, validateAppend, validateGrep, validateRootArg, validateRootPath, type FaultSpec, type ServerInit, type TestArgs } from '../harness/index';
+import { BENCH_CASES, DEFAULT_BENCH_CASES, DHCP_ROOT_ARG, parseFaults, parseServerInit, parseShard, parseTier, rootFromDhcp, UsageError, validateAppend, validateGrep, validateRootArg, validateRootPath, type FaultSpec, type ServerInit, type TestArgs } from '../harness/index';
 
 export interface BootOptions {
   clients: number;
@@ -240,13 +240,19 @@ export function parseBaselineArgs(argv: readonly string[]): BaselineArgs {
 export const REPORT_SPEC: Spec = { against: 'value', 'record-durations': 'flag' };
 
 /** ./lab test's options (the ./lab script hands them to cli/test-plan.ts). */
-export const TEST_SPEC: Spec = { grep: 'value', shard: 'value', 'no-checks': 'flag' };
+export const TEST_SPEC: Spec = { grep: 'value', shard: 'value', tier: 'value', 'no-checks': 'flag' };
 
 export function parseTestArgs(argv: readonly string[]): TestArgs {
   const o = parseOptions(argv, TEST_SPEC);
   const grep = o.get('grep') as string | undefined;
   const shard = o.get('shard') as string | undefined;
-  return { checks: !o.has('no-checks'), ...(grep === undefined ? {} : { grep: validateGrep(grep) }), ...(shard === undefined ? {} : { shard: parseShard(shard) }) };
+  const tier = o.get('tier') as string | undefined;
+  return {
+    checks: !o.has('no-checks'),
+    ...(grep === undefined ? {} : { grep: validateGrep(grep) }),
+    ...(shard === undefined ? {} : { shard: parseShard(shard) }),
+    ...(tier === undefined ? {} : { tier: parseTier(tier) }),
+  };
 }
 
 export interface MergeArgs {

@@ -6,9 +6,11 @@ import { planLines } from './test-plan';
 import { TEST_USAGE } from './usage';
 
 describe('./lab test and ./lab report --merge options', () => {
-  it('./lab test: --grep, --shard I/N, --no-checks; nothing else', () => {
+  it('./lab test: --grep, --shard I/N, --tier, --no-checks; nothing else', () => {
     expect(parseTestArgs([])).to.deep.equal({ checks: true });
     expect(parseTestArgs(['--grep', 'bad input', '--shard=2/3', '--no-checks'])).to.deep.equal({ checks: false, grep: 'bad input', shard: { index: 2, count: 3 } });
+    expect(parseTestArgs(['--tier', 'smoke'])).to.deep.equal({ checks: true, tier: 'smoke' });
+    expect(() => parseTestArgs(['--tier', 'quick'])).to.throw(UsageError, /--tier 'quick' is not a tier/);
     expect(() => parseTestArgs(['--shard', '3/2'])).to.throw(UsageError, /I must be 1 to N/);
     expect(() => parseTestArgs(['--grep'])).to.throw(UsageError, /--grep needs a value/);
     expect(() => parseTestArgs(['--shards', '1/2'])).to.throw(UsageError, /unknown option '--shards'/);
@@ -30,10 +32,11 @@ describe('./lab test and ./lab report --merge options', () => {
   });
 
   it('the plan ./lab reads: one fact a line, the files last', () => {
-    expect(planLines({ checks: false, grep: 'a b', shard: { index: 2, count: 2 }, files: ['scenarios/x.e2e.ts', 'scenarios/y z.e2e.ts'] })).to.deep.equal([
+    expect(planLines({ checks: false, grep: 'a b', tier: 'smoke', e2eGrep: '@smoke a b', shard: { index: 2, count: 2 }, files: ['scenarios/x.e2e.ts', 'scenarios/y z.e2e.ts'] })).to.deep.equal([
       'checks no',
       'grep a b',
-      'selection {"grep":"a b","shard":{"index":2,"count":2},"files":["scenarios/x.e2e.ts","scenarios/y z.e2e.ts"]}',
+      'e2egrep @smoke a b',
+      'selection {"grep":"a b","shard":{"index":2,"count":2},"tier":"smoke","files":["scenarios/x.e2e.ts","scenarios/y z.e2e.ts"]}',
       'file scenarios/x.e2e.ts',
       'file scenarios/y z.e2e.ts',
     ]);

@@ -7,7 +7,8 @@ import { failWith } from './fail';
  * ./lab test's options, parsed and planned here so the script stays a runner: it reads
  * these lines on stdout (one fact a line, the key first) and runs what they say.
  *   checks yes|no     the type-check, lint and unit tests
- *   grep PATTERN      mocha --grep, unit and e2e
+ *   grep PATTERN      mocha --grep of the unit tests (the user's)
+ *   e2egrep PATTERN   mocha --grep of the e2e files: the tier's tag and the user's --grep
  *   selection JSON    what results.json keeps of the plan (LTSP_LAB_TEST_SELECTION)
  *   file PATH         an e2e file to run (one line each)
  * What a person wants to know (the shard's share) goes to stderr.
@@ -17,6 +18,7 @@ export function planLines(plan: TestPlan): string[] {
   return [
     `checks ${plan.checks ? 'yes' : 'no'}`,
     ...(plan.grep === undefined ? [] : [`grep ${plan.grep}`]),
+    ...(plan.e2eGrep === undefined ? [] : [`e2egrep ${plan.e2eGrep}`]),
     `selection ${JSON.stringify(planSelection(plan))}`,
     ...plan.files.map((f) => `file ${f}`),
   ];

@@ -88,15 +88,20 @@ refused (exit 3) before anything is removed.
   --all   reap live runs too (never the caller's own)
 `;
 
-export const TEST_USAGE = `./lab test [--grep PATTERN] [--shard I/N] [--no-checks]
+export const TEST_USAGE = `./lab test [--tier smoke|full] [--grep PATTERN] [--shard I/N] [--no-checks]
 
 Type-checks (tsc --noEmit), lints (eslint, shellcheck), runs the unit tests (no Docker,
 no QEMU), then the end-to-end scenarios (scenarios/**/*.e2e.ts), and writes the run's
 report to reports/test-<date>/ (results.json, junit.xml, index.html). Exit 0 when all
 passed, 1 when a check or test failed, 2 usage, 3 set-up problem.
 
+  --tier TIER      smoke: the checks, the unit tests and the end-to-end tests tagged
+                   @smoke (a few boots: the chain, two clients, stateless, read-only, one
+                   fault, the report page, bad input; about 5 min here); full (the
+                   default): every end-to-end test. Each test declares its tier in its
+                   title or a describe's (@smoke or @full); a test of none fails the run
   --grep PATTERN   run only the tests whose full title matches PATTERN (a regular
-                   expression, as mocha's --grep), unit and end-to-end
+                   expression, as mocha's --grep), unit and end-to-end (within the tier)
   --shard I/N      run shard I of N of the end-to-end files, on one of N runners. The
                    files are split by their recorded times (fixtures/test-durations.json;
                    a file not in it weighs as the median one), longest first to the least

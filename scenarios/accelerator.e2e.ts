@@ -48,7 +48,23 @@ async function accelJson(env: NodeJS.ProcessEnv): Promise<{ code: number | null;
   return { code: r.code, d, stderr: r.stderr };
 }
 
-describe('accelerator: chosen by a probe of the lab kernel, never by the device file', function () {
+/** A regex that matches `s` literally. */
+const literal = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * The verdict a decision's probes call for (harness/accel/accel-choice.ts decide()): the
+ * first probe is under kvm; a failed one is tcg, a fast one kvm, a slow one kvm unless
+ * the tcg probe finished sooner.
+ */
+function verdictOf(probes: AccelDecision['probes']): { accel: string; reason: RegExp } {
+  const [kvm, tcg] = probes;
+  expect(kvm?.accel, 'the first probe is under kvm').to.equal('kvm');
+  if (!kvm!.ok) return { accel: 'tcg', reason: new RegExp(`^${literal(`kvm unusable (probe: ${kvm!.failure}) -> tcg`)}$`) };
+  if (tcg?.ok && tcg.ms < kvm!.ms) return { accel: 'tcg', reason: /^kvm slower than tcg \(probe: "Run \/init" in .* -> tcg$/ };
+  return { accel: 'kvm', reason: /^kvm \(probe: "Run \/init" in / };
+}
+
+describe('accelerator: chosen by a probe of the lab kernel, never by the device file @full', function () {
   let dir: string;
   let workingNode: string;
 
@@ -60,13 +76,23 @@ describe('accelerator: chosen by a probe of the lab kernel, never by the device 
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('this host as it is: the verdict matches what its /dev/kvm is', async function () {
-    const { code, d } = await accelJson({});
+  it('this host as it is: the verdict matches what its /dev/kvm is, and a present one is probed afresh with no cache', async function () {
+    // A state folder of its own: no cached verdict, so a present /dev/kvm is probed here and now.
+    const fresh = join(dir, 'state');
+    const { code, d } = await accelJson({ LTSP_LAB_STATE: fresh });
     expect(code).to.equal(0);
     const device = inspectKvmDevice(kvmDevicePath(process.env));
     if (device.state === 'missing') expect(d).to.include({ accel: 'tcg', reason: `no ${device.path} -> tcg` });
     else if (device.state === 'unusable') expect(d.reason).to.equal(`${device.path} unusable (${device.why}) -> tcg`);
-    else expect(d.probes.length + (d.cached ? 1 : 0), 'a present /dev/kvm is probed (or its verdict cached)').to.be.at.least(1);
+    else {
+      expect(d.cached, 'no cache in a fresh state folder').to.equal(false);
+      const want = verdictOf(d.probes);
+      expect(d.accel, `the verdict follows its probes: ${JSON.stringify(d.probes)}`).to.equal(want.accel);
+      expect(d.reason, `the reason names the probe: ${JSON.stringify(d.probes)}`).to.match(want.reason);
+      // The lab's own state folder, cached or not, comes to the same verdict.
+      const usual = await accelJson({});
+      expect(usual.d.accel, usual.d.reason).to.equal(d.accel);
+    }
   });
 
   it("a /dev/kvm whose KVM cannot run the guest (kvm_pvm): tcg, the probe's reason, and the verdict cached for this host boot", async function () {
@@ -77,7 +103,9 @@ describe('accelerator: chosen by a probe of the lab kernel, never by the device 
     expect(first.d.reason).to.match(/^kvm unusable \(probe: no "Linux version" in 5 s\) -> tcg/);
     const again = await accelJson(env);
     expect(again.d).to.include({ accel: 'tcg', cached: true });
-    expect(again.d.probes.length === 0 || again.d.cached).to.equal(true);
+    // No probe ran the second time: the wrapper saw no -accel kvm run after the first call's.
+    const kvmRuns = (): number => readFileSync(join(dir, 'pvm-qemu.argv'), 'utf8').split('\n').filter((l) => / -accel kvm/.test(l)).length;
+    expect(kvmRuns(), 'probes under kvm in all').to.equal(first.d.probes.filter((p) => p.accel === 'kvm').length);
     expect(again.d.decisionMs, 'a cached verdict costs no probe').to.be.below(1000);
   });
 

@@ -17,7 +17,7 @@ import { runLab } from './support/lab-cli';
 import { rejection } from './support/outcome';
 import { startClient, startSuiteLab } from './support/suite-lab';
 
-describe('bad input: each mistake gets a named error, and nothing is left behind', function () {
+describe('bad input: each mistake gets a named error, and nothing is left behind @smoke', function () {
   describe('at the command line (./lab exits 2 for usage, 3 for set-up)', function () {
     // A baselines folder whose tcg-2cpu.json was cut short (a bad merge, a full disk).
     const baselines = mkdtempSync(join(tmpdir(), 'ltsp-lab-baselines-'));

@@ -8,7 +8,7 @@ import { runLab } from './support/lab-cli';
  * ./lab bench works end to end on its quickest case. The bench reports numbers and is
  * not judged on them here: nothing below asserts how fast anything was.
  */
-describe('bench: ./lab bench runs its quick case and reports min / median / max', function () {
+describe('bench: ./lab bench runs its quick case and reports min / median / max @full', function () {
   it('./lab bench --case images-warm --runs 2 --json: exit 0, JSON on stdout, the table on stderr, bench.json on disk', async function () {
     const r = await runLab(['bench', '--case', 'images-warm', '--runs', '2', '--json'], { timeoutMs: budgetMs('imageBuild') });
     expect(r.code, `./lab bench exited ${r.code}:\n${r.stderr.slice(-4000)}`).to.equal(0);

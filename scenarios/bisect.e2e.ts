@@ -55,7 +55,7 @@ function bisectJson(r: CliResult): { revisions: Revision[]; outcome: { kind: str
   return JSON.parse(readFileSync(join(summary!, '..', 'bisect.json'), 'utf8'));
 }
 
-describe('bisect: ./lab bisect names the commit that broke the union module, and the one that slowed it', function () {
+describe('bisect: ./lab bisect names the commit that broke the union module, and the one that slowed it @full', function () {
   let planted: Planted;
   let keys: string[];
   let madeKeys: string[] = [];
@@ -159,7 +159,7 @@ describe('bisect: ./lab bisect names the commit that broke the union module, and
   });
 });
 
-describe('bisect: a range it cannot walk is a usage error (exit 2), before anything is built', function () {
+describe('bisect: a range it cannot walk is a usage error (exit 2), before anything is built @full', function () {
   let repo: string;
   let c: string[];
 

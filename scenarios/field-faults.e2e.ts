@@ -11,7 +11,10 @@ import { startClient, startSuiteLab } from './support/suite-lab';
  * `./lab boot --fault KIND@WHEN` (harness/fault), checks that the fault really hit
  * (the server's or the client's own evidence), and then what a user of the stack needs:
  * the client came back, and how soon, or the exact way it failed. Each event is also on
- * the client's timeline in the run report.
+ * the client's timeline in the run report. A boot that cannot succeed (a wrong export,
+ * no DHCP) fails fast, at a named stage. Faults of the server touch every client of the
+ * lab, so they go one at a time; faults of one client (its link, its frames, its kernel
+ * command line) go two at a time, as many guests as the host has cores.
  */
 
 interface UnderFault {
@@ -31,11 +34,18 @@ async function underFault(lab: StartedLab, name: string, fault: string, boot?: {
   return { c, event: event!, boot: booting };
 }
 
-/** The server's "nbd-server pid A -> B" line, as [A, B]. */
-function nbdPids(e: FaultEvent): [string, string] {
-  const m = e.evidence.map((l) => /nbd-server pid (\S+) -> (\S+)/.exec(l)).find(Boolean);
-  expect(m, `the fault's evidence names nbd-server's pid before and after:\n${e.evidence.join('\n')}`).to.not.equal(undefined);
-  return [m![1]!, m![2]!];
+/** nbd-server's pid before and after the restart, as [A, B]: both there. */
+function nbdPids(e: FaultEvent): [number, number] {
+  const { before, after } = e.nbdServerPids ?? {};
+  expect(before, `nbd-server's pid before the restart:\n${show(e)}`).to.be.a('number');
+  expect(after, `nbd-server's pid after the restart:\n${show(e)}`).to.be.a('number');
+  return [before!, after!];
+}
+
+/** The reason the console wait behind a boot failure gave up. */
+function waitReason(e: unknown): string | undefined {
+  const cause = e instanceof Error ? e.cause : undefined;
+  return cause instanceof ConsoleWaitError ? cause.reason : undefined;
 }
 
 /** The client's own word that its NBD connection went: any receive or send failure on nbd0, or the persist daemon's link-dead line. */
@@ -61,7 +71,7 @@ function show(e: FaultEvent): string {
   return `${e.fault} on ${e.client}: ${e.outcome}: ${e.detail}\n${e.evidence.join('\n')}`;
 }
 
-describe('field faults: the stack under an NBD restart, link loss, packet loss and a dead HTTP server', function () {
+describe('field faults: the stack under an NBD restart, link loss, packet loss, a dead HTTP server, a wrong export and no DHCP', function () {
   let lab: StartedLab | undefined;
 
   before(async function () {
@@ -70,6 +80,7 @@ describe('field faults: the stack under an NBD restart, link loss, packet loss a
 
   after(async function () {
     await lab?.server.sh('ltsp-server-ctl start http', true).catch(() => undefined);
+    await lab?.server.sh('pkill -CONT dnsmasq', true).catch(() => undefined);
     await lab?.stop();
   });
 
@@ -89,7 +100,7 @@ describe('field faults: the stack under an NBD restart, link loss, packet loss a
     return kernel;
   };
 
-  it('nbd-restart@login: after nbd-server restarts through its init script, the client reads a root file it never read and writes its union', async function () {
+  it('nbd-restart@login: after nbd-server restarts through its init script, the client reads a root file it never read and writes its union @smoke', async function () {
     const { c, event } = await underFault(lab!, 'restart', 'nbd-restart@login');
     try {
       const [before, after] = nbdPids(event);
@@ -109,7 +120,7 @@ describe('field faults: the stack under an NBD restart, link loss, packet loss a
     }
   });
 
-  it('nbd-restart@nbd: a restart just after the initramfs connected still ends at the login prompt', async function () {
+  it('nbd-restart@nbd: a restart just after the initramfs connected still ends at the login prompt @full', async function () {
     const { c, event, boot } = await underFault(lab!, 'restart-nbd', 'nbd-restart@nbd');
     try {
       const [before, after] = nbdPids(event);
@@ -128,35 +139,68 @@ describe('field faults: the stack under an NBD restart, link loss, packet loss a
     }
   });
 
-  it('link-down:10@login: the NIC loses its link for 10 s, and the client works again once it is back', async function () {
-    const c = await startClient(lab!, 'flap');
-    try {
-      const boot = c.waitForBoot();
-      await boot;
-      const carrier = async (): Promise<number> => Number(await c.check('cat /sys/class/net/lab0/carrier_changes'));
-      const before = await carrier();
-      const { event } = await underFault(lab!, 'flap', 'link-down:10@login', { c, boot });
+  describe('faults of one client, two clients at once @full', function () {
+    let flap: StartedThinClient | undefined;
+    let flapped: { event: FaultEvent; carrier: [number, number] };
+    let bad: { c: StartedThinClient; err: unknown };
+    let lost: UnderFault | undefined;
+
+    before(async function () {
+      // One guest: flap boots to login, and its link goes for 10 s.
+      const flapping = (async () => {
+        flap = await startClient(lab!, 'flap');
+        const boot = flap.waitForBoot();
+        await boot;
+        const carrier = async (): Promise<number> => Number(await flap!.check('cat /sys/class/net/lab0/carrier_changes'));
+        const before = await carrier();
+        const { event } = await underFault(lab!, 'flap', 'link-down:10@login', { c: flap, boot });
+        flapped = { event, carrier: [before, await carrier()] };
+      })();
+      // The other: a wrong export on the kernel command line (the harness refuses an
+      // unknown --export up front; a root= of the user's own still reaches the client, and
+      // dracut takes the last one), then lossy with 5 % of its frames dropped from its first.
+      const others = (async () => {
+        const c = await startClient(lab!, 'badexport', (b) => b.withAppend(`root=nbd:${lab!.server.ip}:nosuch:ext4:ro`));
+        bad = { c, err: await rejection(c.waitForBoot()) };
+        await c.stop();
+        lost = await underFault(lab!, 'lossy', 'loss:5');
+      })();
+      await Promise.all([flapping, others]);
+    });
+
+    after(async function () {
+      await Promise.all([flap?.stop(), bad?.c.stop(), lost?.c.stop()]);
+    });
+
+    it('link-down:10@login: the NIC loses its link for 10 s, and the client works again once it is back', function () {
+      const { event, carrier } = flapped;
       // The guest's NIC saw the link go and come back.
-      expect(await carrier(), 'carrier changes: down and up').to.equal(before + 2);
+      expect(carrier[1], 'carrier changes: down and up').to.equal(carrier[0] + 2);
       expect(event.endedAt! - event.appliedAt!, 'held about 10 s').to.be.within(9_500, 15_000);
       expect(event.outcome, show(event)).to.equal('recovered');
-    } finally {
-      await c.stop();
-    }
-  });
+    });
 
-  it('loss:5: with 5 % of its frames dropped for the whole boot, the client still reaches login', async function () {
-    const { c, event } = await underFault(lab!, 'lossy', 'loss:5');
-    try {
+    it('a wrong NBD export name given with --append fails at "NBD connected", on the console\'s own error, not a timeout', function () {
+      const { c, err } = bad;
+      expect(err, 'the boot must fail').to.be.instanceOf(BootStageError);
+      const e = err as BootStageError;
+      expect(e.stage).to.match(/NBD connected/);
+      expect(waitReason(e), e.message).to.equal('failure-pattern');
+      // It ends with the console tail, and the tail holds nbd-client's own refusal.
+      expect(e.message).to.match(/--- last \d+ console lines ---\n/);
+      expect(e.consoleTail.join('\n')).to.match(/E: Export unknown|Server closed connection|Error: Unknown error/);
+      expect(c.report().ok).to.equal(false);
+    });
+
+    it('loss:5: with 5 % of its frames dropped for the whole boot, the client still reaches login', async function () {
+      const { c, event } = lost!;
       expect(await c.lostFrames(Deadline.after(budgetMs('faultStep'), 'count the lost frames')), 'frames dropped on the bridge').to.be.above(0);
       expect(event.outcome, show(event)).to.equal('survived');
       expect(c.timeline.map((m) => m.stage)).to.include('login');
-    } finally {
-      await c.stop();
-    }
+    });
   });
 
-  it('http-stop@ipxe: with the HTTP server stopped before the fetch, the boot fails at "kernel and initramfs fetched" on iPXE\'s own error', async function () {
+  it('http-stop@ipxe: with the HTTP server stopped before the fetch, the boot fails at "kernel and initramfs fetched" on iPXE\'s own error @full', async function () {
     const { c, event, boot } = await underFault(lab!, 'nohttp', 'http-stop@ipxe');
     try {
       expect(event.evidence.join('\n')).to.match(/server: http stopped/);
@@ -173,9 +217,22 @@ describe('field faults: the stack under an NBD restart, link loss, packet loss a
       await c.stop();
     }
   });
+  it('with the server\'s DHCP stopped, the client fails at "DHCP lease" @full', async function () {
+    await lab!.server.sh('pkill -STOP dnsmasq');
+    const c = await startClient(lab!, 'nodhcp');
+    try {
+      const err = await rejection(c.waitForBoot());
+      expect(err, 'the boot must fail').to.be.instanceOf(BootStageError);
+      expect((err as BootStageError).stage).to.match(/DHCP lease/);
+      expect(waitReason(err), (err as Error).message).to.equal('failure-pattern');
+    } finally {
+      await lab!.server.sh('pkill -CONT dnsmasq', true);
+      await c.stop();
+    }
+  });
 });
 
-describe('field faults: the server killed under a running client', function () {
+describe('field faults: the server killed under a running client @full', function () {
   let lab: StartedLab | undefined;
 
   before(async function () {

@@ -146,7 +146,7 @@ interface BadInputCase {
   cache?: (s: Scratch) => string;
 }
 
-describe('image build: bad input stops vm-images/build.sh at a named step and leaves the cache clean', function () {
+describe('image build: bad input stops vm-images/build.sh at a named step and leaves the cache clean @full', function () {
   let scratch: Scratch | undefined;
   let tmpfs: string | undefined;
 
@@ -287,7 +287,7 @@ describe('image build: bad input stops vm-images/build.sh at a named step and le
   }
 });
 
-describe('image build: a warm build is a no-op, and each key hashes only its own recipe files', function () {
+describe('image build: a warm build is a no-op, and each key hashes only its own recipe files @full', function () {
   let scratch: Scratch | undefined;
 
   afterEach(function () {

@@ -28,7 +28,7 @@ interface Kept {
   run?: string;
 }
 
-describe('keep and attach: a kept lab, passed or failed, is reached from a terminal as a person would', function () {
+describe('keep and attach: a kept lab, passed or failed, is reached from a terminal as a person would @full', function () {
   // Both boots run at once (two guests): one that logs in, one whose export does not exist.
   const up: Kept = { lab: undefined as unknown as BackgroundLab };
   const broken: Kept = { lab: undefined as unknown as BackgroundLab };

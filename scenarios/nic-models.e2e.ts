@@ -14,7 +14,7 @@ const MODELS = [
   { model: 'rtl8139', name: 'realtek', driver: '8139cp', pci: '0x10ec:0x8139' },
 ] as const;
 
-describe('NIC models: an e1000 and an rtl8139 client boot to login, each on its own driver', function () {
+describe('NIC models: an e1000 and an rtl8139 client boot to login, each on its own driver @full', function () {
   let lab: StartedLab | undefined;
   const clients: StartedThinClient[] = [];
 

@@ -27,7 +27,7 @@ async function evidence(c: StartedThinClient): Promise<ReadOnlyEvidence> {
   return { getro, remountCode: remount.code, remountOutput: remount.output };
 }
 
-describe('read-only contrast: without rd.unionfs=1 the client runs on the plain read-only NBD root', function () {
+describe('read-only contrast: without rd.unionfs=1 the client runs on the plain read-only NBD root @smoke', function () {
   let lab: StartedLab | undefined;
   let c1: StartedThinClient;
   let c2: StartedThinClient;
@@ -45,8 +45,11 @@ describe('read-only contrast: without rd.unionfs=1 the client runs on the plain 
     await lab?.stop();
   });
 
-  it('boots to login, and the union module says it is off', function () {
-    expect(c1.timeline.find((s) => s.stage === 'union')!.line).to.match(/ltsp-union: off/);
+  it('the union module laid nothing: no FUSE mount, no @unionfs daemon, no branch under /run/ltsp-union', async function () {
+    // The stage matched the module's "off" line; what it did (or failed to leave undone) is on the system.
+    expect(await c1.check("findmnt -rn -o TARGET,FSTYPE,SOURCE | awk '$2 ~ /^fuse\\./ || $1 ~ /ltsp-union/'"), 'FUSE or union mounts').to.equal('');
+    expect(await c1.check("ps -eo args= | grep '^@unionfs' || true"), 'a union daemon').to.equal('');
+    expect(await c1.check('ls -A /run/ltsp-union 2>/dev/null | wc -l'), '/run/ltsp-union holds branches').to.equal('0');
   });
 
   it('has the NBD ext4 itself as its root, mounted read-only', async function () {

@@ -22,7 +22,7 @@ interface Box {
 
 const overlap = (a: Box, b: Box): boolean => a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
 
-describe('report page: the waterfall of a recorded two-client boot, in chromium', function () {
+describe('report page: the waterfall of a recorded two-client boot, in chromium @smoke', function () {
   let browser: OpenBrowser | undefined;
   let recorded: RunResults;
 

@@ -83,7 +83,7 @@ const PAIRS: Form[][] = [
   ],
 ];
 
-describe('root argument forms (dracut.cmdline(7) nbd grammar): each boots to a root mounted as it asked, or fails as dracut says', function () {
+describe('root argument forms (dracut.cmdline(7) nbd grammar): each boots to a root mounted as it asked, or fails as dracut says @full', function () {
   let lab: StartedLab | undefined;
 
   before(async function () {

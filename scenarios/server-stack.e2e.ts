@@ -64,7 +64,7 @@ interface InitScriptRun {
   output: string;
 }
 
-describe('server stack: the LTSP server image on the lab network, without QEMU', function () {
+describe('server stack: the LTSP server image on the lab network, without QEMU @full', function () {
   let lab: StartedLab | undefined;
   /** The second network of the allow-list test, removed in its finally and again here. */
   let outsideNetwork: string | undefined;

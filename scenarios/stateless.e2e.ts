@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import type { StartedLab, StartedThinClient } from '../harness/index';
 import { startClient, startSuiteLab } from './support/suite-lab';
 
-describe('stateless: what a client writes lives in RAM and is gone after a reset', function () {
+describe('stateless: what a client writes lives in RAM and is gone after a reset @smoke', function () {
   let lab: StartedLab | undefined;
   let c1: StartedThinClient;
   let exportHashBefore: string;

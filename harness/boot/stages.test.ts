@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Deadline } from '../common/deadline';
 import { ConsoleWaitError } from '../common/errors';
 import { ConsoleLog, type ConsoleMatch, type FailPattern } from '../console/console-log';
-import { BOOT_FAIL_PATTERNS, SHELL_PROMPT, bootStages, type StageDef } from './stages';
+import { BOOT_FAIL_PATTERNS, SHELL_PROMPT, bootStages, leaseIpOf, type StageDef } from './stages';
 import { FIXTURES_DIR } from '../common/paths';
 
 /**
@@ -219,7 +219,8 @@ describe('BOOT_FAIL_PATTERNS', () => {
     );
     expect(err).to.be.instanceOf(ConsoleWaitError);
     expect(err.reason).to.equal('failure-pattern');
-    expect(err.matchedFailure).to.be.oneOf(['nbd-connect', 'nbd-client-error']);
+    // Both nbd-connect and nbd-client-error match the line; the first in BOOT_FAIL_PATTERNS names it.
+    expect(err.matchedFailure).to.equal('nbd-connect');
     expect(err.what).to.equal('nbd');
     expect(err.message, err.message).to.include('Server said: Export unknown');
   });
@@ -229,5 +230,15 @@ describe('nbd-client errors under dracut-initqueue', function () {
   it('a refused NBD connection is a boot failure at once', function () {
     const line = '[   25.1] dracut-initqueue[396]: Error: Socket failed: Connection refused';
     expect(BOOT_FAIL_PATTERNS.some((f) => f.pattern.test(line))).to.equal(true);
+  });
+});
+
+describe('the lease address (leaseIpOf)', function () {
+  it('is read from the DHCP line, whole even when the line is seen mid-way; none before its "/"', function () {
+    expect(leaseIpOf('net0: 10.83.0.120/255.255.255.0 gw 10.83.0.1')).to.equal('10.83.0.120');
+    // Stamped when the pattern showed, at the mask's first digit of four: the rest of the line may be missing, the address is whole.
+    expect(leaseIpOf('net0: 10.83.0.120/255.255.255.0')).to.equal('10.83.0.120');
+    // Cut inside the address: no address rather than a wrong one (10.83.0.12).
+    expect(leaseIpOf('net0: 10.83.0.12')).to.equal(undefined);
   });
 });

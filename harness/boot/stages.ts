@@ -41,11 +41,23 @@ export function bootBudgetMs(stages: readonly StageDef[], basis: ScaleBasis, con
   return stages.reduce((sum, s) => sum + stageBudgetMs(s, basis, contention), 0);
 }
 
+/**
+ * iPXE's DHCP line, "net0: ADDRESS/MASK ...": the DHCP stage's pattern, and where the lease
+ * address is read from. Its "/" after the address means a line seen mid-way (a stage is
+ * stamped when its pattern shows, maybe before its line ends) holds the whole address.
+ */
+export const DHCP_LEASE = /net0: (\d+\.\d+\.\d+\.\d+)\/\d+\.\d+\.\d+\.\d+/;
+
+/** The lease address on a DHCP stage line, whole or partial. */
+export function leaseIpOf(line: string): string | undefined {
+  return DHCP_LEASE.exec(line)?.[1];
+}
+
 /** The boot of a thin client, in order: firmware, PXE, kernel, initramfs, NBD, union, login. */
 export function bootStages(opts: StageOptions): StageDef[] {
   return [
     { id: 'ipxe', label: 'iPXE start', pattern: /iPXE initialising devices|iPXE \d+\.\d+/, budgetS: budget(30, 10), floorS: 10 },
-    { id: 'dhcp', label: 'DHCP lease', pattern: /net0: (\d+\.\d+\.\d+\.\d+)\/\d+\.\d+\.\d+\.\d+/, budgetS: budget(60, 20), floorS: 20 },
+    { id: 'dhcp', label: 'DHCP lease', pattern: DHCP_LEASE, budgetS: budget(60, 20), floorS: 20 },
     { id: 'fetched', label: 'kernel and initramfs fetched', pattern: /ltsp-lab: kernel and initramfs fetched/, budgetS: budget(90, 20), floorS: 15 },
     { id: 'kernel', label: 'kernel start', pattern: /Linux version \d+\.\d+/, budgetS: budget(40, 10), floorS: 5 },
     { id: 'initramfs', label: 'initramfs start', pattern: /Run \/init as init process|Running in initrd/, budgetS: budget(90, 15), floorS: 5 },

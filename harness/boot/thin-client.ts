@@ -12,7 +12,7 @@ import type { ClientTimeline, FaultMark, StageMark } from '../report/types';
 import { writeClientScript } from '../server/client-scripts';
 import { followStages } from './follow-stages';
 import { clientScript, kernelArgs, validateRootArg } from './kernel-args';
-import { BOOT_FAIL_PATTERNS, RESCUE_SHELL, SHELL_PROMPT, bootBudgetMs, bootStages, stageBudgetMs, type StageDef } from './stages';
+import { BOOT_FAIL_PATTERNS, RESCUE_SHELL, SHELL_PROMPT, bootBudgetMs, bootStages, leaseIpOf, stageBudgetMs, type StageDef } from './stages';
 import { DEFAULT_FAIL_PATTERNS } from '../console/fail-patterns';
 import { budgetMs, type StepKind } from '../common/budgets';
 
@@ -374,7 +374,7 @@ export class StartedThinClient implements AsyncDisposable {
   /** The IPv4 address the firmware's DHCP got, from the timeline. */
   get leaseIp(): string | undefined {
     const dhcp = this.timeline.find((s) => s.stage === 'dhcp');
-    return dhcp ? /(\d+\.\d+\.\d+\.\d+)/.exec(dhcp.line)?.[1] : undefined;
+    return dhcp ? leaseIpOf(dhcp.line) : undefined;
   }
 
   /**

@@ -5,6 +5,7 @@ import { Deadline } from '../common/deadline';
 import { ConsoleWaitError, HarnessError, LabError, SutError } from '../common/errors';
 import { execCommand } from '../common/exec';
 import { log } from '../common/log';
+import { leaseIpOf } from '../boot/stages';
 import type { StartedThinClient } from '../boot/thin-client';
 import type { StartedLtspServer } from '../server/ltsp-server';
 import type { FaultMark } from '../report/types';
@@ -32,6 +33,8 @@ export interface FaultEvent extends FaultMark {
    * stopped nbd-server process (see holdRequest); absent when none could be held.
    */
   heldRequest?: HeldRequest;
+  /** nbd-restart: nbd-server's main pid before and after the restart (its pid file; undefined when there was none). */
+  nbdServerPids?: { before?: number; after?: number };
   /**
    * nbd-restart after login: ms from the restart until the guest reader's last read had
    * come back (the reader's read is held in flight at the restart; it is told to stop once
@@ -124,6 +127,7 @@ interface Applied {
   /** When the fault struck (performance.now()), if later than the start of apply (a restart that waited for a request in flight). */
   struckAt?: number;
   heldRequest?: HeldRequest;
+  nbdServerPids?: FaultEvent['nbdServerPids'];
   /** Once every client is judged: what the fault's own helpers saw, and stopping them. */
   settle?: () => Promise<Pick<FaultEvent, 'readerBackMs'> & { evidence: string[] }>;
 }
@@ -134,7 +138,7 @@ const NBD_PORT = 10809;
 
 /** The client's address, from the DHCP lease its boot reported. */
 function clientIp(c: StartedThinClient): string | undefined {
-  return /net0: (\d+\.\d+\.\d+\.\d+)\//.exec(c.timeline.find((m) => m.stage === 'dhcp')?.line ?? '')?.[1];
+  return leaseIpOf(c.timeline.find((m) => m.stage === 'dhcp')?.line ?? '');
 }
 
 /**
@@ -212,7 +216,10 @@ export function guestReaderCommand(dev = 'nbd0'): string {
 /** Applies one fault; for a client fault, to `client`. */
 async function apply(f: FaultSpec, t: FaultTargets, client: StartedThinClient): Promise<Applied> {
   const step = (what: string): Deadline => Deadline.after(budgetMs('faultStep'), `${f.text}: ${what}`);
-  const nbdPid = async (): Promise<string> => (await serverSh(t.server, 'cat /var/run/nbd-server.pid 2>/dev/null || echo none', step('nbd-server pid'))).trim();
+  const nbdPid = async (): Promise<number | undefined> => {
+    const out = (await serverSh(t.server, 'cat /var/run/nbd-server.pid 2>/dev/null || true', step('nbd-server pid'))).trim();
+    return /^\d+$/.test(out) ? Number(out) : undefined;
+  };
   switch (f.kind) {
     case 'nbd-restart': {
       const before = await nbdPid();
@@ -232,7 +239,9 @@ async function apply(f: FaultSpec, t: FaultTargets, client: StartedThinClient): 
       const struckAt = performance.now();
       // Through the server's init (the seed's script, systemctl or service): a restart behind systemd's back would orphan the new server.
       const out = (await t.server.service('nbd-server', 'restart', step('nbd-server restart'))).output;
-      evidence.push(...lines(out).map((l) => `server: ${l}`), `server: nbd-server pid ${before} -> ${await nbdPid()}`);
+      const after = await nbdPid();
+      const nbdServerPids = { ...(before !== undefined ? { before } : {}), ...(after !== undefined ? { after } : {}) };
+      evidence.push(...lines(out).map((l) => `server: ${l}`), `server: nbd-server pid ${before ?? 'none'} -> ${after ?? 'none'}`);
       if (heldRequest) {
         // A stopped process outlives the restart (its SIGTERM waits until it runs: nbd-server's
         // connection process handles it), and going on it would answer the held request:
@@ -260,7 +269,7 @@ async function apply(f: FaultSpec, t: FaultTargets, client: StartedThinClient): 
             };
           }
         : undefined;
-      return { evidence, struckAt, ...(heldRequest ? { heldRequest } : {}), ...(settle ? { settle } : {}) };
+      return { evidence, struckAt, nbdServerPids, ...(heldRequest ? { heldRequest } : {}), ...(settle ? { settle } : {}) };
     }
     case 'nbd-stop': {
       const out = (await t.server.service('nbd-server', 'stop', step('nbd-server stop'))).output;
@@ -436,6 +445,7 @@ export async function runFaults(faults: readonly FaultSpec[], t: FaultTargets, o
     for (const [k, e] of events.entries()) {
       if (judged[k] === trigger) {
         if (applied.heldRequest) e.heldRequest = applied.heldRequest;
+        if (applied.nbdServerPids) e.nbdServerPids = applied.nbdServerPids;
         if (settled?.readerBackMs !== undefined) e.readerBackMs = settled.readerBackMs;
         e.evidence.push(...(settled?.evidence ?? []));
       }

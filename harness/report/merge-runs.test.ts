@@ -69,6 +69,7 @@ describe('mergeRuns: the shards of one ./lab test run as one report', () => {
     expect(() => mergeRuns([input('/r/one', one()), input('/r/two', shardRun(s(2), ['scenarios/b.e2e.ts'], [], (r) => (r.commit = 'deadbeef')))], 'm')).to.throw(UsageError, /different commits \(c0ffee and deadbeef\)/);
     expect(() => mergeRuns([input('/r/one', one()), input('/r/two', shardRun(s(2), ['scenarios/b.e2e.ts'], [], (r) => (r.images!.keys.root = 'r2')))], 'm')).to.throw(UsageError, /different images/);
     expect(() => mergeRuns([input('/r/one', one()), input('/r/two', shardRun(s(2), ['scenarios/b.e2e.ts'], [], (r) => (r.selection!.grep = 'x')))], 'm')).to.throw(UsageError, /different --grep/);
+    expect(() => mergeRuns([input('/r/one', one()), input('/r/two', shardRun(s(2), ['scenarios/b.e2e.ts'], [], (r) => (r.selection!.tier = 'smoke')))], 'm')).to.throw(UsageError, /different --tier/);
     expect(() => mergeRuns([input('/r/one', one()), input('/r/all', shardRun(undefined, ['scenarios/b.e2e.ts'], []))], 'm')).to.throw(UsageError, /is not a shard/);
   });
 

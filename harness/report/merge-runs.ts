@@ -66,6 +66,7 @@ function checkParts(inputs: readonly MergeInput[]): MergeInput[] {
   same('commits', (r) => r.commit, 'run every shard from the same commit');
   same('images', (r) => (r.images ? JSON.stringify(Object.entries(r.images.keys).sort()) : undefined), 'build the images from the same vm-images/ on every runner');
   same('--grep', (r) => (r.selection ? JSON.stringify(r.selection.grep ?? null) : undefined), 'give every shard the same --grep');
+  same('--tier', (r) => (r.selection ? (r.selection.tier ?? 'full') : undefined), 'give every shard the same --tier');
   const sharded = inputs.filter((i) => i.results.selection?.shard);
   if (sharded.length > 0 && sharded.length < inputs.length) {
     const whole = inputs.find((i) => !i.results.selection?.shard)!;
@@ -146,12 +147,13 @@ export function mergeRuns(inputs: readonly MergeInput[], runId: string): { resul
   const interrupted = all.some((r) => r.outcome === 'interrupted');
   const finished = all.map((r) => r.finishedAt);
   const grep = first.selection?.grep;
+  const tier = first.selection?.tier;
   const checks = all.map((r) => r.selection?.checksMs).filter((ms): ms is number => ms !== undefined);
   const results: RunResults = {
     schemaVersion: first.schemaVersion,
     runId,
     kind: 'test',
-    title: `./lab test${grep === undefined ? '' : ` --grep '${grep}'`}, ${parts.length} ${first.selection?.shard ? 'shards' : 'runs'} merged`,
+    title: `./lab test${tier === undefined ? '' : ` --tier ${tier}`}${grep === undefined ? '' : ` --grep '${grep}'`}, ${parts.length} ${first.selection?.shard ? 'shards' : 'runs'} merged`,
     startedAt: all.map((r) => r.startedAt).sort()[0] as string,
     outcome: interrupted ? 'interrupted' : failed ? 'fail' : 'pass',
     exitCode: interrupted ? 130 : failed ? 1 : 0,
@@ -174,6 +176,7 @@ export function mergeRuns(inputs: readonly MergeInput[], runId: string): { resul
   if (all.some((r) => r.selection)) {
     results.selection = {
       ...(grep === undefined ? {} : { grep }),
+      ...(tier === undefined ? {} : { tier }),
       files: [...new Set(all.flatMap((r) => r.selection?.files ?? []))].sort(),
       ...(checks.length ? { checksMs: checks.reduce((a, b) => a + b, 0) } : {}),
     };

@@ -174,6 +174,8 @@ export interface ShardRef {
 export interface TestSelection {
   grep?: string;
   shard?: ShardRef;
+  /** --tier (harness/shard/tiers.ts); absent in runs from before tiers. */
+  tier?: 'smoke' | 'full';
   /** The e2e files it loaded (a shard's own; every one unsharded). */
   files: string[];
   /** The static checks and unit tests before the e2e files, ms; absent when it skipped them. */

@@ -25,10 +25,13 @@ describe('./lab test plan: --grep, --shard, --no-checks', () => {
   });
 
   it('unsharded: every file, the checks unless --no-checks, the grep passed on', () => {
-    expect(planTestRun({ checks: true }, files)).to.deep.equal({ checks: true, files });
+    expect(planTestRun({ checks: true }, files)).to.deep.equal({ checks: true, tier: 'full', files });
     const p = planTestRun({ checks: false, grep: 'x' }, files);
-    expect(p).to.deep.equal({ checks: false, grep: 'x', files });
-    expect(planSelection(p)).to.deep.equal({ grep: 'x', files });
+    expect(p).to.deep.equal({ checks: false, grep: 'x', tier: 'full', e2eGrep: 'x', files });
+    expect(planSelection(p)).to.deep.equal({ grep: 'x', tier: 'full', files });
+    const smoke = planTestRun({ checks: true, grep: 'x', tier: 'smoke' }, files);
+    expect([smoke.grep, smoke.e2eGrep], 'the unit tests keep the user\'s --grep; the e2e files add the tier').to.deep.equal(['x', '^(?=[\\s\\S]*(?:^|\\s)@smoke(?=\\s|$))(?=[\\s\\S]*?(?:x))']);
+    expect(planSelection(smoke)).to.deep.equal({ grep: 'x', tier: 'smoke', files });
   });
 
   it('sharded: shard 1 runs the checks (its head start), the others do not; the shards cover the suite once', () => {
@@ -39,7 +42,7 @@ describe('./lab test plan: --grep, --shard, --no-checks', () => {
     expect(one.files).to.deep.equal(['scenarios/b.e2e.ts', 'scenarios/c.e2e.ts', 'scenarios/d.e2e.ts']);
     expect(two.files).to.deep.equal(['scenarios/a.e2e.ts']);
     expect(one.shards!.map((s) => s.expectedMs)).to.deep.equal([290_000, 300_000]);
-    expect(planSelection(two)).to.deep.equal({ shard: { index: 2, count: 2 }, files: two.files });
+    expect(planSelection(two)).to.deep.equal({ shard: { index: 2, count: 2 }, tier: 'full', files: two.files });
   });
 
   it('splits the same with or without --grep and --no-checks, so runners given different options still agree', () => {

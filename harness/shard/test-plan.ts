@@ -5,6 +5,7 @@ import { repoRoot } from '../common/paths';
 import type { ShardRef, TestSelection } from '../report/types';
 import { defaultFileMs, type TestDurations } from './durations';
 import { partitionFiles, type Shard } from './partition';
+import { DEFAULT_TIER, tierGrep, type Tier } from './tiers';
 
 /** Where the end-to-end suites are, and how their files are named. */
 export const E2E_DIR = 'scenarios';
@@ -50,6 +51,8 @@ export function validateGrep(raw: string): string {
 export interface TestArgs {
   grep?: string;
   shard?: ShardRef;
+  /** --tier; absent: the default (full). */
+  tier?: Tier;
   /** false with --no-checks: no type-check, lint or unit tests. */
   checks: boolean;
 }
@@ -57,7 +60,11 @@ export interface TestArgs {
 export interface TestPlan {
   /** Whether this run does the static checks and unit tests. */
   checks: boolean;
+  /** The user's --grep: the unit tests' filter. */
   grep?: string;
+  tier: Tier;
+  /** The end-to-end run's --grep: the tier's tag and the user's --grep (tierGrep). */
+  e2eGrep?: string;
   shard?: ShardRef;
   /** The e2e files this run loads. */
   files: string[];
@@ -77,7 +84,9 @@ export interface TestPlan {
  * the files, nor on --no-checks), so runners given different options still agree.
  */
 export function planTestRun(args: TestArgs, files: readonly string[], durations?: TestDurations): TestPlan {
-  const grep = args.grep === undefined ? {} : { grep: args.grep };
+  const tier = args.tier ?? DEFAULT_TIER;
+  const e2eGrep = tierGrep(tier, args.grep);
+  const grep = { ...(args.grep === undefined ? {} : { grep: args.grep }), tier, ...(e2eGrep === undefined ? {} : { e2eGrep }) };
   if (!args.shard) return { checks: args.checks, ...grep, files: [...files] };
   const { index, count } = args.shard;
   if (count > files.length) throw new UsageError(`--shard ${index}/${count}: the suite has ${files.length} end-to-end files, so at most ${files.length} shards`);
@@ -90,5 +99,5 @@ export function planTestRun(args: TestArgs, files: readonly string[], durations?
 
 /** What results.json keeps of the plan (selection), without the checks' time, which is measured. */
 export function planSelection(plan: TestPlan): TestSelection {
-  return { ...(plan.grep === undefined ? {} : { grep: plan.grep }), ...(plan.shard ? { shard: plan.shard } : {}), files: plan.files };
+  return { ...(plan.grep === undefined ? {} : { grep: plan.grep }), ...(plan.shard ? { shard: plan.shard } : {}), tier: plan.tier, files: plan.files };
 }

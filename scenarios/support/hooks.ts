@@ -3,6 +3,7 @@ import { join, relative } from 'node:path';
 import { installSignalTeardown } from '../../harness/index';
 import { testReportDir, suiteReportDir } from './report-dir';
 import { attachRunReport } from './run-report';
+import { checkTiers } from './tiers';
 
 // Ctrl-C during ./lab test: stop the running labs before mocha exits (a second one forces).
 installSignalTeardown();
@@ -33,7 +34,11 @@ export const mochaHooks = {
   },
 };
 
-/** Mocha calls it with the runner as `this`: the run's report listens to it. */
+/**
+ * Mocha calls it with the runner as `this`, every file loaded: a test of no tier fails the
+ * run before anything boots (whatever the --tier), and the run's report listens to it.
+ */
 export function mochaGlobalSetup(this: Mocha.Runner): void {
+  checkTiers(this.suite);
   attachRunReport(this);
 }

@@ -60,7 +60,7 @@ function hookDir(hook: Mocha.Hook): string {
 export function attachRunReport(runner: Mocha.Runner): void {
   const runDir = testRunDir();
   const selection = testSelection();
-  report = new TestRunReport(runDir, basename(runDir), `./lab test${selection?.grep === undefined ? '' : ` --grep '${selection.grep}'`}${selection?.shard ? ` --shard ${selection.shard.index}/${selection.shard.count}` : ''}`);
+  report = new TestRunReport(runDir, basename(runDir), `./lab test${selection?.tier === undefined ? '' : ` --tier ${selection.tier}`}${selection?.grep === undefined ? '' : ` --grep '${selection.grep}'`}${selection?.shard ? ` --shard ${selection.shard.index}/${selection.shard.count}` : ''}`);
   report.select(selection, sourceCommit());
   for (const lab of labs) report.noteLab(lab);
   const root = repoRoot();
