@@ -1,6 +1,7 @@
 import { join, resolve } from 'node:path';
 import {
   bootStages,
+  DEFAULT_CLIENT_SPEC,
   checkBaselines,
   checkClientsFit,
   REPORTS_ROOT,
@@ -122,7 +123,7 @@ export async function bisect(argv: string[]): Promise<number> {
     repo: a.repo,
     good: a.good,
     bad: a.bad,
-    boot: { clients: a.clients, configure, config: { memoryMb: a.memoryMb, nic: 'virtio-net-pci', union: true }, criterion: a.criterion },
+    boot: { clients: a.clients, configure, config: { memoryMb: a.memoryMb, nic: 'virtio-net-pci', union: true, client: DEFAULT_CLIENT_SPEC }, criterion: a.criterion },
     reportDir,
     run,
     progress: (l) => process.stderr.write(`${l}\n`),

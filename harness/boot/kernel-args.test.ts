@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { UsageError } from '../common/errors';
 import { clientScript, kernelArgs, RESCUE_RETRY_S, rootFromDhcp, validateAppend, validateRootArg, validateRootPath } from './kernel-args';
 import { FIXTURES_DIR } from '../common/paths';
+import { CLIENT_KINDS, clientSpec } from '../client/client-spec';
+import { servedMounts } from '../server/boot-files';
 
 function usageError(fn: () => unknown): UsageError {
   try {
@@ -119,18 +121,47 @@ describe('kernelArgs', () => {
 });
 
 describe('clientScript', () => {
-  it('writes the iPXE script that fetches the kernel and initramfs over HTTP', () => {
-    expect(clientScript('c1', `${BASE} rd.unionfs=1`)).to.equal(
+  it('writes the iPXE script that fetches the kernel and initramfs of its kind over HTTP', () => {
+    expect(clientScript('c1', `${BASE} rd.unionfs=1`, clientSpec({ kind: 'ltsp' }))).to.equal(
       [
         '#!ipxe',
-        'echo ltsp-lab: client c1',
-        `kernel http://\${next-server}/vmlinuz root=nbd:\${next-server}:root:ext4:ro rd.neednet=1 ${IP} console=ttyS0,115200 rd.unionfs=1`,
-        'initrd http://${next-server}/initrd.img',
+        'echo ltsp-lab: client c1 (ltsp)',
+        `kernel http://\${next-server}/boot/ltsp/vmlinuz root=nbd:\${next-server}:root:ext4:ro rd.neednet=1 ${IP} console=ttyS0,115200 rd.unionfs=1`,
+        'initrd http://${next-server}/boot/ltsp/initrd.img',
         'echo ltsp-lab: kernel and initramfs fetched',
         'boot',
         '',
       ].join('\n'),
     );
+    expect(clientScript('c2', BASE, clientSpec({ kind: 'stock' }))).to.equal(
+      [
+        '#!ipxe',
+        'echo ltsp-lab: client c2 (stock)',
+        `kernel http://\${next-server}/boot/stock/vmlinuz ${BASE}`,
+        'initrd http://${next-server}/boot/stock/initrd.img',
+        'echo ltsp-lab: kernel and initramfs fetched',
+        'boot',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('names the files the server bind-mounts for that kind, and no other kind\'s', () => {
+    const images = { serverImage: 's', rootImage: '/c/root.ext4', kernel: '/c/ltsp/vmlinuz', initrd: '/c/ltsp/initrd.img', clients: { ltsp: { kernel: '/c/ltsp/vmlinuz', initrd: '/c/ltsp/initrd.img' }, stock: { kernel: '/c/stock/vmlinuz', initrd: '/c/stock/initrd.img' } } };
+    const mounts = new Map(servedMounts(images).map((m) => [m.target, m.source]));
+    for (const kind of CLIENT_KINDS) {
+      const script = clientScript('c1', BASE, clientSpec({ kind }));
+      const fetched = [...script.matchAll(/http:\/\/\$\{next-server\}\/(\S+)/g)].map((m) => `/srv/tftp/${m[1]}`);
+      expect(fetched.map((f) => mounts.get(f)), kind).to.deep.equal([`/c/${kind}/vmlinuz`, `/c/${kind}/initrd.img`]);
+    }
+    // The TFTP root keeps the default kind's files: ltsp-server-config refuses to start without them.
+    expect(mounts.get('/srv/tftp/vmlinuz')).to.equal('/c/ltsp/vmlinuz');
+    expect(mounts.get('/srv/ltsp/root.ext4')).to.equal('/c/root.ext4');
+  });
+
+  it('a kind the image set lacks is not mounted at all (its clients are refused before QEMU starts)', () => {
+    const mounts = servedMounts({ serverImage: 's', rootImage: '/r', kernel: '/k', initrd: '/i', clients: { stock: { kernel: '/k', initrd: '/i' } } }).map((m) => m.target);
+    expect(mounts.filter((t) => t.includes('/boot/'))).to.deep.equal(['/srv/tftp/boot/stock/vmlinuz', '/srv/tftp/boot/stock/initrd.img']);
   });
 });
 

@@ -1,4 +1,6 @@
+import type { ClientSpec } from '../client/client-spec';
 import { UsageError } from '../common/errors';
+import { servedBootPaths } from '../server/boot-files';
 import { parseTestDelay, TEST_DELAY_ARG } from './test-delay';
 
 /** x86 COMMAND_LINE_SIZE is 2048; leave room for what the lab itself passes. */
@@ -143,14 +145,17 @@ export function kernelArgs(spec: KernelArgsSpec): string {
 /**
  * The iPXE script the server hands to one client (clients/<mac>.ipxe, over TFTP). The
  * kernel and initramfs come over HTTP: TFTP's one block per round trip took 3.5 s for
- * one client and ten times that for four clients busy-polling two cores.
+ * one client and ten times that for four clients busy-polling two cores. Each client
+ * kind's files are served at a path of their own (server/boot-files.ts), so clients of
+ * two kinds boot from one lab.
  */
-export function clientScript(client: string, args: string): string {
+export function clientScript(client: string, args: string, spec: ClientSpec): string {
+  const files = servedBootPaths(spec.kind);
   return [
     '#!ipxe',
-    `echo ltsp-lab: client ${client}`,
-    `kernel http://\${next-server}/vmlinuz ${args}`,
-    'initrd http://${next-server}/initrd.img',
+    `echo ltsp-lab: client ${client} (${spec.kind})`,
+    `kernel http://\${next-server}/${files.kernel} ${args}`,
+    `initrd http://\${next-server}/${files.initrd}`,
     'echo ltsp-lab: kernel and initramfs fetched',
     'boot',
     '',

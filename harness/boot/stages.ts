@@ -3,6 +3,7 @@ import type { Accel } from '../common/speed';
 import type { FailPattern } from '../console/console-log';
 import { DEFAULT_FAIL_PATTERNS } from '../console/fail-patterns';
 import { RESCUE_RETRY_S } from './kernel-args';
+import type { ClientSpec } from '../client/client-spec';
 
 /**
  * One boot milestone, stamped from the console, and how long it may take after the
@@ -27,6 +28,26 @@ export interface StageDef {
 export interface StageOptions {
   /** rd.unionfs=1 given: the union stage is "union mounted", otherwise "union off". */
   union: boolean;
+  /**
+   * What the client boots (default: the lab's default). Every kind has the same stages,
+   * in the same order (the gate, the fault grammar and ltsp.test.delay name them); what a
+   * kind prints inside them differs, and its points (bootPoints) say so.
+   */
+  client?: ClientSpec;
+}
+
+/**
+ * A point inside a stage: a console line that says where the stage's time went (the link
+ * came up, the first unit started after switch_root). A point is not a stage: it is
+ * looked for only between its stage's previous mark and its own, it never fails or
+ * orders a boot, and a kind that does not print it simply has no such point.
+ */
+export interface PointDef {
+  id: string;
+  label: string;
+  /** The stage it is inside (the span from the stage before it up to this stage's mark). */
+  stage: string;
+  pattern: RegExp;
 }
 
 const budget = (tcg: number, kvm: number): Readonly<Record<Accel, number>> => ({ tcg, kvm });
@@ -57,6 +78,26 @@ export function bootStages(opts: StageOptions): StageDef[] {
     { id: 'switch-root', label: 'switch_root', pattern: /Starting initrd-switch-root\.service|Switching root\./, budgetS: budget(60, 10), floorS: 5 },
     { id: 'system', label: 'system up', pattern: /^Welcome to (?!.*\(Initramfs\)).*!/, budgetS: budget(60, 10), floorS: 5 },
     { id: 'login', label: 'login prompt', pattern: /login: root \(automatic login\)|^\S+ login:\s*$/, budgetS: budget(180, 40), floorS: 10 },
+  ];
+}
+
+/**
+ * The points inside the long spans (issue 20: initramfs start to NBD connected, system up
+ * to login), in the order a boot usually shows them. The stock client's lines are from
+ * its console (fixtures/consoles); its systemd initramfs says nothing when nbd-client
+ * starts, so that point is the dracut initqueue that runs it. The ltsp client's shell
+ * initramfs prints its own lines (dracut's shell init logs to the console).
+ */
+export function bootPoints(_client: ClientSpec): PointDef[] {
+  return [
+    { id: 'initrd-unpacked', stage: 'initramfs', label: 'initramfs unpacked', pattern: /Freeing initrd memory/ },
+    { id: 'udev-coldplug', stage: 'nbd', label: 'udev coldplug done', pattern: /Finished systemd-udev-trig|udevadm settle|dracut: .*pre-trigger/ },
+    { id: 'link-up', stage: 'nbd', label: 'link up (lab0)', pattern: /\blab0: (?:renamed from eth\d|[Ll]ink (?:is )?[Uu]p|link becomes ready)|ADDRCONF\(NETDEV_CHANGE\): lab0/ },
+    { id: 'nbd-client', stage: 'nbd', label: 'nbd-client started', pattern: /Starting dracut-initqueue|\bnbd-client\b.*(?:start|connect|Negotiation)/i },
+    { id: 'union-start', stage: 'union', label: 'ltsp-union started', pattern: /ltsp-union: start / },
+    { id: 'first-unit', stage: 'login', label: 'first unit after switch_root', pattern: /^\[\s*OK\s*\] |systemd\[1\]: (?:Started|Created|Reached|Mounted|Finished|Listening|Set up) / },
+    { id: 'basic-target', stage: 'login', label: 'basic.target', pattern: /Reached target basic\.target|Reached target Basic System/ },
+    { id: 'getty', stage: 'login', label: 'getty started', pattern: /Started (?:serial-)?getty@|Started .*Serial Getty/ },
   ];
 }
 

@@ -20,7 +20,8 @@ import { calibrateCpu, type HostSpeed } from '../common/speed';
 import { decideHostSpeed } from '../accel/accel-choice';
 import { budgetMs } from '../common/budgets';
 import { checkExport, ThinClient, type ClientHost, type StartedThinClient } from '../boot/thin-client';
-import { checkServedImages, ensureImages, VM_IMAGES_DIR, type ImageManifest } from '../images/image-set';
+import { checkServedImages, clientImages, ensureImages, manifestClients, VM_IMAGES_DIR, type ImageManifest } from '../images/image-set';
+import { DEFAULT_CLIENT_SPEC, type ClientSpec } from '../client/client-spec';
 import { LabNetwork, type StartedLabNetwork } from '../network/lab-network';
 import type { ServedImages, ServerFile, StartedLtspServer } from '../server/ltsp-server';
 import { writeDefaultScript } from '../server/client-scripts';
@@ -67,14 +68,26 @@ export class Lab {
   private serverFiles: ServerFile[] = [];
   private vmImagesDir?: string;
   private serverInit: ServerInit = 'entrypoint';
+  private defaultClient: ClientSpec = DEFAULT_CLIENT_SPEC;
 
   withReportDir(dir: string): this {
     this.reportDir = dir;
     return this;
   }
 
-  /** Serve these instead of what vm-images/build.sh makes (any field may be left out). */
-  withImages(images: Partial<ServedImages>): this {
+  /**
+   * What the lab's clients boot unless their builder says otherwise (ThinClient.boots):
+   * also the kernel the accelerator probe boots, and the script of a client the lab wrote
+   * none for. Default DEFAULT_CLIENT_SPEC (ltsp). The lab serves every kind the image set
+   * has; its start fails (SetupError) when the image set lacks this one.
+   */
+  withClient(spec: ClientSpec): this {
+    this.defaultClient = spec;
+    return this;
+  }
+
+  /** Serve these instead of what vm-images/build.sh makes (any field may be left out; kernel and initrd are the default client kind's). */
+  withImages(images: Partial<Omit<ServedImages, 'clients'>>): this {
     this.images = images;
     return this;
   }
@@ -154,11 +167,20 @@ export class Lab {
     // The accelerator is chosen by a probe of the kernel the clients will boot, as soon as
     // it is there and checked, while the network is made.
     const serving = building.then(async (m): Promise<ServedImages> => {
-      const served = {
+      // The default kind's files: an image set without them is a set-up problem (exit 3), said before anything boots.
+      const own = clientImages(m, this.defaultClient.kind);
+      const kernel = this.images?.kernel ?? own.kernel;
+      const initrd = this.images?.initrd ?? own.initrd;
+      const clients: ServedImages['clients'] = {};
+      for (const [kind, files] of Object.entries(manifestClients(m)) as [ClientSpec['kind'], { kernel: string; initrd: string }][]) {
+        clients[kind] = kind === this.defaultClient.kind ? { kernel, initrd } : { kernel: files.kernel, initrd: files.initrd };
+      }
+      const served: ServedImages = {
         serverImage: this.images?.serverImage ?? m.serverImage,
         rootImage: this.images?.rootImage ?? m.rootImage,
-        kernel: this.images?.kernel ?? m.kernel,
-        initrd: this.images?.initrd ?? m.initrd,
+        kernel,
+        initrd,
+        clients,
       };
       await checkServedImages(served, deadline);
       return served;
@@ -221,9 +243,9 @@ export class Lab {
       await network.stop();
       throw e;
     }
-    // A client without a script of its own boots the lab's default: the root export, with the union.
-    writeDefaultScript(this.run, clientScript('default', kernelArgs({ exportName: 'root', union: true })));
-    const lab = new StartedLab(this.run, network, speed, reportDir, manifest, served);
+    // A client without a script of its own boots the lab's default: its default kind, the root export, with the union.
+    writeDefaultScript(this.run, clientScript('default', kernelArgs({ exportName: 'root', union: true }), this.defaultClient));
+    const lab = new StartedLab(this.run, network, speed, reportDir, manifest, served, this.defaultClient);
     trackStoppable(lab, true);
     const serverStarting = (async (): Promise<StartedLtspServer> => {
       const { LtspServerContainer } = await serverModule;
@@ -284,6 +306,8 @@ export class StartedLab implements AsyncDisposable {
     readonly reportDir: string,
     readonly manifest: ImageManifest,
     readonly served: ServedImages,
+    /** What its clients boot unless their builder says otherwise. */
+    readonly defaultClient: ClientSpec = DEFAULT_CLIENT_SPEC,
   ) {
     serverSlots.set(this, this.slot);
     const slot = this.slot;
@@ -292,6 +316,8 @@ export class StartedLab implements AsyncDisposable {
       network,
       speed,
       reportDir,
+      defaultClient,
+      kernelVersionFor: (spec) => this.kernelVersionFor(spec),
       get exports() {
         return slot.exports;
       },
@@ -304,6 +330,11 @@ export class StartedLab implements AsyncDisposable {
         else this.clients.delete(client);
       },
     };
+  }
+
+  /** The version of the kernel served to clients of `spec`; a SetupError when the image set has no such client. */
+  kernelVersionFor(spec: ClientSpec): string {
+    return clientImages(this.manifest, spec.kind).kernelVersion;
   }
 
   /** The LTSP server container, ready (dnsmasq, httpd and nbd-server answer). */
