@@ -166,6 +166,8 @@ export interface GateVerdict {
 /** The baseline a run is drawn against (fixtures/baselines/<profile>.json, as read). */
 export interface BaselineFacts {
   profile: string;
+  /** The client kind its boots were of (drawn only under clients of that kind). */
+  client?: ClientSpec;
   /** Relative to the repo. */
   file: string;
   runs?: number;
