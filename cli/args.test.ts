@@ -217,7 +217,7 @@ describe('parseBenchArgs', () => {
   };
 
   it('defaults: 3 runs of every case but images-warm, a table', () => {
-    expect(parseBenchArgs([])).to.deep.equal({ runs: 3, cases: ['chain', 'overhead', 'concurrency', 'images', 'memory', 'gate'], json: false });
+    expect(parseBenchArgs([])).to.deep.equal({ cases: ['chain', 'client', 'overhead', 'concurrency', 'images', 'memory', 'gate'], json: false });
   });
 
   it('takes --runs, repeated --case and --json', () => {
@@ -240,7 +240,7 @@ describe('parseBenchArgs', () => {
   }
 
   it('names the cases when one is unknown', () => {
-    expect(refused(['--case', 'x']).hint).to.equal('one of: chain, overhead, concurrency, images, memory, gate, images-warm');
+    expect(refused(['--case', 'x']).hint).to.equal('one of: chain, client, overhead, concurrency, images, memory, gate, images-warm');
   });
 });
 
