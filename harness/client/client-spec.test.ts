@@ -36,7 +36,7 @@ describe('ClientSpec: what a client boots', () => {
       }
       return expect.fail('no error');
     })();
-    expect((e as UsageError).hint).to.match(/^ltsp: the lab's LTSP-only kernel.*; stock: Debian's stock kernel/);
+    expect((e as UsageError).hint).to.match(/^ltsp: the lab's LTSP-only kernel .*; stock: Debian's stock kernel/);
     expect(parseClientValue('kind', 'stock')).to.equal('stock');
   });
 

@@ -15,8 +15,8 @@ export const CLIENT_DIMENSIONS = {
     default: 'ltsp',
     option: '--client',
     about: {
-      ltsp: "the lab's LTSP-only kernel (every driver the chain needs built in, no modules) and a shell-based dracut initramfs without systemd, shaped like EL-6's",
-      stock: "Debian's stock kernel (linux-image-amd64, modules) and dracut's systemd initramfs",
+      ltsp: "the lab's LTSP-only kernel (no modules), a shell dracut initramfs like EL-6's",
+      stock: "Debian's stock kernel and dracut's systemd initramfs",
     },
   },
 } as const satisfies Record<string, Dimension>;
