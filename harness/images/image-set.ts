@@ -233,6 +233,23 @@ export function readManifest(cache = cacheDir()): ImageManifest {
   }
 }
 
+/**
+ * What a lab serves from an image set: every client kind it has, each at its own path,
+ * and the default kind's files at the TFTP root too. `overrides` (Lab.withImages) replace
+ * the server image, the root, and the default kind's kernel and initramfs. An image set
+ * without the default kind is a set-up problem (exit 3), said before anything boots.
+ */
+export function servedImages(m: ImageManifest, defaultKind: ClientKind, overrides: Partial<Omit<ServedImages, 'clients'>> = {}): ServedImages {
+  const own = clientImages(m, defaultKind);
+  const kernel = overrides.kernel ?? own.kernel;
+  const initrd = overrides.initrd ?? own.initrd;
+  const clients: ServedImages['clients'] = {};
+  for (const [kind, files] of Object.entries(manifestClients(m)) as [ClientKind, ClientImages][]) {
+    clients[kind] = kind === defaultKind ? { kernel, initrd } : { kernel: files.kernel, initrd: files.initrd };
+  }
+  return { serverImage: overrides.serverImage ?? m.serverImage, rootImage: overrides.rootImage ?? m.rootImage, kernel, initrd, clients };
+}
+
 /** Checks that what a lab is about to serve exists and is what it claims to be. */
 export async function checkServedImages(images: ServedImages, deadline: Deadline): Promise<void> {
   const kinds = CLIENT_KINDS.flatMap((k) => {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { SetupError } from '../common/errors';
-import { clientImages, manifestClients, type ImageManifest } from './image-set';
+import { clientImages, manifestClients, servedImages, type ImageManifest } from './image-set';
 
 /** A manifest as vm-images/build.sh prints it; `clients` as given (absent: an older build's). */
 function manifest(clients?: ImageManifest['clients']): ImageManifest {
@@ -56,5 +56,29 @@ describe('the image manifest: which client kinds it has', () => {
   it('a kind the harness does not know is left out, not served', () => {
     const m = manifest({ stock: STOCK, nfs: LTSP } as ImageManifest['clients']);
     expect(Object.keys(manifestClients(m))).to.deep.equal(['stock']);
+  });
+});
+
+describe('what a lab serves from an image set', () => {
+  it('every kind at its own path, and the default kind\'s files at the TFTP root too', () => {
+    const m = manifest({ ltsp: LTSP, stock: STOCK });
+    expect(servedImages(m, 'ltsp')).to.deep.equal({
+      serverImage: 'ltsp-lab/server:s',
+      rootImage: '/c/root-r/root.ext4',
+      kernel: LTSP.kernel,
+      initrd: LTSP.initrd,
+      clients: { ltsp: { kernel: LTSP.kernel, initrd: LTSP.initrd }, stock: { kernel: STOCK.kernel, initrd: STOCK.initrd } },
+    });
+    expect(servedImages(m, 'stock').kernel, 'a lab of stock clients').to.equal(STOCK.kernel);
+  });
+
+  it('a kernel given (Lab.withImages) is the default kind\'s, served both at the root and at its kind\'s path', () => {
+    const s = servedImages(manifest({ ltsp: LTSP, stock: STOCK }), 'ltsp', { kernel: '/x/vmlinuz' });
+    expect([s.kernel, s.clients.ltsp?.kernel, s.clients.stock?.kernel]).to.deep.equal(['/x/vmlinuz', '/x/vmlinuz', STOCK.kernel]);
+  });
+
+  it('an older image set serves stock clients, and refuses a lab whose default kind is ltsp', () => {
+    expect(servedImages(manifest(), 'stock').clients).to.deep.equal({ stock: { kernel: STOCK.kernel, initrd: STOCK.initrd } });
+    expect(() => servedImages(manifest(), 'ltsp')).to.throw(SetupError, 'the image set has no ltsp client');
   });
 });

@@ -20,7 +20,7 @@ import { calibrateCpu, type HostSpeed } from '../common/speed';
 import { decideHostSpeed } from '../accel/accel-choice';
 import { budgetMs } from '../common/budgets';
 import { checkExport, ThinClient, type ClientHost, type StartedThinClient } from '../boot/thin-client';
-import { checkServedImages, clientImages, ensureImages, manifestClients, VM_IMAGES_DIR, type ImageManifest } from '../images/image-set';
+import { checkServedImages, clientImages, ensureImages, servedImages, VM_IMAGES_DIR, type ImageManifest } from '../images/image-set';
 import { DEFAULT_CLIENT_SPEC, type ClientSpec } from '../client/client-spec';
 import { LabNetwork, type StartedLabNetwork } from '../network/lab-network';
 import type { ServedImages, ServerFile, StartedLtspServer } from '../server/ltsp-server';
@@ -167,21 +167,7 @@ export class Lab {
     // The accelerator is chosen by a probe of the kernel the clients will boot, as soon as
     // it is there and checked, while the network is made.
     const serving = building.then(async (m): Promise<ServedImages> => {
-      // The default kind's files: an image set without them is a set-up problem (exit 3), said before anything boots.
-      const own = clientImages(m, this.defaultClient.kind);
-      const kernel = this.images?.kernel ?? own.kernel;
-      const initrd = this.images?.initrd ?? own.initrd;
-      const clients: ServedImages['clients'] = {};
-      for (const [kind, files] of Object.entries(manifestClients(m)) as [ClientSpec['kind'], { kernel: string; initrd: string }][]) {
-        clients[kind] = kind === this.defaultClient.kind ? { kernel, initrd } : { kernel: files.kernel, initrd: files.initrd };
-      }
-      const served: ServedImages = {
-        serverImage: this.images?.serverImage ?? m.serverImage,
-        rootImage: this.images?.rootImage ?? m.rootImage,
-        kernel,
-        initrd,
-        clients,
-      };
+      const served = servedImages(m, this.defaultClient.kind, this.images);
       await checkServedImages(served, deadline);
       return served;
     });
