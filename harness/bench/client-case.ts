@@ -43,8 +43,9 @@ export function clientSpanMs(marks: readonly StageMark[], span: SpanDef): number
 const metricId = (span: string, kind: ClientKind): string => `${span}-${kind}`;
 
 function clientMetrics(): MetricSpec[] {
-  const perKind = CLIENT_SPANS.flatMap((s) =>
-    CLIENT_KINDS.map((kind): MetricSpec => ({
+  // Grouped by kind: each kind's login, initramfs → NBD and userspace, then the next kind's.
+  const perKind = CLIENT_KINDS.flatMap((kind) =>
+    CLIENT_SPANS.map((s): MetricSpec => ({
       id: metricId(s.id, kind),
       label: `${kind}: ${s.label}`,
       unit: 's',
