@@ -112,6 +112,11 @@ describe('renderHtmlReport: client kinds and the points inside the stages', () =
     expect(html).to.match(/<table class="points">.*<th>c1<\/th><td>NBD connected<\/td><td>link up \(lab0\)<\/td><td class="num">8\.0 s<\/td><td class="num">\+2\.0<\/td><td class="num">\+15\.5<\/td>/s);
   });
 
+  it('a run without a baseline names the profile of each kind it booted', () => {
+    const none = renderHtmlReport({ ...run, baseline: undefined });
+    expect(none).to.contain('none for profile <code>tcg-2cpu-ltsp</code>, <code>tcg-2cpu-stock</code>: ./lab baseline --update --client KIND records one');
+  });
+
   it('draws a baseline only under clients of its own kind', () => {
     // The stock baseline: under c2 (stock), not under c1 (ltsp).
     expect(html.match(/<rect class="baseline" data-stage="nbd"/g)).to.have.length(1);

@@ -1,6 +1,7 @@
 import { deltaSeconds, seconds } from './stage-matrix';
 import { STAGE_KINDS, stageKind } from './stage-kinds';
-import { clientLabel, sameClient } from '../client/client-spec';
+import { clientKey, clientLabel, sameClient } from '../client/client-spec';
+import { baselineProfile } from './baseline';
 import type { BaselineFacts, ClientResult, GateVerdict, RunResults, StageKind, TestResult } from './types';
 
 /*
@@ -190,8 +191,15 @@ function runMeta(run: RunResults): string {
   const b = run.baseline;
   rows.push(['Baseline', b
     ? `<code>${esc(b.file)}</code>${b.runs === undefined ? '' : `, median of ${b.runs} run${b.runs === 1 ? '' : 's'}`}${b.createdAt ? `, ${esc(b.createdAt)}` : ''}${b.speedFactor === undefined ? '' : `, guest speed factor ${b.speedFactor}`}`
-    : `none for profile <code>${esc(`${h.accel}-${h.cores}cpu`)}</code> and this run's client kind`]);
+    : `none for ${noBaselineFor(run)}`]);
   return `<dl class="meta">\n${rows.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join('\n')}\n</dl>`;
+}
+
+/** The profiles a run without a baseline would need, one per client kind it booted. */
+function noBaselineFor(run: RunResults): string {
+  const kinds = new Map(run.tests.flatMap((t) => t.clients.flatMap((c) => (c.boots ? [[clientKey(c.boots), c.boots] as const] : []))));
+  const profiles = kinds.size ? [...kinds.values()].map((k) => baselineProfile(run.host, k)) : [`${run.host.accel}-${run.host.cores}cpu`];
+  return `profile ${profiles.map((p) => `<code>${esc(p)}</code>`).join(', ')}: ./lab baseline --update --client KIND records one`;
 }
 
 function gateBlock(g: GateVerdict): string {
