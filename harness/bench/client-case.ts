@@ -58,15 +58,19 @@ function clientMetrics(): MetricSpec[] {
 /** One round's boots, by kind: the stage marks and the points inside them. */
 export type Round = Partial<Record<ClientKind, { marks: StageMark[]; points: PointMark[] }>>;
 
-/** A client of each kind started one after the other, booted at once to login, and stopped. */
-async function bootRound(lab: StartedLab, run: number): Promise<Round> {
+/**
+ * A client of each kind started one after the other, booted at once to login, and
+ * stopped. A boot that fails keeps the stages it reached (its spans up to there are
+ * measured) and its failure is given back; a client that does not start throws.
+ */
+async function bootRound(lab: StartedLab, run: number): Promise<{ round: Round; failed: { kind: ClientKind; error: unknown }[] }> {
   const clients: StartedThinClient[] = [];
   try {
     for (const kind of CLIENT_KINDS) clients.push(await lab.client(`r${run}-${kind}`).boots(clientSpec({ kind })).start());
     const results = await Promise.allSettled(clients.map((c) => c.waitForBoot()));
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
-    return Object.fromEntries(clients.map((c) => [c.client.kind, { marks: [...c.timeline], points: [...c.points] }])) as Round;
+    const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [{ kind: clients[i]!.client.kind, error: r.reason as unknown }] : []));
+    const round = Object.fromEntries(clients.map((c) => [c.client.kind, { marks: [...c.timeline], points: [...c.points] }])) as Round;
+    return { round, failed };
   } finally {
     await Promise.allSettled(clients.map((c) => c.stop()));
   }
@@ -120,8 +124,13 @@ export const clientCase: BenchCase = {
       c.notes.push(`kernels: ${CLIENT_KINDS.map((k) => `${k} ${lab.kernelVersionFor(clientSpec({ kind: k }))}`).join(', ')}`);
       for (let run = 1; run <= c.runs; run++) {
         c.sampleContention();
-        const r = await c.attempt(run, 'ltsp and stock side by side', () => bootRound(lab, run));
-        if (!r) continue;
+        const booted = await c.attempt(run, 'ltsp and stock side by side', () => bootRound(lab, run));
+        if (!booted) continue;
+        const r = booted.round;
+        for (const f of booted.failed) {
+          c.failures.push(failureOf(run, `${f.kind} client`, f.error));
+          c.progress(`run ${run}: the ${f.kind} client FAILED: ${failureOf(run, f.kind, f.error).message}`);
+        }
         rounds.push(r);
         for (const span of CLIENT_SPANS) {
           for (const kind of CLIENT_KINDS) {

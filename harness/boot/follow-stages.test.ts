@@ -5,7 +5,7 @@ import { Deadline } from '../common/deadline';
 import { BootStageError, HarnessError } from '../common/errors';
 import { ConsoleLog } from '../console/console-log';
 import type { PointMark, StageMark } from '../report/types';
-import { followStages, type StageSource } from './follow-stages';
+import { findPoints, followStages, type StageSource } from './follow-stages';
 import { bootPoints, bootStages, type StageDef } from './stages';
 import { clientSpec } from '../client/client-spec';
 import { FIXTURES_DIR } from '../common/paths';
@@ -53,6 +53,7 @@ describe('followStages', function () {
       const { marks, points } = await pointsOf(BOOT);
       expect(points.map((p) => [p.stage, p.point])).to.deep.equal([
         ['initramfs', 'initrd-unpacked'],
+        ['nbd', 'udevd'],
         ['nbd', 'udev-coldplug'],
         ['nbd', 'nbd-client'],
         ['nbd', 'link-up'],
@@ -76,6 +77,26 @@ describe('followStages', function () {
       // The first unit after switch_root (the system stage's Welcome line), not the initramfs's units before it.
       expect(lineOf(at('first-unit').line, lineOf(marks.find((m) => m.stage === 'system')!.line))).to.be.greaterThan(0);
       expect(at('first-unit').line).to.equal('[  OK  ] Stopped initrd-switch-root.service - Switch Root.');
+    });
+
+    it("marks the ltsp client's points from the lines its shell initramfs prints", () => {
+      // From an ltsp client's console (the lab's kernel 6.1.176-ltsp-lab, dracut's shell init).
+      const lines = [
+        'Run /init as init process',
+        'dracut: Debian GNU/Linux-12',
+        "dracut Warning: Network interface 'lab0' does not exist",
+        'Starting systemd-udevd version 252.39-1~deb12u2',
+        'virtio_net virtio0 lab0: renamed from eth0',
+        'grep: /etc/fstab: No such file or directory',
+        'Negotiation: ..size = 975MB',
+        'nbd0: detected capacity change from 0 to 1996800',
+      ].map((text, i) => ({ t: 4500 + i * 1000, text }));
+      const found = findPoints((i) => lines[i], 0, lines.length - 1, 'nbd', bootPoints(clientSpec({ kind: 'ltsp' })));
+      expect(found.map((p) => [p.point, p.t])).to.deep.equal([
+        ['udevd', 7500],
+        ['link-up', 8500],
+        ['nbd-negotiated', 10_500],
+      ]);
     });
 
     it('points never touch the stage sequence: the same marks with and without them', async () => {

@@ -86,14 +86,19 @@ export function bootStages(opts: StageOptions): StageDef[] {
  * to login), in the order a boot usually shows them. The stock client's lines are from
  * its console (fixtures/consoles); its systemd initramfs says nothing when nbd-client
  * starts, so that point is the dracut initqueue that runs it. The ltsp client's shell
- * initramfs prints its own lines (dracut's shell init logs to the console).
+ * initramfs prints its own (from a boot of the images helper's first ltsp initramfs):
+ * udevd's start, the NIC's rename, nbd-client's "Negotiation:" line.
  */
 export function bootPoints(_client: ClientSpec): PointDef[] {
   return [
     { id: 'initrd-unpacked', stage: 'initramfs', label: 'initramfs unpacked', pattern: /Freeing initrd memory/ },
-    { id: 'udev-coldplug', stage: 'nbd', label: 'udev coldplug done', pattern: /Finished systemd-udev-trig|udevadm settle|dracut: .*pre-trigger/ },
+    // The ltsp client's shell init starts udevd itself ("Starting systemd-udevd version 252"); the stock client's systemd starts its unit.
+    { id: 'udevd', stage: 'nbd', label: 'udevd started', pattern: /Starting systemd-udevd[ .]/ },
+    { id: 'udev-coldplug', stage: 'nbd', label: 'udev coldplug done', pattern: /Finished systemd-udev-trig/ },
     { id: 'link-up', stage: 'nbd', label: 'link up (lab0)', pattern: /\blab0: (?:renamed from eth\d|[Ll]ink (?:is )?[Uu]p|link becomes ready)|ADDRCONF\(NETDEV_CHANGE\): lab0/ },
-    { id: 'nbd-client', stage: 'nbd', label: 'nbd-client started', pattern: /Starting dracut-initqueue|\bnbd-client\b.*(?:start|connect|Negotiation)/i },
+    { id: 'nbd-client', stage: 'nbd', label: 'nbd-client started', pattern: /Starting dracut-initqueue|\bnbd-client\b.*(?:start|connect)/i },
+    // nbd-client's own line once its handshake is done (the shell init lets it reach the console; systemd's journal keeps it).
+    { id: 'nbd-negotiated', stage: 'nbd', label: 'NBD handshake done', pattern: /^Negotiation: / },
     { id: 'union-start', stage: 'union', label: 'ltsp-union started', pattern: /ltsp-union: start / },
     { id: 'first-unit', stage: 'login', label: 'first unit after switch_root', pattern: /^\[\s*OK\s*\] |systemd\[1\]: (?:Started|Created|Reached|Mounted|Finished|Listening|Set up) / },
     { id: 'basic-target', stage: 'login', label: 'basic.target', pattern: /Reached target basic\.target|Reached target Basic System/ },
