@@ -1,6 +1,6 @@
 import { deltaSeconds, seconds } from './stage-matrix';
 import { STAGE_KINDS, stageKind } from './stage-kinds';
-import { clientKey, clientLabel, sameClient } from '../client/client-spec';
+import { clientLabel, sameClient } from '../client/client-spec';
 import { baselineProfile } from './baseline';
 import type { BaselineFacts, ClientResult, GateVerdict, RunResults, StageKind, TestResult } from './types';
 
@@ -195,11 +195,14 @@ function runMeta(run: RunResults): string {
   return `<dl class="meta">\n${rows.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join('\n')}\n</dl>`;
 }
 
-/** The profiles a run without a baseline would need, one per client kind it booted. */
+/**
+ * The profile a run without a baseline lacks: its first client's kind (the lab's default,
+ * whose baseline the run draws), and how to record it.
+ */
 function noBaselineFor(run: RunResults): string {
-  const kinds = new Map(run.tests.flatMap((t) => t.clients.flatMap((c) => (c.boots ? [[clientKey(c.boots), c.boots] as const] : []))));
-  const profiles = kinds.size ? [...kinds.values()].map((k) => baselineProfile(run.host, k)) : [`${run.host.accel}-${run.host.cores}cpu`];
-  return `profile ${profiles.map((p) => `<code>${esc(p)}</code>`).join(', ')}: ./lab baseline --update --client KIND records one`;
+  const first = run.tests.flatMap((t) => t.clients).find((c) => c.boots)?.boots;
+  const profile = first ? baselineProfile(run.host, first) : `${run.host.accel}-${run.host.cores}cpu`;
+  return `profile <code>${esc(profile)}</code>: ./lab baseline --update${first ? ` --client ${esc(first.kind)}` : ''} records one`;
 }
 
 function gateBlock(g: GateVerdict): string {
