@@ -140,6 +140,14 @@ describe('boot stages against a real union boot', function () {
     expect(SHELL_PROMPT.test('user@ltsp-client:~$ ')).to.equal(false);
   });
 
+  it("takes switch_root from the ltsp client's shell init too (dracut's own info line)", () => {
+    const s = stage('switch-root');
+    expect(s.pattern.test('[    9.87] dracut: Switching root')).to.equal(true);
+    expect(s.pattern.test('dracut: Switching root')).to.equal(true);
+    // Only dracut's own line: not a line that merely mentions it.
+    expect(s.pattern.test('dracut: Switching root failed: no init')).to.equal(false);
+  });
+
   it('has no failure pattern anywhere in a successful boot', async () => {
     for (const boot of [BOOT, HTTP_BOOT]) {
       expect(boot.split('\r\n').flatMap((line) => failuresIn(line).map((name) => `${name}: ${line}`))).to.deep.equal([]);
@@ -203,6 +211,9 @@ describe('BOOT_FAIL_PATTERNS', () => {
     ['Could not boot image: No such file or directory (http://ipxe.org/2d0c613b)', 'ipxe-boot'],
     ['[  181.3] dracut-initqueue[396]: Warning: /dev/root does not exist', 'dracut-no-root'],
     ['[  181.4] dracut-initqueue[396]: Warning: Could not boot.', 'dracut-no-root'],
+    // The ltsp client's shell initramfs (ltsp-check.sh), then dracut's die().
+    ['[    5.61] ltsp-lab: missing nbd-client in the initramfs: stage nbd cannot run', 'ltsp-missing'],
+    ['[    5.62] dracut: Refusing to continue', 'refusing-to-continue'],
   ];
   for (const [line, name] of failing) {
     it(`catches ${name}: ${JSON.stringify(line.slice(0, 60))}`, () => {

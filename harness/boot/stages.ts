@@ -75,7 +75,8 @@ export function bootStages(opts: StageOptions): StageDef[] {
     opts.union
       ? { id: 'union', label: 'union mounted', pattern: /ltsp-union: mounted /, budgetS: budget(60, 10), floorS: 5 }
       : { id: 'union', label: 'union off (read-only root)', pattern: /ltsp-union: off/, budgetS: budget(60, 10), floorS: 5 },
-    { id: 'switch-root', label: 'switch_root', pattern: /Starting initrd-switch-root\.service|Switching root\./, budgetS: budget(60, 10), floorS: 5 },
+    // systemd's initramfs (stock) starts its unit; dracut's shell init (ltsp) says so by info() on /dev/kmsg.
+    { id: 'switch-root', label: 'switch_root', pattern: /Starting initrd-switch-root\.service|Switching root\.|dracut: Switching root$/, budgetS: budget(60, 10), floorS: 5 },
     { id: 'system', label: 'system up', pattern: /^Welcome to (?!.*\(Initramfs\)).*!/, budgetS: budget(60, 10), floorS: 5 },
     { id: 'login', label: 'login prompt', pattern: /login: root \(automatic login\)|^\S+ login:\s*$/, budgetS: budget(180, 40), floorS: 10 },
   ];
@@ -169,6 +170,9 @@ export const BOOT_FAIL_PATTERNS: FailPattern[] = [
   { name: 'dracut-no-root', pattern: /Could not boot\.|\/dev\/root does not exist/ },
   { name: 'union-failed', pattern: /ltsp-union: FAILED/ },
   { name: 'test-delay-refused', pattern: /ltsp-test: FAILED/ },
+  // The ltsp initramfs's own check (90ltsp-union's ltsp-check.sh): a tool or kernel feature
+  // the chain needs is missing, named with the stage it would stop.
+  { name: 'ltsp-missing', pattern: /ltsp-lab: missing .*: stage \S+ cannot run/ },
   // In the systemd initramfs nbd-client's messages carry dracut-initqueue's name, e.g.
   // "dracut-initqueue[396]: Error: Socket failed: Connection refused".
   { name: 'nbd-client-error', pattern: /dracut-initqueue\[\d+\]: Error: / },
