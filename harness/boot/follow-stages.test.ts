@@ -79,6 +79,28 @@ describe('followStages', function () {
       expect(at('first-unit').line).to.equal('[  OK  ] Stopped initrd-switch-root.service - Switch Root.');
     });
 
+    it("marks the ltsp client's points in a whole ltsp boot; the ones only systemd's initramfs prints are absent", async () => {
+      const ltspBoot = readFileSync(join(FIXTURES_DIR, 'consoles', 'console-ltsp-union-http.log'), 'utf8').replace(/\n$/, '').replaceAll('\n', '\r\n');
+      const m = machine();
+      const marks: StageMark[] = [];
+      const points: PointMark[] = [];
+      const LTSP = clientSpec({ kind: 'ltsp' });
+      const following = followStages(m, bootStages({ union: true, client: LTSP }), opts({ marks, points: bootPoints(LTSP), pointMarks: points }));
+      m.console.push(ltspBoot);
+      await following;
+      expect(marks.map((x) => x.stage)).to.deep.equal(bootStages({ union: true }).map((s) => s.id));
+      expect(points.map((p) => [p.stage, p.point])).to.deep.equal([
+        ['initramfs', 'initrd-unpacked'],
+        ['nbd', 'udevd'],
+        ['nbd', 'link-up'],
+        ['nbd', 'nbd-negotiated'],
+        ['union', 'union-start'],
+        ['login', 'first-unit'],
+        ['login', 'basic-target'],
+        ['login', 'getty'],
+      ]);
+    });
+
     it("marks the ltsp client's points from the lines its shell initramfs prints", () => {
       // From an ltsp client's console (the lab's kernel 6.1.176-ltsp-lab, dracut's shell init).
       const lines = [

@@ -17,6 +17,8 @@ const BOOT = fixture('console-union.log');
 const BOOT_LINES = BOOT.split('\r\n');
 /** A later real union boot: kernel and initramfs over HTTP, iPXE's lease as a static ip=. */
 const HTTP_BOOT = fixture('console-union-http.log');
+/** An ltsp client's boot: the lab's kernel 6.1.176-ltsp-lab and dracut's shell init, fetched from boot/ltsp/. */
+const LTSP_BOOT = fixture('console-ltsp-union-http.log');
 
 /** No deadline, so no timers: a wait ends by matching, by a failure pattern, or at end of input. */
 const NO_LIMIT = Deadline.after(Infinity, 'stage test');
@@ -115,6 +117,14 @@ describe('boot stages against a real union boot', function () {
     expect(matches.get('dhcp')?.match[1]).to.equal('10.213.1.164');
     expect(HTTP_BOOT).to.include('http://10.213.1.2/initrd.img... ok');
     expect(HTTP_BOOT).not.to.match(/dhclient|DHCPDISCOVER/);
+  });
+
+  it("sees every stage, in order, in an ltsp client's boot (the lab's kernel, dracut's shell init), and no failure", async () => {
+    const matches = await stagesInOrder(LTSP_BOOT);
+    expect(matches.get('switch-root')?.line.text).to.equal('dracut: Switching root');
+    expect(matches.get('kernel')?.line.text).to.match(/Linux version 6\.1\.176-ltsp-lab /);
+    expect(LTSP_BOOT).to.include('http://10.213.1.2/boot/ltsp/vmlinuz... ok');
+    expect(LTSP_BOOT.split('\r\n').flatMap((line) => failuresIn(line).map((name) => `${name}: ${line}`))).to.deep.equal([]);
   });
 
   it('sees the same stages whatever the chunk size', async () => {
