@@ -1,4 +1,4 @@
-import { budgetMs, buildImages, chooseAccel, hostSpeed, stepDeadline } from '../harness/index';
+import { budgetMs, buildImages, chooseAccel, clientImages, DEFAULT_CLIENT_SPEC, hostSpeed, stepDeadline } from '../harness/index';
 import { parseOptions } from './args';
 
 /**
@@ -9,7 +9,9 @@ export async function accel(argv: string[]): Promise<number> {
   const o = parseOptions(argv, { json: 'flag' });
   const m = await buildImages({ deadline: stepDeadline(budgetMs('imageBuild'), 'image build (the probe boots its kernel)') });
   const t0 = performance.now();
-  const d = await chooseAccel({ kernel: m.kernel, initrd: m.initrd, deadline: stepDeadline(budgetMs('accelProbe'), 'choose the accelerator') });
+  // The default client kind's kernel, as a lab's probe boots it.
+  const own = clientImages(m, DEFAULT_CLIENT_SPEC.kind);
+  const d = await chooseAccel({ kernel: own.kernel, initrd: own.initrd, deadline: stepDeadline(budgetMs('accelProbe'), 'choose the accelerator') });
   const ms = Math.round(performance.now() - t0);
   const speed = hostSpeed(d);
   if (o.has('json')) {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { UsageError } from '../harness/index';
+import { CLIENT_KINDS, UsageError } from '../harness/index';
 import { parseBaselineArgs, parseBenchArgs, parseBootArgs, parseCommandLine, parseOptions } from './args';
 
 function usageError(argv: string[]): UsageError {
@@ -26,7 +26,17 @@ describe('parseBootArgs', () => {
       compare: false,
       faults: [],
       serverInit: 'entrypoint',
+      boots: [{ kind: 'ltsp' }],
     });
+  });
+
+  it('--client: what the clients boot, ltsp by default; one for all, or one per client in order', () => {
+    expect(parseBootArgs(['--client', 'stock']).boots).to.deep.equal([{ kind: 'stock' }]);
+    expect(parseBootArgs(['--clients', '2', '--client=stock']).boots).to.deep.equal([{ kind: 'stock' }, { kind: 'stock' }]);
+    expect(parseBootArgs(['--clients', '2', '--client', 'ltsp', '--client', 'stock']).boots).to.deep.equal([{ kind: 'ltsp' }, { kind: 'stock' }]);
+    expect(parseBootArgs(['--clients', '3']).boots).to.deep.equal([{ kind: 'ltsp' }, { kind: 'ltsp' }, { kind: 'ltsp' }]);
+    // The choices are the one list of kinds.
+    for (const kind of CLIENT_KINDS) expect(parseBootArgs(['--client', kind]).boots).to.deep.equal([{ kind }]);
   });
 
   it('--server-init: entrypoint, systemd or sysvinit, as either spelling', () => {
@@ -54,6 +64,7 @@ describe('parseBootArgs', () => {
         '--fault', 'link-down:5@login+2',
         '--fault=loss:3',
         '--server-init', 'sysvinit',
+        '--client', 'stock',
       ]),
     ).to.deep.equal({
       clients: 3,
@@ -72,6 +83,7 @@ describe('parseBootArgs', () => {
         { kind: 'loss', value: 3, stage: 'start', afterS: 0, text: 'loss:3' },
       ],
       serverInit: 'sysvinit',
+      boots: [{ kind: 'stock' }, { kind: 'stock' }, { kind: 'stock' }],
     });
   });
 
@@ -124,7 +136,12 @@ describe('parseBootArgs', () => {
     ['a positional argument', ['c1'], "unexpected argument 'c1'"],
     ['a positional argument after options', ['--keep', 'extra'], "unexpected argument 'extra'"],
     ['a single-dash option', ['-k'], "unknown option '-k'"],
-    ['a misspelt option, with the likely one', ['--client', '2'], "unknown option '--client' (Did you mean --clients?)"],
+    ['a misspelt option, with the likely one', ['--client', '2'], "--client '2' is not one of ltsp, stock"],
+    ['a misspelt option, with the likely one', ['--clent', '2'], "unknown option '--clent' (Did you mean --client?)"],
+    ['a client kind in the wrong case', ['--client', 'LTSP'], "--client 'LTSP' is not one of ltsp, stock"],
+    ['an empty --client', ['--client='], "--client '' is not one of ltsp, stock"],
+    ['two --client for three clients', ['--clients', '3', '--client', 'ltsp', '--client', 'stock'], '2 --client given for 3 client(s)'],
+    ['--compare of two kinds at once', ['--compare', '--clients', '2', '--client', 'ltsp', '--client', 'stock'], '--compare judges one client kind against its own baseline'],
     ['--retries without --compare', ['--retries', '1'], '--retries is for --compare'],
     ['--retries 9', ['--compare', '--retries', '9'], '--retries 9 is out of range: give 0 to 5'],
     ['--compare with --keep', ['--compare', '--keep'], '--compare and --keep do not go together'],
@@ -149,7 +166,7 @@ describe('parseBootArgs', () => {
   }
 
   it('lists the known options when one is unknown', () => {
-    expect(usageError(['--client', '2']).hint).to.include('--clients').and.to.include('--no-union');
+    expect(usageError(['--clent', '2']).hint).to.include('--clients').and.to.include('--no-union').and.to.include('--client');
   });
 });
 
@@ -199,8 +216,8 @@ describe('parseBenchArgs', () => {
     throw new Error(`parseBenchArgs(${JSON.stringify(argv)}) did not throw`);
   };
 
-  it('defaults: 3 runs of every case but images-warm and gate-beside (parts of images and gate), a table', () => {
-    expect(parseBenchArgs([])).to.deep.equal({ runs: 3, cases: ['chain', 'overhead', 'concurrency', 'images', 'memory', 'gate'], json: false });
+  it('defaults: every case but images-warm and gate-beside (parts of images and gate), a table', () => {
+    expect(parseBenchArgs([])).to.deep.equal({ cases: ['chain', 'client', 'overhead', 'concurrency', 'images', 'memory', 'gate'], json: false });
   });
 
   it('takes --runs, repeated --case and --json', () => {
@@ -223,15 +240,21 @@ describe('parseBenchArgs', () => {
   }
 
   it('names the cases when one is unknown', () => {
-    expect(refused(['--case', 'x']).hint).to.equal('one of: chain, overhead, concurrency, images, memory, gate, gate-beside, images-warm');
+    expect(refused(['--case', 'x']).hint).to.equal('one of: chain, client, overhead, concurrency, images, memory, gate, gate-beside, images-warm');
   });
 });
 
 describe('parseBaselineArgs', () => {
   it('prints by default; --update records 6 boots unless --runs says otherwise', () => {
-    expect(parseBaselineArgs([])).to.deep.equal({ update: false, runs: 6 });
-    expect(parseBaselineArgs(['--update'])).to.deep.equal({ update: true, runs: 6 });
-    expect(parseBaselineArgs(['--update', '--runs', '10'])).to.deep.equal({ update: true, runs: 10 });
+    expect(parseBaselineArgs([])).to.deep.equal({ update: false, runs: 6, client: { kind: 'ltsp' } });
+    expect(parseBaselineArgs(['--update'])).to.deep.equal({ update: true, runs: 6, client: { kind: 'ltsp' } });
+    expect(parseBaselineArgs(['--update', '--runs', '10'])).to.deep.equal({ update: true, runs: 10, client: { kind: 'ltsp' } });
+  });
+
+  it('--update --client KIND records that kind\'s baseline; --client without --update or of an unknown kind is refused', () => {
+    expect(parseBaselineArgs(['--update', '--client', 'stock']).client).to.deep.equal({ kind: 'stock' });
+    expect(() => parseBaselineArgs(['--client', 'stock'])).to.throw(UsageError, '--client is for --update');
+    expect(() => parseBaselineArgs(['--update', '--client', 'nfs'])).to.throw(UsageError, "--client 'nfs' is not one of ltsp, stock");
   });
 
   it('refuses --runs without --update, and out of 2 to 20', () => {

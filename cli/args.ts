@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { BENCH_CASES, DEFAULT_BENCH_CASES, DHCP_ROOT_ARG, parseFaults, parseServerInit, parseShard, parseTier, rootFromDhcp, UsageError, validateAppend, validateGrep, validateRootArg, validateRootPath, type FaultSpec, type ServerInit, type TestArgs } from '../harness/index';
+import { BENCH_CASES, CLIENT_DIMENSIONS, CLIENT_KINDS, clientKey, clientSpec, DEFAULT_BENCH_CASES, DHCP_ROOT_ARG, type ClientSpec, parseFaults, parseServerInit, parseShard, parseTier, rootFromDhcp, UsageError, validateAppend, validateGrep, validateRootArg, validateRootPath, type FaultSpec, type ServerInit, type TestArgs } from '../harness/index';
 
 export interface BootOptions {
   clients: number;
@@ -24,9 +24,17 @@ export interface BootOptions {
   rootPath?: string;
   /** What runs as PID 1 in the server container (harness/server/server-init.ts). */
   serverInit: ServerInit;
+  /** What each client boots, one per client (--client: one for all, or one per client in order). */
+  boots: ClientSpec[];
 }
 
-export type Spec = Record<string, 'flag' | 'value' | 'list'>;
+/** An option whose values are one of a known list (commander's choices): anything else is a UsageError naming them. */
+export interface Choices {
+  kind: 'value' | 'list';
+  choices: readonly string[];
+}
+
+export type Spec = Record<string, 'flag' | 'value' | 'list' | Choices>;
 
 export interface ParsedCommandLine {
   options: Map<string, string | string[] | true>;
@@ -48,14 +56,22 @@ export function parseCommandLine(argv: readonly string[], spec: Spec, positional
     }
   }
   const cmd = new Command('lab').exitOverride().helpOption(false).configureOutput({ writeOut: () => undefined, writeErr: () => undefined });
-  for (const [name, kind] of Object.entries(spec)) {
-    if (kind === 'flag') cmd.addOption(new Option(`--${name}`));
-    else if (kind === 'list') cmd.addOption(new Option(`--${name} <value>`).argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]));
+  for (const [name, entry] of Object.entries(spec)) {
+    const kind = typeof entry === 'string' ? entry : entry.kind;
+    const choices = typeof entry === 'string' ? undefined : entry.choices;
+    // commander's own choice check is its argParser, which ours replace: checked here.
+    const chosen = (v: string): string => {
+      if (choices && !choices.includes(v)) throw new UsageError(`--${name} '${v}' is not one of ${choices.join(', ')}`);
+      return v;
+    };
+    const option = (flags: string): Option => (choices ? new Option(flags).choices(choices) : new Option(flags));
+    if (kind === 'flag') cmd.addOption(option(`--${name}`));
+    else if (kind === 'list') cmd.addOption(option(`--${name} <value>`).argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), chosen(v)]));
     else {
       cmd.addOption(
-        new Option(`--${name} <value>`).argParser((v: string, prev: string | undefined) => {
+        option(`--${name} <value>`).argParser((v: string, prev: string | undefined) => {
           if (prev !== undefined) throw new UsageError(`--${name} is given twice`);
-          return v;
+          return chosen(v);
         }),
       );
     }
@@ -73,7 +89,8 @@ export function parseCommandLine(argv: readonly string[], spec: Spec, positional
   if (extra !== undefined && !variadic) throw new UsageError(`unexpected argument '${extra}'`, { hint: 'options start with --; see ./lab help' });
   const options = new Map<string, string | string[] | true>();
   const values = cmd.opts<Record<string, string | string[] | boolean | undefined>>();
-  for (const [name, kind] of Object.entries(spec)) {
+  for (const [name, entry] of Object.entries(spec)) {
+    const kind = typeof entry === 'string' ? entry : entry.kind;
     // commander reads a --no-X flag as X = false (and X's default true).
     const v = kind === 'flag' && name.startsWith('no-') ? (values[camel(name.slice(3))] === false ? true : undefined) : values[camel(name)];
     if (v !== undefined && v !== false) options.set(name, v);
@@ -137,6 +154,8 @@ export const BOOT_SPEC: Spec = {
   'root-arg': 'value',
   'root-path': 'value',
   'server-init': 'value',
+  // The CLI's choices are the one list of known kinds (harness/client/client-spec.ts).
+  client: { kind: 'list', choices: CLIENT_KINDS },
 };
 
 const NIC_MODELS = ['virtio-net-pci', 'e1000', 'rtl8139'];
@@ -167,6 +186,7 @@ export function parseBootArgs(argv: readonly string[]): BootOptions {
     compare: o.has('compare'),
     faults: parseFaults((o.get('fault') as string[] | undefined) ?? []),
     serverInit: parseServerInit((o.get('server-init') as string | undefined) ?? 'entrypoint'),
+    boots: clientsBoot((o.get('client') as string[] | undefined) ?? [], clients),
   };
   if (opts.compare && opts.faults.length > 0) throw new UsageError('--compare and --fault do not go together: the gate judges boots of the unchanged stack');
   const retries = o.get('retries') as string | undefined;
@@ -175,6 +195,9 @@ export function parseBootArgs(argv: readonly string[]): BootOptions {
     opts.retries = intOption(retries, 'retries', 0, 5, 0);
   }
   if (opts.compare && opts.serverInit !== 'entrypoint') throw new UsageError(`--compare and --server-init ${opts.serverInit} do not go together: the baselines are boots from the default server (entrypoint)`);
+  if (opts.compare && new Set(opts.boots.map((b) => clientKey(b))).size > 1) {
+    throw new UsageError('--compare judges one client kind against its own baseline: give one --client for all the clients', { hint: 'the gate\'s baselines are per client kind (./lab baseline --help)' });
+  }
   if (opts.compare && opts.keep) throw new UsageError('--compare and --keep do not go together: the gate stops the clients it judged to boot more');
   const append = o.get('append') as string | undefined;
   // Checked here too, so a bad --append fails before any lab exists.
@@ -186,6 +209,16 @@ export function parseBootArgs(argv: readonly string[]): BootOptions {
     throw new UsageError('--compare and --root-arg/--root-path do not go together: the baseline is of the lab\'s own root argument');
   }
   return opts;
+}
+
+/** What each of `clients` boots: one --client for all of them, or one per client; none: the default (ltsp). */
+export function clientsBoot(kinds: readonly string[], clients: number): ClientSpec[] {
+  const option = CLIENT_DIMENSIONS.kind.option;
+  if (kinds.length > 1 && kinds.length !== clients) {
+    throw new UsageError(`${kinds.length} ${option} given for ${clients} client(s): give one for every client, or one for all`, { hint: `e.g. --clients 2 ${option} ltsp ${option} stock` });
+  }
+  const specs = kinds.map((kind) => clientSpec({ kind }));
+  return Array.from({ length: clients }, (_, i) => specs[specs.length === 1 ? 0 : i] ?? clientSpec());
 }
 
 /** --root-arg and --root-path, checked together: a root-path is read by dracut only for a root from DHCP. */
@@ -203,7 +236,8 @@ function rootOptions(rootArg: string | undefined, rootPath: string | undefined):
 }
 
 export interface BenchArgs {
-  runs: number;
+  /** Absent: each case's own default (client: 5), else 3. */
+  runs?: number;
   cases: string[];
   json: boolean;
 }
@@ -212,28 +246,32 @@ export const BENCH_SPEC: Spec = { runs: 'value', case: 'list', json: 'flag' };
 
 export function parseBenchArgs(argv: readonly string[]): BenchArgs {
   const o = parseOptions(argv, BENCH_SPEC);
-  const runs = intOption(o.get('runs') as string | undefined, 'runs', 1, 20, 3);
+  const given = o.get('runs') as string | undefined;
   const cases = (o.get('case') as string[] | undefined) ?? [...DEFAULT_BENCH_CASES];
   for (const c of cases) {
     if (!BENCH_CASES.includes(c)) throw new UsageError(`--case '${c}' is not a bench case`, { hint: `one of: ${BENCH_CASES.join(', ')}` });
   }
   const dup = cases.find((c, i) => cases.indexOf(c) !== i);
   if (dup) throw new UsageError(`--case ${dup} is given twice`);
-  return { runs, cases, json: o.has('json') };
+  return { ...(given === undefined ? {} : { runs: intOption(given, 'runs', 1, 20, 3) }), cases, json: o.has('json') };
 }
 
 export interface BaselineArgs {
   update: boolean;
   runs: number;
+  /** The client kind whose baseline --update records (each kind has its own). */
+  client: ClientSpec;
 }
 
-export const BASELINE_SPEC: Spec = { update: 'flag', runs: 'value' };
+export const BASELINE_SPEC: Spec = { update: 'flag', runs: 'value', client: { kind: 'value', choices: CLIENT_KINDS } };
 
 export function parseBaselineArgs(argv: readonly string[]): BaselineArgs {
   const o = parseOptions(argv, BASELINE_SPEC);
   const runs = o.get('runs') as string | undefined;
   if (runs !== undefined && !o.has('update')) throw new UsageError('--runs is for --update: how many boots the new baseline holds');
-  return { update: o.has('update'), runs: intOption(runs, 'runs', 2, 20, 6) };
+  const kind = o.get('client') as string | undefined;
+  if (kind !== undefined && !o.has('update')) throw new UsageError('--client is for --update: which client kind\'s baseline to record (without --update every baseline is printed)');
+  return { update: o.has('update'), runs: intOption(runs, 'runs', 2, 20, 6), client: clientSpec(kind === undefined ? {} : { kind }) };
 }
 
 /** ./lab report [RUN]'s options (--merge has its own, MERGE_SPEC). */

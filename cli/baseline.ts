@@ -2,7 +2,9 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   baselinesDir,
+  clientLabel,
   DEFAULT_GATE_POLICY,
+  describeClientValues,
   Lab,
   loadBaseline,
   recordBaseline,
@@ -15,14 +17,17 @@ import {
 import { parseBaselineArgs, parseBootArgs } from './args';
 import { bootConfig, configureClient } from './compare';
 
-export const BASELINE_USAGE = `./lab baseline [--update [--runs N]]
+export const BASELINE_USAGE = `./lab baseline [--update [--runs N] [--client KIND]]
 
 The boot-time baselines the regression gate (./lab boot --compare) judges against, one
-per host profile (accelerator and cores, e.g. tcg-2cpu), kept in fixtures/baselines/.
+per host profile and client kind (accelerator, cores and kind, e.g. tcg-2cpu-ltsp), kept
+in fixtures/baselines/. A baseline of one kind is never compared with boots of another.
 
   (no option)   print every baseline: each stage's median and spread
   --update      boot the unchanged stack N times (default 6), ${DEFAULT_GATE_POLICY.clientsAtOnce} clients at once,
-                and write this host's baseline (an odd N boots one more)
+                and write this host's baseline for the client kind (an odd N boots one more)
+  --client KIND the kind whose baseline --update records:
+${describeClientValues('kind', '                  ')}
 `;
 
 function progress(line: string): void {
@@ -38,7 +43,7 @@ function formatBaseline(b: Baseline, file: string): string {
     return `${id.padEnd(12)} ${sec(m.medianMs).padStart(7)} ${range(m.samples).padStart(13)}${net ? ` ${range(net).padStart(16)}` : ''}`;
   });
   return [
-    `${b.profile}: ${shownPath(file)}: ${b.runs} boots, ${b.clientsAtOnce} at once, guest speed factor ${b.speedFactor}, other load ${b.otherLoad} cores, recorded ${b.createdAt}`,
+    `${b.profile}: ${shownPath(file)}: the ${clientLabel(b.config.client)} client, ${b.runs} boots, ${b.clientsAtOnce} at once, guest speed factor ${b.speedFactor}, other load ${b.otherLoad} cores, recorded ${b.createdAt}`,
     `${'stage'.padEnd(12)} ${'median'.padStart(7)} ${'min-max s'.padStart(13)}${b.totalMs.waitSamples ? ` ${'less CPU wait s'.padStart(16)}` : ''}`,
     ...rows,
   ].join('\n');
@@ -62,13 +67,14 @@ export async function baseline(argv: string[]): Promise<number> {
     }
     return 0;
   }
-  const defaults = parseBootArgs([]);
+  const defaults = parseBootArgs(['--client', args.client.kind]);
   const run = new RunContext();
   const reportDir = join(REPORTS_ROOT, `baseline-${run.id}`);
-  const lab = await new Lab().withRunContext(run).withReportDir(reportDir).start({ onProgress: progress });
+  progress(`baseline: client ${clientLabel(args.client)}`);
+  const lab = await new Lab().withRunContext(run).withReportDir(reportDir).withClient(args.client).start({ onProgress: progress });
   let b: Baseline;
   try {
-    progress(`baseline: ${args.runs} boots, ${DEFAULT_GATE_POLICY.clientsAtOnce} at once (${lab.speed.accel}, speed factor ${lab.speed.factor}); consoles in ${reportDir}`);
+    progress(`baseline: ${args.runs} boots of the ${clientLabel(args.client)} client (kernel ${lab.kernelVersionFor(args.client)}), ${DEFAULT_GATE_POLICY.clientsAtOnce} at once (${lab.speed.accel}, speed factor ${lab.speed.factor}); consoles in ${reportDir}`);
     b = await recordBaseline(lab, { runs: args.runs, clientsAtOnce: DEFAULT_GATE_POLICY.clientsAtOnce, config: bootConfig(defaults), configure: configureClient(defaults), progress });
   } finally {
     await lab.stop();

@@ -5,11 +5,13 @@ import { parseBisectArgs } from './bisect';
 
 describe('./lab bisect arguments', () => {
   it('GOOD and BAD, wherever the options stand; the default criterion is a boot to login, in this checkout', () => {
-    expect(parseBisectArgs(['v1', 'HEAD'])).to.deep.equal({ good: 'v1', bad: 'HEAD', repo: repoRoot(), criterion: { kind: 'boot' }, clients: 1, memoryMb: 384 });
+    expect(parseBisectArgs(['v1', 'HEAD'])).to.deep.equal({ good: 'v1', bad: 'HEAD', repo: repoRoot(), criterion: { kind: 'boot' }, clients: 1, memoryMb: 384, client: { kind: 'ltsp' } });
     const a = parseBisectArgs(['--repo', '/tmp/x', 'abc', '--stage', 'nbd', 'def', '--budget=30']);
     expect(a).to.deep.include({ good: 'abc', bad: 'def', repo: resolve('/tmp/x'), criterion: { kind: 'stage', stage: 'nbd', budgetS: 30 } });
     expect(parseBisectArgs(['a', 'b', '--slower-than-baseline']).criterion).to.deep.equal({ kind: 'gate' });
     expect(parseBisectArgs(['a', 'b', '--append', 'rd.debug', '--clients', '2', '--report', 'r'])).to.deep.include({ append: 'rd.debug', clients: 2, reportDir: 'r' });
+    // History from before the ltsp client bisects the stock one.
+    expect(parseBisectArgs(['a', 'b', '--client', 'stock']).client).to.deep.equal({ kind: 'stock' });
   });
 
   const bad: [string[], RegExp][] = [
@@ -25,6 +27,7 @@ describe('./lab bisect arguments', () => {
     [['a', 'b', '--repo'], /--repo needs a value/],
     [['a', 'b', '--stage', 'nbd', '--stage', 'root'], /--stage is given twice/],
     [['a', 'b', '--append', 'x\ny'], /--append contains a newline/],
+    [['a', 'b', '--client', 'k12'], /--client 'k12' is not one of ltsp, stock/],
   ];
   for (const [argv, message] of bad) {
     it(`refuses ${JSON.stringify(argv)}`, () => {

@@ -1,6 +1,9 @@
 import { join, resolve } from 'node:path';
 import {
   bootStages,
+  CLIENT_KINDS,
+  clientSpec,
+  type ClientSpec,
   checkBaselines,
   checkClientsFit,
   REPORTS_ROOT,
@@ -16,7 +19,7 @@ import {
 import { intOption, parseCommandLine, type Spec } from './args';
 
 export const BISECT_USAGE = `./lab bisect GOOD BAD [--repo DIR] [--stage STAGE [--budget SECONDS] | --slower-than-baseline]
-             [--clients N] [--memory MB] [--append "ARGS"] [--report DIR]
+             [--clients N] [--client KIND] [--memory MB] [--append "ARGS"] [--report DIR]
 
 Finds the first commit that broke or slowed the boot, walking the git history of
 vm-images/ (the commits after GOOD up to BAD that change it; first-parent history). Each
@@ -24,8 +27,8 @@ revision's vm-images/ is exported (git archive) into the run's state folder, its
 built through the keyed cache (a revision whose recipes did not change reuses them), and
 booted in a lab of its own. GOOD must be good and BAD bad; then the commits between are
 halved. A revision whose image keys equal an already judged one's takes that verdict,
-with no build and no boot. A revision whose images do not build is skipped, as
-git bisect skip does; a harness error stops the bisect (it is not a verdict).
+with no build and no boot. A revision whose images do not build, or whose image set has
+no client of the kind booted (--client), is skipped, as git bisect skip does; a harness error stops the bisect (it is not a verdict).
 
 Prints a line per step (revision, subject, images built or reused, verdict, time) and
 names the first bad commit, with the last good and the first bad boot timelines side by
@@ -37,6 +40,7 @@ of BAD, no vm-images/ change between them, GOOD bad or BAD good), 3 set-up probl
 only skipped commits left, or an end that cannot be judged), 5 the harness broke.
 
   --repo DIR               the repository (default: this checkout)
+  --client KIND            what the clients boot: ltsp (default) or stock
   --stage STAGE            bad = a client does not reach STAGE (its boot is followed no
                            further); default: bad = a client does not reach the login prompt
   --budget SECONDS         with --stage: bad too when STAGE takes longer than SECONDS since
@@ -58,6 +62,8 @@ export interface BisectArgs {
   memoryMb: number;
   append?: string;
   reportDir?: string;
+  /** What the clients boot (a revision whose image set lacks it is skipped). */
+  client: ClientSpec;
 }
 
 export const BISECT_SPEC: Spec = {
@@ -66,6 +72,7 @@ export const BISECT_SPEC: Spec = {
   budget: 'value',
   'slower-than-baseline': 'flag',
   clients: 'value',
+  client: { kind: 'value', choices: CLIENT_KINDS },
   memory: 'value',
   append: 'value',
   report: 'value',
@@ -97,6 +104,7 @@ export function parseBisectArgs(argv: readonly string[]): BisectArgs {
     // At most two guests at once on the reference host: one lab per revision, no more.
     clients: intOption(o.get('clients') as string | undefined, 'clients', 1, 2, 1),
     memoryMb: intOption(o.get('memory') as string | undefined, 'memory', 128, 8192, 384, ' MB'),
+    client: clientSpec((o.get('client') as string | undefined) === undefined ? {} : { kind: o.get('client') as string }),
   };
   const append = o.get('append') as string | undefined;
   if (append !== undefined) out.append = validateAppend(append);
@@ -122,7 +130,7 @@ export async function bisect(argv: string[]): Promise<number> {
     repo: a.repo,
     good: a.good,
     bad: a.bad,
-    boot: { clients: a.clients, configure, config: { memoryMb: a.memoryMb, nic: 'virtio-net-pci', union: true }, criterion: a.criterion },
+    boot: { clients: a.clients, configure, config: { memoryMb: a.memoryMb, nic: 'virtio-net-pci', union: true, client: a.client }, criterion: a.criterion },
     reportDir,
     run,
     progress: (l) => process.stderr.write(`${l}\n`),

@@ -26,6 +26,9 @@ import {
   type StartedThinClient,
   interceptSignal,
   RunPublisher,
+  clientLabel,
+  clientSpec,
+  type ClientSpec,
 } from '../harness/index';
 import { parseBootArgs, type BootOptions } from './args';
 import { compareBoots, configureClient } from './compare';
@@ -39,7 +42,8 @@ export async function boot(argv: string[]): Promise<number> {
   const opts: BootOptions = parseBootArgs(argv);
   const run = new RunContext();
   const reportDir = resolve(opts.reportDir ?? join(REPORTS_ROOT, `boot-${run.id}`));
-  const builder = new Lab().withRunContext(run).withReportDir(reportDir).withServerInit(opts.serverInit);
+  // The lab's default kind (the accelerator probe's kernel) is the first client's: a run of stock clients needs no ltsp images.
+  const builder = new Lab().withRunContext(run).withReportDir(reportDir).withServerInit(opts.serverInit).withClient(opts.boots[0] ?? clientSpec());
   if (opts.rootPath !== undefined) builder.withRootPath(opts.rootPath, opts.exportName);
   checkBootUpFront(opts, builder);
   // A bad state folder is refused (exit 3) before a report folder is made or anything reaped.
@@ -49,6 +53,8 @@ export async function boot(argv: string[]): Promise<number> {
   checkWritableDir(reportDir, 'report folder');
   const startedAt = new Date();
   const t0 = performance.now();
+  // The run's first line: what its clients boot.
+  progress(`lab: ${describeBoots(opts.boots)}`);
   const clients: StartedThinClient[] = [];
   const command = `./lab boot ${argv.join(' ')}`.trim();
   // What ./lab ls, attach and stop read (in the run's state folder), from the first client on.
@@ -58,7 +64,7 @@ export async function boot(argv: string[]): Promise<number> {
   const powerOn = async (lab: StartedLab): Promise<void> => {
     publisher ??= new RunPublisher(lab, () => clients, { command, startedAt });
     for (let i = 0; i < opts.clients; i++) {
-      let b = configureClient(opts)(lab.client(`c${i + 1}`));
+      let b = configureClient(opts)(lab.client(`c${i + 1}`)).boots(opts.boots[i] ?? lab.defaultClient);
       const mac = opts.macs[i];
       if (mac) b = b.withMac(mac);
       // Kept: a failure is what a person wants to look at, so a wrong export boots too, into dracut's shell.
@@ -88,7 +94,7 @@ export async function boot(argv: string[]): Promise<number> {
   let faults: FaultEvent[] = [];
   try {
     try {
-      progress(`lab: run ${run.id}: ${opts.clients} client(s) booting (${lab.speed.accel}, speed factor ${lab.speed.factor}); consoles in ${reportDir}`);
+      progress(`lab: run ${run.id}: ${opts.clients} client(s) booting (${kernelsOf(lab, opts.boots)}; ${lab.speed.accel}, speed factor ${lab.speed.factor}); consoles in ${reportDir}`);
       if (opts.keep && lab.exports && !lab.exports.includes(opts.exportName)) {
         progress(`lab: the server has no NBD export '${opts.exportName}' (it has: ${lab.exports.join(', ') || 'none'}); booting it all the same (--keep), to look at the failure`);
       }
@@ -132,6 +138,19 @@ export async function boot(argv: string[]): Promise<number> {
   progress(`lab: done in ${((performance.now() - t0) / 1000).toFixed(1)} s; ${describeLeftovers(await lab.leftovers())}`);
   if (failed) throw failed;
   return 0;
+}
+
+/** "client ltsp (c1), ..." for the run's first line: each kind and the clients that boot it. */
+export function describeBoots(boots: readonly ClientSpec[]): string {
+  const byKind = new Map<string, string[]>();
+  boots.forEach((b, i) => byKind.set(clientLabel(b), [...(byKind.get(clientLabel(b)) ?? []), `c${i + 1}`]));
+  return [...byKind].map(([label, names]) => `client ${label} (${names.join(', ')})`).join(', ');
+}
+
+/** "kernel 6.1.0-50-amd64 for stock, ..." once the lab knows its images. */
+function kernelsOf(lab: StartedLab, boots: readonly ClientSpec[]): string {
+  const kinds = [...new Map(boots.map((b) => [clientLabel(b), b])).values()];
+  return kinds.map((b) => `${clientLabel(b)}: kernel ${lab.kernelVersionFor(b)}`).join(', ');
 }
 
 /**

@@ -1,12 +1,13 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatVerdict, gateBoots, type BootConfig, type GateResult, type StartedLab, type StartedThinClient, type ThinClient } from '../harness/index';
+import { clientSpec, formatVerdict, gateBoots, type BootConfig, type GateResult, type StartedLab, type StartedThinClient, type ThinClient } from '../harness/index';
 import type { BootOptions } from './args';
 
 /** A ./lab boot client as the options configure it, but for its MAC (each client has its own). */
 export function configureClient(opts: BootOptions): (c: ThinClient) => ThinClient {
   return (c) => {
-    const b = c.withMemory(opts.memoryMb).withNic(opts.nic).withUnion(opts.union).withExportName(opts.exportName);
+    // The gate's boots are all of one kind (parseBootArgs); ./lab boot sets each client's own after this.
+    const b = c.boots(opts.boots[0] ?? clientSpec()).withMemory(opts.memoryMb).withNic(opts.nic).withUnion(opts.union).withExportName(opts.exportName);
     if (opts.rootArg) b.withRootArg(opts.rootArg);
     return opts.append ? b.withAppend(opts.append) : b;
   };
@@ -14,7 +15,7 @@ export function configureClient(opts: BootOptions): (c: ThinClient) => ThinClien
 
 /** What the gate compares a run's boots by. */
 export function bootConfig(opts: BootOptions): BootConfig {
-  return { memoryMb: opts.memoryMb, nic: opts.nic, union: opts.union };
+  return { memoryMb: opts.memoryMb, nic: opts.nic, union: opts.union, client: opts.boots[0] ?? clientSpec() };
 }
 
 /** Beside results.json: the gate's boots as it judged them. */

@@ -14,8 +14,8 @@ const kept: RunFileData = {
   reportDir: '/work/lab/reports/boot-k3x9qe',
   kept: true,
   clients: [
-    { name: 'c1', mac: '52:54:00:4c:6b:01', state: 'up', stage: 'login prompt', lease: '10.213.1.100', console: '/run/ltsp-lab/k3x9qe/c1/console.sock', consoleLog: '/work/lab/reports/boot-k3x9qe/c1/console.log' },
-    { name: 'c2', mac: '52:54:00:4c:6b:02', state: 'shell', stage: "dracut's emergency shell", lease: '10.213.1.101', failedStage: 'nbd', console: '/run/ltsp-lab/k3x9qe/c2/console.sock', consoleLog: '/work/lab/reports/boot-k3x9qe/c2/console.log' },
+    { name: 'c1', mac: '52:54:00:4c:6b:01', kind: 'ltsp', state: 'up', stage: 'login prompt', lease: '10.213.1.100', console: '/run/ltsp-lab/k3x9qe/c1/console.sock', consoleLog: '/work/lab/reports/boot-k3x9qe/c1/console.log' },
+    { name: 'c2', mac: '52:54:00:4c:6b:02', kind: 'stock', state: 'shell', stage: "dracut's emergency shell", lease: '10.213.1.101', failedStage: 'nbd', console: '/run/ltsp-lab/k3x9qe/c2/console.sock', consoleLog: '/work/lab/reports/boot-k3x9qe/c2/console.log' },
   ],
 };
 
@@ -29,8 +29,8 @@ describe('./lab ls', () => {
     expect(formatRuns(runs, NOW, '/work/lab')).to.equal(
       [
         'k3x9qe  4m 12s  kept, pid 4242  reports/boot-k3x9qe/  (./lab boot --keep --clients 2)',
-        "  c1     up       login prompt              10.213.1.100     ./lab attach k3x9qe c1",
-        "  c2     shell    dracut's emergency shell  10.213.1.101     ./lab attach k3x9qe c2 (failed at nbd)",
+        "  c1     ltsp  up       login prompt              10.213.1.100     ./lab attach k3x9qe c1",
+        "  c2     stock shell    dracut's emergency shell  10.213.1.101     ./lab attach k3x9qe c2 (failed at nbd)",
       ].join('\n'),
     );
   });

@@ -40,7 +40,8 @@ export function formatRuns(runs: readonly RunEntry[], now: Date, cwd = process.c
     for (const c of f.clients) {
       const failed = c.failedStage ? ` (failed at ${c.failedStage})` : '';
       const attach = c.console ? `  ./lab attach ${f.run} ${c.name}` : '';
-      lines.push(`  ${c.name.padEnd(6)} ${c.state.padEnd(8)} ${c.stage.padEnd(width)}  ${(c.lease ?? '-').padEnd(15)}${attach}${failed}`.trimEnd());
+      const kind = f.clients.some((x) => x.kind) ? ` ${(c.kind ?? '-').padEnd(Math.max(...f.clients.map((x) => (x.kind ?? '-').length)))}` : '';
+      lines.push(`  ${c.name.padEnd(6)}${kind} ${c.state.padEnd(8)} ${c.stage.padEnd(width)}  ${(c.lease ?? '-').padEnd(15)}${attach}${failed}`.trimEnd());
     }
   }
   return lines.join('\n');
@@ -49,7 +50,7 @@ export function formatRuns(runs: readonly RunEntry[], now: Date, cwd = process.c
 export const LS_USAGE = `./lab ls [--json]
 
 Lists the runs in the state folder ($LTSP_LAB_STATE, default /run/ltsp-lab): each run's
-id, age and report folder, and each client of a ./lab boot with its state (booting, up,
+id, age and report folder, and each client of a ./lab boot with its kind (ltsp, stock), its state (booting, up,
 failed, shell, off), the last stage it reached, its lease, and for a kept run the
 ./lab attach command that reaches its console. A run whose owner died is listed as
 dead: ./lab clean reaps it. Only the lab's own run folders are runs (they carry its

@@ -1,4 +1,4 @@
-import { RESCUE_ARGS, RESCUE_RETRY_S } from '../harness/index';
+import { describeClientValues, RESCUE_ARGS, RESCUE_RETRY_S } from '../harness/index';
 import { ATTACH_USAGE } from './attach';
 import { BASELINE_USAGE } from './baseline';
 import { BENCH_USAGE } from './bench';
@@ -13,7 +13,7 @@ import { STOP_USAGE } from './stop';
  * installing or starting anything (see ./lab).
  */
 
-export const BOOT_USAGE = `./lab boot [--clients N] [--memory MB] [--append "ARGS"] [--no-union] [--export NAME]
+export const BOOT_USAGE = `./lab boot [--clients N] [--client KIND]... [--memory MB] [--append "ARGS"] [--no-union] [--export NAME]
            [--nic MODEL] [--mac MAC]... [--keep] [--json] [--report DIR] [--compare [--retries K]]
            [--fault KIND[:ARG][@WHEN]]... [--root-arg "ARGS"] [--root-path PATH]
            [--server-init entrypoint|systemd|sysvinit]
@@ -25,6 +25,10 @@ damaged cache that cannot be rebuilt, a full report disk), 4 the stack under tes
 failed, 5 the harness broke (Docker dying mid-run included), 6 slower than the baseline.
 
   --clients N      clients booting at once (1-8, default 1)
+  --client KIND    what the clients boot: once for all of them, or once per client in
+                   order (--clients 2 --client ltsp --client stock); the run's first line
+                   names each client's kind:
+${describeClientValues('kind', '                     ')}
   --memory MB      each client's RAM (128-8192, default 384)
   --append "ARGS"  extra kernel arguments
   --no-union       boot the read-only NBD root without the unionfs-fuse overlay

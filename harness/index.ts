@@ -20,10 +20,24 @@ export { hostGuardComment, hostGuardLeftovers } from './network/host-guard';
 // Types only: the server module loads testcontainers (~1 s of module loading), which the
 // lab requires while its first child processes run (see Lab.start).
 export type { LtspServerContainer, StartedLtspServer, ServedImages, ServerFile } from './server/ltsp-server';
+export { ROOT_BOOT_PATHS, servedBootPaths, TFTP_ROOT, type BootFiles } from './server/boot-files';
+export {
+  CLIENT_DIMENSIONS,
+  CLIENT_KINDS,
+  clientKey,
+  clientLabel,
+  clientSpec,
+  DEFAULT_CLIENT_SPEC,
+  describeClientValues,
+  parseClientValue,
+  sameClient,
+  type ClientKind,
+  type ClientSpec,
+} from './client/client-spec';
 export { parseServerInit, serviceCommand, SERVER_INITS, type ServerInit, type ServiceAction } from './server/server-init';
-export { buildImages, cacheDir, ensureImages, isIdleBuildLine, checkServedImages, imageKeys, isExt4Image, readManifest, VM_IMAGES_DIR, type ImageManifest } from './images/image-set';
+export { buildImages, cacheDir, clientImages, manifestClients, type ClientImages, ensureImages, isIdleBuildLine, checkServedImages, imageKeys, isExt4Image, readManifest, VM_IMAGES_DIR, type ImageManifest } from './images/image-set';
 export { checkRootHash, sha256File, type Rebuildable } from './images/cache-check';
-export { bareBootStages, bootStages, BOOT_FAIL_PATTERNS, RESCUE_PROMPT, RESCUE_SHELL, SHELL_PROMPT, type StageDef } from './boot/stages';
+export { bareBootStages, bootPoints, type PointDef, bootStages, BOOT_FAIL_PATTERNS, RESCUE_PROMPT, RESCUE_SHELL, SHELL_PROMPT, type StageDef } from './boot/stages';
 export { followStages, type FollowStagesOptions, type StageSource } from './boot/follow-stages';
 export { clientScript, DHCP_ROOT_ARG, kernelArgs, rootFromDhcp, RESCUE_ARGS, RESCUE_RETRY_S, validateAppend, validateRootArg, validateRootPath, ROOT_PLACEHOLDERS } from './boot/kernel-args';
 export { checkExport, ThinClient, StartedThinClient, type ClientState, type CommandResult } from './boot/thin-client';
@@ -40,7 +54,7 @@ export { startedClientResult } from './report/lab-results';
 export { errorFacts, readConsoleLog } from './report/run-facts';
 export { resultsSchemaErrors } from './report/results-schema';
 export { formatReportDiff, readRunResults, resolveRunDir } from './report/run-diff';
-export type { ClientResult, ClientTimeline, FaultMark, RunResults, StageMark, TestResult } from './report/types';
+export type { ClientResult, ClientTimeline, FaultMark, PointMark, RunResults, StageMark, TestResult } from './report/types';
 export { attachConsole, type AttachEnd } from './console/console-attach';
 export { DETACH_HINT } from './console/detach-key';
 export { Terminal, StartedTerminal, type TerminalExit } from './terminal/terminal';

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { baselineProfile, baselinesDir, budgetMs, loadBaseline, resultsSchemaErrors, testDelayArg, type AccelDecision, type GateVerdict } from '../harness/index';
+import { baselineProfile, baselinesDir, DEFAULT_CLIENT_SPEC, budgetMs, loadBaseline, resultsSchemaErrors, testDelayArg, type AccelDecision, type GateVerdict } from '../harness/index';
 import { runLab, spawnLab, type BackgroundLab, type CliResult } from './support/lab-cli';
 
 /*
@@ -36,7 +36,7 @@ function baselineHere(): Promise<HostBaseline> {
   hostBaseline ??= (async () => {
     const accel = await runLab(['accel', '--json'], { timeoutMs: budgetMs('imageBuild') });
     expect(accel.code, `./lab accel --json:\n${accel.stderr.slice(-2000)}`).to.equal(0);
-    const profile = baselineProfile({ accel: (JSON.parse(accel.stdout) as AccelDecision).accel, cores: availableParallelism() });
+    const profile = baselineProfile({ accel: (JSON.parse(accel.stdout) as AccelDecision).accel, cores: availableParallelism() }, DEFAULT_CLIENT_SPEC);
     if (loadBaseline(profile)) return { profile, env: {} };
     const dir = mkdtempSync(join(tmpdir(), 'ltsp-lab-baseline-'));
     const r = await runLab(['baseline', '--update', '--runs', String(RECORDED_RUNS)], { env: { LTSP_LAB_BASELINES: dir }, timeoutMs: 20 * 60_000 });

@@ -3,7 +3,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   budgetMs,
+  clientImages,
   Deadline,
+  DEFAULT_CLIENT_SPEC,
   readManifest,
   RESCUE_PROMPT,
   stepDeadline,
@@ -112,7 +114,8 @@ describe('keep and attach: a kept lab, passed or failed, is reached from a termi
     t.type('\r');
     await t.waitFor(/stty rows 30 cols 100/, stepDeadline(budgetMs('shellCommand'), 'the size typed on attach'));
     await t.waitFor(/# $/, stepDeadline(budgetMs('shellCommand'), 'the prompt after it'));
-    const kernel = readManifest().kernelVersion;
+    // ./lab boot's clients boot the default kind: the kernel the image set serves it.
+    const kernel = clientImages(readManifest(), DEFAULT_CLIENT_SPEC.kind).kernelVersion;
     const latency = await ask(t, 'uname -r', new RegExp(`^${re(kernel)}$`));
     recordTestData(testReportDir(this.test!), 'unameMs', Math.round(latency));
     process.stderr.write(`      uname -r answered in ${Math.round(latency)} ms through ./lab attach\n`);

@@ -16,7 +16,9 @@ import {
   NbdPeer,
   NbdRefusedError,
   stepDeadline,
+  servedBootPaths,
   VM_IMAGES_DIR,
+  type ClientKind,
   type StartedLab,
 } from '../harness/index';
 import { suiteReportDir } from './support/report-dir';
@@ -110,7 +112,7 @@ describe('server stack: the LTSP server image on the lab network, without QEMU @
     // The fallback for a MAC with no script of its own: the harness's kernel command line, not a copy in the image.
     const fallback = await execCommand('curl', ['-s', '--max-time', '10', `tftp://${lab.server.ip}/clients/default.ipxe`], { deadline: d, allowFailure: true });
     expect(fallback.code, `curl tftp://${lab.server.ip}/clients/default.ipxe exited ${fallback.code}`).to.equal(0);
-    expect(fallback.stdout).to.equal(clientScript('default', kernelArgs({ exportName: 'root', union: true })));
+    expect(fallback.stdout).to.equal(clientScript('default', kernelArgs({ exportName: 'root', union: true, client: lab.defaultClient }), lab.defaultClient));
     expect(script).to.contain('|| chain --autofree tftp://${next-server}/clients/default.ipxe');
 
     const peer = await NbdPeer.connect(lab.server.ip, { deadline: d });
@@ -124,7 +126,13 @@ describe('server stack: the LTSP server image on the lab network, without QEMU @
   it('httpd serves the kernel and initramfs byte for byte, and refuses anything but reading them', async function () {
     const lab = L();
     const d = stepDeadline(STEP_MS, this.test!.title);
-    for (const [name, file] of [['vmlinuz', lab.served.kernel], ['initrd.img', lab.served.initrd]] as const) {
+    // The TFTP root's files (the default kind's), and each kind's own, where its clients' scripts fetch them.
+    const kinds = Object.entries(lab.served.clients).flatMap(([kind, f]) => {
+      const at = servedBootPaths(kind as ClientKind);
+      return [[at.kernel, f.kernel], [at.initrd, f.initrd]] as const;
+    });
+    expect(kinds.length, 'the lab serves no client kind').to.be.greaterThan(0);
+    for (const [name, file] of [['vmlinuz', lab.served.kernel], ['initrd.img', lab.served.initrd], ...kinds] as const) {
       const got = await execCommand('sh', ['-c', `curl -sS --fail --max-time 20 http://${lab.server.ip}/${name} | sha256sum`], { deadline: d });
       const want = await execCommand('sha256sum', [file], { deadline: d });
       expect(got.stdout.split(' ')[0], `http://${lab.server.ip}/${name} vs ${file}`).to.equal(want.stdout.split(' ')[0]);

@@ -12,6 +12,9 @@ import { benchResults } from '../report/bench-results';
 import { writeRunReport } from '../report/run-report';
 import { CaseRun, failureOf, type BenchCase, type BenchContext } from './case-run';
 import { chainCase } from './chain-case';
+import { clientCase } from './client-case';
+import { clientImages } from '../images/image-set';
+import { DEFAULT_CLIENT_SPEC } from '../client/client-spec';
 import { concurrencyCase } from './concurrency-case';
 import { gateBesideCase, gateCase } from './gate-case';
 import { benchHost } from './host-load';
@@ -21,7 +24,10 @@ import { overheadCase } from './overhead-case';
 import type { BenchReport } from './types';
 
 /** Every case, in the order a full bench runs them. */
-const CASES: readonly BenchCase[] = [chainCase, overheadCase, concurrencyCase, imagesCase, memoryCase, gateCase, gateBesideCase, imagesWarmCase];
+const CASES: readonly BenchCase[] = [chainCase, clientCase, overheadCase, concurrencyCase, imagesCase, memoryCase, gateCase, gateBesideCase, imagesWarmCase];
+
+/** Runs of a case when --runs is not given and the case names none of its own. */
+export const DEFAULT_BENCH_RUNS = 3;
 
 export const BENCH_CASES: readonly string[] = CASES.map((c) => c.name);
 /** What `./lab bench` runs without --case: images-warm is part of images, gate-beside of gate. */
@@ -30,7 +36,8 @@ export const DEFAULT_BENCH_CASES: readonly string[] = BENCH_CASES.filter((n) => 
 export interface BenchOptions {
   /** Case names, run in the order of BENCH_CASES whatever the order given. */
   cases: readonly string[];
-  runs: number;
+  /** Runs of each case; absent: the case's own default, else DEFAULT_BENCH_RUNS. */
+  runs?: number;
   /** One line at a time, as the bench goes. */
   onProgress?: (line: string) => void;
 }
@@ -56,24 +63,27 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   mkdirSync(dir, { recursive: true });
   // The accelerator is chosen by proof with the images' own kernel (a no-op build when warm).
   const manifest = await buildImages({ deadline: stepDeadline(budgetMs('imageBuild'), 'image build before the bench'), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
-  const speed = await decideHostSpeed({ kernel: manifest.kernel, initrd: manifest.initrd });
+  // The default client kind's kernel, as every lab's probe (an image set without it is a set-up problem, exit 3).
+  const probed = clientImages(manifest, DEFAULT_CLIENT_SPEC.kind);
+  const speed = await decideHostSpeed({ kernel: probed.kernel, initrd: probed.initrd });
   const report: BenchReport = {
     runId: run.id,
     startedAt: new Date().toISOString(),
     host: benchHost(speed),
-    runs: opts.runs,
+    runs: opts.runs ?? DEFAULT_BENCH_RUNS,
     cases: [],
     file: join(dir, 'bench.json'),
   };
   const progress = opts.onProgress ?? (() => undefined);
-  const ctx: BenchContext = { runId: run.id, dir, runs: opts.runs, speed, stateDir: run.stateDir, progress };
+  const ctx: BenchContext = { runId: run.id, dir, runs: opts.runs ?? DEFAULT_BENCH_RUNS, speed, stateDir: run.stateDir, progress };
   const stoppable = { stop: async () => run.unregister() };
   run.register();
   trackStoppable(stoppable, true);
   try {
     for (const spec of selected) {
-      progress(`bench: ${spec.name}: ${spec.title} (${opts.runs} run${opts.runs === 1 ? '' : 's'})`);
-      const c = new CaseRun(ctx, spec);
+      const runs = opts.runs ?? spec.defaultRuns ?? DEFAULT_BENCH_RUNS;
+      progress(`bench: ${spec.name}: ${spec.title} (${runs} run${runs === 1 ? '' : 's'})`);
+      const c = new CaseRun({ ...ctx, runs }, spec);
       try {
         await spec.run(c);
       } catch (e) {

@@ -21,6 +21,8 @@ export interface BenchCase {
   name: string;
   title: string;
   metrics: MetricSpec[];
+  /** Runs when --runs is not given (the bench's default otherwise). */
+  defaultRuns?: number;
   run(c: CaseRun): Promise<void>;
 }
 

@@ -9,6 +9,7 @@ import { judgeBoots, regressedStages } from '../gate/judge';
 import { DEFAULT_GATE_POLICY } from '../gate/policy';
 import type { BootConfig, BootSample, GateVerdict } from '../gate/types';
 import { baselineProfile } from '../report/baseline';
+import { DEFAULT_CLIENT_SPEC } from '../client/client-spec';
 import type { StartedLab } from '../lab/lab';
 import type { BenchCase, CaseRun } from './case-run';
 import { withLab } from './lab-boots';
@@ -62,7 +63,7 @@ async function inLanes<T>(items: readonly T[], lanes: number, fn: (item: T, inde
   await Promise.all(Array.from({ length: Math.min(lanes, items.length) }, lane));
 }
 
-const DEFAULT_CONFIG: BootConfig = { memoryMb: 384, nic: 'virtio-net-pci', union: true };
+const DEFAULT_CONFIG: BootConfig = { memoryMb: 384, nic: 'virtio-net-pci', union: true, client: DEFAULT_CLIENT_SPEC };
 
 /**
  * One gated run, as `./lab boot --compare` judges a client: a boot, then up to k more
@@ -70,7 +71,7 @@ const DEFAULT_CONFIG: BootConfig = { memoryMb: 384, nic: 'virtio-net-pci', union
  * keep two guests on the two cores, as the baseline had.
  */
 async function gatedRun(lab: StartedLab, name: string, configure: (c: ThinClient) => ThinClient): Promise<{ verdict: GateVerdict; samples: BootSample[] }> {
-  const profile = baselineProfile(lab.speed);
+  const profile = baselineProfile(lab.speed, DEFAULT_CONFIG.client);
   const dir = baselinesDir();
   const baseline = loadBaseline(profile, dir);
   const boot = async (round: number) => (await bootRound(lab, 1, `${name}${String.fromCharCode(97 + round)}-`, configure)).samples;

@@ -8,7 +8,7 @@ import { stepDeadline } from '../common/run-deadline';
 import { buildStepOutcomes, BUILD_STEPS, type BuildStep, type StepOutcome } from '../bench/build-steps';
 import { gateBoots } from '../gate/gated-boot';
 import type { BootConfig } from '../gate/types';
-import { ensureImages, imageKeys, ImageBuildError } from '../images/image-set';
+import { ensureImages, imageKeys, ImageBuildError, manifestClients } from '../images/image-set';
 import { Lab, type StartedLab } from '../lab/lab';
 import { BootRunReport } from '../report/boot-run-report';
 import type { ClientTimeline } from '../report/types';
@@ -113,7 +113,14 @@ export class RevisionJudge {
     const lines: string[] = [];
     const t0 = performance.now();
     try {
-      await ensureImages({ deadline: stepDeadline(budgetMs('imageBuild'), `images of ${commit.short}`), dir, run: this.opts.run, onProgress: (l) => lines.push(l) });
+      const m = await ensureImages({ deadline: stepDeadline(budgetMs('imageBuild'), `images of ${commit.short}`), dir, run: this.opts.run, onProgress: (l) => lines.push(l) });
+      // A revision from before its client kind existed cannot boot it: not the stack's failure.
+      const kind = this.opts.boot.config.client.kind;
+      if (manifestClients(m)[kind] === undefined) {
+        const judgement: Judgement = { verdict: 'skip', reason: `its image set has no ${kind} client (bisect another kind with --client)` };
+        progress(`bisect:   SKIP: ${judgement.reason}`);
+        return { commit, identity, judgement };
+      }
     } catch (e) {
       if (!(e instanceof ImageBuildError)) throw e;
       const judgement: Judgement = { verdict: 'skip', reason: `its images do not build: ${e.message.split('\n')[0]}` };
@@ -144,7 +151,7 @@ export class RevisionJudge {
     let lab: StartedLab;
     try {
       // Gated boots start once the server is up, as the baseline's did.
-      lab = await new Lab().withRunContext(run).withReportDir(reportDir).withVmImages(dir).start(gate ? {} : { whileServerStarts: async (l) => void (await powerOn(l)) });
+      lab = await new Lab().withRunContext(run).withReportDir(reportDir).withVmImages(dir).withClient(boot.config.client).start(gate ? {} : { whileServerStarts: async (l) => void (await powerOn(l)) });
     } catch (e) {
       await report.write(e).catch(() => undefined);
       report.close();

@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import { Deadline } from '../common/deadline';
 import { BootStageError, HarnessError } from '../common/errors';
 import { ConsoleLog } from '../console/console-log';
-import type { StageMark } from '../report/types';
-import { followStages, type StageSource } from './follow-stages';
-import { bootStages, type StageDef } from './stages';
+import type { PointMark, StageMark } from '../report/types';
+import { findPoints, followStages, type StageSource } from './follow-stages';
+import { bootPoints, bootStages, type StageDef } from './stages';
+import { clientSpec } from '../client/client-spec';
 import { FIXTURES_DIR } from '../common/paths';
 
 const BOOT = readFileSync(join(FIXTURES_DIR, 'consoles', 'console-union.log'), 'utf8').replace(/\n$/, '').replaceAll('\n', '\r\n');
@@ -32,6 +33,114 @@ const opts = (over: Partial<Parameters<typeof followStages>[2]> = {}): Parameter
 
 describe('followStages', function () {
   this.timeout(10_000);
+
+  describe('points inside the stages (where the long spans went)', () => {
+    const STOCK = clientSpec({ kind: 'stock' });
+    // Today's stock client: the NIC named lab0 by the kernel command line, the kernel and initramfs over HTTP.
+    const BOOT = readFileSync(join(FIXTURES_DIR, 'consoles', 'console-union-http.log'), 'utf8').replace(/\n$/, '').replaceAll('\n', '\r\n');
+
+    async function pointsOf(boot: string): Promise<{ marks: StageMark[]; points: PointMark[] }> {
+      const m = machine();
+      const marks: StageMark[] = [];
+      const points: PointMark[] = [];
+      const following = followStages(m, bootStages({ union: true, client: STOCK }), opts({ marks, points: bootPoints(STOCK), pointMarks: points }));
+      m.console.push(boot);
+      await following;
+      return { marks, points };
+    }
+
+    it("marks the stock client's points, each inside its stage's span, from its own console line", async () => {
+      const { marks, points } = await pointsOf(BOOT);
+      expect(points.map((p) => [p.stage, p.point])).to.deep.equal([
+        ['initramfs', 'initrd-unpacked'],
+        ['nbd', 'udevd'],
+        ['nbd', 'udev-coldplug'],
+        ['nbd', 'nbd-client'],
+        ['nbd', 'link-up'],
+        ['union', 'union-start'],
+        ['login', 'first-unit'],
+        ['login', 'basic-target'],
+        ['login', 'getty'],
+      ]);
+      const at = (id: string): PointMark => points.find((p) => p.point === id)!;
+      expect(at('link-up').line).to.match(/virtio_net virtio0 lab0: renamed from eth0$/);
+      expect(at('basic-target').line).to.match(/Reached target basic\.target/);
+      expect(at('first-unit').line).to.match(/systemd\[1\]: (?:Stopped|Created)|\[ {2}OK {2}\]/);
+      // Each inside its stage: after the line of the stage before it, before its stage's own line.
+      const lines = BOOT.split('\r\n');
+      const lineOf = (text: string, from = 0): number => lines.indexOf(text, from);
+      for (const p of points) {
+        const i = marks.findIndex((m) => m.stage === p.stage);
+        const before = lineOf(marks[i - 1]!.line);
+        expect(lineOf(p.line, before + 1), p.point).to.be.greaterThan(before).and.lessThan(lineOf(marks[i]!.line, before + 1));
+      }
+      // The first unit after switch_root (the system stage's Welcome line), not the initramfs's units before it.
+      expect(lineOf(at('first-unit').line, lineOf(marks.find((m) => m.stage === 'system')!.line))).to.be.greaterThan(0);
+      expect(at('first-unit').line).to.equal('[  OK  ] Stopped initrd-switch-root.service - Switch Root.');
+    });
+
+    it("marks the ltsp client's points in a whole ltsp boot; the ones only systemd's initramfs prints are absent", async () => {
+      const ltspBoot = readFileSync(join(FIXTURES_DIR, 'consoles', 'console-ltsp-union-http.log'), 'utf8').replace(/\n$/, '').replaceAll('\n', '\r\n');
+      const m = machine();
+      const marks: StageMark[] = [];
+      const points: PointMark[] = [];
+      const LTSP = clientSpec({ kind: 'ltsp' });
+      const following = followStages(m, bootStages({ union: true, client: LTSP }), opts({ marks, points: bootPoints(LTSP), pointMarks: points }));
+      m.console.push(ltspBoot);
+      await following;
+      expect(marks.map((x) => x.stage)).to.deep.equal(bootStages({ union: true }).map((s) => s.id));
+      expect(points.map((p) => [p.stage, p.point])).to.deep.equal([
+        ['initramfs', 'initrd-unpacked'],
+        ['nbd', 'udevd'],
+        ['nbd', 'link-up'],
+        ['nbd', 'nbd-negotiated'],
+        ['union', 'union-start'],
+        ['login', 'first-unit'],
+        ['login', 'basic-target'],
+        ['login', 'getty'],
+      ]);
+    });
+
+    it("marks the ltsp client's points from the lines its shell initramfs prints", () => {
+      // From an ltsp client's console (the lab's kernel 6.1.176-ltsp-lab, dracut's shell init).
+      const lines = [
+        'Run /init as init process',
+        'dracut: Debian GNU/Linux-12',
+        "dracut Warning: Network interface 'lab0' does not exist",
+        'Starting systemd-udevd version 252.39-1~deb12u2',
+        'virtio_net virtio0 lab0: renamed from eth0',
+        'grep: /etc/fstab: No such file or directory',
+        'Negotiation: ..size = 975MB',
+        'nbd0: detected capacity change from 0 to 1996800',
+      ].map((text, i) => ({ t: 4500 + i * 1000, text }));
+      const found = findPoints((i) => lines[i], 0, lines.length - 1, 'nbd', bootPoints(clientSpec({ kind: 'ltsp' })));
+      expect(found.map((p) => [p.point, p.t])).to.deep.equal([
+        ['udevd', 7500],
+        ['link-up', 8500],
+        ['nbd-negotiated', 10_500],
+      ]);
+    });
+
+    it('points never touch the stage sequence: the same marks with and without them', async () => {
+      const m = machine();
+      const plain: StageMark[] = [];
+      const following = followStages(m, bootStages({ union: true }), opts({ marks: plain }));
+      m.console.push(BOOT);
+      await following;
+      const { marks } = await pointsOf(BOOT);
+      const shape = (ms: StageMark[]): string[][] => ms.map((x) => [x.stage, x.label, x.line]);
+      expect(shape(marks)).to.deep.equal(shape(plain));
+    });
+
+    it('a point a kind does not print is absent, not a failure', async () => {
+      const quiet = BOOT.split('\r\n').filter((l) => !/renamed from eth0|basic\.target/.test(l)).join('\r\n');
+      const { marks, points } = await pointsOf(quiet);
+      expect(marks.map((x) => x.stage)).to.deep.equal(bootStages({ union: true }).map((s) => s.id));
+      expect(points.map((p) => p.point)).to.not.include.members(['link-up']);
+      expect(points.map((p) => p.point)).to.not.include('basic-target');
+      expect(points.map((p) => p.point)).to.include('getty');
+    });
+  });
 
   it('stamps every stage of a real union boot, in order, into the marks given', async () => {
     const m = machine();

@@ -4,8 +4,8 @@ import { BootStageError, ConsoleWaitError, HarnessError } from '../common/errors
 import { log } from '../common/log';
 import type { FailPattern } from '../console/console-log';
 import type { StartedQemuMachine } from '../qemu/qemu-machine';
-import type { StageMark } from '../report/types';
-import { BOOT_FAIL_PATTERNS, type StageDef } from './stages';
+import type { PointMark, StageMark } from '../report/types';
+import { BOOT_FAIL_PATTERNS, type PointDef, type StageDef } from './stages';
 
 const debug = log('boot');
 
@@ -29,6 +29,28 @@ export interface FollowStagesOptions {
   onFailure?: (stage: StageDef, detail: string) => void;
   /** Told of each stage as it is seen (after it is pushed to `marks`). */
   onMark?: (mark: StageMark) => void;
+  /** Points inside the stages (bootPoints): each is looked for in its stage's span once the stage is marked. */
+  points?: readonly PointDef[];
+  /** Where the points found are pushed, in console order. */
+  pointMarks?: PointMark[];
+}
+
+/**
+ * The points of `stage` in the console lines after line `from` and before line `to` (its
+ * own mark's): the first line each point's pattern matches. A point not printed is absent.
+ */
+export function findPoints(lines: (index: number) => { t: number; text: string } | undefined, from: number, to: number, stage: string, points: readonly PointDef[]): PointMark[] {
+  const wanted = points.filter((p) => p.stage === stage);
+  const found: PointMark[] = [];
+  for (let i = from + 1; i < to && found.length < wanted.length; i++) {
+    const line = lines(i);
+    if (!line) continue;
+    for (const p of wanted) {
+      if (found.some((f) => f.point === p.id) || !p.pattern.test(line.text)) continue;
+      found.push({ point: p.id, label: p.label, stage, t: Math.round(line.t), line: line.text });
+    }
+  }
+  return found;
 }
 
 /**
@@ -49,6 +71,8 @@ export async function followStages(machine: StageSource, stages: StageDef[], opt
       if (now !== undefined && now.length > mark.line.length && now.startsWith(mark.line)) mark.line = now;
     }
   };
+  // The console line of the previous stage's mark: a stage's points lie after it.
+  let prevLine: number | undefined;
   for (let i = 0; i < stages.length; i++) {
     const stage = stages[i] as StageDef;
     const later: FailPattern[] = stages.slice(i + 1).map((s) => ({ name: `${s.label} came before ${stage.label}`, pattern: s.pattern }));
@@ -60,6 +84,10 @@ export async function followStages(machine: StageSource, stages: StageDef[], opt
       wholeLines();
       marks.push(mark);
       lineOf.set(mark, m.line.index);
+      if (opts.points && prevLine !== undefined) {
+        opts.pointMarks?.push(...findPoints((index) => machine.console.line(index), prevLine, m.line.index, stage.id, opts.points));
+      }
+      prevLine = m.line.index;
       opts.onMark?.(mark);
       debug('%s: %s at %s s', machine.name, stage.label, (m.t / 1000).toFixed(1));
     } catch (e) {

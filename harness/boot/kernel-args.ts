@@ -1,4 +1,6 @@
+import { DEFAULT_CLIENT_SPEC, type ClientKind, type ClientSpec } from '../client/client-spec';
 import { UsageError } from '../common/errors';
+import { servedBootPaths } from '../server/boot-files';
 import { parseTestDelay, TEST_DELAY_ARG } from './test-delay';
 
 /** x86 COMMAND_LINE_SIZE is 2048; leave room for what the lab itself passes. */
@@ -32,6 +34,8 @@ export function validateAppend(append: string, option = '--append'): string {
 export interface KernelArgsSpec {
   exportName: string;
   union: boolean;
+  /** What the client boots (default: DEFAULT_CLIENT_SPEC): a kind may need arguments of its own (CLIENT_KIND_ARGS). */
+  client?: ClientSpec;
   /** A client kept for a person to look at (./lab boot --keep): a failed initramfs stops at dracut's shell (RESCUE_ARGS). */
   rescueShell?: boolean;
   append?: string;
@@ -117,6 +121,19 @@ export const LEASE_IP_ARGS = 'ip=${net0/ip}:::${net0/netmask}::lab0:none ifname=
 export const INITRAMFS_DHCP_ARGS = 'ip=lab0:dhcp ifname=lab0:${net0/mac}';
 
 /**
+ * What a client kind's initramfs needs on the command line beyond the lab's arguments.
+ * ltsp: dracut's shell init checks a block root before it mounts it (rootfs-block's
+ * mount-root.sh: e2fsck -a), and e2fsck cannot open the read-only NBD device ("Operation
+ * not permitted", exit 8), so the boot drops to the emergency shell; rd.skipfsck
+ * (dracut.cmdline(7)) leaves the check out. systemd's initramfs (stock) does not check a
+ * network root.
+ */
+export const CLIENT_KIND_ARGS: Readonly<Record<ClientKind, readonly string[]>> = {
+  ltsp: ['rd.skipfsck'],
+  stock: [],
+};
+
+/**
  * The client's kernel command line; ${next-server} is expanded by iPXE to the server
  * that answered DHCP. dracut 059's nbd module takes root=nbd:SERVER:EXPORT:FSTYPE:OPTS,
  * where a non-numeric port field is the export name (its srv:port/name form fails: see
@@ -132,6 +149,7 @@ export function kernelArgs(spec: KernelArgsSpec): string {
     'rd.neednet=1',
     rootFromDhcp(root) ? INITRAMFS_DHCP_ARGS : LEASE_IP_ARGS,
     'console=ttyS0,115200',
+    ...CLIENT_KIND_ARGS[(spec.client ?? DEFAULT_CLIENT_SPEC).kind],
   ];
   if (spec.union) args.push('rd.unionfs=1');
   if (spec.rescueShell) args.push(...RESCUE_ARGS);
@@ -143,14 +161,17 @@ export function kernelArgs(spec: KernelArgsSpec): string {
 /**
  * The iPXE script the server hands to one client (clients/<mac>.ipxe, over TFTP). The
  * kernel and initramfs come over HTTP: TFTP's one block per round trip took 3.5 s for
- * one client and ten times that for four clients busy-polling two cores.
+ * one client and ten times that for four clients busy-polling two cores. Each client
+ * kind's files are served at a path of their own (server/boot-files.ts), so clients of
+ * two kinds boot from one lab.
  */
-export function clientScript(client: string, args: string): string {
+export function clientScript(client: string, args: string, spec: ClientSpec): string {
+  const files = servedBootPaths(spec.kind);
   return [
     '#!ipxe',
-    `echo ltsp-lab: client ${client}`,
-    `kernel http://\${next-server}/vmlinuz ${args}`,
-    'initrd http://${next-server}/initrd.img',
+    `echo ltsp-lab: client ${client} (${spec.kind})`,
+    `kernel http://\${next-server}/${files.kernel} ${args}`,
+    `initrd http://\${next-server}/${files.initrd}`,
     'echo ltsp-lab: kernel and initramfs fetched',
     'boot',
     '',

@@ -17,6 +17,8 @@ const BOOT = fixture('console-union.log');
 const BOOT_LINES = BOOT.split('\r\n');
 /** A later real union boot: kernel and initramfs over HTTP, iPXE's lease as a static ip=. */
 const HTTP_BOOT = fixture('console-union-http.log');
+/** An ltsp client's boot: the lab's kernel 6.1.176-ltsp-lab and dracut's shell init, fetched from boot/ltsp/. */
+const LTSP_BOOT = fixture('console-ltsp-union-http.log');
 
 /** No deadline, so no timers: a wait ends by matching, by a failure pattern, or at end of input. */
 const NO_LIMIT = Deadline.after(Infinity, 'stage test');
@@ -117,6 +119,14 @@ describe('boot stages against a real union boot', function () {
     expect(HTTP_BOOT).not.to.match(/dhclient|DHCPDISCOVER/);
   });
 
+  it("sees every stage, in order, in an ltsp client's boot (the lab's kernel, dracut's shell init), and no failure", async () => {
+    const matches = await stagesInOrder(LTSP_BOOT);
+    expect(matches.get('switch-root')?.line.text).to.equal('dracut: Switching root');
+    expect(matches.get('kernel')?.line.text).to.match(/Linux version 6\.1\.176-ltsp-lab /);
+    expect(LTSP_BOOT).to.include('http://10.213.1.2/boot/ltsp/vmlinuz... ok');
+    expect(LTSP_BOOT.split('\r\n').flatMap((line) => failuresIn(line).map((name) => `${name}: ${line}`))).to.deep.equal([]);
+  });
+
   it('sees the same stages whatever the chunk size', async () => {
     const stages = bootStages({ union: true });
     const lineOf = async (size: number): Promise<number[]> => [...(await follow(BOOT, stages, size)).matches.values()].map((m) => m.line.index);
@@ -138,6 +148,14 @@ describe('boot stages against a real union boot', function () {
     // A kernel message written while the shell waits shares the prompt's line.
     expect(SHELL_PROMPT.test('root@ltsp-client:~# [   28.577123] block nbd0: Receive control failed (result -32)')).to.equal(true);
     expect(SHELL_PROMPT.test('user@ltsp-client:~$ ')).to.equal(false);
+  });
+
+  it("takes switch_root from the ltsp client's shell init too (dracut's own info line)", () => {
+    const s = stage('switch-root');
+    expect(s.pattern.test('[    9.87] dracut: Switching root')).to.equal(true);
+    expect(s.pattern.test('dracut: Switching root')).to.equal(true);
+    // Only dracut's own line: not a line that merely mentions it.
+    expect(s.pattern.test('dracut: Switching root failed: no init')).to.equal(false);
   });
 
   it('has no failure pattern anywhere in a successful boot', async () => {
@@ -203,6 +221,9 @@ describe('BOOT_FAIL_PATTERNS', () => {
     ['Could not boot image: No such file or directory (http://ipxe.org/2d0c613b)', 'ipxe-boot'],
     ['[  181.3] dracut-initqueue[396]: Warning: /dev/root does not exist', 'dracut-no-root'],
     ['[  181.4] dracut-initqueue[396]: Warning: Could not boot.', 'dracut-no-root'],
+    // The ltsp client's shell initramfs (ltsp-check.sh), then dracut's die().
+    ['[    5.61] ltsp-lab: missing nbd-client in the initramfs: stage nbd cannot run', 'ltsp-missing'],
+    ['[    5.62] dracut: Refusing to continue', 'refusing-to-continue'],
   ];
   for (const [line, name] of failing) {
     it(`catches ${name}: ${JSON.stringify(line.slice(0, 60))}`, () => {

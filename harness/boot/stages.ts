@@ -3,6 +3,7 @@ import type { Accel } from '../common/speed';
 import type { FailPattern } from '../console/console-log';
 import { DEFAULT_FAIL_PATTERNS } from '../console/fail-patterns';
 import { RESCUE_RETRY_S } from './kernel-args';
+import type { ClientSpec } from '../client/client-spec';
 
 /**
  * One boot milestone, stamped from the console, and how long it may take after the
@@ -27,6 +28,26 @@ export interface StageDef {
 export interface StageOptions {
   /** rd.unionfs=1 given: the union stage is "union mounted", otherwise "union off". */
   union: boolean;
+  /**
+   * What the client boots (default: the lab's default). Every kind has the same stages,
+   * in the same order (the gate, the fault grammar and ltsp.test.delay name them); what a
+   * kind prints inside them differs, and its points (bootPoints) say so.
+   */
+  client?: ClientSpec;
+}
+
+/**
+ * A point inside a stage: a console line that says where the stage's time went (the link
+ * came up, the first unit started after switch_root). A point is not a stage: it is
+ * looked for only between its stage's previous mark and its own, it never fails or
+ * orders a boot, and a kind that does not print it simply has no such point.
+ */
+export interface PointDef {
+  id: string;
+  label: string;
+  /** The stage it is inside (the span from the stage before it up to this stage's mark). */
+  stage: string;
+  pattern: RegExp;
 }
 
 const budget = (tcg: number, kvm: number): Readonly<Record<Accel, number>> => ({ tcg, kvm });
@@ -66,9 +87,35 @@ export function bootStages(opts: StageOptions): StageDef[] {
     opts.union
       ? { id: 'union', label: 'union mounted', pattern: /ltsp-union: mounted /, budgetS: budget(60, 10), floorS: 5 }
       : { id: 'union', label: 'union off (read-only root)', pattern: /ltsp-union: off/, budgetS: budget(60, 10), floorS: 5 },
-    { id: 'switch-root', label: 'switch_root', pattern: /Starting initrd-switch-root\.service|Switching root\./, budgetS: budget(60, 10), floorS: 5 },
+    // systemd's initramfs (stock) starts its unit; dracut's shell init (ltsp) says so by info() on /dev/kmsg.
+    { id: 'switch-root', label: 'switch_root', pattern: /Starting initrd-switch-root\.service|Switching root\.|dracut: Switching root$/, budgetS: budget(60, 10), floorS: 5 },
     { id: 'system', label: 'system up', pattern: /^Welcome to (?!.*\(Initramfs\)).*!/, budgetS: budget(60, 10), floorS: 5 },
     { id: 'login', label: 'login prompt', pattern: /login: root \(automatic login\)|^\S+ login:\s*$/, budgetS: budget(180, 40), floorS: 10 },
+  ];
+}
+
+/**
+ * The points inside the long spans (issue 20: initramfs start to NBD connected, system up
+ * to login), in the order a boot usually shows them. The stock client's lines are from
+ * its console (fixtures/consoles); its systemd initramfs says nothing when nbd-client
+ * starts, so that point is the dracut initqueue that runs it. The ltsp client's shell
+ * initramfs prints its own (from a boot of the images helper's first ltsp initramfs):
+ * udevd's start, the NIC's rename, nbd-client's "Negotiation:" line.
+ */
+export function bootPoints(_client: ClientSpec): PointDef[] {
+  return [
+    { id: 'initrd-unpacked', stage: 'initramfs', label: 'initramfs unpacked', pattern: /Freeing initrd memory/ },
+    // The ltsp client's shell init starts udevd itself ("Starting systemd-udevd version 252"); the stock client's systemd starts its unit.
+    { id: 'udevd', stage: 'nbd', label: 'udevd started', pattern: /Starting systemd-udevd[ .]/ },
+    { id: 'udev-coldplug', stage: 'nbd', label: 'udev coldplug done', pattern: /Finished systemd-udev-trig/ },
+    { id: 'link-up', stage: 'nbd', label: 'link up (lab0)', pattern: /\blab0: (?:renamed from eth\d|[Ll]ink (?:is )?[Uu]p|link becomes ready)|ADDRCONF\(NETDEV_CHANGE\): lab0/ },
+    { id: 'nbd-client', stage: 'nbd', label: 'nbd-client started', pattern: /Starting dracut-initqueue|\bnbd-client\b.*(?:start|connect)/i },
+    // nbd-client's own line once its handshake is done (the shell init lets it reach the console; systemd's journal keeps it).
+    { id: 'nbd-negotiated', stage: 'nbd', label: 'NBD handshake done', pattern: /^Negotiation: / },
+    { id: 'union-start', stage: 'union', label: 'ltsp-union started', pattern: /ltsp-union: start / },
+    { id: 'first-unit', stage: 'login', label: 'first unit after switch_root', pattern: /^\[\s*OK\s*\] |systemd\[1\]: (?:Started|Created|Reached|Mounted|Finished|Listening|Set up) / },
+    { id: 'basic-target', stage: 'login', label: 'basic.target', pattern: /Reached target basic\.target|Reached target Basic System/ },
+    { id: 'getty', stage: 'login', label: 'getty started', pattern: /Started (?:serial-)?getty@|Started .*Serial Getty/ },
   ];
 }
 
@@ -135,6 +182,9 @@ export const BOOT_FAIL_PATTERNS: FailPattern[] = [
   { name: 'dracut-no-root', pattern: /Could not boot\.|\/dev\/root does not exist/ },
   { name: 'union-failed', pattern: /ltsp-union: FAILED/ },
   { name: 'test-delay-refused', pattern: /ltsp-test: FAILED/ },
+  // The ltsp initramfs's own check (90ltsp-union's ltsp-check.sh): a tool or kernel feature
+  // the chain needs is missing, named with the stage it would stop.
+  { name: 'ltsp-missing', pattern: /ltsp-lab: missing .*: stage \S+ cannot run/ },
   // In the systemd initramfs nbd-client's messages carry dracut-initqueue's name, e.g.
   // "dracut-initqueue[396]: Error: Socket failed: Connection refused".
   { name: 'nbd-client-error', pattern: /dracut-initqueue\[\d+\]: Error: / },

@@ -8,13 +8,14 @@ import type { RunContext } from '../common/run-context';
 import type { HostSpeed } from '../common/speed';
 import type { StartedLabNetwork, Tap } from '../network/lab-network';
 import { netdevId, QemuMachine, type StartedQemuMachine, type StopStep } from '../qemu/qemu-machine';
-import type { ClientTimeline, FaultMark, StageMark } from '../report/types';
+import type { ClientTimeline, FaultMark, PointMark, StageMark } from '../report/types';
 import { writeClientScript } from '../server/client-scripts';
 import { followStages } from './follow-stages';
 import { clientScript, kernelArgs, validateRootArg } from './kernel-args';
-import { BOOT_FAIL_PATTERNS, RESCUE_SHELL, SHELL_PROMPT, bootBudgetMs, bootStages, leaseIpOf, stageBudgetMs, type StageDef } from './stages';
+import { BOOT_FAIL_PATTERNS, RESCUE_SHELL, SHELL_PROMPT, bootBudgetMs, bootPoints, bootStages, leaseIpOf, stageBudgetMs, type StageDef } from './stages';
 import { DEFAULT_FAIL_PATTERNS } from '../console/fail-patterns';
 import { budgetMs, type StepKind } from '../common/budgets';
+import { clientSpec, type ClientKind, type ClientSpec } from '../client/client-spec';
 
 const debug = log('boot');
 
@@ -32,6 +33,13 @@ export interface ClientHost {
   watch(): LabWatch;
   /** The running client that has this MAC, if any. */
   macHolder(mac: string): string | undefined;
+  /** What a client of this lab boots unless its builder says otherwise (Lab.withClient). */
+  readonly defaultClient: ClientSpec;
+  /**
+   * The version of the kernel this lab serves to clients of `spec` (uname -r). Throws a
+   * SetupError when the image set has no such client: refused before QEMU starts.
+   */
+  kernelVersionFor(spec: ClientSpec): string;
   /** A unique client number in this lab (tap name, default MAC). */
   allocateIndex(): number;
   /** How much slower a boot runs now, with the clients that share the host's cores (1 = alone). */
@@ -76,12 +84,29 @@ export class ThinClient {
   private rescueShell = false;
   private rootArg?: string;
   private qemuBinary?: string;
+  private spec?: ClientSpec;
 
   constructor(
     readonly name: string,
     private readonly host: ClientHost,
   ) {
     if (!/^[a-z][a-z0-9-]{0,15}$/.test(name)) throw new UsageError(`client name '${name}' must be 1-16 of a-z, 0-9, -`);
+  }
+
+  /** What this client boots (client/client-spec.ts); the lab's default otherwise. */
+  boots(spec: ClientSpec): this {
+    this.spec = spec;
+    return this;
+  }
+
+  /** Boots a client of this kind (ltsp: the lab's own kernel and initramfs; stock: Debian's), other dimensions as given so far. */
+  withKind(kind: ClientKind): this {
+    return this.boots(clientSpec({ ...this.client, kind }));
+  }
+
+  /** What this client boots. */
+  get client(): ClientSpec {
+    return this.spec ?? this.host.defaultClient;
   }
 
   withMemory(mb: number): this {
@@ -146,17 +171,19 @@ export class ThinClient {
   }
 
   get stages(): StageDef[] {
-    return bootStages({ union: this.union });
+    return bootStages({ union: this.union, client: this.client });
   }
 
   /** Writes the client's iPXE script, adds its tap and starts QEMU. Tears down on failure. */
   async start(deadline: Deadline = stepDeadline(budgetMs('clientStart', this.host.speed), `start ${this.name}`)): Promise<StartedThinClient> {
     if (this.host.exports && this.exportChecked) checkExport(this.exportName, this.host.exports);
+    const spec = this.client;
+    const kernelVersion = this.host.kernelVersionFor(spec);
     const index = this.host.allocateIndex();
     const mac = this.mac ?? `52:54:00:4c:${this.host.run.id.charCodeAt(5).toString(16).padStart(2, '0')}:${index.toString(16).padStart(2, '0')}`;
     const holder = this.host.macHolder(mac);
     if (holder) throw new UsageError(`MAC ${mac} is already used by client ${holder} in this lab: dnsmasq leases by MAC`, { hint: 'give each client its own MAC' });
-    const args = kernelArgs({ exportName: this.exportName, union: this.union, rescueShell: this.rescueShell, ...(this.append ? { append: this.append } : {}), ...(this.rootArg ? { rootArg: this.rootArg } : {}) });
+    const args = kernelArgs({ client: spec, exportName: this.exportName, union: this.union, rescueShell: this.rescueShell, ...(this.append ? { append: this.append } : {}), ...(this.rootArg ? { rootArg: this.rootArg } : {}) });
     const dir = join(this.host.reportDir, this.name);
     mkdirSync(dir, { recursive: true });
     const machine = new QemuMachine(this.name, join(this.host.run.stateDir, this.name))
@@ -165,7 +192,7 @@ export class ThinClient {
       .withBootOrder('n')
       .withConsoleLog(join(dir, 'console.log'))
       .withQmpLog(join(dir, 'qmp.log'));
-    writeClientScript(this.host.run, mac, clientScript(this.name, args));
+    writeClientScript(this.host.run, mac, clientScript(this.name, args, spec));
     const tap = await this.host.network.addTap(index, deadline);
     let qemu: StartedQemuMachine;
     try {
@@ -176,8 +203,8 @@ export class ThinClient {
       await this.host.network.removeTap(tap, Deadline.after(budgetMs('teardown'), `remove tap ${tap.name}`));
       throw e;
     }
-    debug('%s started: pid %d mac %s tap %s', this.name, qemu.pid, mac, tap.name);
-    const client = new StartedThinClient(this.name, mac, qemu, tap, this.host, this.stages, this.memoryMb, dir, this.exportName, this.exportChecked);
+    debug('%s started: pid %d mac %s tap %s client %o', this.name, qemu.pid, mac, tap.name, spec);
+    const client = new StartedThinClient(this.name, mac, qemu, tap, this.host, this.stages, this.memoryMb, dir, this.exportName, this.exportChecked, { spec, kernelVersion });
     this.host.track(client, true);
     return client;
   }
@@ -188,6 +215,8 @@ const DELAY_FILTER = 'ltsp-fault-delay';
 
 export class StartedThinClient implements AsyncDisposable {
   readonly timeline: StageMark[] = [];
+  /** Points inside the stages of the last boot followed (bootPoints): where the time went. */
+  readonly points: PointMark[] = [];
   /** `tail`: the console's last lines when the boot failed, so later output (QEMU runs on until its stop) does not bury the line that failed it. */
   private failure?: { stage: string; error: string; tail: string[] };
   /** Set while waitForBoot follows the boot; false once it returned or threw. */
@@ -216,7 +245,14 @@ export class StartedThinClient implements AsyncDisposable {
     readonly exportName: string,
     /** Whether the lab refuses it when its server does not list the export (see withExportUnchecked). */
     readonly exportChecked = true,
+    /** What it boots, and the version of the kernel served for that. */
+    readonly boots: { spec: ClientSpec; kernelVersion?: string } = { spec: host.defaultClient },
   ) {}
+
+  /** What this client boots. */
+  get client(): ClientSpec {
+    return this.boots.spec;
+  }
 
   get console() {
     return this.qemu.console;
@@ -244,6 +280,7 @@ export class StartedThinClient implements AsyncDisposable {
    */
   async waitForBoot(deadline: Deadline = stepDeadline(this.bootBudgetMs(), `boot of ${this.name}`), upTo = 'login'): Promise<StageMark[]> {
     this.timeline.length = 0;
+    this.points.length = 0;
     delete this.failure;
     const last = this.stages.findIndex((s) => s.id === upTo);
     const stages = last < 0 ? this.stages : this.stages.slice(0, last + 1);
@@ -260,6 +297,8 @@ export class StartedThinClient implements AsyncDisposable {
         consoleLogFile: join(this.dir, 'console.log'),
         onFailure: (stage, error) => (this.failure = { stage: stage.id, error, tail: this.console.lines().slice(-TAIL_LINES).map((l) => l.text) }),
         onMark: (mark) => this.emitStage(mark),
+        points: bootPoints(this.client),
+        pointMarks: this.points,
       });
     } finally {
       this.following = false;
@@ -425,10 +464,13 @@ export class StartedThinClient implements AsyncDisposable {
     return {
       client: this.name,
       mac: this.mac,
+      boots: this.client,
+      ...(this.boots.kernelVersion ? { kernelVersion: this.boots.kernelVersion } : {}),
       // A boot followed up to a stage (./lab bisect --stage) is whole when it got there.
       ok: !this.failure && this.timeline.length === (this.followed ?? this.stages.length),
       ...(this.failure ? { failedStage: this.failure.stage, error: this.failure.error, failureTail: [...this.failure.tail] } : {}),
       stages: [...this.timeline],
+      ...(this.points.length ? { points: [...this.points] } : {}),
       consoleLog: join(this.name, 'console.log'),
       qmpLog: join(this.name, 'qmp.log'),
       ...(this.leaseIp ? { leaseIp: this.leaseIp } : {}),

@@ -8,8 +8,10 @@ import { WaitSeries } from './guest-wait';
 import { bootSample } from './sample';
 import { repoRoot } from '../common/paths';
 import type { Baseline, BootSample } from './types';
+import { clientSpec } from '../client/client-spec';
+import { baselineProfile } from '../report/baseline';
 
-const CONFIG = { memoryMb: 384, nic: 'virtio-net-pci', union: true };
+const CONFIG = { memoryMb: 384, nic: 'virtio-net-pci', union: true, client: clientSpec({ kind: 'stock' }) };
 
 function sample(ipxe: number, nbd: number, login: number, over: Partial<BootSample> = {}): BootSample {
   return { stages: { ipxe, nbd, login }, totalMs: ipxe + nbd + login, speedFactor: 1, otherLoad: 0.2, guestsAtOnce: 2, ...over };
@@ -70,6 +72,8 @@ describe('gate: baselines', () => {
     ['no stages', (b) => ({ ...b, stages: {} }), /stages is empty/],
     ['a speed factor of 0', (b) => ({ ...b, speedFactor: 0 }), /speedFactor is not positive/],
     ['no config', (b) => ({ ...b, config: undefined }), /config is not/],
+    ['no client kind (recorded before kinds)', (b) => ({ ...b, config: { memoryMb: 384, nic: 'virtio-net-pci', union: true } }), /config has no client: it does not say which client kind/],
+    ['an unknown client kind', (b) => ({ ...b, config: { ...CONFIG, client: { kind: 'nfs' } } }), /config\.client: kind is "nfs", not one of ltsp, stock/],
     ['a host that is not a string', (b) => ({ ...b, host: 42 }), /host is not a string/],
     ["another profile's", (b) => ({ ...b, profile: 'kvm-2cpu' }), /it is for profile 'kvm-2cpu'/],
     ['an array', () => [], /runs is not a number|schemaVersion/],
@@ -94,9 +98,23 @@ describe('gate: baselines', () => {
     }
   });
 
-  it('the baseline kept in the repo for the reference host (tcg-2cpu) is a valid one, with the guests\' waits', () => {
-    const data = JSON.parse(readFileSync(join(repoRoot(), 'fixtures', 'baselines', 'tcg-2cpu.json'), 'utf8')) as Baseline;
+  it('each client kind has its own profile, so its own file: a stock baseline is not the ltsp client\'s', () => {
+    const host = { accel: 'tcg', cores: 2 };
+    expect(baselineProfile(host, clientSpec({ kind: 'ltsp' }))).to.equal('tcg-2cpu-ltsp');
+    expect(baselineProfile(host, clientSpec({ kind: 'stock' }))).to.equal('tcg-2cpu-stock');
+    const stock = makeBaseline([sample(400, 17_000, 22_000)], { profile: baselineProfile(host, CONFIG.client), clientsAtOnce: 2, config: CONFIG });
+    writeBaseline(stock, dir);
+    expect(loadBaseline('tcg-2cpu-stock', dir)).to.deep.equal(stock);
+    expect(loadBaseline(baselineProfile(host, clientSpec({ kind: 'ltsp' })), dir), 'the ltsp client has none').to.equal(undefined);
+    // A stock baseline put where the ltsp one goes is refused, not compared.
+    writeFileSync(baselinePath('tcg-2cpu-ltsp', dir), JSON.stringify(stock));
+    expect(() => loadBaseline('tcg-2cpu-ltsp', dir)).to.throw(SetupError, /it is for profile 'tcg-2cpu-stock'/);
+  });
+
+  it('the baseline kept in the repo for the reference host (tcg-2cpu, stock client) is a valid one, with the guests\' waits', () => {
+    const data = JSON.parse(readFileSync(join(repoRoot(), 'fixtures', 'baselines', 'tcg-2cpu-stock.json'), 'utf8')) as Baseline;
     expect(baselineProblem(data)).to.equal(undefined);
+    expect(data.config.client).to.deep.equal({ kind: 'stock' });
     expect(data.totalMs.waitSamples, 'recorded with the run-queue waits').to.have.length(data.runs);
   });
 });

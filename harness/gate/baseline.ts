@@ -3,6 +3,7 @@ import { dirname, join, relative } from 'node:path';
 import { BASELINES_DIR } from '../report/baseline';
 import { spread } from '../bench/stats';
 import { SetupError } from '../common/errors';
+import { clientSpecProblem } from '../client/client-spec';
 import { repoRoot } from '../common/paths';
 import { BASELINE_SCHEMA_VERSION, type Baseline, type BootConfig, type BootSample, type Measured } from './types';
 
@@ -92,7 +93,11 @@ export function baselineProblem(data: unknown): string | undefined {
   for (const [id, m] of Object.entries(b.stages)) if (!isMeasured(m)) return `stages.${id} is not { medianMs, samples }`;
   if (!isMeasured(b.totalMs)) return 'totalMs is not { medianMs, samples }';
   const c = b.config as Partial<BootConfig> | undefined;
-  if (typeof c?.memoryMb !== 'number' || typeof c.nic !== 'string' || typeof c.union !== 'boolean') return 'config is not { memoryMb, nic, union }';
+  if (typeof c?.memoryMb !== 'number' || typeof c.nic !== 'string' || typeof c.union !== 'boolean') return 'config is not { memoryMb, nic, union, client }';
+  // Recorded before clients had kinds: whose boots it holds is unknown, so it judges none.
+  if (c.client === undefined) return 'config has no client: it does not say which client kind it is of';
+  const client = clientSpecProblem(c.client);
+  if (client) return `config.client: ${client}`;
   return undefined;
 }
 

@@ -120,7 +120,7 @@ export async function judgeWithRetries(opts: RetryOptions): Promise<{ verdict: G
  */
 export async function gateRun(lab: StartedLab, opts: GateRunOptions): Promise<GateResult> {
   const policy = opts.policy ?? DEFAULT_GATE_POLICY;
-  const profile = baselineProfile(lab.speed);
+  const profile = baselineProfile(lab.speed, opts.config.client);
   const dir = opts.baselineDir ?? baselinesDir();
   const baseline = loadBaseline(profile, dir);
   const retryTimelines: ClientTimeline[] = [];

@@ -88,6 +88,8 @@ export function guestSpeed(lab: StartedLab): Promise<GuestSpeed> {
     m = measureGuestSpeed(() => watchedProbe(pidFile, () => probeAccel({
       accel,
       qemuBinary: defaultQemuBinary(process.env),
+      // The manifest's top-level kernel (the stock client's), whatever the lab's clients boot:
+      // one yardstick for every kind's baseline, so their guest speed factors compare.
       kernel: lab.manifest.kernel,
       initrd: lab.manifest.initrd,
       stateDir: lab.run.stateDir,

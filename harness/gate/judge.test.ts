@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { judgeBoots, looksSlower, regressedStages, slackMs, type JudgeInput } from './judge';
 import { DEFAULT_GATE_POLICY } from './policy';
 import type { Baseline, BootSample } from './types';
+import { clientSpec } from '../client/client-spec';
 
 /*
  * Numbers from recorded boots of this chain (TCG, 2 cores): the stage durations of the
@@ -37,7 +38,7 @@ function baseline(over: Partial<Baseline> = {}): Baseline {
     clientsAtOnce: 2,
     guestsAtOnce: 2,
     otherLoad: 0.3,
-    config: { memoryMb: 384, nic: 'virtio-net-pci', union: true },
+    config: { memoryMb: 384, nic: 'virtio-net-pci', union: true, client: clientSpec({ kind: 'stock' }) },
     ...over,
   };
 }
@@ -54,14 +55,22 @@ function boot(delta: Record<string, number> = {}, over: Partial<BootSample> = {}
 const SAME_HOST = { ...DEFAULT_GATE_POLICY, otherHostRel: 0 };
 
 function judge(samples: BootSample[], over: Partial<JudgeInput> = {}) {
-  return judgeBoots({ profile: 'tcg-2cpu', baseline: baseline(), baselineFile: 'fixtures/baselines/tcg-2cpu.json', samples, config: { memoryMb: 384, nic: 'virtio-net-pci', union: true }, policy: SAME_HOST, ...over });
+  return judgeBoots({ profile: 'tcg-2cpu', baseline: baseline(), baselineFile: 'fixtures/baselines/tcg-2cpu.json', samples, config: { memoryMb: 384, nic: 'virtio-net-pci', union: true, client: clientSpec({ kind: 'stock' }) }, policy: SAME_HOST, ...over });
 }
 
 describe('gate: judgeBoots', () => {
   it('no baseline for the profile: inconclusive, and the reason says how to make one', () => {
     const v = judge([boot()], { baseline: undefined });
     expect(v.verdict).to.equal('inconclusive');
-    expect(v.reason).to.include('fixtures/baselines/tcg-2cpu.json').and.include('./lab baseline --update');
+    expect(v.reason).to.include('fixtures/baselines/tcg-2cpu.json').and.include('./lab baseline --update --client stock');
+    expect(v.reason).to.include('the stock client has none');
+    expect(v.stages).to.deep.equal([]);
+  });
+
+  it('boots of another client kind than the baseline\'s are never compared with it', () => {
+    const v = judge([boot()], { config: { memoryMb: 384, nic: 'virtio-net-pci', union: true, client: clientSpec({ kind: 'ltsp' }) } });
+    expect(v.verdict).to.equal('inconclusive');
+    expect(v.reason).to.equal('not comparable with the baseline: the boots are of the ltsp client, the baseline of the stock client');
     expect(v.stages).to.deep.equal([]);
   });
 
@@ -165,9 +174,9 @@ describe('gate: judgeBoots', () => {
   });
 
   it('boots configured unlike the baseline are not comparable', () => {
-    expect(judge([boot()], { config: { memoryMb: 256, nic: 'virtio-net-pci', union: true } }).reason).to.include('256 MB, the baseline\'s 384 MB');
-    expect(judge([boot()], { config: { memoryMb: 384, nic: 'virtio-net-pci', union: false } }).verdict).to.equal('inconclusive');
-    expect(judge([boot()], { config: { memoryMb: 384, nic: 'e1000', union: true } }).verdict).to.equal('inconclusive');
+    expect(judge([boot()], { config: { memoryMb: 256, nic: 'virtio-net-pci', union: true, client: clientSpec({ kind: 'stock' }) } }).reason).to.include('256 MB, the baseline\'s 384 MB');
+    expect(judge([boot()], { config: { memoryMb: 384, nic: 'virtio-net-pci', union: false, client: clientSpec({ kind: 'stock' }) } }).verdict).to.equal('inconclusive');
+    expect(judge([boot()], { config: { memoryMb: 384, nic: 'e1000', union: true, client: clientSpec({ kind: 'stock' }) } }).verdict).to.equal('inconclusive');
   });
 
   describe("less the guest's waits for a host CPU", () => {

@@ -1,4 +1,5 @@
 import { spread } from '../bench/stats';
+import { clientLabel, sameClient } from '../client/client-spec';
 import { DEFAULT_GATE_POLICY, type GatePolicy } from './policy';
 import type { Baseline, BootConfig, BootSample, GateVerdict, Measured, StageVerdict } from './types';
 
@@ -97,6 +98,7 @@ export function looksSlower(v: GateVerdict): boolean {
 }
 
 function configDifference(b: BootConfig, c: BootConfig): string | undefined {
+  if (!sameClient(b.client, c.client)) return `the boots are of the ${clientLabel(c.client)} client, the baseline of the ${clientLabel(b.client)} client`;
   if (b.union !== c.union) return `the boots ran ${c.union ? 'with' : 'without'} the union, the baseline ${b.union ? 'with' : 'without'}`;
   if (b.memoryMb !== c.memoryMb) return `the boots had ${c.memoryMb} MB, the baseline's ${b.memoryMb} MB`;
   if (b.nic !== c.nic) return `the boots had a ${c.nic} NIC, the baseline's a ${b.nic}`;
@@ -120,7 +122,9 @@ export function judgeBoots(input: JudgeInput): GateVerdict {
   // A baseline recorded on this very machine needs no allowance for another host's I/O path.
   const p = b?.host !== undefined && b.host === input.host ? { ...p0, otherHostRel: 0 } : p0;
   const inconclusive = (reason: string, stages: StageVerdict[] = []): GateVerdict => ({ verdict: 'inconclusive', profile, reason, stages });
-  if (!b) return inconclusive(`no baseline for profile ${profile} (${input.baselineFile}): record one on this kind of host with ./lab baseline --update`);
+  if (!b) {
+    return inconclusive(`no baseline for profile ${profile}: the ${clientLabel(input.config.client)} client has none on this kind of host (${input.baselineFile}); record one with ./lab baseline --update --client ${input.config.client.kind}`);
+  }
   if (samples.length === 0) return inconclusive('no boot to judge');
   const config = configDifference(b.config, input.config);
   if (config) return inconclusive(`not comparable with the baseline: ${config}`);

@@ -29,5 +29,5 @@ export async function recordBaseline(lab: StartedLab, opts: RecordOptions): Prom
     const totals = round.samples.map((s) => `${(s.totalMs / 1000).toFixed(1)} s${s.totalWaitMs === undefined ? '' : ` (${(s.totalWaitMs / 1000).toFixed(1)} s of it waiting for a CPU)`}`).join(', ');
     opts.progress?.(`baseline: round ${r} of ${rounds}: login after ${totals} (other load ${round.samples[0]?.otherLoad ?? '?'} cores, ${round.samples[0]?.guestsAtOnce ?? '?'} guests)`);
   }
-  return makeBaseline(samples, { profile: baselineProfile(lab.speed), clientsAtOnce: opts.clientsAtOnce, config: opts.config, host: hostId() });
+  return makeBaseline(samples, { profile: baselineProfile(lab.speed, opts.config.client), clientsAtOnce: opts.clientsAtOnce, config: opts.config, host: hostId() });
 }

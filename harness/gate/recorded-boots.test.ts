@@ -6,6 +6,7 @@ import { makeBaseline } from './baseline';
 import { judgeBoots, looksSlower, regressedStages } from './judge';
 import { DEFAULT_GATE_POLICY, type GatePolicy } from './policy';
 import type { BootSample } from './types';
+import { clientSpec } from '../client/client-spec';
 
 /*
  * The gate on boots recorded on the reference host (fixtures/gate/recorded-boots.json:
@@ -13,7 +14,7 @@ import type { BootSample } from './types';
  * stage alone took 23 to 65 s). What the gate must do with real noise, not made-up noise.
  */
 const BOOTS = (JSON.parse(readFileSync(join(repoRoot(), 'fixtures', 'gate', 'recorded-boots.json'), 'utf8')) as { boots: BootSample[] }).boots;
-const CONFIG = { memoryMb: 384, nic: 'virtio-net-pci', union: true };
+const CONFIG = { memoryMb: 384, nic: 'virtio-net-pci', union: true, client: clientSpec({ kind: 'stock' }) };
 
 /** A baseline of the recorded boots but one, and that one (leave one out). */
 function leaveOneOut(i: number): { baseline: ReturnType<typeof makeBaseline>; boot: BootSample } {

@@ -1,3 +1,4 @@
+import type { ClientSpec } from '../client/client-spec';
 import type { GateVerdict } from '../report/types';
 
 /**
@@ -18,6 +19,8 @@ export interface BootConfig {
   memoryMb: number;
   nic: string;
   union: boolean;
+  /** What the clients booted: a baseline of one kind is never compared with boots of another. */
+  client: ClientSpec;
 }
 
 /** Version 2: speedFactor is the guest speed (harness/gate/guest-speed.ts); version 1's was the CPU calibration. */
@@ -25,7 +28,7 @@ export const BASELINE_SCHEMA_VERSION = 2;
 
 export interface Baseline {
   schemaVersion: typeof BASELINE_SCHEMA_VERSION;
-  /** `${accel}-${cores}cpu`, e.g. tcg-2cpu. */
+  /** `${accel}-${cores}cpu-${client}`, e.g. tcg-2cpu-ltsp (report/baseline.ts baselineProfile). */
   profile: string;
   /** The guest speed factor of the run that recorded it (gate/guest-speed.ts: a probe boot to /init against 5 s). */
   speedFactor: number;

@@ -8,8 +8,10 @@ import { log } from '../common/log';
 import { budgetMs } from '../common/budgets';
 import type { RunContext } from '../common/run-context';
 import { teardownSignal, trackStoppable } from '../common/teardown';
+import type { ServedImages } from '../server/boot-files';
 import { ProcessGroup } from '../process/process-group';
-import type { ServedImages } from '../server/ltsp-server';
+import type { BootFiles } from '../server/boot-files';
+import { CLIENT_KINDS, type ClientKind } from '../client/client-spec';
 import { checkCachedImages, damageError, damageLine, rebuildsFor, type Rebuildable } from './cache-check';
 
 const debug = log('images');
@@ -17,14 +19,54 @@ const debug = log('images');
 /** The repo's vm-images/ folder: the server stack under test. */
 export const VM_IMAGES_DIR = join(repoRoot(), 'vm-images');
 
+/** One client kind's kernel and initramfs in the image set, and the kernel's version (uname -r). */
+export interface ClientImages extends BootFiles {
+  kernelVersion: string;
+}
+
 /** What vm-images/build.sh produced (its manifest). */
-export interface ImageManifest extends ServedImages {
+export interface ImageManifest extends BootFiles {
   cache: string;
   baseImage: string;
+  serverImage: string;
+  rootImage: string;
   rootImageTag: string;
   rootSha256: string;
+  /** The top-level kernel, initrd and kernelVersion: the stock client's (kept while readers move to `clients`). */
   kernelVersion: string;
+  /** Each client kind the image set has (issue 20). A manifest without it is an older build's: its top-level files are the stock client. */
+  clients?: Partial<Record<string, ClientImages>>;
   keys: Record<string, string>;
+}
+
+/** The client kinds an image set has, with their files: its `clients`, or an older manifest's top-level files as the stock client. */
+export function manifestClients(m: ImageManifest): Partial<Record<ClientKind, ClientImages>> {
+  if (m.clients === undefined) return { stock: { kernel: m.kernel, initrd: m.initrd, kernelVersion: m.kernelVersion } };
+  const out: Partial<Record<ClientKind, ClientImages>> = {};
+  for (const kind of CLIENT_KINDS) {
+    const c = m.clients[kind];
+    if (c) out[kind] = c;
+  }
+  return out;
+}
+
+/** How a newcomer gets a client kind the image set lacks. */
+const HOW_TO_BUILD: Readonly<Record<ClientKind, string>> = {
+  ltsp: 'vm-images/build.sh builds it (the LTSP kernel from linux-source-6.1 and its shell-based dracut initramfs): run ./lab build on a revision that has vm-images/client/kernel/, or boot Debian\'s with --client stock',
+  stock: 'vm-images/build.sh builds it from the client root: run ./lab build',
+};
+
+/**
+ * A client kind's kernel and initramfs from the manifest. An image set without that kind
+ * is a set-up problem (exit 3) saying how to build it, found before anything boots.
+ */
+export function clientImages(m: ImageManifest, kind: ClientKind): ClientImages {
+  const c = manifestClients(m)[kind];
+  if (c) return c;
+  const has = Object.keys(manifestClients(m));
+  throw new SetupError(`the image set has no ${kind} client: the manifest ${join(m.cache ?? cacheDir(), 'manifest.json')} lists ${has.length ? `only ${has.join(', ')}` : 'no client kind'}`, {
+    hint: HOW_TO_BUILD[kind],
+  });
 }
 
 export interface BuildOptions {
@@ -191,12 +233,34 @@ export function readManifest(cache = cacheDir()): ImageManifest {
   }
 }
 
+/**
+ * What a lab serves from an image set: every client kind it has, each at its own path,
+ * and the default kind's files at the TFTP root too. `overrides` (Lab.withImages) replace
+ * the server image, the root, and the default kind's kernel and initramfs. An image set
+ * without the default kind is a set-up problem (exit 3), said before anything boots.
+ */
+export function servedImages(m: ImageManifest, defaultKind: ClientKind, overrides: Partial<Omit<ServedImages, 'clients'>> = {}): ServedImages {
+  const own = clientImages(m, defaultKind);
+  const kernel = overrides.kernel ?? own.kernel;
+  const initrd = overrides.initrd ?? own.initrd;
+  const clients: ServedImages['clients'] = {};
+  for (const [kind, files] of Object.entries(manifestClients(m)) as [ClientKind, ClientImages][]) {
+    clients[kind] = kind === defaultKind ? { kernel, initrd } : { kernel: files.kernel, initrd: files.initrd };
+  }
+  return { serverImage: overrides.serverImage ?? m.serverImage, rootImage: overrides.rootImage ?? m.rootImage, kernel, initrd, clients };
+}
+
 /** Checks that what a lab is about to serve exists and is what it claims to be. */
 export async function checkServedImages(images: ServedImages, deadline: Deadline): Promise<void> {
+  const kinds = CLIENT_KINDS.flatMap((k) => {
+    const f = images.clients[k];
+    return f ? [[`${k} client's kernel`, f.kernel], [`${k} client's initramfs`, f.initrd]] as const : [];
+  });
   for (const [what, path] of [
     ['root image', images.rootImage],
     ['kernel', images.kernel],
     ['initramfs', images.initrd],
+    ...kinds,
   ] as const) {
     let size: number;
     try {

@@ -20,7 +20,8 @@ import { calibrateCpu, type HostSpeed } from '../common/speed';
 import { decideHostSpeed } from '../accel/accel-choice';
 import { budgetMs } from '../common/budgets';
 import { checkExport, ThinClient, type ClientHost, type StartedThinClient } from '../boot/thin-client';
-import { checkServedImages, ensureImages, VM_IMAGES_DIR, type ImageManifest } from '../images/image-set';
+import { checkServedImages, clientImages, ensureImages, servedImages, VM_IMAGES_DIR, type ImageManifest } from '../images/image-set';
+import { DEFAULT_CLIENT_SPEC, type ClientSpec } from '../client/client-spec';
 import { LabNetwork, type StartedLabNetwork } from '../network/lab-network';
 import type { ServedImages, ServerFile, StartedLtspServer } from '../server/ltsp-server';
 import { writeDefaultScript } from '../server/client-scripts';
@@ -67,14 +68,26 @@ export class Lab {
   private serverFiles: ServerFile[] = [];
   private vmImagesDir?: string;
   private serverInit: ServerInit = 'entrypoint';
+  private defaultClient: ClientSpec = DEFAULT_CLIENT_SPEC;
 
   withReportDir(dir: string): this {
     this.reportDir = dir;
     return this;
   }
 
-  /** Serve these instead of what vm-images/build.sh makes (any field may be left out). */
-  withImages(images: Partial<ServedImages>): this {
+  /**
+   * What the lab's clients boot unless their builder says otherwise (ThinClient.boots):
+   * also the kernel the accelerator probe boots, and the script of a client the lab wrote
+   * none for. Default DEFAULT_CLIENT_SPEC (ltsp). The lab serves every kind the image set
+   * has; its start fails (SetupError) when the image set lacks this one.
+   */
+  withClient(spec: ClientSpec): this {
+    this.defaultClient = spec;
+    return this;
+  }
+
+  /** Serve these instead of what vm-images/build.sh makes (any field may be left out; kernel and initrd are the default client kind's). */
+  withImages(images: Partial<Omit<ServedImages, 'clients'>>): this {
     this.images = images;
     return this;
   }
@@ -169,12 +182,7 @@ export class Lab {
     // The accelerator is chosen by a probe of the kernel the clients will boot, as soon as
     // it is there and checked, while the network is made.
     const serving = building.then(async (m): Promise<ServedImages> => {
-      const served = {
-        serverImage: this.images?.serverImage ?? m.serverImage,
-        rootImage: this.images?.rootImage ?? m.rootImage,
-        kernel: this.images?.kernel ?? m.kernel,
-        initrd: this.images?.initrd ?? m.initrd,
-      };
+      const served = servedImages(m, this.defaultClient.kind, this.images);
       await checkServedImages(served, deadline);
       return served;
     });
@@ -241,9 +249,9 @@ export class Lab {
       await network.stop();
       throw e;
     }
-    // A client without a script of its own boots the lab's default: the root export, with the union.
-    writeDefaultScript(this.run, clientScript('default', kernelArgs({ exportName: 'root', union: true })));
-    const lab = new StartedLab(this.run, network, speed, reportDir, manifest, served);
+    // A client without a script of its own boots the lab's default: its default kind, the root export, with the union.
+    writeDefaultScript(this.run, clientScript('default', kernelArgs({ exportName: 'root', union: true, client: this.defaultClient }), this.defaultClient));
+    const lab = new StartedLab(this.run, network, speed, reportDir, manifest, served, this.defaultClient);
     trackStoppable(lab, true);
     const serverStarting = (async (): Promise<StartedLtspServer> => {
       const { LtspServerContainer } = await serverModule;
@@ -338,6 +346,8 @@ export class StartedLab implements AsyncDisposable {
     readonly reportDir: string,
     readonly manifest: ImageManifest,
     readonly served: ServedImages,
+    /** What its clients boot unless their builder says otherwise. */
+    readonly defaultClient: ClientSpec = DEFAULT_CLIENT_SPEC,
   ) {
     serverSlots.set(this, this.slot);
     const slot = this.slot;
@@ -346,6 +356,8 @@ export class StartedLab implements AsyncDisposable {
       network,
       speed,
       reportDir,
+      defaultClient,
+      kernelVersionFor: (spec) => this.kernelVersionFor(spec),
       get exports() {
         return slot.exports;
       },
@@ -358,6 +370,11 @@ export class StartedLab implements AsyncDisposable {
         else this.clients.delete(client);
       },
     };
+  }
+
+  /** The version of the kernel served to clients of `spec`; a SetupError when the image set has no such client. */
+  kernelVersionFor(spec: ClientSpec): string {
+    return clientImages(this.manifest, spec.kind).kernelVersion;
   }
 
   /** The LTSP server container, ready (dnsmasq, httpd and nbd-server answer). */

@@ -15,6 +15,8 @@ export const RUN_FILE = 'run.json';
 export interface RunFileClient {
   name: string;
   mac: string;
+  /** What it boots: its client kind (client/client-spec.ts); absent in an older run file. */
+  kind?: string;
   /** The address its firmware leased, once it has one. */
   lease?: string;
   state: ClientState;

@@ -66,6 +66,7 @@ export class RunPublisher {
         return {
           name: c.name,
           mac: c.mac,
+          kind: c.client.kind,
           ...(c.leaseIp ? { lease: c.leaseIp } : {}),
           state: c.state,
           stage: c.state === 'shell' ? "dracut's emergency shell" : (last?.label ?? 'powered on'),

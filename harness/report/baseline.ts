@@ -1,14 +1,19 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { FIXTURES_DIR, repoRoot } from '../common/paths';
+import { clientKey, clientSpecProblem, type ClientSpec } from '../client/client-spec';
 import type { BaselineFacts } from './types';
 
 /** fixtures/baselines/: the boot-time baselines `./lab baseline --update` writes (harness/gate owns the format). */
 export const BASELINES_DIR = join(FIXTURES_DIR, 'baselines');
 
-/** A host's baseline profile: accelerator and core count, e.g. 'tcg-2cpu'. */
-export function baselineProfile(host: { accel: string; cores: number }): string {
-  return `${host.accel}-${host.cores}cpu`;
+/**
+ * A baseline's profile: the host's accelerator and core count, and what the clients boot,
+ * e.g. 'tcg-2cpu-ltsp'. Each client kind has its own baseline: a stock client's boots
+ * are never judged against an ltsp client's.
+ */
+export function baselineProfile(host: { accel: string; cores: number }, client: ClientSpec): string {
+  return `${host.accel}-${host.cores}cpu-${clientKey(client)}`;
 }
 
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
@@ -38,6 +43,8 @@ export function readBaseline(profile: string, dir = process.env.LTSP_LAB_BASELIN
       return isNum(median) ? [{ stage, medianMs: median }] : [];
     }),
   };
+  const client = obj(data.config)?.client;
+  if (clientSpecProblem(client) === undefined) out.client = client as ClientSpec;
   if (Number.isInteger(data.runs) && isNum(data.runs)) out.runs = data.runs;
   if (typeof data.createdAt === 'string') out.createdAt = data.createdAt;
   if (isNum(data.speedFactor)) out.speedFactor = data.speedFactor;

@@ -49,7 +49,7 @@ export class BootRunReport {
   /** The lab started: its host speed, images and baseline. */
   attachLab(lab: StartedLab): void {
     this.lab = lab;
-    setSpeed(this.results, lab.speed);
+    setSpeed(this.results, lab.speed, lab.defaultClient);
     setImages(this.results, lab.manifest);
   }
 

@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { layoutLanes, renderHtmlReport, type StageConsoles } from './html-report';
 import { twoClientRun } from './results-fixture';
+import { clientSpec } from '../client/client-spec';
+import type { ClientResult } from './types';
 
 describe('renderHtmlReport', () => {
   const run = twoClientRun();
@@ -83,5 +85,42 @@ describe('renderHtmlReport', () => {
     expect(page).to.match(/<text class="outside failed"[^>]*>⚡ nbd-restart@nbd: failed<\/text>/);
     expect(page).to.match(/<table class="faults">.*<code>nbd-restart@nbd<\/code><\/td><td>c2<\/td>.*block nbd0: shutting down sockets/s);
     expect(renderHtmlReport(twoClientRun())).not.to.contain('class="faults"');
+  });
+});
+
+describe('renderHtmlReport: client kinds and the points inside the stages', () => {
+  const run = twoClientRun();
+  run.baseline = { ...run.baseline!, client: clientSpec({ kind: 'stock' }) };
+  const [c1, c2] = run.tests[0]!.clients as [ClientResult, ClientResult];
+  c1.boots = clientSpec({ kind: 'ltsp' });
+  c1.kernelVersion = '6.1.158-ltsp-lab';
+  c1.points = [{ point: 'link-up', label: 'link up (lab0)', stage: 'nbd', t: 8000, line: 'virtio_net virtio0 lab0: renamed from eth0' }];
+  c2.boots = clientSpec({ kind: 'stock' });
+  c2.kernelVersion = '6.1.0-50-amd64';
+  const html = renderHtmlReport(run);
+
+  it('names each client\'s kind and kernel, in its row and in the clients table', () => {
+    expect(html).to.match(/<text class="client" [^>]*data-client="c1">c1 · ltsp<\/text>/);
+    expect(html).to.match(/<text class="client" [^>]*data-client="c2">c2 · stock ✗<\/text>/);
+    expect(html).to.contain('<td class="boots"><b>ltsp</b><br><small>kernel 6.1.158-ltsp-lab</small></td>');
+    expect(html).to.contain('<td class="boots"><b>stock</b><br><small>kernel 6.1.0-50-amd64</small></td>');
+  });
+
+  it('marks each point on its client\'s bar, and lists it with its time into the stage', () => {
+    expect(html).to.match(/<g class="point" data-point="link-up" data-stage="nbd" data-ms="8000"><line /);
+    expect(html).to.contain('c1 · link up (lab0) at 8.0 s (+2.0 s into nbd)');
+    expect(html).to.match(/<table class="points">.*<th>c1<\/th><td>NBD connected<\/td><td>link up \(lab0\)<\/td><td class="num">8\.0 s<\/td><td class="num">\+2\.0<\/td><td class="num">\+15\.5<\/td>/s);
+  });
+
+  it('a run without a baseline names the profile of its default kind (its first client\'s) and how to record it', () => {
+    const none = renderHtmlReport({ ...run, baseline: undefined });
+    expect(none).to.contain('none for profile <code>tcg-2cpu-ltsp</code>: ./lab baseline --update --client ltsp records one');
+  });
+
+  it('draws a baseline only under clients of its own kind', () => {
+    // The stock baseline: under c2 (stock), not under c1 (ltsp).
+    expect(html.match(/<rect class="baseline" data-stage="nbd"/g)).to.have.length(1);
+    const c2Row = html.indexOf('data-client="c2"');
+    expect(html.indexOf('<rect class="baseline"')).to.be.greaterThan(c2Row);
   });
 });

@@ -1,5 +1,7 @@
 import { deltaSeconds, seconds } from './stage-matrix';
 import { STAGE_KINDS, stageKind } from './stage-kinds';
+import { clientLabel, sameClient } from '../client/client-spec';
+import { baselineProfile } from './baseline';
 import type { BaselineFacts, ClientResult, GateVerdict, RunResults, StageKind, TestResult } from './types';
 
 /*
@@ -189,8 +191,18 @@ function runMeta(run: RunResults): string {
   const b = run.baseline;
   rows.push(['Baseline', b
     ? `<code>${esc(b.file)}</code>${b.runs === undefined ? '' : `, median of ${b.runs} run${b.runs === 1 ? '' : 's'}`}${b.createdAt ? `, ${esc(b.createdAt)}` : ''}${b.speedFactor === undefined ? '' : `, guest speed factor ${b.speedFactor}`}`
-    : `none for profile <code>${esc(`${h.accel}-${h.cores}cpu`)}</code>`]);
+    : `none for ${noBaselineFor(run)}`]);
   return `<dl class="meta">\n${rows.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join('\n')}\n</dl>`;
+}
+
+/**
+ * The profile a run without a baseline lacks: its first client's kind (the lab's default,
+ * whose baseline the run draws), and how to record it.
+ */
+function noBaselineFor(run: RunResults): string {
+  const first = run.tests.flatMap((t) => t.clients).find((c) => c.boots)?.boots;
+  const profile = first ? baselineProfile(run.host, first) : `${run.host.accel}-${run.host.cores}cpu`;
+  return `profile <code>${esc(profile)}</code>: ./lab baseline --update${first ? ` --client ${esc(first.kind)}` : ''} records one`;
 }
 
 function gateBlock(g: GateVerdict): string {
@@ -235,6 +247,7 @@ ${t.gate ? gateBlock(t.gate) : ''}
 ${faultTable(t.clients)}
 ${clientTable(t.clients)}
 ${stageTable(t.clients, run.baseline, run.kind === 'boot')}
+${pointTable(t.clients)}
 </section>`;
 }
 
@@ -301,6 +314,13 @@ function waterfall(t: TestResult, ti: number, axis: Axis, baseline: BaselineFact
       if (!fits) outside.push({ text, anchor: round(x0 + w / 2) });
       prev = s.t;
     }
+    for (const pt of c.points ?? []) {
+      // A point inside a stage: a tick over the bar where the console said it, so the page shows where a stage's time went.
+      const px = x(pt.t);
+      const begun = c.stages[c.stages.findIndex((s) => s.stage === pt.stage) - 1]?.t ?? 0;
+      const title = `${c.client} · ${pt.label} at ${seconds(pt.t)} s (${deltaSeconds(pt.t - begun)} s into ${pt.stage})\n${pt.line}`;
+      segs.push(`<g class="point" data-point="${esc(pt.point)}" data-stage="${esc(pt.stage)}" data-ms="${pt.t}"><line x1="${px}" y1="@BAR" x2="${px}" y2="@END" stroke="#111" stroke-width="1.5" stroke-dasharray="3 2"/><title>${esc(title)}</title></g>`);
+    }
     if (!c.ok) {
       const x0 = x(prev);
       const end = x(rowEndMs(c, ti, consoles));
@@ -341,12 +361,13 @@ function waterfall(t: TestResult, ti: number, axis: Axis, baseline: BaselineFact
         `<text class="outside${l.cls ? ` ${l.cls}` : ''}" x="${round(l.left)}" y="${ly}">${esc(l.text)}</text>`);
     }
     parts.push(`<rect x="${PLOT_L}" y="${barY}" width="${PLOT_W}" height="${BAR_H}" fill="#f3f3f3"/>`);
-    parts.push(...segs.map((s) => s.replaceAll('y="@BAR"', `y="${barY}"`).replaceAll('y="@TXT"', `y="${barY + BAR_H / 2 + 4}"`)));
+    parts.push(...segs.map((s) => s.replaceAll('y="@BAR"', `y="${barY}"`).replaceAll('y1="@BAR"', `y1="${barY}"`).replaceAll('y2="@END"', `y2="${barY + BAR_H}"`).replaceAll('y="@TXT"', `y="${barY + BAR_H / 2 + 4}"`)));
     const total = c.stages[c.stages.length - 1]?.t;
-    parts.push(`<text class="client" x="4" y="${barY + 16}" data-client="${esc(c.client)}">${esc(c.client)}${c.ok ? '' : ' ✗'}</text>`);
+    parts.push(`<text class="client" x="4" y="${barY + 16}" data-client="${esc(c.client)}">${esc(c.client)}${c.boots ? ` · ${esc(clientLabel(c.boots))}` : ''}${c.ok ? '' : ' ✗'}</text>`);
     if (total !== undefined) parts.push(`<text class="total" x="${GUTTER - 10}" y="${barY + 16}" text-anchor="end">${seconds(total)} s</text>`);
     y = barY + BAR_H;
-    if (baseline && baseline.stages.length > 0) {
+    // A baseline is drawn under the clients of its own kind only.
+    if (baseline && baseline.stages.length > 0 && (!baseline.client || !c.boots || sameClient(baseline.client, c.boots))) {
       const by = y + BASE_GAP;
       let acc = 0;
       for (const b of baseline.stages) {
@@ -425,13 +446,14 @@ function faultTable(clients: ClientResult[]): string {
 
 function clientTable(clients: ClientResult[]): string {
   const rows = clients.map((c) => `<tr><th>${esc(c.client)}</th><td>${c.ok ? 'booted' : `<span class="badge fail">failed at ${esc(c.failedStage ?? '?')}</span>`}</td>` +
+    `<td class="boots">${c.boots ? `<b>${esc(clientLabel(c.boots))}</b>` : ''}${c.kernelVersion ? `<br><small>kernel ${esc(c.kernelVersion)}</small>` : ''}</td>` +
     `<td><code>${esc(c.mac ?? '')}</code></td><td>${esc(c.leaseIp ?? '')}</td><td class="num">${c.memoryMb === undefined ? '' : `${c.memoryMb} MiB`}</td>` +
     `<td>${c.kernelCmdline === undefined ? '<span class="hint">no kernel ran</span>' : `<code class="cmdline">${esc(c.kernelCmdline)}</code>`}</td>` +
     `<td>${[c.consoleLog === undefined ? '' : link(c.consoleLog, 'console'), c.qmpLog === undefined ? '' : link(c.qmpLog, 'QMP')].filter(Boolean).join('<br>')}</td></tr>`);
   const tails = clients.filter((c) => !c.ok && c.consoleTail?.length).map((c) =>
     `<details open><summary>${esc(c.client)}: ${esc((c.error ?? 'failed').split('\n', 1)[0] ?? '')}</summary><pre class="error">${esc((c.consoleTail ?? []).join('\n'))}</pre></details>`);
   return `<h3>Clients</h3>
-<table class="clients"><thead><tr><th>client</th><th>result</th><th>MAC</th><th>lease</th><th class="num">memory</th><th>kernel command line</th><th>logs</th></tr></thead>
+<table class="clients"><thead><tr><th>client</th><th>result</th><th>boots</th><th>MAC</th><th>lease</th><th class="num">memory</th><th>kernel command line</th><th>logs</th></tr></thead>
 <tbody>
 ${rows.join('\n')}
 </tbody></table>
@@ -461,6 +483,23 @@ function stageTable(clients: ClientResult[], baseline: BaselineFacts | undefined
 <table class="stages"><thead>${head}</thead>
 <tbody>
 ${body.join('\n')}
+</tbody></table></details>`;
+}
+
+/** The points inside the stages, per client: where each long span's time went. */
+function pointTable(clients: ClientResult[]): string {
+  const rows = clients.flatMap((c) => (c.points ?? []).map((p) => {
+    const i = c.stages.findIndex((s) => s.stage === p.stage);
+    const begun = i > 0 ? (c.stages[i - 1]?.t ?? 0) : 0;
+    const end = c.stages[i]?.t;
+    return `<tr><th>${esc(c.client)}</th><td>${esc(c.stages[i]?.label ?? p.stage)}</td><td>${esc(p.label)}</td><td class="num">${seconds(p.t)} s</td>` +
+      `<td class="num">${deltaSeconds(p.t - begun)}</td><td class="num">${end === undefined ? '' : deltaSeconds(end - p.t)}</td><td><code>${esc(p.line)}</code></td></tr>`;
+  }));
+  if (rows.length === 0) return '';
+  return `<details open><summary>inside the stages: where the time went (seconds)</summary>
+<table class="points"><thead><tr><th>client</th><th>stage</th><th>point</th><th class="num">t</th><th class="num">since the stage began</th><th class="num">until its end</th><th>console line</th></tr></thead>
+<tbody>
+${rows.join('\n')}
 </tbody></table></details>`;
 }
 

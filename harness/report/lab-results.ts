@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import type { StartedThinClient } from '../boot/thin-client';
 import { calibrateCpu, type HostSpeed } from '../common/speed';
+import { DEFAULT_CLIENT_SPEC, type ClientSpec } from '../client/client-spec';
 import { baselineProfile, readBaseline } from './baseline';
 import { clientResult, hostFacts, imageFacts, loadNow } from './run-facts';
 import { RESULTS_SCHEMA_VERSION, type ClientResult, type ClientTimeline, type RunKind, type RunOutcome, type RunResults } from './types';
@@ -25,12 +26,15 @@ export function startResults(kind: RunKind, runId: string, title: string, starte
   return results;
 }
 
-/** Fills in the host facts once the lab has measured them (and picks the baseline of that profile). */
-export function setSpeed(results: RunResults, speed: HostSpeed | undefined): void {
+/**
+ * Fills in the host facts once the lab has measured them, and picks the baseline of that
+ * profile for what the lab's clients boot by default (`client`: its kind's own baseline).
+ */
+export function setSpeed(results: RunResults, speed: HostSpeed | undefined, client: ClientSpec = DEFAULT_CLIENT_SPEC): void {
   if (!speed) return;
   const load = results.host.loadAvg1;
   results.host = { ...hostFacts(speed), loadAvg1: load };
-  const baseline = readBaseline(baselineProfile(speed));
+  const baseline = readBaseline(baselineProfile(speed, client));
   if (baseline) results.baseline = baseline;
   else delete results.baseline;
 }

@@ -11,6 +11,7 @@ import { twoClientRun } from './results-fixture';
 import { clientResult } from './run-facts';
 import { TestRunReport } from './test-run-report';
 import type { ClientTimeline, RunResults } from './types';
+import { CLIENT_KINDS, clientSpec } from '../client/client-spec';
 
 const SPEED: HostSpeed = { accel: 'tcg', accelReason: 'no /dev/kvm', calibrationMs: 70, factor: 1.15, cores: 2 };
 const TIMELINE: ClientTimeline = {
@@ -78,6 +79,33 @@ describe('results.schema.json', () => {
     expect(resultsSchemaErrors(r)).to.deep.equal([]);
     (c.faults[0] as { outcome: string }).outcome = 'fine';
     expect(resultsSchemaErrors(r).join('\n')).to.match(/faults\/0\/outcome/);
+  });
+
+  it("takes each client's kind, kernel version and points, and refuses a kind the one list of kinds does not have", () => {
+    const tl: ClientTimeline = {
+      ...TIMELINE,
+      boots: clientSpec({ kind: 'ltsp' }),
+      kernelVersion: '6.1.158-ltsp-lab',
+      points: [{ point: 'link-up', label: 'link up (lab0)', stage: 'nbd', t: 2600, line: 'lab0: renamed from eth0' }],
+    };
+    const r = finishResults(startResults('boot', 'boot-k', 'boot', new Date(), SPEED), 'fail', 4);
+    const c = clientResult(tl, dir);
+    expect(c.boots).to.deep.equal({ kind: 'ltsp' });
+    expect(c.kernelVersion).to.equal('6.1.158-ltsp-lab');
+    expect(c.points).to.have.length(1);
+    r.tests = [{ id: '.', title: 'boot', outcome: 'fail', durationMs: 1, clients: [c] }];
+    expect(resultsSchemaErrors(r)).to.deep.equal([]);
+    for (const kind of CLIENT_KINDS) {
+      const each = structuredClone(r);
+      each.tests[0]!.clients[0]!.boots = { kind };
+      expect(resultsSchemaErrors(each), kind).to.deep.equal([]);
+    }
+    const bad = JSON.parse(JSON.stringify(r)) as { tests: { clients: { boots: unknown; points: unknown[] }[] }[] };
+    bad.tests[0]!.clients[0]!.boots = { kind: 'nfs' };
+    expect(resultsSchemaErrors(bad).join('\n')).to.match(/\/tests\/0\/clients\/0\/boots\/kind: must be equal to one of the allowed values \(ltsp,stock\)/);
+    bad.tests[0]!.clients[0]!.boots = { kind: 'ltsp' };
+    bad.tests[0]!.clients[0]!.points = [{ point: 'x', stage: 'nbd', t: 1 }];
+    expect(resultsSchemaErrors(bad).join('\n')).to.match(/points\/0: must have required property/);
   });
 
   it('refuses what is not a results.json: no version, a wrong kind, an unknown field, a gate without a verdict', () => {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Ajv, { type ValidateFunction } from 'ajv';
 import { repoRoot } from '../common/paths';
+import { clientSpecSchema } from '../client/client-spec';
 import type { RunResults } from './types';
 
 /** The JSON Schema of results.json, kept beside this file (and read from the repo, so build/ needs no copy). */
@@ -9,8 +10,15 @@ export const RESULTS_SCHEMA_FILE = join(repoRoot(), 'harness', 'report', 'result
 
 let compiled: ValidateFunction | undefined;
 
+/** The schema as validated: the file, with what a client boots made from the one table of its dimensions. */
+export function resultsSchema(): { definitions: Record<string, object> } {
+  const schema = JSON.parse(readFileSync(RESULTS_SCHEMA_FILE, 'utf8')) as { definitions: Record<string, object> };
+  schema.definitions.clientSpec = clientSpecSchema();
+  return schema;
+}
+
 function validator(): ValidateFunction {
-  compiled ??= new Ajv({ allErrors: true, strict: true }).compile(JSON.parse(readFileSync(RESULTS_SCHEMA_FILE, 'utf8')) as object);
+  compiled ??= new Ajv({ allErrors: true, strict: true }).compile(resultsSchema());
   return compiled;
 }
 

@@ -7,6 +7,8 @@ import { resultsSchemaErrors } from './results-schema';
 import { deltaSeconds, seconds } from './stage-matrix';
 import type { ClientResult, RunResults, TestResult } from './types';
 
+import { clientLabel, sameClient } from '../client/client-spec';
+
 const GAP = '  ';
 
 /** A run named on the command line: a folder, a folder in reports/ (its run id), or 'latest'. */
@@ -87,5 +89,7 @@ function clientDiff(a: ClientResult, b: ClientResult): string {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] as string).length)));
   const fmt = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join(GAP).trimEnd();
   const notes = [a, b].filter((c) => !c.ok).map((c, i) => `${c.client} ${i === 0 && !a.ok ? 'A' : 'B'} FAILED at ${c.failedStage ?? '?'}`);
+  // Different kinds are different kernels and initramfs: the difference is theirs, not a change of the stack.
+  if (a.boots && b.boots && !sameClient(a.boots, b.boots)) notes.unshift(`note: ${a.client} A booted the ${clientLabel(a.boots)} client, ${b.client} B the ${clientLabel(b.boots)} client`);
   return [fmt(header), widths.map((w) => '-'.repeat(w)).join(GAP), ...body.map(fmt), ...notes].join('\n');
 }

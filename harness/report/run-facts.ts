@@ -61,7 +61,8 @@ export function stageResults(marks: readonly StageMark[]): StageResult[] {
 export function clientResult(tl: ClientTimeline, runDir: string, prefix = ''): ClientResult {
   const consoleLog = tl.consoleLog === undefined ? undefined : join(prefix, tl.consoleLog);
   const lines = consoleLog === undefined ? [] : readConsoleLog(join(runDir, consoleLog));
-  const r: ClientResult = { client: tl.client, mac: tl.mac, ok: tl.ok, stages: stageResults(tl.stages) };
+  const r: ClientResult = { client: tl.client, mac: tl.mac, ...(tl.boots ? { boots: tl.boots } : {}), ...(tl.kernelVersion ? { kernelVersion: tl.kernelVersion } : {}), ok: tl.ok, stages: stageResults(tl.stages) };
+  if (tl.points?.length) r.points = tl.points.map((p) => ({ ...p }));
   const cmdline = kernelCmdline(lines);
   if (cmdline !== undefined) r.kernelCmdline = cmdline;
   if (tl.memoryMb !== undefined) r.memoryMb = tl.memoryMb;

@@ -7,6 +7,7 @@ import { readBaseline } from './baseline';
 import { LogSlicer } from './log-slices';
 import { twoClientRun } from './results-fixture';
 import { formatReportDiff } from './run-diff';
+import { clientSpec } from '../client/client-spec';
 import { stageConsoles, writeRunReport } from './run-report';
 
 describe('writeRunReport', () => {
@@ -92,6 +93,15 @@ describe('formatReportDiff', () => {
     expect(text).to.match(/^NBD connected\s+17\.5\s+8\.8\s+\+8\.8\s+\+100%$/m);
     expect(text).to.match(/^iPXE start\s+0\.4\s+0\.4\s+\+0\.0\s+\+0%$/m);
     expect(text).to.contain('c2 A FAILED at kernel');
+    expect(text).to.not.contain('booted the');
+  });
+
+  it('says so when the clients set side by side booted different kinds', () => {
+    const a = twoClientRun();
+    const b = twoClientRun();
+    a.tests[0]!.clients[0]!.boots = clientSpec({ kind: 'ltsp' });
+    b.tests[0]!.clients[0]!.boots = clientSpec({ kind: 'stock' });
+    expect(formatReportDiff(a, b)).to.contain('note: c1 A booted the ltsp client, c1 B the stock client');
   });
 });
 

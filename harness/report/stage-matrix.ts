@@ -1,10 +1,17 @@
+import { clientLabel, type ClientSpec } from '../client/client-spec';
+
 /** What a timeline table needs of a client: a ClientTimeline (a live run) or a ClientResult (results.json). */
 export interface TimelineLike {
   client: string;
+  /** What it booted: its kind (client/client-spec.ts). */
+  boots?: ClientSpec;
+  kernelVersion?: string;
   ok: boolean;
   failedStage?: string;
   error?: string;
   stages: readonly { stage: string; label: string; t: number; line: string }[];
+  /** Points inside the stages (boot/stages.ts bootPoints). */
+  points?: readonly { point: string; label: string; stage: string; t: number }[];
 }
 
 export interface StageCell {
@@ -42,6 +49,31 @@ export function stageMatrix(timelines: readonly TimelineLike[]): StageRow[] {
     }
   });
   return [...rows.values()];
+}
+
+/** "c1: ltsp (kernel 6.1.158-ltsp-lab), c2: stock (...)"; empty when no client says what it booted. */
+export function clientKinds(timelines: readonly TimelineLike[]): string {
+  const said = timelines.filter((tl) => tl.boots);
+  return said.map((tl) => `${tl.client}: ${clientLabel(tl.boots!)}${tl.kernelVersion ? ` (kernel ${tl.kernelVersion})` : ''}`).join(', ');
+}
+
+/**
+ * The points inside one stage, as rows under it: each point's label, and per client its
+ * time since QEMU start and since the stage began ('-' where the client has no such point).
+ */
+export function pointRows(timelines: readonly TimelineLike[], stage: string): { label: string; cells: ({ t: number; sinceStart: number } | undefined)[] }[] {
+  const ids: { point: string; label: string }[] = [];
+  for (const tl of timelines) for (const p of tl.points ?? []) if (p.stage === stage && !ids.some((i) => i.point === p.point)) ids.push({ point: p.point, label: p.label });
+  return ids.map(({ point, label }) => ({
+    label,
+    cells: timelines.map((tl) => {
+      const p = tl.points?.find((x) => x.point === point);
+      if (!p) return undefined;
+      const i = tl.stages.findIndex((s) => s.stage === stage);
+      const begun = i > 0 ? (tl.stages[i - 1]?.t ?? 0) : 0;
+      return { t: p.t, sinceStart: p.t - begun };
+    }),
+  }));
 }
 
 /** 12345 → "12.3". */

@@ -1,5 +1,6 @@
 import type { HostSpeed } from '../common/speed';
 import { finishResults, setImages, setSpeed, startResults } from './lab-results';
+import type { ClientSpec } from '../client/client-spec';
 import { writeRunReport, type WrittenReport } from './run-report';
 import type { RunResults, TestResult, TestSelection } from './types';
 
@@ -23,10 +24,10 @@ export class TestRunReport {
   }
 
   /** The first lab's host speed and images (later labs run on the same host and images). */
-  noteLab(lab: { speed: HostSpeed; manifest?: Parameters<typeof setImages>[1] }): void {
+  noteLab(lab: { speed: HostSpeed; manifest?: Parameters<typeof setImages>[1]; defaultClient?: ClientSpec }): void {
     if (this.hostKnown) return;
     this.hostKnown = true;
-    setSpeed(this.results, lab.speed);
+    setSpeed(this.results, lab.speed, lab.defaultClient);
     setImages(this.results, lab.manifest);
   }
 

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { formatTimelineTable } from './timeline-table';
 import type { ClientTimeline } from './types';
+import { clientSpec } from '../client/client-spec';
 
 const mark = (stage: string, label: string, t: number, line = `${stage} line`): ClientTimeline['stages'][number] =>
   ({ stage, label, t, line });
@@ -69,5 +70,49 @@ describe('formatTimelineTable', () => {
 
   it('says so when there are no clients', () => {
     expect(formatTimelineTable([])).to.equal('boot timeline: no clients');
+  });
+});
+
+describe('formatTimelineTable: client kinds and the points inside the stages', () => {
+  const withPoints: ClientTimeline[] = [
+    {
+      client: 'c1',
+      mac: 'm1',
+      boots: clientSpec({ kind: 'ltsp' }),
+      kernelVersion: '6.1.158-ltsp-lab',
+      ok: true,
+      stages: [mark('initramfs', 'initramfs start', 4000), mark('nbd', 'NBD connected', 6000), mark('login', 'login prompt', 12_000)],
+      points: [{ point: 'link-up', label: 'link up (lab0)', stage: 'nbd', t: 4500, line: 'lab0: link up' }],
+    },
+    {
+      client: 'c2',
+      mac: 'm2',
+      boots: clientSpec({ kind: 'stock' }),
+      kernelVersion: '6.1.0-50-amd64',
+      ok: true,
+      stages: [mark('initramfs', 'initramfs start', 4100), mark('nbd', 'NBD connected', 20_000), mark('login', 'login prompt', 40_000)],
+      points: [
+        { point: 'link-up', label: 'link up (lab0)', stage: 'nbd', t: 15_000, line: 'lab0: renamed from eth0' },
+        { point: 'basic-target', label: 'basic.target', stage: 'login', t: 35_000, line: 'Reached target basic.target' },
+      ],
+    },
+  ];
+
+  it('names each client\'s kind and kernel, and puts each point before the stage it leads to ("-" where a kind has none)', () => {
+    expect(formatTimelineTable(withPoints)).to.equal([
+      'boot timeline (seconds since QEMU start; +Δ since the previous stage; · a point on the way to the stage below it, +Δ since the stage before)',
+      'clients: c1: ltsp (kernel 6.1.158-ltsp-lab), c2: stock (kernel 6.1.0-50-amd64)',
+      'stage                 c1    +Δ    c2     +Δ',
+      '------------------  ----  ----  ----  -----',
+      'initramfs start      4.0  +4.0   4.1   +4.1',
+      '  · link up (lab0)   4.5  +0.5  15.0  +10.9',
+      'NBD connected        6.0  +2.0  20.0  +15.9',
+      '  · basic.target       -     -  35.0  +15.0',
+      'login prompt        12.0  +6.0  40.0  +20.0',
+    ].join('\n'));
+  });
+
+  it('without kinds or points, the table is as it was', () => {
+    expect(formatTimelineTable(TWO_CLIENTS)).to.not.include('clients:').and.not.include('·');
   });
 });

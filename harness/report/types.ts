@@ -1,3 +1,5 @@
+import type { ClientSpec } from '../client/client-spec';
+
 /**
  * The data a run report is made of. A client's boot as the harness sees it is a
  * ClientTimeline; what a run leaves on disk is results.json, exactly a RunResults,
@@ -18,6 +20,23 @@ export interface StageMark {
 }
 
 /**
+ * A point inside a stage (boot/stages.ts bootPoints): where the stage's time went. Not a
+ * stage: the gate and the stage sequence never see it, and a kind that does not print
+ * it has none.
+ */
+export interface PointMark {
+  /** Stable id, e.g. 'link-up', 'basic-target'. */
+  point: string;
+  label: string;
+  /** The stage it is inside. */
+  stage: string;
+  /** Milliseconds from QEMU start. */
+  t: number;
+  /** The console line that marked it. */
+  line: string;
+}
+
+/**
  * A lab fault as one client lived it (harness/fault): when it struck and ended, ms since
  * the client's QEMU start, and whether the client came back.
  */
@@ -35,6 +54,10 @@ export interface FaultMark {
 export interface ClientTimeline {
   client: string;
   mac: string;
+  /** What it booted (client/client-spec.ts). */
+  boots?: ClientSpec;
+  /** The version of the kernel served to it (the image manifest's). */
+  kernelVersion?: string;
   ok: boolean;
   /** Set when a boot failed. */
   failedStage?: string;
@@ -43,6 +66,8 @@ export interface ClientTimeline {
   failureTail?: string[];
   /** In boot order. */
   stages: StageMark[];
+  /** Points inside the stages, in console order. */
+  points?: PointMark[];
   /** Paths relative to the report folder. */
   consoleLog?: string;
   qmpLog?: string;
@@ -96,12 +121,18 @@ export interface StageResult {
 export interface ClientResult {
   client: string;
   mac?: string;
+  /** What it booted (client/client-spec.ts): its kind, ltsp or stock. */
+  boots?: ClientSpec;
+  /** The version of the kernel served to it. */
+  kernelVersion?: string;
   ok: boolean;
   /** The kernel's own "Command line:" from the console (absent when no kernel ran). */
   kernelCmdline?: string;
   memoryMb?: number;
   leaseIp?: string;
   stages: StageResult[];
+  /** Points inside the stages (where a stage's time went), in console order. */
+  points?: PointMark[];
   failedStage?: string;
   error?: string;
   /** Last console lines, when the client failed. */
@@ -135,6 +166,8 @@ export interface GateVerdict {
 /** The baseline a run is drawn against (fixtures/baselines/<profile>.json, as read). */
 export interface BaselineFacts {
   profile: string;
+  /** The client kind its boots were of (drawn only under clients of that kind). */
+  client?: ClientSpec;
   /** Relative to the repo. */
   file: string;
   runs?: number;

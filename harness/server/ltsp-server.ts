@@ -8,6 +8,7 @@ import {
   type StoppedTestContainer,
 } from 'testcontainers';
 import { clientScriptsDir } from './client-scripts';
+import { servedMounts, TFTP_ROOT, type ServedImages } from './boot-files';
 import { Deadline } from '../common/deadline';
 import { budgetMs } from '../common/budgets';
 import { DOCKER_GONE_HINT, dockerSilence } from '../common/docker-daemon';
@@ -23,19 +24,13 @@ process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
 const debug = log('server');
 const LOG_TAIL = 400;
 
-/** What the server serves: its image, and the artefacts it bind-mounts read-only. */
 /** A file put into the server container before it starts. */
+export type { ServedImages } from './boot-files';
+
 export interface ServerFile {
   /** Absolute path in the container. */
   target: string;
   content: string;
-}
-
-export interface ServedImages {
-  serverImage: string;
-  rootImage: string;
-  kernel: string;
-  initrd: string;
 }
 
 /**
@@ -59,12 +54,7 @@ export class LtspServerContainer extends GenericContainer {
       .withLabels(run.labels({ 'ltsp-lab.role': 'server' }))
       .withNetworkMode(network.name)
       .withAddedCapabilities('NET_ADMIN', 'NET_RAW')
-      .withBindMounts([
-        { source: images.rootImage, target: '/srv/ltsp/root.ext4', mode: 'ro' },
-        { source: images.kernel, target: '/srv/tftp/vmlinuz', mode: 'ro' },
-        { source: images.initrd, target: '/srv/tftp/initrd.img', mode: 'ro' },
-        { source: clientScriptsDir(run), target: '/srv/tftp/clients', mode: 'ro' },
-      ])
+      .withBindMounts([...servedMounts(images), { source: clientScriptsDir(run), target: `${TFTP_ROOT}/clients`, mode: 'ro' }])
       .withEnvironment({ LAB_DHCP_RANGE: `${hostInSubnet(network.subnet, LAB_HOSTS.dhcpFirst)},${hostInSubnet(network.subnet, LAB_HOSTS.dhcpLast)}` })
       .withWaitStrategy(Wait.forLogMessage(/ltsp-server: ready/))
       .withLogConsumer((stream) => {

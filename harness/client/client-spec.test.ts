@@ -1,0 +1,73 @@
+import { expect } from 'chai';
+import Ajv from 'ajv';
+import { UsageError } from '../common/errors';
+import {
+  CLIENT_DIMENSIONS,
+  CLIENT_KINDS,
+  clientKey,
+  clientLabel,
+  clientSpec,
+  clientSpecProblem,
+  clientSpecSchema,
+  DEFAULT_CLIENT_SPEC,
+  describeClientValues,
+  parseClientValue,
+  sameClient,
+} from './client-spec';
+
+describe('ClientSpec: what a client boots', () => {
+  it('knows two kinds, ltsp (the default) and stock, from one table', () => {
+    expect(CLIENT_KINDS).to.deep.equal(['ltsp', 'stock']);
+    expect(CLIENT_KINDS).to.equal(CLIENT_DIMENSIONS.kind.values);
+    expect(DEFAULT_CLIENT_SPEC).to.deep.equal({ kind: 'ltsp' });
+    expect(clientSpec()).to.deep.equal(DEFAULT_CLIENT_SPEC);
+    expect(clientSpec({ kind: 'stock' })).to.deep.equal({ kind: 'stock' });
+    expect(Object.isFrozen(clientSpec({ kind: 'stock' }))).to.equal(true);
+  });
+
+  it('an unknown value is a usage error naming the option, the known values and what each is', () => {
+    expect(() => parseClientValue('kind', 'nfs')).to.throw(UsageError, "--client 'nfs' is not one of ltsp, stock");
+    expect(() => clientSpec({ kind: 'Stock' })).to.throw(UsageError, "--client 'Stock' is not one of ltsp, stock");
+    const e = (() => {
+      try {
+        parseClientValue('kind', '');
+      } catch (x) {
+        return x;
+      }
+      return expect.fail('no error');
+    })();
+    expect((e as UsageError).hint).to.match(/^ltsp: the lab's LTSP-only kernel .*; stock: Debian's stock kernel/);
+    expect(parseClientValue('kind', 'stock')).to.equal('stock');
+  });
+
+  it('reads a spec from a file strictly: every dimension known, nothing else', () => {
+    expect(clientSpecProblem({ kind: 'ltsp' })).to.equal(undefined);
+    expect(clientSpecProblem({ kind: 'nfs' })).to.equal('kind is "nfs", not one of ltsp, stock');
+    expect(clientSpecProblem({})).to.equal('kind is undefined, not one of ltsp, stock');
+    expect(clientSpecProblem({ kind: 'ltsp', stack: 'k12' })).to.equal("it has an unknown dimension 'stack'");
+    expect(clientSpecProblem('ltsp')).to.equal('not an object');
+    expect(clientSpecProblem(null)).to.equal('not an object');
+  });
+
+  it('labels and keys: what a person reads, and a file-name-safe key (the gate\'s baseline per kind)', () => {
+    expect(clientLabel(clientSpec({ kind: 'stock' }))).to.equal('stock');
+    expect(clientKey(clientSpec({ kind: 'ltsp' }))).to.equal('ltsp');
+    expect(sameClient(clientSpec({ kind: 'ltsp' }), DEFAULT_CLIENT_SPEC)).to.equal(true);
+    expect(sameClient(clientSpec({ kind: 'ltsp' }), clientSpec({ kind: 'stock' }))).to.equal(false);
+  });
+
+  it('its JSON Schema comes from the same table: the known kinds and nothing else validate', () => {
+    const validate = new Ajv({ strict: true }).compile(clientSpecSchema());
+    for (const kind of CLIENT_KINDS) expect(validate({ kind }), kind).to.equal(true);
+    expect(validate({ kind: 'nfs' })).to.equal(false);
+    expect(validate({})).to.equal(false);
+    expect(validate({ kind: 'ltsp', extra: 1 })).to.equal(false);
+  });
+
+  it('describes each value for usage texts, marking the default', () => {
+    const text = describeClientValues('kind', '  ');
+    expect(text.split('\n')).to.have.length(2);
+    expect(text).to.match(/^ {2}ltsp {3}the lab's LTSP-only kernel .*\(default\)$/m);
+    expect(text).to.match(/^ {2}stock {2}Debian's stock kernel/m);
+  });
+});

@@ -1,0 +1,84 @@
+import { expect } from 'chai';
+import { SetupError } from '../common/errors';
+import { clientImages, manifestClients, servedImages, type ImageManifest } from './image-set';
+
+/** A manifest as vm-images/build.sh prints it; `clients` as given (absent: an older build's). */
+function manifest(clients?: ImageManifest['clients']): ImageManifest {
+  return {
+    cache: '/c',
+    baseImage: 'ltsp-lab/base:b',
+    serverImage: 'ltsp-lab/server:s',
+    rootImageTag: 'ltsp-lab/client-root:r',
+    rootImage: '/c/root-r/root.ext4',
+    rootSha256: 'ab'.repeat(32),
+    kernel: '/c/root-r/vmlinuz',
+    initrd: '/c/initramfs-i/initrd.img',
+    kernelVersion: '6.1.0-50-amd64',
+    keys: { base: 'b' },
+    ...(clients ? { clients } : {}),
+  };
+}
+
+const LTSP = { kernel: '/c/kernel-k/vmlinuz', initrd: '/c/initramfs-l/initrd.img', kernelVersion: '6.1.158-ltsp-lab' };
+const STOCK = { kernel: '/c/root-r/vmlinuz', initrd: '/c/initramfs-i/initrd.img', kernelVersion: '6.1.0-50-amd64' };
+
+describe('the image manifest: which client kinds it has', () => {
+  it('reads `clients` (the contract with build.sh): each kind its own kernel, initramfs and kernel version', () => {
+    const m = manifest({ ltsp: LTSP, stock: STOCK });
+    expect(manifestClients(m)).to.deep.equal({ ltsp: LTSP, stock: STOCK });
+    expect(clientImages(m, 'ltsp')).to.deep.equal(LTSP);
+    expect(clientImages(m, 'stock')).to.deep.equal(STOCK);
+  });
+
+  it('an older manifest (no `clients`) is an image set of the stock client alone, from its top-level files', () => {
+    const m = manifest();
+    expect(manifestClients(m)).to.deep.equal({ stock: STOCK });
+    expect(clientImages(m, 'stock')).to.deep.equal(STOCK);
+  });
+
+  it('no ltsp client in the image set: a set-up problem (exit 3) that says so and how to build it', () => {
+    for (const m of [manifest(), manifest({ stock: STOCK })]) {
+      const e = (() => {
+        try {
+          clientImages(m, 'ltsp');
+        } catch (x) {
+          return x;
+        }
+        return expect.fail('no error');
+      })() as SetupError;
+      expect(e).to.be.instanceOf(SetupError);
+      expect(e.exitCode).to.equal(3);
+      expect(e.message).to.equal('the image set has no ltsp client: the manifest /c/manifest.json lists only stock');
+      expect(e.hint).to.match(/^vm-images\/build\.sh builds it .*run \.\/lab build.*--client stock$/);
+    }
+  });
+
+  it('a kind the harness does not know is left out, not served', () => {
+    const m = manifest({ stock: STOCK, nfs: LTSP } as ImageManifest['clients']);
+    expect(Object.keys(manifestClients(m))).to.deep.equal(['stock']);
+  });
+});
+
+describe('what a lab serves from an image set', () => {
+  it('every kind at its own path, and the default kind\'s files at the TFTP root too', () => {
+    const m = manifest({ ltsp: LTSP, stock: STOCK });
+    expect(servedImages(m, 'ltsp')).to.deep.equal({
+      serverImage: 'ltsp-lab/server:s',
+      rootImage: '/c/root-r/root.ext4',
+      kernel: LTSP.kernel,
+      initrd: LTSP.initrd,
+      clients: { ltsp: { kernel: LTSP.kernel, initrd: LTSP.initrd }, stock: { kernel: STOCK.kernel, initrd: STOCK.initrd } },
+    });
+    expect(servedImages(m, 'stock').kernel, 'a lab of stock clients').to.equal(STOCK.kernel);
+  });
+
+  it('a kernel given (Lab.withImages) is the default kind\'s, served both at the root and at its kind\'s path', () => {
+    const s = servedImages(manifest({ ltsp: LTSP, stock: STOCK }), 'ltsp', { kernel: '/x/vmlinuz' });
+    expect([s.kernel, s.clients.ltsp?.kernel, s.clients.stock?.kernel]).to.deep.equal(['/x/vmlinuz', '/x/vmlinuz', STOCK.kernel]);
+  });
+
+  it('an older image set serves stock clients, and refuses a lab whose default kind is ltsp', () => {
+    expect(servedImages(manifest(), 'stock').clients).to.deep.equal({ stock: { kernel: STOCK.kernel, initrd: STOCK.initrd } });
+    expect(() => servedImages(manifest(), 'ltsp')).to.throw(SetupError, 'the image set has no ltsp client');
+  });
+});

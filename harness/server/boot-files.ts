@@ -1,0 +1,55 @@
+import { CLIENT_KINDS, type ClientKind } from '../client/client-spec';
+
+/** The server's TFTP root, which busybox httpd serves too (vm-images/server: LAB_TFTP_ROOT in ltsp-server-config). */
+export const TFTP_ROOT = '/srv/tftp';
+
+/** A kernel and its initramfs, as files on the host. */
+export interface BootFiles {
+  kernel: string;
+  initrd: string;
+}
+
+/**
+ * Where the server serves a client kind's kernel and initramfs, relative to its TFTP and
+ * HTTP root: each kind in a folder of its own, so clients of two kinds boot from one lab.
+ * The iPXE script (boot/kernel-args.ts clientScript) asks for these, the server container
+ * (ltsp-server.ts) bind-mounts them: one source for both.
+ */
+export function servedBootPaths(kind: ClientKind): BootFiles {
+  return { kernel: `boot/${kind}/vmlinuz`, initrd: `boot/${kind}/initrd.img` };
+}
+
+/**
+ * The files at the TFTP root itself (vmlinuz, initrd.img): the lab's default kind's.
+ * ltsp-server-config refuses to start without them, and a client of a MAC the lab wrote
+ * no script for boots them.
+ */
+export const ROOT_BOOT_PATHS: BootFiles = { kernel: 'vmlinuz', initrd: 'initrd.img' };
+
+/** What the server serves: its image, and the artefacts it bind-mounts read-only. */
+export interface ServedImages {
+  serverImage: string;
+  rootImage: string;
+  /** The lab's default client kind's kernel, also served at the TFTP root (ROOT_BOOT_PATHS). */
+  kernel: string;
+  initrd: string;
+  /** Each client kind's kernel and initramfs the image set has, served at servedBootPaths(kind). */
+  clients: Partial<Record<ClientKind, BootFiles>>;
+}
+
+/** The server's read-only bind mounts of the images: the root, and each kind's kernel and initramfs. */
+export function servedMounts(images: ServedImages): { source: string; target: string; mode: 'ro' }[] {
+  const at = (path: string): string => `${TFTP_ROOT}/${path}`;
+  const mounts = [
+    { source: images.rootImage, target: '/srv/ltsp/root.ext4', mode: 'ro' as const },
+    { source: images.kernel, target: at(ROOT_BOOT_PATHS.kernel), mode: 'ro' as const },
+    { source: images.initrd, target: at(ROOT_BOOT_PATHS.initrd), mode: 'ro' as const },
+  ];
+  for (const kind of CLIENT_KINDS) {
+    const files = images.clients[kind];
+    if (!files) continue;
+    const paths = servedBootPaths(kind);
+    mounts.push({ source: files.kernel, target: at(paths.kernel), mode: 'ro' }, { source: files.initrd, target: at(paths.initrd), mode: 'ro' });
+  }
+  return mounts;
+}
