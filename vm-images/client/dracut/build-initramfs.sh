@@ -7,7 +7,8 @@
 #          modules a thin client can use (prune-modules.list), gzip.
 #   ltsp   for the LTSP client kernel (vm-images/client/kernel), shaped like EL-6's: dracut's
 #          shell init (99base's init.sh as /init, no systemd), no kernel modules (the
-#          kernel has all it needs built in), only the modules the chain needs.
+#          kernel has all it needs built in), only the modules the chain needs; an
+#          uncompressed cpio (pack-initramfs.sh compresses it).
 # The chain's dracut modules (nbd, network-legacy, ltsp-union) are named once, in
 # conf.d/10-ltsp-lab.conf, for both.
 set -eu
@@ -25,10 +26,10 @@ want='bin/nbd-client usr/bin/unionfs ltsp-union.sh ltsp-check.sh lib/ltsp-test-d
 if [ "$mode" = ltsp ]; then
   # -m names dracut's core (its shell init, with bash for the hooks' exec -a); conf.d adds the
   # chain's modules, and dracut their dependencies (network, udev-rules, rootfs-block...).
-  # The measured choice of compression, fetch (iPXE over HTTP) plus unpack (the kernel),
-  # under TCG: see LTSP_INITRD_COMPRESS below.
+  # Written uncompressed: pack-initramfs.sh compresses it (in the kernel's builder image:
+  # this one has no lz4).
   dracut --force --no-hostonly --no-kernel --no-early-microcode --confdir "$here/conf.d" \
-    -m "bash base" --compress "${LTSP_INITRD_COMPRESS:-gzip}" --kver "$kver" "$out"
+    -m "bash base" --no-compress --kver "$kver" "$out"
   listing=$(lsinitrd "$out")
   for w in $want sbin/dhclient; do
     printf '%s\n' "$listing" | grep -q "$w" || { echo "initramfs lacks $w" >&2; exit 1; }

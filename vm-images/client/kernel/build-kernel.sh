@@ -80,5 +80,7 @@ cp .config "$out/config"
 printf '%-10s %4s s\n' total "$(( $(date +%s) - t0 ))" >>"$profile"
 # CPU time of the whole build (user, then system, of its processes): on a busy host the
 # wall-clock time says more about the neighbours than about the build.
-printf '%-10s %s\n' cpu "$(times | tail -n 1)" >>"$profile"
+# (`times` in this shell, not in a pipe's subshell, which would report its own.)
+times >/build/times
+printf '%-10s %s\n' cpu "$(tail -n 1 /build/times)" >>"$profile"
 say "vmlinuz $(stat -c %s "$out/vmlinuz") bytes; profile: $(tr -s ' \n' ' ' <"$profile")"
