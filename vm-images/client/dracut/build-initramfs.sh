@@ -28,10 +28,15 @@ if [ "$mode" = ltsp ]; then
   # chain's modules, and dracut their dependencies (network, udev-rules, rootfs-block...).
   # Written uncompressed: pack-initramfs.sh compresses it (in the kernel's builder image:
   # this one has no lz4).
+  # rd.skipfsck: the shell init's mount-root runs e2fsck on the root, which fails on the
+  # read-only NBD export ("Operation not permitted while trying to open /dev/nbd0") and
+  # drops to the emergency shell; a thin client's network root is never checked by it.
+  printf 'rd.skipfsck\n' >/tmp/ltsp-lab-cmdline.conf
   dracut --force --no-hostonly --no-kernel --no-early-microcode --confdir "$here/conf.d" \
+    --include /tmp/ltsp-lab-cmdline.conf /etc/cmdline.d/90-ltsp-lab.conf \
     -m "bash base" --no-compress --kver "$kver" "$out"
   listing=$(lsinitrd "$out")
-  for w in $want sbin/dhclient; do
+  for w in $want sbin/dhclient etc/cmdline.d/90-ltsp-lab.conf; do
     printf '%s\n' "$listing" | grep -q "$w" || { echo "initramfs lacks $w" >&2; exit 1; }
   done
   # EL-6's shape: no systemd as init, no kernel modules.
