@@ -89,7 +89,7 @@ require_files initramfs client/dracut/build-initramfs.sh client/dracut/conf.d/10
   client/dracut/90ltsp-union/module-setup.sh client/dracut/90ltsp-union/ltsp-union.sh \
   client/dracut/90ltsp-union/ltsp-test-delay.sh client/dracut/90ltsp-union/ltsp-test-delay-nbd.sh \
   client/dracut/90ltsp-union/ltsp-test-delay-root.sh client/dracut/90ltsp-union/ltsp-nbd-persist.sh \
-  client/dracut/90ltsp-union/ltsp-check.sh client/dracut/pack-initramfs.sh
+  client/dracut/90ltsp-union/ltsp-check.sh
 require_files kernel client/kernel/Dockerfile client/kernel/build-kernel.sh client/kernel/ltsp-client.config
 
 # ---------------------------------------------------------------- keys
@@ -112,8 +112,8 @@ LAB_STEP=kernel
 KBUILDER_KEY=$(recipe_hash "kernel-builder-v1 $BASE_KEY$SALT" "$here/client/kernel/Dockerfile")
 KERNEL_KEY=$(recipe_hash "kernel-v1 $KBUILDER_KEY$SALT" "$here/client/kernel")
 LAB_STEP=initramfs-ltsp
-# Built in the root's image for the kernel's version, packed in the kernel's builder image
-# with the decompressor the kernel has (client/dracut/pack-initramfs.sh, its RD_* option).
+# Built in the root's image for the kernel's version; uncompressed, as the kernel has no
+# decompressor (no RD_* option).
 INITRD_LTSP_KEY=$(recipe_hash "initramfs-ltsp-v1 $ROOT_KEY $KERNEL_KEY$SALT" "$here/client/dracut")
 keys_json() {
   printf '{ "base": "%s", "server": "%s", "root": "%s", "initramfs": "%s", "kernel": "%s", "initramfs-ltsp": "%s" }' \
@@ -324,20 +324,12 @@ build_initramfs_ltsp() {
   [ -s "$INITRD_LTSP_DIR/initrd.img" ] && { say "cached $INITRD_LTSP_DIR"; return; }
   if [ -d "$INITRD_LTSP_DIR" ]; then say "$INITRD_LTSP_DIR is damaged (initrd.img is missing): rebuilding it"; rm -rf "$INITRD_LTSP_DIR"; fi
   need_space "$CACHE" 256
-  # lz4 comes from the kernel's builder image (the root's image has none).
-  docker_has_image "$KBUILDER_IMAGE" || { LAB_STEP=kernel docker_build "$KBUILDER_IMAGE" "$here/client/kernel"; }
   cache_begin "$INITRD_LTSP_DIR"; tmp=$CACHE_TMP
   container_args initramfs-ltsp
   run_logged "$LOGS/initramfs-ltsp-dracut.log" docker run --rm --network none "${CONTAINER_ARGS[@]}" \
     -v "$here/client/dracut:/recipe:ro" -v "$tmp:/out" \
-    "$ROOT_IMAGE" /bin/sh /recipe/build-initramfs.sh ltsp "$LTSP_KVER" /out/initrd.cpio
-  [ -s "$tmp/initrd.cpio" ] || die "dracut produced no initramfs"
-  # Its compression (and the measurement behind the choice): client/dracut/pack-initramfs.sh.
-  container_args initramfs-ltsp-pack
-  run_logged "$LOGS/initramfs-ltsp-pack.log" docker run --rm --network none "${CONTAINER_ARGS[@]}" \
-    -v "$here/client/dracut:/recipe:ro" -v "$tmp:/out" "$KBUILDER_IMAGE" /bin/sh /recipe/pack-initramfs.sh /out/initrd.cpio /out/initrd.img
-  rm -f "$tmp/initrd.cpio"
-  [ -s "$tmp/initrd.img" ] || die "pack-initramfs.sh produced no initramfs"
+    "$ROOT_IMAGE" /bin/sh /recipe/build-initramfs.sh ltsp "$LTSP_KVER" /out/initrd.img
+  [ -s "$tmp/initrd.img" ] || die "dracut produced no initramfs"
   cache_commit "$tmp" "$INITRD_LTSP_DIR"
 }
 wants initramfs-ltsp && build_initramfs_ltsp
