@@ -14,7 +14,7 @@ import { recordTestData } from './support/run-report';
  * image in docker. The real vm-images/ and the real cache are only read.
  */
 
-type Keys = Record<'base' | 'server' | 'root' | 'initramfs', string>;
+type Keys = Record<'base' | 'server' | 'root' | 'initramfs' | 'kernel' | 'initramfs-ltsp', string>;
 
 interface BuildResult {
   code: number | null;
@@ -305,7 +305,7 @@ describe('image build: a warm build is a no-op, and each key hashes only its own
     expect(r.code, `the warm build failed:\n${r.stderr}`).to.equal(0);
 
     const progress = progressLines(r.stderr);
-    for (const step of ['base', 'server', 'root', 'initramfs']) {
+    for (const step of ['base', 'server', 'root', 'initramfs', 'kernel', 'initramfs-ltsp']) {
       expect(progress.some((l) => new RegExp(`\\] ${step}: cached `).test(l)), `the warm build did not reuse the ${step} artefact:\n${r.stderr}`).to.equal(true);
     }
     const work = progress.filter((l) => /: (debootstrap|docker build|docker import|mkfs|docker run)\b/.test(l));
@@ -317,7 +317,16 @@ describe('image build: a warm build is a no-op, and each key hashes only its own
     } catch {
       throw new Error(`the warm build's stdout is not a JSON manifest:\n${r.stdout}`);
     }
-    for (const [what, path] of [['root image', manifest.rootImage], ['kernel', manifest.kernel], ['initramfs', manifest.initrd]] as const) {
+    const clients = (manifest as ImageManifest & { clients: Record<'ltsp' | 'stock', { kernel: string; initrd: string }> }).clients;
+    for (const [what, path] of [
+      ['root image', manifest.rootImage],
+      ['kernel', manifest.kernel],
+      ['initramfs', manifest.initrd],
+      ['ltsp kernel', clients.ltsp.kernel],
+      ['ltsp initramfs', clients.ltsp.initrd],
+      ['stock kernel', clients.stock.kernel],
+      ['stock initramfs', clients.stock.initrd],
+    ] as const) {
       expect(existsSync(path) && statSync(path).size > 0, `the manifest's ${what} ${path} is missing or empty`).to.equal(true);
     }
     const d = stepDeadline(60_000, 'docker image inspect');
@@ -360,11 +369,13 @@ describe('image build: a warm build is a no-op, and each key hashes only its own
     expect(pristine, 'a verbatim copy of vm-images/ has other keys than the original: keys depend on where the recipes are').to.deep.equal(JSON.parse(real.stdout));
 
     const changes: Array<[string, Array<keyof Keys>]> = [
-      ['client/dracut/90ltsp-union/ltsp-union.sh', ['initramfs']],
-      ['client/dracut/conf.d/10-ltsp-lab.conf', ['initramfs']],
+      ['client/dracut/90ltsp-union/ltsp-union.sh', ['initramfs', 'initramfs-ltsp']],
+      ['client/dracut/conf.d/10-ltsp-lab.conf', ['initramfs', 'initramfs-ltsp']],
       ['server/rootfs/etc/nbd-server/config', ['server']],
-      ['client/root/Dockerfile', ['root', 'initramfs']],
-      ['base/recipe.sh', ['base', 'server', 'root', 'initramfs']],
+      ['client/root/Dockerfile', ['root', 'initramfs', 'initramfs-ltsp']],
+      ['client/kernel/ltsp-client.config', ['kernel', 'initramfs-ltsp']],
+      ['client/kernel/Dockerfile', ['kernel', 'initramfs-ltsp']],
+      ['base/recipe.sh', ['base', 'server', 'root', 'initramfs', 'kernel', 'initramfs-ltsp']],
     ];
     for (const [file, expected] of changes) {
       const original = readFileSync(s.path(file));

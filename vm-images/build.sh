@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The one build entry point for everything the lab boots and serves.
 #
-#   vm-images/build.sh [--only base|server|root|initramfs] [--rebuild root|initramfs]...
-#                      [--manifest FILE] [--keys]
+#   vm-images/build.sh [--only base|server|root|initramfs|kernel|initramfs-ltsp]
+#                      [--rebuild root|initramfs|kernel|initramfs-ltsp]... [--manifest FILE] [--keys]
 #
 # --keys prints each artefact's key (JSON) and exits without building. --rebuild builds
 # a cached artefact afresh (the harness asks for it when a checksum says it is damaged).
@@ -12,7 +12,15 @@
 #   server     docker image ltsp-lab/server:KEY   dnsmasq, iPXE script, nbd-server (FROM base)
 #   root       CACHE/root-KEY/{root.ext4,vmlinuz,kernel-version}, and the docker
 #              image ltsp-lab/client-root:KEY that the initramfs is built in
-#   initramfs  CACHE/initramfs-KEY/initrd.img     dracut --no-hostonly + nbd + our module
+#   initramfs  CACHE/initramfs-KEY/initrd.img     the stock client's: dracut with systemd, the
+#                                                 root's Debian kernel's modules, nbd + our module
+#   kernel     CACHE/kernel-KEY/{vmlinuz,kernel-version,config,build-profile,make.log}
+#              the LTSP client kernel: linux-source-6.1, the lab's config, no modules
+#              (built in a container of ltsp-lab/kernel-builder:KEY, FROM base)
+#   initramfs-ltsp  CACHE/initramfs-ltsp-KEY/initrd.img  the ltsp client's: dracut's shell
+#              init (no systemd), no kernel modules, nbd + our module
+# The manifest's "clients" names each client kind's kernel and initramfs (ltsp, stock);
+# its top-level kernel/initrd/kernelVersion are the stock client's.
 # CACHE is $LTSP_LAB_CACHE, default ~/.cache/ltsp-lab. Progress goes to stderr; the
 # manifest (JSON) goes to stdout and to CACHE/manifest.json.
 # LTSP_LAB_KEY_SALT, when set, is mixed into every key, so everything is built afresh
@@ -36,13 +44,21 @@ while [ $# -gt 0 ]; do
     --manifest) manifest_out="${2:-}"; shift 2 ;;
     --keys) keys_only=1; shift ;;
     --rebuild)
-      case "${2:-}" in root|initramfs) rebuild+="$2 " ;; *) LAB_STEP=args die "--rebuild takes root or initramfs, not '${2:-}'" ;; esac
+      case "${2:-}" in root|initramfs|kernel|initramfs-ltsp) rebuild+="$2 " ;; *) LAB_STEP=args die "--rebuild takes root, initramfs, kernel or initramfs-ltsp, not '${2:-}'" ;; esac
       shift 2 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) LAB_STEP=args die "unknown option '$1' (see --help)" ;;
   esac
 done
-case "$only" in ""|base|server|root|initramfs) ;; *) LAB_STEP=args die "--only takes base, server, root or initramfs, not '$only'" ;; esac
+case "$only" in ""|base|server|root|initramfs|kernel|initramfs-ltsp) ;; *) LAB_STEP=args die "--only takes base, server, root, initramfs, kernel or initramfs-ltsp, not '$only'" ;; esac
+# Whether this run builds an artefact: all of them, or --only's and what it is built on.
+wants() {  # artefact
+  [ -z "$only" ] && return 0
+  case "$1:$only" in
+    "$only:$only"|root:initramfs|root:initramfs-ltsp|kernel:initramfs-ltsp) return 0 ;;
+  esac
+  return 1
+}
 
 # ---------------------------------------------------------------- recipes
 # Every file a step cannot do without, checked before any work: a missing or corrupt
@@ -72,7 +88,9 @@ require_files root client/root/Dockerfile client/root/src/ltsp-nbd-persist.c
 require_files initramfs client/dracut/build-initramfs.sh client/dracut/conf.d/10-ltsp-lab.conf \
   client/dracut/90ltsp-union/module-setup.sh client/dracut/90ltsp-union/ltsp-union.sh \
   client/dracut/90ltsp-union/ltsp-test-delay.sh client/dracut/90ltsp-union/ltsp-test-delay-nbd.sh \
-  client/dracut/90ltsp-union/ltsp-test-delay-root.sh client/dracut/90ltsp-union/ltsp-nbd-persist.sh
+  client/dracut/90ltsp-union/ltsp-test-delay-root.sh client/dracut/90ltsp-union/ltsp-nbd-persist.sh \
+  client/dracut/90ltsp-union/ltsp-check.sh
+require_files kernel client/kernel/Dockerfile client/kernel/build-kernel.sh client/kernel/ltsp-client.config
 
 # ---------------------------------------------------------------- keys
 # Each key hashes exactly the recipe files of its artefact and the key it is built on.
@@ -88,8 +106,18 @@ LAB_STEP=root
 ROOT_KEY=$(recipe_hash "root-v1 $BASE_KEY$SALT" "$here/client/root")
 LAB_STEP=initramfs
 INITRD_KEY=$(recipe_hash "initramfs-v1 $ROOT_KEY$SALT" "$here/client/dracut")
+LAB_STEP=kernel
+# The builder image hashes its Dockerfile alone: a change of the config or the build
+# script rebuilds the kernel, not the apt layer under it.
+KBUILDER_KEY=$(recipe_hash "kernel-builder-v1 $BASE_KEY$SALT" "$here/client/kernel/Dockerfile")
+KERNEL_KEY=$(recipe_hash "kernel-v1 $KBUILDER_KEY$SALT" "$here/client/kernel")
+LAB_STEP=initramfs-ltsp
+# Built in the root's image for the kernel's version; uncompressed, as the kernel has no
+# decompressor (no RD_* option).
+INITRD_LTSP_KEY=$(recipe_hash "initramfs-ltsp-v1 $ROOT_KEY $KERNEL_KEY$SALT" "$here/client/dracut")
 keys_json() {
-  printf '{ "base": "%s", "server": "%s", "root": "%s", "initramfs": "%s" }' "$BASE_KEY" "$SERVER_KEY" "$ROOT_KEY" "$INITRD_KEY"
+  printf '{ "base": "%s", "server": "%s", "root": "%s", "initramfs": "%s", "kernel": "%s", "initramfs-ltsp": "%s" }' \
+    "$BASE_KEY" "$SERVER_KEY" "$ROOT_KEY" "$INITRD_KEY" "$KERNEL_KEY" "$INITRD_LTSP_KEY"
 }
 if [ -n "$keys_only" ]; then keys_json; printf '\n'; exit 0; fi
 
@@ -160,7 +188,7 @@ docker_build() {  # tag context key
 # ---------------------------------------------------------------- server
 LAB_STEP=server
 SERVER_IMAGE="ltsp-lab/server:$SERVER_KEY"
-if [ -z "$only" ] || [ "$only" = server ]; then
+if wants server; then
   if docker_has_image "$SERVER_IMAGE"; then say "cached $SERVER_IMAGE"; else docker_build "$SERVER_IMAGE" "$here/server"; fi
 fi
 [ "$only" = server ] && exit 0
@@ -233,13 +261,14 @@ build_root() {
   stat -c %s "$tmp/root.ext4" >"$tmp/root.ext4.size"
   cache_commit "$tmp" "$ROOT_DIR"
 }
-build_root
+wants root && build_root
 [ "$only" = root ] && exit 0
 
 # ---------------------------------------------------------------- initramfs
 LAB_STEP=initramfs
-KVER=$(cat "$ROOT_DIR/kernel-version")
 INITRD_DIR="$CACHE/initramfs-$INITRD_KEY"
+KVER=""
+wants root && KVER=$(cat "$ROOT_DIR/kernel-version")
 build_initramfs() {
   if [ -d "$INITRD_DIR" ] && [[ $rebuild == *" initramfs "* ]]; then say "rebuilding $INITRD_DIR (--rebuild initramfs)"; rm -rf "$INITRD_DIR"; fi
   [ -s "$INITRD_DIR/initrd.img" ] && { say "cached $INITRD_DIR"; return; }
@@ -250,11 +279,61 @@ build_initramfs() {
   container_args initramfs
   run_logged "$LOGS/initramfs-dracut.log" docker run --rm --network none "${CONTAINER_ARGS[@]}" \
     -v "$here/client/dracut:/recipe:ro" -v "$tmp:/out" \
-    "$ROOT_IMAGE" /bin/sh /recipe/build-initramfs.sh "$KVER" /out/initrd.img
+    "$ROOT_IMAGE" /bin/sh /recipe/build-initramfs.sh stock "$KVER" /out/initrd.img
   [ -s "$tmp/initrd.img" ] || die "dracut produced no initramfs"
   cache_commit "$tmp" "$INITRD_DIR"
 }
-build_initramfs
+wants initramfs && build_initramfs
+[ "$only" = initramfs ] && exit 0
+
+# ---------------------------------------------------------------- LTSP client kernel
+LAB_STEP=kernel
+KBUILDER_IMAGE="ltsp-lab/kernel-builder:$KBUILDER_KEY"
+KERNEL_DIR="$CACHE/kernel-$KERNEL_KEY"
+build_kernel() {
+  local f tmp
+  if [ -d "$KERNEL_DIR" ] && [[ $rebuild == *" kernel "* ]]; then say "rebuilding $KERNEL_DIR (--rebuild kernel)"; rm -rf "$KERNEL_DIR"; fi
+  if [ -d "$KERNEL_DIR" ]; then
+    for f in vmlinuz kernel-version; do
+      [ -s "$KERNEL_DIR/$f" ] || { say "$KERNEL_DIR is damaged ($f is missing): rebuilding it"; rm -rf "$KERNEL_DIR"; break; }
+    done
+  fi
+  [ -d "$KERNEL_DIR" ] && { say "cached $KERNEL_DIR"; return; }
+  docker_has_image "$KBUILDER_IMAGE" || docker_build "$KBUILDER_IMAGE" "$here/client/kernel"
+  need_space "$CACHE" 64
+  cache_begin "$KERNEL_DIR"; tmp=$CACHE_TMP
+  container_args kernel
+  # The tree (1.3 GB unpacked) and its objects in RAM: the disk is no one's bottleneck then.
+  run_logged "$LOGS/kernel-build.log" docker run --rm --network none "${CONTAINER_ARGS[@]}" \
+    --tmpfs /build:size=3g,exec -v "$here/client/kernel:/recipe:ro" -v "$tmp:/out" \
+    "$KBUILDER_IMAGE" /recipe/build-kernel.sh /out
+  for f in vmlinuz kernel-version; do [ -s "$tmp/$f" ] || die "the kernel build left no $f"; done
+  say "built $(cat "$tmp/kernel-version"); profile: $(tr -s ' \n' ' ' <"$tmp/build-profile")"
+  cache_commit "$tmp" "$KERNEL_DIR"
+}
+wants kernel && build_kernel
+[ "$only" = kernel ] && exit 0
+
+# ---------------------------------------------------------------- LTSP client initramfs
+LAB_STEP=initramfs-ltsp
+INITRD_LTSP_DIR="$CACHE/initramfs-ltsp-$INITRD_LTSP_KEY"
+LTSP_KVER=$(cat "$KERNEL_DIR/kernel-version")
+build_initramfs_ltsp() {
+  local tmp
+  if [ -d "$INITRD_LTSP_DIR" ] && [[ $rebuild == *" initramfs-ltsp "* ]]; then say "rebuilding $INITRD_LTSP_DIR (--rebuild initramfs-ltsp)"; rm -rf "$INITRD_LTSP_DIR"; fi
+  [ -s "$INITRD_LTSP_DIR/initrd.img" ] && { say "cached $INITRD_LTSP_DIR"; return; }
+  if [ -d "$INITRD_LTSP_DIR" ]; then say "$INITRD_LTSP_DIR is damaged (initrd.img is missing): rebuilding it"; rm -rf "$INITRD_LTSP_DIR"; fi
+  need_space "$CACHE" 256
+  cache_begin "$INITRD_LTSP_DIR"; tmp=$CACHE_TMP
+  container_args initramfs-ltsp
+  run_logged "$LOGS/initramfs-ltsp-dracut.log" docker run --rm --network none "${CONTAINER_ARGS[@]}" \
+    -v "$here/client/dracut:/recipe:ro" -v "$tmp:/out" \
+    "$ROOT_IMAGE" /bin/sh /recipe/build-initramfs.sh ltsp "$LTSP_KVER" /out/initrd.img
+  [ -s "$tmp/initrd.img" ] || die "dracut produced no initramfs"
+  cache_commit "$tmp" "$INITRD_LTSP_DIR"
+}
+wants initramfs-ltsp && build_initramfs_ltsp
+[ "$only" = initramfs-ltsp ] && exit 0
 
 LAB_STEP=manifest; export LAB_STEP
 manifest=$(cat <<JSON
@@ -268,6 +347,10 @@ manifest=$(cat <<JSON
   "kernel": "$ROOT_DIR/vmlinuz",
   "kernelVersion": "$KVER",
   "initrd": "$INITRD_DIR/initrd.img",
+  "clients": {
+    "ltsp": { "kernel": "$KERNEL_DIR/vmlinuz", "initrd": "$INITRD_LTSP_DIR/initrd.img", "kernelVersion": "$LTSP_KVER" },
+    "stock": { "kernel": "$ROOT_DIR/vmlinuz", "initrd": "$INITRD_DIR/initrd.img", "kernelVersion": "$KVER" }
+  },
   "keys": $(keys_json)
 }
 JSON

@@ -22,7 +22,9 @@ installkernel() {
 
 install() {
     inst_multiple unionfs mount umount mkdir findmnt
+    # Before anything else: fail the boot at once, naming what is missing (see the script).
     # shellcheck disable=SC2154  # moddir is set by dracut
+    inst_hook cmdline 01 "$moddir/ltsp-check.sh"
     inst_hook pre-pivot 50 "$moddir/ltsp-union.sh"
     # The NBD root's reconnect daemon, listening before nbd-client connects (and before
     # the nbd stage's test delay, pre-udev 99).
