@@ -2,13 +2,10 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../common/errors';
-import { clientScript, kernelArgs, RESCUE_RETRY_S, type KernelArgsSpec, rootFromDhcp, validateAppend, validateRootArg, validateRootPath } from './kernel-args';
+import { clientScript, kernelArgs, RESCUE_RETRY_S, rootFromDhcp, validateAppend, validateRootArg, validateRootPath } from './kernel-args';
 import { FIXTURES_DIR } from '../common/paths';
 import { CLIENT_KINDS, clientSpec } from '../client/client-spec';
 import { servedMounts } from '../server/boot-files';
-
-/** The lab's arguments as the stock client gets them (its kind adds none). */
-const stockArgs = (spec: KernelArgsSpec): string => kernelArgs({ client: clientSpec({ kind: 'stock' }), ...spec });
 
 function usageError(fn: () => unknown): UsageError {
   try {
@@ -61,13 +58,13 @@ describe('validateAppend', () => {
 
 describe('kernelArgs', () => {
   it('builds the union client command line', () => {
-    expect(stockArgs({ exportName: 'root', union: true })).to.equal(`${BASE} rd.unionfs=1`);
+    expect(kernelArgs({ exportName: 'root', union: true })).to.equal(`${BASE} rd.unionfs=1`);
   });
 
   it('a kept client (--keep) asks dracut for its shell, soon; a user\'s --append comes after, so it wins (dracut takes the last value)', () => {
-    expect(stockArgs({ exportName: 'root', union: true, rescueShell: true })).to.equal(`${BASE} rd.unionfs=1 rd.shell rd.retry=${RESCUE_RETRY_S}`);
-    expect(stockArgs({ exportName: 'root', union: false, rescueShell: true, append: 'rd.retry=180' })).to.match(/ rd\.retry=\d+ rd\.retry=180$/);
-    expect(stockArgs({ exportName: 'root', union: true })).to.not.match(/rd\.shell|rd\.retry/);
+    expect(kernelArgs({ exportName: 'root', union: true, rescueShell: true })).to.equal(`${BASE} rd.unionfs=1 rd.shell rd.retry=${RESCUE_RETRY_S}`);
+    expect(kernelArgs({ exportName: 'root', union: false, rescueShell: true, append: 'rd.retry=180' })).to.match(/ rd\.retry=\d+ rd\.retry=180$/);
+    expect(kernelArgs({ exportName: 'root', union: true })).to.not.match(/rd\.shell|rd\.retry/);
   });
 
   it("is the command line a real union boot reported, once iPXE expanded its settings to the boot's lease", () => {
@@ -77,7 +74,7 @@ describe('kernelArgs', () => {
     const mac = /net0: ([0-9a-f:]{17}) using/.exec(log)?.[1];
     expect([ip, mask, mac]).to.deep.equal(['10.213.1.164', '255.255.255.0', '52:54:00:4c:33:01']);
     expect(reported).to.equal(
-      stockArgs({ exportName: 'root', union: true })
+      kernelArgs({ exportName: 'root', union: true })
         .replaceAll('${next-server}', '10.213.1.2')
         .replace('${net0/ip}', ip as string)
         .replace('${net0/netmask}', mask as string)
@@ -86,52 +83,40 @@ describe('kernelArgs', () => {
   });
 
   it('configures the leased address statically on the NIC that booted, on its subnet (no peer) and without a gateway', () => {
-    const ipArg = stockArgs({ exportName: 'root', union: false }).split(' ').find((a) => a.startsWith('ip='));
+    const ipArg = kernelArgs({ exportName: 'root', union: false }).split(' ').find((a) => a.startsWith('ip='));
     // ip=<client>:<peer>:<gateway>:<netmask>:<hostname>:<interface>:<autoconf>
     expect(ipArg?.slice(3).split(':')).to.deep.equal(['${net0/ip}', '', '', '${net0/netmask}', '', 'lab0', 'none']);
-    expect(stockArgs({ exportName: 'root', union: false })).to.include(' ifname=lab0:${net0/mac} ');
-    expect(stockArgs({ exportName: 'root', union: false })).not.to.include('dhcp');
+    expect(kernelArgs({ exportName: 'root', union: false })).to.include(' ifname=lab0:${net0/mac} ');
+    expect(kernelArgs({ exportName: 'root', union: false })).not.to.include('dhcp');
   });
 
   it('builds the read-only client command line', () => {
-    expect(stockArgs({ exportName: 'root', union: false })).to.equal(BASE);
+    expect(kernelArgs({ exportName: 'root', union: false })).to.equal(BASE);
   });
 
   it('puts the checked, trimmed extra arguments last', () => {
-    expect(stockArgs({ exportName: 'bookworm-2.img', union: true, append: ' rd.debug loglevel=7 ' })).to.equal(
+    expect(kernelArgs({ exportName: 'bookworm-2.img', union: true, append: ' rd.debug loglevel=7 ' })).to.equal(
       `root=nbd:\${next-server}:bookworm-2.img:ext4:ro rd.neednet=1 ${IP} console=ttyS0,115200 rd.unionfs=1 rd.debug loglevel=7`,
     );
-    expect(stockArgs({ exportName: 'root', union: false, append: 'quiet' })).to.equal(`${BASE} quiet`);
+    expect(kernelArgs({ exportName: 'root', union: false, append: 'quiet' })).to.equal(`${BASE} quiet`);
   });
 
   it('adds nothing, not even a space, for empty or blank extra arguments', () => {
-    expect(stockArgs({ exportName: 'root', union: false, append: '' })).to.equal(BASE);
-    expect(stockArgs({ exportName: 'root', union: false, append: '   ' })).to.equal(BASE);
+    expect(kernelArgs({ exportName: 'root', union: false, append: '' })).to.equal(BASE);
+    expect(kernelArgs({ exportName: 'root', union: false, append: '   ' })).to.equal(BASE);
   });
 
   it('checks the extra arguments', () => {
-    expect(usageError(() => stockArgs({ exportName: 'root', union: true, append: 'a\nb' })).message).to.match(/newline/);
+    expect(usageError(() => kernelArgs({ exportName: 'root', union: true, append: 'a\nb' })).message).to.match(/newline/);
   });
 
   it('refuses export names that are not plain names', () => {
     for (const exportName of ['', 'root:ext4', 'a b', 'root/../x', '${x}', 'r\u00f6t', 'x'.repeat(65)]) {
-      expect(usageError(() => stockArgs({ exportName, union: false })).message, exportName).to.equal(
+      expect(usageError(() => kernelArgs({ exportName, union: false })).message, exportName).to.equal(
         `export name '${exportName}' is not a plain name (letters, digits, . _ -)`,
       );
     }
-    expect(stockArgs({ exportName: 'x'.repeat(64), union: false })).to.include(`:${'x'.repeat(64)}:ext4:ro`);
-  });
-});
-
-describe('kernelArgs of each client kind', () => {
-  it("the ltsp client's shell initramfs is told not to fsck the read-only NBD root (rd.skipfsck); the stock client gets the lab's arguments alone", () => {
-    const ltsp = kernelArgs({ exportName: 'root', union: true, client: clientSpec({ kind: 'ltsp' }) });
-    const stock = kernelArgs({ exportName: 'root', union: true, client: clientSpec({ kind: 'stock' }) });
-    expect(ltsp.split(' ')).to.include('rd.skipfsck');
-    expect(stock.split(' ')).to.not.include('rd.skipfsck');
-    expect(ltsp.replace(' rd.skipfsck', '')).to.equal(stock);
-    // A spec left out is the default kind's (ltsp).
-    expect(kernelArgs({ exportName: 'root', union: true })).to.equal(ltsp);
+    expect(kernelArgs({ exportName: 'x'.repeat(64), union: false })).to.include(`:${'x'.repeat(64)}:ext4:ro`);
   });
 });
 
@@ -184,15 +169,15 @@ describe('kernelArgs with a --root-arg', () => {
   const tail = `rd.neednet=1 ${IP} console=ttyS0,115200`;
 
   it('replaces the root argument, with {server} as iPXE\'s next-server and {export} as the export', () => {
-    expect(stockArgs({ exportName: 'root', union: false, rootArg: 'root=nbd:{server}:{export}::errors=panic' })).to.equal(`root=nbd:\${next-server}:root::errors=panic ${tail}`);
-    expect(stockArgs({ exportName: 'other', union: false, rootArg: 'netroot=nbd:{server}:{export}:ext4:ro root=LABEL=ltsp-root' })).to.equal(
+    expect(kernelArgs({ exportName: 'root', union: false, rootArg: 'root=nbd:{server}:{export}::errors=panic' })).to.equal(`root=nbd:\${next-server}:root::errors=panic ${tail}`);
+    expect(kernelArgs({ exportName: 'other', union: false, rootArg: 'netroot=nbd:{server}:{export}:ext4:ro root=LABEL=ltsp-root' })).to.equal(
       `netroot=nbd:\${next-server}:other:ext4:ro root=LABEL=ltsp-root ${tail}`,
     );
   });
 
   it('a root from DHCP makes the initramfs ask DHCP itself, instead of taking iPXE\'s lease', () => {
     for (const rootArg of ['root=dhcp', 'root=/dev/root netroot=dhcp']) {
-      const args = stockArgs({ exportName: 'root', union: true, rootArg });
+      const args = kernelArgs({ exportName: 'root', union: true, rootArg });
       expect(args).to.contain('ip=lab0:dhcp ifname=lab0:${net0/mac}').and.not.contain('${net0/ip}');
     }
     expect(rootFromDhcp('root=dhcpx')).to.equal(false);

@@ -1,4 +1,4 @@
-import { DEFAULT_CLIENT_SPEC, type ClientKind, type ClientSpec } from '../client/client-spec';
+import { type ClientSpec } from '../client/client-spec';
 import { UsageError } from '../common/errors';
 import { servedBootPaths } from '../server/boot-files';
 import { parseTestDelay, TEST_DELAY_ARG } from './test-delay';
@@ -34,8 +34,6 @@ export function validateAppend(append: string, option = '--append'): string {
 export interface KernelArgsSpec {
   exportName: string;
   union: boolean;
-  /** What the client boots (default: DEFAULT_CLIENT_SPEC): a kind may need arguments of its own (CLIENT_KIND_ARGS). */
-  client?: ClientSpec;
   /** A client kept for a person to look at (./lab boot --keep): a failed initramfs stops at dracut's shell (RESCUE_ARGS). */
   rescueShell?: boolean;
   append?: string;
@@ -121,19 +119,6 @@ export const LEASE_IP_ARGS = 'ip=${net0/ip}:::${net0/netmask}::lab0:none ifname=
 export const INITRAMFS_DHCP_ARGS = 'ip=lab0:dhcp ifname=lab0:${net0/mac}';
 
 /**
- * What a client kind's initramfs needs on the command line beyond the lab's arguments.
- * ltsp: dracut's shell init checks a block root before it mounts it (rootfs-block's
- * mount-root.sh: e2fsck -a), and e2fsck cannot open the read-only NBD device ("Operation
- * not permitted", exit 8), so the boot drops to the emergency shell; rd.skipfsck
- * (dracut.cmdline(7)) leaves the check out. systemd's initramfs (stock) does not check a
- * network root.
- */
-export const CLIENT_KIND_ARGS: Readonly<Record<ClientKind, readonly string[]>> = {
-  ltsp: ['rd.skipfsck'],
-  stock: [],
-};
-
-/**
  * The client's kernel command line; ${next-server} is expanded by iPXE to the server
  * that answered DHCP. dracut 059's nbd module takes root=nbd:SERVER:EXPORT:FSTYPE:OPTS,
  * where a non-numeric port field is the export name (its srv:port/name form fails: see
@@ -149,7 +134,6 @@ export function kernelArgs(spec: KernelArgsSpec): string {
     'rd.neednet=1',
     rootFromDhcp(root) ? INITRAMFS_DHCP_ARGS : LEASE_IP_ARGS,
     'console=ttyS0,115200',
-    ...CLIENT_KIND_ARGS[(spec.client ?? DEFAULT_CLIENT_SPEC).kind],
   ];
   if (spec.union) args.push('rd.unionfs=1');
   if (spec.rescueShell) args.push(...RESCUE_ARGS);

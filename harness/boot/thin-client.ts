@@ -183,7 +183,7 @@ export class ThinClient {
     const mac = this.mac ?? `52:54:00:4c:${this.host.run.id.charCodeAt(5).toString(16).padStart(2, '0')}:${index.toString(16).padStart(2, '0')}`;
     const holder = this.host.macHolder(mac);
     if (holder) throw new UsageError(`MAC ${mac} is already used by client ${holder} in this lab: dnsmasq leases by MAC`, { hint: 'give each client its own MAC' });
-    const args = kernelArgs({ client: spec, exportName: this.exportName, union: this.union, rescueShell: this.rescueShell, ...(this.append ? { append: this.append } : {}), ...(this.rootArg ? { rootArg: this.rootArg } : {}) });
+    const args = kernelArgs({ exportName: this.exportName, union: this.union, rescueShell: this.rescueShell, ...(this.append ? { append: this.append } : {}), ...(this.rootArg ? { rootArg: this.rootArg } : {}) });
     const dir = join(this.host.reportDir, this.name);
     mkdirSync(dir, { recursive: true });
     const machine = new QemuMachine(this.name, join(this.host.run.stateDir, this.name))

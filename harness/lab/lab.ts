@@ -250,7 +250,7 @@ export class Lab {
       throw e;
     }
     // A client without a script of its own boots the lab's default: its default kind, the root export, with the union.
-    writeDefaultScript(this.run, clientScript('default', kernelArgs({ exportName: 'root', union: true, client: this.defaultClient }), this.defaultClient));
+    writeDefaultScript(this.run, clientScript('default', kernelArgs({ exportName: 'root', union: true }), this.defaultClient));
     const lab = new StartedLab(this.run, network, speed, reportDir, manifest, served, this.defaultClient);
     trackStoppable(lab, true);
     const serverStarting = (async (): Promise<StartedLtspServer> => {
