@@ -334,7 +334,7 @@ async function attachWithDaemon(c: StartedThinClient, ip: string, exportName: st
   expect(out.output, `the reconnect daemon for /dev/nbd${index} (${exportName}) watches it`).to.match(new RegExp(`^daemon \\d+ watches /dev/nbd${index}$`, 'm'));
 }
 
-describe('field faults: writes across an nbd-server restart, on a plain writable export and on root-cow', function () {
+describe('field faults: writes across an nbd-server restart, on a plain writable export and on root-cow @full', function () {
   let lab: StartedLab | undefined;
 
   before(async function () {

@@ -220,7 +220,7 @@ const START_POINTS: StartPoint[] = [
 /** How long the state-root hold keeps the mkdir of the root from returning: the SIGTERM lands inside it. */
 const STATE_ROOT_HOLD_S = 3;
 
-describe('SIGTERM at every point of ./lab boot\'s start-up: exit 143 within the startStop budget, nothing left (issue 19)', function () {
+describe('SIGTERM at every point of ./lab boot\'s start-up: exit 143 within the startStop budget, nothing left (issue 19) @full', function () {
   let scratch: string;
 
   before(function () {
