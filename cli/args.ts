@@ -211,7 +211,7 @@ export function parseBootArgs(argv: readonly string[]): BootOptions {
   return opts;
 }
 
-/** What each of `clients` boots: one --client for all of them, or one per client; none: the default (ltsp). */
+/** What each of `clients` boots: one --client for all of them, or one per client; none: the default (DEFAULT_CLIENT_SPEC). */
 export function clientsBoot(kinds: readonly string[], clients: number): ClientSpec[] {
   const option = CLIENT_DIMENSIONS.kind.option;
   if (kinds.length > 1 && kinds.length !== clients) {
