@@ -120,12 +120,15 @@ describe('accelerator: chosen by a probe of the lab kernel, never by the device 
     expect(forced.stderr).to.include('unset LTSP_LAB_ACCEL');
   });
 
-  it('./lab boot on a kvm_pvm-like host: its first line names tcg and why, the client boots under TCG to login, nothing is left', async function () {
+  it('./lab boot on a kvm_pvm-like host: its first lines name tcg and why, before any client boots, the client boots under TCG to login, nothing is left', async function () {
     const wrapper = qemuWrapper(dir, 'boot-qemu', PVM_HANG);
     const r = await runLab(['boot', '--json'], { env: { LTSP_LAB_KVM_DEVICE: workingNode, LTSP_LAB_QEMU: wrapper }, timeoutMs: budgetMs('labStart') });
     expect(r.code, `./lab boot exited ${r.code}:\n${r.stderr.slice(-4000)}`).to.equal(0);
-    const first = r.stderr.split('\n').find((l) => l.trim() !== '');
-    expect(first).to.match(/^lab: accelerator: kvm unusable \(probe: no "Linux version" in 5 s\) -> tcg/);
+    const lines = r.stderr.split('\n');
+    const accel = lines.findIndex((l) => l.startsWith('lab: accelerator: '));
+    const booting = lines.findIndex((l) => / client\(s\) booting/.test(l));
+    expect(lines[accel], `./lab boot's first lines:\n${lines.slice(0, 12).join('\n')}`).to.match(/^lab: accelerator: kvm unusable \(probe: no "Linux version" in 5 s\) -> tcg/);
+    expect(accel, 'the accelerator line comes before the boot starts').to.be.below(booting);
     const out = JSON.parse(r.stdout) as { runId: string; ok: boolean; speed: { accel: string; accelReason: string }; clients: Array<{ ok: boolean; stages: Array<{ stage: string }> }> };
     expect(out.ok).to.equal(true);
     expect(out.speed.accel).to.equal('tcg');
