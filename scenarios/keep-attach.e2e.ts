@@ -90,13 +90,13 @@ describe('keep and attach: a kept lab, passed or failed, is reached from a termi
     }
   });
 
-  it('./lab ls lists both runs, kept, with each client\'s state, stage and lease; ./lab attach without a run names the choices', async function () {
+  it('./lab ls lists both runs, kept, with each client\'s kind, state, stage and lease; ./lab attach without a run names the choices', async function () {
     const r = await runLab(['ls'], { timeoutMs: 30_000 });
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.match(new RegExp(`^${up.run}  \\S+( \\S+)?  kept, pid ${up.lab.pid} `, 'm'));
-    expect(r.stdout).to.match(new RegExp(`^  c1 +up +login prompt +10\\.\\d+\\.\\d+\\.\\d+ +\\./lab attach ${up.run} c1$`, 'm'));
+    expect(r.stdout).to.match(new RegExp(`^  c1 +${DEFAULT_CLIENT_SPEC.kind} +up +login prompt +10\\.\\d+\\.\\d+\\.\\d+ +\\./lab attach ${up.run} c1$`, 'm'));
     expect(r.stdout).to.match(new RegExp(`^${broken.run}  .* kept, pid ${broken.lab.pid} .*--export nosuch`, 'm'));
-    expect(r.stdout).to.match(new RegExp(`^  c1 +shell +dracut's emergency shell +10\\.\\d+\\.\\d+\\.\\d+ +\\./lab attach ${broken.run} c1 \\(failed at nbd\\)$`, 'm'));
+    expect(r.stdout).to.match(new RegExp(`^  c1 +${DEFAULT_CLIENT_SPEC.kind} +shell +dracut's emergency shell +10\\.\\d+\\.\\d+\\.\\d+ +\\./lab attach ${broken.run} c1 \\(failed at nbd\\)$`, 'm'));
 
     const ambiguous = await runLab(['attach'], { timeoutMs: 30_000 });
     expect(ambiguous.code, ambiguous.stderr).to.equal(2);
