@@ -12,6 +12,7 @@ import {
   HarnessError,
   NbdPeer,
   bootStages,
+  readRunFile,
   resultsSchemaErrors,
   stateRoot,
   SutError,
@@ -46,10 +47,12 @@ async function bootInBackground(report: string, args: string[] = []): Promise<{ 
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   const d = Deadline.after(180_000, './lab boot to reach its kernel');
   const run = await until(d, () => runOwnedBy(child.pid!));
+  // The signal lands once the harness has marked a stage of c1 (its run file says so), not
+  // when iPXE's words reach the console: the follower may not have stamped them yet.
   await until(d, () => {
     if (child.exitCode !== null) throw new Error(`./lab boot exited early: ${stderr}`);
-    const log = join(report, 'c1', 'console.log');
-    return existsSync(log) && /iPXE/.test(readFileSync(log, 'utf8')) ? true : undefined;
+    const c1 = readRunFile(join(stateRoot(), run))?.clients.find((c) => c.name === 'c1');
+    return c1 !== undefined && c1.stage !== 'powered on' ? true : undefined;
   });
   return { child, run, exited };
 }

@@ -99,7 +99,7 @@ describe('shards: ./lab test --shard 1/2 and 2/2, merged, are the unsharded run 
       [['--shard', '3/2'], /usage: --shard 3\/2: I must be 1 to N/],
       [['--shard', '1/1000'], /usage: --shard 1\/1000: the suite has \d+ end-to-end files, so at most \d+ shards/],
       [['--grep', 'boot (to login'], /usage: --grep 'boot \(to login' is not a regular expression/],
-      [['--shards', '1/2'], /usage: unknown option '--shards'.*\n.*hint: known options: --grep --shard --no-checks/],
+      [['--shards', '1/2'], /usage: unknown option '--shards'.*\n.*hint: known options: --grep --shard --tier --no-checks/],
     ];
     for (const [args, message] of refusals) {
       const r = await runLab(['test', ...args], { timeoutMs: 60_000, env: { LTSP_LAB_REPORTS: scratch } });
