@@ -56,7 +56,7 @@ function gateOf(r: CliResult): GateVerdict {
   const results = join(dirname(html!), 'results.json');
   expect(existsSync(results), `${results} exists`).to.equal(true);
   const data = JSON.parse(readFileSync(results, 'utf8')) as { gate?: GateVerdict };
-  expect(resultsSchemaErrors(data), `${results} is valid against harness/report/results.schema.json`).to.deep.equal([]);
+  expect(resultsSchemaErrors(data), `${results} is valid against harness/results/results.schema.json`).to.deep.equal([]);
   const gate = data.gate;
   expect(gate, 'results.json holds the gate verdict').to.be.an('object');
   return gate!;

@@ -6,7 +6,7 @@ import { stepDeadline } from '../common/run-deadline';
 import type { HostSpeed } from '../common/speed';
 import { trackStoppable } from '../common/teardown';
 import { QemuMachine } from '../qemu/qemu-machine';
-import type { StageMark } from '../report/types';
+import type { StageMark } from '../results/types';
 
 export interface BareBootSpec {
   /** QEMU -name and the report sub-folder. */

@@ -8,7 +8,7 @@ import { stepDeadline } from '../common/run-deadline';
 import { buildImages } from '../images/image-set';
 import { trackStoppable } from '../common/teardown';
 import { REPORTS_ROOT } from '../lab/lab';
-import { benchResults } from '../report/bench-results';
+import { benchResults } from './bench-results';
 import { writeRunReport } from '../report/run-report';
 import { CaseRun, failureOf, type BenchCase, type BenchContext } from './case-run';
 import { chainCase } from './chain-case';

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { StageMark } from '../report/types';
+import type { StageMark } from '../results/types';
 import { CHAIN_SEGMENTS, chainSegments, loginMs, spanMs } from './chain-breakdown';
 
 function marks(times: Record<string, number>): StageMark[] {

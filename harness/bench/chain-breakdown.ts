@@ -1,4 +1,4 @@
-import type { StageMark } from '../report/types';
+import type { StageMark } from '../results/types';
 
 /** A span between two stage ids; null is QEMU start. */
 type Span = readonly [from: string | null, to: string];

@@ -1,11 +1,11 @@
 import type { StartedLab } from '../lab/lab';
-import type { StageMark } from '../report/types';
+import type { StageMark } from '../results/types';
 import { bootBare } from './bare-boot';
 import { formatValue } from './bench-table';
 import type { BenchCase, CaseRun } from './case-run';
 import { CHAIN_SEGMENTS, chainSegments, loginMs } from './chain-breakdown';
 import { bootLabClient, withLab } from './lab-boots';
-import { ratio, spread } from './stats';
+import { ratio, spread } from '../common/spread';
 import type { DetailTable } from './types';
 
 const ISSUE = 'issue 5';

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { PointMark, StageMark } from '../report/types';
+import type { PointMark, StageMark } from '../results/types';
 import { CLIENT_SPANS, clientCase, clientSpanMs, pointTable, type Round } from './client-case';
 
 const mark = (stage: string, t: number): StageMark => ({ stage, label: stage, t, line: '' });

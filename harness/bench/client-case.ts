@@ -2,11 +2,11 @@ import type { StartedThinClient } from '../boot/thin-client';
 import { CLIENT_KINDS, clientLabel, clientSpec, type ClientKind } from '../client/client-spec';
 import { checkClientsFit } from '../common/host-resources';
 import type { StartedLab } from '../lab/lab';
-import type { PointMark, StageMark } from '../report/types';
+import type { PointMark, StageMark } from '../results/types';
 import { formatValue } from './bench-table';
 import { failureOf, type BenchCase, type CaseRun } from './case-run';
 import { withLab } from './lab-boots';
-import { ratio, spread } from './stats';
+import { ratio, spread } from '../common/spread';
 import type { MetricSpec } from './types';
 
 /** Issue 20's targets for the ltsp client (a benchmark: printed met or missed, never asserted in a test). */

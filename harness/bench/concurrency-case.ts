@@ -5,7 +5,7 @@ import { formatValue } from './bench-table';
 import { failureOf, type BenchCase, type CaseRun } from './case-run';
 import { loginMs } from './chain-breakdown';
 import { withLab } from './lab-boots';
-import { ratio } from './stats';
+import { ratio } from '../common/spread';
 
 export const CONCURRENCY_LEVELS = [1, 2, 4] as const;
 

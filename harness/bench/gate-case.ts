@@ -8,7 +8,7 @@ import { bootRound, judgeWithRetries } from '../gate/gated-boot';
 import { judgeBoots, regressedStages } from '../gate/judge';
 import { DEFAULT_GATE_POLICY } from '../gate/policy';
 import type { BootConfig, BootSample, GateVerdict } from '../gate/types';
-import { baselineProfile } from '../report/baseline';
+import { baselineProfile } from '../results/baseline';
 import { DEFAULT_CLIENT_SPEC } from '../client/client-spec';
 import type { StartedLab } from '../lab/lab';
 import type { BenchCase, CaseRun } from './case-run';

@@ -3,7 +3,7 @@ import type { ThinClient } from '../boot/thin-client';
 import { budgetMs } from '../common/budgets';
 import { stepDeadline } from '../common/run-deadline';
 import { Lab, type StartedLab } from '../lab/lab';
-import type { ClientTimeline, StageMark } from '../report/types';
+import type { ClientTimeline, StageMark } from '../results/types';
 import type { CaseRun } from './case-run';
 
 /** Build progress worth showing while a case's lab starts: not the "cached" lines. */

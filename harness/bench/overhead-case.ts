@@ -7,7 +7,7 @@ import { stepDeadline } from '../common/run-deadline';
 import { buildImages } from '../images/image-set';
 import { formatValue } from './bench-table';
 import type { BenchCase, CaseRun } from './case-run';
-import { spread } from './stats';
+import { spread } from '../common/spread';
 import { runTimed, type TimedLine, type TimedRun } from './timed-command';
 
 /** ./lab at the repo root. */

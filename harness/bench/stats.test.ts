@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { MetricRecorder, ratio, spread } from './stats';
+import { ratio, spread } from '../common/spread';
+import { MetricRecorder } from './stats';
 
 describe('bench stats', () => {
   it('spread: min, median and max of an odd count', () => {

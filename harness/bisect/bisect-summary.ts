@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatReportDiff, readRunResults } from '../report/run-diff';
-import { REPORT_FILES } from '../report/run-report';
+import { formatReportDiff } from '../report/run-diff';
+import { readRunResults, REPORT_FILES } from '../results/results-file';
 import { formatTimelineTable } from '../report/timeline-table';
-import type { ClientTimeline } from '../report/types';
+import type { ClientTimeline } from '../results/types';
 import type { BisectOutcome } from './bisect-search';
 import type { Commit } from './git-history';
 import type { RevisionResult } from './revision-judge';

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { SutError } from '../common/errors';
-import type { ClientTimeline, GateVerdict } from '../report/types';
+import type { ClientTimeline, GateVerdict } from '../results/types';
 import { followUpTo, judgeGate, judgeTimelines, stageDeltaMs } from './criterion';
 
 /** A timeline through `ids`, each stage `step` ms after the one before (some stages longer). */

@@ -1,4 +1,4 @@
-import type { ClientTimeline, GateVerdict } from '../report/types';
+import type { ClientTimeline, GateVerdict } from '../results/types';
 import { firstLine } from '../report/stage-matrix';
 import type { Verdict } from './bisect-search';
 

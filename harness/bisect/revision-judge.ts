@@ -11,7 +11,7 @@ import type { BootConfig } from '../gate/types';
 import { ensureImages, imageKeys, ImageBuildError, manifestClients } from '../images/image-set';
 import { Lab, type StartedLab } from '../lab/lab';
 import { BootRunReport } from '../report/boot-run-report';
-import type { ClientTimeline } from '../report/types';
+import type { ClientTimeline } from '../results/types';
 import type { Judged, StepRole } from './bisect-search';
 import { followUpTo, judgeGate, judgeTimelines, type Criterion, type Judgement } from './criterion';
 import type { Commit, StackHistory } from './git-history';

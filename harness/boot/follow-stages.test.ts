@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Deadline } from '../common/deadline';
 import { BootStageError, HarnessError } from '../common/errors';
 import { ConsoleLog } from '../console/console-log';
-import type { PointMark, StageMark } from '../report/types';
+import type { PointMark, StageMark } from '../results/types';
 import { findPoints, followStages, type StageSource } from './follow-stages';
 import { bootPoints, bootStages, type StageDef } from './stages';
 import { clientSpec } from '../client/client-spec';

@@ -4,7 +4,7 @@ import { BootStageError, ConsoleWaitError, HarnessError } from '../common/errors
 import { log } from '../common/log';
 import type { FailPattern } from '../console/console-log';
 import type { StartedQemuMachine } from '../qemu/qemu-machine';
-import type { PointMark, StageMark } from '../report/types';
+import type { PointMark, StageMark } from '../results/types';
 import { BOOT_FAIL_PATTERNS, type PointDef, type StageDef } from './stages';
 
 const debug = log('boot');

@@ -2,7 +2,7 @@ import { scaledMs, type ScaleBasis } from '../common/budgets';
 import type { Accel } from '../common/speed';
 import type { FailPattern } from '../console/console-log';
 import { DEFAULT_FAIL_PATTERNS } from '../console/fail-patterns';
-import { RESCUE_RETRY_S } from './kernel-args';
+import { RESCUE_RETRY_S } from './rescue-shell';
 import type { ClientSpec } from '../client/client-spec';
 
 /**

@@ -8,7 +8,7 @@ import type { RunContext } from '../common/run-context';
 import type { HostSpeed } from '../common/speed';
 import type { StartedLabNetwork, Tap } from '../network/lab-network';
 import { netdevId, QemuMachine, type StartedQemuMachine, type StopStep } from '../qemu/qemu-machine';
-import type { ClientTimeline, FaultMark, PointMark, StageMark } from '../report/types';
+import type { ClientTimeline, FaultMark, PointMark, StageMark } from '../results/types';
 import { writeClientScript } from '../server/client-scripts';
 import { followStages } from './follow-stages';
 import { clientScript, kernelArgs, validateRootArg } from './kernel-args';

@@ -8,7 +8,7 @@ import { log } from '../common/log';
 import { leaseIpOf } from '../boot/stages';
 import type { StartedThinClient } from '../boot/thin-client';
 import type { StartedLtspServer } from '../server/ltsp-server';
-import type { FaultMark } from '../report/types';
+import type { FaultMark } from '../results/types';
 import { faultHoldMs, faultLasts, faultScope, START, type FaultKind, type FaultSpec } from './fault-spec';
 
 const debug = log('fault');

@@ -9,7 +9,7 @@ import { bootSample } from './sample';
 import { repoRoot } from '../common/paths';
 import type { Baseline, BootSample } from './types';
 import { clientSpec } from '../client/client-spec';
-import { baselineProfile } from '../report/baseline';
+import { baselineProfile } from '../results/baseline';
 
 const CONFIG = { memoryMb: 384, nic: 'virtio-net-pci', union: true, client: clientSpec({ kind: 'stock' }) };
 

@@ -1,7 +1,7 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { BASELINES_DIR } from '../report/baseline';
-import { spread } from '../bench/stats';
+import { BASELINES_DIR } from '../results/baseline';
+import { spread } from '../common/spread';
 import { SetupError } from '../common/errors';
 import { clientSpecProblem } from '../client/client-spec';
 import { repoRoot } from '../common/paths';

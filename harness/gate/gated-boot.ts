@@ -1,8 +1,8 @@
 import type { ThinClient, StartedThinClient } from '../boot/thin-client';
 import { hostId } from './host-id';
 import type { StartedLab } from '../lab/lab';
-import type { ClientTimeline } from '../report/types';
-import { baselineProfile } from '../report/baseline';
+import type { ClientTimeline } from '../results/types';
+import { baselineProfile } from '../results/baseline';
 import { baselinePath, baselinesDir, loadBaseline, shownPath } from './baseline';
 import { dockerLabServers, HostSampler } from './host-sampler';
 import { judgeBoots, looksSlower } from './judge';

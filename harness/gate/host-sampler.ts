@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LAB_LABEL, RUN_LABEL } from '../common/run-context';
-import { qemuPids } from '../bench/host-load';
+import { qemuPids } from '../common/proc-stat';
 import { vcpuWaitMs, WaitSeries } from './guest-wait';
 import { cpuSecondsOfStat } from '../qemu/qemu-machine';
 import type { HostDuring } from './sample';

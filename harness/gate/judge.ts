@@ -1,4 +1,4 @@
-import { spread } from '../bench/stats';
+import { spread } from '../common/spread';
 import { clientLabel, sameClient } from '../client/client-spec';
 import { DEFAULT_GATE_POLICY, type GatePolicy } from './policy';
 import type { Baseline, BootConfig, BootSample, GateVerdict, Measured, StageVerdict } from './types';

@@ -1,6 +1,6 @@
 import type { ThinClient } from '../boot/thin-client';
 import type { StartedLab } from '../lab/lab';
-import { baselineProfile } from '../report/baseline';
+import { baselineProfile } from '../results/baseline';
 import { makeBaseline } from './baseline';
 import { hostId } from './host-id';
 import { bootRound } from './gated-boot';

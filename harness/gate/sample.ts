@@ -1,4 +1,4 @@
-import type { StageMark } from '../report/types';
+import type { StageMark } from '../results/types';
 import type { WaitSeries } from './guest-wait';
 import type { BootSample } from './types';
 

@@ -1,5 +1,5 @@
 import type { ClientSpec } from '../client/client-spec';
-import type { GateVerdict } from '../report/types';
+import type { GateVerdict } from '../results/types';
 
 /**
  * The regression gate's data: a baseline (fixtures/baselines/<profile>.json holds exactly
@@ -28,7 +28,7 @@ export const BASELINE_SCHEMA_VERSION = 2;
 
 export interface Baseline {
   schemaVersion: typeof BASELINE_SCHEMA_VERSION;
-  /** `${accel}-${cores}cpu-${client}`, e.g. tcg-2cpu-ltsp (report/baseline.ts baselineProfile). */
+  /** `${accel}-${cores}cpu-${client}`, e.g. tcg-2cpu-ltsp (results/baseline.ts baselineProfile). */
   profile: string;
   /** The guest speed factor of the run that recorded it (gate/guest-speed.ts: a probe boot to /init against 5 s). */
   speedFactor: number;
@@ -85,5 +85,5 @@ export interface BootSample {
  * schema live with the report). A row's stage is a stage id, or 'total' for QEMU start
  * to login; measuredMs is the median of the boots, scaled to the baseline's speed factor.
  */
-export type { GateVerdict } from '../report/types';
+export type { GateVerdict } from '../results/types';
 export type StageVerdict = GateVerdict['stages'][number];

@@ -156,7 +156,7 @@ async function listGuardRules(deadline: Deadline): Promise<{ cmd: Netfilter; tab
   return out;
 }
 
-/** What of a run's guard is still on the machine, one "iptables rule …" line each (harness/common/run-leftovers). */
+/** What of a run's guard is still on the machine, one "iptables rule …" line each (harness/lab/run-leftovers). */
 export async function hostGuardLeftovers(runId: string, deadline: Deadline): Promise<string[]> {
   return (await listGuardRules(deadline)).filter((r) => r.run === runId).map((r) => `${r.cmd} rule -t ${r.table} ${r.line}`);
 }

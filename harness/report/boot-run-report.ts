@@ -7,8 +7,8 @@ import { trackStoppable, type Stoppable } from '../common/teardown';
 import type { StartedLab } from '../lab/lab';
 import { finishResults, setImages, setSpeed, startResults, startedClientResult } from './lab-results';
 import { writeRunReport, type WrittenReport } from './run-report';
-import { errorFacts } from './run-facts';
-import type { RunResults } from './types';
+import { errorFacts } from '../results/run-facts';
+import type { RunResults } from '../results/types';
 
 /**
  * The report of one `./lab boot`: made as the run starts, written when it ends however

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { layoutLanes, renderHtmlReport, type StageConsoles } from './html-report';
-import { twoClientRun } from './results-fixture';
+import { twoClientRun } from '../results/results-fixture';
 import { clientSpec } from '../client/client-spec';
-import type { ClientResult } from './types';
+import type { ClientResult } from '../results/types';
 
 describe('renderHtmlReport', () => {
   const run = twoClientRun();

@@ -1,8 +1,8 @@
 import { deltaSeconds, seconds } from './stage-matrix';
-import { STAGE_KINDS, stageKind } from './stage-kinds';
+import { STAGE_KINDS, stageKind } from '../results/stage-kinds';
 import { clientLabel, sameClient } from '../client/client-spec';
-import { baselineProfile } from './baseline';
-import type { BaselineFacts, ClientResult, GateVerdict, RunResults, StageKind, TestResult } from './types';
+import { baselineProfile } from '../results/baseline';
+import type { BaselineFacts, ClientResult, GateVerdict, RunResults, StageKind, TestResult } from '../results/types';
 
 /*
  * One self-contained page per run (index.html beside results.json): inline CSS, inline

@@ -1,4 +1,4 @@
-import type { RunResults, TestResult } from './types';
+import type { RunResults, TestResult } from '../results/types';
 
 interface Case {
   classname: string;

@@ -2,9 +2,9 @@ import { availableParallelism } from 'node:os';
 import type { StartedThinClient } from '../boot/thin-client';
 import { calibrateCpu, type HostSpeed } from '../common/speed';
 import { DEFAULT_CLIENT_SPEC, type ClientSpec } from '../client/client-spec';
-import { baselineProfile, readBaseline } from './baseline';
-import { clientResult, hostFacts, imageFacts, loadNow } from './run-facts';
-import { RESULTS_SCHEMA_VERSION, type ClientResult, type ClientTimeline, type RunKind, type RunOutcome, type RunResults } from './types';
+import { baselineProfile, readBaseline } from '../results/baseline';
+import { clientResult, hostFacts, imageFacts, loadNow } from '../results/run-facts';
+import { RESULTS_SCHEMA_VERSION, type ClientResult, type ClientTimeline, type RunKind, type RunOutcome, type RunResults } from '../results/types';
 
 /**
  * A run's results as it starts: host facts from the measured speed (or, when the lab

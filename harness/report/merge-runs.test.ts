@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../common/errors';
 import { mergeRuns, readMergeInputs, writeMergedReport, type MergeInput } from './merge-runs';
-import { resultsSchemaErrors } from './results-schema';
+import { resultsSchemaErrors } from '../results/results-schema';
 import { writeRunReport } from './run-report';
-import type { RunResults, ShardRef, TestResult } from './types';
+import type { RunResults, ShardRef, TestResult } from '../results/types';
 
 const test = (id: string, outcome: TestResult['outcome'] = 'pass', file = 'scenarios/a.e2e.ts'): TestResult => ({ id, title: id.replace(/\//g, ' '), outcome, durationMs: 10, clients: [], file });
 

@@ -1,9 +1,9 @@
 import { cpSync, existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { UsageError } from '../common/errors';
-import { readRunResults } from './run-diff';
-import { REPORT_FILES, writeRunReport, type WrittenReport } from './run-report';
-import type { ClientResult, RunResults, ShardRef, TestResult } from './types';
+import { readRunResults, REPORT_FILES } from '../results/results-file';
+import { writeRunReport, type WrittenReport } from './run-report';
+import type { ClientResult, RunResults, ShardRef, TestResult } from '../results/types';
 
 /*
  * `./lab report --merge DIR...`: the shards of one `./lab test --shard I/N` run, each

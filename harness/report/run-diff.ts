@@ -1,42 +1,9 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
-import { UsageError } from '../common/errors';
-import { REPORTS_ROOT } from '../common/paths';
-import { REPORT_FILES } from './run-report';
-import { resultsSchemaErrors } from './results-schema';
 import { deltaSeconds, seconds } from './stage-matrix';
-import type { ClientResult, RunResults, TestResult } from './types';
+import type { ClientResult, RunResults, TestResult } from '../results/types';
 
 import { clientLabel, sameClient } from '../client/client-spec';
 
 const GAP = '  ';
-
-/** A run named on the command line: a folder, a folder in reports/ (its run id), or 'latest'. */
-export function resolveRunDir(arg: string | undefined): string {
-  const name = arg ?? 'latest';
-  const candidates = isAbsolute(name) || name.startsWith('.') || name.includes('/') ? [resolve(name)] : [join(REPORTS_ROOT, name), resolve(name)];
-  for (const dir of candidates) {
-    if (existsSync(join(dir, REPORT_FILES.results))) return dir;
-    if (existsSync(dir) && statSync(dir).isFile() && dir.endsWith('.json')) return resolve(dir, '..');
-  }
-  throw new UsageError(`no run report '${name}': no ${REPORT_FILES.results} in ${candidates.join(' or ')}`, {
-    hint: arg === undefined ? 'run ./lab boot (or test, bench) first' : 'give a run id from reports/, a run folder, or latest',
-  });
-}
-
-/** A run folder's results.json, checked against the schema. */
-export function readRunResults(dir: string): RunResults {
-  const file = join(dir, REPORT_FILES.results);
-  let data: unknown;
-  try {
-    data = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new UsageError(`${file} is not JSON: ${e instanceof Error ? e.message : String(e)}`);
-  }
-  const errors = resultsSchemaErrors(data);
-  if (errors.length > 0) throw new UsageError(`${file} is not a results.json this lab can read:\n${errors.slice(0, 8).join('\n')}`);
-  return data as RunResults;
-}
 
 /**
  * Per stage, what it took in run A and in run B, the difference and its ratio; tests

@@ -3,9 +3,9 @@ import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HarnessError } from '../common/errors';
-import { readBaseline } from './baseline';
-import { LogSlicer } from './log-slices';
-import { twoClientRun } from './results-fixture';
+import { readBaseline } from '../results/baseline';
+import { LogSlicer } from '../results/log-slices';
+import { twoClientRun } from '../results/results-fixture';
 import { formatReportDiff } from './run-diff';
 import { clientSpec } from '../client/client-spec';
 import { stageConsoles, writeRunReport } from './run-report';

@@ -1,15 +1,13 @@
-import { existsSync, lstatSync, mkdirSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, renameSync, symlinkSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { HarnessError } from '../common/errors';
 import { REPORTS_ROOT } from '../common/paths';
 import { renderHtmlReport, type StageConsoles } from './html-report';
 import { renderJunit } from './junit-xml';
-import { resultsSchemaErrors } from './results-schema';
-import { readConsoleLog, type ConsoleFileLine } from './run-facts';
-import type { RunResults } from './types';
-
-/** The files a run report is made of, in its folder. */
-export const REPORT_FILES = { results: 'results.json', junit: 'junit.xml', html: 'index.html' } as const;
+import { atomicWrite, REPORT_FILES, writeResultsFile } from '../results/results-file';
+import { resultsSchemaErrors } from '../results/results-schema';
+import { readConsoleLog, type ConsoleFileLine } from '../results/run-facts';
+import type { RunResults } from '../results/types';
 
 /** Lines of one stage the page carries for a click (the rest is in the console log). */
 const STAGE_LINES = 300;
@@ -36,12 +34,12 @@ export function writeRunReport(dir: string, results: RunResults, reportsRoot = R
     junit: join(dir, REPORT_FILES.junit),
     html: join(dir, REPORT_FILES.html),
   };
-  atomicWrite(out.results, `${JSON.stringify(results, null, 2)}\n`);
+  writeResultsFile(out.results, results);
   atomicWrite(out.junit, renderJunit(results));
   atomicWrite(out.html, renderHtmlReport(results, stageConsoles(dir, results)));
   pointLatest(dir, reportsRoot);
   const errors = resultsSchemaErrors(results);
-  if (errors.length > 0) throw new HarnessError(`${out.results} does not match harness/report/results.schema.json:\n${errors.slice(0, 12).join('\n')}`);
+  if (errors.length > 0) throw new HarnessError(`${out.results} does not match harness/results/results.schema.json:\n${errors.slice(0, 12).join('\n')}`);
   return out;
 }
 
@@ -94,16 +92,5 @@ function isLink(p: string): boolean {
     return lstatSync(p).isSymbolicLink();
   } catch {
     return false;
-  }
-}
-
-function atomicWrite(file: string, text: string): void {
-  writeFileSync(`${file}.tmp`, text);
-  try {
-    renameSync(`${file}.tmp`, file);
-  } catch (e) {
-    // e.g. a folder where the file should be: the temp file would stay beside it.
-    rmSync(`${file}.tmp`, { force: true });
-    throw e;
   }
 }

@@ -2,7 +2,7 @@ import type { HostSpeed } from '../common/speed';
 import { finishResults, setImages, setSpeed, startResults } from './lab-results';
 import type { ClientSpec } from '../client/client-spec';
 import { writeRunReport, type WrittenReport } from './run-report';
-import type { RunResults, TestResult, TestSelection } from './types';
+import type { RunResults, TestResult, TestSelection } from '../results/types';
 
 /**
  * The report of a `./lab test` run, one test at a time: written after every test, so

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { formatTimelineTable } from './timeline-table';
-import type { ClientTimeline } from './types';
+import type { ClientTimeline } from '../results/types';
 import { clientSpec } from '../client/client-spec';
 
 const mark = (stage: string, label: string, t: number, line = `${stage} line`): ClientTimeline['stages'][number] =>

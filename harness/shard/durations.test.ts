@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SetupError, UsageError } from '../common/errors';
-import type { RunResults } from '../report/types';
+import type { RunResults } from '../results/types';
 import { defaultFileMs, durationsFromResults, readDurations, writeDurations, type TestDurations } from './durations';
 
 function testRun(edit: (r: RunResults) => void = () => undefined): RunResults {

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { SetupError, UsageError } from '../common/errors';
 import { FIXTURES_DIR, repoRoot } from '../common/paths';
-import type { RunResults } from '../report/types';
+import type { RunResults } from '../results/types';
 
 /**
  * fixtures/test-durations.json: what each end-to-end file took on a recorded run, the

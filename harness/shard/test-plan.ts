@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { UsageError } from '../common/errors';
 import { repoRoot } from '../common/paths';
-import type { ShardRef, TestSelection } from '../report/types';
+import type { ShardRef, TestSelection } from '../results/types';
 import { defaultFileMs, type TestDurations } from './durations';
 import { partitionFiles, type Shard } from './partition';
 import { DEFAULT_TIER, tierGrep, type Tier } from './tiers';

@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BenchReport } from '../bench/types';
 import type { HostSpeed } from '../common/speed';
-import { benchResults } from './bench-results';
-import { finishResults, startResults } from './lab-results';
+import { benchResults } from '../bench/bench-results';
+import { finishResults, startResults } from '../report/lab-results';
 import { resultsSchemaErrors } from './results-schema';
 import { twoClientRun } from './results-fixture';
 import { clientResult } from './run-facts';
-import { TestRunReport } from './test-run-report';
+import { TestRunReport } from '../report/test-run-report';
 import type { ClientTimeline, RunResults } from './types';
 import { CLIENT_KINDS, clientSpec } from '../client/client-spec';
 

@@ -3,7 +3,7 @@ import type { ClientSpec } from '../client/client-spec';
 /**
  * The data a run report is made of. A client's boot as the harness sees it is a
  * ClientTimeline; what a run leaves on disk is results.json, exactly a RunResults,
- * whose shape harness/report/results.schema.json fixes (and the writer checks).
+ * whose shape harness/results/results.schema.json fixes (and the writer checks).
  */
 
 export interface StageMark {
@@ -83,7 +83,7 @@ export type RunKind = 'boot' | 'test' | 'bench';
 export type RunOutcome = 'pass' | 'fail' | 'interrupted';
 export type TestOutcome = 'pass' | 'fail' | 'skipped' | 'interrupted';
 
-/** What the segment that ends at a stage is mostly spent in (report/stage-kinds.ts). */
+/** What the segment that ends at a stage is mostly spent in (results/stage-kinds.ts). */
 export type StageKind = 'firmware' | 'network' | 'kernel' | 'initramfs' | 'nbd' | 'userspace' | 'other';
 
 export interface HostFacts {

@@ -2,11 +2,11 @@ import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { useTempEnvDir } from './temp-env-dir';
-import { Deadline } from './deadline';
-import { SetupError } from './errors';
+import { useTempEnvDir } from '../common/temp-env-dir';
+import { Deadline } from '../common/deadline';
+import { SetupError } from '../common/errors';
 import { fateOf, orphanBuildContainer, reap, RULE_CHAINS, RunOwners } from './reaper';
-import { processStartTime } from './state-root';
+import { processStartTime } from '../common/state-root';
 
 describe('reaper: build containers no run label vouches for', () => {
   it('is an orphan when the build.sh its name carries is gone, or the pid is now another program', () => {

@@ -1,8 +1,8 @@
-import type { BenchReport, CaseResult } from '../bench/types';
+import type { BenchReport, CaseResult } from './types';
 import type { HostSpeed } from '../common/speed';
-import { finishResults, setImages, startResults } from './lab-results';
-import { clientResult } from './run-facts';
-import type { ClientTimeline, ErrorFacts, RunResults, TestResult } from './types';
+import { finishResults, setImages, startResults } from '../report/lab-results';
+import { clientResult } from '../results/run-facts';
+import type { ClientTimeline, ErrorFacts, RunResults, TestResult } from '../results/types';
 
 /** Boots a case's page draws at most (a concurrency case boots dozens). */
 const MAX_CLIENTS_PER_CASE = 12;

@@ -6,7 +6,7 @@ import { clientSpecSchema } from '../client/client-spec';
 import type { RunResults } from './types';
 
 /** The JSON Schema of results.json, kept beside this file (and read from the repo, so build/ needs no copy). */
-export const RESULTS_SCHEMA_FILE = join(repoRoot(), 'harness', 'report', 'results.schema.json');
+export const RESULTS_SCHEMA_FILE = join(repoRoot(), 'harness', 'results', 'results.schema.json');
 
 let compiled: ValidateFunction | undefined;
 

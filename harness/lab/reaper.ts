@@ -1,13 +1,13 @@
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Deadline } from './deadline';
-import { execCommand } from './exec';
-import { log } from './log';
+import type { Deadline } from '../common/deadline';
+import { execCommand } from '../common/exec';
+import { log } from '../common/log';
 import { removeServerCgroups, serverCgroupRuns } from '../server/server-init';
 import { reapHostGuards } from '../network/host-guard';
-import { ARTEFACT_LABEL, LAB_LABEL, OWNER_LABEL, RUN_LABEL } from './run-context';
-import { checkStateRoot, ownerAlive, processStartTime, RUN_MARKER } from './state-root';
-import { removeIfEmpty } from './writable-dir';
+import { ARTEFACT_LABEL, LAB_LABEL, OWNER_LABEL, RUN_LABEL } from '../common/run-context';
+import { checkStateRoot, ownerAlive, processStartTime, RUN_MARKER } from '../common/state-root';
+import { removeIfEmpty } from '../common/writable-dir';
 
 const debug = log('reaper');
 

@@ -1,11 +1,11 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Deadline } from './deadline';
-import { execCommand } from './exec';
+import type { Deadline } from '../common/deadline';
+import { execCommand } from '../common/exec';
 import { serverCgroupDirs } from '../server/server-init';
 import { RULE_CHAINS } from './reaper';
 import { hostGuardLeftovers } from '../network/host-guard';
-import { RUN_LABEL, stateRoot, type RunContext } from './run-context';
+import { RUN_LABEL, stateRoot, type RunContext } from '../common/run-context';
 
 /**
  * What of a run is still on this machine after its teardown, one line per thing
