@@ -87,7 +87,7 @@ export function parseBisectArgs(argv: readonly string[]): BisectArgs {
   const gate = o.has('slower-than-baseline');
   let criterion: BisectCriterion = { kind: 'boot' };
   if (stage !== undefined) {
-    const ids = bootStages({ union: true }).map((s) => s.id);
+    const ids: readonly string[] = bootStages({ union: true }).map((s) => s.id);
     if (!ids.includes(stage)) throw new UsageError(`--stage '${stage}' is not a boot stage`, { hint: `one of: ${ids.join(' ')}` });
     if (gate) throw new UsageError('--stage and --slower-than-baseline do not go together: the gate judges the whole boot to login');
     criterion = { kind: 'stage', stage, ...(budget === undefined ? {} : { budgetS: intOption(budget, 'budget', 1, 3600, 0, ' s') }) };

@@ -29,6 +29,7 @@ import {
   clientLabel,
   clientSpec,
   type ClientSpec,
+  type BootStageId,
 } from '../harness/index';
 import { parseBootArgs, type BootOptions } from './args';
 import { compareBoots, configureClient } from './compare';
@@ -200,7 +201,7 @@ async function writeReportOf(report: BootRunReport, failed: unknown): Promise<st
 }
 
 /** Stages a client fails at while dracut runs (after "Run /init", before switch_root): it can reach dracut's shell. */
-const INITRAMFS_FAILURES = new Set(['nbd', 'root', 'union', 'switch-root']);
+const INITRAMFS_FAILURES: ReadonlySet<string> = new Set<BootStageId>(['nbd', 'root', 'union', 'switch-root']);
 
 /**
  * --keep: the lab stays up, whether the boots passed or failed, until Ctrl-C or `./lab

@@ -38,6 +38,7 @@ export { parseServerInit, serviceCommand, SERVER_INITS, type ServerInit, type Se
 export { buildImages, cacheDir, clientImages, manifestClients, type ClientImages, ensureImages, isIdleBuildLine, checkServedImages, imageKeys, isExt4Image, readManifest, VM_IMAGES_DIR, type ImageManifest } from './images/image-set';
 export { checkRootHash, sha256File, type Rebuildable } from './images/cache-check';
 export { bareBootStages, bootPoints, type PointDef, bootStages, BOOT_FAIL_PATTERNS, RESCUE_PROMPT, RESCUE_SHELL, SHELL_PROMPT, type StageDef } from './boot/stages';
+export { BOOT_STAGE_IDS, type BootStageId, type StageId } from './results/stage-ids';
 export { followStages, type FollowStagesOptions, type StageSource } from './boot/follow-stages';
 export { clientScript, DHCP_ROOT_ARG, kernelArgs, rootFromDhcp, validateAppend, validateRootArg, validateRootPath, ROOT_PLACEHOLDERS } from './boot/kernel-args';
 export { RESCUE_ARGS, RESCUE_RETRY_S } from './boot/rescue-shell';

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import type { BootStageId } from '../results/stage-ids';
 import type { StageMark } from '../results/types';
 import { CHAIN_SEGMENTS, chainSegments, loginMs, spanMs } from './chain-breakdown';
 
@@ -38,7 +39,7 @@ describe('chain breakdown', () => {
 
   it('spanMs and loginMs read a timeline; null is QEMU start', () => {
     expect(spanMs(LAB, [null, 'dhcp'])).to.equal(5600);
-    expect(spanMs(LAB, ['dhcp', 'nope'])).to.equal(undefined);
+    expect(spanMs(LAB, ['dhcp', 'nope' as BootStageId])).to.equal(undefined);
     expect(loginMs(LAB)).to.equal(83900);
     expect(loginMs([])).to.equal(undefined);
   });

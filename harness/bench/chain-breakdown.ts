@@ -1,7 +1,8 @@
+import type { BootStageId } from '../results/stage-ids';
 import type { StageMark } from '../results/types';
 
 /** A span between two stage ids; null is QEMU start. */
-type Span = readonly [from: string | null, to: string];
+type Span = readonly [from: BootStageId | null, to: BootStageId];
 
 export interface SegmentDef {
   id: string;
@@ -27,7 +28,7 @@ export const CHAIN_SEGMENTS: readonly SegmentDef[] = [
 
 /** ms of a span of a timeline, or undefined when a stage is missing. */
 export function spanMs(marks: readonly StageMark[], [from, to]: Span): number | undefined {
-  const at = (id: string | null): number | undefined => (id === null ? 0 : marks.find((m) => m.stage === id)?.t);
+  const at = (id: BootStageId | null): number | undefined => (id === null ? 0 : marks.find((m) => m.stage === id)?.t);
   const a = at(from);
   const b = at(to);
   return a === undefined || b === undefined ? undefined : b - a;

@@ -6,6 +6,9 @@ import { ConsoleWaitError } from '../common/errors';
 import { ConsoleLog, type ConsoleMatch, type FailPattern } from '../console/console-log';
 import { BOOT_FAIL_PATTERNS, SHELL_PROMPT, bootStages, leaseIpOf, type StageDef } from './stages';
 import { FIXTURES_DIR } from '../common/paths';
+import { CLIENT_KINDS, clientSpec } from '../client/client-spec';
+import { BOOT_STAGE_IDS } from '../results/stage-ids';
+import { bareBootStages, bootPoints } from './stages';
 
 /**
  * A real union boot of c1 (PXE, NBD root, unionfs-fuse, autologin, one command), as
@@ -262,4 +265,18 @@ describe('the lease address (leaseIpOf)', function () {
     // Cut inside the address: no address rather than a wrong one (10.83.0.12).
     expect(leaseIpOf('net0: 10.83.0.12')).to.equal(undefined);
   });
+});
+
+describe('stage ids: one list (results/stage-ids.ts)', () => {
+  for (const kind of CLIENT_KINDS) {
+    for (const union of [true, false]) {
+      it(`${kind} client, union ${union ? 'on' : 'off'}: its stages are BOOT_STAGE_IDS in that order`, () => {
+        const client = clientSpec({ kind });
+        expect(bootStages({ union, client }).map((s) => s.id)).to.deep.equal([...BOOT_STAGE_IDS]);
+        const bare = bareBootStages({ union, client }).map((s) => s.id);
+        expect(bare, 'a bare boot: some of them, in the same order').to.deep.equal(BOOT_STAGE_IDS.filter((id) => bare.includes(id)));
+        for (const p of bootPoints(client)) expect(BOOT_STAGE_IDS as readonly string[], `point ${p.id}`).to.include(p.stage);
+      });
+    }
+  }
 });

@@ -4,6 +4,7 @@ import type { FailPattern } from '../console/console-log';
 import { DEFAULT_FAIL_PATTERNS } from '../console/fail-patterns';
 import { RESCUE_RETRY_S } from './rescue-shell';
 import type { ClientSpec } from '../client/client-spec';
+import type { BootStageId, StageId } from '../results/stage-ids';
 
 /**
  * One boot milestone, stamped from the console, and how long it may take after the
@@ -18,7 +19,7 @@ import type { ClientSpec } from '../client/client-spec';
  *   banner, DHCP's retries, dracut's address probe and link-up wait in real time.
  */
 export interface StageDef {
-  id: string;
+  id: StageId;
   label: string;
   pattern: RegExp;
   budgetS: Readonly<Record<Accel, number>>;
@@ -46,7 +47,7 @@ export interface PointDef {
   id: string;
   label: string;
   /** The stage it is inside (the span from the stage before it up to this stage's mark). */
-  stage: string;
+  stage: BootStageId;
   pattern: RegExp;
 }
 
@@ -126,7 +127,7 @@ export function bootPoints(_client: ClientSpec): PointDef[] {
  */
 export function bareBootStages(opts: StageOptions): StageDef[] {
   const pxe = new Map(bootStages(opts).map((s) => [s.id, s]));
-  const reuse = (id: string): StageDef => pxe.get(id) as StageDef;
+  const reuse = (id: BootStageId): StageDef => pxe.get(id) as StageDef;
   return [
     // From QEMU start: SeaBIOS loads the kernel from fw_cfg itself.
     { ...reuse('kernel'), budgetS: budget(60, 15) },

@@ -1,10 +1,11 @@
+import type { BootStageId } from './stage-ids';
 import type { StageKind } from './types';
 
 /**
  * What the time up to each boot stage (from the previous one) is mostly spent in, by
  * stage id (boot/stages.ts): the waterfall colours its segments by it.
  */
-const KIND_OF: Readonly<Record<string, StageKind>> = {
+const KIND_OF: Readonly<Record<BootStageId, StageKind>> = {
   ipxe: 'firmware', // SeaBIOS, option ROM scan, iPXE's banner
   dhcp: 'network', // iPXE's DHCP
   fetched: 'network', // TFTP script, HTTP vmlinuz + initrd
@@ -21,5 +22,5 @@ const KIND_OF: Readonly<Record<string, StageKind>> = {
 export const STAGE_KINDS: readonly StageKind[] = ['firmware', 'network', 'kernel', 'initramfs', 'nbd', 'userspace', 'other'];
 
 export function stageKind(stage: string): StageKind {
-  return KIND_OF[stage] ?? 'other';
+  return (KIND_OF as Readonly<Record<string, StageKind>>)[stage] ?? 'other';
 }
