@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { BENCH_CASES, CLIENT_DIMENSIONS, CLIENT_KINDS, clientKey, clientSpec, DEFAULT_BENCH_CASES, DHCP_ROOT_ARG, type ClientSpec, parseFaults, parseServerInit, parseShard, parseTier, rootFromDhcp, UsageError, validateAppend, validateGrep, validateRootArg, validateRootPath, type FaultSpec, type ServerInit, type TestArgs } from '../harness/index';
+import { BENCH_CASES, CLIENT_DIMENSIONS, CLIENT_KINDS, clientKey, clientSpec, DEFAULT_BENCH_CASES, DHCP_ROOT_ARG, type ClientSpec, parseFaults, parseServerInit, parseShard, parseTier, ROOT_EXPORT, rootFromDhcp, UsageError, validateAppend, validateGrep, validateRootArg, validateRootPath, type FaultSpec, type ServerInit, type TestArgs } from '../harness/index';
 
 export interface BootOptions {
   clients: number;
@@ -180,7 +180,7 @@ export function parseBootArgs(argv: readonly string[]): BootOptions {
     keep: o.has('keep'),
     json: o.has('json'),
     union: !o.has('no-union'),
-    exportName: (o.get('export') as string | undefined) ?? 'root',
+    exportName: (o.get('export') as string | undefined) ?? ROOT_EXPORT,
     nic,
     macs,
     compare: o.has('compare'),

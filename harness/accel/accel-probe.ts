@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { SERIAL_CONSOLE_ARG } from '../boot/kernel-args';
 import { bootStages } from '../boot/stages';
 import type { Deadline } from '../common/deadline';
 import { ConsoleWaitError } from '../common/errors';
@@ -13,7 +14,7 @@ import { QemuMachine } from '../qemu/qemu-machine';
 const debug = log('accel');
 
 /** The kernel line of the probe: the serial console, and a panic ends QEMU at once (-no-reboot). */
-export const PROBE_APPEND = 'console=ttyS0,115200 panic=-1';
+export const PROBE_APPEND = `${SERIAL_CONSOLE_ARG} panic=-1`;
 
 export interface ProbeSpec {
   accel: Accel;

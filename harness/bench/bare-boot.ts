@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { followStages } from '../boot/follow-stages';
+import { SERIAL_CONSOLE_ARG } from '../boot/kernel-args';
 import { bareBootStages, bootBudgetMs, stageBudgetMs } from '../boot/stages';
 import { stepDeadline } from '../common/run-deadline';
 import type { HostSpeed } from '../common/speed';
@@ -33,7 +34,7 @@ export interface BareBoot {
 
 /** The kernel command line of a bare boot: the lab's, with a local disk for the NBD root. */
 export function bareAppend(union: boolean): string {
-  return `root=/dev/vda ro console=ttyS0,115200${union ? ' rd.unionfs=1' : ''}`;
+  return `root=/dev/vda ro ${SERIAL_CONSOLE_ARG}${union ? ' rd.unionfs=1' : ''}`;
 }
 
 /**

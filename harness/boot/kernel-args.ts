@@ -4,6 +4,12 @@ import { servedBootPaths } from '../server/boot-files';
 import { RESCUE_ARGS } from './rescue-shell';
 import { parseTestDelay, TEST_DELAY_ARG } from './test-delay';
 
+/**
+ * The kernel's console on the guest's first serial port, which QEMU gives the harness
+ * (-serial): every client, the accelerator probe and a bare boot pass it.
+ */
+export const SERIAL_CONSOLE_ARG = 'console=ttyS0,115200';
+
 /** x86 COMMAND_LINE_SIZE is 2048; leave room for what the lab itself passes. */
 const MAX_APPEND = 1024;
 
@@ -115,7 +121,7 @@ export function kernelArgs(spec: KernelArgsSpec): string {
     expandRootTemplate('--root-arg', root, { server: '${next-server}', exportName: spec.exportName }),
     'rd.neednet=1',
     rootFromDhcp(root) ? INITRAMFS_DHCP_ARGS : LEASE_IP_ARGS,
-    'console=ttyS0,115200',
+    SERIAL_CONSOLE_ARG,
   ];
   if (spec.union) args.push('rd.unionfs=1');
   if (spec.rescueShell) args.push(...RESCUE_ARGS);

@@ -7,6 +7,7 @@ import { execCommand } from '../common/exec';
 import { log } from '../common/log';
 import { leaseIpOf } from '../boot/stages';
 import type { StartedThinClient } from '../boot/thin-client';
+import { NBD_PORT } from '../server/boot-files';
 import type { StartedLtspServer } from '../server/ltsp-server';
 import type { FaultMark } from '../results/types';
 import { faultHoldMs, faultLasts, faultScope, START, type FaultKind, type FaultSpec } from './fault-spec';
@@ -134,7 +135,6 @@ interface Applied {
 
 /** An NBD request's header (doc/proto.md in the nbd sources): magic, flags, type, cookie, offset, length. */
 const NBD_REQUEST_BYTES = 28;
-const NBD_PORT = 10809;
 
 /** The client's address, from the DHCP lease its boot reported. */
 function clientIp(c: StartedThinClient): string | undefined {

@@ -25,6 +25,7 @@ import { DEFAULT_CLIENT_SPEC, type ClientSpec } from '../client/client-spec';
 import { LabNetwork, type StartedLabNetwork } from '../network/lab-network';
 import type { ServedImages, ServerFile, StartedLtspServer } from '../server/ltsp-server';
 import { writeDefaultScript } from '../server/client-scripts';
+import { ROOT_EXPORT } from '../server/boot-files';
 import { serverExports } from '../server/nbd-exports';
 import { describeHeld, PAUSED, readHeldFacts } from '../server/held-server';
 import { clientScript, expandRootTemplate, kernelArgs, validateRootPath } from '../boot/kernel-args';
@@ -129,7 +130,7 @@ export class Lab {
    * e.g. 'nbd:{server}:root:ext4'; {export} is filled in here, {server} by the server
    * (its own address). iPXE is not sent it.
    */
-  withRootPath(template: string, exportName = 'root'): this {
+  withRootPath(template: string, exportName = ROOT_EXPORT): this {
     return this.withServerEnv({ LAB_ROOT_PATH: expandRootTemplate('--root-path', validateRootPath(template), { server: '{server}', exportName }) });
   }
 
@@ -250,7 +251,7 @@ export class Lab {
       throw e;
     }
     // A client without a script of its own boots the lab's default: its default kind, the root export, with the union.
-    writeDefaultScript(this.run, clientScript('default', kernelArgs({ exportName: 'root', union: true }), this.defaultClient));
+    writeDefaultScript(this.run, clientScript('default', kernelArgs({ exportName: ROOT_EXPORT, union: true }), this.defaultClient));
     const lab = new StartedLab(this.run, network, speed, reportDir, manifest, served, this.defaultClient);
     trackStoppable(lab, true);
     const serverStarting = (async (): Promise<StartedLtspServer> => {

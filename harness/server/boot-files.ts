@@ -1,4 +1,17 @@
 import { CLIENT_KINDS, type ClientKind } from '../client/client-spec';
+import { NBD_DEFAULT_PORT } from '../nbd/nbd-protocol';
+
+/**
+ * The NBD export the clients' root is served as: the [root] section of
+ * vm-images/server/rootfs/etc/nbd-server/config (served-facts.test.ts holds the shell to these).
+ */
+export const ROOT_EXPORT = 'root';
+
+/** Where the server holds the clients' root image: that export's exportname, ltsp-server-config's ROOT_IMAGE. */
+export const SERVED_ROOT_IMAGE = '/srv/ltsp/root.ext4';
+
+/** The port nbd-server listens on (IANA's for NBD): [generic] port in its config, ltsp-nbd-persist's default. */
+export const NBD_PORT = NBD_DEFAULT_PORT;
 
 /** The server's TFTP root, which busybox httpd serves too (vm-images/server: LAB_TFTP_ROOT in ltsp-server-config). */
 export const TFTP_ROOT = '/srv/tftp';
@@ -41,7 +54,7 @@ export interface ServedImages {
 export function servedMounts(images: ServedImages): { source: string; target: string; mode: 'ro' }[] {
   const at = (path: string): string => `${TFTP_ROOT}/${path}`;
   const mounts = [
-    { source: images.rootImage, target: '/srv/ltsp/root.ext4', mode: 'ro' as const },
+    { source: images.rootImage, target: SERVED_ROOT_IMAGE, mode: 'ro' as const },
     { source: images.kernel, target: at(ROOT_BOOT_PATHS.kernel), mode: 'ro' as const },
     { source: images.initrd, target: at(ROOT_BOOT_PATHS.initrd), mode: 'ro' as const },
   ];
