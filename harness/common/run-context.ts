@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
-import { checkStateRoot, isRunId, NEW_STATE_PREFIX, processStartTime, RUN_MARKER, runMarkerText, stateRoot } from './state-root';
+import { bridgeName, isRunId, networkName, tapName } from './resource-names';
+import { checkStateRoot, NEW_STATE_PREFIX, processStartTime, RUN_MARKER, runMarkerText, stateRoot } from './state-root';
 
 /** The docker label every lab resource carries; its value is the run id. */
 export const LAB_LABEL = 'ltsp-lab';
@@ -74,18 +75,18 @@ export class RunContext {
   }
 
   get networkName(): string {
-    return `ltsp-lab-${this.id}`;
+    return networkName(this.id);
   }
 
   get bridgeName(): string {
-    return `ltl${this.id}`;
+    return bridgeName(this.id);
   }
 
   tapName(index: number): string {
-    return `ltt${this.id}c${index}`;
+    return tapName(this.id, index);
   }
 
   get serverName(): string {
-    return `ltsp-lab-${this.id}-server`;
+    return `${networkName(this.id)}-server`;
   }
 }

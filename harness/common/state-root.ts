@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SetupError } from './errors';
 import { readProcStat, statField } from './proc-stat';
+import { isRunId, pendingPattern } from './resource-names';
 import { refusePseudoFs, writableDirLevels } from './writable-dir';
 
 /**
@@ -14,10 +15,7 @@ export function stateRoot(): string {
   return process.env.LTSP_LAB_STATE ?? '/run/ltsp-lab';
 }
 
-/** A run id: 6 base-36 characters, short enough for 15-character interface names (ltl<id>, ltt<id>c<n>). */
-export function isRunId(s: string): boolean {
-  return /^[a-z0-9]{6}$/.test(s);
-}
+export { isRunId };
 
 /** A state folder being registered: `.new-<run id>-<pid>` until it is renamed to the run id. */
 export const NEW_STATE_PREFIX = '.new-';
@@ -37,7 +35,7 @@ export const ACCEL_VERDICT_FILE = 'accel-verdict.json';
 const ROOT_FILE = new RegExp(`^${ACCEL_VERDICT_FILE.replace(/\./g, '\\.')}(\\.\\d+\\.tmp)?$`);
 /** The write probe of writable-dir, left only by a process killed between its two calls. */
 const WRITE_PROBE = /^\.write-probe-\d+$/;
-const PENDING = new RegExp(`^${NEW_STATE_PREFIX.replace('.', '\\.')}([a-z0-9]{6})-(\\d+)$`);
+const PENDING = pendingPattern(NEW_STATE_PREFIX);
 
 /** The kernel's start time of a process (clock ticks since boot, /proc/PID/stat field 22), or null. */
 export function processStartTime(pid: number): string | null {

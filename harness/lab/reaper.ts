@@ -8,6 +8,7 @@ import { reapHostGuards } from '../network/host-guard';
 import { ARTEFACT_LABEL, LAB_LABEL, OWNER_LABEL, RUN_LABEL } from '../common/run-context';
 import { checkStateRoot, ownerAlive, processStartTime, RUN_MARKER } from '../common/state-root';
 import { removeIfEmpty } from '../common/writable-dir';
+import { lossComment, ruleCommentPattern, tapLinkPattern } from '../common/resource-names';
 
 const debug = log('reaper');
 
@@ -206,8 +207,8 @@ export async function reap(opts: ReapOptions): Promise<ReapReport> {
   // Taps and rules with no network of a dead run: judged by their network's owner (a
   // live run's network), else by what else of the run is known; unknown stays.
   const links = await execCommand('ip', ['-o', 'link', 'show'], { deadline, allowFailure: true });
-  for (const m of links.stdout.matchAll(/^\d+: ltt([a-z0-9]{6})c\d+[:@]/gm)) {
-    const run = m[1] as string;
+  for (const m of links.stdout.matchAll(tapLinkPattern())) {
+    const run = m[2] as string;
     if (!done.has(run) && doomed(run, owners.owner(run))) {
       done.add(run);
       await removeTaps(run, report, deadline);
@@ -215,7 +216,7 @@ export async function reap(opts: ReapOptions): Promise<ReapReport> {
   }
   for (const chain of RULE_CHAINS) {
     const rules = await execCommand('iptables', ['-S', chain], { deadline, allowFailure: true });
-    const runs = new Set([...rules.stdout.matchAll(/--comment "?ltsp-lab:([a-z0-9]{6})(?![a-z0-9])/g)].map((m) => m[1] as string));
+    const runs = new Set([...rules.stdout.matchAll(ruleCommentPattern(undefined, 'g'))].map((m) => m[1] as string));
     for (const run of runs) if (doomed(run, owners.owner(run))) await removeRules(run, chain, report, deadline);
   }
   report.rules += await reapHostGuards((run) => doomed(run, owners.owner(run)), deadline);
@@ -277,7 +278,7 @@ function safeReaddir(dir: string): string[] {
 
 async function removeTaps(run: string, report: ReapReport, deadline: Deadline): Promise<void> {
   const links = await execCommand('ip', ['-o', 'link', 'show'], { deadline, allowFailure: true });
-  for (const m of links.stdout.matchAll(new RegExp(`^\\d+: (ltt${run}c\\d+)[:@]`, 'gm'))) {
+  for (const m of links.stdout.matchAll(tapLinkPattern(run))) {
     const tap = m[1] as string;
     await execCommand('ip', ['link', 'del', 'dev', tap], { deadline, allowFailure: true });
     report.taps.push(tap);
@@ -287,10 +288,10 @@ async function removeTaps(run: string, report: ReapReport, deadline: Deadline): 
 async function removeRules(run: string, chain: string, report: ReapReport, deadline: Deadline): Promise<void> {
   const rules = await execCommand('iptables', ['-S', chain], { deadline, allowFailure: true });
   for (const line of rules.stdout.split('\n')) {
-    if (!line.startsWith(`-A ${chain} `) || !new RegExp(`ltsp-lab:${run}(?![a-z0-9])`).test(line)) continue;
+    if (!line.startsWith(`-A ${chain} `) || !ruleCommentPattern(run).test(line)) continue;
     const spec = line.replace(/^-A /, '-D ').match(/(?:[^\s"]+|"[^"]*")+/g) ?? [];
     await execCommand('iptables', spec.map((w) => w.replace(/^"(.*)"$/, '$1')), { deadline, allowFailure: true });
-    if (line.includes(`ltsp-lab:${run}:loss:`)) report.faultRules++;
+    if (line.includes(lossComment(run, ''))) report.faultRules++;
     else report.rules++;
   }
 }

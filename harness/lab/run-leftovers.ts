@@ -6,6 +6,7 @@ import { serverCgroupDirs } from '../server/server-init';
 import { RULE_CHAINS } from './reaper';
 import { hostGuardLeftovers } from '../network/host-guard';
 import { RUN_LABEL, stateRoot, type RunContext } from '../common/run-context';
+import { bridgeName, bridgeVethPattern, ruleCommentPattern, runLinkPattern } from '../common/resource-names';
 
 /**
  * What of a run is still on this machine after its teardown, one line per thing
@@ -33,14 +34,14 @@ export async function runLeftovers(run: RunContext, deadline: Deadline): Promise
     else out.push(...r.stdout.split('\n').filter(Boolean).map((id) => `${what} ${id}`));
   }
   const links = await execCommand('ip', ['-o', 'link', 'show'], { deadline, allowFailure: true });
-  for (const m of links.stdout.matchAll(new RegExp(`^\\d+: (ltl${run.id}|ltt${run.id}c\\d+)[:@]`, 'gm'))) {
-    out.push(`${m[1]?.startsWith('ltl') ? 'bridge' : 'tap'} ${m[1]}`);
+  for (const m of links.stdout.matchAll(runLinkPattern(run.id))) {
+    out.push(`${m[1] === bridgeName(run.id) ? 'bridge' : 'tap'} ${m[1]}`);
   }
   // The server container's end of its veth pair, still on the bridge while the container lives.
-  for (const m of links.stdout.matchAll(new RegExp(`^\\d+: (veth[^@:]+)[@:].* master ltl${run.id} `, 'gm'))) out.push(`veth ${m[1]}`);
+  for (const m of links.stdout.matchAll(bridgeVethPattern(run.id))) out.push(`veth ${m[1]}`);
   for (const chain of RULE_CHAINS) {
     const rules = await execCommand('iptables', ['-S', chain], { deadline, allowFailure: true });
-    out.push(...rules.stdout.split('\n').filter((l) => l.startsWith('-A ') && l.includes(`ltsp-lab:${run.id}`)).map((l) => `iptables rule ${l}`));
+    out.push(...rules.stdout.split('\n').filter((l) => l.startsWith('-A ') && ruleCommentPattern(run.id).test(l)).map((l) => `iptables rule ${l}`));
   }
   out.push(...(await hostGuardLeftovers(run.id, deadline)));
   out.push(...serverCgroupDirs(run.id).map((d) => `cgroup ${d}`));

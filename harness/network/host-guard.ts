@@ -3,6 +3,7 @@ import type { Deadline } from '../common/deadline';
 import { LabError, SetupError } from '../common/errors';
 import { execCommand } from '../common/exec';
 import { log } from '../common/log';
+import { hostGuardComment, HOST_GUARD_COMMENT } from '../common/resource-names';
 
 const debug = log('network');
 
@@ -30,9 +31,7 @@ const GUARD_CHAINS: readonly Pick<GuardRule, 'cmd' | 'table' | 'chain'>[] = [
  * The comment every guard rule of a run carries: the run's `ltsp-lab:<run>` (the bridge
  * rule's, in DOCKER-USER) with ':host', so it is told from the bridge rule and a fault's.
  */
-export function hostGuardComment(runId: string): string {
-  return `ltsp-lab:${runId}:host`;
-}
+export { hostGuardComment };
 
 /** The TFTP port: the host's own TFTP requests into the lab get their answers (see hostGuardRules). */
 const TFTP_PORT = '69';
@@ -136,7 +135,7 @@ export async function removeGuardRules(rules: readonly GuardRule[], deadline: De
 
 /** A guard rule as `-S` lists it, turned back into the argv that deletes it; undefined for other lines. */
 export function deleteArgsOf(line: string, table: string): { run: string; args: string[] } | undefined {
-  const run = /--comment "?ltsp-lab:([a-z0-9]{6}):host"?(\s|$)/.exec(line)?.[1];
+  const run = HOST_GUARD_COMMENT.exec(line)?.[1];
   if (run === undefined || !line.startsWith('-A ')) return undefined;
   const words = line.replace(/^-A /, '-D ').match(/(?:[^\s"]+|"[^"]*")+/g) ?? [];
   return { run, args: ['-w', '-t', table, ...words.map((w) => w.replace(/^"(.*)"$/, '$1'))] };

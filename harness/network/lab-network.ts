@@ -4,6 +4,7 @@ import { Deadline } from '../common/deadline';
 import { HarnessError, SetupError, UsageError } from '../common/errors';
 import { execCommand } from '../common/exec';
 import { log } from '../common/log';
+import { lossComment, ruleComment } from '../common/resource-names';
 import type { RunContext } from '../common/run-context';
 import { installHostGuard, removeGuardRules, type GuardRule } from './host-guard';
 
@@ -163,7 +164,7 @@ export class StartedLabNetwork {
 
   /** The iptables rule that lets frames stay on the lab bridge (see allowBridgedTraffic). */
   private ruleArgs(op: '-I' | '-D' | '-C'): string[] {
-    return [op, 'DOCKER-USER', '-i', this.bridge, '-o', this.bridge, '-j', 'ACCEPT', '-m', 'comment', '--comment', `ltsp-lab:${this.run.id}`];
+    return [op, 'DOCKER-USER', '-i', this.bridge, '-o', this.bridge, '-j', 'ACCEPT', '-m', 'comment', '--comment', ruleComment(this.run.id)];
   }
 
   /**
@@ -246,7 +247,7 @@ export class StartedLabNetwork {
   }
 
   private lossComment(tap: Tap): string {
-    return `ltsp-lab:${this.run.id}:loss:${tap.name}`;
+    return lossComment(this.run.id, tap.name);
   }
 
   private lossRules(tap: Tap, pct: number): string[][] {

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { SetupError, UsageError } from '../common/errors';
+import { NETWORK_NAME } from '../common/resource-names';
 
 /**
  * What runs as PID 1 in the server container (vm-images/server/rootfs/usr/local/sbin/ltsp-init
@@ -179,7 +180,7 @@ export function serverCgroupRuns(): Map<string, string[]> {
       continue;
     }
     for (const n of names) {
-      const run = /^ltsp-lab-([a-z0-9]{6})$/.exec(n)?.[1];
+      const run = NETWORK_NAME.exec(n)?.[1];
       if (run) out.set(run, [...(out.get(run) ?? []), join(CGROUP_ROOT, h, n)]);
     }
   }
