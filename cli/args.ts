@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { BENCH_CASES, CLIENT_DIMENSIONS, CLIENT_KINDS, clientKey, clientSpec, DEFAULT_BENCH_CASES, DHCP_ROOT_ARG, type ClientSpec, parseFaults, parseServerInit, parseShard, parseTier, ROOT_EXPORT, rootFromDhcp, UsageError, validateAppend, validateGrep, validateRootArg, validateRootPath, type FaultSpec, type ServerInit, type TestArgs } from '../harness/index';
+import { BENCH_CASES, CLIENT_DIMENSIONS, CLIENT_MEMORY_MB, CLIENT_KINDS, clientKey, clientSpec, DEFAULT_BENCH_CASES, DHCP_ROOT_ARG, type ClientSpec, parseFaults, parseServerInit, parseShard, parseTier, ROOT_EXPORT, rootFromDhcp, UsageError, validateAppend, validateGrep, validateRootArg, validateRootPath, type FaultSpec, type ServerInit, type TestArgs } from '../harness/index';
 
 export interface BootOptions {
   clients: number;
@@ -163,7 +163,7 @@ const NIC_MODELS = ['virtio-net-pci', 'e1000', 'rtl8139'];
 export function parseBootArgs(argv: readonly string[]): BootOptions {
   const o = parseOptions(argv, BOOT_SPEC);
   const clients = intOption(o.get('clients') as string | undefined, 'clients', 1, 8, 1);
-  const memoryMb = intOption(o.get('memory') as string | undefined, 'memory', 128, 8192, 384, ' MB');
+  const memoryMb = intOption(o.get('memory') as string | undefined, 'memory', CLIENT_MEMORY_MB.min, CLIENT_MEMORY_MB.max, CLIENT_MEMORY_MB.default, ' MB');
   const nic = (o.get('nic') as string | undefined) ?? 'virtio-net-pci';
   if (!NIC_MODELS.includes(nic)) throw new UsageError(`--nic '${nic}' is not one of ${NIC_MODELS.join(', ')}`);
   const macs = ((o.get('mac') as string[] | undefined) ?? []).map((m) => m.toLowerCase());

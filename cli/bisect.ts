@@ -1,5 +1,6 @@
 import { join, resolve } from 'node:path';
 import {
+  CLIENT_MEMORY_MB,
   bootStages,
   CLIENT_KINDS,
   clientSpec,
@@ -103,7 +104,7 @@ export function parseBisectArgs(argv: readonly string[]): BisectArgs {
     criterion,
     // At most two guests at once on the reference host: one lab per revision, no more.
     clients: intOption(o.get('clients') as string | undefined, 'clients', 1, 2, 1),
-    memoryMb: intOption(o.get('memory') as string | undefined, 'memory', 128, 8192, 384, ' MB'),
+    memoryMb: intOption(o.get('memory') as string | undefined, 'memory', CLIENT_MEMORY_MB.min, CLIENT_MEMORY_MB.max, CLIENT_MEMORY_MB.default, ' MB'),
     client: clientSpec((o.get('client') as string | undefined) === undefined ? {} : { kind: o.get('client') as string }),
   };
   const append = o.get('append') as string | undefined;

@@ -1,4 +1,4 @@
-import { describeClientValues, RESCUE_ARGS, RESCUE_RETRY_S } from '../harness/index';
+import { CLIENT_MEMORY_MB, describeClientValues, RESCUE_ARGS, RESCUE_RETRY_S, ROOT_EXPORT } from '../harness/index';
 import { ATTACH_USAGE } from './attach';
 import { BASELINE_USAGE } from './baseline';
 import { BENCH_USAGE } from './bench';
@@ -29,10 +29,10 @@ failed, 5 the harness broke (Docker dying mid-run included), 6 slower than the b
                    order (--clients 2 --client ltsp --client stock); the run's first line
                    names each client's kind:
 ${describeClientValues('kind', '                     ')}
-  --memory MB      each client's RAM (128-8192, default 384)
+  --memory MB      each client's RAM (${CLIENT_MEMORY_MB.min}-${CLIENT_MEMORY_MB.max}, default ${CLIENT_MEMORY_MB.default})
   --append "ARGS"  extra kernel arguments
   --no-union       boot the read-only NBD root without the unionfs-fuse overlay
-  --export NAME    the NBD export to ask for (default root)
+  --export NAME    the NBD export to ask for (default ${ROOT_EXPORT})
   --nic MODEL      virtio-net-pci (default), e1000 or rtl8139
   --mac MAC        a client's MAC, once per client
   --keep           leave the lab up, whether the boots pass or fail, until Ctrl-C or

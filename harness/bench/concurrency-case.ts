@@ -1,3 +1,4 @@
+import { CLIENT_MEMORY_MB } from '../client/client-memory';
 import type { StartedThinClient } from '../boot/thin-client';
 import { checkClientsFit } from '../common/host-resources';
 import type { StartedLab } from '../lab/lab';
@@ -69,7 +70,7 @@ export const concurrencyCase: BenchCase = {
   async run(c: CaseRun): Promise<void> {
     const max = Math.max(...CONCURRENCY_LEVELS);
     try {
-      checkClientsFit(max, 384);
+      checkClientsFit(max, CLIENT_MEMORY_MB.default);
     } catch (e) {
       c.failures.push(failureOf(0, `room for ${max} clients`, e));
       return;

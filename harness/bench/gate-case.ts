@@ -1,3 +1,4 @@
+import { CLIENT_MEMORY_MB } from '../client/client-memory';
 import { spawn } from 'node:child_process';
 import { hostId } from '../gate/host-id';
 import type { ThinClient } from '../boot/thin-client';
@@ -63,7 +64,7 @@ async function inLanes<T>(items: readonly T[], lanes: number, fn: (item: T, inde
   await Promise.all(Array.from({ length: Math.min(lanes, items.length) }, lane));
 }
 
-const DEFAULT_CONFIG: BootConfig = { memoryMb: 384, nic: 'virtio-net-pci', union: true, client: DEFAULT_CLIENT_SPEC };
+const DEFAULT_CONFIG: BootConfig = { memoryMb: CLIENT_MEMORY_MB.default, nic: 'virtio-net-pci', union: true, client: DEFAULT_CLIENT_SPEC };
 
 /**
  * One gated run, as `./lab boot --compare` judges a client: a boot, then up to k more

@@ -1,11 +1,11 @@
 import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HarnessError } from '../common/errors';
 import { execCommand } from '../common/exec';
 import { budgetMs } from '../common/budgets';
 import { stepDeadline } from '../common/run-deadline';
-import { buildImages, imageKeys, VM_IMAGES_DIR, type ImageManifest } from '../images/image-set';
+import { buildImages, cacheDir, imageKeys, VM_IMAGES_DIR, type ImageManifest } from '../images/image-set';
 import { formatValue } from './bench-table';
 import { buildStepOutcomes, unexpectedOutcomes, type BuildStep, type StepOutcome } from './build-steps';
 import type { BenchCase, CaseRun } from './case-run';
@@ -41,10 +41,6 @@ async function timedBuild(c: CaseRun, run: number, what: string, want: Record<Bu
   c.progress(`run ${run}/${c.runs}: ${what}: ${formatValue(seconds, 's')} s`);
   c.details.push({ run, what, seconds, steps });
   return { seconds, steps, manifest };
-}
-
-function cacheDir(): string {
-  return process.env.LTSP_LAB_CACHE ?? join(homedir(), '.cache', 'ltsp-lab');
 }
 
 const keysDeadline = (): ReturnType<typeof stepDeadline> => stepDeadline(60_000, 'vm-images/build.sh --keys');

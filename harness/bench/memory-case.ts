@@ -1,3 +1,4 @@
+import { CLIENT_MEMORY_MB } from '../client/client-memory';
 import { ConsoleWaitError, SutError } from '../common/errors';
 import { stepDeadline } from '../common/run-deadline';
 import type { StartedLab } from '../lab/lab';
@@ -8,8 +9,8 @@ import { containerMemoryMib } from './container-memory';
 import { withLab } from './lab-boots';
 import { smallestBootingMemory, type MemoryTry } from './memory-search';
 
-const DEFAULT_MB = 384;
-const SMALLEST_MB = 128;
+const DEFAULT_MB = CLIENT_MEMORY_MB.default;
+const SMALLEST_MB = CLIENT_MEMORY_MB.min;
 const STEP_MB = 32;
 
 interface AtLogin {
