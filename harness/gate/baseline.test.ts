@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SetupError } from '../common/errors';
-import { baselinePath, baselineProblem, loadBaseline, makeBaseline, writeBaseline } from './baseline';
+import { baselineFacts, baselinePath, baselineProblem, loadBaseline, makeBaseline, writeBaseline } from './baseline';
 import { WaitSeries } from './guest-wait';
 import { bootSample } from './sample';
 import { repoRoot } from '../common/paths';
@@ -145,5 +145,27 @@ describe('gate: bootSample', () => {
       otherLoad: 0.25,
       guestsAtOnce: 2,
     });
+  });
+});
+
+describe('baselineFacts: the one reader, as the report draws a baseline', () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'gate-baseline-facts-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("reads loadBaseline's baseline into the report's facts: each stage's median, the total, the client", () => {
+    const b = makeBaseline([sample(400, 17_000, 22_000), sample(500, 18_000, 25_000)], { profile: 'tcg-2cpu-stock', clientsAtOnce: 2, config: CONFIG, createdAt: new Date('2026-12-01T11:00:00Z') });
+    writeFileSync(baselinePath('tcg-2cpu-stock', dir), JSON.stringify(b));
+    const f = baselineFacts('tcg-2cpu-stock', dir);
+    expect(f?.stages).to.deep.equal([{ stage: 'ipxe', medianMs: 450 }, { stage: 'nbd', medianMs: 17_500 }, { stage: 'login', medianMs: 23_500 }]);
+    expect([f?.runs, f?.totalMs, f?.speedFactor, f?.createdAt, f?.client]).to.deep.equal([2, 41_450, 1, '2026-12-01T11:00:00.000Z', CONFIG.client]);
+  });
+
+  it('a file the gate refuses, or none, is no baseline for the report (it does not throw)', () => {
+    writeFileSync(baselinePath('tcg-2cpu-stock', dir), JSON.stringify({ schemaVersion: 1, profile: 'tcg-2cpu-stock', stages: { ipxe: { medianMs: 400, samples: [400] } } }));
+    writeFileSync(baselinePath('kvm-2cpu-stock', dir), '{ not json');
+    expect(baselineFacts('tcg-2cpu-stock', dir)).to.equal(undefined);
+    expect(baselineFacts('kvm-2cpu-stock', dir)).to.equal(undefined);
+    expect(baselineFacts('tcg-4cpu-stock', dir)).to.equal(undefined);
   });
 });

@@ -1,6 +1,7 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { BASELINES_DIR } from '../results/baseline';
+import type { BaselineFacts } from '../results/types';
 import { spread } from '../common/spread';
 import { SetupError } from '../common/errors';
 import { clientSpecProblem } from '../client/client-spec';
@@ -120,6 +121,31 @@ export function loadBaseline(profile: string, dir = baselinesDir()): Baseline | 
   const problem = baselineProblem(data) ?? ((data as Baseline).profile === profile ? undefined : `it is for profile '${(data as Baseline).profile}'`);
   if (problem) throw new SetupError(`the baseline ${shownPath(file)} is not a baseline of ${profile}: ${problem}`, { hint: 'record it again: ./lab baseline --update' });
   return data as Baseline;
+}
+
+/**
+ * The baseline of `profile` as the report draws it: loadBaseline's, or undefined when
+ * there is none or it is not one the gate would judge by (a report must not fail on it;
+ * the gate says what is wrong with the file).
+ */
+export function baselineFacts(profile: string, dir = baselinesDir()): BaselineFacts | undefined {
+  let b: Baseline | undefined;
+  try {
+    b = loadBaseline(profile, dir);
+  } catch {
+    return undefined;
+  }
+  if (b === undefined) return undefined;
+  return {
+    profile,
+    file: relative(repoRoot(), baselinePath(profile, dir)),
+    stages: Object.entries(b.stages).map(([stage, m]) => ({ stage, medianMs: m.medianMs })),
+    client: b.config.client,
+    runs: b.runs,
+    createdAt: b.createdAt,
+    speedFactor: b.speedFactor,
+    totalMs: b.totalMs.medianMs,
+  };
 }
 
 /**

@@ -2,7 +2,8 @@ import { availableParallelism } from 'node:os';
 import type { StartedThinClient } from '../boot/thin-client';
 import { calibrateCpu, type HostSpeed } from '../common/speed';
 import { DEFAULT_CLIENT_SPEC, type ClientSpec } from '../client/client-spec';
-import { baselineProfile, readBaseline } from '../results/baseline';
+import { baselineFacts } from '../gate/baseline';
+import { baselineProfile } from '../results/baseline';
 import { clientResult, hostFacts, imageFacts, loadNow } from '../results/run-facts';
 import { RESULTS_SCHEMA_VERSION, type ClientResult, type ClientTimeline, type RunKind, type RunOutcome, type RunResults } from '../results/types';
 
@@ -34,7 +35,7 @@ export function setSpeed(results: RunResults, speed: HostSpeed | undefined, clie
   if (!speed) return;
   const load = results.host.loadAvg1;
   results.host = { ...hostFacts(speed), loadAvg1: load };
-  const baseline = readBaseline(baselineProfile(speed, client));
+  const baseline = baselineFacts(baselineProfile(speed, client));
   if (baseline) results.baseline = baseline;
   else delete results.baseline;
 }

@@ -3,7 +3,6 @@ import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HarnessError } from '../common/errors';
-import { readBaseline } from '../results/baseline';
 import { LogSlicer } from '../results/log-slices';
 import { twoClientRun } from '../results/results-fixture';
 import { formatReportDiff } from './run-diff';
@@ -102,23 +101,5 @@ describe('formatReportDiff', () => {
     a.tests[0]!.clients[0]!.boots = clientSpec({ kind: 'ltsp' });
     b.tests[0]!.clients[0]!.boots = clientSpec({ kind: 'stock' });
     expect(formatReportDiff(a, b)).to.contain('note: c1 A booted the ltsp client, c1 B the stock client');
-  });
-});
-
-describe('readBaseline', () => {
-  it('reads the gate\'s baseline file defensively: a stage without a median is left out, junk is no baseline', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lab-baselines-'));
-    try {
-      writeFileSync(join(dir, 'tcg-2cpu.json'), JSON.stringify({ schemaVersion: 1, profile: 'tcg-2cpu', runs: 6, speedFactor: 1.1, createdAt: 'x',
-        stages: { ipxe: { medianMs: 400, samples: [400] }, dhcp: { samples: [] }, nbd: { medianMs: 17_000, samples: [] } }, totalMs: { medianMs: 60_000, samples: [] } }));
-      writeFileSync(join(dir, 'kvm-2cpu.json'), '{ not json');
-      const b = readBaseline('tcg-2cpu', dir);
-      expect(b?.stages).to.deep.equal([{ stage: 'ipxe', medianMs: 400 }, { stage: 'nbd', medianMs: 17_000 }]);
-      expect([b?.runs, b?.totalMs, b?.speedFactor]).to.deep.equal([6, 60_000, 1.1]);
-      expect(readBaseline('kvm-2cpu', dir)).to.equal(undefined);
-      expect(readBaseline('tcg-4cpu', dir)).to.equal(undefined);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
   });
 });
