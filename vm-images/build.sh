@@ -37,14 +37,13 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 only=""
 manifest_out=""
 keys_only=""
-rebuild=" "
 while [ $# -gt 0 ]; do
   case "$1" in
     --only) only="${2:-}"; shift 2 ;;
     --manifest) manifest_out="${2:-}"; shift 2 ;;
     --keys) keys_only=1; shift ;;
     --rebuild)
-      case "${2:-}" in root|initramfs|kernel|initramfs-ltsp) rebuild+="$2 " ;; *) LAB_STEP=args die "--rebuild takes root, initramfs, kernel or initramfs-ltsp, not '${2:-}'" ;; esac
+      case "${2:-}" in root|initramfs|kernel|initramfs-ltsp) LAB_REBUILD+="$2 " ;; *) LAB_STEP=args die "--rebuild takes root, initramfs, kernel or initramfs-ltsp, not '${2:-}'" ;; esac
       shift 2 ;;
     -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) LAB_STEP=args die "unknown option '$1' (see --help)" ;;
@@ -201,10 +200,9 @@ ROOT_DIR="$CACHE/root-$ROOT_KEY"
 # or root.ext4 is not the size it was built with. Its checksum is the harness's check,
 # once per run (hashing 1 GB on every build call would cost seconds).
 root_damage() {
-  local f size
-  for f in root.ext4 root.ext4.sha256 vmlinuz kernel-version; do
-    [ -s "$ROOT_DIR/$f" ] || { printf '%s is missing' "$f"; return 0; }
-  done
+  local missing size
+  missing=$(missing_file "$ROOT_DIR" root.ext4 root.ext4.sha256 vmlinuz kernel-version)
+  [ -z "$missing" ] || { printf '%s' "$missing"; return 0; }
   [ -f "$ROOT_DIR/root.ext4.size" ] || return 0
   size=$(stat -c %s "$ROOT_DIR/root.ext4")
   [ "$size" = "$(cat "$ROOT_DIR/root.ext4.size")" ] || printf 'root.ext4 is %s bytes, %s when it was built' "$size" "$(cat "$ROOT_DIR/root.ext4.size")"
@@ -220,17 +218,12 @@ heal_kernel() {
   containers_cleanup
   mv "$ROOT_DIR/.vmlinuz.new" "$ROOT_DIR/vmlinuz"
 }
+heal_root() {  # what is wrong
+  [ "$1" = "vmlinuz is missing" ] && docker_has_image "$ROOT_IMAGE" || return 1
+  heal_kernel
+}
 build_root() {
-  local damage=""
-  if [ -d "$ROOT_DIR" ]; then
-    if [[ $rebuild == *" root "* ]]; then
-      say "rebuilding $ROOT_DIR (--rebuild root)"; rm -rf "$ROOT_DIR"
-    else
-      damage=$(root_damage)
-      if [ "$damage" = "vmlinuz is missing" ] && docker_has_image "$ROOT_IMAGE"; then heal_kernel; damage=$(root_damage); fi
-      if [ -n "$damage" ]; then say "$ROOT_DIR is damaged ($damage): rebuilding it"; rm -rf "$ROOT_DIR"; fi
-    fi
-  fi
+  drop_if_stale --heal heal_root root "$ROOT_DIR" root_damage
   if [ -f "$ROOT_DIR/root.ext4" ] && docker_has_image "$ROOT_IMAGE"; then say "cached $ROOT_DIR"; return; fi
   [ -f "$ROOT_DIR/root.ext4" ] || need_space "$CACHE" 3072
   docker_has_image "$ROOT_IMAGE" || docker_build "$ROOT_IMAGE" "$here/client/root"
@@ -270,9 +263,8 @@ INITRD_DIR="$CACHE/initramfs-$INITRD_KEY"
 KVER=""
 wants root && KVER=$(cat "$ROOT_DIR/kernel-version")
 build_initramfs() {
-  if [ -d "$INITRD_DIR" ] && [[ $rebuild == *" initramfs "* ]]; then say "rebuilding $INITRD_DIR (--rebuild initramfs)"; rm -rf "$INITRD_DIR"; fi
-  [ -s "$INITRD_DIR/initrd.img" ] && { say "cached $INITRD_DIR"; return; }
-  if [ -d "$INITRD_DIR" ]; then say "$INITRD_DIR is damaged (initrd.img is missing): rebuilding it"; rm -rf "$INITRD_DIR"; fi
+  drop_if_stale initramfs "$INITRD_DIR" missing_file "$INITRD_DIR" initrd.img
+  [ -d "$INITRD_DIR" ] && { say "cached $INITRD_DIR"; return; }
   need_space "$CACHE" 512
   local tmp
   cache_begin "$INITRD_DIR"; tmp=$CACHE_TMP
@@ -292,12 +284,7 @@ KBUILDER_IMAGE="ltsp-lab/kernel-builder:$KBUILDER_KEY"
 KERNEL_DIR="$CACHE/kernel-$KERNEL_KEY"
 build_kernel() {
   local f tmp
-  if [ -d "$KERNEL_DIR" ] && [[ $rebuild == *" kernel "* ]]; then say "rebuilding $KERNEL_DIR (--rebuild kernel)"; rm -rf "$KERNEL_DIR"; fi
-  if [ -d "$KERNEL_DIR" ]; then
-    for f in vmlinuz kernel-version; do
-      [ -s "$KERNEL_DIR/$f" ] || { say "$KERNEL_DIR is damaged ($f is missing): rebuilding it"; rm -rf "$KERNEL_DIR"; break; }
-    done
-  fi
+  drop_if_stale kernel "$KERNEL_DIR" missing_file "$KERNEL_DIR" vmlinuz kernel-version
   [ -d "$KERNEL_DIR" ] && { say "cached $KERNEL_DIR"; return; }
   docker_has_image "$KBUILDER_IMAGE" || docker_build "$KBUILDER_IMAGE" "$here/client/kernel"
   need_space "$CACHE" 64
@@ -320,9 +307,8 @@ INITRD_LTSP_DIR="$CACHE/initramfs-ltsp-$INITRD_LTSP_KEY"
 LTSP_KVER=$(cat "$KERNEL_DIR/kernel-version")
 build_initramfs_ltsp() {
   local tmp
-  if [ -d "$INITRD_LTSP_DIR" ] && [[ $rebuild == *" initramfs-ltsp "* ]]; then say "rebuilding $INITRD_LTSP_DIR (--rebuild initramfs-ltsp)"; rm -rf "$INITRD_LTSP_DIR"; fi
-  [ -s "$INITRD_LTSP_DIR/initrd.img" ] && { say "cached $INITRD_LTSP_DIR"; return; }
-  if [ -d "$INITRD_LTSP_DIR" ]; then say "$INITRD_LTSP_DIR is damaged (initrd.img is missing): rebuilding it"; rm -rf "$INITRD_LTSP_DIR"; fi
+  drop_if_stale initramfs-ltsp "$INITRD_LTSP_DIR" missing_file "$INITRD_LTSP_DIR" initrd.img
+  [ -d "$INITRD_LTSP_DIR" ] && { say "cached $INITRD_LTSP_DIR"; return; }
   need_space "$CACHE" 256
   cache_begin "$INITRD_LTSP_DIR"; tmp=$CACHE_TMP
   container_args initramfs-ltsp

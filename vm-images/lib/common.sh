@@ -93,6 +93,29 @@ cache_cleanup() {
   return 0
 }
 
+# The artefacts --rebuild named, each between spaces (" root kernel ").
+LAB_REBUILD=" "
+# What every finished artefact folder goes through before it is used: dropped when
+# --rebuild names its artefact, or when DAMAGE-COMMAND prints what is wrong with it
+# (after `--heal FN` had its chance: FN gets what is wrong, and returns 0 once it has
+# mended it). A folder that stays is whole, and the caller says it is cached.
+drop_if_stale() {  # [--heal FN] artefact dir damage-command...
+  local heal="" artefact dir damage
+  if [ "$1" = --heal ]; then heal="$2"; shift 2; fi
+  artefact="$1" dir="$2"; shift 2
+  [ -d "$dir" ] || return 0
+  if [[ $LAB_REBUILD == *" $artefact "* ]]; then say "rebuilding $dir (--rebuild $artefact)"; rm -rf "$dir"; return 0; fi
+  damage=$("$@")
+  if [ -n "$damage" ] && [ -n "$heal" ] && "$heal" "$damage"; then damage=$("$@"); fi
+  if [ -n "$damage" ]; then say "$dir is damaged ($damage): rebuilding it"; rm -rf "$dir"; fi
+  return 0
+}
+# The first FILE missing or empty in DIR, as "FILE is missing", or nothing.
+missing_file() {  # dir file...
+  local dir="$1" f; shift
+  for f in "$@"; do [ -s "$dir/$f" ] || { printf '%s is missing' "$f"; return 0; }; done
+}
+
 # The Debian mirror: the one this host's apt uses, unless LTSP_LAB_MIRROR says otherwise.
 debian_mirror() {
   if [ -n "${LTSP_LAB_MIRROR:-}" ]; then printf '%s\n' "$LTSP_LAB_MIRROR"; return; fi
