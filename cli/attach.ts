@@ -1,4 +1,4 @@
-import { attachConsole, Deadline, listRuns, pickRun, UsageError } from '../harness/index';
+import { attachConsole, budgetMs, Deadline, listRuns, pickRun, UsageError } from '../harness/index';
 import { parseCommandLine } from './args';
 
 export const ATTACH_USAGE = `./lab attach [RUN] [CLIENT]
@@ -28,6 +28,6 @@ export async function attach(argv: string[]): Promise<number> {
   const c = client as NonNullable<typeof client>;
   const notice = (line: string): void => void process.stderr.write(`\r\nlab: ${line}\r\n`);
   notice(`attached to ${c.name} of run ${run.id} (${c.state}, ${c.stage})`);
-  await attachConsole({ socket: c.console as string, deadline: Deadline.after(10_000, `connect to the console of ${c.name}`), input: process.stdin, output: process.stdout, notice });
+  await attachConsole({ socket: c.console as string, deadline: Deadline.after(budgetMs('consoleConnect'), `connect to the console of ${c.name}`), input: process.stdin, output: process.stdout, notice });
   return 0;
 }

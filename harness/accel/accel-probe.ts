@@ -10,6 +10,7 @@ import type { Accel } from '../common/speed';
 import { ConsoleLog } from '../console/console-log';
 import { DEFAULT_FAIL_PATTERNS } from '../console/fail-patterns';
 import { QemuMachine } from '../qemu/qemu-machine';
+import { budgetMs } from '../common/budgets';
 
 const debug = log('accel');
 
@@ -66,7 +67,7 @@ export async function probeAccel(spec: ProbeSpec): Promise<ProbeResult> {
   const startedAt = performance.now();
   const proc = await machine.spawn();
   // A signal's teardown ends the probe at once (its QEMU), not after its own limit.
-  const stoppable = { stop: () => proc.terminate(2000) };
+  const stoppable = { stop: () => proc.terminate(budgetMs('killGrace')) };
   trackStoppable(stoppable, true);
   const console = new ConsoleLog({ name, startedAt });
   console.attach(proc.stdout);
@@ -91,7 +92,7 @@ export async function probeAccel(spec: ProbeSpec): Promise<ProbeResult> {
     debug('%s: "Run /init" after %d ms', name, Math.round(ms));
     return { accel: spec.accel, ok: true, ms, tail: console.tail(20) };
   } finally {
-    await proc.terminate(2000);
+    await proc.terminate(budgetMs('killGrace'));
     trackStoppable(stoppable, false);
     await console.close();
   }

@@ -43,7 +43,7 @@ async function timedBuild(c: CaseRun, run: number, what: string, want: Record<Bu
   return { seconds, steps, manifest };
 }
 
-const keysDeadline = (): ReturnType<typeof stepDeadline> => stepDeadline(60_000, 'vm-images/build.sh --keys');
+const keysDeadline = (): ReturnType<typeof stepDeadline> => stepDeadline(budgetMs('imageKeys'), 'vm-images/build.sh --keys');
 
 /** Makes the real cache warm, untimed, so the first timed warm build is a no-op too. */
 async function warmUp(c: CaseRun): Promise<boolean> {
@@ -72,7 +72,7 @@ export async function coldBuild(c: CaseRun, run: number): Promise<TimedBuild> {
   try {
     return await timedBuild(c, run, 'cold build', ALL_BUILT, { env: { LTSP_LAB_KEY_SALT: salt, LTSP_LAB_CACHE: cache } });
   } finally {
-    const d = stepDeadline(5 * 60_000, 'remove the cold build');
+    const d = stepDeadline(budgetMs('removeColdBuild'), 'remove the cold build');
     for (const tag of tags) await execCommand('docker', ['image', 'rm', '-f', tag], { deadline: d, allowFailure: true });
     rmSync(cache, { recursive: true, force: true });
   }
@@ -88,7 +88,7 @@ export async function moduleBuild(c: CaseRun, run: number): Promise<TimedBuild> 
   const dir = join(tmp, 'vm-images');
   let newInitramfs: string | undefined;
   try {
-    await execCommand('cp', ['-a', VM_IMAGES_DIR, dir], { deadline: stepDeadline(60_000, 'copy vm-images/') });
+    await execCommand('cp', ['-a', VM_IMAGES_DIR, dir], { deadline: stepDeadline(budgetMs('copyRecipes'), 'copy vm-images/') });
     appendFileSync(join(dir, MODULE_FILE), `\n# ltsp-lab bench ${c.ctx.runId} run ${run}: a change to the dracut module only\n`);
     const real = await imageKeys({ deadline: keysDeadline() });
     const keys = await imageKeys({ deadline: keysDeadline(), dir });

@@ -8,6 +8,7 @@ import { loginMs } from './chain-breakdown';
 import { containerMemoryMib } from './container-memory';
 import { withLab } from './lab-boots';
 import { smallestBootingMemory, type MemoryTry } from './memory-search';
+import { budgetMs } from '../common/budgets';
 
 const DEFAULT_MB = CLIENT_MEMORY_MB.default;
 const SMALLEST_MB = CLIENT_MEMORY_MB.min;
@@ -25,7 +26,7 @@ async function bootAndMeasure(lab: StartedLab, name: string, mb: number): Promis
   try {
     await client.waitForBoot();
     const rss = client.qemu.rssKb();
-    const server = await containerMemoryMib(lab.server.getId(), stepDeadline(30_000, 'docker stats of the server'));
+    const server = await containerMemoryMib(lab.server.getId(), stepDeadline(budgetMs('dockerStats'), 'docker stats of the server'));
     return { loginMs: loginMs(client.timeline) as number, ...(rss === null ? {} : { rssKb: rss }), ...(server === undefined ? {} : { serverMib: server }) };
   } finally {
     await client.stop();

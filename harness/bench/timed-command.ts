@@ -1,6 +1,7 @@
 import type { Deadline } from '../common/deadline';
 import { HarnessError } from '../common/errors';
 import { ProcessGroup } from '../process/process-group';
+import { budgetMs } from '../common/budgets';
 
 export interface TimedLine {
   /** Epoch ms when the line arrived. */
@@ -45,7 +46,7 @@ export async function runTimed(command: string, args: string[], opts: { name: st
     if (partial) stderr.push({ at: exitedAt, text: partial });
     return { code: status.code, signal: status.signal, stdout, stderr, spawnedAt, exitedAt };
   } catch (e) {
-    await proc.terminate(30_000);
+    await proc.terminate(budgetMs('timedCommandGrace'));
     throw e;
   }
 }

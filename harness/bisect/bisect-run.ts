@@ -10,6 +10,7 @@ import { formatOutcome, formatSteps } from './bisect-summary';
 import { describeCriterion } from './criterion';
 import { StackHistory, type Commit } from './git-history';
 import { RevisionJudge, type RevisionBoot, type RevisionResult } from './revision-judge';
+import { budgetMs } from '../common/budgets';
 
 export interface BisectRunOptions {
   /** The repository whose vm-images/ history is walked. */
@@ -33,7 +34,7 @@ export interface BisectRun {
 
 /** Checks GOOD and BAD as commits of the repository, and finds the candidates: UsageErrors before anything is built. */
 export async function bisectRange(repo: string, goodRev: string, badRev: string): Promise<{ history: StackHistory; good: Commit; bad: Commit; candidates: Commit[] }> {
-  const d = stepDeadline(60_000, 'read the git history');
+  const d = stepDeadline(budgetMs('gitHistory'), 'read the git history');
   const history = new StackHistory(repo);
   await history.check(d);
   const good = await history.commit(goodRev, d);

@@ -83,7 +83,7 @@ export class RevisionJudge {
   private async judge(rev: string, role: StepRole): Promise<RevisionResult> {
     const { history, run, progress } = this.opts;
     const n = ++this.count;
-    const keysDeadline = stepDeadline(120_000, `vm-images/ of ${rev.slice(0, 12)} and its image keys`);
+    const keysDeadline = stepDeadline(budgetMs('revisionImages'), `vm-images/ of ${rev.slice(0, 12)} and its image keys`);
     const commit = await history.commit(rev, keysDeadline);
     const what = role === 'good-end' ? 'GOOD' : role === 'bad-end' ? 'BAD' : `step ${n - 2}`;
     progress(`bisect: ${what}: ${commit.short} ${commit.subject}`);

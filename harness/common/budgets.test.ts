@@ -1,4 +1,7 @@
 import { expect } from 'chai';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot } from './paths';
 import { bootBudgetMs, bootStages, stageBudgetMs } from '../boot/stages';
 import { budgetMs, scaledMs, STEP_BUDGETS } from './budgets';
 
@@ -42,5 +45,39 @@ describe('budgets: one table, one scaling rule', () => {
     const one = bootBudgetMs(stages, tcg);
     expect(one).to.equal(stages.reduce((a, s) => a + s.budgetS.tcg * 1000, 0));
     expect(bootBudgetMs(stages, tcg, 4)).to.equal(4 * one);
+  });
+});
+
+describe('every wait takes its limit from the budget table', () => {
+  /**
+   * A deadline, a child deadline, a kill grace or a timeout option written as a number
+   * where it is used. The QEMU layer's folders keep their own defaults (issue 22: they
+   * become a package that knows no lab budget table).
+   */
+  const LITERAL_WAIT = /(?:Deadline\.after|stepDeadline|\.child|\.terminate)\(\s*[\d_]+(?:\s*\*\s*[\d_]+)?\s*[,)]|\btimeout(?:Ms)?:\s*[\d_]+\b/;
+  const OWN_DEFAULTS = ['qemu', 'qmp', 'process', 'console'];
+  const root = repoRoot();
+  const sources = (dir: string): string[] =>
+    readdirSync(join(root, dir), { withFileTypes: true }).flatMap((e) => {
+      const p = `${dir}/${e.name}`;
+      if (e.isDirectory()) return OWN_DEFAULTS.some((d) => p === `harness/${d}`) ? [] : sources(p);
+      return e.name.endsWith('.ts') && !e.name.endsWith('.test.ts') ? [p] : [];
+    });
+
+  it('no literal limit in harness/ or cli/ outside common/budgets.ts', () => {
+    const found: string[] = [];
+    for (const file of [...sources('harness'), ...sources('cli')]) {
+      readFileSync(join(root, file), 'utf8')
+        .split('\n')
+        .forEach((line, i) => {
+          if (LITERAL_WAIT.test(line)) found.push(`${file}:${i + 1}: ${line.trim()}`);
+        });
+    }
+    expect(found, 'route these through STEP_BUDGETS').to.deep.equal([]);
+  });
+
+  it('sees a literal limit (the check can fail)', () => {
+    for (const line of ["Deadline.after(5000, 'x')", 'stepDeadline(5 * 60_000, `y`)', "deadline.child(60_000, 'reap')", 'await proc.terminate(2000);', '{ timeout: 10_000 }']) expect(LITERAL_WAIT.test(line), line).to.equal(true);
+    for (const line of ["Deadline.after(budgetMs('teardown'), 'x')", 'stepDeadline(BUILD_BUDGET_MS, `y`)', 'proc.terminate(budgetMs(\'killGrace\'))']) expect(LITERAL_WAIT.test(line), line).to.equal(false);
   });
 });

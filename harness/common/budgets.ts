@@ -67,6 +67,38 @@ export const STEP_BUDGETS = {
   faultProbeGone: { s: both(15, 5), scaled: true, floorS: 5 },
   /** The accelerator probe: a whole decision, KVM and (when KVM looks slow) TCG. */
   accelProbe: { s: 40, scaled: false },
+  /** Removing the dead runs' leftovers as a lab starts (the reap before its own network). */
+  reapAtStart: { s: 60, scaled: false },
+  /** The server's init log read out of a container being stopped, for the run's server.log. */
+  serverInitLog: { s: 5, scaled: false },
+  /** `docker stop`'s grace for the server container before Docker kills it. */
+  serverStopGrace: { s: 5, scaled: false },
+  /** A process group after SIGTERM before SIGKILL, where nothing in it has state to save (a probe's QEMU, a build being abandoned). */
+  killGrace: { s: 2, scaled: false },
+  /** A timed bench command abandoned at its deadline: time to clean up (a docker build's containers) before SIGKILL. */
+  timedCommandGrace: { s: 30, scaled: false },
+  /** A program in a pseudo-terminal to exit after its hang-up, and again after SIGKILL. */
+  terminalExit: { s: 5, scaled: false },
+  /** Connecting to a kept client's console socket (./lab attach). */
+  consoleConnect: { s: 10, scaled: false },
+  /** A server fault's wait for a client's NBD request to be in flight before it holds the server. */
+  faultHoldWait: { s: 10, scaled: false },
+  /** `docker ps` of the lab's servers, by the gate's host sampler. */
+  dockerPs: { s: 5, scaled: false },
+  /** `docker stats` of the server container (the bench memory case). */
+  dockerStats: { s: 30, scaled: false },
+  /** `vm-images/build.sh --keys`: hashing the recipes. */
+  imageKeys: { s: 60, scaled: false },
+  /** ./lab bisect: a revision's vm-images/ taken out of git, and its image keys. */
+  revisionImages: { s: 120, scaled: false },
+  /** ./lab bisect: reading the git history of vm-images/. */
+  gitHistory: { s: 60, scaled: false },
+  /** `git describe` of the source a run was made from. */
+  gitDescribe: { s: 10, scaled: false },
+  /** The bench images case: copying vm-images/ for a cold build. */
+  copyRecipes: { s: 60, scaled: false },
+  /** The bench images case: removing a cold build's artefacts and images again. */
+  removeColdBuild: { s: 300, scaled: false },
 } as const satisfies Record<string, Budget>;
 
 export type StepKind = keyof typeof STEP_BUDGETS;

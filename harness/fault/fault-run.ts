@@ -197,7 +197,6 @@ export function parseHold(line: string): HeldRequest | string {
 }
 
 /** How long a hold waits for a request: a booting client reads at once, a reader within a second. */
-const HOLD_WAIT_MS = 10_000;
 
 /**
  * A reader for a guest that is logged in (an idle system reads nothing by itself): direct
@@ -229,7 +228,7 @@ async function apply(f: FaultSpec, t: FaultTargets, client: StartedThinClient): 
       const reader = loggedIn ? lines(await client.check(guestReaderCommand(), step('start the guest reader')), 1)[0] : undefined;
       if (reader) evidence.push(`${client.name}: direct reads of /dev/nbd0 in a loop (pid ${reader})`);
       const ip = clientIp(client);
-      const hold = ip ? holdAnswer(await serverSh(t.server, holdRequestScript(ip, HOLD_WAIT_MS), step('hold a request in flight'))) : `none: ${client.name} reported no address`;
+      const hold = ip ? holdAnswer(await serverSh(t.server, holdRequestScript(ip, budgetMs('faultHoldWait')), step('hold a request in flight'))) : `none: ${client.name} reported no address`;
       const heldRequest = typeof hold === 'string' ? undefined : hold;
       evidence.push(
         heldRequest

@@ -6,6 +6,7 @@ import { qemuPids } from '../common/proc-stat';
 import { vcpuWaitMs, WaitSeries } from './guest-wait';
 import { cpuSecondsOfStat } from '../qemu/qemu-machine';
 import type { HostDuring } from './sample';
+import { budgetMs } from '../common/budgets';
 
 /** Linux's USER_HZ, the unit of /proc/stat's cpu line (proc(5)). */
 const USER_HZ = 100;
@@ -56,11 +57,10 @@ export type LabLister = () => Promise<string[]>;
 
 /** How often the sampler asks Docker which labs' servers run: a `docker ps` is cheap, but not free. */
 const LABS_EVERY_POLLS = 5;
-const DOCKER_PS_MS = 5000;
 
 export const dockerLabServers: LabLister = () =>
   new Promise((resolve) => {
-    execFile('docker', ['ps', '--filter', `label=${LAB_LABEL}.role=server`, '--format', `{{.Label "${RUN_LABEL}"}}`], { timeout: DOCKER_PS_MS }, (err, stdout) => {
+    execFile('docker', ['ps', '--filter', `label=${LAB_LABEL}.role=server`, '--format', `{{.Label "${RUN_LABEL}"}}`], { timeout: budgetMs('dockerPs') }, (err, stdout) => {
       // No Docker answer: no lab is seen, and the QEMU count still tells other runs' guests.
       resolve(err ? [] : stdout.split('\n').map((l) => l.trim()).filter(Boolean));
     });

@@ -135,7 +135,7 @@ export async function buildImages(opts: BuildOptions): Promise<ImageManifest> {
     }
   });
   const status = await opts.deadline.race(proc.exited, () => {
-    void proc.terminate(2000);
+    void proc.terminate(budgetMs('killGrace'));
     return new HarnessError(`the image build did not finish within ${Math.round(opts.deadline.totalMs / 1000)} s`);
   });
   if (status.code !== 0) throw buildFailure(status, stoppedBy, progress, { ...process.env, ...opts.env });

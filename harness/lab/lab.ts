@@ -195,7 +195,7 @@ export class Lab {
     });
     deciding.catch(() => undefined);
     // Whatever a dead run left behind goes first; live runs (another lab) are left alone.
-    const reaping = reap({ deadline: deadline.child(60_000, 'reap dead runs'), except: this.run.id });
+    const reaping = reap({ deadline: deadline.child(budgetMs('reapAtStart'), 'reap dead runs'), except: this.run.id });
     reaping.catch(() => undefined);
     // testcontainers takes ~1 s of module loading: done here, on this thread, while the
     // build check and the reaper's docker calls run in their own processes.

@@ -229,13 +229,13 @@ export class StartedLtspServer extends AbstractStartedContainer {
     this.stopping ??= (async () => {
       let stopped: StoppedTestContainer | null = null;
       try {
-        const log = await this.initLog(Deadline.after(5000, 'the init\'s log')).catch(() => '');
+        const log = await this.initLog(Deadline.after(budgetMs('serverInitLog'), 'the init\'s log')).catch(() => '');
         if (log) this.file?.write(`--- ${this.init}'s log ---\n${log}`);
       } catch {
         /* a server already gone has no log to give */
       }
       try {
-        stopped = await super.stop({ timeout: 5000, ...options });
+        stopped = await super.stop({ timeout: budgetMs('serverStopGrace'), ...options });
       } catch (e) {
         debug('server stop: %s', (e as Error).message);
       }

@@ -4,6 +4,7 @@ import { Deadline } from '../common/deadline';
 import { LaunchError } from '../common/errors';
 import { log } from '../common/log';
 import { ConsoleLog, type ConsoleMatch, type FailPattern } from '../console/console-log';
+import { budgetMs } from '../common/budgets';
 
 const debug = log('terminal');
 
@@ -133,9 +134,9 @@ export class StartedTerminal implements AsyncDisposable {
   async stop(): Promise<void> {
     if (this.running) {
       this.kill('SIGTERM');
-      const gone = await Deadline.after(5000, `${this.name} to exit`).race(this.exited).then(() => true, () => false);
+      const gone = await Deadline.after(budgetMs('terminalExit'), `${this.name} to exit`).race(this.exited).then(() => true, () => false);
       if (!gone) this.kill('SIGKILL');
-      await Deadline.after(5000, `${this.name} to exit after SIGKILL`).race(this.exited).catch(() => undefined);
+      await Deadline.after(budgetMs('terminalExit'), `${this.name} to exit after SIGKILL`).race(this.exited).catch(() => undefined);
     }
     await this.screen.close();
   }
