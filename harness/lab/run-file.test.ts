@@ -58,6 +58,13 @@ describe('run files: what ./lab ls, attach and stop know of a ./lab boot', () =>
     expect(readRunFile(dir)).to.equal(undefined);
     writeFileSync(join(dir, RUN_FILE), '{"version": 2, "clients": []}');
     expect(readRunFile(dir)).to.equal(undefined);
+    // run-file.schema.json: a version 1 file missing what ./lab ls prints is none either.
+    writeFileSync(join(dir, RUN_FILE), JSON.stringify({ ...data('bbbbbb'), owner: undefined }));
+    expect(readRunFile(dir)).to.equal(undefined);
+    writeFileSync(join(dir, RUN_FILE), JSON.stringify(data('bbbbbb', { clients: [{ name: 'c1' } as RunFileData['clients'][number]] })));
+    expect(readRunFile(dir)).to.equal(undefined);
+    writeFileSync(join(dir, RUN_FILE), JSON.stringify(data('bbbbbb')));
+    expect(readRunFile(dir)).to.deep.equal(data('bbbbbb'));
   });
 
   it('lists run folders only (not the accelerator verdict, not a folder being registered), oldest first, live or dead by their owner', () => {

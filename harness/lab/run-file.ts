@@ -1,6 +1,7 @@
 import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../common/errors';
+import { schemaCheck } from '../common/json-schema';
 import { checkStateRoot, ownerAlive, stateRoot } from '../common/state-root';
 import type { ClientState } from '../boot/thin-client';
 
@@ -11,6 +12,9 @@ import type { ClientState } from '../boot/thin-client';
  * teardown, or the reaper once its owner is dead.
  */
 export const RUN_FILE = 'run.json';
+
+/** run.json's JSON Schema (beside this file): what readRunFile takes for a run file. */
+export const RUN_FILE_SCHEMA = schemaCheck('harness/lab/run-file.schema.json');
 
 export interface RunFileClient {
   name: string;
@@ -109,8 +113,8 @@ export function listRuns(root: string = stateRoot()): RunEntry[] {
 /** A run file, or undefined when there is none or it is not one (never half-written: see writeRunFile). */
 export function readRunFile(stateDir: string): RunFileData | undefined {
   try {
-    const data = JSON.parse(readFileSync(join(stateDir, RUN_FILE), 'utf8')) as RunFileData;
-    return data.version === 1 && Array.isArray(data.clients) ? data : undefined;
+    const data: unknown = JSON.parse(readFileSync(join(stateDir, RUN_FILE), 'utf8'));
+    return RUN_FILE_SCHEMA.errors(data).length === 0 ? (data as RunFileData) : undefined;
   } catch {
     return undefined;
   }

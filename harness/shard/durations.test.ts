@@ -68,7 +68,7 @@ describe('test durations (fixtures/test-durations.json)', () => {
 
     it('missing or damaged: a SetupError that says how to record them again', () => {
       expect(() => readDurations(join(dir, 'none.json'))).to.throw(SetupError, /no recorded test durations/);
-      for (const [text, why] of [['{', /not JSON/], ['{"checksMs": 1, "files": {"a": "slow"}}', /files\["a"\] is not a number/], ['{"files": {"a": 1}}', /checksMs/], ['{"checksMs": 1, "files": {}}', /files is empty/]] as const) {
+      for (const [text, why] of [['{', /not JSON/], ['{"checksMs": 1, "files": {"a": "slow"}}', /\/files\/a: must be number/], ['{"files": {"a": 1}}', /checksMs/], ['{"checksMs": 1, "files": {}}', /\/files: must NOT have fewer than 1 properties/]] as const) {
         writeFileSync(join(dir, 'bad.json'), text);
         expect(() => readDurations(join(dir, 'bad.json')), text).to.throw(SetupError, why);
         try {

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { SetupError, UsageError } from '../common/errors';
+import { HarnessError, SetupError, UsageError } from '../common/errors';
+import { schemaCheck } from '../common/json-schema';
 import { FIXTURES_DIR, repoRoot } from '../common/paths';
 import type { RunResults } from '../results/types';
 
@@ -40,21 +41,13 @@ export function readDurations(file = durationsFile()): TestDurations {
   } catch (e) {
     throw new SetupError(`${file} is not JSON: ${e instanceof Error ? e.message : String(e)}`, { hint: REFRESH });
   }
-  const problem = durationsProblem(d);
-  if (problem) throw new SetupError(`${file}: ${problem}`, { hint: REFRESH });
+  const problems = DURATIONS_SCHEMA.errors(d);
+  if (problems.length > 0) throw new SetupError(`${file} is not a test durations record: ${problems.slice(0, 4).join('; ')}`, { hint: REFRESH });
   return d as TestDurations;
 }
 
-function durationsProblem(d: unknown): string | undefined {
-  if (typeof d !== 'object' || d === null) return 'not an object';
-  const o = d as Partial<TestDurations>;
-  if (typeof o.checksMs !== 'number' || !(o.checksMs >= 0)) return 'checksMs is not a number of ms';
-  if (typeof o.files !== 'object' || o.files === null) return 'files is not an object';
-  const bad = Object.entries(o.files).find(([, ms]) => typeof ms !== 'number' || !(ms >= 0));
-  if (bad) return `files["${bad[0]}"] is not a number of ms`;
-  if (Object.keys(o.files).length === 0) return 'files is empty';
-  return undefined;
-}
+/** The durations record's JSON Schema (beside this file): what readDurations accepts and writeDurations writes. */
+export const DURATIONS_SCHEMA = schemaCheck('harness/shard/durations.schema.json');
 
 /**
  * The weight of a file the record does not know (a new scenario): the median recorded
@@ -101,6 +94,8 @@ export function durationsFromResults(r: RunResults, previous?: TestDurations): T
 }
 
 export function writeDurations(d: TestDurations, file = durationsFile()): void {
+  const problems = DURATIONS_SCHEMA.errors(d);
+  if (problems.length > 0) throw new HarnessError(`the durations record made for ${file} does not match harness/shard/durations.schema.json: ${problems.slice(0, 4).join('; ')}`);
   writeFileSync(`${file}.tmp`, `${JSON.stringify(d, null, 2)}\n`);
   renameSync(`${file}.tmp`, file);
 }
