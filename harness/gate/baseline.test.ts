@@ -68,15 +68,16 @@ describe('gate: baselines', () => {
   const broken: [string, (b: Record<string, unknown>) => unknown, RegExp][] = [
     ['another schema version', (b) => ({ ...b, schemaVersion: 3 }), /schemaVersion is 3, not 2$/],
     ['a version 1 baseline (CPU-calibrated)', (b) => ({ ...b, schemaVersion: 1 }), /schemaVersion is 1, not 2 \(version 1 was scaled by the CPU calibration/],
-    ['a stage without samples', (b) => ({ ...b, stages: { nbd: { medianMs: 1 } } }), /stages\.nbd is not \{ medianMs, samples \}/],
-    ['no stages', (b) => ({ ...b, stages: {} }), /stages is empty/],
-    ['a speed factor of 0', (b) => ({ ...b, speedFactor: 0 }), /speedFactor is not positive/],
-    ['no config', (b) => ({ ...b, config: undefined }), /config is not/],
+    ['a stage without samples', (b) => ({ ...b, stages: { nbd: { medianMs: 1 } } }), /\/stages\/nbd: must have required property 'samples'/],
+    ['no stages', (b) => ({ ...b, stages: {} }), /\/stages: must NOT have fewer than 1 properties/],
+    ['a speed factor of 0', (b) => ({ ...b, speedFactor: 0 }), /\/speedFactor: must be > 0/],
+    ['no config', (b) => ({ ...b, config: undefined }), /must have required property 'config'/],
     ['no client kind (recorded before kinds)', (b) => ({ ...b, config: { memoryMb: 384, nic: 'virtio-net-pci', union: true } }), /config has no client: it does not say which client kind/],
-    ['an unknown client kind', (b) => ({ ...b, config: { ...CONFIG, client: { kind: 'nfs' } } }), /config\.client: kind is "nfs", not one of ltsp, stock/],
-    ['a host that is not a string', (b) => ({ ...b, host: 42 }), /host is not a string/],
+    ['an unknown client kind', (b) => ({ ...b, config: { ...CONFIG, client: { kind: 'nfs' } } }), /\/config\/client\/kind: must be equal to one of the allowed values \(ltsp,stock\)/],
+    ['a host that is not a string', (b) => ({ ...b, host: 42 }), /\/host: must be string/],
     ["another profile's", (b) => ({ ...b, profile: 'kvm-2cpu' }), /it is for profile 'kvm-2cpu'/],
-    ['an array', () => [], /runs is not a number|schemaVersion/],
+    ['an array', () => [], /\/: must be object/],
+    ['waits for fewer boots than it has samples', (b) => ({ ...b, totalMs: { medianMs: 1, samples: [1], waitSamples: [1, 2] } }), /totalMs: 2 waitSamples for 1 samples/],
   ];
   for (const [what, change, message] of broken) {
     it(`a baseline file with ${what} is a set-up problem that says what is wrong`, () => {

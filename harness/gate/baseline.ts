@@ -4,7 +4,8 @@ import { BASELINES_DIR } from '../results/baseline';
 import type { BaselineFacts } from '../results/types';
 import { spread } from '../common/spread';
 import { SetupError } from '../common/errors';
-import { clientSpecProblem } from '../client/client-spec';
+import { clientSpecSchema } from '../client/client-spec';
+import { schemaCheck } from '../common/json-schema';
 import { repoRoot } from '../common/paths';
 import { BASELINE_SCHEMA_VERSION, type Baseline, type BootConfig, type BootSample, type Measured } from './types';
 
@@ -68,37 +69,30 @@ export function makeBaseline(samples: readonly BootSample[], meta: BaselineMeta)
   };
 }
 
-function isMeasured(m: unknown): m is Measured {
-  const o = m as Measured | null;
-  return (
-    typeof o === 'object' && o !== null && typeof o.medianMs === 'number' && Array.isArray(o.samples) && o.samples.every((v) => typeof v === 'number') &&
-    (o.waitSamples === undefined || (Array.isArray(o.waitSamples) && o.waitSamples.length === o.samples.length && o.waitSamples.every((v) => typeof v === 'number')))
-  );
-}
+/** A baseline file's JSON Schema (beside this file), with the client kinds made from their one table. */
+export const BASELINE_SCHEMA = schemaCheck('harness/gate/baseline.schema.json', (s) => {
+  s.definitions = { ...s.definitions, clientSpec: clientSpecSchema() };
+});
 
 /** Why `data` is not a Baseline, or undefined when it is one. */
 export function baselineProblem(data: unknown): string | undefined {
   const b = data as Partial<Baseline> | null;
-  if (typeof b !== 'object' || b === null) return 'not a JSON object';
-  if (b.schemaVersion !== BASELINE_SCHEMA_VERSION) {
-    const v1 = b.schemaVersion === 1 ? ' (version 1 was scaled by the CPU calibration, not the guest speed)' : '';
-    return `schemaVersion is ${JSON.stringify(b.schemaVersion)}, not ${BASELINE_SCHEMA_VERSION}${v1}`;
+  // What a person can act on first: a file of another version, or of before client kinds.
+  if (typeof b === 'object' && b !== null && !Array.isArray(b)) {
+    if (b.schemaVersion !== BASELINE_SCHEMA_VERSION) {
+      const v1 = b.schemaVersion === 1 ? ' (version 1 was scaled by the CPU calibration, not the guest speed)' : '';
+      return `schemaVersion is ${JSON.stringify(b.schemaVersion)}, not ${BASELINE_SCHEMA_VERSION}${v1}`;
+    }
+    // Recorded before clients had kinds: whose boots it holds is unknown, so it judges none.
+    const c = b.config as Partial<BootConfig> | undefined;
+    if (typeof c === 'object' && c !== null && c.client === undefined) return 'config has no client: it does not say which client kind it is of';
   }
-  for (const k of ['profile', 'createdAt'] as const) if (typeof b[k] !== 'string') return `${k} is not a string`;
-  if (b.host !== undefined && typeof b.host !== 'string') return 'host is not a string';
-  for (const k of ['speedFactor', 'runs', 'clientsAtOnce', 'guestsAtOnce', 'otherLoad'] as const) {
-    if (typeof b[k] !== 'number' || !Number.isFinite(b[k])) return `${k} is not a number`;
+  const errors = BASELINE_SCHEMA.errors(data);
+  if (errors.length > 0) return errors.slice(0, 4).join('; ');
+  const measured = [...Object.entries(b!.stages!).map(([id, m]) => [`stages.${id}`, m] as const), ['totalMs', b!.totalMs!] as const];
+  for (const [where, m] of measured) {
+    if (m.waitSamples !== undefined && m.waitSamples.length !== m.samples.length) return `${where}: ${m.waitSamples.length} waitSamples for ${m.samples.length} samples`;
   }
-  if (!(b.speedFactor! > 0)) return 'speedFactor is not positive';
-  if (typeof b.stages !== 'object' || b.stages === null || Object.keys(b.stages).length === 0) return 'stages is empty';
-  for (const [id, m] of Object.entries(b.stages)) if (!isMeasured(m)) return `stages.${id} is not { medianMs, samples }`;
-  if (!isMeasured(b.totalMs)) return 'totalMs is not { medianMs, samples }';
-  const c = b.config as Partial<BootConfig> | undefined;
-  if (typeof c?.memoryMb !== 'number' || typeof c.nic !== 'string' || typeof c.union !== 'boolean') return 'config is not { memoryMb, nic, union, client }';
-  // Recorded before clients had kinds: whose boots it holds is unknown, so it judges none.
-  if (c.client === undefined) return 'config has no client: it does not say which client kind it is of';
-  const client = clientSpecProblem(c.client);
-  if (client) return `config.client: ${client}`;
   return undefined;
 }
 
