@@ -22,8 +22,8 @@ const debug = log('accel');
  */
 export const KVM_SLOW_MS = 3000;
 /** The probe's two marks under KVM: "Linux version", then "Run /init". */
-export const PROBE_KERNEL_MS = 5000;
-export const PROBE_INIT_MS = 10_000;
+export const PROBE_KERNEL_MS = budgetMs('accelProbeKernel');
+export const PROBE_INIT_MS = budgetMs('accelProbeInit');
 
 export interface AccelDecision extends AccelChoice {
   /** The probes this decision ran (none when skipped, or taken from the cache). */

@@ -67,6 +67,12 @@ export const STEP_BUDGETS = {
   faultProbeGone: { s: both(15, 5), scaled: true, floorS: 5 },
   /** The accelerator probe: a whole decision, KVM and (when KVM looks slow) TCG. */
   accelProbe: { s: 40, scaled: false },
+  /** The probe's first mark under KVM: "Linux version" (harness/accel/accel-choice.ts). */
+  accelProbeKernel: { s: 5, scaled: false },
+  /** Its second mark under KVM: "Run /init", after the first. */
+  accelProbeInit: { s: 10, scaled: false },
+  /** An NBD peer's close(): the server hanging up after NBD_CMD_DISC / NBD_OPT_ABORT. */
+  nbdHangUp: { s: 1, scaled: false },
   /** Removing the dead runs' leftovers as a lab starts (the reap before its own network). */
   reapAtStart: { s: 60, scaled: false },
   /** The server's init log read out of a container being stopped, for the run's server.log. */

@@ -1,4 +1,5 @@
 import { createConnection, type Socket } from 'node:net';
+import { budgetMs } from '../common/budgets';
 import { Deadline } from '../common/deadline';
 import { DeadlineError, HarnessError } from '../common/errors';
 import { log } from '../common/log';
@@ -38,7 +39,7 @@ const MAX_OPTION_REPLY = 64 * 1024;
 const MAX_REQUEST = 32 * 1024 * 1024;
 const MAX_NAME = 4096;
 /** How long close() waits for the server to hang up after NBD_CMD_DISC / NBD_OPT_ABORT. */
-const CLOSE_GRACE_MS = 1000;
+const CLOSE_GRACE_MS = budgetMs('nbdHangUp');
 
 /**
  * A deliberately small NBD client used as an independent peer against the lab's
