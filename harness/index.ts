@@ -11,10 +11,10 @@ export { hostSpeed, calibrateCpu, type Accel, type AccelChoice, type HostSpeed }
 export { chooseAccel, decideHostSpeed, accelCacheFile, type AccelDecision } from './accel/accel-choice';
 export { inspectKvmDevice, kvmDevicePath } from './accel/kvm-device';
 export { budgetMs, scaledMs, STEP_BUDGETS, type StepKind } from './common/budgets';
-export { ConsoleLog, type ConsoleLine, type ConsoleMatch, type FailPattern } from './console/console-log';
+export { ConsoleLog, type ConsoleLine, type ConsoleMatch, type FailPattern } from './qemu-ts-wrapper';
 export { DEFAULT_FAIL_PATTERNS } from './console/fail-patterns';
-export { QmpClient, type QmpEvent } from './qmp/qmp-client';
-export { QemuMachine, StartedQemuMachine, type StopStep } from './qemu/qemu-machine';
+export { QmpClient, type QmpEvent } from './qemu-ts-wrapper';
+export { QemuMachine, StartedQemuMachine, type StopStep } from './qemu-ts-wrapper';
 export { hostInSubnet, inSubnet, LAB_HOSTS, LabNetwork, StartedLabNetwork } from './network/lab-network';
 export { hostGuardComment, hostGuardLeftovers } from './network/host-guard';
 // Types only: the server module loads testcontainers (~1 s of module loading), which the

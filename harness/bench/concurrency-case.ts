@@ -38,9 +38,9 @@ async function bootBatch(lab: StartedLab, n: number, run: number): Promise<{ tim
     const results = await Promise.allSettled(
       clients.map(async (c) => {
         await c.waitForBoot();
-        const rss = c.qemu.rssKb();
+        const rss = c.rssKb();
         if (rss !== null) rssKb.push(rss);
-        const cpu = c.qemu.cpuSeconds();
+        const cpu = c.cpuSeconds();
         if (cpu !== null) cpuS.push(cpu);
       }),
     );

@@ -1,6 +1,6 @@
 import type { Deadline } from '../common/deadline';
 import { HarnessError } from '../common/errors';
-import { ProcessGroup } from '../process/process-group';
+import { ProcessGroup } from '../qemu-ts-wrapper';
 
 export interface TimedLine {
   /** Epoch ms when the line arrived. */

@@ -1,13 +1,15 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Deadline } from '../common/deadline';
-import { ConsoleWaitError, SutError, TAIL_LINES, UsageError } from '../common/errors';
+import { consoleLogSetupError, ConsoleWaitError, SutError, TAIL_LINES, UsageError, type ConsoleLogError } from '../common/errors';
 import { log } from '../common/log';
 import { stepDeadline } from '../common/run-deadline';
 import type { RunContext } from '../common/run-context';
 import type { HostSpeed } from '../common/speed';
 import type { StartedLabNetwork, Tap } from '../network/lab-network';
-import { netdevId, QemuMachine, type StartedQemuMachine, type StopStep } from '../qemu/qemu-machine';
+import { netdevId, type StartedQemuMachine, type StopStep } from '../qemu-ts-wrapper';
+import { labMachine, startQemu, stopQemu } from '../qemu/lab-qemu';
+import { commandLine, cpuSeconds, rssKb } from '../qemu/proc-metrics';
 import type { ClientTimeline, FaultMark, PointMark, StageMark } from '../report/types';
 import { writeClientScript } from '../server/client-scripts';
 import { followStages } from './follow-stages';
@@ -186,7 +188,7 @@ export class ThinClient {
     const args = kernelArgs({ exportName: this.exportName, union: this.union, rescueShell: this.rescueShell, ...(this.append ? { append: this.append } : {}), ...(this.rootArg ? { rootArg: this.rootArg } : {}) });
     const dir = join(this.host.reportDir, this.name);
     mkdirSync(dir, { recursive: true });
-    const machine = new QemuMachine(this.name, join(this.host.run.stateDir, this.name))
+    const machine = labMachine(this.name, join(this.host.run.stateDir, this.name))
       .withAccel(this.host.speed.accel)
       .withMemory(this.memoryMb)
       .withBootOrder('n')
@@ -198,7 +200,7 @@ export class ThinClient {
     try {
       machine.withNic({ model: this.nicModel, mac, tap: tap.name });
       if (this.qemuBinary) machine.withBinary(this.qemuBinary);
-      qemu = await machine.start(deadline);
+      qemu = await startQemu(machine, deadline);
     } catch (e) {
       await this.host.network.removeTap(tap, Deadline.after(budgetMs('teardown'), `remove tap ${tap.name}`));
       throw e;
@@ -292,7 +294,7 @@ export class StartedThinClient implements AsyncDisposable {
         deadline,
         budgetMs: (stage) => stageBudgetMs(stage, this.host.speed, this.host.contention()) * this.stretch,
         marks: this.timeline,
-        abort: Promise.race([watch.promise, this.console.logFailed]),
+        abort: Promise.race([watch.promise, this.console.logFailed.catch((e: ConsoleLogError) => Promise.reject(consoleLogSetupError(e)))]),
         stopping: () => this.stopping !== undefined,
         consoleLogFile: join(this.dir, 'console.log'),
         onFailure: (stage, error) => (this.failure = { stage: stage.id, error, tail: this.console.lines().slice(-TAIL_LINES).map((l) => l.text) }),
@@ -397,6 +399,21 @@ export class StartedThinClient implements AsyncDisposable {
     return this.failure?.stage;
   }
 
+  /** Resident set size of its QEMU, in KiB; null once it is gone. */
+  rssKb(): number | null {
+    return rssKb(this.qemu.pid);
+  }
+
+  /** CPU time its QEMU has used so far (all threads, user + system), in s; null once it is gone. */
+  cpuSeconds(): number | null {
+    return cpuSeconds(this.qemu.pid);
+  }
+
+  /** The command line its QEMU runs with, as the kernel shows it; null once it is gone. */
+  commandLine(): string[] | null {
+    return commandLine(this.qemu.pid);
+  }
+
   /** Sends `sig` to its QEMU (a test's "killed from outside"); stop() is the orderly way. */
   kill(sig: NodeJS.Signals): void {
     this.qemu.kill(sig);
@@ -487,7 +504,7 @@ export class StartedThinClient implements AsyncDisposable {
   /** Stops QEMU (QMP quit, then SIGTERM, SIGKILL) and removes the tap. Idempotent. */
   stop(): Promise<StopStep> {
     this.stopping ??= (async () => {
-      const step = await this.qemu.stop();
+      const step = await stopQemu(this.qemu);
       await this.host.network.removeTap(this.tap, Deadline.after(budgetMs('teardown'), `remove tap ${this.tap.name}`));
       this.host.track(this, false);
       return step;

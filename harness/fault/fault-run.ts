@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { budgetMs } from '../common/budgets';
 import { Deadline } from '../common/deadline';
-import { ConsoleWaitError, HarnessError, LabError, SutError } from '../common/errors';
+import { ConsoleWaitError, HarnessError, isKnownError, SutError } from '../common/errors';
 import { execCommand } from '../common/exec';
 import { log } from '../common/log';
 import { leaseIpOf } from '../boot/stages';
@@ -259,7 +259,7 @@ async function apply(f: FaultSpec, t: FaultTargets, client: StartedThinClient): 
               const stop = `touch ${GUEST_STOP}; for i in $(seq 900); do kill -0 ${reader} 2>/dev/null || { echo back; break; }; sleep 0.1; done; kill ${reader} 2>/dev/null; true`;
               out = (await client.run(stop, Deadline.after(client.budgetMs('faultRecovery'), `${f.text}: the guest reader's last read`))).output;
             } catch (e) {
-              if (!(e instanceof LabError)) throw e;
+              if (!isKnownError(e)) throw e;
               return { evidence: [`${client.name}: the guest reader could not be stopped: ${e.message.split('\n')[0] ?? ''}`] };
             }
             const back = /^back$/m.test(out) ? Math.round(performance.now() - struckAt) : undefined;
@@ -351,7 +351,7 @@ async function probeRecovery(j: Judging): Promise<FaultEvent> {
       answers.push(...lines(r.output, 3).map((l) => `${c.name} probe: ${l}`));
       why = `the probe exited ${r.code}`;
     } catch (e) {
-      if (!(e instanceof LabError)) throw e;
+      if (!isKnownError(e)) throw e;
       // A failure pattern (a panic) or QEMU gone: no retry brings it back.
       if (!(e instanceof ConsoleWaitError && e.reason === 'timeout')) return failed(e.message.split('\n')[0] ?? '');
       why = `its shell gave no prompt and no answer within ${(e.elapsedMs / 1000).toFixed(0)} s`;

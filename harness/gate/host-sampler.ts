@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { LAB_LABEL, RUN_LABEL } from '../common/run-context';
 import { qemuPids } from '../bench/host-load';
 import { vcpuWaitMs, WaitSeries } from './guest-wait';
-import { cpuSecondsOfStat } from '../qemu/qemu-machine';
+import { cpuSecondsOfStat } from '../qemu/proc-metrics';
 import type { HostDuring } from './sample';
 
 /** Linux's USER_HZ, the unit of /proc/stat's cpu line (proc(5)). */

@@ -2,10 +2,9 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import type { Deadline } from '../common/deadline';
-import { ConsoleWaitError, SetupError, TAIL_LINES, type ConsoleWaitReason } from '../common/errors';
-import { log } from '../common/log';
-import { DEFAULT_FAIL_PATTERNS } from './fail-patterns';
+import type { Deadline } from './deadline';
+import { ConsoleLogError, ConsoleWaitError, TAIL_LINES, type ConsoleWaitReason } from './errors';
+import { log, type Logger } from './log';
 
 /** One console line: `t` is ms since the console's start, `text` has escapes and \r stripped. */
 export interface ConsoleLine {
@@ -29,7 +28,7 @@ export interface ConsoleMatch {
 
 export interface WaitOptions {
   deadline: Deadline;
-  /** Output that ends the wait at once. Default: DEFAULT_FAIL_PATTERNS; pass [] for none. */
+  /** Output that ends the wait at once. Default: the console's `failOn`; pass [] for none. */
   failOn?: readonly FailPattern[];
   /** Settles when the process behind the console exits. */
   exited?: Promise<unknown>;
@@ -50,6 +49,8 @@ export interface ConsoleLogOptions {
   maxLines?: number;
   /** Longer runs without a newline are split into several lines. Default 4096. */
   maxLineLength?: number;
+  /** Failure patterns of every wait that names none of its own. Default: none. */
+  failOn?: readonly FailPattern[];
 }
 
 interface StoredLine extends ConsoleLine {
@@ -109,12 +110,13 @@ export class ConsoleLog implements AsyncDisposable {
   private readonly startedAt: number;
   private readonly maxLines: number;
   private readonly maxLineLength: number;
-  private readonly debug: ReturnType<typeof log>;
+  private readonly debug: Logger;
+  private readonly defaultFailOn: readonly FailPattern[];
   private readonly decoder = new StringDecoder('utf8');
   private readonly file?: WriteStream;
-  private failLog!: (e: SetupError) => void;
+  private failLog!: (e: ConsoleLogError) => void;
   /**
-   * Rejects with a SetupError when the log file cannot be written (a full disk): a boot
+   * Rejects with a ConsoleLogError when the log file cannot be written (a full disk): a boot
    * whose console is not on record must stop rather than run on unseen.
    */
   readonly logFailed: Promise<never>;
@@ -150,6 +152,7 @@ export class ConsoleLog implements AsyncDisposable {
     this.maxLineLength = opts.maxLineLength ?? 4096;
     if (this.maxLines < 1 || this.maxLineLength < 1) throw new RangeError('maxLines and maxLineLength must be >= 1');
     this.debug = log(`console:${opts.name}`);
+    this.defaultFailOn = opts.failOn ?? [];
     this.endedPromise = new Promise((resolve) => (this.markEnded = resolve));
     this.logFailed = new Promise<never>((_, reject) => (this.failLog = reject));
     this.logFailed.catch(() => undefined);
@@ -160,11 +163,7 @@ export class ConsoleLog implements AsyncDisposable {
         this.debug('console log %s failed: %s', path, err.message);
         this.fileClosed = true;
         this.logIncomplete = `the console log ${path} could not be written whole: it stops after ${file.bytesWritten} bytes (${err.code ?? err.message})`;
-        const full = err.code === 'ENOSPC' || err.code === 'EDQUOT';
-        this.failLog(new SetupError(`${this.name}: ${this.logIncomplete}${full ? ': the report folder\'s disk is full' : ''}`, {
-          hint: full ? 'free space on that disk, or give --report a folder on a disk with room' : 'check the report folder',
-          cause: err,
-        }));
+        this.failLog(new ConsoleLogError(`${this.name}: ${this.logIncomplete}`, { path, cause: err, ...(err.code === undefined ? {} : { code: err.code }) }));
       });
     }
   }
@@ -286,7 +285,7 @@ export class ConsoleLog implements AsyncDisposable {
     const w: Waiter = {
       re: compile(pattern),
       display: typeof pattern === 'string' ? JSON.stringify(pattern) : String(pattern),
-      fails: (opts.failOn ?? DEFAULT_FAIL_PATTERNS).map((f) => ({ name: f.name, re: compile(f.pattern) })),
+      fails: (opts.failOn ?? this.defaultFailOn).map((f) => ({ name: f.name, re: compile(f.pattern) })),
       pos: opts.from ?? this.consumed,
       startedAt: performance.now(),
       what: opts.what ?? opts.deadline.what,

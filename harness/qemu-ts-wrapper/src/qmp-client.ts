@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
-import { Deadline } from '../common/deadline';
-import { DeadlineError, QmpError } from '../common/errors';
-import { log } from '../common/log';
+import { Deadline } from './deadline';
+import { DeadlineError, QmpError } from './errors';
+import { log } from './log';
 
 /** An asynchronous QMP event (qemu docs/interop/qmp-spec.rst, "Asynchronous events"). */
 export interface QmpEvent {

@@ -1,17 +1,13 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Writable } from 'node:stream';
 import { performance } from 'node:perf_hooks';
-import { ConsoleLog } from '../console/console-log';
-import { budgetMs } from '../common/budgets';
-import { Deadline } from '../common/deadline';
-import { HarnessError, LaunchError, SetupError, UsageError } from '../common/errors';
-import { log } from '../common/log';
-import { readProcStat, statField } from '../common/proc-stat';
-import type { Accel } from '../common/speed';
-import { ConsoleRelay } from '../console/console-relay';
-import { ProcessGroup, type ExitStatus } from '../process/process-group';
-import { QmpClient } from '../qmp/qmp-client';
+import { ConsoleLog, type FailPattern } from './console-log';
+import { ConsoleRelay } from './console-relay';
+import { Deadline } from './deadline';
+import { LaunchError, QemuConfigError, QemuWrapperError } from './errors';
+import { log } from './log';
+import { ProcessGroup, type ExitStatus } from './process-group';
+import { QmpClient } from './qmp-client';
 
 const debug = log('qemu');
 
@@ -43,6 +39,21 @@ export interface DirectKernel {
 }
 
 export type StopStep = 'quit' | 'exited' | 'sigterm' | 'sigkill';
+
+/** What runs the guest's code: KVM, or QEMU's own translator. */
+export type Accel = 'kvm' | 'tcg';
+
+export interface StopOptions {
+  /** How long QMP quit may take before SIGTERM. Default 5000 ms. */
+  quitMs?: number;
+  /** How long SIGTERM may take before SIGKILL. Default 3000 ms. */
+  termGraceMs?: number;
+}
+
+const DEFAULT_QUIT_MS = 5000;
+const DEFAULT_TERM_GRACE_MS = 3000;
+// QEMU creates its QMP socket a moment after spawn; a slow host may take seconds.
+const DEFAULT_QMP_CONNECT_MS = 30_000;
 
 const MAC_RE = /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/;
 
@@ -80,6 +91,7 @@ export class QemuMachine {
   private readonly extra: string[] = [];
   private consoleLogFile?: string;
   private qmpLogFile?: string;
+  private failOn: readonly FailPattern[] = [];
 
   constructor(
     readonly name: string,
@@ -98,14 +110,14 @@ export class QemuMachine {
 
   withMemory(mb: number): this {
     if (!Number.isInteger(mb) || mb < 64 || mb > 65536) {
-      throw new UsageError(`memory ${mb} MB is out of range: give 64 to 65536 MB`, { hint: 'thin clients boot with 384 MB; 256 MB is the smallest that fits this kernel and initramfs' });
+      throw new QemuConfigError(`memory ${mb} MB is out of range: give 64 to 65536 MB`);
     }
     this.memoryMb = mb;
     return this;
   }
 
   withCpus(n: number): this {
-    if (!Number.isInteger(n) || n < 1 || n > 16) throw new UsageError(`cpus ${n} is out of range: give 1 to 16`);
+    if (!Number.isInteger(n) || n < 1 || n > 16) throw new QemuConfigError(`cpus ${n} is out of range: give 1 to 16`);
     this.cpus = n;
     return this;
   }
@@ -128,8 +140,8 @@ export class QemuMachine {
 
   withNic(nic: NicSpec): this {
     const mac = nic.mac.toLowerCase();
-    if (!MAC_RE.test(mac)) throw new UsageError(`MAC '${nic.mac}' is not of the form 52:54:00:xx:xx:xx`);
-    if (this.nics.some((n) => n.mac === mac)) throw new UsageError(`MAC ${mac} is given twice on ${this.name}`);
+    if (!MAC_RE.test(mac)) throw new QemuConfigError(`MAC '${nic.mac}' is not of the form 52:54:00:xx:xx:xx`);
+    if (this.nics.some((n) => n.mac === mac)) throw new QemuConfigError(`MAC ${mac} is given twice on ${this.name}`);
     this.nics.push({ ...nic, mac });
     return this;
   }
@@ -163,6 +175,12 @@ export class QemuMachine {
 
   withQmpLog(path: string): this {
     this.qmpLogFile = path;
+    return this;
+  }
+
+  /** Console output that ends every console wait at once unless the wait names its own (a kernel panic). */
+  withConsoleFailPatterns(patterns: readonly FailPattern[]): this {
+    this.failOn = [...patterns];
     return this;
   }
 
@@ -212,31 +230,30 @@ export class QemuMachine {
     writeFileSync(this.serconFile, Buffer.from([0xf8, 0x03])); // 0x3f8: COM1
   }
 
-  /** Spawns argv() in its own process group (pidfile in the run folder); a missing binary is a SetupError. */
+  /** Spawns argv() in its own process group (pidfile in the run folder); a missing binary is a LaunchError with code ENOENT. */
   async spawn(): Promise<ProcessGroup> {
     this.prepare();
     const [command, ...args] = this.argv();
     debug('%s: %s', this.name, this.argv().join(' '));
-    try {
-      return await ProcessGroup.spawn({ command: command as string, args, name: `qemu ${this.name}`, stdin: 'pipe', pidFile: this.pidFile });
-    } catch (e) {
-      if ((e as { cause?: NodeJS.ErrnoException }).cause?.code === 'ENOENT') {
-        throw new SetupError(`QEMU is missing: cannot run ${command}`, { hint: 'apt-get install qemu-system-x86 ipxe-qemu (./lab setup does it)', cause: e });
-      }
-      throw e;
-    }
+    return ProcessGroup.spawn({ command: command as string, args, name: `qemu ${this.name}`, stdin: 'pipe', pidFile: this.pidFile });
+  }
+
+  /** Reads a console from a machine spawned with spawn(), with this builder's log file and failure patterns. */
+  consoleFor(proc: ProcessGroup, startedAt = performance.now()): ConsoleLog {
+    const console = new ConsoleLog({ name: this.name, startedAt, failOn: this.failOn, ...(this.consoleLogFile ? { logFile: this.consoleLogFile } : {}) });
+    console.attach(proc.stdout);
+    return console;
   }
 
   async start(deadline: Deadline): Promise<StartedQemuMachine> {
-    if (!this.qmp) throw new UsageError(`${this.name}: start() needs QMP; a machine built withoutQmp() is spawned with spawn()`);
+    if (!this.qmp) throw new QemuConfigError(`${this.name}: start() needs QMP; a machine built withoutQmp() is spawned with spawn()`);
     const startedAt = performance.now();
     const proc = await this.spawn();
-    const console = new ConsoleLog({ name: this.name, startedAt, ...(this.consoleLogFile ? { logFile: this.consoleLogFile } : {}) });
-    console.attach(proc.stdout);
+    const console = this.consoleFor(proc, startedAt);
     let qmp: QmpClient;
     try {
       const connecting = QmpClient.connect(this.qmpSocket, {
-        deadline: deadline.child(30_000, `QMP connect to ${this.name}`),
+        deadline: deadline.child(DEFAULT_QMP_CONNECT_MS, `QMP connect to ${this.name}`),
         ...(this.qmpLogFile ? { logFile: this.qmpLogFile } : {}),
       });
       const early = proc.exited.then((s) => {
@@ -293,8 +310,8 @@ export class StartedQemuMachine implements AsyncDisposable {
    * as the machine runs: stop() closes it.
    */
   async serveConsole(path: string): Promise<string> {
-    if (this.stopping) throw new HarnessError(`${this.name} is stopping: its console is not served any more`);
-    const relay = await ConsoleRelay.listen(path, this.proc.stdout, this.proc.stdin as Writable);
+    if (this.stopping) throw new QemuWrapperError(`${this.name} is stopping: its console is not served any more`);
+    const relay = await ConsoleRelay.listen(path, this.proc.stdout, this.proc);
     this.relays.push(relay);
     return relay.path;
   }
@@ -304,43 +321,18 @@ export class StartedQemuMachine implements AsyncDisposable {
     return this.relays.reduce((n, r) => n + r.connections, 0);
   }
 
-  /** The command line QEMU runs with, as the kernel shows it (/proc/PID/cmdline); null once it is gone. */
-  commandLine(): string[] | null {
-    try {
-      return readFileSync(`/proc/${this.pid}/cmdline`, 'utf8').split('\0').slice(0, -1);
-    } catch {
-      return null;
-    }
-  }
-
   /** Types at the serial console. */
   type(text: string): void {
-    this.proc.stdin?.write(text);
-  }
-
-  /** CPU time the QEMU process has used so far (all threads, user + system), in s; null once it is gone. */
-  cpuSeconds(): number | null {
-    const stat = readProcStat(this.pid);
-    return stat === null ? null : cpuSecondsOfStat(stat);
-  }
-
-  /** Resident set size of the QEMU process, in KiB (null once it is gone). */
-  rssKb(): number | null {
-    try {
-      const status = readFileSync(`/proc/${this.pid}/status`, 'utf8');
-      const m = /VmRSS:\s+(\d+) kB/.exec(status);
-      return m ? Number(m[1]) : null;
-    } catch {
-      return null;
-    }
+    this.proc.write(text);
   }
 
   /**
    * The shutdown ladder: QMP quit, wait; then SIGTERM, then SIGKILL of the process
-   * group. Returns the step that ended it and logs when a fallback was needed.
-   * Idempotent, and safe when QEMU already died.
+   * group. Returns the step that ended it (sigterm or sigkill: a fallback was needed,
+   * which the caller should say) and logs it. Idempotent, and safe when QEMU already died;
+   * the options of the first call hold.
    */
-  stop(): Promise<StopStep> {
+  stop(opts: StopOptions = {}): Promise<StopStep> {
     this.stopping ??= (async (): Promise<StopStep> => {
       let step: StopStep;
       // Attached people see the console close first, not QEMU's last words cut off.
@@ -348,7 +340,7 @@ export class StartedQemuMachine implements AsyncDisposable {
       if (!this.proc.isRunning()) {
         step = 'exited';
       } else {
-        const d = Deadline.after(budgetMs('qmpQuit'), `QMP quit of ${this.name}`);
+        const d = Deadline.after(opts.quitMs ?? DEFAULT_QUIT_MS, `QMP quit of ${this.name}`);
         try {
           await this.qmp.quit(d);
         } catch (e) {
@@ -358,10 +350,9 @@ export class StartedQemuMachine implements AsyncDisposable {
         if (gone) {
           step = 'quit';
         } else {
-          const t = await this.proc.terminate(3000);
+          const t = await this.proc.terminate(opts.termGraceMs ?? DEFAULT_TERM_GRACE_MS);
           step = t === 'exited' ? 'quit' : t;
           debug('%s: QMP quit did not end QEMU; fell back to %s', this.name, step);
-          process.stderr.write(`lab: QEMU ${this.name} did not quit over QMP; stopped it with ${step}\n`);
         }
       }
       this.qmp.close();
@@ -374,15 +365,4 @@ export class StartedQemuMachine implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
   }
-}
-
-/** Linux's USER_HZ, the unit of utime and stime in /proc/PID/stat (100 on every Linux ABI). */
-const USER_HZ = 100;
-
-/** utime + stime (fields 14 and 15) from a /proc/PID/stat line, in seconds; null for a truncated line. */
-export function cpuSecondsOfStat(stat: string): number | null {
-  const utime = Number(statField(stat, 14));
-  const stime = Number(statField(stat, 15));
-  if (!Number.isFinite(utime) || !Number.isFinite(stime)) return null;
-  return (utime + stime) / USER_HZ;
 }

@@ -1,6 +1,11 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { rmSync } from 'node:fs';
-import type { Readable, Writable } from 'node:stream';
+import type { Readable } from 'node:stream';
+
+/** Where typed bytes go: a Writable, or a ProcessGroup's stdin. */
+export interface ConsoleInput {
+  write(data: Buffer): unknown;
+}
 
 /**
  * What a new connection is shown first: the end of what the console printed before it
@@ -25,7 +30,7 @@ export class ConsoleRelay {
     private readonly server: Server,
   ) {}
 
-  static listen(path: string, output: Readable, input: Writable): Promise<ConsoleRelay> {
+  static listen(path: string, output: Readable, input: ConsoleInput): Promise<ConsoleRelay> {
     rmSync(path, { force: true });
     return new Promise((resolve, reject) => {
       const server = createServer();
