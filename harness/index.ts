@@ -92,3 +92,4 @@ export { runBisect, bisectRange, type BisectRun, type BisectRunOptions } from '.
 export type { Criterion as BisectCriterion } from './bisect/criterion';
 export type { BisectOutcome, Verdict as BisectVerdict } from './bisect/bisect-search';
 export { formatFaultEvents, probeCommand, runFaults, type FaultEvent, type FaultOutcome, type FaultTargets } from './fault/fault-run';
+export { ClientFaults } from './fault/client-faults';

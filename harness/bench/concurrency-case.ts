@@ -46,7 +46,7 @@ async function bootBatch(lab: StartedLab, n: number, run: number): Promise<{ tim
     );
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
-    return { times: batchTimes(clients.map((c) => ({ startedAt: c.qemu.startedAt, login: loginMs(c.timeline) as number }))), rssKb, cpuS };
+    return { times: batchTimes(clients.map((c) => ({ startedAt: c.startedAt, login: loginMs(c.timeline) as number }))), rssKb, cpuS };
   } finally {
     await Promise.allSettled(clients.map((c) => c.stop()));
   }

@@ -2,6 +2,8 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { budgetMs } from '../common/budgets';
 import { Deadline } from '../common/deadline';
+import type { StartedLabNetwork } from '../network/lab-network';
+import { ClientFaults } from './client-faults';
 import { ConsoleWaitError, HarnessError, isKnownError, SutError } from '../common/errors';
 import { execCommand } from '../common/exec';
 import { log } from '../common/log';
@@ -71,6 +73,8 @@ function faultMark(e: FaultEvent): FaultMark {
 /** What a fault run needs of the lab: the server, and each client with its boot. */
 export interface FaultTargets {
   server: StartedLtspServer;
+  /** The lab bridge the clients are on (the loss fault drops frames there). */
+  network: StartedLabNetwork;
   clients: readonly StartedThinClient[];
   /** Each client's waitForBoot(), in the order of `clients`. */
   boots: readonly Promise<unknown>[];
@@ -102,7 +106,7 @@ export function probeCommand(n: number): string {
 
 /** ms since a client's QEMU start. */
 function clientMs(c: StartedThinClient, at = performance.now()): number {
-  return Math.round(at - c.qemu.startedAt);
+  return Math.round(at - c.startedAt);
 }
 
 function lines(output: string, max = 6): string[] {
@@ -216,6 +220,7 @@ export function guestReaderCommand(dev = 'nbd0'): string {
 /** Applies one fault; for a client fault, to `client`. */
 async function apply(f: FaultSpec, t: FaultTargets, client: StartedThinClient): Promise<Applied> {
   const step = (what: string): Deadline => Deadline.after(budgetMs('faultStep'), `${f.text}: ${what}`);
+  const faults = new ClientFaults(client, t.network);
   const nbdPid = async (): Promise<number | undefined> => {
     const out = (await serverSh(t.server, 'cat /var/run/nbd-server.pid 2>/dev/null || true', step('nbd-server pid'))).trim();
     return /^\d+$/.test(out) ? Number(out) : undefined;
@@ -279,16 +284,16 @@ async function apply(f: FaultSpec, t: FaultTargets, client: StartedThinClient): 
       };
     }
     case 'link-down':
-      await client.setLink(false, step('set_link off'));
+      await faults.setLink(false, step('set_link off'));
       return {
         evidence: [`qmp: set_link ${client.name} off`],
-        undo: async () => (await client.setLink(true, step('set_link on')), [`qmp: set_link ${client.name} on`]),
+        undo: async () => (await faults.setLink(true, step('set_link on')), [`qmp: set_link ${client.name} on`]),
       };
     case 'loss':
-      await client.addLoss(f.value ?? 0, step('loss rules'));
+      await faults.addLoss(f.value ?? 0, step('loss rules'));
       return { evidence: [`bridge: ${f.value} % of ${client.name}'s frames dropped, both ways (iptables statistic)`] };
     case 'delay':
-      await client.addDelay(f.value ?? 0, step('filter-buffer'));
+      await faults.addDelay(f.value ?? 0, step('filter-buffer'));
       return { evidence: [`qemu: ${client.name}'s frames held up to ${f.value} ms (filter-buffer)`] };
     case 'http-stop':
     case 'tftp-stop': {

@@ -20,8 +20,8 @@ export interface SpawnSpec {
 }
 
 /**
- * What a caller learns of every group any caller spawns (one watcher per process, like
- * Playwright's list of launched browsers): `refuse` may veto a spawn with a reason, and
+ * What a caller learns of every group any caller spawns (like Playwright's list of
+ * launched browsers): `refuse` may veto a spawn with a reason, and
  * `started`/`ended` see each group come and go, so a forced exit can SIGKILL them all.
  */
 export interface SpawnWatcher {
@@ -60,7 +60,7 @@ export class ProcessGroup implements AsyncDisposable {
   readonly stderr: Readable;
   readonly exited: Promise<ExitStatus>;
 
-  private static watcher: SpawnWatcher = {};
+  private static readonly watchers = new Set<SpawnWatcher>();
   private readonly input: Writable | null;
   private readonly child: ChildProcess;
   private readonly tail: string[] = [];
@@ -98,19 +98,18 @@ export class ProcessGroup implements AsyncDisposable {
     });
   }
 
-  /** Sets the one watcher of every spawn (see SpawnWatcher); returns its removal. */
+  /** Adds a watcher of every spawn (see SpawnWatcher); returns its removal. */
   static watchSpawns(watcher: SpawnWatcher): () => void {
-    ProcessGroup.watcher = watcher;
-    return () => {
-      if (ProcessGroup.watcher === watcher) ProcessGroup.watcher = {};
-    };
+    ProcessGroup.watchers.add(watcher);
+    return () => ProcessGroup.watchers.delete(watcher);
   }
 
   /** Resolves once the child is running; rejects with LaunchError if it could not be started. */
   static spawn(spec: SpawnSpec): Promise<ProcessGroup> {
     // A group spawned once its caller began to stop would outlive the stop (which stops
     // only what it saw): the spawn fails instead.
-    const refused = spec.signal?.aborted ? String(spec.signal.reason ?? 'aborted') : ProcessGroup.watcher.refuse?.(spec.name);
+    let refused = spec.signal?.aborted ? String(spec.signal.reason ?? 'aborted') : undefined;
+    for (const w of ProcessGroup.watchers) refused ??= w.refuse?.(spec.name);
     if (refused !== undefined) return Promise.reject(new LaunchError(`${spec.name}: not started: ${refused}`, { process: spec.name }));
     const child = spawn(spec.command, spec.args, {
       detached: true,
@@ -139,9 +138,9 @@ export class ProcessGroup implements AsyncDisposable {
             return;
           }
         }
-        const watcher = ProcessGroup.watcher;
-        watcher.started?.(group);
-        void group.exited.then(() => watcher.ended?.(group));
+        const watchers = [...ProcessGroup.watchers];
+        for (const w of watchers) w.started?.(group);
+        void group.exited.then(() => watchers.forEach((w) => w.ended?.(group)));
         group.debug('spawned pid %d: %s %s', group.pid, spec.command, spec.args.join(' '));
         resolve(group);
       };
