@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Deadline } from './deadline';
 import { LaunchError } from './errors';
-import { QemuMachine, type StartedQemuMachine } from './qemu-machine';
+import { QemuMachine } from './qemu-machine';
+import type { StartedQemuMachine } from './started-qemu-machine';
 
 const FAKE_QEMU = join(__dirname, 'testing', 'fake-qemu.mjs');
 
