@@ -21,6 +21,6 @@ export {
 } from './src/errors';
 export { setDebugPrefix } from './src/log';
 export { ProcessGroup, type ExitStatus, type SpawnSpec, type SpawnWatcher, type TerminateStep } from './src/process-group';
-export { defaultQemuBinary, netdevId, QemuMachine, type Accel, type DirectKernel, type DiskSpec, type NicSpec } from './src/qemu-machine';
+export { DEFAULT_QEMU_BINARY, netdevId, QemuMachine, type Accel, type DirectKernel, type DiskSpec, type NicSpec } from './src/qemu-machine';
 export { StartedQemuMachine, type StopOptions, type StopStep } from './src/started-qemu-machine';
 export { QmpClient, type QmpConnectOptions, type QmpEvent, type QmpStatus } from './src/qmp-client';

@@ -2,7 +2,7 @@ import { budgetMs } from '../common/budgets';
 import type { Deadline } from '../common/deadline';
 import { qemuLaunchError } from '../common/errors';
 import { DEFAULT_FAIL_PATTERNS } from '../console/fail-patterns';
-import { QemuMachine, type ProcessGroup, type StartedQemuMachine, type StopStep } from '../qemu-ts-wrapper';
+import { DEFAULT_QEMU_BINARY, QemuMachine, type ProcessGroup, type StartedQemuMachine, type StopStep } from '../qemu-ts-wrapper';
 
 /**
  * How the lab runs qemu-ts-wrapper: its machines' console waits stop at the lab's
@@ -10,7 +10,16 @@ import { QemuMachine, type ProcessGroup, type StartedQemuMachine, type StopStep 
  * and a stop that had to fall back says so on stderr.
  */
 export function labMachine(name: string, runDir: string): QemuMachine {
-  return new QemuMachine(name, runDir).withConsoleFailPatterns(DEFAULT_FAIL_PATTERNS);
+  return new QemuMachine(name, runDir).withBinary(defaultQemuBinary()).withConsoleFailPatterns(DEFAULT_FAIL_PATTERNS);
+}
+
+/**
+ * The QEMU every machine of the lab runs unless told otherwise: LTSP_LAB_QEMU, else
+ * qemu-system-x86_64 on PATH. The override lets a test put a wrapper in front (e.g. one
+ * that behaves like a host whose KVM cannot run the guest).
+ */
+export function defaultQemuBinary(env: NodeJS.ProcessEnv = process.env): string {
+  return env.LTSP_LAB_QEMU || DEFAULT_QEMU_BINARY;
 }
 
 /** machine.start(), with a missing QEMU read as a SetupError. */

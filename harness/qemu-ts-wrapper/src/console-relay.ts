@@ -15,8 +15,7 @@ export interface ConsoleInput {
 export const SCROLLBACK_BYTES = 16 * 1024;
 
 /**
- * Lets people reach a running client's serial console (`./lab boot --keep`, `./lab
- * attach`): a unix socket whose connections, any number at once, see what the console
+ * Lets people reach a running machine's serial console: a unix socket whose connections, any number at once, see what the console
  * prints (first its scrollback) and type into it.
  */
 export class ConsoleRelay {

@@ -50,7 +50,7 @@ const STDERR_DRAIN_MS = 200;
  *
  * stdout is piped and left paused: the owner must consume it (or call
  * `stdout.resume()`), or the child blocks once the pipe buffer fills. stderr is read
- * here to keep a bounded tail for error messages and the `lab:proc:<name>` log; other
+ * here to keep a bounded tail for error messages and the `<prefix>:proc:<name>` log; other
  * readers can add their own 'data' listener.
  */
 export class ProcessGroup implements AsyncDisposable {

@@ -56,21 +56,15 @@ const MAC_RE = /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/;
  * The serial port is QEMU's stdio (so nothing printed before we connect is lost, and
  * typing into stdin types at the console); QMP listens on a unix socket in runDir.
  */
-/**
- * The QEMU every machine runs unless told otherwise: LTSP_LAB_QEMU, else
- * qemu-system-x86_64 on PATH. The override lets a test put a wrapper in front (e.g. one
- * that behaves like a host whose KVM cannot run the guest).
- */
-export function defaultQemuBinary(env: NodeJS.ProcessEnv = process.env): string {
-  return env.LTSP_LAB_QEMU || 'qemu-system-x86_64';
-}
+/** The QEMU a machine runs unless withBinary() names another: qemu-system-x86_64 on PATH. */
+export const DEFAULT_QEMU_BINARY = 'qemu-system-x86_64';
 
 export class QemuMachine {
-  private binary = defaultQemuBinary();
+  private binary = DEFAULT_QEMU_BINARY;
   private machine = 'pc';
   private memoryMb = 384;
   private cpus = 1;
-  // The lab chooses KVM only by proof (harness/accel) and says so with withAccel.
+  // KVM only when the caller says so: a host's /dev/kvm may be there and still not run the guest.
   private accel: Accel = 'tcg';
   private tbSizeMb = 256;
   private qmp = true;
@@ -113,7 +107,7 @@ export class QemuMachine {
   }
 
   /**
-   * The accelerator (default TCG; the lab passes what its probe proved). TCG's translation cache defaults to 1 GiB
+   * The accelerator (default TCG). TCG's translation cache defaults to 1 GiB
    * (RSS = guest RAM + ~0.7 GiB); 256 MiB cut that without slowing boots here.
    */
   withAccel(accel: Accel, tbSizeMb = 256): this {

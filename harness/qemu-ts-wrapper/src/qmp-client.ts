@@ -118,7 +118,7 @@ export class QmpClient extends EventEmitter implements Disposable {
    */
   execute<T = unknown>(command: string, args?: Record<string, unknown>, deadline?: Deadline): Promise<T> {
     if (this.closed) return Promise.reject(new QmpError(`QMP ${command}: connection is closed`, { command }));
-    const id = `lab-${this.nextId++}`;
+    const id = `qmp-${this.nextId++}`;
     const d = deadline ?? Deadline.after(this.commandTimeoutMs, `QMP ${command}`);
     const reply = new Promise<unknown>((resolve, reject) => {
       this.pending.set(id, { command, resolve, reject });
