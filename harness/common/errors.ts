@@ -122,7 +122,7 @@ export function consoleLogSetupError(e: ConsoleLogError): SetupError {
 /** QEMU that could not be started because its binary is missing: a SetupError saying how to install it; other errors as they are. */
 export function qemuLaunchError(e: unknown, command: string): unknown {
   if (e instanceof LaunchError && e.code === 'ENOENT') {
-    return new SetupError(`QEMU is missing: cannot run ${command}`, { hint: 'apt-get install qemu-system-x86 ipxe-qemu (./lab setup does it)', cause: e.cause });
+    return new SetupError(`QEMU is missing: cannot run ${command}`, { hint: 'apt-get install qemu-system-x86 ipxe-qemu (./lab setup does it)', cause: e });
   }
   return e;
 }
