@@ -110,7 +110,7 @@ export async function boot(argv: string[]): Promise<number> {
         for (const c of clients) c.stretchBudgets(budgetStretch(opts.faults));
         const boots = clients.map((c) => c.waitForBoot());
         for (const b of boots) b.catch(() => undefined);
-        const faulting = runFaults(opts.faults, { server: lab.server, clients, boots }, { onProgress: progress });
+        const faulting = runFaults(opts.faults, { server: lab.server, network: lab.network, clients, boots }, { onProgress: progress });
         const results = await Promise.allSettled(boots);
         failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')?.reason;
         faults = await faulting;
@@ -175,7 +175,7 @@ async function printReport(opts: BootOptions, runId: string, report: BootRunRepo
   if (opts.json) {
     // Epoch ms, so a caller can time this process from outside (./lab bench, case overhead).
     const stamped = clients.map((c, i) => {
-      const qemuSpawnedAt = Math.round(performance.timeOrigin + c.qemu.startedAt);
+      const qemuSpawnedAt = Math.round(performance.timeOrigin + c.startedAt);
       const login = c.timeline.find((m) => m.stage === 'login');
       return { ...timelines[i], qemuSpawnedAt, ...(login ? { loginSeenAt: qemuSpawnedAt + login.t } : {}) };
     });
@@ -217,7 +217,7 @@ async function keepUp(lab: StartedLab, clients: StartedThinClient[], consoles: R
   publisher.keep(consoles);
   for (const c of clients) {
     // A guest powered off from inside (poweroff at its shell) is 'off' in ./lab ls.
-    void c.qemu.exited.then(() => stopping || publisher.write());
+    void c.exited.then(() => stopping || publisher.write());
     const where = c.state === 'failed' ? `failed at ${c.failedStage}` : c.state === 'up' ? 'at its login' : c.state;
     progress(`lab: ${c.name} (${c.mac}, ${c.leaseIp ?? 'no lease'}, ${where}): ./lab attach ${run} ${c.name}`);
     if (c.state !== 'failed' || !INITRAMFS_FAILURES.has(c.failedStage ?? '')) continue;

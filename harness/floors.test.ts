@@ -43,10 +43,12 @@ export function localImports(file: string, source: string): string[] {
   return out;
 }
 
-/** harness/<folder>/… -> folder; harness/index.ts -> 'index.ts'; outside harness/ -> the top folder. */
+/** harness/<folder>/… -> folder; a file at harness/'s top (index.ts, index.test.ts) -> 'index.ts'; outside harness/ -> the top folder. */
 function folderOf(file: string): string {
   const parts = file.split('/');
-  return parts[0] === 'harness' ? (parts[1] as string) : (parts[0] as string);
+  if (parts[0] !== 'harness') return parts[0] as string;
+  // harness/index.ts and its test (harness/index.test.ts) are the public face's floor.
+  return parts.length === 2 ? 'index.ts' : (parts[1] as string);
 }
 
 /** Strongly connected groups of more than one node (Tarjan). */

@@ -99,7 +99,7 @@ describe('boot to login: one thin client PXE-boots through the whole chain @smok
   });
 
   it('runs under the accelerator the probe chose: QEMU was given it, and the guest sees it', async function () {
-    const argv = c1.qemu.commandLine();
+    const argv = c1.commandLine();
     expect(argv, 'QEMU still running').to.not.equal(null);
     const accel = argv![argv!.indexOf('-accel') + 1];
     expect(accel, `-accel of ${argv!.join(' ')}`).to.match(new RegExp(`^${lab!.speed.accel}(,|$)`));

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { BootStageError, budgetMs, budgetStretch, ConsoleWaitError, Deadline, execCommand, parseFault, runFaults, type FaultEvent, type StartedLab, type StartedThinClient } from '../harness/index';
+import { BootStageError, budgetMs, budgetStretch, ClientFaults, ConsoleWaitError, Deadline, execCommand, parseFault, runFaults, type FaultEvent, type StartedLab, type StartedThinClient } from '../harness/index';
 import { exportFiles, ROOT_COW, SCRATCH, SCRATCH_COMMAND } from './support/exports';
 import { rejection } from './support/outcome';
 import { startClient, startSuiteLab } from './support/suite-lab';
@@ -30,7 +30,7 @@ async function underFault(lab: StartedLab, name: string, fault: string, boot?: {
   if (!boot) c.stretchBudgets(budgetStretch(faults));
   const booting = boot?.boot ?? c.waitForBoot();
   booting.catch(() => undefined);
-  const [event] = await runFaults(faults, { server: lab.server, clients: [c], boots: [booting] });
+  const [event] = await runFaults(faults, { server: lab.server, network: lab.network, clients: [c], boots: [booting] });
   return { c, event: event!, boot: booting };
 }
 
@@ -194,7 +194,7 @@ describe('field faults: the stack under an NBD restart, link loss, packet loss, 
 
     it('loss:5: with 5 % of its frames dropped for the whole boot, the client still reaches login', async function () {
       const { c, event } = lost!;
-      expect(await c.lostFrames(Deadline.after(budgetMs('faultStep'), 'count the lost frames')), 'frames dropped on the bridge').to.be.above(0);
+      expect(await new ClientFaults(c, lab!.network).lostFrames(Deadline.after(budgetMs('faultStep'), 'count the lost frames')), 'frames dropped on the bridge').to.be.above(0);
       expect(event.outcome, show(event)).to.equal('survived');
       expect(c.timeline.map((m) => m.stage)).to.include('login');
     });
@@ -360,7 +360,7 @@ describe('field faults: writes across an nbd-server restart, on a plain writable
       const d = Deadline.after(c.budgetMs('faultRecovery'), 'the writers');
       for (const dev of devs) await writesReach(c, dev, 8, d);
       const before = { nbd1: await lastWrite(c, 'nbd1'), nbd2: await lastWrite(c, 'nbd2') };
-      const [event] = await runFaults([parseFault('nbd-restart@login')], { server: lab!.server, clients: [c], boots: [boot] });
+      const [event] = await runFaults([parseFault('nbd-restart@login')], { server: lab!.server, network: lab!.network, clients: [c], boots: [boot] });
       const e = event!;
       // Once the client has recovered, more writes: some on both sides of the reconnect.
       const recovered = { nbd1: await lastWrite(c, 'nbd1'), nbd2: await lastWrite(c, 'nbd2') };

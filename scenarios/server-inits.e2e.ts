@@ -146,7 +146,7 @@ for (const f of INITS) {
 
     it(`nbd-restart through ${f.init}: a new nbd-server PID, the init says it runs, and the client reads its root and writes its union`, async function () {
       const t0 = performance.now();
-      const [event] = await runFaults([parseFault('nbd-restart@login')], { server: lab!.server, clients: [c!], boots: [Promise.resolve()] });
+      const [event] = await runFaults([parseFault('nbd-restart@login')], { server: lab!.server, network: lab!.network, clients: [c!], boots: [Promise.resolve()] });
       const e = event!;
       const { before, after } = e.nbdServerPids ?? {};
       expect(before, `nbd-server's pid before the restart\n${show(e)}`).to.be.a('number');

@@ -9,7 +9,7 @@ import { ACCEL_VERDICT_FILE } from '../common/state-root';
 import { stepDeadline } from '../common/run-deadline';
 import { teardownSignal } from '../common/teardown';
 import { hostSpeed, type Accel, type AccelChoice, type HostSpeed } from '../common/speed';
-import { defaultQemuBinary } from '../qemu/qemu-machine';
+import { defaultQemuBinary } from '../qemu/lab-qemu';
 import { probeAccel, seconds, type ProbeResult } from './accel-probe';
 import { inspectKvmDevice, kvmDevicePath } from './kvm-device';
 

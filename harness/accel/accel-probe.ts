@@ -7,9 +7,8 @@ import { ConsoleWaitError } from '../common/errors';
 import { log } from '../common/log';
 import { trackStoppable } from '../common/teardown';
 import type { Accel } from '../common/speed';
-import { ConsoleLog } from '../console/console-log';
 import { DEFAULT_FAIL_PATTERNS } from '../console/fail-patterns';
-import { QemuMachine } from '../qemu/qemu-machine';
+import { labMachine, spawnQemu } from '../qemu/lab-qemu';
 import { budgetMs } from '../common/budgets';
 
 const debug = log('accel');
@@ -57,7 +56,7 @@ function probeMarks(): { kernel: RegExp; init: RegExp } {
  */
 export async function probeAccel(spec: ProbeSpec): Promise<ProbeResult> {
   const name = `probe-${spec.accel}`;
-  const machine = new QemuMachine(name, join(spec.stateDir, name))
+  const machine = labMachine(name, join(spec.stateDir, name))
     .withBinary(spec.qemuBinary)
     .withAccel(spec.accel, 64)
     .withMemory(256)
@@ -65,12 +64,11 @@ export async function probeAccel(spec: ProbeSpec): Promise<ProbeResult> {
     .withoutQmp()
     .withExtraArgs('-no-reboot');
   const startedAt = performance.now();
-  const proc = await machine.spawn();
+  const proc = await spawnQemu(machine);
   // A signal's teardown ends the probe at once (its QEMU), not after its own limit.
   const stoppable = { stop: () => proc.terminate(budgetMs('killGrace')) };
   trackStoppable(stoppable, true);
-  const console = new ConsoleLog({ name, startedAt });
-  console.attach(proc.stdout);
+  const console = machine.consoleFor(proc, startedAt);
   const marks = probeMarks();
   const steps: Array<[RegExp, string, number]> = [
     [marks.kernel, 'Linux version', spec.kernelMs],

@@ -6,7 +6,8 @@ import { bareBootStages, bootBudgetMs, stageBudgetMs } from '../boot/stages';
 import { stepDeadline } from '../common/run-deadline';
 import type { HostSpeed } from '../common/speed';
 import { trackStoppable } from '../common/teardown';
-import { QemuMachine } from '../qemu/qemu-machine';
+import { labMachine, startQemu, stopQemu } from '../qemu/lab-qemu';
+import { rssKb } from '../qemu/proc-metrics';
 import type { StageMark } from '../results/types';
 
 export interface BareBootSpec {
@@ -49,14 +50,14 @@ export async function bootBare(spec: BareBootSpec): Promise<BareBoot> {
   const consoleLog = join(dir, 'console.log');
   const stages = bareBootStages({ union: spec.union });
   const deadline = stepDeadline(bootBudgetMs(stages, spec.speed), `bare boot of ${spec.name}`);
-  const qemu = await new QemuMachine(spec.name, join(spec.stateDir, spec.name))
+  const machine = labMachine(spec.name, join(spec.stateDir, spec.name))
     .withAccel(spec.speed.accel)
     .withMemory(spec.memoryMb ?? 384)
     .withDirectKernel({ kernel: spec.kernel, initrd: spec.initrd, append: bareAppend(spec.union) })
     .withDisk({ path: spec.rootImage, readOnly: true, iface: 'virtio' })
     .withConsoleLog(consoleLog)
-    .withQmpLog(join(dir, 'qmp.log'))
-    .start(deadline);
+    .withQmpLog(join(dir, 'qmp.log'));
+  const qemu = await startQemu(machine, deadline);
   trackStoppable(qemu, true);
   let stopping = false;
   try {
@@ -66,11 +67,11 @@ export async function bootBare(spec: BareBootSpec): Promise<BareBoot> {
       stopping: () => stopping,
       consoleLogFile: consoleLog,
     });
-    const rss = qemu.rssKb();
+    const rss = rssKb(qemu.pid);
     return { marks, ...(rss === null ? {} : { rssKb: rss }), consoleLog };
   } finally {
     stopping = true;
-    await qemu.stop();
+    await stopQemu(qemu);
     trackStoppable(qemu, false);
   }
 }

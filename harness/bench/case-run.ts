@@ -1,4 +1,4 @@
-import { exitCodeOf, LabError } from '../common/errors';
+import { exitCodeOf } from '../common/errors';
 import type { HostSpeed } from '../common/speed';
 import { qemuProcessCount } from './host-load';
 import { MetricRecorder } from './stats';
@@ -97,7 +97,7 @@ export function failureOf(run: number, step: string, e: unknown): RunFailure {
     run,
     step,
     kind: e instanceof Error ? e.name : typeof e,
-    exitCode: e instanceof LabError ? e.exitCode : exitCodeOf(e),
+    exitCode: exitCodeOf(e),
     message: message.split('\n')[0] ?? '',
     detail: message,
   };

@@ -39,15 +39,15 @@ async function bootBatch(lab: StartedLab, n: number, run: number): Promise<{ tim
     const results = await Promise.allSettled(
       clients.map(async (c) => {
         await c.waitForBoot();
-        const rss = c.qemu.rssKb();
+        const rss = c.rssKb();
         if (rss !== null) rssKb.push(rss);
-        const cpu = c.qemu.cpuSeconds();
+        const cpu = c.cpuSeconds();
         if (cpu !== null) cpuS.push(cpu);
       }),
     );
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
-    return { times: batchTimes(clients.map((c) => ({ startedAt: c.qemu.startedAt, login: loginMs(c.timeline) as number }))), rssKb, cpuS };
+    return { times: batchTimes(clients.map((c) => ({ startedAt: c.startedAt, login: loginMs(c.timeline) as number }))), rssKb, cpuS };
   } finally {
     await Promise.allSettled(clients.map((c) => c.stop()));
   }

@@ -41,7 +41,7 @@ export async function bootLabClient(lab: StartedLab, name: string, configure: (c
   const client = await configure(lab.client(name)).start();
   try {
     const marks = [...(await client.waitForBoot())];
-    const rss = client.qemu.rssKb();
+    const rss = client.rssKb();
     return { marks, ...(rss === null ? {} : { rssKb: rss }), report: client.report() };
   } finally {
     await client.stop();

@@ -25,7 +25,7 @@ async function bootAndMeasure(lab: StartedLab, name: string, mb: number): Promis
   const client = await lab.client(name).withMemory(mb).start();
   try {
     await client.waitForBoot();
-    const rss = client.qemu.rssKb();
+    const rss = client.rssKb();
     const server = await containerMemoryMib(lab.server.getId(), stepDeadline(budgetMs('dockerStats'), 'docker stats of the server'));
     return { loginMs: loginMs(client.timeline) as number, ...(rss === null ? {} : { rssKb: rss }), ...(server === undefined ? {} : { serverMib: server }) };
   } finally {

@@ -1,6 +1,6 @@
 import type { Deadline } from '../common/deadline';
 import { HarnessError } from '../common/errors';
-import { ProcessGroup } from '../process/process-group';
+import { ProcessGroup } from '../qemu-ts-wrapper';
 import { budgetMs } from '../common/budgets';
 
 export interface TimedLine {

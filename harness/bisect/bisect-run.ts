@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LabError } from '../common/errors';
+import { exitCodeOf } from '../common/errors';
 import { RunContext } from '../common/run-context';
 import { stepDeadline } from '../common/run-deadline';
 import { teardownSignal, trackStoppable } from '../common/teardown';
@@ -81,7 +81,7 @@ export async function runBisect(opts: BisectRunOptions): Promise<BisectRun> {
   const summaryFile = join(opts.reportDir, 'summary.txt');
   ensureWritableDir(opts.reportDir, 'report folder');
   writeFileSync(summaryFile, `${summary}\n`);
-  writeFileSync(join(opts.reportDir, 'bisect.json'), `${JSON.stringify({ repo: opts.repo, good, bad, candidates, criterion: opts.boot.criterion, outcome: outcome ? { ...outcome, steps: undefined } : undefined, stopped: stopped === undefined ? undefined : { class: stopped instanceof Error ? stopped.name : 'unknown', exitCode: stopped instanceof LabError ? stopped.exitCode : 1, message: stopped instanceof Error ? stopped.message : String(stopped) }, revisions: judge.results }, null, 2)}\n`);
+  writeFileSync(join(opts.reportDir, 'bisect.json'), `${JSON.stringify({ repo: opts.repo, good, bad, candidates, criterion: opts.boot.criterion, outcome: outcome ? { ...outcome, steps: undefined } : undefined, stopped: stopped === undefined ? undefined : { class: stopped instanceof Error ? stopped.name : 'unknown', exitCode: exitCodeOf(stopped), message: stopped instanceof Error ? stopped.message : String(stopped) }, revisions: judge.results }, null, 2)}\n`);
   if (!outcome) {
     const at = judge.results.length;
     opts.progress(`bisect: stopped after ${at} judged revision(s): ${why}, which is not a verdict (${summaryFile} has the steps so far)`);

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Deadline } from '../common/deadline';
 import { BootStageError } from '../common/errors';
-import { ConsoleLog } from '../console/console-log';
+import { ConsoleLog } from '../qemu-ts-wrapper';
 import { followStages, type StageSource } from './follow-stages';
 import { bareBootStages, bootStages } from './stages';
 import { FIXTURES_DIR } from '../common/paths';

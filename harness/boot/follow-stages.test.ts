@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Deadline } from '../common/deadline';
 import { BootStageError, HarnessError } from '../common/errors';
-import { ConsoleLog } from '../console/console-log';
+import { ConsoleLog } from '../qemu-ts-wrapper';
 import type { PointMark, StageMark } from '../results/types';
 import { findPoints, followStages, type StageSource } from './follow-stages';
 import { bootPoints, bootStages, type StageDef } from './stages';

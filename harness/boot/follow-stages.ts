@@ -2,8 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { Deadline } from '../common/deadline';
 import { BootStageError, ConsoleWaitError, HarnessError } from '../common/errors';
 import { log } from '../common/log';
-import type { FailPattern } from '../console/console-log';
-import type { StartedQemuMachine } from '../qemu/qemu-machine';
+import type { FailPattern, StartedQemuMachine } from '../qemu-ts-wrapper';
 import type { PointMark, StageMark } from '../results/types';
 import { BOOT_FAIL_PATTERNS, type PointDef, type StageDef } from './stages';
 

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Deadline } from '../common/deadline';
 import { ConsoleWaitError } from '../common/errors';
-import { ConsoleLog, type ConsoleMatch, type FailPattern } from '../console/console-log';
+import { ConsoleLog, type ConsoleMatch, type FailPattern } from '../qemu-ts-wrapper';
 import { BOOT_FAIL_PATTERNS, SHELL_PROMPT, bootStages, leaseIpOf, type StageDef } from './stages';
 import { FIXTURES_DIR } from '../common/paths';
 import { CLIENT_KINDS, clientSpec } from '../client/client-spec';

@@ -1,6 +1,6 @@
 import { scaledMs, type ScaleBasis } from '../common/budgets';
 import type { Accel } from '../common/speed';
-import type { FailPattern } from '../console/console-log';
+import type { FailPattern } from '../qemu-ts-wrapper';
 import { DEFAULT_FAIL_PATTERNS } from '../console/fail-patterns';
 import { RESCUE_RETRY_S } from './rescue-shell';
 import type { ClientSpec } from '../client/client-spec';

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import {
   BootStageError,
+  ConsoleLogError,
   ConsoleWaitError,
   DeadlineError,
   HarnessError,
@@ -10,8 +11,12 @@ import {
   SetupError,
   SutError,
   UsageError,
+  QemuConfigError,
+  QemuWrapperError,
+  consoleLogSetupError,
+  errorKind,
   exitCodeOf,
-  formatTail,
+  qemuLaunchError,
   type ConsoleWaitReason,
 } from './errors';
 import { NbdCommandError, NbdConnectError, NbdProtocolError, NbdRefusedError } from '../nbd/nbd-errors';
@@ -23,7 +28,7 @@ describe('errors', function () {
   this.timeout(2000);
 
   it('maps each kind to its exit code', () => {
-    const cases: [LabError, string, number][] = [
+    const cases: [LabError | QemuWrapperError, string, number][] = [
       [new UsageError('bad flag'), 'usage', 2],
       [new SetupError('no /dev/net/tun'), 'setup', 3],
       [new SutError('login failed'), 'sut', 4],
@@ -34,10 +39,11 @@ describe('errors', function () {
       [new LaunchError('qemu died'), 'harness', 5],
       [new QmpError('eof'), 'harness', 5],
       [new DeadlineError('docker pull', 1000, 1001), 'harness', 5],
+      [new QemuConfigError('memory 12 MB is out of range'), 'usage', 2],
+      [new ConsoleLogError('c1: the console log could not be written whole', { path: '/dev/full', code: 'ENOSPC' }), 'setup', 3],
     ];
     for (const [err, kind, code] of cases) {
-      expect(err.kind, err.name).to.equal(kind);
-      expect(err.exitCode, err.name).to.equal(code);
+      expect(errorKind(err), err.name).to.equal(kind);
       expect(exitCodeOf(err), err.name).to.equal(code);
       expect(err).to.be.instanceOf(Error);
     }
@@ -47,9 +53,9 @@ describe('errors', function () {
 
   it('sorts the ambiguous ones: exit 4 is the stack under test and nothing else', () => {
     const wait = (reason: ConsoleWaitReason): ConsoleWaitError => new ConsoleWaitError({ console: 'c1', pattern: '/login: $/', reason, elapsedMs: 1, consoleTail: [] });
-    const cases: [string, LabError, number][] = [
+    const cases: [string, LabError | QemuWrapperError, number][] = [
       // The harness may have waited for the wrong thing: the lab's, until someone who knows says otherwise.
-      ...(['timeout', 'failure-pattern', 'exited', 'closed'] as const).map((r): [string, LabError, number] => [`ConsoleWaitError ${r}`, wait(r), 5]),
+      ...(['timeout', 'failure-pattern', 'exited', 'closed'] as const).map((r): [string, LabError | QemuWrapperError, number] => [`ConsoleWaitError ${r}`, wait(r), 5]),
       // followStages knows the stage and wraps the wait: the stack's.
       ['BootStageError around a wait', new BootStageError({ stage: 'login', elapsedMs: 1, consoleTail: [], cause: wait('timeout') }), 4],
       // Our own NBD client could have broken the exchange.
@@ -69,8 +75,23 @@ describe('errors', function () {
 
   it('keeps the class hierarchy so CI can tell the lab from the stack', () => {
     expect(new BootStageError({ stage: 's', elapsedMs: 0, consoleTail: [] })).to.be.instanceOf(SutError);
-    expect(new QmpError('x')).to.be.instanceOf(HarnessError).and.not.instanceOf(SutError);
+    expect(new QmpError('x')).to.be.instanceOf(QemuWrapperError).and.not.instanceOf(SutError);
     expect(new LaunchError('x').name).to.equal('LaunchError');
+  });
+
+  it('reads a console log on a full disk as a SetupError that says what to do', () => {
+    const e = consoleLogSetupError(new ConsoleLogError('c1: the console log /r/c1/console.log could not be written whole', { path: '/r/c1/console.log', code: 'ENOSPC' }));
+    expect(e).to.be.instanceOf(SetupError);
+    expect(e.message).to.equal("c1: the console log /r/c1/console.log could not be written whole: the report folder's disk is full");
+    expect(e.hint).to.match(/--report/);
+  });
+
+  it('reads a missing QEMU binary as a SetupError with the package to install, and leaves other launch errors alone', () => {
+    const missing = qemuLaunchError(new LaunchError('qemu c1: cannot start qemu-system-x86_64: binary is missing', { code: 'ENOENT' }), 'qemu-system-x86_64');
+    expect(missing).to.be.instanceOf(SetupError);
+    expect((missing as SetupError).message).to.equal('QEMU is missing: cannot run qemu-system-x86_64');
+    const denied = new LaunchError('qemu c1: cannot start x: permission denied', { code: 'EACCES' });
+    expect(qemuLaunchError(denied, 'x')).to.equal(denied);
   });
 
   it('carries hint and cause', () => {
@@ -78,17 +99,6 @@ describe('errors', function () {
     const e = new SetupError('cannot open /dev/kvm', { hint: 'add yourself to the kvm group', cause });
     expect(e.hint).to.equal('add yourself to the kvm group');
     expect(e.cause).to.equal(cause);
-  });
-
-  it('formatTail keeps the last 40 lines under a header', () => {
-    const text = formatTail(lines(100));
-    const out = text.split('\n');
-    expect(out[0]).to.equal('--- last 40 console lines ---');
-    expect(out).to.have.length(41);
-    expect(out[1]).to.equal('line 61');
-    expect(out[40]).to.equal('line 100');
-    expect(formatTail([])).to.equal('--- no console output ---');
-    expect(formatTail(['a'], 'stderr')).to.equal('--- last 1 stderr lines ---\na');
   });
 
   it('BootStageError names the stage and time and ends with the console tail', () => {
@@ -99,33 +109,5 @@ describe('errors', function () {
     expect(e.consoleTail).to.have.length(50);
   });
 
-  it('ConsoleWaitError explains each reason and ends with the tail', () => {
-    const base = { console: 'c1', pattern: '/login: $/', elapsedMs: 90_000, consoleTail: lines(3), what: 'boot to login' };
-    const timeout = new ConsoleWaitError({ ...base, reason: 'timeout' });
-    expect(timeout.message).to.match(/^c1: timed out after 90\.0 s waiting for \/login: \$\/ \(boot to login\)\n/);
-    expect(timeout.message.endsWith('--- last 3 console lines ---\nline 1\nline 2\nline 3')).to.equal(true);
 
-    const panic = new ConsoleWaitError({
-      ...base,
-      reason: 'failure-pattern',
-      matchedFailure: 'kernel-panic',
-      failureLine: 'Kernel panic - not syncing: VFS',
-    });
-    expect(panic.message).to.contain("failure pattern 'kernel-panic' seen after 90.0 s").and.contain('"Kernel panic - not syncing: VFS"');
-    expect(panic.matchedFailure).to.equal('kernel-panic');
-    expect(new ConsoleWaitError({ ...base, reason: 'exited' }).message).to.contain('process exited after 90.0 s');
-    expect(new ConsoleWaitError({ ...base, reason: 'closed' }).message).to.contain('console stream closed');
-  });
-
-  it('LaunchError appends the stderr tail', () => {
-    const e = new LaunchError('qemu c1 exited with code 1', { process: 'qemu c1', stderrTail: ['qemu: could not open disk'] });
-    expect(e.message).to.equal('qemu c1 exited with code 1\n--- last 1 stderr lines ---\nqemu: could not open disk');
-    expect(e.stderrTail).to.deep.equal(['qemu: could not open disk']);
-    expect(new LaunchError('no tail').message).to.equal('no tail');
-  });
-
-  it('QmpError carries the QMP error class and description', () => {
-    const e = new QmpError('QMP set_link failed', { command: 'set_link', errorClass: 'DeviceNotFound', desc: 'no net0' });
-    expect(e).to.include({ command: 'set_link', errorClass: 'DeviceNotFound', desc: 'no net0' });
-  });
 });

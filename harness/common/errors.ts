@@ -3,6 +3,12 @@
  * test is broken" (sut) from "the lab itself is broken" (setup, harness).
  */
 
+import { ConsoleLogError, ConsoleWaitError, DeadlineError, formatTail, LaunchError, QemuConfigError, QemuWrapperError, QmpError, TAIL_LINES } from '../qemu-ts-wrapper';
+
+// The QEMU layer's errors are qemu-ts-wrapper's own; the lab reads them through here.
+export { ConsoleLogError, ConsoleWaitError, DeadlineError, formatTail, LaunchError, QemuConfigError, QemuWrapperError, QmpError, TAIL_LINES };
+export type { ConsoleWaitReason } from '../qemu-ts-wrapper';
+
 export type ErrorKind = 'usage' | 'setup' | 'sut' | 'harness' | 'regression';
 
 export interface LabErrorOptions {
@@ -14,8 +20,6 @@ export interface LabErrorOptions {
 /** 6: the stack works but boots slower than its baseline (harness/gate), so CI can tell "slower" from "broken". */
 const EXIT_CODES: Readonly<Record<ErrorKind, number>> = { usage: 2, setup: 3, sut: 4, harness: 5, regression: 6 };
 
-/** How many console lines a timeout or boot failure carries. */
-export const TAIL_LINES = 40;
 
 export abstract class LabError extends Error {
   abstract readonly kind: ErrorKind;
@@ -78,133 +82,49 @@ export class BootStageError extends SutError {
   }
 }
 
-export type ConsoleWaitReason = 'timeout' | 'failure-pattern' | 'exited' | 'closed';
+/**
+ * What an error means to the lab: a LabError's own kind; for the QEMU layer's errors, a
+ * bad builder input is usage, a console log the disk cannot hold is setup, the rest is
+ * the harness (a wait can be wrong: a pattern or a budget; a caller that knows the stack
+ * is at fault wraps it in a SutError). Undefined for anything else.
+ */
+export function errorKind(e: unknown): ErrorKind | undefined {
+  if (e instanceof LabError) return e.kind;
+  if (e instanceof QemuConfigError) return 'usage';
+  if (e instanceof ConsoleLogError) return 'setup';
+  if (e instanceof QemuWrapperError) return 'harness';
+  return undefined;
+}
 
-export interface ConsoleWaitErrorOptions extends LabErrorOptions {
-  /** The console's name, e.g. the VM name. */
-  console: string;
-  /** Printable form of what was waited for, e.g. `/login: $/`. */
-  pattern: string;
-  reason: ConsoleWaitReason;
-  elapsedMs: number;
-  consoleTail: string[];
-  /** The step the wait belonged to, e.g. "client c1 boot to login". */
-  what?: string;
-  /** Name of the failure pattern that ended the wait. */
-  matchedFailure?: string;
-  /** The console line the failure pattern matched. */
-  failureLine?: string;
+/** True for the errors the lab knows (its own and the QEMU layer's): those it reports without a stack. */
+export function isKnownError(e: unknown): e is LabError | QemuWrapperError {
+  return errorKind(e) !== undefined;
+}
+
+/** Process exit code for an error: its kind's, else 1. */
+export function exitCodeOf(e: unknown): number {
+  const kind = errorKind(e);
+  return kind === undefined ? 1 : EXIT_CODES[kind];
 }
 
 /**
- * A console wait ended without its pattern: timeout, failure pattern, process exit or EOF.
- * A HarnessError by itself: a wait can be wrong (a pattern the harness got wrong, a budget
- * too short). Callers that know the stack is at fault wrap it: followStages into a
- * BootStageError, a client command into a ClientCommandError.
+ * The lab's reading of a console log that could not be written: a SetupError that says
+ * what to do about a full report disk.
  */
-export class ConsoleWaitError extends HarnessError {
-  readonly console: string;
-  readonly pattern: string;
-  readonly reason: ConsoleWaitReason;
-  readonly elapsedMs: number;
-  readonly consoleTail: string[];
-  readonly what?: string;
-  readonly matchedFailure?: string;
+export function consoleLogSetupError(e: ConsoleLogError): SetupError {
+  const full = e.code === 'ENOSPC' || e.code === 'EDQUOT';
+  return new SetupError(`${e.message}${full ? ': the report folder\'s disk is full' : ''}`, {
+    hint: full ? 'free space on that disk, or give --report a folder on a disk with room' : 'check the report folder',
+    cause: e.cause,
+  });
+}
 
-  constructor(opts: ConsoleWaitErrorOptions) {
-    const waited = `waiting for ${opts.pattern}${opts.what ? ` (${opts.what})` : ''}`;
-    const after = seconds(opts.elapsedMs);
-    let head: string;
-    switch (opts.reason) {
-      case 'timeout':
-        head = `timed out after ${after} ${waited}`;
-        break;
-      case 'failure-pattern':
-        head = `failure pattern '${opts.matchedFailure}' seen after ${after} ${waited}` +
-          (opts.failureLine === undefined ? '' : `: ${JSON.stringify(opts.failureLine)}`);
-        break;
-      case 'exited':
-        head = `process exited after ${after} ${waited}`;
-        break;
-      case 'closed':
-        head = `console stream closed after ${after} ${waited}`;
-        break;
-    }
-    super(`${opts.console}: ${head}\n${formatTail(opts.consoleTail)}`, opts);
-    this.console = opts.console;
-    this.pattern = opts.pattern;
-    this.reason = opts.reason;
-    this.elapsedMs = opts.elapsedMs;
-    this.consoleTail = opts.consoleTail;
-    if (opts.what !== undefined) this.what = opts.what;
-    if (opts.matchedFailure !== undefined) this.matchedFailure = opts.matchedFailure;
+/** QEMU that could not be started because its binary is missing: a SetupError saying how to install it; other errors as they are. */
+export function qemuLaunchError(e: unknown, command: string): unknown {
+  if (e instanceof LaunchError && e.code === 'ENOENT') {
+    return new SetupError(`QEMU is missing: cannot run ${command}`, { hint: 'apt-get install qemu-system-x86 ipxe-qemu (./lab setup does it)', cause: e });
   }
-}
-
-export interface LaunchErrorOptions extends LabErrorOptions {
-  /** Name of the process, e.g. "qemu c1". */
-  process?: string;
-  stderrTail?: string[];
-}
-
-/** A process failed to start or exited early. */
-export class LaunchError extends HarnessError {
-  readonly process?: string;
-  readonly stderrTail: string[];
-
-  constructor(message: string, opts: LaunchErrorOptions = {}) {
-    const tail = opts.stderrTail ?? [];
-    super(tail.length ? `${message}\n${formatTail(tail, 'stderr')}` : message, opts);
-    if (opts.process !== undefined) this.process = opts.process;
-    this.stderrTail = tail;
-  }
-}
-
-export interface QmpErrorOptions extends LabErrorOptions {
-  command?: string;
-  /** QMP error class, e.g. "GenericError", "CommandNotFound". */
-  errorClass?: string;
-  desc?: string;
-}
-
-/** A QMP transport/protocol failure, or an "error" reply from QEMU. */
-export class QmpError extends HarnessError {
-  readonly command?: string;
-  readonly errorClass?: string;
-  readonly desc?: string;
-
-  constructor(message: string, opts: QmpErrorOptions = {}) {
-    super(message, opts);
-    if (opts.command !== undefined) this.command = opts.command;
-    if (opts.errorClass !== undefined) this.errorClass = opts.errorClass;
-    if (opts.desc !== undefined) this.desc = opts.desc;
-  }
-}
-
-/** A bounded wait that is not a console wait ran out. */
-export class DeadlineError extends HarnessError {
-  readonly what: string;
-  readonly timeoutMs: number;
-  readonly elapsedMs: number;
-
-  constructor(what: string, timeoutMs: number, elapsedMs: number, opts: LabErrorOptions = {}) {
-    super(`deadline exceeded: ${what} (limit ${Math.round(timeoutMs)} ms, waited ${Math.round(elapsedMs)} ms)`, opts);
-    this.what = what;
-    this.timeoutMs = timeoutMs;
-    this.elapsedMs = elapsedMs;
-  }
-}
-
-/** Process exit code for an error: the LabError's own, else 1. */
-export function exitCodeOf(e: unknown): number {
-  return e instanceof LabError ? e.exitCode : 1;
-}
-
-/** "--- last N console lines ---" followed by at most the last TAIL_LINES lines. */
-export function formatTail(lines: string[], source = 'console'): string {
-  if (lines.length === 0) return `--- no ${source} output ---`;
-  const tail = lines.slice(-TAIL_LINES);
-  return `--- last ${tail.length} ${source} lines ---\n${tail.join('\n')}`;
+  return e;
 }
 
 function seconds(ms: number): string {

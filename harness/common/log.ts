@@ -1,4 +1,8 @@
 import debug from 'debug';
+import { setDebugPrefix } from '../qemu-ts-wrapper';
+
+// The QEMU layer logs as lab:qemu, lab:qmp, lab:console:<vm>, lab:proc:<name>.
+setDebugPrefix('lab');
 
 /**
  * A `debug` logger under the `lab` namespace: `log()` is `lab`, `log('qmp')` is

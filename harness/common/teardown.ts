@@ -1,6 +1,16 @@
+import { ProcessGroup } from '../qemu-ts-wrapper';
 import { log } from './log';
 
 const debug = log('teardown');
+
+// Every process group anything in the lab spawns: tracked while it runs, refused once a
+// signal's teardown began (a group spawned then would outlive it: the teardown stops only
+// what it saw).
+ProcessGroup.watchSpawns({
+  refuse: () => (tearingDownOn === undefined ? undefined : `the run is stopping on ${tearingDownOn}`),
+  started: (g) => trackGroup(g, true),
+  ended: (g) => trackGroup(g, false),
+});
 
 /** Something the harness started that must not outlive it. */
 export interface Stoppable {

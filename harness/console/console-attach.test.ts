@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { Deadline } from '../common/deadline';
 import { attachConsole, type AttachEnd } from './console-attach';
-import { ConsoleRelay } from './console-relay';
+import { ConsoleRelay } from '../qemu-ts-wrapper';
 
 /** A person's terminal: keys in, screen out, a size that can change (not a TTY: no raw mode here). */
 function terminal(cols: number, rows: number): { input: PassThrough; output: PassThrough & { columns: number; rows: number }; screen: () => string; notices: string[] } {

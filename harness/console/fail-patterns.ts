@@ -1,4 +1,4 @@
-import type { FailPattern } from './console-log';
+import type { FailPattern } from '../qemu-ts-wrapper';
 
 /**
  * Console output that means a boot has failed for good, so a wait can stop at once

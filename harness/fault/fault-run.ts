@@ -2,7 +2,9 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { budgetMs } from '../common/budgets';
 import { Deadline } from '../common/deadline';
-import { ConsoleWaitError, HarnessError, LabError, SutError } from '../common/errors';
+import type { StartedLabNetwork } from '../network/lab-network';
+import { ClientFaults } from './client-faults';
+import { ConsoleWaitError, HarnessError, isKnownError, SutError } from '../common/errors';
 import { execCommand } from '../common/exec';
 import { log } from '../common/log';
 import { leaseIpOf } from '../boot/stages';
@@ -72,6 +74,8 @@ function faultMark(e: FaultEvent): FaultMark {
 /** What a fault run needs of the lab: the server, and each client with its boot. */
 export interface FaultTargets {
   server: StartedLtspServer;
+  /** The lab bridge the clients are on (the loss fault drops frames there). */
+  network: StartedLabNetwork;
   clients: readonly StartedThinClient[];
   /** Each client's waitForBoot(), in the order of `clients`. */
   boots: readonly Promise<unknown>[];
@@ -103,7 +107,7 @@ export function probeCommand(n: number): string {
 
 /** ms since a client's QEMU start. */
 function clientMs(c: StartedThinClient, at = performance.now()): number {
-  return Math.round(at - c.qemu.startedAt);
+  return Math.round(at - c.startedAt);
 }
 
 function lines(output: string, max = 6): string[] {
@@ -215,6 +219,7 @@ export function guestReaderCommand(dev = 'nbd0'): string {
 /** Applies one fault; for a client fault, to `client`. */
 async function apply(f: FaultSpec, t: FaultTargets, client: StartedThinClient): Promise<Applied> {
   const step = (what: string): Deadline => Deadline.after(budgetMs('faultStep'), `${f.text}: ${what}`);
+  const faults = new ClientFaults(client, t.network);
   const nbdPid = async (): Promise<number | undefined> => {
     const out = (await serverSh(t.server, 'cat /var/run/nbd-server.pid 2>/dev/null || true', step('nbd-server pid'))).trim();
     return /^\d+$/.test(out) ? Number(out) : undefined;
@@ -258,7 +263,7 @@ async function apply(f: FaultSpec, t: FaultTargets, client: StartedThinClient): 
               const stop = `touch ${GUEST_STOP}; for i in $(seq 900); do kill -0 ${reader} 2>/dev/null || { echo back; break; }; sleep 0.1; done; kill ${reader} 2>/dev/null; true`;
               out = (await client.run(stop, Deadline.after(client.budgetMs('faultRecovery'), `${f.text}: the guest reader's last read`))).output;
             } catch (e) {
-              if (!(e instanceof LabError)) throw e;
+              if (!isKnownError(e)) throw e;
               return { evidence: [`${client.name}: the guest reader could not be stopped: ${e.message.split('\n')[0] ?? ''}`] };
             }
             const back = /^back$/m.test(out) ? Math.round(performance.now() - struckAt) : undefined;
@@ -278,16 +283,16 @@ async function apply(f: FaultSpec, t: FaultTargets, client: StartedThinClient): 
       };
     }
     case 'link-down':
-      await client.setLink(false, step('set_link off'));
+      await faults.setLink(false, step('set_link off'));
       return {
         evidence: [`qmp: set_link ${client.name} off`],
-        undo: async () => (await client.setLink(true, step('set_link on')), [`qmp: set_link ${client.name} on`]),
+        undo: async () => (await faults.setLink(true, step('set_link on')), [`qmp: set_link ${client.name} on`]),
       };
     case 'loss':
-      await client.addLoss(f.value ?? 0, step('loss rules'));
+      await faults.addLoss(f.value ?? 0, step('loss rules'));
       return { evidence: [`bridge: ${f.value} % of ${client.name}'s frames dropped, both ways (iptables statistic)`] };
     case 'delay':
-      await client.addDelay(f.value ?? 0, step('filter-buffer'));
+      await faults.addDelay(f.value ?? 0, step('filter-buffer'));
       return { evidence: [`qemu: ${client.name}'s frames held up to ${f.value} ms (filter-buffer)`] };
     case 'http-stop':
     case 'tftp-stop': {
@@ -350,7 +355,7 @@ async function probeRecovery(j: Judging): Promise<FaultEvent> {
       answers.push(...lines(r.output, 3).map((l) => `${c.name} probe: ${l}`));
       why = `the probe exited ${r.code}`;
     } catch (e) {
-      if (!(e instanceof LabError)) throw e;
+      if (!isKnownError(e)) throw e;
       // A failure pattern (a panic) or QEMU gone: no retry brings it back.
       if (!(e instanceof ConsoleWaitError && e.reason === 'timeout')) return failed(e.message.split('\n')[0] ?? '');
       why = `its shell gave no prompt and no answer within ${(e.elapsedMs / 1000).toFixed(0)} s`;

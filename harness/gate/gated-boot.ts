@@ -29,7 +29,7 @@ export async function sampleBoots(lab: StartedLab, start: () => Promise<StartedT
   let clients: StartedThinClient[];
   try {
     clients = await start();
-    for (const c of clients) sampler.watch(c.name, c.qemu.pid, c.qemu.startedAt);
+    for (const c of clients) sampler.watch(c.name, c.pid, c.startedAt);
     const results = await Promise.allSettled(clients.map((c) => c.waitForBoot()));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;

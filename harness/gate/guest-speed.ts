@@ -5,7 +5,7 @@ import { budgetMs } from '../common/budgets';
 import { Deadline } from '../common/deadline';
 import { HarnessError } from '../common/errors';
 import type { StartedLab } from '../lab/lab';
-import { defaultQemuBinary } from '../qemu/qemu-machine';
+import { defaultQemuBinary } from '../qemu/lab-qemu';
 import { vcpuWaitMs } from './guest-wait';
 
 /**

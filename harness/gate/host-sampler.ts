@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { LAB_LABEL, RUN_LABEL } from '../common/run-context';
 import { qemuPids } from '../common/proc-stat';
 import { vcpuWaitMs, WaitSeries } from './guest-wait';
-import { cpuSecondsOfStat } from '../qemu/qemu-machine';
+import { cpuSecondsOfStat } from '../qemu/proc-metrics';
 import type { HostDuring } from './sample';
 import { budgetMs } from '../common/budgets';
 

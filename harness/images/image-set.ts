@@ -9,7 +9,7 @@ import { budgetMs } from '../common/budgets';
 import type { RunContext } from '../common/run-context';
 import { teardownSignal, trackStoppable } from '../common/teardown';
 import type { ServedImages } from '../server/boot-files';
-import { ProcessGroup } from '../process/process-group';
+import { ProcessGroup } from '../qemu-ts-wrapper';
 import type { BootFiles } from '../server/boot-files';
 import { CLIENT_KINDS, type ClientKind } from '../client/client-spec';
 import { checkCachedImages, damageError, damageLine, rebuildsFor, type Rebuildable } from './cache-check';

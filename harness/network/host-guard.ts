@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Deadline } from '../common/deadline';
-import { LabError, SetupError } from '../common/errors';
+import { isKnownError, SetupError } from '../common/errors';
 import { execCommand } from '../common/exec';
 import { log } from '../common/log';
 import { hostGuardComment, HOST_GUARD_COMMENT } from '../common/resource-names';
@@ -116,7 +116,7 @@ export async function installHostGuard(bridge: string, runId: string, deadline: 
     }
   } catch (e) {
     await removeGuardRules(done, deadline);
-    throw e instanceof LabError ? e : new SetupError(`the lab cannot close its bridge ${bridge} to the host: ${(e as Error).message}`, { cause: e });
+    throw isKnownError(e) ? e : new SetupError(`the lab cannot close its bridge ${bridge} to the host: ${(e as Error).message}`, { cause: e });
   }
   debug('host guard on %s: %d rule(s)', bridge, rules.length);
   return rules;

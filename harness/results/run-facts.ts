@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { LabError, TAIL_LINES, exitCodeOf } from '../common/errors';
+import { errorKind, TAIL_LINES, exitCodeOf } from '../common/errors';
 import type { HostSpeed } from '../common/speed';
 import { stageKind } from './stage-kinds';
 import type { ClientResult, ClientTimeline, ErrorFacts, HostFacts, ImageFacts, StageMark, StageResult } from './types';
@@ -86,7 +86,7 @@ function nextStageAfter(tl: ClientTimeline): string {
 /** What results.json keeps of an error: its class, kind, exit code, first line, stage and console tail. */
 export function errorFacts(e: unknown): ErrorFacts {
   const err = e instanceof Error ? e : new Error(String(e));
-  const kind = e instanceof LabError ? e.kind : (err as { kind?: unknown }).kind === 'regression' ? 'regression' : 'unknown';
+  const kind = errorKind(e) ?? ((err as { kind?: unknown }).kind === 'regression' ? 'regression' : 'unknown');
   const facts: ErrorFacts = {
     class: err.constructor?.name && err.constructor.name !== 'Object' ? err.constructor.name : err.name,
     kind,

@@ -3,7 +3,7 @@ import type { IPty } from 'node-pty';
 import { Deadline } from '../common/deadline';
 import { LaunchError } from '../common/errors';
 import { log } from '../common/log';
-import { ConsoleLog, type ConsoleMatch, type FailPattern } from '../console/console-log';
+import { ConsoleLog, type ConsoleMatch, type FailPattern } from '../qemu-ts-wrapper';
 import { budgetMs } from '../common/budgets';
 
 const debug = log('terminal');

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { LaunchError } from '../common/errors';
+import { LaunchError } from './errors';
 import { ProcessGroup } from './process-group';
 
 /** Alive and not a zombie: a killed grandchild may wait a while for init to reap it. */
@@ -115,7 +115,7 @@ describe('ProcessGroup', function () {
     const le = err as LaunchError;
     expect(le.message).to.contain('no-such-binary-lab').and.contain('missing');
     expect(le.process).to.equal('ghost');
-    expect(le.exitCode).to.equal(5);
+    expect(le.code).to.equal('ENOENT');
   });
 
   it('writes the pid file and removes it on exit', async () => {
@@ -129,10 +129,45 @@ describe('ProcessGroup', function () {
   it('pipes stdin when asked', async () => {
     const g = await ProcessGroup.spawn({ command: 'cat', args: [], name: 'cat', stdin: 'pipe' });
     started.push(g);
-    expect(g.stdin).to.not.equal(null);
     const line = firstLine(g.stdout);
-    g.stdin?.end('hello\n');
+    expect(g.write('hello\n')).to.equal(true);
+    g.closeInput();
     expect(await line).to.equal('hello');
     expect((await g.exited).code).to.equal(0);
+  });
+
+  it('has no stdin to write to unless asked for one', async () => {
+    const g = await ProcessGroup.spawn({ command: 'sleep', args: ['30'], name: 'sleep' });
+    started.push(g);
+    expect(g.write('x')).to.equal(false);
+  });
+
+  it('refuses to spawn once its AbortSignal fired, saying why', async () => {
+    const ac = new AbortController();
+    ac.abort('the run is stopping on SIGTERM');
+    const err = await ProcessGroup.spawn({ command: 'sleep', args: ['30'], name: 'late', signal: ac.signal }).catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(LaunchError);
+    expect((err as LaunchError).message).to.equal('late: not started: the run is stopping on SIGTERM');
+  });
+
+  it('tells the spawn watcher of each group that starts and ends, and lets it refuse a spawn', async () => {
+    const seen: string[] = [];
+    let refuse: string | undefined;
+    const unwatch = ProcessGroup.watchSpawns({
+      refuse: () => refuse,
+      started: (g) => seen.push(`started ${g.name}`),
+      ended: (g) => seen.push(`ended ${g.name}`),
+    });
+    try {
+      const g = await ProcessGroup.spawn({ command: 'true', args: [], name: 'brief' });
+      await g.exited;
+      await new Promise((r) => setImmediate(r));
+      expect(seen).to.deep.equal(['started brief', 'ended brief']);
+      refuse = 'stopping';
+      const err = await ProcessGroup.spawn({ command: 'true', args: [], name: 'refused' }).catch((e: unknown) => e);
+      expect((err as LaunchError).message).to.equal('refused: not started: stopping');
+    } finally {
+      unwatch();
+    }
   });
 });

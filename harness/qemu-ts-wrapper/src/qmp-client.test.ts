@@ -3,8 +3,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Deadline } from '../common/deadline';
-import { DeadlineError, QmpError } from '../common/errors';
+import { Deadline } from './deadline';
+import { DeadlineError, QmpError } from './errors';
 import { QmpClient, type QmpEvent } from './qmp-client';
 
 type Msg = { execute: string; arguments?: Record<string, unknown>; id?: unknown };

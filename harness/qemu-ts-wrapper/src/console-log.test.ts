@@ -3,10 +3,15 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { Deadline } from '../common/deadline';
-import { ConsoleWaitError, SetupError } from '../common/errors';
-import { ConsoleLog, type ConsoleMatch } from './console-log';
-import { DEFAULT_FAIL_PATTERNS } from './fail-patterns';
+import { Deadline } from './deadline';
+import { ConsoleLogError, ConsoleWaitError } from './errors';
+import { ConsoleLog, type ConsoleMatch, type FailPattern } from './console-log';
+
+/** A caller's failure patterns, given to the console as the default of its waits. */
+const FAILS: FailPattern[] = [
+  { name: 'kernel-panic', pattern: /Kernel panic - not syncing/ },
+  { name: 'emergency-shell', pattern: /Entering emergency mode|dracut Emergency Shell/ },
+];
 
 const soon = (what = 'test wait'): Deadline => Deadline.after(1000, what);
 const tick = (ms = 5): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -39,7 +44,7 @@ describe('ConsoleLog', function () {
   });
 
   it('joins lines split across chunks, including a split UTF-8 character', () => {
-    const con = new ConsoleLog({ name: 'c1' });
+    const con = new ConsoleLog({ failOn: FAILS, name: 'c1' });
     const u = Buffer.from('Grüße\n');
     con.push('Welcome to Deb');
     con.push('ian GNU/Linux 12!\nsec');
@@ -51,7 +56,7 @@ describe('ConsoleLog', function () {
   });
 
   it('matches a line completed by a later chunk', async () => {
-    const con = new ConsoleLog({ name: 'c1' });
+    const con = new ConsoleLog({ failOn: FAILS, name: 'c1' });
     const p = con.waitFor(/Started ([\w-]+)\.service/, { deadline: soon() });
     con.push('[  OK  ] Started nb');
     expect(await state(p)).to.equal('pending');
@@ -62,7 +67,7 @@ describe('ConsoleLog', function () {
   });
 
   it('matches a prompt that has no trailing newline, as its bytes arrive', async () => {
-    const con = new ConsoleLog({ name: 'c1' });
+    const con = new ConsoleLog({ failOn: FAILS, name: 'c1' });
     con.push('Debian GNU/Linux 12 c1 ttyS0\n\n');
     const p = con.waitFor(/login: $/, { deadline: soon() });
     for (const ch of 'c1 login') con.push(ch);
@@ -76,7 +81,7 @@ describe('ConsoleLog', function () {
   });
 
   it('strips colour, cursor and title escapes, \\r, backspaces and NULs', async () => {
-    const con = new ConsoleLog({ name: 'c1' });
+    const con = new ConsoleLog({ failOn: FAILS, name: 'c1' });
     con.push('[\x1b[0;32m  OK  \x1b[0m] Started \x1b[0;1;39mnbd.service\x1b[0m.\r\n');
     con.push('\x1b[0;3'); // escape split across chunks
     con.push('1mFAILED\x1b[0m\x1b[?25l\x1b(B\x1b=\r\n');
@@ -93,13 +98,13 @@ describe('ConsoleLog', function () {
   });
 
   it('does not let a broken escape swallow the following lines', () => {
-    const con = new ConsoleLog({ name: 'c1' });
+    const con = new ConsoleLog({ failOn: FAILS, name: 'c1' });
     con.push('a\x1b[12\nnext line\n\x1b]title without end\nvisible\n');
     expect(con.lines().map((l) => l.text)).to.deep.equal(['a', 'next line', '', 'visible']);
   });
 
   it('consumes from a cursor, so output before a reboot never satisfies a later wait', async () => {
-    const con = new ConsoleLog({ name: 'c1' });
+    const con = new ConsoleLog({ failOn: FAILS, name: 'c1' });
     con.push('[  OK  ] Reached target Multi-User System.\nc1 login: ');
     const first = await con.waitFor(/login: $/, { deadline: soon() });
     expect(con.cursor()).to.equal(con.position());
@@ -117,7 +122,7 @@ describe('ConsoleLog', function () {
   });
 
   it('moves the cursor to just after the match, within a line', async () => {
-    const con = new ConsoleLog({ name: 'c1' });
+    const con = new ConsoleLog({ failOn: FAILS, name: 'c1' });
     con.push('one two one\n');
     const a = await con.waitFor('one', { deadline: soon() });
     expect(a.match.index).to.equal(0);
@@ -128,7 +133,7 @@ describe('ConsoleLog', function () {
   });
 
   it('skipToEnd moves the cursor past everything received', async () => {
-    const con = new ConsoleLog({ name: 'c1' });
+    const con = new ConsoleLog({ failOn: FAILS, name: 'c1' });
     con.push('old prompt# ');
     con.skipToEnd();
     const p = con.waitFor(/# $/, { deadline: soon() });
@@ -138,7 +143,7 @@ describe('ConsoleLog', function () {
   });
 
   it('treats a string pattern literally', async () => {
-    const con = new ConsoleLog({ name: 'c1' });
+    const con = new ConsoleLog({ failOn: FAILS, name: 'c1' });
     con.push('axb\n');
     const p = con.waitFor('a.b', { deadline: soon() });
     expect(await state(p)).to.equal('pending');
@@ -147,7 +152,7 @@ describe('ConsoleLog', function () {
   });
 
   it('ends a wait at once when a failure pattern shows up after the cursor', async () => {
-    const con = new ConsoleLog({ name: 'c1' });
+    const con = new ConsoleLog({ failOn: FAILS, name: 'c1' });
     con.push('Kernel panic - not syncing: from a previous boot\nc1 login: ');
     await con.waitFor(/login: $/, { deadline: soon(), failOn: [] });
 
@@ -163,7 +168,7 @@ describe('ConsoleLog', function () {
   });
 
   it('uses the default failure patterns unless told otherwise, and lets the wanted pattern win', async () => {
-    const con = new ConsoleLog({ name: 'c1' });
+    const con = new ConsoleLog({ failOn: FAILS, name: 'c1' });
     con.push('dracut Emergency Shell\n');
     const err = await waitError(con.waitFor(/login:/, { deadline: soon() }));
     expect(err.matchedFailure).to.equal('emergency-shell');
@@ -172,7 +177,7 @@ describe('ConsoleLog', function () {
   });
 
   it('ends a wait when the process exits', async () => {
-    const con = new ConsoleLog({ name: 'c1' });
+    const con = new ConsoleLog({ failOn: FAILS, name: 'c1' });
     let exit!: () => void;
     const exited = new Promise<void>((r) => (exit = r));
     const p = con.waitFor(/login:/, { deadline: Deadline.after(10_000, 'boot'), exited });
@@ -186,7 +191,7 @@ describe('ConsoleLog', function () {
   });
 
   it('lets the last output after an exit land before giving up', async () => {
-    const con = new ConsoleLog({ name: 'c1' });
+    const con = new ConsoleLog({ failOn: FAILS, name: 'c1' });
     const stream = new PassThrough();
     con.attach(stream);
     const p = con.waitFor(/login:/, { deadline: soon(), exited: Promise.resolve() });
@@ -197,7 +202,7 @@ describe('ConsoleLog', function () {
   });
 
   it("fails waits with 'closed' when the stream ends, and flushes the last partial line", async () => {
-    const con = new ConsoleLog({ name: 'c1' });
+    const con = new ConsoleLog({ failOn: FAILS, name: 'c1' });
     const stream = new PassThrough();
     con.attach(stream);
     expect(() => con.attach(new PassThrough())).to.throw(/already attached/);
@@ -212,7 +217,7 @@ describe('ConsoleLog', function () {
   });
 
   it('times out with a message naming the pattern, the step, the time, and the last 40 lines', async () => {
-    const con = new ConsoleLog({ name: 'c1' });
+    const con = new ConsoleLog({ failOn: FAILS, name: 'c1' });
     for (let i = 1; i <= 100; i++) con.push(`boot line ${i}\n`);
     con.push('c1 login: ');
     const t0 = performance.now();
@@ -230,7 +235,7 @@ describe('ConsoleLog', function () {
   });
 
   it('stays bounded when flooded, and waits still work', async () => {
-    const con = new ConsoleLog({ name: 'c1', maxLines: 1000 });
+    const con = new ConsoleLog({ failOn: FAILS, name: 'c1', maxLines: 1000 });
     const pending = con.waitFor(/^flood over$/, { deadline: soon() });
     const block = Array.from({ length: 1000 }, (_, i) => `\x1b[1mflood ${i} some text to make the line longer\x1b[0m`).join('\n') + '\n';
     const t0 = performance.now();
@@ -247,14 +252,14 @@ describe('ConsoleLog', function () {
   });
 
   it('splits a run longer than maxLineLength', () => {
-    const con = new ConsoleLog({ name: 'c1', maxLineLength: 10 });
+    const con = new ConsoleLog({ failOn: FAILS, name: 'c1', maxLineLength: 10 });
     con.push('x'.repeat(25) + '\n' + 'y'.repeat(10) + '\n');
     expect(con.lines().map((l) => l.text)).to.deep.equal(['x'.repeat(10), 'x'.repeat(10), 'x'.repeat(5), 'y'.repeat(10)]);
   });
 
   it('writes completed lines to the log file with timestamps since the start', async () => {
     const logFile = join(dir, 'c1.console.log');
-    const con = new ConsoleLog({ name: 'c1', logFile, startedAt: performance.now() - 12_345 });
+    const con = new ConsoleLog({ failOn: FAILS, name: 'c1', logFile, startedAt: performance.now() - 12_345 });
     con.push('\x1b[1mfirst\x1b[0m\r\nsecond\nc1 login: ');
     await con.close();
     const lines = readFileSync(logFile, 'utf8').split('\n');
@@ -266,7 +271,7 @@ describe('ConsoleLog', function () {
 
   it('synced(): every complete line so far is in the file while the console stays open, the partial one not yet', async () => {
     const logFile = join(dir, 'synced.console.log');
-    const con = new ConsoleLog({ name: 'c1', logFile });
+    const con = new ConsoleLog({ failOn: FAILS, name: 'c1', logFile });
     // The report reads the log while the guest runs: the failing line is often the last in.
     for (let i = 0; i < 200; i++) con.push(`line ${i}\n`);
     con.push('Could not boot: Error 0x2a818006\nCould no');
@@ -280,14 +285,14 @@ describe('ConsoleLog', function () {
     await con.close();
   });
 
-  it('a log file on a full disk (/dev/full) fails logFailed with a SetupError that says the log is incomplete', async () => {
-    const con = new ConsoleLog({ name: 'c1', logFile: '/dev/full' });
+  it('a log file on a full disk (/dev/full) fails logFailed with a ConsoleLogError that says the log is incomplete', async () => {
+    const con = new ConsoleLog({ failOn: FAILS, name: 'c1', logFile: '/dev/full' });
     con.push('iPXE 1.21\nDHCP ok\n');
     const e = await Promise.race([con.logFailed.catch((err: unknown) => err), tick(2000).then(() => 'still pending')]);
-    expect(e).to.be.instanceOf(SetupError);
-    const err = e as SetupError;
-    expect(err.exitCode).to.equal(3);
-    expect(err.message).to.match(/^c1: the console log \/dev\/full could not be written whole: it stops after 0 bytes \(ENOSPC\): the report folder's disk is full$/);
+    expect(e).to.be.instanceOf(ConsoleLogError);
+    const err = e as ConsoleLogError;
+    expect(err.code).to.equal('ENOSPC');
+    expect(err.message).to.match(/^c1: the console log \/dev\/full could not be written whole: it stops after 0 bytes \(ENOSPC\)$/);
     expect(con.logIncomplete).to.match(/could not be written whole/);
     // The console itself goes on: waits still see what QEMU prints.
     expect(con.lines().map((l) => l.text)).to.deep.equal(['iPXE 1.21', 'DHCP ok']);
@@ -295,42 +300,17 @@ describe('ConsoleLog', function () {
   });
 
   it('a log file that is written whole never fails logFailed', async () => {
-    const con = new ConsoleLog({ name: 'c1', logFile: join(dir, 'ok.log') });
+    const con = new ConsoleLog({ failOn: FAILS, name: 'c1', logFile: join(dir, 'ok.log') });
     con.push('fine\n');
     await con.close();
     expect(await Promise.race([con.logFailed.catch(() => 'failed'), tick(50).then(() => 'pending')])).to.equal('pending');
     expect(con.logIncomplete).to.equal(undefined);
   });
-});
 
-describe('DEFAULT_FAIL_PATTERNS', () => {
-  const failing: [string, string][] = [
-    ['Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)', 'kernel-panic'],
-    ['[  OK  ] Reached target Emergency Mode. Entering emergency mode. Exit the shell to continue.', 'emergency-shell'],
-    ['Generating "/run/initramfs/rdsosreport.txt"', 'emergency-shell'],
-    ['dracut Emergency Shell', 'emergency-shell'],
-    ['dracut: FATAL: Failed to mount root. Refusing to continue', 'refusing-to-continue'],
-    ['nbd-client: Error: Socket failed: Connection refused', 'nbd-connect'],
-    ['Error: Server closed connection: Export unknown', 'nbd-connect'],
-    ['nbd: nbd0: Negotiation failed', 'nbd-connect'],
-  ];
-  const benign = [
-    'nbd-client: Negotiation: ..size = 2048MB',
-    '[  OK  ] Started nbd-server.service - Network Block Device server.',
-    'Begin: Running /scripts/nbd-premount ... done.',
-    'c1 login: ',
-  ];
-
-  it('recognises the failures they are for', () => {
-    for (const [line, name] of failing) {
-      const hit = DEFAULT_FAIL_PATTERNS.find((f) => f.pattern.test(line));
-      expect(hit?.name, line).to.equal(name);
-    }
-  });
-
-  it('leaves a healthy boot alone', () => {
-    for (const line of benign) {
-      expect(DEFAULT_FAIL_PATTERNS.filter((f) => f.pattern.test(line)).map((f) => f.name), line).to.deep.equal([]);
-    }
+  it('waits with no failure patterns of their own nor of the console run into their deadline', async () => {
+    const con = new ConsoleLog({ name: 'c1' });
+    const p = con.waitFor(/login: $/, { deadline: Deadline.after(50, 'login') });
+    con.push('Kernel panic - not syncing: VFS\n');
+    expect((await waitError(p)).reason).to.equal('timeout');
   });
 });

@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
-import { Deadline } from '../common/deadline';
-import { DeadlineError, QmpError } from '../common/errors';
-import { log } from '../common/log';
+import { Deadline } from './deadline';
+import { DeadlineError, QmpError } from './errors';
+import { log } from './log';
 
 /** An asynchronous QMP event (qemu docs/interop/qmp-spec.rst, "Asynchronous events"). */
 export interface QmpEvent {
@@ -118,7 +118,7 @@ export class QmpClient extends EventEmitter implements Disposable {
    */
   execute<T = unknown>(command: string, args?: Record<string, unknown>, deadline?: Deadline): Promise<T> {
     if (this.closed) return Promise.reject(new QmpError(`QMP ${command}: connection is closed`, { command }));
-    const id = `lab-${this.nextId++}`;
+    const id = `qmp-${this.nextId++}`;
     const d = deadline ?? Deadline.after(this.commandTimeoutMs, `QMP ${command}`);
     const reply = new Promise<unknown>((resolve, reject) => {
       this.pending.set(id, { command, resolve, reject });

@@ -2,9 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import { HarnessError, LaunchError } from '../common/errors';
-import { log } from '../common/log';
-import { teardownSignal, trackGroup } from '../common/teardown';
+import { LaunchError, ProcessStuckError } from './errors';
+import { log, type Logger } from './log';
 
 export interface SpawnSpec {
   command: string;
@@ -16,6 +15,19 @@ export interface SpawnSpec {
   stdin?: 'pipe' | 'ignore';
   /** Written with the pid once spawned, removed when the process exits. */
   pidFile?: string;
+  /** Once aborted, the spawn is refused with a LaunchError (a run that is stopping starts nothing new). */
+  signal?: AbortSignal;
+}
+
+/**
+ * What a caller learns of every group any caller spawns (like Playwright's list of
+ * launched browsers): `refuse` may veto a spawn with a reason, and
+ * `started`/`ended` see each group come and go, so a forced exit can SIGKILL them all.
+ */
+export interface SpawnWatcher {
+  refuse?(name: string): string | undefined;
+  started?(group: ProcessGroup): void;
+  ended?(group: ProcessGroup): void;
 }
 
 export interface ExitStatus {
@@ -38,7 +50,7 @@ const STDERR_DRAIN_MS = 200;
  *
  * stdout is piped and left paused: the owner must consume it (or call
  * `stdout.resume()`), or the child blocks once the pipe buffer fills. stderr is read
- * here to keep a bounded tail for error messages and the `lab:proc:<name>` log; other
+ * here to keep a bounded tail for error messages and the `<prefix>:proc:<name>` log; other
  * readers can add their own 'data' listener.
  */
 export class ProcessGroup implements AsyncDisposable {
@@ -46,14 +58,15 @@ export class ProcessGroup implements AsyncDisposable {
   readonly name: string;
   readonly stdout: Readable;
   readonly stderr: Readable;
-  readonly stdin: Writable | null;
   readonly exited: Promise<ExitStatus>;
 
+  private static readonly watchers = new Set<SpawnWatcher>();
+  private readonly input: Writable | null;
   private readonly child: ChildProcess;
   private readonly tail: string[] = [];
   private partial = '';
   private terminating?: Promise<TerminateStep>;
-  private readonly debug: ReturnType<typeof log>;
+  private readonly debug: Logger;
 
   private constructor(child: ChildProcess, spec: SpawnSpec) {
     this.child = child;
@@ -61,7 +74,7 @@ export class ProcessGroup implements AsyncDisposable {
     this.name = spec.name;
     this.stdout = child.stdout as Readable;
     this.stderr = child.stderr as Readable;
-    this.stdin = child.stdin;
+    this.input = child.stdin;
     this.debug = log(`proc:${spec.name}`);
 
     const decoder = new StringDecoder('utf8');
@@ -85,12 +98,19 @@ export class ProcessGroup implements AsyncDisposable {
     });
   }
 
+  /** Adds a watcher of every spawn (see SpawnWatcher); returns its removal. */
+  static watchSpawns(watcher: SpawnWatcher): () => void {
+    ProcessGroup.watchers.add(watcher);
+    return () => ProcessGroup.watchers.delete(watcher);
+  }
+
   /** Resolves once the child is running; rejects with LaunchError if it could not be started. */
   static spawn(spec: SpawnSpec): Promise<ProcessGroup> {
-    // Once a signal's teardown began, a group spawned now would outlive it (the teardown
-    // stops only what it saw): a step that reaches its spawn then fails instead.
-    const stopping = teardownSignal();
-    if (stopping !== undefined) return Promise.reject(new LaunchError(`${spec.name}: not started: the run is stopping on ${stopping}`, { process: spec.name }));
+    // A group spawned once its caller began to stop would outlive the stop (which stops
+    // only what it saw): the spawn fails instead.
+    let refused = spec.signal?.aborted ? String(spec.signal.reason ?? 'aborted') : undefined;
+    for (const w of ProcessGroup.watchers) refused ??= w.refuse?.(spec.name);
+    if (refused !== undefined) return Promise.reject(new LaunchError(`${spec.name}: not started: ${refused}`, { process: spec.name }));
     const child = spawn(spec.command, spec.args, {
       detached: true,
       env: spec.env ?? process.env,
@@ -118,8 +138,9 @@ export class ProcessGroup implements AsyncDisposable {
             return;
           }
         }
-        trackGroup(group, true);
-        void group.exited.then(() => trackGroup(group, false));
+        const watchers = [...ProcessGroup.watchers];
+        for (const w of watchers) w.started?.(group);
+        void group.exited.then(() => watchers.forEach((w) => w.ended?.(group)));
         group.debug('spawned pid %d: %s %s', group.pid, spec.command, spec.args.join(' '));
         resolve(group);
       };
@@ -131,6 +152,18 @@ export class ProcessGroup implements AsyncDisposable {
   /** True until the group leader has exited. */
   isRunning(): boolean {
     return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Writes to the child's stdin (spawned with stdin 'pipe'); false when it has none. */
+  write(data: string | Buffer): boolean {
+    if (!this.input) return false;
+    this.input.write(data);
+    return true;
+  }
+
+  /** Closes the child's stdin (EOF for a reader like cat). */
+  closeInput(): void {
+    this.input?.end();
   }
 
   /** The last `n` lines of stderr, including an unterminated last line. */
@@ -175,7 +208,7 @@ export class ProcessGroup implements AsyncDisposable {
     this.debug('still running %d ms after SIGTERM, sending SIGKILL', graceMs);
     this.signal('SIGKILL');
     if (await settlesWithin(this.exited, SIGKILL_WAIT_MS)) return 'sigkill';
-    throw new HarnessError(`${this.name} (pid ${this.pid}) still running ${SIGKILL_WAIT_MS} ms after SIGKILL`);
+    throw new ProcessStuckError(`${this.name} (pid ${this.pid}) still running ${SIGKILL_WAIT_MS} ms after SIGKILL`);
   }
 
   private recordStderr(text: string): void {
@@ -207,7 +240,7 @@ function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
 }
 
 function launchError(spec: SpawnSpec, err: NodeJS.ErrnoException): LaunchError {
-  const opts = { process: spec.name, cause: err };
+  const opts = { process: spec.name, cause: err, ...(err.code === undefined ? {} : { code: err.code }) };
   switch (err.code) {
     case 'ENOENT':
       // Node reports a missing cwd as ENOENT of the command too.

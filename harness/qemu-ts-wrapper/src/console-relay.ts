@@ -1,6 +1,11 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { rmSync } from 'node:fs';
-import type { Readable, Writable } from 'node:stream';
+import type { Readable } from 'node:stream';
+
+/** Where typed bytes go: a Writable, or a ProcessGroup's stdin. */
+export interface ConsoleInput {
+  write(data: Buffer): unknown;
+}
 
 /**
  * What a new connection is shown first: the end of what the console printed before it
@@ -10,8 +15,7 @@ import type { Readable, Writable } from 'node:stream';
 export const SCROLLBACK_BYTES = 16 * 1024;
 
 /**
- * Lets people reach a running client's serial console (`./lab boot --keep`, `./lab
- * attach`): a unix socket whose connections, any number at once, see what the console
+ * Lets people reach a running machine's serial console: a unix socket whose connections, any number at once, see what the console
  * prints (first its scrollback) and type into it.
  */
 export class ConsoleRelay {
@@ -25,7 +29,7 @@ export class ConsoleRelay {
     private readonly server: Server,
   ) {}
 
-  static listen(path: string, output: Readable, input: Writable): Promise<ConsoleRelay> {
+  static listen(path: string, output: Readable, input: ConsoleInput): Promise<ConsoleRelay> {
     rmSync(path, { force: true });
     return new Promise((resolve, reject) => {
       const server = createServer();

@@ -1,7 +1,6 @@
 import { expect } from 'chai';
-import { UsageError } from '../common/errors';
-import { readFileSync } from 'node:fs';
-import { cpuSecondsOfStat, QemuMachine } from './qemu-machine';
+import { QemuConfigError } from './errors';
+import { QemuMachine } from './qemu-machine';
 
 const RUN = '/run/ltsp-lab/abc123/c1';
 const MAC = '52:54:00:12:34:56';
@@ -38,14 +37,14 @@ function valueOf(argv: string[], option: string): string | undefined {
   return i < 0 ? undefined : argv[i + 1];
 }
 
-function usageError(fn: () => unknown): UsageError {
+function configError(fn: () => unknown): QemuConfigError {
   try {
     fn();
   } catch (e) {
-    expect(e).to.be.instanceOf(UsageError);
-    return e as UsageError;
+    expect(e).to.be.instanceOf(QemuConfigError);
+    return e as QemuConfigError;
   }
-  return expect.fail('expected a UsageError');
+  return expect.fail('expected a QemuConfigError');
 }
 
 describe('QemuMachine#argv', () => {
@@ -129,9 +128,9 @@ describe('QemuMachine#argv', () => {
 
 describe('QemuMachine builder checks', () => {
   it('refuses memory below 64 MB and above 64 GiB, naming the range', () => {
-    expect(usageError(() => new QemuMachine('c1', RUN).withMemory(12)).message).to.match(/memory 12 MB is out of range: give 64 to 65536 MB/);
-    expect(usageError(() => new QemuMachine('c1', RUN).withMemory(100000)).message).to.match(/memory 100000 MB is out of range/);
-    expect(usageError(() => new QemuMachine('c1', RUN).withMemory(384.5)).message).to.match(/out of range/);
+    expect(configError(() => new QemuMachine('c1', RUN).withMemory(12)).message).to.match(/memory 12 MB is out of range: give 64 to 65536 MB/);
+    expect(configError(() => new QemuMachine('c1', RUN).withMemory(100000)).message).to.match(/memory 100000 MB is out of range/);
+    expect(configError(() => new QemuMachine('c1', RUN).withMemory(384.5)).message).to.match(/out of range/);
   });
 
   it('accepts the memory bounds themselves', () => {
@@ -141,33 +140,20 @@ describe('QemuMachine builder checks', () => {
   });
 
   it('refuses zero CPUs, and more than 16', () => {
-    expect(usageError(() => new QemuMachine('c1', RUN).withCpus(0)).message).to.match(/cpus 0 is out of range: give 1 to 16/);
-    expect(usageError(() => new QemuMachine('c1', RUN).withCpus(17)).message).to.match(/cpus 17 is out of range/);
+    expect(configError(() => new QemuMachine('c1', RUN).withCpus(0)).message).to.match(/cpus 0 is out of range: give 1 to 16/);
+    expect(configError(() => new QemuMachine('c1', RUN).withCpus(17)).message).to.match(/cpus 17 is out of range/);
   });
 
   it('refuses a malformed MAC, quoting it', () => {
     for (const mac of ['52:54:00:12:34', '52-54-00-12-34-56', '52:54:00:12:34:5g', '5254.0012.3456', '']) {
-      const err = usageError(() => new QemuMachine('c1', RUN).withNic({ model: 'e1000', mac, tap: 't0' }));
+      const err = configError(() => new QemuMachine('c1', RUN).withNic({ model: 'e1000', mac, tap: 't0' }));
       expect(err.message, mac).to.include(`MAC '${mac}' is not of the form`);
     }
   });
 
   it('refuses the same MAC twice, whatever its case', () => {
     const m = new QemuMachine('c1', RUN).withNic({ model: 'e1000', mac: '52:54:00:ab:cd:ef', tap: 't0' });
-    const err = usageError(() => m.withNic({ model: 'e1000', mac: '52:54:00:AB:CD:EF', tap: 't1' }));
+    const err = configError(() => m.withNic({ model: 'e1000', mac: '52:54:00:AB:CD:EF', tap: 't1' }));
     expect(err.message).to.equal('MAC 52:54:00:ab:cd:ef is given twice on c1');
-  });
-});
-
-describe('cpuSecondsOfStat', () => {
-  it('adds utime and stime, counting fields after a command name with spaces and parentheses', () => {
-    const stat = '3319 (qemu-n4 (r1) c1) S 1294 3319 1294 0 -1 4194560 170123 0 12 0 12621 876 0 0 20 0 4 0 1265600 948684800 155640';
-    expect(cpuSecondsOfStat(stat)).to.equal(134.97);
-  });
-
-  it('reads this process, and refuses a truncated line', () => {
-    const own = cpuSecondsOfStat(readFileSync('/proc/self/stat', 'utf8'));
-    expect(own).to.be.a('number').and.to.be.at.least(0);
-    expect(cpuSecondsOfStat('12 (x) S 1 2 3')).to.equal(null);
   });
 });
