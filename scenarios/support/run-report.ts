@@ -30,6 +30,15 @@ export function noteLab(lab: StartedLab): void {
   report?.noteLab(lab);
 }
 
+/** Report folders of labs a suite uses but did not start (the core lab, support/core-lab.ts). */
+const sharedDirs = new Map<Mocha.Suite, Set<string>>();
+
+/** `suite`'s tests get their slices of the logs under `dir` too (a lab it shares). */
+export function noteSuiteLab(suite: Mocha.Suite, dir: string): void {
+  const dirs = sharedDirs.get(suite) ?? new Set<string>();
+  sharedDirs.set(suite, dirs.add(dir));
+}
+
 /** A client a test started: each of its boots is reported with the test or hook it happened in. */
 export function noteClient(client: StartedThinClient, _lab: StartedLab): void {
   clients.push({ client, seen: '' });
@@ -44,10 +53,10 @@ export function recordTestData(testDir: string, key: string, value: unknown): vo
 
 let report: TestRunReport | undefined;
 
-/** Suites from the test's own up to the root's first child: where their labs write. */
+/** Suites from the test's own up to the root's first child: where their labs write, and the labs they share. */
 function suiteDirs(r: Mocha.Runnable): string[] {
   const out: string[] = [];
-  for (let s = r.parent; s && !s.root; s = s.parent) out.push(suiteReportPath(s));
+  for (let s = r.parent; s && !s.root; s = s.parent) out.push(suiteReportPath(s), ...(sharedDirs.get(s) ?? []));
   return out;
 }
 
