@@ -127,6 +127,14 @@ export function attachRunReport(runner: Mocha.Runner): void {
     if (s.parent?.root) suiteStarted.set(s, performance.now());
   });
   runner.on('suite end', (s: Mocha.Suite) => {
+    // What a shared lab's logs got in the suite's after hooks (its clients stopping) is the suite's, not the next test's.
+    for (const dir of sharedDirs.get(s) ?? []) {
+      try {
+        slicer.cut(dir, suiteReportPath(s));
+      } catch (e) {
+        process.stderr.write(`\n  run report: could not cut the logs of "${s.fullTitle()}": ${e instanceof Error ? e.message.split('\n', 1)[0] : String(e)}\n`);
+      }
+    }
     const t0 = suiteStarted.get(s);
     const file = specFile(s);
     if (t0 === undefined || file === undefined) return;
