@@ -15,7 +15,7 @@ import {
 import { leftovers, NOTHING } from './support/leftovers';
 import { runLab } from './support/lab-cli';
 import { rejection } from './support/outcome';
-import { startClient, startSuiteLab } from './support/suite-lab';
+import { useCoreLab } from './support/core-lab';
 
 describe('bad input: each mistake gets a named error, and nothing is left behind @smoke', function () {
   describe('at the command line (./lab exits 2 for usage, 3 for set-up)', function () {
@@ -77,14 +77,16 @@ describe('bad input: each mistake gets a named error, and nothing is left behind
   describe('to the harness (the error class and message)', function () {
     let lab: StartedLab | undefined;
     let scratch: string;
+    // Its checks count the lab's clients, taps and QEMU processes: on the core lab no other file's client runs meanwhile (support/core-lab.ts).
+    const core = useCoreLab(this);
 
     before(async function () {
       scratch = mkdtempSync(join(tmpdir(), 'ltsp-lab-bad-'));
-      lab = await startSuiteLab(this.test!.parent!);
+      lab = await core.lab();
     });
 
     after(async function () {
-      await lab?.stop();
+      await core.release();
       rmSync(scratch, { recursive: true, force: true });
     });
 
@@ -170,7 +172,7 @@ describe('bad input: each mistake gets a named error, and nothing is left behind
     it('a MAC already used by a running client: UsageError naming that client', async function () {
       let first: StartedThinClient | undefined;
       try {
-        first = await startClient(lab!, 'mac1', (c) => c.withMac('52:54:00:00:09:01'));
+        first = await core.client('mac1', (c) => c.withMac('52:54:00:00:09:01'));
         const e = await rejection(lab!.client('mac2').withMac('52:54:00:00:09:01').start());
         expect(e).to.be.instanceOf(UsageError);
         expect(e.message).to.match(/MAC 52:54:00:00:09:01 is already used by client mac1/);

@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Deadline, execCommand, inSubnet, inspectKvmDevice, kvmDevicePath, LAB_HOSTS, readConsoleLog, type StartedLab, type StartedThinClient } from '../harness/index';
-import { stageIds, startClient, startSuiteLab } from './support/suite-lab';
+import { useCoreLab } from './support/core-lab';
+import { stageIds } from './support/suite-lab';
 
 /** A TCP listener on the host that notes who connects; '::' is every address, v4 and v6. */
 async function listen(host: string): Promise<{ port: number; peers: string[]; close(): Promise<void> }> {
@@ -65,15 +66,14 @@ async function probeHost(lab: StartedLab, c1: StartedThinClient): Promise<void> 
 describe('boot to login: one thin client PXE-boots through the whole chain @smoke', function () {
   let lab: StartedLab | undefined;
   let c1: StartedThinClient;
+  const core = useCoreLab(this);
 
   before(async function () {
-    lab = await startSuiteLab(this.test!.parent!);
-    c1 = await startClient(lab, 'c1');
+    lab = await core.lab();
+    c1 = await core.client('c1');
   });
 
-  after(async function () {
-    await lab?.stop();
-  });
+  after(() => core.release());
 
   it('passes every stage, in order, from iPXE to the login prompt on ttyS0', async function () {
     const timeline = await c1.waitForBoot();

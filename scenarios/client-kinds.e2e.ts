@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLIENT_KINDS, clientSpec, servedBootPaths, type ClientKind, type StartedLab, type StartedThinClient } from '../harness/index';
-import { startClient, startSuiteLab } from './support/suite-lab';
+import { useCoreLab } from './support/core-lab';
 
 /*
  * Issue 20: two clients, one lab. A client of each kind (ltsp: the lab's own kernel and
@@ -12,15 +12,14 @@ import { startClient, startSuiteLab } from './support/suite-lab';
 describe('client kinds: an ltsp and a stock client boot side by side from one lab @full', function () {
   let lab: StartedLab | undefined;
   const clients = new Map<ClientKind, StartedThinClient>();
+  const core = useCoreLab(this);
 
   before(async function () {
-    lab = await startSuiteLab(this.test!.parent!);
-    for (const kind of CLIENT_KINDS) clients.set(kind, await startClient(lab, kind, (c) => c.boots(clientSpec({ kind }))));
+    lab = await core.lab();
+    for (const kind of CLIENT_KINDS) clients.set(kind, await core.client(kind, (c) => c.boots(clientSpec({ kind }))));
   });
 
-  after(async function () {
-    await lab?.stop();
-  });
+  after(() => core.release());
 
   it('both reach the login prompt', async function () {
     await Promise.all([...clients.values()].map((c) => c.waitForBoot()));

@@ -2,6 +2,8 @@ import { expect } from 'chai';
 import { BootStageError, budgetMs, budgetStretch, ClientFaults, ConsoleWaitError, Deadline, execCommand, parseFault, runFaults, type FaultEvent, type StartedLab, type StartedThinClient } from '../harness/index';
 import { exportFiles, ROOT_COW, SCRATCH, SCRATCH_COMMAND } from './support/exports';
 import { rejection } from './support/outcome';
+import { noteClient } from './support/run-report';
+import { runsAnyTest } from './support/selection';
 import { startClient, startSuiteLab } from './support/suite-lab';
 
 /*
@@ -71,11 +73,49 @@ function show(e: FaultEvent): string {
   return `${e.fault} on ${e.client}: ${e.outcome}: ${e.detail}\n${e.evidence.join('\n')}`;
 }
 
+/*
+ * server-kill@login spends its whole recovery budget (no probe can pass once the server is
+ * gone: two minutes on TCG), one guest on a lab of its own. It runs beside the server
+ * faults of the first suite (one guest each, on the other lab) and is judged in its own
+ * suite; the faults of one client, two guests at once, wait until its client is stopped,
+ * so no more than two guests run at any time.
+ */
+interface Orphaned {
+  lab: StartedLab;
+  c: StartedThinClient;
+  event: FaultEvent;
+}
+let orphanLab: StartedLab | undefined;
+let orphaned: Promise<Orphaned> | undefined;
+
+/** Starts the server-kill case once (its lab, its client, the fault and the judging); its client is stopped once judged. */
+function orphanRun(): Promise<Orphaned> {
+  orphaned ??= (async () => {
+    const lab = (orphanLab = await startSuiteLab(orphanSuite));
+    // Not noted yet: its boot goes into the results of the test that judges it (support/run-report.ts).
+    const c = await lab.client('orphan').start();
+    try {
+      c.stretchBudgets(budgetStretch([parseFault('server-kill@login')]));
+      const boot = c.waitForBoot();
+      boot.catch(() => undefined);
+      const [event] = await runFaults([parseFault('server-kill@login')], { server: lab.server, network: lab.network, clients: [c], boots: [boot] });
+      return { lab, c, event: event! };
+    } finally {
+      await c.stop();
+    }
+  })();
+  orphaned.catch(() => undefined);
+  return orphaned;
+}
+
 describe('field faults: the stack under an NBD restart, link loss, packet loss, a dead HTTP server, a wrong export and no DHCP', function () {
   let lab: StartedLab | undefined;
 
   before(async function () {
-    lab = await startSuiteLab(this.test!.parent!);
+    // Begun beside this suite's one-guest cases when its own suite runs in this run (not under a --grep that leaves it out).
+    if (runsAnyTest(orphanSuite)) void orphanRun();
+    lab = await startSuiteLab(this.test!.parent!, (l) => l.withServerFiles(exportFiles(SCRATCH, ROOT_COW)));
+    await lab.server.sh(SCRATCH_COMMAND);
   });
 
   after(async function () {
@@ -139,6 +179,9 @@ describe('field faults: the stack under an NBD restart, link loss, packet loss, 
     }
   });
 
+  // After this suite's own cases, beside the server-kill case: one guest.
+  describeWrites(() => lab!);
+
   describe('faults of one client, two clients at once @full', function () {
     let flap: StartedThinClient | undefined;
     let flapped: { event: FaultEvent; carrier: [number, number] };
@@ -146,6 +189,8 @@ describe('field faults: the stack under an NBD restart, link loss, packet loss, 
     let lost: UnderFault | undefined;
 
     before(async function () {
+      // Two guests from here on: the server-kill case's client must be gone first.
+      await orphaned?.catch(() => undefined);
       // One guest: flap boots to login, and its link goes for 10 s.
       const flapping = (async () => {
         flap = await startClient(lab!, 'flap');
@@ -232,30 +277,23 @@ describe('field faults: the stack under an NBD restart, link loss, packet loss, 
   });
 });
 
-describe('field faults: the server killed under a running client @full', function () {
-  let lab: StartedLab | undefined;
-
-  before(async function () {
-    lab = await startSuiteLab(this.test!.parent!);
-  });
-
+const orphanSuite = describe('field faults: the server killed under a running client @full', function () {
   after(async function () {
-    await lab?.stop();
+    await orphaned?.catch(() => undefined);
+    await orphanLab?.stop();
   });
 
   it('server-kill@login: with the server gone for good, the client cannot read its root; pinned: its NBD link dead, no reconnect, no probe passes', async function () {
-    const { c, event } = await underFault(lab!, 'orphan', 'server-kill@login');
-    try {
-      const state = await execCommand('docker', ['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', lab!.server.getId()], { deadline: Deadline.after(budgetMs('faultStep'), 'server state') });
-      expect(state.stdout.trim(), 'the server container was killed').to.equal('exited 137');
-      expect(event.evidence.join('\n')).to.match(/server container killed/);
-      expect(event.outcome, show(event)).to.equal('failed');
-      const kernel = event.evidence.filter((l) => l.startsWith(`${c.name} [`)).join('\n');
-      expect(kernel, show(event)).to.match(/ltsp-nbd-persist: link dead on \/dev\/nbd0/);
-      expect(kernel, show(event)).to.not.match(/ltsp-nbd-persist: reconnected/);
-    } finally {
-      await c.stop();
-    }
+    // Begun beside the first suite's cases (orphanRun), or here when this suite runs alone.
+    const { lab, c, event } = await orphanRun();
+    noteClient(c, lab);
+    const state = await execCommand('docker', ['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', lab.server.getId()], { deadline: Deadline.after(budgetMs('faultStep'), 'server state') });
+    expect(state.stdout.trim(), 'the server container was killed').to.equal('exited 137');
+    expect(event.evidence.join('\n')).to.match(/server container killed/);
+    expect(event.outcome, show(event)).to.equal('failed');
+    const kernel = event.evidence.filter((l) => l.startsWith(`${c.name} [`)).join('\n');
+    expect(kernel, show(event)).to.match(/ltsp-nbd-persist: link dead on \/dev\/nbd0/);
+    expect(kernel, show(event)).to.not.match(/ltsp-nbd-persist: reconnected/);
   });
 });
 
@@ -334,78 +372,74 @@ async function attachWithDaemon(c: StartedThinClient, ip: string, exportName: st
   expect(out.output, `the reconnect daemon for /dev/nbd${index} (${exportName}) watches it`).to.match(new RegExp(`^daemon \\d+ watches /dev/nbd${index}$`, 'm'));
 }
 
-describe('field faults: writes across an nbd-server restart, on a plain writable export and on root-cow @full', function () {
-  let lab: StartedLab | undefined;
-
-  before(async function () {
-    lab = await startSuiteLab(this.test!.parent!, (l) => l.withServerFiles(exportFiles(SCRATCH, ROOT_COW)));
-    await lab.server.sh(SCRATCH_COMMAND);
-  });
-
-  after(async function () {
-    await lab?.stop();
-  });
-
-  it('nbd-restart@login with writes in flight: every write on the plain export reads back once, in its place, as last written; root-cow drops what came before the reconnect (copy-on-write by design)', async function () {
-    const c = await startClient(lab!, 'writes');
-    try {
-      const boot = c.waitForBoot();
-      await boot;
-      const ip = lab!.server.ip;
-      await attachWithDaemon(c, ip, SCRATCH.name, 1);
-      await attachWithDaemon(c, ip, ROOT_COW.name, 2);
-      const devs = ['nbd1', 'nbd2'] as const;
-      for (const dev of devs) await c.check(writerCommand(dev));
-      // Writes from before the restart, to read back after it.
-      const d = Deadline.after(c.budgetMs('faultRecovery'), 'the writers');
-      for (const dev of devs) await writesReach(c, dev, 8, d);
-      const before = { nbd1: await lastWrite(c, 'nbd1'), nbd2: await lastWrite(c, 'nbd2') };
-      const [event] = await runFaults([parseFault('nbd-restart@login')], { server: lab!.server, network: lab!.network, clients: [c], boots: [boot] });
-      const e = event!;
-      // Once the client has recovered, more writes: some on both sides of the reconnect.
-      const recovered = { nbd1: await lastWrite(c, 'nbd1'), nbd2: await lastWrite(c, 'nbd2') };
-      const more = Deadline.after(c.budgetMs('faultRecovery'), 'the writers after the restart');
-      for (const dev of devs) await writesReach(c, dev, recovered[dev] + 8, more);
-      for (const dev of devs) await c.check(`touch ${writerFile(dev, 'stop')}`);
-      const last: Record<string, number> = {};
-      const wrong: Record<string, string[]> = {};
-      const logs: Record<string, string> = {};
-      const checked: Record<string, string> = {};
-      for (const dev of devs) {
-        // It stops after its write in flight: .last is then final.
-        await c.check(`for i in $(seq 100); do pgrep -f 'ltsp-writer-${dev}.stop' >/dev/null || break; sleep 0.1; done`);
-        last[dev] = await lastWrite(c, dev);
-        logs[dev] = await c.check(`cat ${writerFile(dev, 'log')} 2>/dev/null; true`);
-        const out = await c.check(readBackCommand(dev, last[dev]!), Deadline.after(c.budgetMs('faultRecovery'), `read /dev/${dev} back`));
-        wrong[dev] = out.split('\n').filter((l) => l.startsWith('block '));
-        checked[dev] = /checked (\d+)/.exec(out)?.[1] ?? '?';
+/**
+ * The writes case, a suite inside the first (whose lab serves the scratch and root-cow
+ * exports too): one guest, run beside the server-kill case.
+ */
+function describeWrites(labOf: () => StartedLab): void {
+  describe('writes across an nbd-server restart, on a plain writable export and on root-cow @full', function () {
+    it('nbd-restart@login with writes in flight: every write on the plain export reads back once, in its place, as last written; root-cow drops what came before the reconnect (copy-on-write by design)', async function () {
+      const lab = labOf();
+      const c = await startClient(lab, 'writes');
+      try {
+        const boot = c.waitForBoot();
+        await boot;
+        const ip = lab.server.ip;
+        await attachWithDaemon(c, ip, SCRATCH.name, 1);
+        await attachWithDaemon(c, ip, ROOT_COW.name, 2);
+        const devs = ['nbd1', 'nbd2'] as const;
+        for (const dev of devs) await c.check(writerCommand(dev));
+        // Writes from before the restart, to read back after it.
+        const d = Deadline.after(c.budgetMs('faultRecovery'), 'the writers');
+        for (const dev of devs) await writesReach(c, dev, 8, d);
+        const before = { nbd1: await lastWrite(c, 'nbd1'), nbd2: await lastWrite(c, 'nbd2') };
+        const [event] = await runFaults([parseFault('nbd-restart@login')], { server: lab.server, network: lab.network, clients: [c], boots: [boot] });
+        const e = event!;
+        // Once the client has recovered, more writes: some on both sides of the reconnect.
+        const recovered = { nbd1: await lastWrite(c, 'nbd1'), nbd2: await lastWrite(c, 'nbd2') };
+        const more = Deadline.after(c.budgetMs('faultRecovery'), 'the writers after the restart');
+        for (const dev of devs) await writesReach(c, dev, recovered[dev] + 8, more);
+        for (const dev of devs) await c.check(`touch ${writerFile(dev, 'stop')}`);
+        const last: Record<string, number> = {};
+        const wrong: Record<string, string[]> = {};
+        const logs: Record<string, string> = {};
+        const checked: Record<string, string> = {};
+        for (const dev of devs) {
+          // It stops after its write in flight: .last is then final.
+          await c.check(`for i in $(seq 100); do pgrep -f 'ltsp-writer-${dev}.stop' >/dev/null || break; sleep 0.1; done`);
+          last[dev] = await lastWrite(c, dev);
+          logs[dev] = await c.check(`cat ${writerFile(dev, 'log')} 2>/dev/null; true`);
+          const out = await c.check(readBackCommand(dev, last[dev]!), Deadline.after(c.budgetMs('faultRecovery'), `read /dev/${dev} back`));
+          wrong[dev] = out.split('\n').filter((l) => l.startsWith('block '));
+          checked[dev] = /checked (\d+)/.exec(out)?.[1] ?? '?';
+        }
+        const report =
+          devs.map((dev) => `/dev/${dev}: ${last[dev]} appends (${before[dev]} before the restart, ${recovered[dev]} once recovered), ${checked[dev]} blocks read back; log: ${logs[dev]!.trim() || '-'}\n${wrong[dev]!.join('\n')}`).join('\n') +
+          `\n${show(e)}`;
+        expect(e.outcome, report).to.equal('recovered');
+        heldInFlight(e);
+        for (const dev of devs) expect(checked[dev], report).to.equal(String(last[dev]! + 1));
+        // The plain export: a step of the writer (a write and its flush) was caught by the
+        // restart and held over it (a step takes well under the 1 s that makes it "slow"),
+        // and it came through without the kernel's 30 s timer.
+        expect(logs.nbd1, report).to.not.match(/failed/);
+        const slow = [...logs.nbd1!.matchAll(/slow seq (\d+) (\d+) ms/g)].map((m) => ({ seq: Number(m[1]), ms: Number(m[2]) }));
+        const spanned = slow.filter((x) => x.seq > before.nbd1 && x.seq <= recovered.nbd1);
+        expect(spanned, `a write step held over the restart\n${report}`).to.not.deep.equal([]);
+        expect(Math.max(...slow.map((x) => x.ms)), report).to.be.below(RECOVERED_WITHOUT_THE_TIMER_MS);
+        // Every block holds its last write: none lost, the count not set back by a write sent again over a newer one, none misplaced.
+        expect(wrong.nbd1, report).to.deep.equal([]);
+        // root-cow, pinned: nbd-server keeps a connection's writes in a diff file of that
+        // connection (copyonwrite_prepare in nbd-server.c: <export>-<client>-<pid>.diff,
+        // opened O_TRUNC, its map empty), so after the reconnect the export is the image
+        // again: the appends from before the restart are gone, those after it hold.
+        const lost = wrong.nbd2!.map((l) => Number(/^block (\d+):/.exec(l)![1])).filter((b) => b > 0);
+        const appendsBefore = Array.from({ length: before.nbd2 }, (_, i) => i + 1);
+        expect(lost, `root-cow: every append from before the restart is gone\n${report}`).to.include.members(appendsBefore);
+        expect(lost.every((b) => b <= recovered.nbd2), `root-cow: every append once recovered holds\n${report}`).to.equal(true);
+      } finally {
+        await c.stop();
       }
-      const report =
-        devs.map((dev) => `/dev/${dev}: ${last[dev]} appends (${before[dev]} before the restart, ${recovered[dev]} once recovered), ${checked[dev]} blocks read back; log: ${logs[dev]!.trim() || '-'}\n${wrong[dev]!.join('\n')}`).join('\n') +
-        `\n${show(e)}`;
-      expect(e.outcome, report).to.equal('recovered');
-      heldInFlight(e);
-      for (const dev of devs) expect(checked[dev], report).to.equal(String(last[dev]! + 1));
-      // The plain export: a step of the writer (a write and its flush) was caught by the
-      // restart and held over it (a step takes well under the 1 s that makes it "slow"),
-      // and it came through without the kernel's 30 s timer.
-      expect(logs.nbd1, report).to.not.match(/failed/);
-      const slow = [...logs.nbd1!.matchAll(/slow seq (\d+) (\d+) ms/g)].map((m) => ({ seq: Number(m[1]), ms: Number(m[2]) }));
-      const spanned = slow.filter((x) => x.seq > before.nbd1 && x.seq <= recovered.nbd1);
-      expect(spanned, `a write step held over the restart\n${report}`).to.not.deep.equal([]);
-      expect(Math.max(...slow.map((x) => x.ms)), report).to.be.below(RECOVERED_WITHOUT_THE_TIMER_MS);
-      // Every block holds its last write: none lost, the count not set back by a write sent again over a newer one, none misplaced.
-      expect(wrong.nbd1, report).to.deep.equal([]);
-      // root-cow, pinned: nbd-server keeps a connection's writes in a diff file of that
-      // connection (copyonwrite_prepare in nbd-server.c: <export>-<client>-<pid>.diff,
-      // opened O_TRUNC, its map empty), so after the reconnect the export is the image
-      // again: the appends from before the restart are gone, those after it hold.
-      const lost = wrong.nbd2!.map((l) => Number(/^block (\d+):/.exec(l)![1])).filter((b) => b > 0);
-      const appendsBefore = Array.from({ length: before.nbd2 }, (_, i) => i + 1);
-      expect(lost, `root-cow: every append from before the restart is gone\n${report}`).to.include.members(appendsBefore);
-      expect(lost.every((b) => b <= recovered.nbd2), `root-cow: every append once recovered holds\n${report}`).to.equal(true);
-    } finally {
-      await c.stop();
-    }
+    });
   });
-});
+}

@@ -24,6 +24,7 @@ import { LAB_SCRIPT, runLab, spawnLab } from './support/lab-cli';
 import { DockerHold, QemuHold, straceHold } from './support/start-holds';
 import { leftovers, NOTHING } from './support/leftovers';
 import { rejection, until } from './support/outcome';
+import { useCoreLab } from './support/core-lab';
 import { startClient, startSuiteLab } from './support/suite-lab';
 
 /** The run id of the lab a child process owns (from its state folder's owner file). */
@@ -60,14 +61,16 @@ async function bootInBackground(report: string, args: string[] = []): Promise<{ 
 describe('lifecycle: teardown on every path, and a reaper for what a killed run leaves @full', function () {
   let lab: StartedLab | undefined;
   let scratch: string;
+  // The live lab ./lab clean must spare, and the lab of the faults under a running boot: the core lab (support/core-lab.ts), where no other file's client runs meanwhile.
+  const core = useCoreLab(this);
 
   before(async function () {
     scratch = mkdtempSync(join(tmpdir(), 'ltsp-lab-life-'));
-    lab = await startSuiteLab(this.test!.parent!);
+    lab = await core.lab();
   });
 
   after(async function () {
-    await lab?.stop();
+    await core.release();
     rmSync(scratch, { recursive: true, force: true });
   });
 
@@ -125,7 +128,7 @@ describe('lifecycle: teardown on every path, and a reaper for what a killed run 
     let killed: StartedThinClient | undefined;
 
     before(async function () {
-      [never, killed] = await Promise.all([startClient(lab!, 'never'), startClient(lab!, 'killed')]);
+      [never, killed] = await Promise.all([core.client('never'), core.client('killed')]);
       await Promise.all([never.waitForBoot(undefined, 'ipxe'), killed.waitForBoot(undefined, 'ipxe')]);
     });
 

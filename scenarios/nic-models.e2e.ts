@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import type { StartedLab, StartedThinClient } from '../harness/index';
-import { startClient, startSuiteLab } from './support/suite-lab';
+import type { StartedThinClient } from '../harness/index';
+import { useCoreLab } from './support/core-lab';
 
 /*
  * The NICs ./lab boot --nic offers besides virtio-net, as thin clients in the field have
@@ -15,17 +15,15 @@ const MODELS = [
 ] as const;
 
 describe('NIC models: an e1000 and an rtl8139 client boot to login, each on its own driver @full', function () {
-  let lab: StartedLab | undefined;
   const clients: StartedThinClient[] = [];
+  const core = useCoreLab(this);
 
   before(async function () {
-    lab = await startSuiteLab(this.test!.parent!);
-    for (const m of MODELS) clients.push(await startClient(lab, m.name, (c) => c.withNic(m.model)));
+    await core.lab();
+    for (const m of MODELS) clients.push(await core.client(m.name, (c) => c.withNic(m.model)));
   });
 
-  after(async function () {
-    await lab?.stop();
-  });
+  after(() => core.release());
 
   it('both reach the login prompt, two at once', async function () {
     await Promise.all(clients.map((c) => c.waitForBoot()));

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import type { StartedLab, StartedThinClient } from '../harness/index';
-import { exportFiles, ROOT_COW } from './support/exports';
-import { startClient, startSuiteLab } from './support/suite-lab';
+import type { StartedThinClient } from '../harness/index';
+import { useCoreLab } from './support/core-lab';
+import { ROOT_COW } from './support/exports';
 
 /*
  * The export is read-only at the server, not only by the client's mount option
@@ -28,22 +28,21 @@ async function evidence(c: StartedThinClient): Promise<ReadOnlyEvidence> {
 }
 
 describe('read-only contrast: without rd.unionfs=1 the client runs on the plain read-only NBD root @smoke', function () {
-  let lab: StartedLab | undefined;
   let c1: StartedThinClient;
   let c2: StartedThinClient;
+  // The core lab serves root-cow beside root (support/core-lab.ts).
+  const core = useCoreLab(this);
 
   before(async function () {
-    lab = await startSuiteLab(this.test!.parent!, (l) => l.withServerFiles(exportFiles(ROOT_COW)));
+    await core.lab();
     [c1, c2] = await Promise.all([
-      startClient(lab, 'c1', (c) => c.withUnion(false)),
-      startClient(lab, 'c2', (c) => c.withUnion(false).withExportName(WRITABLE)),
+      core.client('ro', (c) => c.withUnion(false)),
+      core.client('ro-cow', (c) => c.withUnion(false).withExportName(WRITABLE)),
     ]);
     await Promise.all([c1.waitForBoot(), c2.waitForBoot()]);
   });
 
-  after(async function () {
-    await lab?.stop();
-  });
+  after(() => core.release());
 
   it('the union module laid nothing: no FUSE mount, no @unionfs daemon, no branch under /run/ltsp-union', async function () {
     // The stage matched the module's "off" line; what it did (or failed to leave undone) is on the system.

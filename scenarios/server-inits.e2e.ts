@@ -13,7 +13,9 @@ import {
   type StartedLab,
   type StartedThinClient,
 } from '../harness/index';
-import { startClient, startSuiteLab } from './support/suite-lab';
+import { noteClient } from './support/run-report';
+import { runsAnyTest } from './support/selection';
+import { startSuiteLab } from './support/suite-lab';
 
 /*
  * The seed's nbd-server service under real inits (issue 12): the same server image with
@@ -23,7 +25,8 @@ import { startClient, startSuiteLab } from './support/suite-lab';
  * reloaded through that init, and the init's own ordering (systemd's After=, sysvinit's
  * runlevel links) is made to matter. After each, the client must still read its root and
  * write its union (ltsp-nbd-persist reconnects it). One lab and one client per init; the
- * two suites run one after the other.
+ * two suites run one after the other, and both clients boot at once, in the first suite's
+ * `before` (two guests: the second idles at its login prompt until its suite runs).
  */
 
 function step(what: string, s = budgetMs('faultStep') / 1000): Deadline {
@@ -105,20 +108,55 @@ const INITS: InitFacts[] = [
   },
 ];
 
-for (const f of INITS) {
-  describe(`server init ${f.init}: nbd-server, dnsmasq and httpd run as ${f.init}'s services, and a client lives through what the init does to them @full`, function () {
+interface Booting {
+  /** Its lab and its client, started. */
+  started: Promise<{ lab: StartedLab; c: StartedThinClient }>;
+  /** The client at its login prompt. */
+  booted: Promise<unknown>;
+}
+
+/** Each init's lab and client, begun once (by its own suite, or ahead by the suite before it). */
+const booting = new Map<ServerInit, Booting>();
+const suites: Mocha.Suite[] = [];
+/** Each init's lab, once started: its suite's `after` stops it. */
+const labs = new Map<ServerInit, StartedLab>();
+
+function bootInit(f: InitFacts, suite: Mocha.Suite): Booting {
+  let b = booting.get(f.init);
+  if (!b) {
+    const started = (async () => {
+      const lab = await startSuiteLab(suite, (l) => l.withServerInit(f.init));
+      labs.set(f.init, lab);
+      // Noted by its own suite: its boot goes into that suite's results (support/run-report.ts).
+      return { lab, c: await lab.client('c1').start() };
+    })();
+    const booted = started.then(({ c }) => c.waitForBoot());
+    started.catch(() => undefined);
+    booted.catch(() => undefined);
+    b = { started, booted };
+    booting.set(f.init, b);
+  }
+  return b;
+}
+
+for (const [i, f] of INITS.entries()) {
+  suites[i] = describe(`server init ${f.init}: nbd-server, dnsmasq and httpd run as ${f.init}'s services, and a client lives through what the init does to them @full`, function () {
     let lab: StartedLab | undefined;
     let c: StartedThinClient | undefined;
     let probes = 0;
 
     before(async function () {
-      lab = await startSuiteLab(this.test!.parent!, (l) => l.withServerInit(f.init));
-      c = await startClient(lab, 'c1');
-      await c.waitForBoot();
+      const next = INITS[i + 1];
+      if (next && runsAnyTest(suites[i + 1]!)) void bootInit(next, suites[i + 1]!);
+      const mine = bootInit(f, this.test!.parent!);
+      ({ lab, c } = await mine.started);
+      noteClient(c, lab);
+      await mine.booted;
     });
 
     after(async function () {
-      await lab?.stop();
+      await booting.get(f.init)?.started.catch(() => undefined);
+      await labs.get(f.init)?.stop();
     });
 
     it(`PID 1 is ${f.init}, and it reports nbd-server, dnsmasq and httpd running`, async function () {

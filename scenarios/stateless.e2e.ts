@@ -1,12 +1,13 @@
 import { expect } from 'chai';
 import type { StartedLab, StartedThinClient } from '../harness/index';
-import { startClient, startSuiteLab } from './support/suite-lab';
+import { useCoreLab } from './support/core-lab';
 
 describe('stateless: what a client writes lives in RAM and is gone after a reset @smoke', function () {
   let lab: StartedLab | undefined;
   let c1: StartedThinClient;
   let exportHashBefore: string;
   const stamp = `ltsp-lab-${Date.now()}`;
+  const core = useCoreLab(this);
 
   async function exportHash(): Promise<string> {
     const { output } = await lab!.server.sh('sha256sum /srv/ltsp/root.ext4');
@@ -14,15 +15,13 @@ describe('stateless: what a client writes lives in RAM and is gone after a reset
   }
 
   before(async function () {
-    lab = await startSuiteLab(this.test!.parent!);
+    lab = await core.lab();
     exportHashBefore = await exportHash();
-    c1 = await startClient(lab, 'c1');
+    c1 = await core.client('stateless');
     await c1.waitForBoot();
   });
 
-  after(async function () {
-    await lab?.stop();
-  });
+  after(() => core.release());
 
   it('writes files under /etc and /var and reads them back', async function () {
     await c1.check(`echo ${stamp} > /etc/ltsp-lab-probe && mkdir -p /var/lib/ltsp-lab && echo ${stamp} > /var/lib/ltsp-lab/probe`);

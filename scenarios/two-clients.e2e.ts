@@ -1,23 +1,22 @@
 import { expect } from 'chai';
 import { budgetMs, Deadline, type StartedLab, type StartedThinClient } from '../harness/index';
-import { startClient, startSuiteLab } from './support/suite-lab';
+import { useCoreLab } from './support/core-lab';
 
 describe('two clients: two thin clients with different MACs boot at once from one server @smoke', function () {
   let lab: StartedLab | undefined;
   let c1: StartedThinClient;
   let c2: StartedThinClient;
+  const core = useCoreLab(this);
 
   before(async function () {
-    lab = await startSuiteLab(this.test!.parent!);
+    lab = await core.lab();
     [c1, c2] = await Promise.all([
-      startClient(lab, 'c1', (c) => c.withMac('52:54:00:00:02:01')),
-      startClient(lab, 'c2', (c) => c.withMac('52:54:00:00:02:02')),
+      core.client('two-1', (c) => c.withMac('52:54:00:00:02:01')),
+      core.client('two-2', (c) => c.withMac('52:54:00:00:02:02')),
     ]);
   });
 
-  after(async function () {
-    await lab?.stop();
-  });
+  after(() => core.release());
 
   it('both reach the login prompt, and the server serves both roots at once: an NBD connection from each lease', async function () {
     await Promise.all([c1.waitForBoot(), c2.waitForBoot()]);

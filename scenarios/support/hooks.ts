@@ -2,11 +2,14 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { installSignalTeardown } from '../../harness/index';
 import { testReportDir, suiteReportDir } from './report-dir';
+import { coreLabStopsAtEnd, stopCoreLab } from './core-lab';
 import { attachRunReport } from './run-report';
+import { noteRunner } from './selection';
 import { checkTiers } from './tiers';
 
 // Ctrl-C during ./lab test: stop the running labs before mocha exits (a second one forces).
 installSignalTeardown();
+coreLabStopsAtEnd();
 
 /** Files under `dir`, relative to the cwd, a level or two deep. */
 function artefacts(dir: string, depth = 2): string[] {
@@ -32,6 +35,10 @@ export const mochaHooks = {
     const files = [...artefacts(testReportDir(t)), ...(t.parent ? artefacts(suiteReportDir(t.parent), 1) : [])];
     if (files.length > 0) process.stderr.write(`\n  artefacts of "${t.fullTitle()}":\n${files.map((f) => `    ${f}`).join('\n')}\n`);
   },
+  /** The core lab the files shared (support/core-lab.ts), once every file is done with it. */
+  async afterAll(): Promise<void> {
+    await stopCoreLab();
+  },
 };
 
 /**
@@ -40,5 +47,6 @@ export const mochaHooks = {
  */
 export function mochaGlobalSetup(this: Mocha.Runner): void {
   checkTiers(this.suite);
+  noteRunner(this);
   attachRunReport(this);
 }

@@ -30,6 +30,15 @@ export function noteLab(lab: StartedLab): void {
   report?.noteLab(lab);
 }
 
+/** Report folders of labs a suite uses but did not start (the core lab, support/core-lab.ts). */
+const sharedDirs = new Map<Mocha.Suite, Set<string>>();
+
+/** `suite`'s tests get their slices of the logs under `dir` too (a lab it shares). */
+export function noteSuiteLab(suite: Mocha.Suite, dir: string): void {
+  const dirs = sharedDirs.get(suite) ?? new Set<string>();
+  sharedDirs.set(suite, dirs.add(dir));
+}
+
 /** A client a test started: each of its boots is reported with the test or hook it happened in. */
 export function noteClient(client: StartedThinClient, _lab: StartedLab): void {
   clients.push({ client, seen: '' });
@@ -44,10 +53,10 @@ export function recordTestData(testDir: string, key: string, value: unknown): vo
 
 let report: TestRunReport | undefined;
 
-/** Suites from the test's own up to the root's first child: where their labs write. */
+/** Suites from the test's own up to the root's first child: where their labs write, and the labs they share. */
 function suiteDirs(r: Mocha.Runnable): string[] {
   const out: string[] = [];
-  for (let s = r.parent; s && !s.root; s = s.parent) out.push(suiteReportPath(s));
+  for (let s = r.parent; s && !s.root; s = s.parent) out.push(suiteReportPath(s), ...(sharedDirs.get(s) ?? []));
   return out;
 }
 
@@ -118,6 +127,14 @@ export function attachRunReport(runner: Mocha.Runner): void {
     if (s.parent?.root) suiteStarted.set(s, performance.now());
   });
   runner.on('suite end', (s: Mocha.Suite) => {
+    // What a shared lab's logs got in the suite's after hooks (its clients stopping) is the suite's, not the next test's.
+    for (const dir of sharedDirs.get(s) ?? []) {
+      try {
+        slicer.cut(dir, suiteReportPath(s));
+      } catch (e) {
+        process.stderr.write(`\n  run report: could not cut the logs of "${s.fullTitle()}": ${e instanceof Error ? e.message.split('\n', 1)[0] : String(e)}\n`);
+      }
+    }
     const t0 = suiteStarted.get(s);
     const file = specFile(s);
     if (t0 === undefined || file === undefined) return;
