@@ -92,3 +92,8 @@ export { runBisect, bisectRange, type BisectRun, type BisectRunOptions } from '.
 export type { Criterion as BisectCriterion } from './bisect/criterion';
 export type { BisectOutcome, Verdict as BisectVerdict } from './bisect/bisect-search';
 export { formatFaultEvents, probeCommand, runFaults, type FaultEvent, type FaultOutcome, type FaultTargets } from './fault/fault-run';
+export { DEFAULT_TRACE, readTrace, checkTraceKey, type Trace } from './storm/trace';
+export { recordBoot } from './storm/record-boot';
+export { runStorm, checkStormFits, type StormResult } from './storm/storm';
+export { stormPage } from './storm/storm-page';
+export { formatStorm } from './storm/storm-table';
