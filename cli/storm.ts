@@ -63,7 +63,8 @@ export function parseStormArgs(argv: readonly string[]): StormArgs {
   const record = o.has('record');
   const clientsRaw = o.get('clients') as string | undefined;
   if (record && (clientsRaw !== undefined || o.has('real'))) throw new UsageError('--record boots one real client and replays nothing: it takes no --clients or --real');
-  const clients = (clientsRaw ?? '10').split(',').map((c) => intOption(c, 'clients', 1, MAX_CLIENTS, 10));
+  const clients = (clientsRaw ?? '10').split(',').map((c) => intOption(c, 'clients', 0, MAX_CLIENTS, 10));
+  if (clients.includes(0) && !o.has('real')) throw new UsageError('--clients 0 replays nothing: it is for --real K alone (the real clients\' time without a storm)');
   return {
     record,
     clients,

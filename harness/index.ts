@@ -95,5 +95,6 @@ export { formatFaultEvents, probeCommand, runFaults, type FaultEvent, type Fault
 export { DEFAULT_TRACE, readTrace, checkTraceKey, type Trace } from './storm/trace';
 export { recordBoot } from './storm/record-boot';
 export { runStorm, checkStormFits, type StormResult } from './storm/storm';
+export { countEstablished } from './storm/server-stats';
 export { stormPage } from './storm/storm-page';
 export { formatStorm } from './storm/storm-table';

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { checkStormFits } from './storm';
-import { countEstablished, figures, txBytes } from './server-stats';
+import { cgroupFiles, countEstablished, figures, txBytes } from './server-stats';
 import { UsageError } from '../common/errors';
 
 describe('storm bounds and server figures', () => {
@@ -26,6 +26,13 @@ describe('storm bounds and server figures', () => {
     const s = (atMs: number, cpuUsec: number, txBytes: number, conns: number) => ({ atMs, cpuUsec, memoryBytes: 2 ** 20, nbdRssKb: 2048, nbdProcesses: 2, nbdThreads: 4, nbdConnections: conns, txBytes });
     const f = figures([s(0, 0, 100, 0), s(1000, 500_000, 1100, 5), s(2000, 1_000_000, 2100, 3)]);
     expect([f.cpuSeconds, f.cpuPercent, f.bytesServed, f.peakConnections, f.peakNbdRssMiB]).to.deep.equal([1, 50, 2000, 5, 2]);
+  });
+
+  it('finds the CPU, memory and process files of cgroup v1 and of v2', () => {
+    const v1 = cgroupFiles('4:memory:/docker/abc\n2:cpu,cpuacct:/docker/abc\n0::/docker/abc\n', () => true);
+    expect([v1.cpu, v1.memory, v1.procs, v1.cpuUsec('2500000\n')]).to.deep.equal(['/sys/fs/cgroup/cpuacct/docker/abc/cpuacct.usage', '/sys/fs/cgroup/memory/docker/abc/memory.usage_in_bytes', '/sys/fs/cgroup/cpuacct/docker/abc/cgroup.procs', 2500]);
+    const v2 = cgroupFiles('0::/system.slice/docker-abc.scope\n', () => false);
+    expect([v2.cpu, v2.memory, v2.cpuUsec('usage_usec 1234\nuser_usec 1\n')]).to.deep.equal(['/sys/fs/cgroup/system.slice/docker-abc.scope/cpu.stat', '/sys/fs/cgroup/system.slice/docker-abc.scope/memory.current', 1234]);
   });
 
   it('refuses up front a storm past the descriptors or ports, saying how many fit', () => {

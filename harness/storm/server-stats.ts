@@ -48,12 +48,11 @@ const read = (p: string): string => {
 export class ServerSampler {
   private readonly samples: ServerSample[] = [];
   private timer?: NodeJS.Timeout;
-  private readonly cgroup: string;
+  private readonly files: CgroupFiles;
   private readonly t0 = performance.now();
 
   constructor(private readonly pid: number, private readonly everyMs = 500) {
-    const line = read(`/proc/${pid}/cgroup`).split('\n').find((l) => l.startsWith('0::')) ?? '0::/';
-    this.cgroup = join('/sys/fs/cgroup', line.slice(3));
+    this.files = cgroupFiles(read(`/proc/${pid}/cgroup`), (p) => read(p) !== '');
   }
 
   start(): this {
@@ -69,11 +68,11 @@ export class ServerSampler {
   }
 
   sample(): ServerSample {
-    const cpu = /usage_usec (\d+)/.exec(read(join(this.cgroup, 'cpu.stat')));
+    const cpuUsec = this.files.cpuUsec(read(this.files.cpu));
     let rss = 0;
     let procs = 0;
     let threads = 0;
-    for (const p of read(join(this.cgroup, 'cgroup.procs')).split('\n').filter(Boolean)) {
+    for (const p of read(this.files.procs).split('\n').filter(Boolean)) {
       if (read(`/proc/${p}/comm`).trim() !== 'nbd-server') continue;
       const st = read(`/proc/${p}/status`);
       procs++;
@@ -82,8 +81,8 @@ export class ServerSampler {
     }
     const s: ServerSample = {
       atMs: performance.now() - this.t0,
-      cpuUsec: Number(cpu?.[1] ?? 0),
-      memoryBytes: Number(read(join(this.cgroup, 'memory.current')).trim() || 0),
+      cpuUsec,
+      memoryBytes: Number(read(this.files.memory).trim() || 0),
       nbdRssKb: rss,
       nbdProcesses: procs,
       nbdThreads: threads,
@@ -93,6 +92,40 @@ export class ServerSampler {
     this.samples.push(s);
     return s;
   }
+}
+
+interface CgroupFiles {
+  cpu: string;
+  cpuUsec: (text: string) => number;
+  memory: string;
+  procs: string;
+}
+
+/**
+ * Where a process's cgroup keeps its CPU time, memory and processes: cgroup v2's one
+ * folder (cpu.stat usage_usec, memory.current) or v1's controllers (cpuacct.usage in ns,
+ * memory.usage_in_bytes), from /proc/PID/cgroup.
+ */
+export function cgroupFiles(procCgroup: string, exists: (path: string) => boolean, root = '/sys/fs/cgroup'): CgroupFiles {
+  const lines = procCgroup.split('\n').filter(Boolean).map((l) => l.split(':'));
+  const v1 = (ctl: string): string | undefined => lines.find(([, ctls]) => ctls?.split(',').includes(ctl))?.[2];
+  const cpuacct = v1('cpuacct');
+  const memory = v1('memory');
+  if (cpuacct !== undefined && exists(join(root, 'cpuacct', cpuacct, 'cpuacct.usage'))) {
+    return {
+      cpu: join(root, 'cpuacct', cpuacct, 'cpuacct.usage'),
+      cpuUsec: (t) => Number(t.trim() || 0) / 1000,
+      memory: join(root, 'memory', memory ?? cpuacct, 'memory.usage_in_bytes'),
+      procs: join(root, 'cpuacct', cpuacct, 'cgroup.procs'),
+    };
+  }
+  const unified = join(root, lines.find(([id]) => id === '0')?.[2] ?? '/');
+  return {
+    cpu: join(unified, 'cpu.stat'),
+    cpuUsec: (t) => Number(/usage_usec (\d+)/.exec(t)?.[1] ?? 0),
+    memory: join(unified, 'memory.current'),
+    procs: join(unified, 'cgroup.procs'),
+  };
 }
 
 /** /proc/net/tcp rows: local address :PORT in hex, state 01 (ESTABLISHED). */

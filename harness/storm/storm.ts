@@ -21,6 +21,12 @@ export interface StormOptions {
   jitterMs: number;
   /** Compare every reply with the image file the server serves. */
   verify: boolean;
+  /**
+   * With real clients: the replayed clients' jitter window opens when the first real
+   * client reaches this stage (default 'initramfs'), so that its NBD phase meets the
+   * storm; under TCG a QEMU client gets to its root some 20 s after power-on.
+   */
+  stormAt?: string;
   /** Seed of the jitter, so a run can be repeated. */
   seed?: number;
   onProgress?: (line: string) => void;
@@ -114,10 +120,15 @@ export async function runStorm(lab: StartedLab, trace: Trace, o: StormOptions): 
   const t0 = performance.now();
   const recordedReplayMs = trace.rows.length ? Math.max(...trace.rows.map((r) => r[4] ?? r[0])) - trace.header.transmissionMs : 0;
   try {
-    const realRuns = Array.from({ length: o.real }, (_, i) => bootReal(lab, `r${i + 1}`, t0));
+    const reached: Promise<void>[] = [];
+    const realRuns = Array.from({ length: o.real }, (_, i) => bootReal(lab, `r${i + 1}`, t0, o.stormAt ?? 'initramfs', (p) => reached.push(p)));
+    // The first real client at its stage opens the window; one that fails opens it too.
+    const opened = reached.length ? Promise.race(reached) : Promise.resolve();
+    await opened;
+    const windowAt = performance.now() - t0;
     const replays = Array.from({ length: o.clients }, (_, i) => {
-      const startMs = Math.floor(rand() * o.jitterMs);
-      return new Promise<void>((resolve) => setTimeout(resolve, startMs)).then(() =>
+      const startMs = Math.floor(windowAt + rand() * o.jitterMs);
+      return new Promise<void>((resolve) => setTimeout(resolve, startMs - (performance.now() - t0))).then(() =>
         replayClient({
           name: `s${i + 1}`,
           host: lab.server.ip,
@@ -183,18 +194,23 @@ function clientFigures(r: ReplayResult): ClientFigures {
   };
 }
 
-async function bootReal(lab: StartedLab, name: string, t0: number): Promise<RealClientFigures> {
+async function bootReal(lab: StartedLab, name: string, t0: number, stormAt: string, onReach: (p: Promise<void>) => void): Promise<RealClientFigures> {
   const startMs = round(performance.now() - t0);
+  let reach!: () => void;
+  onReach(new Promise<void>((resolve) => (reach = resolve)));
   try {
     const c = await lab.client(name).start();
     try {
-      const marks = await c.waitForBoot();
+      const booting = c.waitForBoot();
+      void c.reached(stormAt, Deadline.after(c.bootBudgetMs(), `${name} to reach ${stormAt}`)).catch(() => undefined).finally(reach);
+      const marks = await booting;
       const login = marks.find((m) => m.stage === 'login');
       return { name, startMs, loginMs: login ? login.t : NaN, marks };
     } finally {
       await c.stop();
     }
   } catch (e) {
+    reach();
     return { name, startMs, loginMs: NaN, marks: [], error: (e as Error).message.split('\n')[0] ?? '' };
   }
 }
