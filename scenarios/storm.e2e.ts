@@ -1,9 +1,14 @@
 import { expect } from 'chai';
-import { checkTraceKey, countEstablished, DEFAULT_TRACE, Deadline, imageKeys, readTrace, runStorm, type StartedLab, type StormResult, type Trace } from '../harness/index';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { checkTraceKey, countEstablished, DEFAULT_TRACE, Deadline, imageKeys, readTrace, runStorm, stormPage, type StartedLab, type StormResult, type Trace } from '../harness/index';
 import { leftovers, NOTHING } from './support/leftovers';
 import { runLab } from './support/lab-cli';
 import { until } from './support/outcome';
 import { startSuiteLab } from './support/suite-lab';
+import { openBrowser } from './support/browser';
+import { testReportDir } from './support/report-dir';
 
 /*
  * A classroom at 8 a.m. (issue 25), small: ten replays of the recorded boot against the
@@ -14,12 +19,14 @@ describe('storm: ten replayed boots at once against the real nbd-server @full', 
   let lab: StartedLab | undefined;
   let trace: Trace;
   let storm: StormResult;
+  let alone: StormResult;
 
   before(async function () {
     trace = readTrace(DEFAULT_TRACE);
     lab = await startSuiteLab(this.test!.parent!);
     // The committed trace is of the image this lab serves (else ./lab storm would refuse it, as tested below).
     checkTraceKey(trace, lab.manifest.keys.root as string, DEFAULT_TRACE);
+    alone = await runStorm(lab, trace, { clients: 1, pace: 'recorded', real: 0, jitterMs: 0, verify: true });
     storm = await runStorm(lab, trace, { clients: 10, pace: 'recorded', real: 0, jitterMs: 2000, verify: true });
   });
 
@@ -50,6 +57,25 @@ describe('storm: ten replayed boots at once against the real nbd-server @full', 
       const tcp = await lab!.server.sh('cat /proc/net/tcp /proc/net/tcp6 2>/dev/null', true, d);
       return countEstablished(tcp.output.replace(/^\s*sl.*$/gm, '')) === 0 ? true : undefined;
     });
+  });
+
+  it('the page plots replay time against N in chromium: a point per storm on each of p50, p95, max', async function () {
+    const dir = testReportDir(this.test!);
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, 'index.html');
+    writeFileSync(file, stormPage([alone, storm], 'storm scenario'));
+    const browser = await openBrowser();
+    try {
+      await browser.page.goto(pathToFileURL(file).href);
+      const series = await browser.page.$$eval('#time-vs-n polyline.series', (ls) => ls.map((l) => [l.getAttribute('data-series'), (l.getAttribute('points') ?? '').trim().split(/\s+/).length]));
+      expect(series).to.deep.equal([['p50', 2], ['p95', 2], ['max', 2]]);
+      const box = await browser.page.locator('#time-vs-n').boundingBox();
+      expect(box?.width).to.be.above(400);
+      expect(await browser.page.locator('#storms tr').count()).to.equal(3);
+      expect(await browser.page.locator('#errors').innerText()).to.equal('none');
+    } finally {
+      await browser.close();
+    }
   });
 
   it('a trace recorded against another root image is refused (exit 2), saying how to record one', async function () {

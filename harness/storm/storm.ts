@@ -67,6 +67,10 @@ export interface StormResult {
   /** Over the replayed clients: their total replay times' p50/p95/max, all their reads' latency p50/p95/max. */
   summary: { totalP50Ms: number; totalP95Ms: number; totalMaxMs: number; latP50Ms: number; latP95Ms: number; latMaxMs: number; completed: number; errors: number };
   server: ServerFigures;
+  /** The replaying process itself (one Node thread for every replayed client): CPU over the storm's wall time, 100 = one core. */
+  harness: { cpuPercent: number };
+  /** The host's 1-minute load average at the storm's end (the host is shared with other guests). */
+  hostLoad: number;
   real: RealClientFigures[];
 }
 
@@ -118,6 +122,7 @@ export async function runStorm(lab: StartedLab, trace: Trace, o: StormOptions): 
   const rand = seeded(o.seed ?? 1);
   const fd = o.verify ? openSync(lab.served.rootImage, 'r') : undefined;
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const recordedReplayMs = trace.rows.length ? Math.max(...trace.rows.map((r) => r[4] ?? r[0])) - trace.header.transmissionMs : 0;
   try {
     const reached: Promise<void>[] = [];
@@ -147,6 +152,7 @@ export async function runStorm(lab: StartedLab, trace: Trace, o: StormOptions): 
     for (const r of replays) void r.then(() => --left % 10 === 0 && o.onProgress?.(`storm: ${o.clients - left}/${o.clients} replays done`));
     const results = await Promise.all(replays);
     const wallMs = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
     const real = await Promise.all(realRuns);
     const server = sampler.stop();
     const replayed = results.map(clientFigures);
@@ -170,6 +176,8 @@ export async function runStorm(lab: StartedLab, trace: Trace, o: StormOptions): 
         errors: results.reduce((s, r) => s + r.errors.length, 0),
       },
       server,
+      harness: { cpuPercent: round(((cpu.user + cpu.system) / 1000 / wallMs) * 100) },
+      hostLoad: Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]),
       real,
     };
   } finally {
