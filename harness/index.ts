@@ -96,5 +96,7 @@ export { DEFAULT_TRACE, readTrace, checkTraceKey, type Trace } from './storm/tra
 export { recordBoot } from './storm/record-boot';
 export { runStorm, checkStormFits, type StormResult } from './storm/storm';
 export { countEstablished } from './storm/server-stats';
+export { replayClient, type ReplayResult } from './storm/replay-client';
+export type { PlannedRead } from './storm/replay-plan';
 export { stormPage } from './storm/storm-page';
 export { formatStorm } from './storm/storm-table';

@@ -23,9 +23,9 @@ describe('storm bounds and server figures', () => {
   });
 
   it('CPU percent is CPU time over wall time; bytes served the difference', () => {
-    const s = (atMs: number, cpuUsec: number, txBytes: number, conns: number) => ({ atMs, cpuUsec, memoryBytes: 2 ** 20, nbdRssKb: 2048, nbdProcesses: 2, nbdThreads: 4, nbdConnections: conns, txBytes });
+    const s = (atMs: number, cpuUsec: number, txBytes: number, conns: number) => ({ atMs, cpuUsec, memoryBytes: 2 ** 20, nbdRssKb: 2048, nbdProcesses: 2, nbdThreads: 4, nbdConnections: conns, txBytes, nbdRunDelayMs: atMs / 10 });
     const f = figures([s(0, 0, 100, 0), s(1000, 500_000, 1100, 5), s(2000, 1_000_000, 2100, 3)]);
-    expect([f.cpuSeconds, f.cpuPercent, f.bytesServed, f.peakConnections, f.peakNbdRssMiB]).to.deep.equal([1, 50, 2000, 5, 2]);
+    expect([f.cpuSeconds, f.cpuPercent, f.bytesServed, f.peakConnections, f.peakNbdRssMiB, f.nbdRunDelayMs]).to.deep.equal([1, 50, 2000, 5, 2, 200]);
   });
 
   it('finds the CPU, memory and process files of cgroup v1 and of v2', () => {

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NBD_DEFAULT_PORT } from '../nbd/nbd-protocol';
 
@@ -17,6 +17,11 @@ export interface ServerSample {
   nbdConnections: number;
   /** Bytes the container's interfaces sent (not lo). */
   txBytes: number;
+  /**
+   * ms the nbd-server threads seen so far spent runnable but waiting for a CPU
+   * (/proc/PID/task/TID/schedstat, field 2), summed: the host's run queue, not the server's work.
+   */
+  nbdRunDelayMs: number;
 }
 
 export interface ServerFigures {
@@ -29,6 +34,8 @@ export interface ServerFigures {
   peakNbdThreads: number;
   peakConnections: number;
   bytesServed: number;
+  /** ms nbd-server's threads waited, runnable, for a CPU during the storm (all threads summed). */
+  nbdRunDelayMs: number;
   samples: number;
 }
 
@@ -49,6 +56,8 @@ export class ServerSampler {
   private readonly samples: ServerSample[] = [];
   private timer?: NodeJS.Timeout;
   private readonly files: CgroupFiles;
+  /** Each nbd-server thread's last run delay (ns): a thread that exits keeps its share. */
+  private readonly runDelay = new Map<string, number>();
   private readonly t0 = performance.now();
 
   constructor(private readonly pid: number, private readonly everyMs = 500) {
@@ -78,6 +87,16 @@ export class ServerSampler {
       procs++;
       rss += Number(/VmRSS:\s+(\d+)/.exec(st)?.[1] ?? 0);
       threads += Number(/Threads:\s+(\d+)/.exec(st)?.[1] ?? 0);
+      let tids: string[] = [];
+      try {
+        tids = readdirSync(`/proc/${p}/task`);
+      } catch {
+        /* gone */
+      }
+      for (const tid of tids) {
+        const delay = Number(read(`/proc/${p}/task/${tid}/schedstat`).split(' ')[1] ?? NaN);
+        if (!Number.isNaN(delay)) this.runDelay.set(`${p}/${tid}`, delay);
+      }
     }
     const s: ServerSample = {
       atMs: performance.now() - this.t0,
@@ -88,6 +107,7 @@ export class ServerSampler {
       nbdThreads: threads,
       nbdConnections: countEstablished(read(`/proc/${this.pid}/net/tcp`)) + countEstablished(read(`/proc/${this.pid}/net/tcp6`)),
       txBytes: txBytes(read(`/proc/${this.pid}/net/dev`)),
+      nbdRunDelayMs: [...this.runDelay.values()].reduce((a, b) => a + b, 0) / 1e6,
     };
     this.samples.push(s);
     return s;
@@ -164,6 +184,7 @@ export function figures(s: ServerSample[]): ServerFigures {
     peakNbdThreads: peak((x) => x.nbdThreads),
     peakConnections: peak((x) => x.nbdConnections),
     bytesServed: last.txBytes - first.txBytes,
+    nbdRunDelayMs: Math.round(last.nbdRunDelayMs - first.nbdRunDelayMs),
     samples: s.length,
   };
 }

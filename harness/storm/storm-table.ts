@@ -7,7 +7,7 @@ export function formatStorm(r: StormResult, perClient = true): string {
   const out: string[] = [];
   out.push(`storm: ${r.clients} replayed client(s), pace ${r.pace}, jitter ${r.jitterMs} ms; trace of ${r.trace.reads} reads (recorded: export open -> last reply ${s(r.trace.recordedReplayMs)} s)`);
   out.push(`  replay time s: p50 ${s(r.summary.totalP50Ms)}  p95 ${s(r.summary.totalP95Ms)}  max ${s(r.summary.totalMaxMs)};  read latency ms: p50 ${r.summary.latP50Ms}  p95 ${r.summary.latP95Ms}  max ${r.summary.latMaxMs}`);
-  out.push(`  server: CPU ${r.server.cpuSeconds} s (${r.server.cpuPercent} %), memory peak ${r.server.peakMemoryMiB} MiB, nbd-server RSS peak ${r.server.peakNbdRssMiB} MiB in ${r.server.peakNbdProcesses} process(es) / ${r.server.peakNbdThreads} threads, ${r.server.peakConnections} connections at most, ${(r.server.bytesServed / 2 ** 20).toFixed(1)} MiB sent`);
+  out.push(`  server: CPU ${r.server.cpuSeconds} s (${r.server.cpuPercent} %), memory peak ${r.server.peakMemoryMiB} MiB, nbd-server RSS peak ${r.server.peakNbdRssMiB} MiB in ${r.server.peakNbdProcesses} process(es) / ${r.server.peakNbdThreads} threads, ${r.server.peakConnections} connections at most, ${(r.server.bytesServed / 2 ** 20).toFixed(1)} MiB sent; its threads waited ${(r.server.nbdRunDelayMs / 1000).toFixed(2)} s for a CPU (${r.summary.completed ? (r.server.nbdRunDelayMs / r.summary.completed).toFixed(2) : "-"} ms a read)`);
   out.push(`  harness (the replaying process): CPU ${r.harness.cpuPercent} % of a core; host load average ${r.hostLoad}`);
   out.push(`  ${r.summary.completed} reads completed, ${r.summary.errors} error(s)`);
   if (perClient) {
