@@ -2,6 +2,7 @@ import { CLIENT_MEMORY_MB, describeClientValues, RESCUE_ARGS, RESCUE_RETRY_S, RO
 import { ATTACH_USAGE } from './attach';
 import { BASELINE_USAGE } from './baseline';
 import { BENCH_USAGE } from './bench';
+import { STORM_USAGE } from './storm';
 import { BISECT_USAGE } from './bisect';
 import { BUILD_USAGE } from './build';
 import { LS_USAGE } from './ls';
@@ -138,6 +139,7 @@ export const USAGES = {
   clean: CLEAN_USAGE,
   accel: ACCEL_USAGE,
   bench: BENCH_USAGE,
+  storm: STORM_USAGE,
   baseline: BASELINE_USAGE,
   report: REPORT_USAGE,
   bisect: BISECT_USAGE,

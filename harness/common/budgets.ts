@@ -65,6 +65,8 @@ export const STEP_BUDGETS = {
   faultRecovery: { s: both(120, 60), scaled: true, floorS: 60 },
   /** One recovery probe of a client whose kernel already shut its NBD device down (nothing brings it back). */
   faultProbeGone: { s: both(15, 5), scaled: true, floorS: 5 },
+  /** ./lab storm: every replayed client of a storm to its last reply (harness/storm); what is unfinished then is an error of its request. */
+  stormReplay: { s: 600, scaled: false },
   /** The accelerator probe: a whole decision, KVM and (when KVM looks slow) TCG. */
   accelProbe: { s: 40, scaled: false },
   /** The probe's first mark under KVM: "Linux version" (harness/accel/accel-choice.ts). */
