@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Deadline } from '../common/deadline';
-import { UsageError } from '../common/errors';
+import { qemuConfigUsageError, UsageError } from '../common/errors';
 import { log } from '../common/log';
 import { stepDeadline } from '../common/run-deadline';
 import type { StartedQemuMachine } from '../qemu-ts-wrapper';
@@ -145,10 +145,14 @@ export class ThinClient {
     mkdirSync(dir, { recursive: true });
     const machine = labMachine(this.name, join(this.host.run.stateDir, this.name))
       .withAccel(this.host.speed.accel)
-      .withMemory(this.memoryMb)
       .withBootOrder('n')
       .withConsoleLog(join(dir, 'console.log'))
       .withQmpLog(join(dir, 'qmp.log'));
+    try {
+      machine.withMemory(this.memoryMb);
+    } catch (e) {
+      throw qemuConfigUsageError(e, 'thin clients boot with 384 MB; 256 MB is the smallest that fits this kernel and initramfs');
+    }
     writeClientScript(this.host.run, mac, clientScript(this.name, args, spec));
     const tap = await this.host.network.addTap(index, deadline);
     let qemu: StartedQemuMachine;
@@ -158,7 +162,7 @@ export class ThinClient {
       qemu = await startQemu(machine, deadline);
     } catch (e) {
       await this.host.network.removeTap(tap, Deadline.after(budgetMs('teardown'), `remove tap ${tap.name}`));
-      throw e;
+      throw qemuConfigUsageError(e);
     }
     debug('%s started: pid %d mac %s tap %s client %o', this.name, qemu.pid, mac, tap.name, spec);
     const client = new StartedThinClient(this.name, mac, qemu, tap, this.host, this.stages, this.memoryMb, dir, this.exportName, this.exportChecked, { spec, kernelVersion });

@@ -16,6 +16,7 @@ import {
   consoleLogSetupError,
   errorKind,
   exitCodeOf,
+  qemuConfigUsageError,
   qemuLaunchError,
   type ConsoleWaitReason,
 } from './errors';
@@ -84,6 +85,15 @@ describe('errors', function () {
     expect(e).to.be.instanceOf(SetupError);
     expect(e.message).to.equal("c1: the console log /r/c1/console.log could not be written whole: the report folder's disk is full");
     expect(e.hint).to.match(/--report/);
+  });
+
+  it('reads a builder input QEMU cannot take as a UsageError, with the hint given, and leaves other errors alone', () => {
+    const e = qemuConfigUsageError(new QemuConfigError('memory 12 MB is out of range: give 64 to 65536 MB'), '256 MB is the smallest');
+    expect(e).to.be.instanceOf(UsageError);
+    expect((e as UsageError).message).to.equal('memory 12 MB is out of range: give 64 to 65536 MB');
+    expect((e as UsageError).hint).to.equal('256 MB is the smallest');
+    const other = new QmpError('eof');
+    expect(qemuConfigUsageError(other)).to.equal(other);
   });
 
   it('reads a missing QEMU binary as a SetupError with the package to install, and leaves other launch errors alone', () => {

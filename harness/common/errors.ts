@@ -119,6 +119,12 @@ export function consoleLogSetupError(e: ConsoleLogError): SetupError {
   });
 }
 
+/** A builder input QEMU cannot take, read as the lab's UsageError (with `hint`, when given); other errors as they are. */
+export function qemuConfigUsageError(e: unknown, hint?: string): unknown {
+  if (e instanceof QemuConfigError) return new UsageError(e.message, { cause: e, ...(hint === undefined ? {} : { hint }) });
+  return e;
+}
+
 /** QEMU that could not be started because its binary is missing: a SetupError saying how to install it; other errors as they are. */
 export function qemuLaunchError(e: unknown, command: string): unknown {
   if (e instanceof LaunchError && e.code === 'ENOENT') {
