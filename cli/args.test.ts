@@ -217,7 +217,7 @@ describe('parseBenchArgs', () => {
   };
 
   it('defaults: every case but images-warm and gate-beside (parts of images and gate), a table', () => {
-    expect(parseBenchArgs([])).to.deep.equal({ cases: ['chain', 'client', 'overhead', 'concurrency', 'images', 'memory', 'gate'], json: false });
+    expect(parseBenchArgs([])).to.deep.equal({ cases: ['chain', 'client', 'overhead', 'concurrency', 'images', 'memory', 'gate', 'storm'], json: false });
   });
 
   it('takes --runs, repeated --case and --json', () => {
@@ -240,7 +240,7 @@ describe('parseBenchArgs', () => {
   }
 
   it('names the cases when one is unknown', () => {
-    expect(refused(['--case', 'x']).hint).to.equal('one of: chain, client, overhead, concurrency, images, memory, gate, gate-beside, images-warm');
+    expect(refused(['--case', 'x']).hint).to.equal('one of: chain, client, overhead, concurrency, images, memory, gate, gate-beside, images-warm, storm');
   });
 });
 

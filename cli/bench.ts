@@ -21,6 +21,8 @@ about concurrency. Writes reports/bench-<run>/bench.json.
                runs and an nbd +20 s run beside a second booting lab (qslot 2); --runs does not apply
   gate-beside  gate's lane beside a second booting lab alone: N gated runs and the nbd +20 s run (qslot 2)
   images-warm  the warm build alone (the quick check ./lab test runs)
+  storm        the recorded boot replayed by 1, 10, 30, 100 NBD clients at once (no QEMU): replay
+               p95 per N, 30/1 (issue 25: <= 2x), the knee and what each candidate cause measured
 
 --json prints bench.json on stdout and the table on stderr. Exit 0 whatever the numbers;
 when a run could not be measured, the code of its failure (3 set-up, 4 a boot failed,

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { checkTraceKey, countEstablished, DEFAULT_TRACE, Deadline, imageKeys, readTrace, runStorm, stormPage, type StartedLab, type StormResult, type Trace } from '../harness/index';
+import { checkTraceKey, countEstablished, DEFAULT_TRACE, Deadline, imageKeys, readTrace, replayClient, runStorm, stormPage, type PlannedRead, type StartedLab, type StormResult, type Trace } from '../harness/index';
 import { leftovers, NOTHING } from './support/leftovers';
 import { runLab } from './support/lab-cli';
 import { until } from './support/outcome';
@@ -75,6 +75,28 @@ describe('storm: ten replayed boots at once against the real nbd-server @full', 
       expect(await browser.page.locator('#errors').innerText()).to.equal('none');
     } finally {
       await browser.close();
+    }
+  });
+
+  it('a connect-and-drop storm: 100 clients connect within 3 s, read and reset their connections; a whole replay after it is byte-identical', async function () {
+    const d = Deadline.after(120_000, 'the connect-and-drop storm');
+    const nbdProcs = async (): Promise<number> => Number((await lab!.server.sh("grep -lx nbd-server /proc/[0-9]*/comm 2>/dev/null | wc -l", true, d)).output.trim());
+    const before = await nbdProcs();
+    const plan: PlannedRead[] = trace.rows.filter((r) => r[1] === 0).map((r) => ({ offset: r[2], length: r[3], gapMs: 0, dep: -1, afterDepMs: 0 }));
+    const common = { host: lab!.server.ip, port: 10809, exportName: trace.header.exportName, plan, pace: 'max' as const, maxInFlight: trace.header.maxInFlight, startMs: 0, deadline: d };
+    // Spread as a classroom's power-on is: 100 connects at the same instant overflow
+    // nbd-server's listen backlog of 10 (docs/storm.md), which this test does not pin.
+    const dropped = await Promise.all(Array.from({ length: 100 }, (_, i) => d.sleep(i * 30).then(() => replayClient({ ...common, name: `d${i + 1}`, dropAfter: 5 }))));
+    for (const r of dropped) expect([r.completed, r.errors], `${r.name}: reads before the drop, errors`).to.deep.equal([5, []]);
+    // nbd-server forks a process per client; how many outlive their client's reset is a
+    // finding (docs/storm.md), not pinned here: what is pinned is that the server serves on.
+    process.stderr.write(`      nbd-server processes: ${before} before the storm, ${await nbdProcs()} after its resets\n`);
+    const fd = openSync(lab!.served.rootImage, 'r');
+    try {
+      const after = await replayClient({ ...common, name: 'after', imageFd: fd });
+      expect([after.errors, after.verified], 'a whole replay after the storm: errors, replies equal to the image').to.deep.equal([[], plan.length]);
+    } finally {
+      closeSync(fd);
     }
   });
 

@@ -146,6 +146,11 @@ describe('replayClient: one replayed boot against a pipelined NBD server', () =>
     expect(r.totalMs).to.be.NaN;
   });
 
+  it('dropAfter: resets the connection once that many reads completed, without an error', async () => {
+    const r = await run({ arrivals: [] }, { dropAfter: 2 });
+    expect([r.completed, r.errors]).to.deep.equal([2, []]);
+  });
+
   it('ends by its deadline when the server never answers', async () => {
     const t = performance.now();
     const r = await run({ arrivals: [], holdMs: () => 60_000 }, { deadline: Deadline.after(300, 'short storm') });

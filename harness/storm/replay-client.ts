@@ -41,6 +41,8 @@ export interface ReplayOptions {
   /** With pace max: the most reads in flight (the recorded client's most). */
   maxInFlight: number;
   startMs: number;
+  /** Drop the connection (a TCP reset, no NBD_CMD_DISC) once this many reads completed: a client switched off mid-boot. */
+  dropAfter?: number;
   /** An open descriptor of the image the server serves: each reply is compared with it. */
   imageFd?: number;
   deadline: Deadline;
@@ -153,6 +155,15 @@ export function replayClient(o: ReplayOptions): Promise<ReplayResult> {
         const got = readSync(o.imageFd, want, 0, r.length, r.offset);
         if (got === r.length && want.equals(payload)) res.verified++;
         else res.errors.push(err(f.index, `reply differs from the image at offset ${r.offset} (${r.length} bytes)`));
+      }
+      if (o.dropAfter !== undefined && res.completed >= o.dropAfter) {
+        res.totalMs = t;
+        state = 'done';
+        clearTimeout(timer);
+        clearTimeout(guard);
+        sock.resetAndDestroy();
+        resolve(res);
+        return;
       }
       if (res.completed + res.errors.length >= o.plan.length && next >= o.plan.length && inFlight.size === 0) {
         res.totalMs = t;
