@@ -2,7 +2,7 @@ import { checkTraceKey, DEFAULT_TRACE, readTrace } from '../storm/trace';
 import { runStorm, type StormResult } from '../storm/storm';
 import { failureOf, type BenchCase, type CaseRun } from './case-run';
 import { withLab } from './lab-boots';
-import { ratio } from './stats';
+import { ratio } from '../common/spread';
 
 export const STORM_LEVELS = [1, 10, 30, 100] as const;
 
