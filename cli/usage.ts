@@ -1,4 +1,4 @@
-import { describeClientValues, RESCUE_ARGS, RESCUE_RETRY_S } from '../harness/index';
+import { describeClientValues, describeNbdServers, RESCUE_ARGS, RESCUE_RETRY_S } from '../harness/index';
 import { ATTACH_USAGE } from './attach';
 import { BASELINE_USAGE } from './baseline';
 import { BENCH_USAGE } from './bench';
@@ -16,7 +16,7 @@ import { STOP_USAGE } from './stop';
 export const BOOT_USAGE = `./lab boot [--clients N] [--client KIND]... [--memory MB] [--append "ARGS"] [--no-union] [--export NAME]
            [--nic MODEL] [--mac MAC]... [--keep] [--json] [--report DIR] [--compare [--retries K]]
            [--fault KIND[:ARG][@WHEN]]... [--root-arg "ARGS"] [--root-path PATH]
-           [--server-init entrypoint|systemd|sysvinit]
+           [--server-init entrypoint|systemd|sysvinit] [--nbd-server V] [--nbd-client V]
 
 Builds or reuses the images (checking the cache, see ./lab build --help), starts the
 LTSP server and N thin clients, prints each client's boot timeline and the report
@@ -29,6 +29,10 @@ failed, 5 the harness broke (Docker dying mid-run included), 6 slower than the b
                    order (--clients 2 --client ltsp --client stock); the run's first line
                    names each client's kind:
 ${describeClientValues('kind', '                     ')}
+  --nbd-client V   the nbd-client in every client's initramfs (docs/nbd-grid.md):
+${describeClientValues('nbdClient', '                     ')}
+  --nbd-server V   the nbd-server the server runs; oldstyle boots root=nbd:SERVER:2000:
+${describeNbdServers('                     ')}
   --memory MB      each client's RAM (128-8192, default 384)
   --append "ARGS"  extra kernel arguments
   --no-union       boot the read-only NBD root without the unionfs-fuse overlay

@@ -34,6 +34,7 @@ export {
   type ClientKind,
   type ClientSpec,
 } from './client/client-spec';
+export { defaultRootArgFor, describeNbdServers, NBD_OLDSTYLE_PORT, NBD_SERVER_DIMENSION, nbdServerPort, parseNbdServer, type NbdServerVersion } from './server/nbd-server-version';
 export { parseServerInit, serviceCommand, SERVER_INITS, type ServerInit, type ServiceAction } from './server/server-init';
 export { buildImages, cacheDir, clientImages, manifestClients, type ClientImages, ensureImages, isIdleBuildLine, checkServedImages, imageKeys, isExt4Image, readManifest, VM_IMAGES_DIR, type ImageManifest } from './images/image-set';
 export { checkRootHash, sha256File, type Rebuildable } from './images/cache-check';
