@@ -34,6 +34,7 @@ export {
   type ClientKind,
   type ClientSpec,
 } from './client/client-spec';
+export { handshakeLabel, probeHandshake, type Handshake, type HandshakeStyle } from './nbd/handshake-probe';
 export { defaultRootArgFor, describeNbdServers, NBD_OLDSTYLE_PORT, NBD_SERVER_DIMENSION, nbdServerPort, parseNbdServer, type NbdServerVersion } from './server/nbd-server-version';
 export { parseServerInit, serviceCommand, SERVER_INITS, type ServerInit, type ServiceAction } from './server/server-init';
 export { buildImages, cacheDir, clientImages, manifestClients, type ClientImages, ensureImages, isIdleBuildLine, checkServedImages, imageKeys, isExt4Image, readManifest, VM_IMAGES_DIR, type ImageManifest } from './images/image-set';
