@@ -1,3 +1,4 @@
+import { MATRIX_USAGE } from './matrix';
 import { describeClientValues, describeNbdServers, RESCUE_ARGS, RESCUE_RETRY_S } from '../harness/index';
 import { ATTACH_USAGE } from './attach';
 import { BASELINE_USAGE } from './baseline';
@@ -145,6 +146,7 @@ export const USAGES = {
   baseline: BASELINE_USAGE,
   report: REPORT_USAGE,
   bisect: BISECT_USAGE,
+  matrix: MATRIX_USAGE,
   test: TEST_USAGE,
   setup: SETUP_USAGE,
   ls: LS_USAGE,

@@ -34,6 +34,8 @@ export {
   type ClientKind,
   type ClientSpec,
 } from './client/client-spec';
+export { nbdGridTable, runNbdGrid, type NbdGridResult } from './grid/nbd-grid-run';
+export { cellBoot, cellWord, gridHtml, gridTable, type NbdGridCell } from './grid/nbd-grid';
 export { handshakeLabel, probeHandshake, type Handshake, type HandshakeStyle } from './nbd/handshake-probe';
 export { defaultRootArgFor, describeNbdServers, NBD_OLDSTYLE_PORT, NBD_SERVER_DIMENSION, nbdServerPort, parseNbdServer, type NbdServerVersion } from './server/nbd-server-version';
 export { parseServerInit, serviceCommand, SERVER_INITS, type ServerInit, type ServiceAction } from './server/server-init';
@@ -41,7 +43,7 @@ export { buildImages, cacheDir, clientImages, manifestClients, type ClientImages
 export { checkRootHash, sha256File, type Rebuildable } from './images/cache-check';
 export { bareBootStages, bootPoints, type PointDef, bootStages, BOOT_FAIL_PATTERNS, RESCUE_PROMPT, RESCUE_SHELL, SHELL_PROMPT, type StageDef } from './boot/stages';
 export { followStages, type FollowStagesOptions, type StageSource } from './boot/follow-stages';
-export { clientScript, DHCP_ROOT_ARG, kernelArgs, rootFromDhcp, RESCUE_ARGS, RESCUE_RETRY_S, validateAppend, validateRootArg, validateRootPath, ROOT_PLACEHOLDERS } from './boot/kernel-args';
+export { clientScript, DHCP_ROOT_ARG, kernelArgs, LAB_ROOT_ARG, rootFromDhcp, RESCUE_ARGS, RESCUE_RETRY_S, validateAppend, validateRootArg, validateRootPath, ROOT_PLACEHOLDERS } from './boot/kernel-args';
 export { checkExport, ThinClient, StartedThinClient, type ClientState, type CommandResult } from './boot/thin-client';
 export { Lab, StartedLab, REPORTS_ROOT } from './lab/lab';
 export { listRuns, pickRun, readRunFile, RUN_FILE, type RunEntry, type RunFileClient, type RunFileData } from './lab/run-file';
