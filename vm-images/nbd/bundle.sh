@@ -27,5 +27,7 @@ for b in "$dest/bin/nbd-server" "$dest/bin/nbd-client"; do
     echo "bundle.sh: $b still links outside $dest/lib:" >&2; ldd "$b" >&2; exit 1
   fi
 done
+# What the binaries say they are (bullseye's 3.21 says "3.18"), and the package they came from.
 "$dest/bin/nbd-server" -V 2>&1 | head -n 1 | tee "$dest/server-version"
 "$dest/bin/nbd-client" -V 2>&1 | head -n 1 | tee "$dest/client-version"
+dpkg-query -W -f '${Package} ${Version}\n' nbd-server nbd-client 2>/dev/null | tee "$dest/packages" || echo "built from source" >"$dest/packages"
