@@ -1,11 +1,11 @@
 import { join, resolve } from 'node:path';
 import { CLIENT_DIMENSIONS, DEFAULT_CLIENT_SPEC, NBD_SERVER_DIMENSION, parseClientValue, parseNbdServer, REPORTS_ROOT, RunContext, runNbdGrid, nbdGridTable, UsageError, type ClientKind } from '../harness/index';
-import { parseCommandLine, type Spec } from './args';
+import { intOption, parseCommandLine, type Spec } from './args';
 
-export const MATRIX_USAGE = `./lab matrix nbd [--servers V,V...] [--clients V,V...] [--client KIND] [--report DIR]
+export const MATRIX_USAGE = `./lab matrix nbd [--servers V,V...] [--clients V,V...] [--client KIND] [--at-once 1|2] [--report DIR]
 
 Boots the nbd grid (docs/nbd-grid.md): each nbd-server version against each nbd-client
-version, two cells at a time. Each server's handshake is probed first (no QEMU). Each
+version, two cells at a time (--at-once 1: one). Each server's handshake is probed first (no QEMU). Each
 cell is a ./lab boot --nbd-server S --nbd-client C --fault nbd-restart@login, with the
 LTSP5-era root=nbd:{server}:2000 for the oldstyle server and the lab's named root
 argument for the rest. Prints the grid; writes results.json and index.html (each cell
@@ -16,15 +16,17 @@ set up (an image that does not build: never counted as a stack failure), 5 the h
   --servers V,...  nbd-server versions (default all): ${NBD_SERVER_DIMENSION.values.join(', ')}
   --clients V,...  nbd-client versions (default all): ${CLIENT_DIMENSIONS.nbdClient.values.join(', ')}
   --client KIND    the client kind of every cell (default ${DEFAULT_CLIENT_SPEC.kind}): ${CLIENT_DIMENSIONS.kind.values.join(', ')}
+  --at-once N      cells booting at once, 1 or 2 (default 2; each is one QEMU guest)
   --report DIR     the grid's folder
 `;
 
-const MATRIX_SPEC: Spec = { servers: 'value', clients: 'value', client: { kind: 'value', choices: CLIENT_DIMENSIONS.kind.values }, report: 'value' };
+const MATRIX_SPEC: Spec = { servers: 'value', clients: 'value', client: { kind: 'value', choices: CLIENT_DIMENSIONS.kind.values }, report: 'value', 'at-once': 'value' };
 
 export interface MatrixOptions {
   servers: string[];
   clients: string[];
   kind: ClientKind;
+  atOnce: number;
   reportDir?: string;
 }
 
@@ -46,6 +48,7 @@ export function parseMatrixArgs(argv: readonly string[]): MatrixOptions {
     servers: list(o.get('servers') as string | undefined, NBD_SERVER_DIMENSION.values, parseNbdServer, 'servers'),
     clients: list(o.get('clients') as string | undefined, CLIENT_DIMENSIONS.nbdClient.values, (v) => parseClientValue('nbdClient', v), 'clients'),
     kind: ((o.get('client') as string | undefined) ?? DEFAULT_CLIENT_SPEC.kind) as ClientKind,
+    atOnce: intOption(o.get('at-once') as string | undefined, 'at-once', 1, 2, 2),
   };
   const report = o.get('report') as string | undefined;
   if (report !== undefined) opts.reportDir = report;
@@ -57,13 +60,13 @@ export async function matrix(argv: string[]): Promise<number> {
   const opts = parseMatrixArgs(argv);
   const reportDir = resolve(opts.reportDir ?? join(REPORTS_ROOT, `matrix-${new RunContext().id}`));
   const progress = (l: string): void => void process.stderr.write(`${l}\n`);
-  progress(`matrix: nbd grid: servers ${opts.servers.join(', ')} x clients ${opts.clients.join(', ')} (${opts.kind} client), two cells at a time; ${reportDir}`);
+  progress(`matrix: nbd grid: servers ${opts.servers.join(', ')} x clients ${opts.clients.join(', ')} (${opts.kind} client), ${opts.atOnce} cell(s) at a time; ${reportDir}`);
   const r = await runNbdGrid({
     servers: opts.servers.map(parseNbdServer),
     clients: opts.clients,
     kind: opts.kind,
     reportDir,
-    concurrency: 2,
+    concurrency: opts.atOnce,
     // Each cell is this CLI's own boot command, in a process group of its own.
     labCommand: [process.execPath, '--enable-source-maps', process.argv[1] as string],
     onProgress: progress,

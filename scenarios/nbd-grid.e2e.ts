@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { NbdGridResult } from '../harness/index';
+import { handshakeLabel, Lab, NBD_SERVER_DIMENSION, nbdServerPort, probeHandshake, stepDeadline, type NbdGridResult } from '../harness/index';
 import { leftovers, NOTHING } from './support/leftovers';
 import { runLab, type CliResult } from './support/lab-cli';
 
@@ -73,6 +73,37 @@ describe('nbd grid: which nbd-server versions which nbd-clients boot from, the o
       expect(await leftovers(id), `${c.server} x ${c.client} (${id})`).to.deep.equal(NOTHING);
     }
   });
+});
+
+/*
+ * What each server version negotiates, probed from the host with no client (no QEMU):
+ * every nbd-server since 3.16 offers fixed newstyle with NBD_OPT_GO; nbdkit --oldstyle
+ * offers old-style only, which no nbd-client since 3.10 speaks.
+ */
+const ALL_HANDSHAKES: Record<string, string> = {
+  '3.21': 'fixed newstyle + GO',
+  '3.24': 'fixed newstyle + GO',
+  '3.26': 'fixed newstyle + GO',
+  '3.27': 'fixed newstyle + GO',
+  oldstyle: 'oldstyle',
+};
+
+describe('nbd grid: what each nbd-server version negotiates, without a client @full', function () {
+  for (const server of NBD_SERVER_DIMENSION.values) {
+    it(`nbd-server ${server}: ${ALL_HANDSHAKES[server]}`, async function () {
+      const deadline = stepDeadline(45 * 60_000, `lab with nbd-server ${server}`);
+      this.timeout(deadline.totalMs);
+      const lab = await new Lab().withNbdServer(server).start({ deadline });
+      try {
+        const h = await probeHandshake(lab.server.ip, nbdServerPort(server), 'root', deadline.child(30_000, 'handshake probe'));
+        expect(handshakeLabel(h)).to.equal(ALL_HANDSHAKES[server]);
+        const version = await lab.server.exec(['sh', '-c', 'readlink -f /usr/bin/nbd-server']);
+        expect(version.output, 'the server runs the asked version').to.match(server === 'oldstyle' ? /nbdkit/ : server === '3.24' ? /^\/usr\/(s?bin)\/nbd-server/ : new RegExp(`/opt/nbd-${server}/bin/nbd-server`));
+      } finally {
+        await lab.stop();
+      }
+    });
+  }
 });
 
 describe('nbd grid: bad versions exit 2 and name the known ones, before anything starts @full', function () {
