@@ -17,6 +17,13 @@ for b in "$dest/bin/nbd-server" "$dest/bin/nbd-client"; do
     cp -L "$lib" "$dest/lib/"
   done
 done
+# glibc before 2.34 (bullseye's) dlopens its NSS modules: without its own, the server's
+# getgrnam("nbd") would load bookworm's and fail ("Invalid group name: nbd"). dlopen
+# searches the executable's DT_RPATH, so they go beside the libraries.
+libdir=$(dirname "$(ldd "$dest/bin/nbd-server" | awk '$1 == "libc.so.6" { print $3 }')")
+for nss in "$libdir"/libnss_files.so.2 "$libdir"/libnss_dns.so.2 "$libdir"/libnss_compat.so.2; do
+  if [ -e "$nss" ]; then cp -L "$nss" "$dest/lib/"; fi
+done
 for b in "$dest/bin/nbd-server" "$dest/bin/nbd-client"; do
   # --force-rpath: DT_RPATH, unlike DT_RUNPATH, also serves the libraries' own dependencies.
   patchelf --set-interpreter "$dest/lib/$(basename "$loader")" --force-rpath --set-rpath "$dest/lib" "$b"
