@@ -4,11 +4,12 @@ import { LAB_ROOT_ARG } from '../boot/kernel-args';
 import type { ClientKind } from '../client/client-spec';
 import { ensureImages, isIdleBuildLine } from '../images/image-set';
 import { budgetMs } from '../common/budgets';
-import { SetupError } from '../common/errors';
+import { HarnessError, SetupError } from '../common/errors';
 import { stepDeadline } from '../common/run-deadline';
 import { Lab } from '../lab/lab';
 import { handshakeLabel, probeHandshake } from '../nbd/handshake-probe';
-import { runTimed } from '../bench/timed-command';
+import { ProcessGroup } from '../process/process-group';
+import { trackStoppable } from '../common/teardown';
 import { defaultRootArgFor, NBD_SERVER_DIMENSION, nbdServerPort, type NbdServerVersion } from '../server/nbd-server-version';
 import { cellBoot, gridHtml, gridTable, type NbdGridCell } from './nbd-grid';
 
@@ -62,14 +63,41 @@ async function bootCell(opts: NbdGridOptions, server: NbdServerVersion, client: 
   const args = [...pre, 'boot', '--nbd-server', server, '--nbd-client', client, '--client', opts.kind,
     '--root-arg', rootArg, '--fault', 'nbd-restart@login', '--report', dir];
   opts.onProgress?.(`matrix: ${name}: ./lab ${args.slice(pre.length).join(' ')}`);
-  const run = await runTimed(cmd as string, args, { name: `cell ${name}`, deadline: stepDeadline(budgetMs('gridCell'), `grid cell ${name}`) });
+  const run = await runCell(cmd as string, args, name);
   const resultsFile = join(dir, 'results.json');
   const results: unknown = existsSync(resultsFile) ? JSON.parse(readFileSync(resultsFile, 'utf8')) : undefined;
   const boot = cellBoot(results, run.code ?? 5);
-  if (boot.failure && results === undefined) boot.failure.line = run.stderr.map((l) => l.text).filter((l) => l.trim()).at(-1) ?? boot.failure.line;
-  const cell: NbdGridCell = { server, client, kind: opts.kind, rootArg, handshake, ...boot, report: name, durationS: (run.exitedAt - run.spawnedAt) / 1000 };
+  if (boot.failure && results === undefined) boot.failure.line = run.lastLine ?? boot.failure.line;
+  const cell: NbdGridCell = { server, client, kind: opts.kind, rootArg, handshake, ...boot, report: name, durationS: run.seconds };
   opts.onProgress?.(`matrix: ${name}: exit ${cell.exitCode}, login ${cell.login ? 'yes' : 'no'}, nbd-restart ${cell.nbdRestart}${cell.failure ? `; ${cell.failure.stage}: ${cell.failure.line}` : ''} (${cell.durationS.toFixed(0)} s)`);
   return cell;
+}
+
+/**
+ * One cell's ./lab boot, in a process group of its own. A signal's teardown sends it
+ * SIGTERM and waits for it, so the cell's lab is torn down by its own run, not orphaned.
+ */
+async function runCell(command: string, args: string[], name: string): Promise<{ code: number | null; seconds: number; lastLine?: string }> {
+  const t0 = Date.now();
+  const deadline = stepDeadline(budgetMs('gridCell'), `grid cell ${name}`);
+  const proc = await ProcessGroup.spawn({ command, args, name: `cell-${name}`, env: process.env, stdin: 'ignore' });
+  const stoppable = { stop: () => proc.terminate(budgetMs('teardown')) };
+  trackStoppable(stoppable, true);
+  let last: string | undefined;
+  proc.stderr.on('data', (c: Buffer) => {
+    const lines = c.toString().split('\n').filter((l) => l.trim() !== '');
+    if (lines.length) last = lines.at(-1);
+  });
+  proc.stdout.resume();
+  try {
+    const status = await deadline.race(proc.exited, () => new HarnessError(`grid cell ${name} did not finish within ${Math.round(deadline.totalMs / 1000)} s`));
+    return { code: status.code, seconds: (Date.now() - t0) / 1000, ...(last === undefined ? {} : { lastLine: last }) };
+  } catch (e) {
+    await proc.terminate(budgetMs('teardown'));
+    throw e;
+  } finally {
+    trackStoppable(stoppable, false);
+  }
 }
 
 /**
