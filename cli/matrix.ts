@@ -5,8 +5,8 @@ import { intOption, parseCommandLine, type Spec } from './args';
 export const MATRIX_USAGE = `./lab matrix nbd [--servers V,V...] [--clients V,V...] [--client KIND] [--at-once 1|2] [--report DIR]
 
 Boots the nbd grid (docs/nbd-grid.md): each nbd-server version against each nbd-client
-version, two cells at a time (--at-once 1: one). Each server's handshake is probed first (no QEMU). Each
-cell is a ./lab boot --nbd-server S --nbd-client C --fault nbd-restart@login, with the
+version, two cells at a time (--at-once 1: one). Each server's handshake is probed
+first (no QEMU). Each cell is a ./lab boot --nbd-server S --nbd-client C --fault nbd-restart@login, with the
 LTSP5-era root=nbd:{server}:2000 for the oldstyle server and the lab's named root
 argument for the rest. Prints the grid; writes results.json and index.html (each cell
 links to its boot's report) to reports/matrix-RUN/ or --report DIR.
