@@ -61,14 +61,14 @@ async function bootCell(opts: NbdGridOptions, server: NbdServerVersion, client: 
   const rootArg = defaultRootArgFor(server) ?? LAB_ROOT_ARG;
   const [cmd, ...pre] = opts.labCommand;
   const args = [...pre, 'boot', '--nbd-server', server, '--nbd-client', client, '--client', opts.kind,
-    '--root-arg', rootArg, '--fault', 'nbd-restart@login', '--report', dir];
+    '--root-arg', rootArg, '--fault', 'nbd-restart@login', '--report', dir, '--json'];
   opts.onProgress?.(`matrix: ${name}: ./lab ${args.slice(pre.length).join(' ')}`);
   const run = await runCell(cmd as string, args, name);
   const resultsFile = join(dir, 'results.json');
   const results: unknown = existsSync(resultsFile) ? JSON.parse(readFileSync(resultsFile, 'utf8')) : undefined;
   const boot = cellBoot(results, run.code ?? 5);
   if (boot.failure && results === undefined) boot.failure.line = run.lastLine ?? boot.failure.line;
-  const cell: NbdGridCell = { server, client, kind: opts.kind, rootArg, handshake, ...boot, report: name, durationS: run.seconds };
+  const cell: NbdGridCell = { server, client, kind: opts.kind, rootArg, handshake, ...boot, report: name, durationS: run.seconds, ...(run.runId === undefined ? {} : { runId: run.runId }) };
   opts.onProgress?.(`matrix: ${name}: exit ${cell.exitCode}, login ${cell.login ? 'yes' : 'no'}, nbd-restart ${cell.nbdRestart}${cell.failure ? `; ${cell.failure.stage}: ${cell.failure.line}` : ''} (${cell.durationS.toFixed(0)} s)`);
   return cell;
 }
@@ -77,7 +77,7 @@ async function bootCell(opts: NbdGridOptions, server: NbdServerVersion, client: 
  * One cell's ./lab boot, in a process group of its own. A signal's teardown sends it
  * SIGTERM and waits for it, so the cell's lab is torn down by its own run, not orphaned.
  */
-async function runCell(command: string, args: string[], name: string): Promise<{ code: number | null; seconds: number; lastLine?: string }> {
+async function runCell(command: string, args: string[], name: string): Promise<{ code: number | null; seconds: number; lastLine?: string; runId?: string }> {
   const t0 = Date.now();
   const deadline = stepDeadline(budgetMs('gridCell'), `grid cell ${name}`);
   const proc = await ProcessGroup.spawn({ command, args, name: `cell-${name}`, env: process.env, stdin: 'ignore' });
@@ -88,10 +88,13 @@ async function runCell(command: string, args: string[], name: string): Promise<{
     const lines = c.toString().split('\n').filter((l) => l.trim() !== '');
     if (lines.length) last = lines.at(-1);
   });
-  proc.stdout.resume();
+  let stdout = '';
+  proc.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
   try {
     const status = await deadline.race(proc.exited, () => new HarnessError(`grid cell ${name} did not finish within ${Math.round(deadline.totalMs / 1000)} s`));
-    return { code: status.code, seconds: (Date.now() - t0) / 1000, ...(last === undefined ? {} : { lastLine: last }) };
+    // --json: the boot's run id, by which a cell's leftovers are counted.
+    const runId = /"runId": "([a-z0-9]+)"/.exec(stdout)?.[1];
+    return { code: status.code, seconds: (Date.now() - t0) / 1000, ...(last === undefined ? {} : { lastLine: last }), ...(runId === undefined ? {} : { runId }) };
   } catch (e) {
     await proc.terminate(budgetMs('teardown'));
     throw e;

@@ -24,6 +24,8 @@ export interface NbdGridCell {
   nbdRestart: RestartOutcome;
   /** Where it failed: the stage and the console line that failed it (or the error's first line). */
   failure?: { stage: string; line: string };
+  /** The cell's boot's run id (its containers, network and state folder carry it). */
+  runId?: string;
   /** The cell's own report folder, relative to the grid's. */
   report: string;
   durationS: number;
