@@ -66,7 +66,7 @@ async function bootCell(opts: NbdGridOptions, server: NbdServerVersion, client: 
   const run = await runCell(cmd as string, args, name);
   const resultsFile = join(dir, 'results.json');
   const results: unknown = existsSync(resultsFile) ? JSON.parse(readFileSync(resultsFile, 'utf8')) : undefined;
-  const boot = cellBoot(results, run.code ?? 5);
+  const boot = cellBoot(results, run.code ?? 5, run.faults);
   if (boot.failure && results === undefined) boot.failure.line = run.lastLine ?? boot.failure.line;
   const cell: NbdGridCell = { server, client, kind: opts.kind, rootArg, handshake, ...boot, report: name, durationS: run.seconds, ...(run.runId === undefined ? {} : { runId: run.runId }) };
   opts.onProgress?.(`matrix: ${name}: exit ${cell.exitCode}, login ${cell.login ? 'yes' : 'no'}, nbd-restart ${cell.nbdRestart}${cell.failure ? `; ${cell.failure.stage}: ${cell.failure.line}` : ''} (${cell.durationS.toFixed(0)} s)`);
@@ -77,7 +77,15 @@ async function bootCell(opts: NbdGridOptions, server: NbdServerVersion, client: 
  * One cell's ./lab boot, in a process group of its own. A signal's teardown sends it
  * SIGTERM and waits for it, so the cell's lab is torn down by its own run, not orphaned.
  */
-async function runCell(command: string, args: string[], name: string): Promise<{ code: number | null; seconds: number; lastLine?: string; runId?: string }> {
+interface CellRun {
+  code: number | null;
+  seconds: number;
+  lastLine?: string;
+  runId?: string;
+  faults?: { fault: string; outcome: string }[];
+}
+
+async function runCell(command: string, args: string[], name: string): Promise<CellRun> {
   const t0 = Date.now();
   const deadline = stepDeadline(budgetMs('gridCell'), `grid cell ${name}`);
   const proc = await ProcessGroup.spawn({ command, args, name: `cell-${name}`, env: process.env, stdin: 'ignore' });
@@ -92,9 +100,20 @@ async function runCell(command: string, args: string[], name: string): Promise<{
   proc.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
   try {
     const status = await deadline.race(proc.exited, () => new HarnessError(`grid cell ${name} did not finish within ${Math.round(deadline.totalMs / 1000)} s`));
-    // --json: the boot's run id, by which a cell's leftovers are counted.
-    const runId = /"runId": "([a-z0-9]+)"/.exec(stdout)?.[1];
-    return { code: status.code, seconds: (Date.now() - t0) / 1000, ...(last === undefined ? {} : { lastLine: last }), ...(runId === undefined ? {} : { runId }) };
+    // --json: the boot's run id (by which a cell's leftovers are counted) and its fault events.
+    let json: { runId?: string; faults?: { fault: string; outcome: string }[] } = {};
+    try {
+      json = JSON.parse(stdout) as typeof json;
+    } catch {
+      /* a boot that failed before it printed: the exit code and results.json say why */
+    }
+    return {
+      code: status.code,
+      seconds: (Date.now() - t0) / 1000,
+      ...(last === undefined ? {} : { lastLine: last }),
+      ...(json.runId === undefined ? {} : { runId: json.runId }),
+      ...(json.faults === undefined ? {} : { faults: json.faults }),
+    };
   } catch (e) {
     await proc.terminate(budgetMs('teardown'));
     throw e;

@@ -13,8 +13,10 @@ const failedAtNbd = {
 const restartLost = { exitCode: 4, tests: [{ error: { message: 'the stack did not come through nbd-restart@login (c1: no longer works)' }, clients: [{ stages: [login] }] }] };
 
 describe('nbd grid: a cell read from its boot', () => {
-  it('a boot that passed reached login and came through the restart', () => {
-    expect(cellBoot(passed, 0)).to.deep.equal({ exitCode: 0, login: true, nbdRestart: 'came through' });
+  it('a boot that passed reached login, and came through the restart only if the fault struck', () => {
+    expect(cellBoot(passed, 0, [{ fault: 'nbd-restart@login', outcome: 'recovered' }])).to.deep.equal({ exitCode: 0, login: true, nbdRestart: 'came through' });
+    expect(cellBoot(passed, 0, [])).to.deep.equal({ exitCode: 0, login: true, nbdRestart: 'not reached' });
+    expect(cellBoot(passed, 0)).to.deep.include({ nbdRestart: 'not reached' });
   });
 
   it('a boot that failed before login: the stage and the console line that failed it', () => {
@@ -41,8 +43,8 @@ describe('nbd grid: a cell read from its boot', () => {
     const cell = (server: string, client: string, boot: ReturnType<typeof cellBoot>, handshake: string): NbdGridCell =>
       ({ server, client, kind: 'stock', rootArg: 'root=nbd:{server}:{export}:ext4:ro', handshake, report: `${server}-x-${client}`, durationS: 90, ...boot });
     const cells = [
-      cell('3.24', '3.21', cellBoot(passed, 0), 'fixed newstyle + GO'),
-      cell('3.24', '3.24', cellBoot(passed, 0), 'fixed newstyle + GO'),
+      cell('3.24', '3.21', cellBoot(passed, 0, [{ fault: 'nbd-restart@login', outcome: 'survived' }]), 'fixed newstyle + GO'),
+      cell('3.24', '3.24', cellBoot(passed, 0, [{ fault: 'nbd-restart@login', outcome: 'recovered' }]), 'fixed newstyle + GO'),
       cell('oldstyle', '3.21', cellBoot(failedAtNbd, 4), 'oldstyle'),
       cell('oldstyle', '3.24', cellBoot(failedAtNbd, 4), 'oldstyle'),
     ];

@@ -40,16 +40,19 @@ interface ResultsLike {
 }
 
 /**
- * Reads a cell's boot. A boot that reached login and failed afterwards failed the
+ * Reads a cell's boot (`faults`: the fault events its ./lab boot --json printed). A boot that reached login and failed afterwards failed the
  * restart (the only thing after login is the fault); one that failed before login never
  * reached it. A results.json that is missing or unreadable is the harness's (exit 5).
  */
-export function cellBoot(results: unknown, exitCode: number): CellBoot {
+export function cellBoot(results: unknown, exitCode: number, faults?: readonly { fault: string; outcome: string }[]): CellBoot {
   const r = (results ?? {}) as ResultsLike;
   const test = r.tests?.[0];
   const login = (test?.clients ?? []).some((c) => (c.stages ?? []).some((s) => s.stage === 'login'));
   const code = exitCode;
-  if (code === 0) return { exitCode: 0, login, nbdRestart: login ? 'came through' : 'not reached' };
+  // Through the restart only when the boot says the fault struck and the client recovered
+  // or survived it: a boot that never applied it proves nothing about the restart.
+  const struck = (faults ?? []).some((f) => f.fault.startsWith('nbd-restart') && (f.outcome === 'recovered' || f.outcome === 'survived'));
+  if (code === 0) return { exitCode: 0, login, nbdRestart: login && struck ? 'came through' : 'not reached' };
   const err = test?.error;
   const message = err?.message ?? (results === undefined ? 'no results.json' : 'no error in results.json');
   const first = message.split('\n')[0] ?? '';
@@ -63,7 +66,7 @@ export function cellBoot(results: unknown, exitCode: number): CellBoot {
 
 /** One short word per cell: 'ok', 'login, no restart', 'fails at STAGE', 'set-up error'. */
 export function cellWord(c: Pick<NbdGridCell, 'exitCode' | 'login' | 'nbdRestart' | 'failure'>): string {
-  if (c.exitCode === 0) return 'ok';
+  if (c.exitCode === 0) return c.nbdRestart === 'came through' ? 'ok' : 'login, restart not tried';
   if (c.exitCode === 3) return 'set-up error';
   if (c.exitCode !== 4) return `harness error (${c.exitCode})`;
   if (c.login && c.nbdRestart === 'did not') return 'login, restart lost';
