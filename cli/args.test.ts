@@ -26,17 +26,28 @@ describe('parseBootArgs', () => {
       compare: false,
       faults: [],
       serverInit: 'entrypoint',
-      boots: [{ kind: 'stock' }],
+      nbdServer: '3.24',
+      boots: [{ kind: 'stock', nbdClient: '3.24' }],
     });
   });
 
   it('--client: what the clients boot, stock by default; one for all, or one per client in order', () => {
-    expect(parseBootArgs(['--client', 'stock']).boots).to.deep.equal([{ kind: 'stock' }]);
-    expect(parseBootArgs(['--clients', '2', '--client=stock']).boots).to.deep.equal([{ kind: 'stock' }, { kind: 'stock' }]);
-    expect(parseBootArgs(['--clients', '2', '--client', 'ltsp', '--client', 'stock']).boots).to.deep.equal([{ kind: 'ltsp' }, { kind: 'stock' }]);
-    expect(parseBootArgs(['--clients', '3']).boots).to.deep.equal([{ kind: 'stock' }, { kind: 'stock' }, { kind: 'stock' }]);
+    expect(parseBootArgs(['--client', 'stock']).boots).to.deep.equal([{ kind: 'stock', nbdClient: '3.24' }]);
+    expect(parseBootArgs(['--clients', '2', '--client=stock']).boots).to.deep.equal([{ kind: 'stock', nbdClient: '3.24' }, { kind: 'stock', nbdClient: '3.24' }]);
+    expect(parseBootArgs(['--clients', '2', '--client', 'ltsp', '--client', 'stock']).boots).to.deep.equal([{ kind: 'ltsp', nbdClient: '3.24' }, { kind: 'stock', nbdClient: '3.24' }]);
+    expect(parseBootArgs(['--clients', '3']).boots).to.deep.equal([{ kind: 'stock', nbdClient: '3.24' }, { kind: 'stock', nbdClient: '3.24' }, { kind: 'stock', nbdClient: '3.24' }]);
     // The choices are the one list of kinds.
-    for (const kind of CLIENT_KINDS) expect(parseBootArgs(['--client', kind]).boots).to.deep.equal([{ kind }]);
+    for (const kind of CLIENT_KINDS) expect(parseBootArgs(['--client', kind]).boots).to.deep.equal([{ kind, nbdClient: '3.24' }]);
+  });
+
+  it('--nbd-server, --nbd-client: the stock 3.24 by default; a bad value names the known ones; oldstyle boots by port', () => {
+    expect(() => parseBootArgs(['--nbd-server', '3.9'])).to.throw(UsageError, "--nbd-server '3.9' is not one of 3.21, 3.24, 3.26, 3.27, oldstyle");
+    expect(() => parseBootArgs(['--nbd-client', 'oldstyle'])).to.throw(UsageError, "--nbd-client 'oldstyle' is not one of 3.21, 3.24, 3.26, 3.27");
+    expect(parseBootArgs(['--nbd-client', '3.27', '--client', 'ltsp']).boots).to.deep.equal([{ kind: 'ltsp', nbdClient: '3.27' }]);
+    const old = parseBootArgs(['--nbd-server', 'oldstyle']);
+    expect(old.rootArg).to.equal('root=nbd:{server}:2000:ext4:ro');
+    expect(parseBootArgs(['--nbd-server', 'oldstyle', '--root-arg', 'root=nbd:{server}:2000']).rootArg).to.equal('root=nbd:{server}:2000');
+    expect(parseBootArgs(['--nbd-server', '3.21']).rootArg).to.equal(undefined);
   });
 
   it('--server-init: entrypoint, systemd or sysvinit, as either spelling', () => {
@@ -65,6 +76,8 @@ describe('parseBootArgs', () => {
         '--fault=loss:3',
         '--server-init', 'sysvinit',
         '--client', 'stock',
+        '--nbd-server=3.26',
+        '--nbd-client', '3.21',
       ]),
     ).to.deep.equal({
       clients: 3,
@@ -83,7 +96,8 @@ describe('parseBootArgs', () => {
         { kind: 'loss', value: 3, stage: 'start', afterS: 0, text: 'loss:3' },
       ],
       serverInit: 'sysvinit',
-      boots: [{ kind: 'stock' }, { kind: 'stock' }, { kind: 'stock' }],
+      boots: [{ kind: 'stock', nbdClient: '3.21' }, { kind: 'stock', nbdClient: '3.21' }, { kind: 'stock', nbdClient: '3.21' }],
+      nbdServer: '3.26',
     });
   });
 
@@ -246,13 +260,13 @@ describe('parseBenchArgs', () => {
 
 describe('parseBaselineArgs', () => {
   it('prints by default; --update records 6 boots unless --runs says otherwise', () => {
-    expect(parseBaselineArgs([])).to.deep.equal({ update: false, runs: 6, client: { kind: 'stock' } });
-    expect(parseBaselineArgs(['--update'])).to.deep.equal({ update: true, runs: 6, client: { kind: 'stock' } });
-    expect(parseBaselineArgs(['--update', '--runs', '10'])).to.deep.equal({ update: true, runs: 10, client: { kind: 'stock' } });
+    expect(parseBaselineArgs([])).to.deep.equal({ update: false, runs: 6, client: { kind: 'stock', nbdClient: '3.24' } });
+    expect(parseBaselineArgs(['--update'])).to.deep.equal({ update: true, runs: 6, client: { kind: 'stock', nbdClient: '3.24' } });
+    expect(parseBaselineArgs(['--update', '--runs', '10'])).to.deep.equal({ update: true, runs: 10, client: { kind: 'stock', nbdClient: '3.24' } });
   });
 
   it('--update --client KIND records that kind\'s baseline; --client without --update or of an unknown kind is refused', () => {
-    expect(parseBaselineArgs(['--update', '--client', 'stock']).client).to.deep.equal({ kind: 'stock' });
+    expect(parseBaselineArgs(['--update', '--client', 'stock']).client).to.deep.equal({ kind: 'stock', nbdClient: '3.24' });
     expect(() => parseBaselineArgs(['--client', 'stock'])).to.throw(UsageError, '--client is for --update');
     expect(() => parseBaselineArgs(['--update', '--client', 'nfs'])).to.throw(UsageError, "--client 'nfs' is not one of ltsp, stock");
   });

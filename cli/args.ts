@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { BENCH_CASES, CLIENT_DIMENSIONS, CLIENT_MEMORY_MB, CLIENT_KINDS, clientKey, clientSpec, DEFAULT_BENCH_CASES, DHCP_ROOT_ARG, type ClientSpec, parseFaults, parseServerInit, parseShard, parseTier, ROOT_EXPORT, rootFromDhcp, UsageError, validateAppend, validateGrep, validateRootArg, validateRootPath, type FaultSpec, type ServerInit, type TestArgs } from '../harness/index';
+import { BENCH_CASES, CLIENT_DIMENSIONS, CLIENT_MEMORY_MB, defaultRootArgFor, NBD_SERVER_DIMENSION, type NbdServerVersion, parseNbdServer, CLIENT_KINDS, clientKey, clientSpec, DEFAULT_BENCH_CASES, DHCP_ROOT_ARG, type ClientSpec, parseFaults, parseServerInit, parseShard, parseTier, ROOT_EXPORT, rootFromDhcp, UsageError, validateAppend, validateGrep, validateRootArg, validateRootPath, type FaultSpec, type ServerInit, type TestArgs } from '../harness/index';
 
 export interface BootOptions {
   clients: number;
@@ -26,6 +26,8 @@ export interface BootOptions {
   serverInit: ServerInit;
   /** What each client boots, one per client (--client: one for all, or one per client in order). */
   boots: ClientSpec[];
+  /** Which nbd-server the server runs (--nbd-server; harness/server/nbd-server-version.ts). */
+  nbdServer: NbdServerVersion;
 }
 
 /** An option whose values are one of a known list (commander's choices): anything else is a UsageError naming them. */
@@ -156,6 +158,8 @@ export const BOOT_SPEC: Spec = {
   'server-init': 'value',
   // The CLI's choices are the one list of known kinds (harness/client/client-spec.ts).
   client: { kind: 'list', choices: CLIENT_KINDS },
+  'nbd-client': { kind: 'value', choices: CLIENT_DIMENSIONS.nbdClient.values },
+  'nbd-server': { kind: 'value', choices: NBD_SERVER_DIMENSION.values },
 };
 
 const NIC_MODELS = ['virtio-net-pci', 'e1000', 'rtl8139'];
@@ -186,7 +190,8 @@ export function parseBootArgs(argv: readonly string[]): BootOptions {
     compare: o.has('compare'),
     faults: parseFaults((o.get('fault') as string[] | undefined) ?? []),
     serverInit: parseServerInit((o.get('server-init') as string | undefined) ?? 'entrypoint'),
-    boots: clientsBoot((o.get('client') as string[] | undefined) ?? [], clients),
+    boots: clientsBoot((o.get('client') as string[] | undefined) ?? [], clients, o.get('nbd-client') as string | undefined),
+    nbdServer: parseNbdServer((o.get('nbd-server') as string | undefined) ?? NBD_SERVER_DIMENSION.default),
   };
   if (opts.compare && opts.faults.length > 0) throw new UsageError('--compare and --fault do not go together: the gate judges boots of the unchanged stack');
   const retries = o.get('retries') as string | undefined;
@@ -205,6 +210,9 @@ export function parseBootArgs(argv: readonly string[]): BootOptions {
   const report = o.get('report') as string | undefined;
   if (report !== undefined) opts.reportDir = report;
   Object.assign(opts, rootOptions(o.get('root-arg') as string | undefined, o.get('root-path') as string | undefined));
+  // An old-style server has no names: its clients ask by port, as LTSP5's did.
+  const serverRoot = defaultRootArgFor(opts.nbdServer);
+  if (opts.rootArg === undefined && opts.rootPath === undefined && serverRoot !== undefined) opts.rootArg = serverRoot;
   if (opts.compare && (opts.rootArg !== undefined || opts.rootPath !== undefined)) {
     throw new UsageError('--compare and --root-arg/--root-path do not go together: the baseline is of the lab\'s own root argument');
   }
@@ -212,13 +220,14 @@ export function parseBootArgs(argv: readonly string[]): BootOptions {
 }
 
 /** What each of `clients` boots: one --client for all of them, or one per client; none: the default (DEFAULT_CLIENT_SPEC). */
-export function clientsBoot(kinds: readonly string[], clients: number): ClientSpec[] {
+export function clientsBoot(kinds: readonly string[], clients: number, nbdClient?: string): ClientSpec[] {
   const option = CLIENT_DIMENSIONS.kind.option;
   if (kinds.length > 1 && kinds.length !== clients) {
     throw new UsageError(`${kinds.length} ${option} given for ${clients} client(s): give one for every client, or one for all`, { hint: `e.g. --clients 2 ${option} ltsp ${option} stock` });
   }
-  const specs = kinds.map((kind) => clientSpec({ kind }));
-  return Array.from({ length: clients }, (_, i) => specs[specs.length === 1 ? 0 : i] ?? clientSpec());
+  const nbd = nbdClient === undefined ? {} : { nbdClient };
+  const specs = kinds.map((kind) => clientSpec({ kind, ...nbd }));
+  return Array.from({ length: clients }, (_, i) => specs[specs.length === 1 ? 0 : i] ?? clientSpec(nbd));
 }
 
 /** --root-arg and --root-path, checked together: a root-path is read by dracut only for a root from DHCP. */

@@ -44,7 +44,7 @@ export async function boot(argv: string[]): Promise<number> {
   const run = new RunContext();
   const reportDir = resolve(opts.reportDir ?? join(REPORTS_ROOT, `boot-${run.id}`));
   // The lab's default kind (the accelerator probe's kernel) is the first client's: a run of stock clients needs no ltsp images.
-  const builder = new Lab().withRunContext(run).withReportDir(reportDir).withServerInit(opts.serverInit).withClient(opts.boots[0] ?? clientSpec());
+  const builder = new Lab().withRunContext(run).withReportDir(reportDir).withServerInit(opts.serverInit).withNbdServer(opts.nbdServer).withClient(opts.boots[0] ?? clientSpec());
   if (opts.rootPath !== undefined) builder.withRootPath(opts.rootPath, opts.exportName);
   checkBootUpFront(opts, builder);
   // A bad state folder is refused (exit 3) before a report folder is made or anything reaped.

@@ -9,6 +9,8 @@ export function configureClient(opts: BootOptions): (c: ThinClient) => ThinClien
     // The gate's boots are all of one kind (parseBootArgs); ./lab boot sets each client's own after this.
     const b = c.boots(opts.boots[0] ?? clientSpec()).withMemory(opts.memoryMb).withNic(opts.nic).withUnion(opts.union).withExportName(opts.exportName);
     if (opts.rootArg) b.withRootArg(opts.rootArg);
+    // An old-style server lists no exports to check a name against.
+    if (opts.nbdServer === 'oldstyle') b.withExportUnchecked();
     return opts.append ? b.withAppend(opts.append) : b;
   };
 }

@@ -14,6 +14,7 @@ import { accel } from './accel';
 import { baseline } from './baseline';
 import { bisect } from './bisect';
 import { storm } from './storm';
+import { matrix } from './matrix';
 
 const COMMANDS: Record<string, LabCommand> = {
   boot: { summary: 'build or reuse the images, PXE-boot thin clients, print the boot timeline (--keep: leave the lab up, passed or failed)', usage: USAGES.boot, run: boot },
@@ -26,6 +27,7 @@ const COMMANDS: Record<string, LabCommand> = {
   report: { summary: "a run's boot timeline and the path of its page (--against OTHER: per-stage diff; --merge DIR...: shards as one report)", usage: USAGES.report, run: report },
   bisect: { summary: 'the first commit of vm-images/ that broke or slowed the boot: builds and boots revisions, names it', usage: USAGES.bisect, run: bisect },
   storm: { summary: 'a classroom booting at once: N replayed NBD boots (and K real clients) against the real server; --record refreshes the trace', usage: USAGES.storm, run: storm },
+  matrix: { summary: 'the nbd grid: each nbd-server version against each nbd-client version, booted with nbd-restart (docs/nbd-grid.md)', usage: USAGES.matrix, run: matrix },
   build: { summary: 'build or reuse the images only, and check the cache', usage: USAGES.build, run: build },
   accel: { summary: 'which accelerator (KVM or TCG) the lab uses here, and why (a probe)', usage: USAGES.accel, run: accel },
   clean: { summary: 'reap what a crashed run left behind (containers, networks, taps, QEMU)', usage: USAGES.clean, run: clean },

@@ -1,4 +1,5 @@
-import { CLIENT_MEMORY_MB, describeClientValues, RESCUE_ARGS, RESCUE_RETRY_S, ROOT_EXPORT } from '../harness/index';
+import { MATRIX_USAGE } from './matrix';
+import { CLIENT_MEMORY_MB, describeClientValues, describeNbdServers, RESCUE_ARGS, RESCUE_RETRY_S, ROOT_EXPORT } from '../harness/index';
 import { ATTACH_USAGE } from './attach';
 import { BASELINE_USAGE } from './baseline';
 import { BENCH_USAGE } from './bench';
@@ -17,7 +18,7 @@ import { STOP_USAGE } from './stop';
 export const BOOT_USAGE = `./lab boot [--clients N] [--client KIND]... [--memory MB] [--append "ARGS"] [--no-union] [--export NAME]
            [--nic MODEL] [--mac MAC]... [--keep] [--json] [--report DIR] [--compare [--retries K]]
            [--fault KIND[:ARG][@WHEN]]... [--root-arg "ARGS"] [--root-path PATH]
-           [--server-init entrypoint|systemd|sysvinit]
+           [--server-init entrypoint|systemd|sysvinit] [--nbd-server V] [--nbd-client V]
 
 Builds or reuses the images (checking the cache, see ./lab build --help), starts the
 LTSP server and N thin clients, prints each client's boot timeline and the report
@@ -30,6 +31,10 @@ failed, 5 the harness broke (Docker dying mid-run included), 6 slower than the b
                    order (--clients 2 --client ltsp --client stock); the run's first line
                    names each client's kind:
 ${describeClientValues('kind', '                     ')}
+  --nbd-client V   the nbd-client in every client's initramfs (docs/nbd-grid.md):
+${describeClientValues('nbdClient', '                     ')}
+  --nbd-server V   the nbd-server the server runs; oldstyle boots root=nbd:SERVER:2000:
+${describeNbdServers('                     ')}
   --memory MB      each client's RAM (${CLIENT_MEMORY_MB.min}-${CLIENT_MEMORY_MB.max}, default ${CLIENT_MEMORY_MB.default})
   --append "ARGS"  extra kernel arguments
   --no-union       boot the read-only NBD root without the unionfs-fuse overlay
@@ -143,6 +148,7 @@ export const USAGES = {
   baseline: BASELINE_USAGE,
   report: REPORT_USAGE,
   bisect: BISECT_USAGE,
+  matrix: MATRIX_USAGE,
   test: TEST_USAGE,
   setup: SETUP_USAGE,
   ls: LS_USAGE,

@@ -19,7 +19,7 @@ export { hostGuardLeftovers } from './network/host-guard';
 // lab requires while its first child processes run (see Lab.start).
 export type { ServerFile } from './server/ltsp-server';
 export { ROOT_EXPORT, servedBootPaths } from './server/boot-files';
-export { CLIENT_DIMENSIONS, CLIENT_KINDS, clientKey, clientLabel, clientSpec, DEFAULT_CLIENT_SPEC, describeClientValues, type ClientKind, type ClientSpec } from './client/client-spec';
+export { CLIENT_DIMENSIONS, CLIENT_KINDS, clientKey, clientLabel, clientSpec, DEFAULT_CLIENT_SPEC, describeClientValues, parseClientValue, type ClientKind, type ClientSpec } from './client/client-spec';
 export { parseServerInit, type ServerInit } from './server/server-init';
 export { buildImages, cacheDir, clientImages, ensureImages, isIdleBuildLine, imageKeys, readManifest, VM_IMAGES_DIR, type ImageManifest } from './images/image-set';
 export { sha256File, type Rebuildable } from './images/cache-check';
@@ -28,6 +28,9 @@ export { clientScript, DHCP_ROOT_ARG, kernelArgs, rootFromDhcp, validateAppend, 
 export { RESCUE_ARGS, RESCUE_RETRY_S } from './boot/rescue-shell';
 export type { BootStageId } from './results/stage-ids';
 export { CLIENT_MEMORY_MB } from './client/client-memory';
+export { nbdGridTable, runNbdGrid, type NbdGridResult } from './grid/nbd-grid-run';
+export { handshakeLabel, probeHandshake } from './nbd/handshake-probe';
+export { defaultRootArgFor, describeNbdServers, NBD_SERVER_DIMENSION, nbdServerPort, parseNbdServer, type NbdServerVersion } from './server/nbd-server-version';
 export { checkExport, ThinClient, StartedThinClient, type ClientState, type CommandResult } from './boot/thin-client';
 export { Lab, StartedLab, REPORTS_ROOT } from './lab/lab';
 export { listRuns, pickRun, readRunFile, type RunEntry, type RunFileData } from './lab/run-file';

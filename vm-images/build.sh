@@ -3,6 +3,7 @@
 #
 #   vm-images/build.sh [--only base|server|root|initramfs|kernel|initramfs-ltsp]
 #                      [--rebuild root|initramfs|kernel|initramfs-ltsp]... [--manifest FILE] [--keys]
+#                      [--nbd-server 3.21|3.24|3.26|3.27|oldstyle] [--nbd-client 3.21|3.24|3.26|3.27]
 #
 # --keys prints each artefact's key (JSON) and exits without building. --rebuild builds
 # a cached artefact afresh (the harness asks for it when a checksum says it is damaged).
@@ -19,6 +20,12 @@
 #              (built in a container of ltsp-lab/kernel-builder:KEY, FROM base)
 #   initramfs-ltsp  CACHE/initramfs-ltsp-KEY/initrd.img  the ltsp client's: dracut's shell
 #              init (no systemd), no kernel modules, nbd + our module
+#   nbd-V      docker image ltsp-lab/nbd:V-KEY  /opt/nbd-V: nbd-server and nbd-client V with
+#              their loader and libraries (vm-images/nbd/: from source, or a suite's .debs
+#              FROM that suite's base ltsp-lab/base-SUITE:KEY); only for a non-stock version
+#   --nbd-server V  the server image with V's nbd-server (or nbdkit --oldstyle), and
+#   --nbd-client V  each client kind's initramfs with V's nbd-client: the manifest then
+#              names those, and its "nbd" says which versions (3.24, the stock, by default)
 # The manifest's "clients" names each client kind's kernel and initramfs (ltsp, stock);
 # its top-level kernel/initrd/kernelVersion are the stock client's.
 # CACHE is $LTSP_LAB_CACHE, default ~/.cache/ltsp-lab. Progress goes to stderr; the
@@ -37,6 +44,10 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 only=""
 manifest_out=""
 keys_only=""
+# shellcheck source=nbd/versions.sh
+. "$here/nbd/versions.sh"
+nbd_server="$NBD_STOCK"
+nbd_client="$NBD_STOCK"
 while [ $# -gt 0 ]; do
   case "$1" in
     --only) only="${2:-}"; shift 2 ;;
@@ -45,11 +56,15 @@ while [ $# -gt 0 ]; do
     --rebuild)
       case "${2:-}" in root|initramfs|kernel|initramfs-ltsp) LAB_REBUILD+="$2 " ;; *) LAB_STEP=args die "--rebuild takes root, initramfs, kernel or initramfs-ltsp, not '${2:-}'" ;; esac
       shift 2 ;;
-    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+    --nbd-server) nbd_server="${2:-}"; shift 2 ;;
+    --nbd-client) nbd_client="${2:-}"; shift 2 ;;
+    -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
     *) LAB_STEP=args die "unknown option '$1' (see --help)" ;;
   esac
 done
 case "$only" in ""|base|server|root|initramfs|kernel|initramfs-ltsp) ;; *) LAB_STEP=args die "--only takes base, server, root, initramfs, kernel or initramfs-ltsp, not '$only'" ;; esac
+case " $NBD_SERVER_VERSIONS " in *" $nbd_server "*) ;; *) LAB_STEP=args die "--nbd-server takes one of $NBD_SERVER_VERSIONS, not '$nbd_server'" ;; esac
+case " $NBD_VERSIONS " in *" $nbd_client "*) ;; *) LAB_STEP=args die "--nbd-client takes one of $NBD_VERSIONS, not '$nbd_client'" ;; esac
 # Whether this run builds an artefact: all of them, or --only's and what it is built on.
 wants() {  # artefact
   [ -z "$only" ] && return 0
@@ -89,6 +104,8 @@ require_files initramfs client/dracut/build-initramfs.sh client/dracut/conf.d/10
   client/dracut/90ltsp-union/ltsp-test-delay.sh client/dracut/90ltsp-union/ltsp-test-delay-nbd.sh \
   client/dracut/90ltsp-union/ltsp-test-delay-root.sh client/dracut/90ltsp-union/ltsp-nbd-persist.sh \
   client/dracut/90ltsp-union/ltsp-check.sh
+require_files nbd nbd/versions.sh nbd/bundle.sh nbd/Dockerfile.binary nbd/Dockerfile.source nbd/Dockerfile.server \
+  nbd/Dockerfile.oldstyle nbd/Dockerfile.client-root
 require_files kernel client/kernel/Dockerfile client/kernel/build-kernel.sh client/kernel/ltsp-client.config
 
 # ---------------------------------------------------------------- keys
@@ -114,9 +131,31 @@ LAB_STEP=initramfs-ltsp
 # Built in the root's image for the kernel's version; uncompressed, as the kernel has no
 # decompressor (no RD_* option).
 INITRD_LTSP_KEY=$(recipe_hash "initramfs-ltsp-v1 $ROOT_KEY $KERNEL_KEY$SALT" "$here/client/dracut")
+LAB_STEP=nbd
+# An nbd version's builder: its recipe, the recipe's files and the base it is built FROM.
+nbd_key() {  # version
+  local how suite
+  read -r how suite _ < <(nbd_recipe "$1")
+  case "$how" in
+    source) recipe_hash "nbd-v1 $1 $BASE_KEY$SALT" "$here/nbd/versions.sh" "$here/nbd/bundle.sh" "$here/nbd/Dockerfile.source" ;;
+    binary) recipe_hash "nbd-v1 $1 $(suite_base_key "$suite")$SALT" "$here/nbd/versions.sh" "$here/nbd/bundle.sh" "$here/nbd/Dockerfile.binary" ;;
+  esac
+}
+suite_base_key() { recipe_hash "base-v1 suite=$1$SALT" "$here/base/recipe.sh" "$here/base/rootfs"; }
+NBD_SERVER_KEY=""
+NBD_CLIENT_KEY=""
+case "$nbd_server" in
+  "$NBD_STOCK") ;;
+  oldstyle) NBD_SERVER_KEY=$(recipe_hash "server-oldstyle-v1 $SERVER_KEY port=$NBD_OLDSTYLE_PORT$SALT" "$here/nbd/Dockerfile.oldstyle") ;;
+  *) NBD_SERVER_KEY=$(recipe_hash "server-nbd-v1 $SERVER_KEY $(nbd_key "$nbd_server")$SALT" "$here/nbd/Dockerfile.server") ;;
+esac
+[ "$nbd_client" = "$NBD_STOCK" ] || NBD_CLIENT_KEY=$(recipe_hash "client-nbd-v1 $ROOT_KEY $(nbd_key "$nbd_client")$SALT" "$here/nbd/Dockerfile.client-root")
 keys_json() {
-  printf '{ "base": "%s", "server": "%s", "root": "%s", "initramfs": "%s", "kernel": "%s", "initramfs-ltsp": "%s" }' \
+  printf '{ "base": "%s", "server": "%s", "root": "%s", "initramfs": "%s", "kernel": "%s", "initramfs-ltsp": "%s"' \
     "$BASE_KEY" "$SERVER_KEY" "$ROOT_KEY" "$INITRD_KEY" "$KERNEL_KEY" "$INITRD_LTSP_KEY"
+  [ -z "$NBD_SERVER_KEY" ] || printf ', "nbd-server": "%s"' "$NBD_SERVER_KEY"
+  [ -z "$NBD_CLIENT_KEY" ] || printf ', "nbd-client": "%s"' "$NBD_CLIENT_KEY"
+  printf ' }'
 }
 if [ -n "$keys_only" ]; then keys_json; printf '\n'; exit 0; fi
 
@@ -175,6 +214,60 @@ build_base() {
 build_base
 [ "$only" = base ] && exit 0
 
+# Another suite's base (bullseye, sid), for an nbd version that is only that suite's
+# binary package (vm-images/nbd/versions.sh): debootstrap minbase + docker import, with
+# the suite's own main as its only apt source. Sets SUITE_BASE_IMAGE.
+build_suite_base() {  # suite
+  local suite="$1" key final tmp mirror
+  key=$(suite_base_key "$suite")
+  SUITE_BASE_IMAGE="ltsp-lab/base-$suite:$key"
+  docker_has_image "$SUITE_BASE_IMAGE" && { say "cached $SUITE_BASE_IMAGE"; return; }
+  final="$CACHE/base-$suite-$key"
+  if [ ! -f "$final/rootfs.tar" ]; then
+    command -v debootstrap >/dev/null || die "debootstrap is not installed (./lab installs it)"
+    need_space "$CACHE" 1024
+    cache_begin "$final"; tmp=$CACHE_TMP
+    mirror=$(debian_mirror)
+    run_logged "$LOGS/base-$suite-debootstrap.log" debootstrap --variant="$BASE_VARIANT" \
+      --include="$BASE_INCLUDE" "$suite" "$tmp/rootfs" "$mirror"
+    cp -a "$here/base/rootfs/." "$tmp/rootfs/"
+    printf 'deb %s %s main\n' "$mirror" "$suite" >"$tmp/rootfs/etc/apt/sources.list"
+    rm -rf "$tmp/rootfs/var/cache/apt/archives/"*.deb "$tmp/rootfs/var/lib/apt/lists/"*
+    tar -C "$tmp/rootfs" --numeric-owner -cf "$tmp/rootfs.tar" . || die "tar of the $suite base rootfs failed"
+    rm -rf "$tmp/rootfs"
+    cache_commit "$tmp" "$final"
+  fi
+  say "docker import -> $SUITE_BASE_IMAGE"
+  docker import --change "LABEL ltsp-lab.artefact=base-$suite" --change 'CMD ["/bin/bash"]' \
+    "$final/rootfs.tar" "$SUITE_BASE_IMAGE" >/dev/null || die "docker import failed"
+}
+
+# A docker build of one of vm-images/nbd/'s Dockerfiles, with its build arguments.
+docker_build_nbd() {  # tag dockerfile log-name build-arg...
+  local tag="$1" file="$2" name="$3" a args=()
+  shift 3
+  for a in "$@"; do args+=(--build-arg "$a"); done
+  need_space "$(docker info -f '{{.DockerRootDir}}')" 1024
+  run_logged "$LOGS/$name-docker-build.log" docker build --network default --pull=false --force-rm \
+    "${args[@]}" --label "ltsp-lab.artefact=$name" -f "$here/nbd/$file" -t "$tag" "$here/nbd"
+}
+
+# An nbd version's builder image, holding /opt/nbd-VERSION. Sets NBD_IMAGE.
+build_nbd() {  # version
+  local v="$1" how suite debver LAB_STEP="nbd-$1"
+  read -r how suite debver < <(nbd_recipe "$v")
+  NBD_IMAGE="ltsp-lab/nbd:$v-$(nbd_key "$v")"
+  docker_has_image "$NBD_IMAGE" && { say "cached $NBD_IMAGE"; return; }
+  case "$how" in
+    source) docker_build_nbd "$NBD_IMAGE" Dockerfile.source "nbd-$v" "BASE=$BASE_IMAGE" \
+              "NBD_VERSION=$v" "NBD_DEBVER=$debver" "MIRROR=$(debian_mirror)" ;;
+    binary) build_suite_base "$suite"
+            docker_build_nbd "$NBD_IMAGE" Dockerfile.binary "nbd-$v" "BASE=$SUITE_BASE_IMAGE" \
+              "NBD_VERSION=$v" "NBD_DEBVER=$debver" ;;
+    *) die "nbd $v has no builder (it is the stock one)" ;;
+  esac
+}
+
 docker_build() {  # tag context key
   local tag="$1" ctx="$2" name
   name=$(basename "$ctx")
@@ -189,6 +282,23 @@ LAB_STEP=server
 SERVER_IMAGE="ltsp-lab/server:$SERVER_KEY"
 if wants server; then
   if docker_has_image "$SERVER_IMAGE"; then say "cached $SERVER_IMAGE"; else docker_build "$SERVER_IMAGE" "$here/server"; fi
+fi
+# The server with the asked nbd-server version; the stock one is the image above.
+LAB_STEP=nbd-server
+SERVED_IMAGE="$SERVER_IMAGE"
+if wants server && [ -n "$NBD_SERVER_KEY" ]; then
+  if [ "$nbd_server" = oldstyle ]; then
+    SERVED_IMAGE="ltsp-lab/server-oldstyle:$NBD_SERVER_KEY"
+    if docker_has_image "$SERVED_IMAGE"; then say "cached $SERVED_IMAGE"; else
+      docker_build_nbd "$SERVED_IMAGE" Dockerfile.oldstyle server-oldstyle "SERVER=$SERVER_IMAGE" "PORT=$NBD_OLDSTYLE_PORT"
+    fi
+  else
+    SERVED_IMAGE="ltsp-lab/server-nbd:$nbd_server-$NBD_SERVER_KEY"
+    if docker_has_image "$SERVED_IMAGE"; then say "cached $SERVED_IMAGE"; else
+      build_nbd "$nbd_server"
+      docker_build_nbd "$SERVED_IMAGE" Dockerfile.server "server-nbd-$nbd_server" "SERVER=$SERVER_IMAGE" "NBD=$NBD_IMAGE" "NBD_VERSION=$nbd_server"
+    fi
+  fi
 fi
 [ "$only" = server ] && exit 0
 
@@ -321,27 +431,62 @@ build_initramfs_ltsp() {
 wants initramfs-ltsp && build_initramfs_ltsp
 [ "$only" = initramfs-ltsp ] && exit 0
 
+# ---------------------------------------------------------------- nbd-client versions
+# Each client kind's initramfs, built as above but in the root image with the asked
+# nbd-client version in place of bookworm's.
+LAB_STEP=nbd-client
+STOCK_INITRD="$INITRD_DIR/initrd.img"
+LTSP_INITRD="$INITRD_LTSP_DIR/initrd.img"
+build_variant_initramfs() {  # mode kernel-version folder
+  local mode="$1" kver="$2" dir="$3" tmp
+  [ -s "$dir/initrd.img" ] && { say "cached $dir"; return; }
+  rm -rf "$dir"
+  need_space "$CACHE" 512
+  cache_begin "$dir"; tmp=$CACHE_TMP
+  container_args "initramfs-$mode-nbd"
+  run_logged "$LOGS/initramfs-$mode-nbd-$nbd_client-dracut.log" docker run --rm --network none "${CONTAINER_ARGS[@]}" \
+    -v "$here/client/dracut:/recipe:ro" -v "$tmp:/out" \
+    "$CLIENT_NBD_IMAGE" /bin/sh /recipe/build-initramfs.sh "$mode" "$kver" /out/initrd.img "$nbd_client"
+  [ -s "$tmp/initrd.img" ] || die "dracut produced no initramfs"
+  cache_commit "$tmp" "$dir"
+}
+if [ -n "$NBD_CLIENT_KEY" ]; then
+  CLIENT_NBD_IMAGE="ltsp-lab/client-root-nbd:$nbd_client-$NBD_CLIENT_KEY"
+  if docker_has_image "$CLIENT_NBD_IMAGE"; then say "cached $CLIENT_NBD_IMAGE"; else
+    build_nbd "$nbd_client"
+    docker_build_nbd "$CLIENT_NBD_IMAGE" Dockerfile.client-root "client-root-nbd-$nbd_client" "ROOT=$ROOT_IMAGE" "NBD=$NBD_IMAGE" "NBD_VERSION=$nbd_client"
+  fi
+  build_variant_initramfs stock "$KVER" "$CACHE/initramfs-$INITRD_KEY-nbd-$nbd_client-$NBD_CLIENT_KEY"
+  STOCK_INITRD="$CACHE/initramfs-$INITRD_KEY-nbd-$nbd_client-$NBD_CLIENT_KEY/initrd.img"
+  build_variant_initramfs ltsp "$LTSP_KVER" "$CACHE/initramfs-ltsp-$INITRD_LTSP_KEY-nbd-$nbd_client-$NBD_CLIENT_KEY"
+  LTSP_INITRD="$CACHE/initramfs-ltsp-$INITRD_LTSP_KEY-nbd-$nbd_client-$NBD_CLIENT_KEY/initrd.img"
+fi
+
 LAB_STEP=manifest; export LAB_STEP
 manifest=$(cat <<JSON
 {
   "cache": "$CACHE",
   "baseImage": "$BASE_IMAGE",
-  "serverImage": "$SERVER_IMAGE",
+  "serverImage": "$SERVED_IMAGE",
   "rootImageTag": "$ROOT_IMAGE",
   "rootImage": "$ROOT_DIR/root.ext4",
   "rootSha256": "$(cat "$ROOT_DIR/root.ext4.sha256")",
   "kernel": "$ROOT_DIR/vmlinuz",
   "kernelVersion": "$KVER",
-  "initrd": "$INITRD_DIR/initrd.img",
+  "initrd": "$STOCK_INITRD",
   "clients": {
-    "ltsp": { "kernel": "$KERNEL_DIR/vmlinuz", "initrd": "$INITRD_LTSP_DIR/initrd.img", "kernelVersion": "$LTSP_KVER" },
-    "stock": { "kernel": "$ROOT_DIR/vmlinuz", "initrd": "$INITRD_DIR/initrd.img", "kernelVersion": "$KVER" }
+    "ltsp": { "kernel": "$KERNEL_DIR/vmlinuz", "initrd": "$LTSP_INITRD", "kernelVersion": "$LTSP_KVER" },
+    "stock": { "kernel": "$ROOT_DIR/vmlinuz", "initrd": "$STOCK_INITRD", "kernelVersion": "$KVER" }
   },
+  "nbd": { "server": "$nbd_server", "client": "$nbd_client" },
   "keys": $(keys_json)
 }
 JSON
 )
-printf '%s\n' "$manifest" >"$CACHE/manifest.json.tmp" && mv "$CACHE/manifest.json.tmp" "$CACHE/manifest.json"
+# CACHE/manifest.json is the stock set's; a build with other nbd versions prints its own.
+if [ -z "$NBD_SERVER_KEY$NBD_CLIENT_KEY" ]; then
+  printf '%s\n' "$manifest" >"$CACHE/manifest.json.tmp" && mv "$CACHE/manifest.json.tmp" "$CACHE/manifest.json"
+fi
 [ -n "$manifest_out" ] && printf '%s\n' "$manifest" >"$manifest_out"
 printf '%s\n' "$manifest"
 say "done"

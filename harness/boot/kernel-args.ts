@@ -106,6 +106,9 @@ export const LEASE_IP_ARGS = 'ip=${net0/ip}:::${net0/netmask}::lab0:none ifname=
 /** For a root from DHCP: dracut's dhclient asks the lab's DHCP server again, on the NIC that booted. */
 export const INITRAMFS_DHCP_ARGS = 'ip=lab0:dhcp ifname=lab0:${net0/mac}';
 
+/** The lab's own root argument (a template: {server}, {export}), unless a --root-arg replaces it. */
+export const LAB_ROOT_ARG = 'root=nbd:{server}:{export}:ext4:ro';
+
 /**
  * The client's kernel command line; ${next-server} is expanded by iPXE to the server
  * that answered DHCP. dracut 059's nbd module takes root=nbd:SERVER:EXPORT:FSTYPE:OPTS,
@@ -116,7 +119,7 @@ export function kernelArgs(spec: KernelArgsSpec): string {
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(spec.exportName)) {
     throw new UsageError(`export name '${spec.exportName}' is not a plain name (letters, digits, . _ -)`);
   }
-  const root = spec.rootArg === undefined ? 'root=nbd:{server}:{export}:ext4:ro' : validateRootArg(spec.rootArg);
+  const root = spec.rootArg === undefined ? LAB_ROOT_ARG : validateRootArg(spec.rootArg);
   const args = [
     expandRootTemplate('--root-arg', root, { server: '${next-server}', exportName: spec.exportName }),
     'rd.neednet=1',

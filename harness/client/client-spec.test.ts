@@ -19,9 +19,9 @@ describe('ClientSpec: what a client boots', () => {
   it('knows two kinds, ltsp and stock (the default), from one table', () => {
     expect(CLIENT_KINDS).to.deep.equal(['ltsp', 'stock']);
     expect(CLIENT_KINDS).to.equal(CLIENT_DIMENSIONS.kind.values);
-    expect(DEFAULT_CLIENT_SPEC).to.deep.equal({ kind: 'stock' });
+    expect(DEFAULT_CLIENT_SPEC).to.deep.equal({ kind: 'stock', nbdClient: '3.24' });
     expect(clientSpec()).to.deep.equal(DEFAULT_CLIENT_SPEC);
-    expect(clientSpec({ kind: 'stock' })).to.deep.equal({ kind: 'stock' });
+    expect(clientSpec({ kind: 'stock' })).to.deep.equal({ kind: 'stock', nbdClient: '3.24' });
     expect(Object.isFrozen(clientSpec({ kind: 'stock' }))).to.equal(true);
   });
 

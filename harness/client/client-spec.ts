@@ -21,6 +21,19 @@ export const CLIENT_DIMENSIONS = {
       stock: "Debian's stock kernel and dracut's systemd initramfs",
     },
   },
+  // The nbd-client in the initramfs (issue 24, docs/nbd-grid.md); the same list as
+  // vm-images/nbd/versions.sh's NBD_VERSIONS (nbd-versions.test.ts keeps them equal).
+  nbdClient: {
+    values: ['3.21', '3.24', '3.26', '3.27'],
+    default: '3.24',
+    option: '--nbd-client',
+    about: {
+      '3.21': "bullseye's nbd-client, its binary package with bullseye's loader and libraries",
+      '3.24': "bookworm's own nbd-client (the stock one)",
+      '3.26': "trixie's nbd 3.26.1, built here from its Debian source package",
+      '3.27': "sid's nbd-client, its binary package with sid's loader and libraries",
+    },
+  },
 } as const satisfies Record<string, Dimension>;
 
 interface Dimension {
@@ -71,31 +84,55 @@ export function clientSpec(given: Partial<Record<ClientDimension, string>> = {})
   return Object.freeze(out) as ClientSpec;
 }
 
-/** Why `data` (read from a file: a baseline, a results.json) is not a ClientSpec, or undefined when it is one. */
+/**
+ * Why `data` (read from a file: a baseline, a results.json) is not a ClientSpec, or
+ * undefined when it is one. A file older than a dimension lacks it: it booted that
+ * dimension's default (every dimension after the first, which every file has).
+ */
 export function clientSpecProblem(data: unknown): string | undefined {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return 'not an object';
   const o = data as Record<string, unknown>;
   for (const d of DIMENSION_NAMES) {
     const v = o[d];
+    if (v === undefined && d !== DIMENSION_NAMES[0]) continue;
     if (typeof v !== 'string' || !dimension(d).values.includes(v)) return `${d} is ${JSON.stringify(v)}, not one of ${dimension(d).values.join(', ')}`;
   }
   const extra = Object.keys(o).find((k) => !(DIMENSION_NAMES as string[]).includes(k));
   return extra === undefined ? undefined : `it has an unknown dimension '${extra}'`;
 }
 
+/** A dimension's value in a spec, its default when the spec (read from an older file) lacks it. */
+function valueOf(spec: ClientSpec, d: ClientDimension): string {
+  return (spec[d] as string | undefined) ?? dimension(d).default;
+}
+
 /** Whether two specs boot the same thing. */
 export function sameClient(a: ClientSpec, b: ClientSpec): boolean {
-  return DIMENSION_NAMES.every((d) => a[d] === b[d]);
+  return DIMENSION_NAMES.every((d) => valueOf(a, d) === valueOf(b, d));
 }
 
-/** What a person reads: 'ltsp' (each dimension's value, in table order). */
+/**
+ * The values a person or a file name needs: the first dimension's always, each later
+ * one's only when it is not its default, so that a spec of defaults reads (and keys
+ * its baseline) as it did before that dimension existed. A later value is tagged with
+ * its option's name ('nbd-client 3.21').
+ */
+function shownValues(spec: ClientSpec): string[] {
+  return DIMENSION_NAMES.flatMap((d, i) => {
+    const v = valueOf(spec, d);
+    if (i === 0) return [v];
+    return v === dimension(d).default ? [] : [`${dimension(d).option.replace(/^--/, '')} ${v}`];
+  });
+}
+
+/** What a person reads: 'ltsp', 'stock nbd-client 3.21' (the first dimension, then each one not at its default). */
 export function clientLabel(spec: ClientSpec): string {
-  return DIMENSION_NAMES.map((d) => spec[d]).join(' ');
+  return shownValues(spec).join(' ');
 }
 
-/** A file-name-safe key of the spec, e.g. for the gate's baseline of it: 'ltsp'. */
+/** A file-name-safe key of the spec, e.g. for the gate's baseline of it: 'ltsp', 'stock-nbd-client-3.21'. */
 export function clientKey(spec: ClientSpec): string {
-  return DIMENSION_NAMES.map((d) => spec[d]).join('-');
+  return shownValues(spec).join('-').replace(/ /g, '-');
 }
 
 /** One line per value of a dimension, for usage texts: "  ltsp   the lab's ...". */
@@ -114,7 +151,7 @@ export function clientSpecSchema(): object {
     description: 'What the client booted (harness/client/client-spec.ts): one value per dimension.',
     type: 'object',
     additionalProperties: false,
-    required: [...DIMENSION_NAMES],
+    required: [DIMENSION_NAMES[0]],
     properties: Object.fromEntries(DIMENSION_NAMES.map((d) => [d, { enum: [...dimension(d).values] }])),
   };
 }

@@ -23,6 +23,8 @@ const both = (tcg: number, kvm: number): Readonly<Record<Accel, number>> => ({ t
 export const STEP_BUDGETS = {
   /** vm-images/build.sh from an empty cache (about 3.5 min here), with room for a slow mirror. */
   imageBuild: { s: 45 * 60, scaled: false },
+  /** One cell of ./lab matrix nbd: a ./lab boot with nbd-restart@login, a new nbd version's image build included. */
+  gridCell: { s: 60 * 60, scaled: false },
   /** A whole lab start: the image build, the network, the server. */
   labStart: { s: 45 * 60, scaled: false },
   /** A lab start on a warm cache, around a boot: the build check, the network, the server (./lab boot as a whole). */

@@ -11,7 +11,7 @@ import { teardownSignal, trackStoppable } from '../common/teardown';
 import type { ServedImages } from '../server/boot-files';
 import { ProcessGroup } from '../qemu-ts-wrapper';
 import type { BootFiles } from '../server/boot-files';
-import { CLIENT_KINDS, type ClientKind } from '../client/client-spec';
+import { CLIENT_DIMENSIONS, CLIENT_KINDS, type ClientKind, type ClientSpec } from '../client/client-spec';
 import { checkCachedImages, damageError, damageLine, rebuildsFor, type Rebuildable } from './cache-check';
 
 const debug = log('images');
@@ -36,7 +36,29 @@ export interface ImageManifest extends BootFiles {
   kernelVersion: string;
   /** Each client kind the image set has (issue 20). A manifest without it is an older build's: its top-level files are the stock client. */
   clients?: Partial<Record<string, ClientImages>>;
+  /** The nbd versions the set serves and boots (build.sh --nbd-server/--nbd-client); absent: the stock ones. */
+  nbd?: { server: string; client: string };
   keys: Record<string, string>;
+}
+
+/** The nbd-client version an image set's initramfs files carry. */
+export function manifestNbdClient(m: ImageManifest): string {
+  return m.nbd?.client ?? CLIENT_DIMENSIONS.nbdClient.default;
+}
+
+/**
+ * A client's kernel and initramfs from the manifest, for the whole spec: an image set
+ * built with another nbd-client than the spec's is a SetupError (the lab builds one
+ * nbd-client version's initramfs per run: its default client's).
+ */
+export function specImages(m: ImageManifest, spec: ClientSpec): ClientImages {
+  const has = manifestNbdClient(m);
+  if (spec.nbdClient !== has) {
+    throw new SetupError(`the image set carries nbd-client ${has}, not the ${spec.nbdClient} this client asks for`, {
+      hint: 'every client of a lab boots one nbd-client version: give --nbd-client once, for all of them',
+    });
+  }
+  return clientImages(m, spec.kind);
 }
 
 /** The client kinds an image set has, with their files: its `clients`, or an older manifest's top-level files as the stock client. */
@@ -80,6 +102,16 @@ export interface BuildOptions {
   rebuild?: readonly Rebuildable[];
   /** The run the build belongs to: its containers carry the run's labels, so a dead build's are reaped. */
   run?: RunContext;
+  /** The nbd versions to serve and boot (build.sh --nbd-server/--nbd-client); absent: the stock ones. */
+  nbd?: { server: string; client: string };
+}
+
+/** build.sh's arguments for `opts`. */
+export function buildArgs(opts: Pick<BuildOptions, 'rebuild' | 'nbd'>): string[] {
+  return [
+    ...(opts.rebuild ?? []).flatMap((a) => ['--rebuild', a]),
+    ...(opts.nbd ? ['--nbd-server', opts.nbd.server, '--nbd-client', opts.nbd.client] : []),
+  ];
 }
 
 /** vm-images/build.sh ran and failed a step: the recipe does not build (./lab bisect skips such a revision). */
@@ -99,7 +131,7 @@ export function isIdleBuildLine(line: string): boolean {
 export async function buildImages(opts: BuildOptions): Promise<ImageManifest> {
   const proc = await ProcessGroup.spawn({
     command: join(opts.dir ?? VM_IMAGES_DIR, 'build.sh'),
-    args: (opts.rebuild ?? []).flatMap((a) => ['--rebuild', a]),
+    args: buildArgs(opts),
     name: 'build',
     env: {
       ...process.env,

@@ -20,8 +20,9 @@ import { calibrateCpu, type HostSpeed } from '../common/speed';
 import { decideHostSpeed } from '../accel/accel-choice';
 import { budgetMs } from '../common/budgets';
 import { checkExport, ThinClient, type ClientHost, type StartedThinClient } from '../boot/thin-client';
-import { checkServedImages, clientImages, ensureImages, servedImages, VM_IMAGES_DIR, type ImageManifest } from '../images/image-set';
-import { DEFAULT_CLIENT_SPEC, type ClientSpec } from '../client/client-spec';
+import { checkServedImages, ensureImages, servedImages, specImages, VM_IMAGES_DIR, type ImageManifest } from '../images/image-set';
+import { CLIENT_DIMENSIONS, DEFAULT_CLIENT_SPEC, type ClientSpec } from '../client/client-spec';
+import { NBD_SERVER_DIMENSION, type NbdServerVersion } from '../server/nbd-server-version';
 import { LabNetwork, type StartedLabNetwork } from '../network/lab-network';
 import type { ServedImages, ServerFile, StartedLtspServer } from '../server/ltsp-server';
 import { writeDefaultScript } from '../server/client-scripts';
@@ -70,6 +71,7 @@ export class Lab {
   private vmImagesDir?: string;
   private serverInit: ServerInit = 'entrypoint';
   private defaultClient: ClientSpec = DEFAULT_CLIENT_SPEC;
+  private nbdServer: NbdServerVersion = NBD_SERVER_DIMENSION.default;
 
   withReportDir(dir: string): this {
     this.reportDir = dir;
@@ -134,6 +136,12 @@ export class Lab {
     return this.withServerEnv({ LAB_ROOT_PATH: expandRootTemplate('--root-path', validateRootPath(template), { server: '{server}', exportName }) });
   }
 
+  /** Which nbd-server the server runs (harness/server/nbd-server-version.ts): bookworm's 3.24 by default. */
+  withNbdServer(version: NbdServerVersion): this {
+    this.nbdServer = version;
+    return this;
+  }
+
   /** What runs as PID 1 in the server container: our entrypoint (default), systemd or sysvinit. */
   withServerInit(init: ServerInit): this {
     this.serverInit = init;
@@ -178,7 +186,9 @@ export class Lab {
     checkFreeSpace(reportDir, REPORT_MIN_FREE_MIB, 'report folder');
     // The image build (a no-op check when the cache is warm) runs while dead runs are
     // reaped and the network is made: neither needs the images.
-    const building = ensureImages({ deadline: deadline.child(budgetMs('imageBuild'), 'image build'), run: this.run, ...(this.vmImagesDir ? { dir: this.vmImagesDir } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+    const nbd = { server: this.nbdServer, client: this.defaultClient.nbdClient };
+    const stockNbd = nbd.server === NBD_SERVER_DIMENSION.default && nbd.client === CLIENT_DIMENSIONS.nbdClient.default;
+    const building = ensureImages({ deadline: deadline.child(budgetMs('imageBuild'), 'image build'), run: this.run, ...(stockNbd ? {} : { nbd }), ...(this.vmImagesDir ? { dir: this.vmImagesDir } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
     building.catch(() => undefined);
     // The accelerator is chosen by a probe of the kernel the clients will boot, as soon as
     // it is there and checked, while the network is made.
@@ -272,7 +282,8 @@ export class Lab {
       slot.server = await serverStarting;
       inFlight.check();
       if (early !== undefined) throw early;
-      const exports = await listExports(lab.server.ip, deadline.child(budgetMs('listExports'), 'list the NBD exports'));
+      // An old-style server has no names to list (a client of it gives its own --root-arg).
+      const exports = this.nbdServer === 'oldstyle' ? [] : await listExports(lab.server.ip, deadline.child(budgetMs('listExports'), 'list the NBD exports'));
       inFlight.check();
       slot.exports = exports;
       for (const c of lab.runningClients) if (c.exportChecked) checkExport(c.exportName, exports);
@@ -375,7 +386,7 @@ export class StartedLab implements AsyncDisposable {
 
   /** The version of the kernel served to clients of `spec`; a SetupError when the image set has no such client. */
   kernelVersionFor(spec: ClientSpec): string {
-    return clientImages(this.manifest, spec.kind).kernelVersion;
+    return specImages(this.manifest, spec).kernelVersion;
   }
 
   /** The LTSP server container, ready (dnsmasq, httpd and nbd-server answer). */

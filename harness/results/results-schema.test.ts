@@ -11,7 +11,7 @@ import { twoClientRun } from './results-fixture';
 import { clientResult } from './run-facts';
 import { TestRunReport } from '../report/test-run-report';
 import type { ClientTimeline, RunResults } from './types';
-import { CLIENT_KINDS, clientSpec } from '../client/client-spec';
+import { CLIENT_KINDS, clientSpec, DEFAULT_CLIENT_SPEC } from '../client/client-spec';
 
 const SPEED: HostSpeed = { accel: 'tcg', accelReason: 'no /dev/kvm', calibrationMs: 70, factor: 1.15, cores: 2 };
 const TIMELINE: ClientTimeline = {
@@ -90,14 +90,14 @@ describe('results.schema.json', () => {
     };
     const r = finishResults(startResults('boot', 'boot-k', 'boot', new Date(), SPEED), 'fail', 4);
     const c = clientResult(tl, dir);
-    expect(c.boots).to.deep.equal({ kind: 'ltsp' });
+    expect(c.boots).to.deep.equal({ kind: 'ltsp', nbdClient: '3.24' });
     expect(c.kernelVersion).to.equal('6.1.158-ltsp-lab');
     expect(c.points).to.have.length(1);
     r.tests = [{ id: '.', title: 'boot', outcome: 'fail', durationMs: 1, clients: [c] }];
     expect(resultsSchemaErrors(r)).to.deep.equal([]);
     for (const kind of CLIENT_KINDS) {
       const each = structuredClone(r);
-      each.tests[0]!.clients[0]!.boots = { kind };
+      each.tests[0]!.clients[0]!.boots = { kind, nbdClient: DEFAULT_CLIENT_SPEC.nbdClient };
       expect(resultsSchemaErrors(each), kind).to.deep.equal([]);
     }
     const bad = JSON.parse(JSON.stringify(r)) as { tests: { clients: { boots: unknown; points: unknown[] }[] }[] };

@@ -44,8 +44,10 @@ describe('served facts: boot-files.ts and the shell that serves them agree', () 
 
   it("ltsp-server-ready waits for nbd-server's port and names the export", () => {
     const ready = read('server/rootfs/usr/local/sbin/ltsp-server-ready');
-    expect(ready).to.contain(`listening tcp ${NBD_PORT} || listening tcp6 ${NBD_PORT}`);
-    expect(ready).to.contain(`:${NBD_PORT} export=${ROOT_EXPORT}"`);
+    // The port is NBD_PORT unless the old-style server (nbdkit --oldstyle) serves it on its own port.
+    expect(ready).to.contain(`nbd_port=$(NBD_PORT=${NBD_PORT}; `);
+    expect(ready).to.contain('listening tcp "$nbd_port" || listening tcp6 "$nbd_port"');
+    expect(ready).to.contain(`:$nbd_port export=${ROOT_EXPORT}"`);
   });
 
   it("ltsp-nbd-persist's default port (root=nbd:SERVER:EXPORT) is NBD_PORT", () => {

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Runs inside the client-root image (vm-images/build.sh): builds a thin-client initramfs
 # with dracut, the nbd module and our ltsp-union module.
-#   build-initramfs.sh stock|ltsp KERNEL_VERSION OUTPUT
+#   build-initramfs.sh stock|ltsp KERNEL_VERSION OUTPUT [NBD_VERSION]
 #
 #   stock  for the root's own Debian kernel: systemd in the initramfs, the kernel
 #          modules a thin client can use (prune-modules.list), gzip.
@@ -15,6 +15,8 @@ set -eu
 mode="$1"
 kver="$2"
 out="$3"
+# Another nbd-client version (vm-images/nbd/): its bundle, /opt/nbd-VERSION, must be in.
+nbd="${4:-}"
 here="$(dirname "$0")"
 case "$mode" in stock|ltsp) ;; *) echo "build-initramfs.sh: mode is stock or ltsp, not '$mode'" >&2; exit 2 ;; esac
 cp -r "$here/90ltsp-union" /usr/lib/dracut/modules.d/
@@ -22,6 +24,7 @@ chmod 0755 /usr/lib/dracut/modules.d/90ltsp-union/*.sh
 
 # What the initramfs must hold (a missing one fails the build, not the boot).
 want='bin/nbd-client usr/bin/unionfs ltsp-union.sh ltsp-check.sh lib/ltsp-test-delay.sh usr/local/sbin/ltsp-nbd-persist ltsp-nbd-persist.sh libnl-genl-3.so'
+[ -z "$nbd" ] || want="$want opt/nbd-$nbd/bin/nbd-client opt/nbd-$nbd/lib/ld-linux"
 
 if [ "$mode" = ltsp ]; then
   # -m names dracut's core (its shell init, with bash for the hooks' exec -a); conf.d adds the
