@@ -19,8 +19,8 @@
 #              (built in a container of ltsp-lab/kernel-builder:KEY, FROM base)
 #   initramfs-ltsp  CACHE/initramfs-ltsp-KEY/initrd.img  the ltsp client's: dracut's shell
 #              init (no systemd), no kernel modules, nbd + our module
-# The manifest's "clients" names each client kind's kernel and initramfs (ltsp, stock);
-# its top-level kernel/initrd/kernelVersion are the stock client's.
+# The manifest's "clients" names each client kind's kernel, initramfs and kernel version
+# (ltsp, stock): their one place in it.
 # CACHE is $LTSP_LAB_CACHE, default ~/.cache/ltsp-lab. Progress goes to stderr; the
 # manifest (JSON) goes to stdout and to CACHE/manifest.json.
 # LTSP_LAB_KEY_SALT, when set, is mixed into every key, so everything is built afresh
@@ -344,9 +344,6 @@ manifest=$(cat <<JSON
   "rootImageTag": "$ROOT_IMAGE",
   "rootImage": "$ROOT_DIR/root.ext4",
   "rootSha256": "$(cat "$ROOT_DIR/root.ext4.sha256")",
-  "kernel": "$ROOT_DIR/vmlinuz",
-  "kernelVersion": "$KVER",
-  "initrd": "$INITRD_DIR/initrd.img",
   "clients": {
     "ltsp": { "kernel": "$KERNEL_DIR/vmlinuz", "initrd": "$INITRD_LTSP_DIR/initrd.img", "kernelVersion": "$LTSP_KVER" },
     "stock": { "kernel": "$ROOT_DIR/vmlinuz", "initrd": "$INITRD_DIR/initrd.img", "kernelVersion": "$KVER" }
