@@ -26,15 +26,15 @@ describe('parseBootArgs', () => {
       compare: false,
       faults: [],
       serverInit: 'entrypoint',
-      boots: [{ kind: 'stock' }],
+      boots: [{ kind: 'ltsp' }],
     });
   });
 
-  it('--client: what the clients boot, stock by default; one for all, or one per client in order', () => {
+  it('--client: what the clients boot, ltsp by default; one for all, or one per client in order', () => {
     expect(parseBootArgs(['--client', 'stock']).boots).to.deep.equal([{ kind: 'stock' }]);
     expect(parseBootArgs(['--clients', '2', '--client=stock']).boots).to.deep.equal([{ kind: 'stock' }, { kind: 'stock' }]);
     expect(parseBootArgs(['--clients', '2', '--client', 'ltsp', '--client', 'stock']).boots).to.deep.equal([{ kind: 'ltsp' }, { kind: 'stock' }]);
-    expect(parseBootArgs(['--clients', '3']).boots).to.deep.equal([{ kind: 'stock' }, { kind: 'stock' }, { kind: 'stock' }]);
+    expect(parseBootArgs(['--clients', '3']).boots).to.deep.equal([{ kind: 'ltsp' }, { kind: 'ltsp' }, { kind: 'ltsp' }]);
     // The choices are the one list of kinds.
     for (const kind of CLIENT_KINDS) expect(parseBootArgs(['--client', kind]).boots).to.deep.equal([{ kind }]);
   });
@@ -246,9 +246,9 @@ describe('parseBenchArgs', () => {
 
 describe('parseBaselineArgs', () => {
   it('prints by default; --update records 6 boots unless --runs says otherwise', () => {
-    expect(parseBaselineArgs([])).to.deep.equal({ update: false, runs: 6, client: { kind: 'stock' } });
-    expect(parseBaselineArgs(['--update'])).to.deep.equal({ update: true, runs: 6, client: { kind: 'stock' } });
-    expect(parseBaselineArgs(['--update', '--runs', '10'])).to.deep.equal({ update: true, runs: 10, client: { kind: 'stock' } });
+    expect(parseBaselineArgs([])).to.deep.equal({ update: false, runs: 6, client: { kind: 'ltsp' } });
+    expect(parseBaselineArgs(['--update'])).to.deep.equal({ update: true, runs: 6, client: { kind: 'ltsp' } });
+    expect(parseBaselineArgs(['--update', '--runs', '10'])).to.deep.equal({ update: true, runs: 10, client: { kind: 'ltsp' } });
   });
 
   it('--update --client KIND records that kind\'s baseline; --client without --update or of an unknown kind is refused', () => {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { StartedLab, StartedThinClient } from '../harness/index';
+import { clientSpec, type StartedLab, type StartedThinClient } from '../harness/index';
 import { startClient, startSuiteLab } from './support/suite-lab';
 
 describe('stateless: what a client writes lives in RAM and is gone after a reset @smoke', function () {
@@ -14,7 +14,8 @@ describe('stateless: what a client writes lives in RAM and is gone after a reset
   }
 
   before(async function () {
-    lab = await startSuiteLab(this.test!.parent!);
+    // One of the few suites that keep booting the stock client (issue 20: ltsp is the default, a smaller set boots stock).
+    lab = await startSuiteLab(this.test!.parent!, (l) => l.withClient(clientSpec({ kind: 'stock' })));
     exportHashBefore = await exportHash();
     c1 = await startClient(lab, 'c1');
     await c1.waitForBoot();
