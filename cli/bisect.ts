@@ -4,6 +4,7 @@ import {
   bootStages,
   CLIENT_KINDS,
   clientSpec,
+  describeClientValues,
   type ClientSpec,
   checkBaselines,
   checkClientsFit,
@@ -41,7 +42,8 @@ of BAD, no vm-images/ change between them, GOOD bad or BAD good), 3 set-up probl
 only skipped commits left, or an end that cannot be judged), 5 the harness broke.
 
   --repo DIR               the repository (default: this checkout)
-  --client KIND            what the clients boot: ltsp or stock (default)
+  --client KIND            what the clients boot:
+${describeClientValues('kind', '                             ')}
   --stage STAGE            bad = a client does not reach STAGE (its boot is followed no
                            further); default: bad = a client does not reach the login prompt
   --budget SECONDS         with --stage: bad too when STAGE takes longer than SECONDS since

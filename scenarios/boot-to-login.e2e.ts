@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { Deadline, execCommand, inSubnet, inspectKvmDevice, kvmDevicePath, LAB_HOSTS, readConsoleLog, type StartedLab, type StartedThinClient } from '../harness/index';
+import { clientSpec, Deadline, DEFAULT_CLIENT_SPEC, execCommand, inSubnet, inspectKvmDevice, kvmDevicePath, LAB_HOSTS, readConsoleLog, type StartedLab, type StartedThinClient } from '../harness/index';
 import { useCoreLab } from './support/core-lab';
 import { stageIds } from './support/suite-lab';
 
@@ -98,6 +98,15 @@ describe('boot to login: one thin client PXE-boots through the whole chain @smok
     expect(timeline.find((s) => s.stage === 'union')!.line).to.match(/ltsp-union: mounted ro=\/dev\/nbd0/);
   });
 
+  it("boots the default client kind, the lab's LTSP kernel: uname -r in the guest is the ltsp kind's kernel", async function () {
+    // No kind given to the lab or the client: the default (issue 20: ltsp).
+    expect(c1.client, 'what c1 boots with no kind given').to.deep.equal(DEFAULT_CLIENT_SPEC);
+    expect(DEFAULT_CLIENT_SPEC.kind, 'the default kind').to.equal('ltsp');
+    const uname = await c1.check('uname -r');
+    expect(uname, "uname -r: the kernel the image set serves to the ltsp kind").to.equal(lab!.kernelVersionFor(clientSpec({ kind: 'ltsp' })));
+    expect(uname, 'not the stock kernel').to.not.equal(lab!.kernelVersionFor(clientSpec({ kind: 'stock' })));
+  });
+
   it('runs under the accelerator the probe chose: QEMU was given it, and the guest sees it', async function () {
     const argv = c1.commandLine();
     expect(argv, 'QEMU still running').to.not.equal(null);
@@ -152,12 +161,28 @@ describe('boot to login: one thin client PXE-boots through the whole chain @smok
     expect(journal.trim(), 'dhclient ran in the initramfs').to.equal('0');
   });
 
-  it('loaded none of the drivers the client image leaves out (floppy, IDE, KVM, PC speaker, PS/2 mouse)', async function () {
-    const loaded = await c1.check("cut -d' ' -f1 /proc/modules | sort | tr '\\n' ' '");
-    for (const m of ['floppy', 'ata_piix', 'kvm', 'kvm_amd', 'kvm_intel', 'pcspkr', 'psmouse', 'i2c_piix4']) {
-      expect(loaded.split(' '), `module ${m} is loaded`).to.not.include(m);
+  it('runs none of the drivers the client leaves out (floppy, IDE, KVM, PC speaker, PS/2 mouse), and virtio_net drives lab0 as its kind has it (module or built in)', async function () {
+    // A driver the kernel runs, built in or loaded, is registered on its bus (/sys/bus/*/drivers/),
+    // and one with parameters (kvm's) has /sys/module/NAME either way: the same test for a
+    // kernel with modules (stock: the image blacklists them) and one without (ltsp: never built).
+    const out = await c1.check(
+      "echo nic $(basename $(readlink /sys/class/net/lab0/device/driver)); echo running $(ls /sys/bus/*/drivers /sys/module | grep -v -e '^/' -e '^$' | sort -u); " +
+        "if [ -e /proc/modules ]; then echo modules $(cut -d' ' -f1 /proc/modules); else echo modules none; fi; echo virtio_net-initstate $(cat /sys/module/virtio_net/initstate 2>/dev/null || echo none)",
+    );
+    const field = (k: string): string[] => (out.match(new RegExp(`^${k} ?(.*)$`, 'm'))?.[1] ?? '').split(' ').filter(Boolean);
+    // i2c_piix4's driver registers as piix4_smbus.
+    for (const d of ['floppy', 'ata_piix', 'kvm', 'kvm_amd', 'kvm_intel', 'pcspkr', 'psmouse', 'piix4_smbus']) {
+      expect(field('running'), `driver ${d} runs:\n${out}`).to.not.include(d);
     }
-    expect(loaded.split(' '), 'the NIC driver').to.include('virtio_net');
+    expect(field('nic'), `the driver bound to lab0:\n${out}`).to.deep.equal(['virtio_net']);
+    if (c1.client.kind === 'stock') {
+      expect(field('modules'), `stock: virtio_net is a loaded module:\n${out}`).to.include('virtio_net');
+      expect(field('virtio_net-initstate')).to.deep.equal(['live']);
+    } else {
+      // ltsp-client.config: no module support; every driver the chain needs is built in.
+      expect(field('modules'), `ltsp: a kernel without modules:\n${out}`).to.deep.equal(['none']);
+      expect(field('virtio_net-initstate'), 'ltsp: virtio_net built in (a module would have an initstate)').to.deep.equal(['none']);
+    }
   });
 
   it('starts the serial getty without waiting for a device, and the 10 min device timeout stays for any other', async function () {

@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
-import { ARTEFACT_LABEL, cacheDir, Deadline, execCommand, LAB_LABEL, OWNER_LABEL, ownerAlive, processStartTime, RUN_LABEL, RUN_MARKER, runMarkerText, sha256File, stateRoot, type ImageManifest } from '../harness/index';
+import { ARTEFACT_LABEL, cacheDir, clientImages, Deadline, execCommand, LAB_LABEL, OWNER_LABEL, ownerAlive, processStartTime, RUN_LABEL, RUN_MARKER, runMarkerText, sha256File, stateRoot, type ImageManifest } from '../harness/index';
 import { startSuiteLab } from './support/suite-lab';
 import { runLab, spawnLab, type BackgroundLab, type CliResult } from './support/lab-cli';
 import { leftovers, NOTHING } from './support/leftovers';
@@ -36,7 +36,7 @@ class ScratchCache {
   /** Links in the artefact folders: nothing here writes a file in place (rebuilds replace whole folders). */
   async link(...what: ('root' | 'initramfs')[]): Promise<this> {
     for (const w of what) {
-      const src = dirname(w === 'root' ? this.real.rootImage : this.real.initrd);
+      const src = dirname(w === 'root' ? this.real.rootImage : clientImages(this.real, 'stock').initrd);
       await execCommand('cp', ['-al', src, join(this.dir, basename(src))], { deadline: d(60_000, `link ${src}`) });
     }
     return this;
@@ -255,17 +255,17 @@ describe('lab failures: what a user\'s machine does to the lab is named, healed,
     after(() => cache?.remove());
 
     it('deleted the cached kernel: ./lab build takes it again from the root image, and says so', async function () {
-      const kernel = cache.path(real.kernel);
+      const kernel = cache.path(clientImages(real, 'stock').kernel);
       rmSync(kernel);
       const r = await runLab(['build'], { timeoutMs: 300_000, env: cache.env });
       expect(r.code, r.stderr).to.equal(0);
       expect(r.stderr).to.match(/vmlinuz is missing: taking it again from ltsp-lab\/client-root:/);
-      expect(await sha256File(kernel, d(30_000, 'hash'))).to.equal(await sha256File(real.kernel, d(30_000, 'hash')));
+      expect(await sha256File(kernel, d(30_000, 'hash'))).to.equal(await sha256File(clientImages(real, 'stock').kernel, d(30_000, 'hash')));
       expect(await buildLeftovers(cache)).to.deep.equal(NO_BUILD_LEFTOVERS);
     });
 
     it('flipped one byte of the initrd: ./lab build names the broken stream and rebuilds the initramfs alone', async function () {
-      const initrd = cache.own(real.initrd);
+      const initrd = cache.own(clientImages(real, 'stock').initrd);
       flipByte(initrd, Math.floor(statSync(initrd).size / 2));
       const broken = await execCommand('gzip', ['-t', initrd], { deadline: d(60_000, 'gzip -t'), allowFailure: true });
       expect(broken.code, 'the flipped byte breaks the stream').to.not.equal(0);
@@ -274,7 +274,7 @@ describe('lab failures: what a user\'s machine does to the lab is named, healed,
       expect(r.stderr).to.match(/initrd\.img is damaged \(gzip -t: .*\): rebuilding the initramfs/);
       expect(r.stderr).to.not.match(/rebuilding the root|root-[0-9a-f]+ is damaged/);
       const m = JSON.parse(r.stdout) as ImageManifest;
-      expect((await execCommand('gzip', ['-t', m.initrd], { deadline: d(60_000, 'gzip -t') })).code).to.equal(0);
+      expect((await execCommand('gzip', ['-t', clientImages(m, 'stock').initrd], { deadline: d(60_000, 'gzip -t') })).code).to.equal(0);
       expect(await buildLeftovers(cache)).to.deep.equal(NO_BUILD_LEFTOVERS);
     });
 

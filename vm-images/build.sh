@@ -26,8 +26,8 @@
 #   --nbd-server V  the server image with V's nbd-server (or nbdkit --oldstyle), and
 #   --nbd-client V  each client kind's initramfs with V's nbd-client: the manifest then
 #              names those, and its "nbd" says which versions (3.24, the stock, by default)
-# The manifest's "clients" names each client kind's kernel and initramfs (ltsp, stock);
-# its top-level kernel/initrd/kernelVersion are the stock client's.
+# The manifest's "clients" names each client kind's kernel, initramfs and kernel version
+# (ltsp, stock): their one place in it.
 # CACHE is $LTSP_LAB_CACHE, default ~/.cache/ltsp-lab. Progress goes to stderr; the
 # manifest (JSON) goes to stdout and to CACHE/manifest.json.
 # LTSP_LAB_KEY_SALT, when set, is mixed into every key, so everything is built afresh
@@ -471,9 +471,6 @@ manifest=$(cat <<JSON
   "rootImageTag": "$ROOT_IMAGE",
   "rootImage": "$ROOT_DIR/root.ext4",
   "rootSha256": "$(cat "$ROOT_DIR/root.ext4.sha256")",
-  "kernel": "$ROOT_DIR/vmlinuz",
-  "kernelVersion": "$KVER",
-  "initrd": "$STOCK_INITRD",
   "clients": {
     "ltsp": { "kernel": "$KERNEL_DIR/vmlinuz", "initrd": "$LTSP_INITRD", "kernelVersion": "$LTSP_KVER" },
     "stock": { "kernel": "$ROOT_DIR/vmlinuz", "initrd": "$STOCK_INITRD", "kernelVersion": "$KVER" }

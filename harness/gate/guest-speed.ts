@@ -4,6 +4,7 @@ import { probeAccel, type ProbeResult } from '../accel/accel-probe';
 import { budgetMs } from '../common/budgets';
 import { Deadline } from '../common/deadline';
 import { HarnessError } from '../common/errors';
+import { clientImages } from '../images/image-set';
 import type { StartedLab } from '../lab/lab';
 import { defaultQemuBinary } from '../qemu/lab-qemu';
 import { vcpuWaitMs } from './guest-wait';
@@ -81,6 +82,8 @@ export function guestSpeed(lab: StartedLab): Promise<GuestSpeed> {
   let m = measured.get(lab);
   if (!m) {
     const accel = lab.speed.accel;
+    const { kernel, initrd } = clientImages(lab.manifest, 'stock');
+    const stock = { kernel, initrd };
     const totalMs = budgetMs('guestSpeed', lab.speed);
     const deadline = Deadline.after(totalMs, 'the gate\'s guest speed probes');
     // probeAccel's QEMU keeps its pidfile in <stateDir>/probe-<accel>/ (QemuMachine.pidFile).
@@ -88,10 +91,9 @@ export function guestSpeed(lab: StartedLab): Promise<GuestSpeed> {
     m = measureGuestSpeed(() => watchedProbe(pidFile, () => probeAccel({
       accel,
       qemuBinary: defaultQemuBinary(process.env),
-      // The manifest's top-level kernel (the stock client's), whatever the lab's clients boot:
-      // one yardstick for every kind's baseline, so their guest speed factors compare.
-      kernel: lab.manifest.kernel,
-      initrd: lab.manifest.initrd,
+      // The stock client's kernel and initramfs, whatever the lab's clients boot: one
+      // yardstick for every kind's baseline, so their guest speed factors compare.
+      ...stock,
       stateDir: lab.run.stateDir,
       // The accelerator probe's limits are for telling a hang; here the deadline bounds it.
       kernelMs: totalMs,

@@ -25,19 +25,21 @@ export interface ClientImages extends BootFiles {
 }
 
 /** What vm-images/build.sh produced (its manifest). */
-export interface ImageManifest extends BootFiles {
+export interface ImageManifest {
   cache: string;
   baseImage: string;
   serverImage: string;
   rootImage: string;
   rootImageTag: string;
   rootSha256: string;
-  /** The top-level kernel, initrd and kernelVersion: the stock client's (kept while readers move to `clients`). */
-  kernelVersion: string;
-  /** Each client kind the image set has (issue 20). A manifest without it is an older build's: its top-level files are the stock client. */
+  /** Each client kind the image set has (issue 20): its kernel, initramfs and kernel version, their one source. */
   clients?: Partial<Record<string, ClientImages>>;
   /** The nbd versions the set serves and boots (build.sh --nbd-server/--nbd-client); absent: the stock ones. */
   nbd?: { server: string; client: string };
+  /** An older build's one kernel, initramfs and version (a manifest without `clients`, e.g. ./lab bisect's revisions): the stock client's. Read through manifestClients only. */
+  kernel?: string;
+  initrd?: string;
+  kernelVersion?: string;
   keys: Record<string, string>;
 }
 
@@ -63,7 +65,9 @@ export function specImages(m: ImageManifest, spec: ClientSpec): ClientImages {
 
 /** The client kinds an image set has, with their files: its `clients`, or an older manifest's top-level files as the stock client. */
 export function manifestClients(m: ImageManifest): Partial<Record<ClientKind, ClientImages>> {
-  if (m.clients === undefined) return { stock: { kernel: m.kernel, initrd: m.initrd, kernelVersion: m.kernelVersion } };
+  if (m.clients === undefined) {
+    return m.kernel && m.initrd && m.kernelVersion ? { stock: { kernel: m.kernel, initrd: m.initrd, kernelVersion: m.kernelVersion } } : {};
+  }
   const out: Partial<Record<ClientKind, ClientImages>> = {};
   for (const kind of CLIENT_KINDS) {
     const c = m.clients[kind];
@@ -235,12 +239,14 @@ export async function ensureImages(opts: BuildOptions): Promise<ImageManifest> {
       throw new SetupError(`${cause}, and rebuilding it failed: ${e.message}`, { hint: `./lab build ${what.map((a) => `--rebuild ${a}`).join(' ')}`, cause: e });
     }
   };
+  // The stock client's kernel (the root's) and initramfs: what the cache check knows how to rebuild.
+  const checked = (m: ImageManifest) => ({ rootImage: m.rootImage, rootSha256: m.rootSha256, ...clientImages(m, 'stock') });
   let m = await buildImages(opts);
-  const damage = await checkCachedImages(m, opts.deadline);
+  const damage = await checkCachedImages(checked(m), opts.deadline);
   if (damage.length === 0) return m;
   for (const d of damage) opts.onProgress?.(damageLine(d, `rebuilding the ${d.artefact}`));
   m = await rebuild(rebuildsFor(damage), damage.map((d) => `${d.file} is damaged (${d.why})`).join('; '));
-  const still = await checkCachedImages(m, opts.deadline);
+  const still = await checkCachedImages(checked(m), opts.deadline);
   if (still.length > 0) throw damageError(still);
   return m;
 }

@@ -2,7 +2,8 @@
 # Runs inside the kernel-builder image (vm-images/build.sh, step kernel): builds the LTSP
 # client kernel from bookworm's linux-source-6.1 with the lab's own config.
 #   build-kernel.sh OUT_DIR
-# Writes OUT_DIR/{vmlinuz,kernel-version,config,build-profile}. Prints a progress line
+# Writes OUT_DIR/{vmlinuz,kernel-version,config,System.map,build-profile} (System.map names
+# the addresses of a stack trace: the kernel has no kallsyms). Prints a progress line
 # every 15 s (objects compiled so far), not make's own line per object (in OUT_DIR/make.log).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -76,7 +77,7 @@ say "compiled $(grep -c '^  CC ' "$out/make.log") objects"
 
 cp arch/x86/boot/bzImage "$out/vmlinuz"
 printf '%s\n' "$release" >"$out/kernel-version"
-cp .config "$out/config"
+cp .config "$out/config"; cp System.map "$out/System.map"
 printf '%-10s %4s s\n' total "$(( $(date +%s) - t0 ))" >>"$profile"
 # CPU time of the whole build (user, then system, of its processes): on a busy host the
 # wall-clock time says more about the neighbours than about the build.
