@@ -49,13 +49,16 @@ async function probeHost(lab: StartedLab, c1: StartedThinClient): Promise<void> 
     const setUp = [`ip route replace ${offBridge}/32 via ${net.gateway} dev lab0`, ...(v6 ? [`ip -6 addr replace ${v6} dev lab0 nodad`] : [])];
     const undo = [`ip route del ${offBridge}/32`, ...(v6 ? [`ip -6 addr del ${v6} dev lab0`] : [])];
     const out = await c1.check(
-      `${probe}; ${setUp.join('; ')}; for t in ${[[lab.server.ip, 80], ...targets].map(([a, p]) => `'${a} ${p}'`).join(' ')}; do p $t & done; wait; ${undo.join('; ')}`,
+      // After the probes, c1's IPv6 neighbours: a link-local target that comes back 1 (unreachable) with its entry FAILED
+      // is neighbour discovery unanswered, not the guard's drop; the message shows which (a flake seen in about 1 run of 5 on this host, not yet understood).
+      `${probe}; ${setUp.join('; ')}; for t in ${[[lab.server.ip, 80], ...targets].map(([a, p]) => `'${a} ${p}'`).join(' ')}; do p $t & done; wait; ip -6 neigh show dev lab0 | sed 's/^/neigh /'; ${undo.join('; ')}`,
       d,
     );
     const code = new Map([...out.matchAll(/^probe (\S+) (\d+) (\d+)$/gm)].map((m) => [`${m[1]} ${m[2]}`, Number(m[3])]));
     // The control: the same probe reaches the server's httpd, so a silence below is the host's.
     expect(code.get(`${lab.server.ip} 80`), `c1 -> the server's httpd:\n${out}`).to.equal(0);
-    for (const [a, p] of targets) expect(code.get(`${a} ${p}`), `c1 -> ${a} port ${p} (0: connected, 1: refused or unreachable, 124: no answer)\n${out}`).to.equal(124);
+    const hostV6 = code.size && [...code.values()].some((v) => v !== 124 && v !== 0) ? (await execCommand('ip', ['-6', 'addr', 'show', 'dev', net.bridge], { deadline: d })).stdout : '';
+    for (const [a, p] of targets) expect(code.get(`${a} ${p}`), `c1 -> ${a} port ${p} (0: connected, 1: refused or unreachable, 124: no answer)\n${out}\nthe host's v6 addresses on ${net.bridge}:\n${hostV6}`).to.equal(124);
     expect([...bridgeOnly.peers, ...everywhere.peers], "connections the host's listeners took").to.deep.equal([]);
   } finally {
     await bridgeOnly.close();
