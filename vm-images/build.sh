@@ -188,28 +188,35 @@ docker info >/dev/null 2>&1 || die "no Docker daemon answers (./lab starts one)"
 # ---------------------------------------------------------------- base
 LAB_STEP=base
 BASE_IMAGE="ltsp-lab/base:$BASE_KEY"
-build_base() {
-  docker_has_image "$BASE_IMAGE" && { say "cached $BASE_IMAGE"; return; }
-  local final="$CACHE/base-$BASE_KEY"
+# A Debian suite's base as a docker image: debootstrap (minbase + base/rootfs) into
+# CACHE/NAME-KEY/rootfs.tar, cached by key, then docker import.
+#   import_suite_base SUITE IMAGE FOLDER ARTEFACT SOURCES
+# SOURCES is the apt sources.list the image keeps, @MIRROR@ standing for the mirror.
+import_suite_base() {
+  local suite="$1" image="$2" final="$3" artefact="$4" sources="$5" tmp mirror
+  docker_has_image "$image" && { say "cached $image"; return; }
   if [ ! -f "$final/rootfs.tar" ]; then
     command -v debootstrap >/dev/null || die "debootstrap is not installed (./lab installs it)"
     need_space "$CACHE" 1024
-    local tmp mirror
     cache_begin "$final"; tmp=$CACHE_TMP
     mirror=$(debian_mirror)
-    run_logged "$LOGS/base-debootstrap.log" debootstrap --variant="$BASE_VARIANT" \
-      --include="$BASE_INCLUDE" "$BASE_SUITE" "$tmp/rootfs" "$mirror"
+    run_logged "$LOGS/$artefact-debootstrap.log" debootstrap --variant="$BASE_VARIANT" \
+      --include="$BASE_INCLUDE" "$suite" "$tmp/rootfs" "$mirror"
     cp -a "$here/base/rootfs/." "$tmp/rootfs/"
-    printf 'deb %s %s main\ndeb %s %s-updates main\n' "$mirror" "$BASE_SUITE" "$mirror" "$BASE_SUITE" >"$tmp/rootfs/etc/apt/sources.list"
+    printf '%b' "${sources//@MIRROR@/$mirror}" >"$tmp/rootfs/etc/apt/sources.list"
     rm -rf "$tmp/rootfs/var/cache/apt/archives/"*.deb "$tmp/rootfs/var/lib/apt/lists/"*
     say "packing rootfs"
-    tar -C "$tmp/rootfs" --numeric-owner -cf "$tmp/rootfs.tar" . || die "tar of the base rootfs failed"
+    tar -C "$tmp/rootfs" --numeric-owner -cf "$tmp/rootfs.tar" . || die "tar of the $suite base rootfs failed"
     rm -rf "$tmp/rootfs"
     cache_commit "$tmp" "$final"
   fi
-  say "docker import -> $BASE_IMAGE"
-  docker import --change 'LABEL ltsp-lab.artefact=base' --change 'CMD ["/bin/bash"]' \
-    "$final/rootfs.tar" "$BASE_IMAGE" >/dev/null || die "docker import failed"
+  say "docker import -> $image"
+  docker import --change "LABEL ltsp-lab.artefact=$artefact" --change 'CMD ["/bin/bash"]' \
+    "$final/rootfs.tar" "$image" >/dev/null || die "docker import failed"
+}
+build_base() {
+  import_suite_base "$BASE_SUITE" "$BASE_IMAGE" "$CACHE/base-$BASE_KEY" base \
+    "deb @MIRROR@ $BASE_SUITE main\ndeb @MIRROR@ $BASE_SUITE-updates main\n"
 }
 build_base
 [ "$only" = base ] && exit 0
@@ -218,28 +225,11 @@ build_base
 # binary package (vm-images/nbd/versions.sh): debootstrap minbase + docker import, with
 # the suite's own main as its only apt source. Sets SUITE_BASE_IMAGE.
 build_suite_base() {  # suite
-  local suite="$1" key final tmp mirror
+  local suite="$1" key
   key=$(suite_base_key "$suite")
   SUITE_BASE_IMAGE="ltsp-lab/base-$suite:$key"
-  docker_has_image "$SUITE_BASE_IMAGE" && { say "cached $SUITE_BASE_IMAGE"; return; }
-  final="$CACHE/base-$suite-$key"
-  if [ ! -f "$final/rootfs.tar" ]; then
-    command -v debootstrap >/dev/null || die "debootstrap is not installed (./lab installs it)"
-    need_space "$CACHE" 1024
-    cache_begin "$final"; tmp=$CACHE_TMP
-    mirror=$(debian_mirror)
-    run_logged "$LOGS/base-$suite-debootstrap.log" debootstrap --variant="$BASE_VARIANT" \
-      --include="$BASE_INCLUDE" "$suite" "$tmp/rootfs" "$mirror"
-    cp -a "$here/base/rootfs/." "$tmp/rootfs/"
-    printf 'deb %s %s main\n' "$mirror" "$suite" >"$tmp/rootfs/etc/apt/sources.list"
-    rm -rf "$tmp/rootfs/var/cache/apt/archives/"*.deb "$tmp/rootfs/var/lib/apt/lists/"*
-    tar -C "$tmp/rootfs" --numeric-owner -cf "$tmp/rootfs.tar" . || die "tar of the $suite base rootfs failed"
-    rm -rf "$tmp/rootfs"
-    cache_commit "$tmp" "$final"
-  fi
-  say "docker import -> $SUITE_BASE_IMAGE"
-  docker import --change "LABEL ltsp-lab.artefact=base-$suite" --change 'CMD ["/bin/bash"]' \
-    "$final/rootfs.tar" "$SUITE_BASE_IMAGE" >/dev/null || die "docker import failed"
+  # The suite's own main only.
+  import_suite_base "$suite" "$SUITE_BASE_IMAGE" "$CACHE/base-$suite-$key" "base-$suite" "deb @MIRROR@ $suite main\n"
 }
 
 # A docker build of one of vm-images/nbd/'s Dockerfiles, with its build arguments.
