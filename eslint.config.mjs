@@ -66,6 +66,20 @@ export default tseslint.config(
       }],
     },
   },
+  // cli/ and scenarios/ reach the harness through its public face only (harness/index.ts);
+  // their unit tests may reach inside (a fake, a test helper).
+  {
+    files: ['cli/**/*.ts', 'scenarios/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { regex: '^(\\.\\./)+harness/(?!index$)', message: 'cli/ and scenarios/ import the harness through harness/index only (its public face)' },
+          WRAPPER_INDEX_ONLY,
+        ],
+      }],
+    },
+  },
   {
     files: ['**/*.test.ts', 'scenarios/**/*.ts'],
     rules: { '@typescript-eslint/no-unused-expressions': 'off' },
