@@ -8,6 +8,7 @@ import { startSuiteLab } from './support/suite-lab';
 import { runLab, spawnLab, type BackgroundLab, type CliResult } from './support/lab-cli';
 import { leftovers, NOTHING } from './support/leftovers';
 import { until } from './support/outcome';
+import { stopCoreLab } from './support/core-lab';
 
 /*
  * What a user's machine does to the lab, not what the other suites do: a build stopped
@@ -305,6 +306,12 @@ describe('lab failures: what a user\'s machine does to the lab is named, healed,
   });
 
   describe('the lab breaking under a boot', function () {
+    // Killing dockerd stops every container, the shared core lab's server too: the core lab
+    // goes first, and the next file that asks for it starts a fresh one (support/core-lab.ts).
+    before(async function () {
+      await stopCoreLab();
+    });
+
     it('killed the Docker daemon mid-boot: exit 5, what is left is listed, and ./lab clean reaps it once Docker is back', async function () {
       const report = mkdtempSync(join(tmpdir(), 'ltsp-lab-nodocker-'));
       const lab = spawnLab(['boot', '--report', report]);

@@ -19,7 +19,10 @@ import { startClient, startSuiteLab } from './suite-lab';
  * - client names are unique on the lab (a name names its console log and state folder):
  *   a second file asking for a name already used is refused;
  * - a file that changes the server (restarts, stops or kills a service) keeps a lab of
- *   its own (startSuiteLab), as does one that needs other exports or server files.
+ *   its own (startSuiteLab), as does one that needs other exports or server files;
+ * - a file that stops the Docker daemon (lab-failures) stops the core lab first
+ *   (stopCoreLab): the next file to ask starts a fresh one. Without it, every file after
+ *   it found the core lab's server gone ("the LTSP server container stopped mid-run").
  */
 
 /** The core lab's report folder: reports/<run>/core-lab/ (its server log, each client's console). */
