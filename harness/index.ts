@@ -12,7 +12,7 @@ export { ARTEFACT_LABEL, LAB_LABEL, OWNER_LABEL, RUN_LABEL, RunContext, ownerAli
 export { hostSpeed } from './common/speed';
 export { chooseAccel, type AccelDecision } from './accel/accel-choice';
 export { inspectKvmDevice, kvmDevicePath } from './accel/kvm-device';
-export { budgetMs } from './common/budgets';
+export { budgetMs, hostBudgetMs, type StepKind } from './common/budgets';
 export { hostInSubnet, inSubnet, LAB_HOSTS, LabNetwork } from './network/lab-network';
 export { hostGuardLeftovers } from './network/host-guard';
 // Types only: the server module loads testcontainers (~1 s of module loading), which the

@@ -11,6 +11,7 @@ import {
   UsageError,
   type StartedLab,
   type StartedThinClient,
+  hostBudgetMs,
 } from '../harness/index';
 import { leftovers, NOTHING } from './support/leftovers';
 import { runLab } from './support/lab-cli';
@@ -66,7 +67,7 @@ describe('bad input: each mistake gets a named error, and nothing is left behind
     ];
     for (const c of cases) {
       it(`${c.title}: exit ${c.code}, "${c.message.source.slice(0, 50)}..."`, async function () {
-        const r = await runLab(c.args, { timeoutMs: 90_000, ...(c.prefix ? { prefix: c.prefix } : {}), ...(c.env ? { env: c.env } : {}) });
+        const r = await runLab(c.args, { timeoutMs: hostBudgetMs('labCommand'), ...(c.prefix ? { prefix: c.prefix } : {}), ...(c.env ? { env: c.env } : {}) });
         expect(r.stderr, `stderr of ./lab ${c.args.join(' ')}`).to.match(c.message);
         expect(r.code, r.stderr).to.equal(c.code);
         if (c.upFront) expect(r.stderr, 'the lab started before it refused').to.not.match(/lab: (accelerator:|run )|\[ltsp-lab build/);
@@ -93,7 +94,7 @@ describe('bad input: each mistake gets a named error, and nothing is left behind
     /** Starts a lab that must fail at start; returns its error and checks nothing of its run remains. */
     async function failingLab(configure: (l: Lab) => Lab): Promise<Error> {
       const run = new RunContext();
-      const err = await rejection(configure(new Lab().withRunContext(run).withReportDir(join(scratch, run.id))).start({ deadline: Deadline.after(120_000, 'a lab that must fail') }));
+      const err = await rejection(configure(new Lab().withRunContext(run).withReportDir(join(scratch, run.id))).start({ deadline: Deadline.after(hostBudgetMs('labStartWarm'), 'a lab that must fail') }));
       expect(await leftovers(run.id)).to.deep.equal(NOTHING);
       return err;
     }
@@ -126,7 +127,7 @@ describe('bad input: each mistake gets a named error, and nothing is left behind
 
     it('/dev/net/tun missing: SetupError before any network exists', async function () {
       const run = new RunContext();
-      const e = await rejection(new LabNetwork(run).withTunDevice('/nonexistent/tun').start(Deadline.after(30_000, 'network')));
+      const e = await rejection(new LabNetwork(run).withTunDevice('/nonexistent/tun').start(Deadline.after(hostBudgetMs('hostCommand'), 'network')));
       expect(e).to.be.instanceOf(SetupError);
       expect(e.message).to.match(/\/nonexistent\/tun is missing: QEMU clients need tap devices/);
       expect(await leftovers(run.id)).to.deep.equal(NOTHING);
@@ -136,7 +137,7 @@ describe('bad input: each mistake gets a named error, and nothing is left behind
       const saved = process.env.DOCKER_HOST;
       process.env.DOCKER_HOST = 'unix:///nonexistent/docker.sock';
       try {
-        const e = await rejection(new Lab().withReportDir(join(scratch, 'nodocker')).start({ deadline: Deadline.after(60_000, 'lab without docker') }));
+        const e = await rejection(new Lab().withReportDir(join(scratch, 'nodocker')).start({ deadline: Deadline.after(hostBudgetMs('labStartWarm'), 'lab without docker') }));
         expect(e).to.be.instanceOf(SetupError);
         expect(e.message).to.match(/no Docker daemon answers/);
       } finally {

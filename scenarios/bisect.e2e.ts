@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildImages, cacheDir, execCommand, imageKeys, stateRoot, stepDeadline, budgetMs } from '../harness/index';
+import { buildImages, cacheDir, execCommand, imageKeys, stateRoot, stepDeadline, budgetMs, hostBudgetMs } from '../harness/index';
 import { leftovers, NOTHING } from './support/leftovers';
 import { runLab, type CliResult } from './support/lab-cli';
 import { commitKeys, DELAY_S, git, plant, type Planted } from './support/planted-history';
@@ -63,7 +63,7 @@ describe('bisect: ./lab bisect names the commit that broke the union module, and
   let slowed: CliResult;
 
   before(async function () {
-    const d = stepDeadline(120_000, 'plant the throwaway history');
+    const d = stepDeadline(hostBudgetMs('revisionImages'), 'plant the throwaway history');
     planted = await plant(d);
     const all = await commitKeys(planted.dir, planted.c, d);
     // c0 must be the lab's own images, or every bisect step would rebuild them all (base included).
@@ -72,8 +72,8 @@ describe('bisect: ./lab bisect names the commit that broke the union module, and
     // The initramfs this suite makes, removed after it: the cache is shared, and only these are ours.
     madeKeys = [...new Set(keys)].filter((k) => !existsSync(join(cacheDir(), `initramfs-${k}`)));
     const { c } = planted;
-    broke = await runLab(['bisect', '--repo', planted.dir, c[0]!, c[3]!], { timeoutMs: 10 * 60_000 });
-    slowed = await runLab(['bisect', '--repo', planted.dir, '--stage', 'union', '--budget', String(BUDGET_S), c[4]!, c[7]!], { timeoutMs: 10 * 60_000 });
+    broke = await runLab(['bisect', '--repo', planted.dir, c[0]!, c[3]!], { timeoutMs: hostBudgetMs('bisectRun') });
+    slowed = await runLab(['bisect', '--repo', planted.dir, '--stage', 'union', '--budget', String(BUDGET_S), c[4]!, c[7]!], { timeoutMs: hostBudgetMs('bisectRun') });
   });
 
   after(async function () {
@@ -155,7 +155,7 @@ describe('bisect: ./lab bisect names the commit that broke the union module, and
       expect(id).to.be.a('string');
       expect(existsSync(join(stateRoot(), id!)), `state folder of bisect ${id} (its checkouts)`).to.equal(false);
     }
-    expect(await git(planted.dir, ['worktree', 'list'], stepDeadline(10_000, 'git worktree list'))).to.not.include('\n');
+    expect(await git(planted.dir, ['worktree', 'list'], stepDeadline(hostBudgetMs('hostCommand'), 'git worktree list'))).to.not.include('\n');
   });
 });
 
@@ -164,7 +164,7 @@ describe('bisect: a range it cannot walk is a usage error (exit 2), before anyth
   let c: string[];
 
   before(async function () {
-    const d = stepDeadline(60_000, 'a small repository');
+    const d = stepDeadline(hostBudgetMs('gitHistory'), 'a small repository');
     repo = mkdtempSync(join(tmpdir(), 'ltsp-lab-bisect-usage-'));
     await execCommand('git', ['init', '-q', '-b', 'main', repo], { deadline: d });
     const commit = async (file: string, subject: string): Promise<string> => {
@@ -189,7 +189,7 @@ describe('bisect: a range it cannot walk is a usage error (exit 2), before anyth
   ];
   for (const k of cases) {
     it(k.title, async function () {
-      const r = await runLab(['bisect', ...k.args()], { timeoutMs: 60_000 });
+      const r = await runLab(['bisect', ...k.args()], { timeoutMs: hostBudgetMs('labCommand') });
       expect(r.code, r.stderr).to.equal(2);
       expect(r.stderr).to.match(k.message);
       expect(r.stderr).to.not.match(/bisect: GOOD:/);

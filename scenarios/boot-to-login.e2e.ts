@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { Deadline, execCommand, inSubnet, inspectKvmDevice, kvmDevicePath, LAB_HOSTS, readConsoleLog, type StartedLab, type StartedThinClient } from '../harness/index';
+import { Deadline, execCommand, inSubnet, inspectKvmDevice, kvmDevicePath, LAB_HOSTS, readConsoleLog, type StartedLab, type StartedThinClient, hostBudgetMs } from '../harness/index';
 import { useCoreLab } from './support/core-lab';
 import { stageIds } from './support/suite-lab';
 
@@ -26,7 +26,7 @@ async function listen(host: string): Promise<{ port: number; peers: string[]; cl
  * same probe reaches the server's httpd.
  */
 async function probeHost(lab: StartedLab, c1: StartedThinClient): Promise<void> {
-  const d = Deadline.after(60_000, "probe the host's listeners from c1");
+  const d = Deadline.after(hostBudgetMs('guestProbe'), "probe the host's listeners from c1");
   const net = lab.network;
   const onBridge = [...(await execCommand('ip', ['-o', 'addr', 'show', 'dev', net.bridge], { deadline: d })).stdout.matchAll(/ inet6? ([0-9a-f.:]+)\//g)].map((m) => m[1]!);
   expect(onBridge, `the host's addresses on ${net.bridge}`).to.include(net.gateway);
@@ -85,7 +85,7 @@ describe('boot to login: one thin client PXE-boots through the whole chain @smok
     // there, in the same order, at the time the stage was stamped.
     // The login prompt's line ends only once the shell answers (the file holds whole lines).
     await c1.check('true');
-    await c1.console.synced(Deadline.after(5000, 'console log written out'));
+    await c1.console.synced(Deadline.after(hostBudgetMs('logSync'), 'console log written out'));
     // This QEMU's lines: the file is appended to by every run that reports into this folder.
     const log = readConsoleLog(join(c1.dir, 'console.log')).slice(-c1.console.lines().length);
     let at = -1;

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { baselineProfile, baselinesDir, DEFAULT_CLIENT_SPEC, budgetMs, loadBaseline, resultsSchemaErrors, testDelayArg, type AccelDecision, type GateVerdict } from '../harness/index';
+import { baselineProfile, baselinesDir, DEFAULT_CLIENT_SPEC, budgetMs, loadBaseline, resultsSchemaErrors, testDelayArg, type AccelDecision, type GateVerdict, hostBudgetMs } from '../harness/index';
 import { runLab, spawnLab, type BackgroundLab, type CliResult } from './support/lab-cli';
 
 /*
@@ -39,7 +39,7 @@ function baselineHere(): Promise<HostBaseline> {
     const profile = baselineProfile({ accel: (JSON.parse(accel.stdout) as AccelDecision).accel, cores: availableParallelism() }, DEFAULT_CLIENT_SPEC);
     if (loadBaseline(profile)) return { profile, env: {} };
     const dir = mkdtempSync(join(tmpdir(), 'ltsp-lab-baseline-'));
-    const r = await runLab(['baseline', '--update', '--runs', String(RECORDED_RUNS)], { env: { LTSP_LAB_BASELINES: dir }, timeoutMs: 20 * 60_000 });
+    const r = await runLab(['baseline', '--update', '--runs', String(RECORDED_RUNS)], { env: { LTSP_LAB_BASELINES: dir }, timeoutMs: hostBudgetMs('baselineRecord') });
     expect(r.code, `./lab baseline --update (no baseline for ${profile} in ${baselinesDir()}) exited ${r.code}:\n${r.stderr.slice(-3000)}`).to.equal(0);
     const recorded = loadBaseline(profile, dir);
     expect(recorded, `the baseline recorded for ${profile} in ${dir}`).to.be.an('object');
@@ -77,8 +77,8 @@ describe('gate: ./lab boot --compare judges boot times against the baseline @ful
   before(async function () {
     baseline = await baselineHere();
     const { env } = baseline;
-    plain = await runLab(['boot', '--compare', '--clients', '2', '--retries', '1'], { env, timeoutMs: 10 * 60_000 });
-    delayed = await runLab(['boot', '--compare', '--clients', '2', '--retries', '0', '--append', testDelayArg([DELAY])], { env, timeoutMs: 10 * 60_000 });
+    plain = await runLab(['boot', '--compare', '--clients', '2', '--retries', '1'], { env, timeoutMs: hostBudgetMs('labBoot') });
+    delayed = await runLab(['boot', '--compare', '--clients', '2', '--retries', '0', '--append', testDelayArg([DELAY])], { env, timeoutMs: hostBudgetMs('labBoot') });
   });
 
   it('the unchanged stack is not a regression: exit 0, pass or inconclusive with a reason', function () {
@@ -147,8 +147,8 @@ describe('gate: ./lab boot --compare beside a second booting lab @full', functio
     const { env } = await baselineHere();
     const second = new SecondLab();
     try {
-      plain = await runLab(['boot', '--compare', '--clients', '1'], { env, timeoutMs: 10 * 60_000 });
-      delayed = await runLab(['boot', '--compare', '--clients', '1', '--retries', '0', '--append', testDelayArg([DELAY])], { env, timeoutMs: 10 * 60_000 });
+      plain = await runLab(['boot', '--compare', '--clients', '1'], { env, timeoutMs: hostBudgetMs('labBoot') });
+      delayed = await runLab(['boot', '--compare', '--clients', '1', '--retries', '0', '--append', testDelayArg([DELAY])], { env, timeoutMs: hostBudgetMs('labBoot') });
     } finally {
       beside = await second.stop();
     }

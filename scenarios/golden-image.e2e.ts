@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { Deadline, readManifest, sha256File } from '../harness/index';
+import { Deadline, readManifest, sha256File, hostBudgetMs } from '../harness/index';
 
 /*
  * A root-level hook (outside any describe): mocha runs it once after every suite of the
@@ -8,5 +8,5 @@ import { Deadline, readManifest, sha256File } from '../harness/index';
  */
 after("the golden image: the client root image's hash is still the one recorded when it was built", async function () {
   const m = readManifest();
-  expect(await sha256File(m.rootImage, Deadline.after(120_000, 'hash the root image')), m.rootImage).to.equal(m.rootSha256);
+  expect(await sha256File(m.rootImage, Deadline.after(hostBudgetMs('hostFiles'), 'hash the root image')), m.rootImage).to.equal(m.rootSha256);
 });

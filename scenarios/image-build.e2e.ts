@@ -3,7 +3,7 @@ import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFi
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { budgetMs, Deadline, execCommand, HarnessError, stepDeadline, VM_IMAGES_DIR, type ImageManifest } from '../harness/index';
+import { Deadline, execCommand, HarnessError, stepDeadline, VM_IMAGES_DIR, type ImageManifest, hostBudgetMs } from '../harness/index';
 import { testReportDir } from './support/report-dir';
 import { recordTestData } from './support/run-report';
 
@@ -45,7 +45,7 @@ async function runBuild(buildSh: string, args: string[], env: Record<string, str
     return { code, stdout, stderr, ms: Date.now() - t0 };
   } catch (e) {
     signal('SIGTERM');
-    if (!(await Deadline.after(10_000, 'build.sh to exit after SIGTERM').race(exited).then(() => true, () => false))) signal('SIGKILL');
+    if (!(await Deadline.after(hostBudgetMs('timedCommandGrace'), 'build.sh to exit after SIGTERM').race(exited).then(() => true, () => false))) signal('SIGKILL');
     throw e;
   } finally {
     if (reportDir) {
@@ -152,12 +152,12 @@ describe('image build: bad input stops vm-images/build.sh at a named step and le
 
   beforeEach(async function () {
     scratch = new Scratch();
-    await scratch.init(stepDeadline(60_000, 'copy vm-images/ to a scratch folder'));
+    await scratch.init(stepDeadline(hostBudgetMs('copyRecipes'), 'copy vm-images/ to a scratch folder'));
   });
 
   afterEach(async function () {
     if (tmpfs) {
-      const d = Deadline.after(30_000, `umount ${tmpfs}`);
+      const d = Deadline.after(hostBudgetMs('hostCommand'), `umount ${tmpfs}`);
       const r = await execCommand('umount', [tmpfs], { deadline: d, allowFailure: true });
       if (r.code !== 0) await execCommand('umount', ['-l', tmpfs], { deadline: d, allowFailure: true });
       tmpfs = undefined;
@@ -173,7 +173,7 @@ describe('image build: bad input stops vm-images/build.sh at a named step and le
       step: 'root',
       reason: /recipe file missing: vm-images\/client\/root\/Dockerfile/,
       beforeAnyWork: true,
-      ms: 60_000,
+      ms: hostBudgetMs('buildRefused'),
     },
     {
       what: "the dracut module's module-setup.sh deleted: the initramfs step is named before any work",
@@ -181,7 +181,7 @@ describe('image build: bad input stops vm-images/build.sh at a named step and le
       step: 'initramfs',
       reason: /recipe file missing: vm-images\/client\/dracut\/90ltsp-union\/module-setup\.sh/,
       beforeAnyWork: true,
-      ms: 60_000,
+      ms: hostBudgetMs('buildRefused'),
     },
     {
       what: 'a shell syntax error in the pre-pivot hook ltsp-union.sh: the initramfs step is named, with the line',
@@ -189,7 +189,7 @@ describe('image build: bad input stops vm-images/build.sh at a named step and le
       step: 'initramfs',
       reason: /recipe file is corrupt \(shell syntax error\): vm-images\/client\/dracut\/90ltsp-union\/ltsp-union\.sh: line \d+: syntax error/,
       beforeAnyWork: true,
-      ms: 60_000,
+      ms: hostBudgetMs('buildRefused'),
     },
     {
       what: 'a shell syntax error in base/recipe.sh: the base step is named, with the line',
@@ -197,7 +197,7 @@ describe('image build: bad input stops vm-images/build.sh at a named step and le
       step: 'base',
       reason: /recipe file is corrupt \(shell syntax error\): vm-images\/base\/recipe\.sh: line \d+: /,
       beforeAnyWork: true,
-      ms: 60_000,
+      ms: hostBudgetMs('buildRefused'),
     },
     {
       what: 'debootstrap against a mirror where nothing listens (127.0.0.1:9): the base step fails, no base image',
@@ -209,7 +209,7 @@ describe('image build: bad input stops vm-images/build.sh at a named step and le
       reason: /command failed \(exit \d+\): debootstrap .*http:\/\/127\.0\.0\.1:9\/debian/,
       detail: /Failed getting release file http:\/\/127\.0\.0\.1:9\/debian/,
       mustNotExist: (k) => [`ltsp-lab/base:${k.base}`, `ltsp-lab/server:${k.server}`, `ltsp-lab/client-root:${k.root}`],
-      ms: 180_000,
+      ms: hostBudgetMs('buildStepFails'),
     },
     {
       what: "apt-get install of a package that does not exist, in the server's Dockerfile: the server step fails, no server image",
@@ -224,7 +224,7 @@ describe('image build: bad input stops vm-images/build.sh at a named step and le
       reason: /command failed \(exit \d+\): docker build .*server-docker-build\.log/,
       detail: /Unable to locate package ltsp-lab-no-such-package/,
       mustNotExist: (k) => [`ltsp-lab/server:${k.server}`],
-      ms: 15 * 60_000,
+      ms: hostBudgetMs('serverImageBuild'),
     },
     {
       what: 'a full disk (a 64 MiB tmpfs as the cache) when the root has to be rebuilt: need_space refuses, step root',
@@ -233,14 +233,14 @@ describe('image build: bad input stops vm-images/build.sh at a named step and le
       step: 'root',
       reason: /not enough disk space in .*small-cache: this step needs \d+ MiB, \d+ MiB free/,
       mustNotExist: (k) => [`ltsp-lab/client-root:${k.root}`],
-      ms: 180_000,
+      ms: hostBudgetMs('buildStepFails'),
     },
   ];
 
   for (const c of cases) {
     it(c.what, async function () {
       const s = scratch as Scratch;
-      const deadline = stepDeadline(c.ms + 60_000, c.what);
+      const deadline = stepDeadline(c.ms + hostBudgetMs('imageKeys'), c.what);
       const reportDir = testReportDir(this.test!);
       const env = c.breakIt(s) ?? {};
       let cache = s.cache;
@@ -275,7 +275,7 @@ describe('image build: bad input stops vm-images/build.sh at a named step and le
         expect(notFiles, `folders in ${logs}`).to.deep.equal([]);
       }
 
-      const after = stepDeadline(60_000, 'docker state after the failed build');
+      const after = stepDeadline(hostBudgetMs('hostCommand'), 'docker state after the failed build');
       const newTags = [...(await ltspImageTags(after))].filter((t) => !tagsBefore.has(t));
       expect(newTags, 'the failed build tagged new ltsp-lab images').to.deep.equal([]);
       for (const tag of keys && c.mustNotExist ? c.mustNotExist(keys) : []) {
@@ -296,12 +296,12 @@ describe('image build: a warm build is a no-op, and each key hashes only its own
   });
 
   it('a warm build of the real vm-images/ reuses every artefact and prints a manifest whose files exist', async function () {
-    const deadline = stepDeadline(budgetMs('imageBuild'), 'warm build of vm-images/');
+    const deadline = stepDeadline(hostBudgetMs('imageBuild') + hostBudgetMs('warmBuild'), 'warm build of vm-images/');
     const reportDir = testReportDir(this.test!);
     // The first run makes sure everything is built (as Lab.start would); the second is the no-op this test is about.
-    const first = await runBuild(join(VM_IMAGES_DIR, 'build.sh'), [], {}, deadline.child(40 * 60_000, 'build to warm the cache'));
+    const first = await runBuild(join(VM_IMAGES_DIR, 'build.sh'), [], {}, deadline.child(hostBudgetMs('imageBuild'), 'build to warm the cache'));
     expect(first.code, `the build to warm the cache failed:\n${first.stderr}`).to.equal(0);
-    const r = await runBuild(join(VM_IMAGES_DIR, 'build.sh'), [], {}, deadline.child(60_000, 'warm build'), reportDir);
+    const r = await runBuild(join(VM_IMAGES_DIR, 'build.sh'), [], {}, deadline.child(hostBudgetMs('warmBuild'), 'warm build'), reportDir);
     expect(r.code, `the warm build failed:\n${r.stderr}`).to.equal(0);
 
     const progress = progressLines(r.stderr);
@@ -329,11 +329,11 @@ describe('image build: a warm build is a no-op, and each key hashes only its own
     ] as const) {
       expect(existsSync(path) && statSync(path).size > 0, `the manifest's ${what} ${path} is missing or empty`).to.equal(true);
     }
-    const d = stepDeadline(60_000, 'docker image inspect');
+    const d = stepDeadline(hostBudgetMs('hostCommand'), 'docker image inspect');
     for (const tag of [manifest.baseImage, manifest.serverImage, manifest.rootImageTag]) {
       expect(await hasImage(tag, d), `the manifest names ${tag}, which docker does not have`).to.equal(true);
     }
-    const keys = await runBuild(join(VM_IMAGES_DIR, 'build.sh'), ['--keys'], {}, stepDeadline(60_000, 'build.sh --keys'));
+    const keys = await runBuild(join(VM_IMAGES_DIR, 'build.sh'), ['--keys'], {}, stepDeadline(hostBudgetMs('imageKeys'), 'build.sh --keys'));
     expect(keys.code, keys.stderr).to.equal(0);
     expect(JSON.parse(keys.stdout), 'build.sh --keys disagrees with the keys in the manifest').to.deep.equal(manifest.keys);
   });
@@ -343,7 +343,7 @@ describe('image build: a warm build is a no-op, and each key hashes only its own
     const lock = join(cache, '.lock');
     // The pid of a process that is gone: what a SIGKILLed build leaves in the file.
     writeFileSync(lock, '999999\n');
-    const r = await runBuild(join(VM_IMAGES_DIR, 'build.sh'), [], {}, stepDeadline(120_000, 'build past a stale lock'));
+    const r = await runBuild(join(VM_IMAGES_DIR, 'build.sh'), [], {}, stepDeadline(hostBudgetMs('warmBuild'), 'build past a stale lock'));
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stderr).to.not.match(/holds .*\.lock/);
     expect(readFileSync(lock, 'utf8').trim()).to.not.equal('999999');
@@ -351,8 +351,8 @@ describe('image build: a warm build is a no-op, and each key hashes only its own
     // A live holder: the build says who holds the lock and waits for it.
     const holder = spawn('flock', [lock, 'sleep', '4'], { stdio: 'ignore' });
     try {
-      await stepDeadline(10_000, 'flock holder').sleep(500);
-      const w = await runBuild(join(VM_IMAGES_DIR, 'build.sh'), [], {}, stepDeadline(120_000, 'build behind a held lock'));
+      await stepDeadline(hostBudgetMs('hostCommand'), 'flock holder').sleep(500);
+      const w = await runBuild(join(VM_IMAGES_DIR, 'build.sh'), [], {}, stepDeadline(hostBudgetMs('warmBuild'), 'build behind a held lock'));
       expect(w.code, w.stderr).to.equal(0);
       expect(w.stderr).to.match(/another build \(pid .*\) holds .*\.lock; waiting/);
     } finally {
@@ -361,7 +361,7 @@ describe('image build: a warm build is a no-op, and each key hashes only its own
   });
 
   it('a comment added to one recipe file changes the keys of its artefact and of what is built on it, no others', async function () {
-    const deadline = stepDeadline(2 * 60_000, 'key derivation');
+    const deadline = stepDeadline(hostBudgetMs('copyRecipes') + hostBudgetMs('imageKeys'), 'key derivation');
     scratch = new Scratch();
     const s = await scratch.init(deadline);
     const pristine = await s.keys(deadline);

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Deadline, execCommand, replayClient, type PlannedRead, type ReplayResult, type StartedLab } from '../harness/index';
+import { Deadline, execCommand, replayClient, type PlannedRead, type ReplayResult, type StartedLab, hostBudgetMs } from '../harness/index';
 import { exportFiles } from './support/exports';
 import { leftovers, NOTHING } from './support/leftovers';
 import { startSuiteLab } from './support/suite-lab';
@@ -53,7 +53,7 @@ describe('image update under running clients: in place tears the image they read
     fds.b = openSync(join(dir, 'b'), 'r');
     lab = await startSuiteLab(this.test!.parent!, (l) => l.withServerFiles(exportFiles(UPDATE)));
     await lab.server.sh(`mkdir -p ${DIR}`);
-    const d = Deadline.after(60_000, 'copy the images into the server');
+    const d = Deadline.after(hostBudgetMs('hostFiles'), 'copy the images into the server');
     for (const f of ['a', 'b']) await execCommand('docker', ['cp', join(dir, f), `${lab.server.getId()}:${DIR}/${f}`], { deadline: d });
   });
 
@@ -67,7 +67,7 @@ describe('image update under running clients: in place tears the image they read
 
   /** `n` replayed clients reading the export from start to end, compared with image `against`; `update` runs 1 s in. */
   async function storm(n: number, against: 'a' | 'b', update?: string): Promise<ReplayResult[]> {
-    const d = Deadline.after(60_000, 'the replays of the update export');
+    const d = Deadline.after(hostBudgetMs('stormReplay'), 'the replays of the update export');
     const runs = Array.from({ length: n }, (_, i) =>
       replayClient({ name: `u${i + 1}`, host: lab!.server.ip, port: 10809, exportName: 'upd', plan: PLAN, pace: 'recorded', maxInFlight: 1, startMs: 0, imageFd: fds[against], deadline: d }),
     );

@@ -11,6 +11,7 @@ import {
   stepDeadline,
   Terminal,
   type StartedTerminal,
+  hostBudgetMs,
 } from '../harness/index';
 import { LAB_SCRIPT, runLab, spawnLab, type BackgroundLab } from './support/lab-cli';
 import { leftovers, NOTHING } from './support/leftovers';
@@ -41,7 +42,7 @@ describe('keep and attach: a kept lab, passed or failed, is reached from a termi
   async function attach(test: Mocha.Runnable, args: string[], cols: number, rows: number, log: string): Promise<StartedTerminal> {
     const t = await new Terminal(LAB_SCRIPT, ['attach', ...args], 'lab attach').withSize(cols, rows).withLog(join(testReportDir(test), log)).start();
     terminals.push(t);
-    await t.waitFor(/Ctrl-\] q detaches/, Deadline.after(30_000, './lab attach to connect'));
+    await t.waitFor(/Ctrl-\] q detaches/, Deadline.after(hostBudgetMs('labCommand'), './lab attach to connect'));
     return t;
   }
 
@@ -58,7 +59,7 @@ describe('keep and attach: a kept lab, passed or failed, is reached from a termi
   before(async function () {
     suiteDir = suiteReportDir(this.test!.parent!);
     // One ./lab first: it compiles build/ if a source changed, which two at once would race on.
-    expect((await runLab(['ls'], { timeoutMs: 120_000 })).code).to.equal(0);
+    expect((await runLab(['ls'], { timeoutMs: hostBudgetMs('labCommand') })).code).to.equal(0);
     up.lab = spawnLab(['boot', '--keep', '--report', join(suiteDir, 'up')]);
     broken.lab = spawnLab(['boot', '--keep', '--export', 'nosuch', '--report', join(suiteDir, 'nosuch')]);
     // A backstop only: each ./lab boot has its own budget for every stage and for dracut's shell, and says so.
@@ -85,24 +86,24 @@ describe('keep and attach: a kept lab, passed or failed, is reached from a termi
     for (const k of [up, broken]) {
       if (k.lab && k.lab.pid && !(await settled(k.lab.exited, 0))) {
         k.lab.kill('SIGTERM');
-        if (!(await settled(k.lab.exited, 120_000))) k.lab.kill('SIGKILL', true);
+        if (!(await settled(k.lab.exited, hostBudgetMs('stopKept')))) k.lab.kill('SIGKILL', true);
       }
     }
   });
 
   it('./lab ls lists both runs, kept, with each client\'s kind, state, stage and lease; ./lab attach without a run names the choices', async function () {
-    const r = await runLab(['ls'], { timeoutMs: 30_000 });
+    const r = await runLab(['ls'], { timeoutMs: hostBudgetMs('labCommand') });
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.match(new RegExp(`^${up.run}  \\S+( \\S+)?  kept, pid ${up.lab.pid} `, 'm'));
     expect(r.stdout).to.match(new RegExp(`^  c1 +${DEFAULT_CLIENT_SPEC.kind} +up +login prompt +10\\.\\d+\\.\\d+\\.\\d+ +\\./lab attach ${up.run} c1$`, 'm'));
     expect(r.stdout).to.match(new RegExp(`^${broken.run}  .* kept, pid ${broken.lab.pid} .*--export nosuch`, 'm'));
     expect(r.stdout).to.match(new RegExp(`^  c1 +${DEFAULT_CLIENT_SPEC.kind} +shell +dracut's emergency shell +10\\.\\d+\\.\\d+\\.\\d+ +\\./lab attach ${broken.run} c1 \\(failed at nbd\\)$`, 'm'));
 
-    const ambiguous = await runLab(['attach'], { timeoutMs: 30_000 });
+    const ambiguous = await runLab(['attach'], { timeoutMs: hostBudgetMs('labCommand') });
     expect(ambiguous.code, ambiguous.stderr).to.equal(2);
     expect(ambiguous.stderr).to.match(/lab: usage: \d+ runs are live: say which/);
     expect(ambiguous.stderr).to.include(up.run).and.include(broken.run);
-    const noClient = await runLab(['attach', up.run!, 'c9'], { timeoutMs: 30_000 });
+    const noClient = await runLab(['attach', up.run!, 'c9'], { timeoutMs: hostBudgetMs('labCommand') });
     expect(noClient.code).to.equal(2);
     expect(noClient.stderr).to.match(new RegExp(`run ${up.run} has no client 'c9'[\\s\\S]*its clients: c1`));
   });
@@ -136,24 +137,24 @@ describe('keep and attach: a kept lab, passed or failed, is reached from a termi
     recordTestData(testReportDir(this.test!), 'twoAttachesMs', Math.round(performance.now() - t0));
 
     a.type(DETACH);
-    const end = await a.waitForExit(Deadline.after(10_000, 'the first attach to exit on Ctrl-] q'));
+    const end = await a.waitForExit(Deadline.after(hostBudgetMs('consoleConnect'), 'the first attach to exit on Ctrl-] q'));
     expect(end.code).to.equal(0);
     expect(a.screen.lines().map((l) => l.text)).to.include('lab: detached; the lab runs on');
     expect(up.lab.stderr()).to.not.match(/lab: done in/);
-    const ls = await runLab(['ls'], { timeoutMs: 30_000 });
+    const ls = await runLab(['ls'], { timeoutMs: hostBudgetMs('labCommand') });
     expect(ls.stdout).to.match(new RegExp(`^${up.run} .* kept, pid ${up.lab.pid} `, 'm'));
 
     await b.waitFor(/# $/, stepDeadline(budgetMs('shellCommand'), 'a prompt on the second'));
     await ask(b, 'echo still-$((2+3))', /^still-5$/);
     b.type(DETACH);
-    expect((await b.waitForExit(Deadline.after(10_000, 'the second attach to exit'))).code).to.equal(0);
+    expect((await b.waitForExit(Deadline.after(hostBudgetMs('consoleConnect'), 'the second attach to exit'))).code).to.equal(0);
   });
 
   it('the failed boot (an export the server lacks) waits at dracut\'s emergency shell, and an attach gets its prompt', async function () {
     const t = await attach(this.test!, [broken.run!], 100, 30, 'attach-rescue.log');
     // The scrollback: dracut's own words before its shell.
-    await t.waitFor(/Entering emergency mode/, Deadline.after(10_000, 'the scrollback'));
-    await t.waitFor(/Press Enter for maintenance/, Deadline.after(10_000, 'sulogin'));
+    await t.waitFor(/Entering emergency mode/, Deadline.after(hostBudgetMs('consoleConnect'), 'the scrollback'));
+    await t.waitFor(/Press Enter for maintenance/, Deadline.after(hostBudgetMs('consoleConnect'), 'sulogin'));
     t.type('\r');
     await t.waitFor(RESCUE_PROMPT, stepDeadline(budgetMs('shellCommand'), "dracut's shell prompt"));
     // The size is typed here too, at its first quiet prompt; dracut's initramfs has no
@@ -167,7 +168,7 @@ describe('keep and attach: a kept lab, passed or failed, is reached from a termi
     // Still in the initramfs: the root it could not mount is not there.
     await ask(t, 'test -e /sysroot/etc/os-release || echo no-root', /^no-root$/, RESCUE_PROMPT);
     t.type(DETACH);
-    expect((await t.waitForExit(Deadline.after(10_000, 'the attach to exit'))).code).to.equal(0);
+    expect((await t.waitForExit(Deadline.after(hostBudgetMs('consoleConnect'), 'the attach to exit'))).code).to.equal(0);
     const log = readFileSync(join(suiteDir, 'nosuch', 'c1', 'console.log'), 'utf8');
     const at = (p: RegExp): number => Number(/^\[\s*([\d.]+)\]/.exec(log.split('\n').find((l) => p.test(l)) ?? '')?.[1]);
     const shellS = at(/Press Enter for maintenance/) - at(/Starting dracut-initqueue/);
@@ -177,15 +178,15 @@ describe('keep and attach: a kept lab, passed or failed, is reached from a termi
 
   it('./lab stop RUN ends each kept run through its owner, which exits with its boot\'s code, and nothing is left', async function () {
     for (const [k, code] of [[up, 0], [broken, 4]] as const) {
-      const r = await runLab(['stop', k.run!], { timeoutMs: 180_000 });
+      const r = await runLab(['stop', k.run!], { timeoutMs: hostBudgetMs('labCommand') + hostBudgetMs('stopKept') });
       expect(r.code, r.stderr).to.equal(0);
       expect(r.stdout).to.match(new RegExp(`^lab stop: run ${k.run} stopped in [\\d.]+ s; nothing left running$`, 'm'));
-      const done = await Deadline.after(30_000, './lab boot to exit after ./lab stop').race(k.lab.exited);
+      const done = await Deadline.after(hostBudgetMs('stopKept'), './lab boot to exit after ./lab stop').race(k.lab.exited);
       expect(done.code, done.stderr.slice(-2000)).to.equal(code);
       expect(done.stderr).to.match(/lab: stopping run/);
       expect(await leftovers(k.run!)).to.deep.equal(NOTHING);
     }
-    const gone = await runLab(['stop', up.run!], { timeoutMs: 30_000 });
+    const gone = await runLab(['stop', up.run!], { timeoutMs: hostBudgetMs('labCommand') });
     expect(gone.code).to.equal(2);
     expect(gone.stderr).to.match(new RegExp(`there is no run '${up.run}'`));
   });

@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
-import { ARTEFACT_LABEL, cacheDir, clientImages, Deadline, execCommand, LAB_LABEL, OWNER_LABEL, ownerAlive, processStartTime, RUN_LABEL, RUN_MARKER, runMarkerText, sha256File, stateRoot, type ImageManifest } from '../harness/index';
+import { ARTEFACT_LABEL, cacheDir, clientImages, Deadline, execCommand, hostBudgetMs, LAB_LABEL, OWNER_LABEL, ownerAlive, processStartTime, RUN_LABEL, RUN_MARKER, runMarkerText, sha256File, stateRoot, type ImageManifest, type StepKind } from '../harness/index';
 import { startSuiteLab } from './support/suite-lab';
 import { runLab, spawnLab, type BackgroundLab, type CliResult } from './support/lab-cli';
 import { leftovers, NOTHING } from './support/leftovers';
@@ -19,7 +19,8 @@ import { stopCoreLab } from './support/core-lab';
  * link with a private copy before damaging a file.
  */
 
-const d = (ms: number, what: string): Deadline => Deadline.after(ms, what);
+/** A deadline from the budget table, scaled for this host. */
+const d = (kind: StepKind, what: string): Deadline => Deadline.after(hostBudgetMs(kind), what);
 
 /** A scratch image cache: hard links to the real cache's artefact folders. */
 class ScratchCache {
@@ -38,7 +39,7 @@ class ScratchCache {
   async link(...what: ('root' | 'initramfs')[]): Promise<this> {
     for (const w of what) {
       const src = dirname(w === 'root' ? this.real.rootImage : clientImages(this.real, 'stock').initrd);
-      await execCommand('cp', ['-al', src, join(this.dir, basename(src))], { deadline: d(60_000, `link ${src}`) });
+      await execCommand('cp', ['-al', src, join(this.dir, basename(src))], { deadline: d('hostFiles', `link ${src}`) });
     }
     return this;
   }
@@ -67,7 +68,7 @@ class ScratchCache {
 
 /** Containers an image build ran (build.sh names them ltsp-lab-build-<artefact>-<pid>). */
 async function buildContainers(): Promise<string[]> {
-  const r = await execCommand('docker', ['ps', '-a', '--filter', 'name=ltsp-lab-build-', '--format', '{{.Names}}'], { deadline: d(30_000, 'list build containers') });
+  const r = await execCommand('docker', ['ps', '-a', '--filter', 'name=ltsp-lab-build-', '--format', '{{.Names}}'], { deadline: d('hostCommand', 'list build containers') });
   return r.stdout.split('\n').filter(Boolean);
 }
 
@@ -91,10 +92,11 @@ const NO_BUILD_LEFTOVERS = { containers: [], temps: [], processes: [] };
 /** What the truncated root keeps of its image: 64 MiB. */
 const TRUNCATED_BYTES = 64 * 1024 * 1024;
 
-async function finished(lab: BackgroundLab, ms: number, what: string): Promise<CliResult> {
-  return d(ms, what).race(lab.exited, () => {
+async function finished(lab: BackgroundLab, kind: StepKind, what: string): Promise<CliResult> {
+  const deadline = d(kind, what);
+  return deadline.race(lab.exited, () => {
     lab.kill('SIGKILL', true);
-    return new Error(`${what}: still running after ${ms / 1000} s\n${lab.stderr().slice(-3000)}`);
+    return new Error(`${what}: still running after ${deadline.totalMs / 1000} s\n${lab.stderr().slice(-3000)}`);
   });
 }
 
@@ -117,15 +119,15 @@ function flipByte(file: string, at: number): void {
 
 /** Waits until a spawned `./lab boot --report REPORT` has its run id and its client shows iPXE; its run and server container. */
 async function untilIpxe(lab: BackgroundLab, report: string): Promise<{ run: string; server: string }> {
-  const run = await until(d(300_000, 'the lab to start'), () => {
+  const run = await until(d('labStartWarm', 'the lab to start'), () => {
     if (lab.stderr().includes('lab: done')) throw new Error(`./lab boot ended early:\n${lab.stderr()}`);
     return runIdOf(lab.stderr());
   });
-  await until(d(120_000, 'iPXE on the console'), () => {
+  await until(d('labBootPoint', 'iPXE on the console'), () => {
     const log = join(report, 'c1', 'console.log');
     return existsSync(log) && /iPXE/.test(readFileSync(log, 'utf8')) ? true : undefined;
   });
-  const server = (await execCommand('docker', ['ps', '-q', '--no-trunc', '--filter', `label=${RUN_LABEL}=${run}`], { deadline: d(30_000, 'server id') })).stdout.trim();
+  const server = (await execCommand('docker', ['ps', '-q', '--no-trunc', '--filter', `label=${RUN_LABEL}=${run}`], { deadline: d('hostCommand', 'server id') })).stdout.trim();
   expect(server).to.match(/^[0-9a-f]{64}$/);
   return { run, server };
 }
@@ -136,25 +138,25 @@ describe('lab failures: what a user\'s machine does to the lab is named, healed,
 
   before(async function () {
     // The real cache, warm (a no-op when it is): every scratch cache links to it.
-    const r = await runLab(['build'], { timeoutMs: 45 * 60_000 });
+    const r = await runLab(['build'], { timeoutMs: hostBudgetMs('imageBuild') });
     expect(r.code, r.stderr).to.equal(0);
     real = JSON.parse(r.stdout) as ImageManifest;
   });
 
   describe('the command line', function () {
     it('ran ./lab with no command: exit 2 and the help, so an empty CI line fails', async function () {
-      const r = await runLab([], { timeoutMs: 30_000 });
+      const r = await runLab([], { timeoutMs: hostBudgetMs('labCommand') });
       expect(r.code).to.equal(2);
       expect(r.stderr).to.match(/Commands:[\s\S]*\bboot\b[\s\S]*\btest\b/).and.match(/no command given/);
     });
 
     it('asked every command for --help: exit 0 and its usage, with nothing installed or started', async function () {
       for (const cmd of ['boot', 'build', 'clean', 'bench', 'accel', 'report', 'baseline', 'test', 'setup']) {
-        const r = await runLab([cmd, '--help'], { timeoutMs: 60_000 });
+        const r = await runLab([cmd, '--help'], { timeoutMs: hostBudgetMs('labCommand') });
         expect(r.code, `./lab ${cmd} --help: ${r.stderr}`).to.equal(0);
         expect(r.stdout, `./lab ${cmd} --help`).to.match(new RegExp(`\\./lab ${cmd}\\b`));
         expect(r.stderr, `./lab ${cmd} --help`).to.not.match(/starting dockerd|installing/);
-        const h = await runLab(['help', cmd], { timeoutMs: 60_000 });
+        const h = await runLab(['help', cmd], { timeoutMs: hostBudgetMs('labCommand') });
         expect(h.stdout, `./lab help ${cmd}`).to.equal(r.stdout);
       }
     });
@@ -167,14 +169,14 @@ describe('lab failures: what a user\'s machine does to the lab is named, healed,
     it('sent SIGTERM to ./lab build during the root export: exit 143, its export container and temp folder gone', async function () {
       cache = await new ScratchCache(real, realCache).link('initramfs');
       const lab = spawnLab(['build'], { env: cache.env });
-      await until(d(120_000, 'the root export to start'), () => (/exporting the root filesystem/.test(lab.stderr()) ? true : undefined));
+      await until(d('buildStepStart', 'the root export to start'), () => (/exporting the root filesystem/.test(lab.stderr()) ? true : undefined));
       // The export container carries the run's ownership labels, as a lab container does.
-      const labels = await execCommand('docker', ['ps', '-a', '--filter', 'name=ltsp-lab-build-root-export-', '--format', `{{.Label "${LAB_LABEL}"}} {{.Label "${RUN_LABEL}"}} {{.Label "${OWNER_LABEL}"}} {{.Label "${ARTEFACT_LABEL}"}}`], { deadline: d(30_000, 'labels') });
+      const labels = await execCommand('docker', ['ps', '-a', '--filter', 'name=ltsp-lab-build-root-export-', '--format', `{{.Label "${LAB_LABEL}"}} {{.Label "${RUN_LABEL}"}} {{.Label "${OWNER_LABEL}"}} {{.Label "${ARTEFACT_LABEL}"}}`], { deadline: d('hostCommand', 'labels') });
       expect(labels.stdout.trim()).to.match(new RegExp(`^true [a-z0-9]{6} ${lab.pid}:\\d+ root-export$`));
-      await d(3000, 'let the export write').sleep(3000);
+      await d('hostCommand', 'let the export write').sleep(3000);
       expect(cache.temps(), 'the export is under way in a temp folder').to.have.length(1);
       lab.kill('SIGTERM');
-      const r = await finished(lab, 60_000, './lab build after SIGTERM');
+      const r = await finished(lab, 'startStop', './lab build after SIGTERM');
       expect(r.code, r.stderr).to.equal(143);
       expect(r.stderr).to.match(/SIGTERM: tearing the lab down/);
       expect(await buildLeftovers(cache)).to.deep.equal(NO_BUILD_LEFTOVERS);
@@ -184,21 +186,21 @@ describe('lab failures: what a user\'s machine does to the lab is named, healed,
     it('killed ./lab build outright (SIGKILL to all of it) during dracut: ./lab clean reaps its container and temp folder', async function () {
       cache = await new ScratchCache(real, realCache).link('root');
       const lab = spawnLab(['build'], { env: cache.env });
-      await until(d(120_000, 'dracut to start'), () => (/initramfs: docker run/.test(lab.stderr()) ? true : undefined));
-      await until(d(60_000, 'the dracut container'), async () => ((await buildContainers()).some((n) => n.startsWith('ltsp-lab-build-initramfs-')) ? true : undefined));
+      await until(d('buildStepStart', 'dracut to start'), () => (/initramfs: docker run/.test(lab.stderr()) ? true : undefined));
+      await until(d('hostCommand', 'the dracut container'), async () => ((await buildContainers()).some((n) => n.startsWith('ltsp-lab-build-initramfs-')) ? true : undefined));
       // Every process of it (./lab, build.sh in its own group, their children), as a CI
       // runner's timeout or the OOM killer would: no trap runs.
-      await until(d(30_000, 'kill the whole build'), () => {
+      await until(d('hostCommand', 'kill the whole build'), () => {
         const pids = processesUsing(cache!.dir);
         for (const p of pids) process.kill(p, 'SIGKILL');
         return pids.length === 0 ? true : undefined;
       });
-      await finished(lab, 30_000, './lab build after SIGKILL');
+      await finished(lab, 'hostCommand', './lab build after SIGKILL');
       // No trap ran: the container (docker's client does not stop it) and the temp folder are still there.
       const left = await buildLeftovers(cache);
       expect(left.containers.filter((n) => n.startsWith('ltsp-lab-build-initramfs-'))).to.have.length(1);
       expect(left.temps).to.have.length(1);
-      const c = await runLab(['clean'], { timeoutMs: 120_000, env: cache.env });
+      const c = await runLab(['clean'], { timeoutMs: hostBudgetMs('labCommand') + hostBudgetMs('reap'), env: cache.env });
       expect(c.code, c.stderr).to.equal(0);
       expect(c.stdout).to.match(/[1-9]\d* container\(s\)/).and.match(/1 temp folder\(s\) of dead image builds/);
       expect(await buildLeftovers(cache)).to.deep.equal(NO_BUILD_LEFTOVERS);
@@ -211,7 +213,7 @@ describe('lab failures: what a user\'s machine does to the lab is named, healed,
       const reports = mkdtempSync(join(tmpdir(), 'ltsp-lab-reports-'));
       /** The run whose network the ./lab process `pid` owns (its owner label is pid:starttime). */
       const runOf = async (pid: number): Promise<string | undefined> => {
-        const r = await execCommand('docker', ['network', 'ls', '--filter', `label=${LAB_LABEL}`, '--format', `{{.Label "${OWNER_LABEL}"}} {{.Label "${RUN_LABEL}"}}`], { deadline: d(30_000, 'lab networks') });
+        const r = await execCommand('docker', ['network', 'ls', '--filter', `label=${LAB_LABEL}`, '--format', `{{.Label "${OWNER_LABEL}"}} {{.Label "${RUN_LABEL}"}}`], { deadline: d('hostCommand', 'lab networks') });
         return r.stdout.split('\n').find((l) => l.startsWith(`${pid}:`))?.split(' ')[1];
       };
       let run: string | undefined;
@@ -220,20 +222,20 @@ describe('lab failures: what a user\'s machine does to the lab is named, healed,
       // after ./lab boot has checked its report folder and before anything is written there.
       const holder = spawn('flock', [join(cache.dir, '.lock'), 'sleep', '600'], { stdio: 'ignore' });
       try {
-        await until(d(10_000, 'the lock holder'), () => (existsSync(join(cache.dir, '.lock')) ? true : undefined));
+        await until(d('hostCommand', 'the lock holder'), () => (existsSync(join(cache.dir, '.lock')) ? true : undefined));
         const lab = spawnLab(['boot'], { env: { ...cache.env, LTSP_LAB_REPORTS: reports } });
-        await until(d(120_000, 'the build to wait for the cache lock'), () => {
+        await until(d('labStartWarm', 'the build to wait for the cache lock'), () => {
           if (lab.stderr().includes('lab: done')) throw new Error(`./lab boot ended early:\n${lab.stderr()}`);
           return /holds \S+\.lock; waiting/.test(lab.stderr()) ? true : undefined;
         });
         // The network is made while the build waits: what a killed run leaves for ./lab clean.
-        run = await until(d(60_000, 'the run\'s network'), () => runOf(lab.pid));
-        await until(d(30_000, 'kill the whole boot'), () => {
+        run = await until(d('labStartWarm', 'the run\'s network'), () => runOf(lab.pid));
+        await until(d('hostCommand', 'kill the whole boot'), () => {
           const pids = processesUsing(cache.dir);
           for (const p of pids) process.kill(p, 'SIGKILL');
           return pids.length === 0 ? true : undefined;
         });
-        await finished(lab, 30_000, './lab boot after SIGKILL');
+        await finished(lab, 'hostCommand', './lab boot after SIGKILL');
         left = readdirSync(reports);
       } finally {
         holder.kill('SIGKILL');
@@ -241,7 +243,7 @@ describe('lab failures: what a user\'s machine does to the lab is named, healed,
         rmSync(reports, { recursive: true, force: true });
       }
       // The network it made while the build waited is reaped as a dead run's.
-      const c = await runLab(['clean'], { timeoutMs: 120_000 });
+      const c = await runLab(['clean'], { timeoutMs: hostBudgetMs('labCommand') + hostBudgetMs('reap') });
       expect(c.code, c.stderr).to.equal(0);
       expect(await leftovers(run as string)).to.deep.equal(NOTHING);
       expect(left, 'report folders of a run that wrote nothing').to.deep.equal([]);
@@ -258,34 +260,34 @@ describe('lab failures: what a user\'s machine does to the lab is named, healed,
     it('deleted the cached kernel: ./lab build takes it again from the root image, and says so', async function () {
       const kernel = cache.path(clientImages(real, 'stock').kernel);
       rmSync(kernel);
-      const r = await runLab(['build'], { timeoutMs: 300_000, env: cache.env });
+      const r = await runLab(['build'], { timeoutMs: hostBudgetMs('buildRepair'), env: cache.env });
       expect(r.code, r.stderr).to.equal(0);
       expect(r.stderr).to.match(/vmlinuz is missing: taking it again from ltsp-lab\/client-root:/);
-      expect(await sha256File(kernel, d(30_000, 'hash'))).to.equal(await sha256File(clientImages(real, 'stock').kernel, d(30_000, 'hash')));
+      expect(await sha256File(kernel, d('hostFiles', 'hash'))).to.equal(await sha256File(clientImages(real, 'stock').kernel, d('hostFiles', 'hash')));
       expect(await buildLeftovers(cache)).to.deep.equal(NO_BUILD_LEFTOVERS);
     });
 
     it('flipped one byte of the initrd: ./lab build names the broken stream and rebuilds the initramfs alone', async function () {
       const initrd = cache.own(clientImages(real, 'stock').initrd);
       flipByte(initrd, Math.floor(statSync(initrd).size / 2));
-      const broken = await execCommand('gzip', ['-t', initrd], { deadline: d(60_000, 'gzip -t'), allowFailure: true });
+      const broken = await execCommand('gzip', ['-t', initrd], { deadline: d('hostFiles', 'gzip -t'), allowFailure: true });
       expect(broken.code, 'the flipped byte breaks the stream').to.not.equal(0);
-      const r = await runLab(['build'], { timeoutMs: 600_000, env: cache.env });
+      const r = await runLab(['build'], { timeoutMs: hostBudgetMs('buildRepair'), env: cache.env });
       expect(r.code, r.stderr).to.equal(0);
       expect(r.stderr).to.match(/initrd\.img is damaged \(gzip -t: .*\): rebuilding the initramfs/);
       expect(r.stderr).to.not.match(/rebuilding the root|root-[0-9a-f]+ is damaged/);
       const m = JSON.parse(r.stdout) as ImageManifest;
-      expect((await execCommand('gzip', ['-t', clientImages(m, 'stock').initrd], { deadline: d(60_000, 'gzip -t') })).code).to.equal(0);
+      expect((await execCommand('gzip', ['-t', clientImages(m, 'stock').initrd], { deadline: d('hostFiles', 'gzip -t') })).code).to.equal(0);
       expect(await buildLeftovers(cache)).to.deep.equal(NO_BUILD_LEFTOVERS);
     });
 
     it('truncated the root image: ./lab boot says so, rebuilds it, and boots the healed cache to login', async function () {
       const root = cache.path(real.rootImage);
       rmSync(root);
-      await execCommand('sh', ['-c', `head -c ${TRUNCATED_BYTES} "$0" > "$1"`, real.rootImage, root], { deadline: d(60_000, 'truncated copy') });
+      await execCommand('sh', ['-c', `head -c ${TRUNCATED_BYTES} "$0" > "$1"`, real.rootImage, root], { deadline: d('hostFiles', 'truncated copy') });
       const report = mkdtempSync(join(tmpdir(), 'ltsp-lab-heal-'));
       try {
-        const r = await runLab(['boot', '--report', report], { timeoutMs: 900_000, env: cache.env });
+        const r = await runLab(['boot', '--report', report], { timeoutMs: hostBudgetMs('buildRepair') + hostBudgetMs('labBoot'), env: cache.env });
         expect(r.code, r.stderr.slice(-4000)).to.equal(0);
         // build.sh's size check names a truncation before the harness hashes anything; the
         // hash names it where the size was not recorded (a cache built before root.ext4.size).
@@ -321,7 +323,7 @@ describe('lab failures: what a user\'s machine does to the lab is named, healed,
         ({ run, server } = await untilIpxe(lab, report));
         // dockerd was started by ./lab (setsid dockerd); stopped by its own pid file.
         process.kill(Number(readFileSync('/var/run/docker.pid', 'utf8')), 'SIGKILL');
-        const r = await finished(lab, 120_000, './lab boot after dockerd died');
+        const r = await finished(lab, 'stopKept', './lab boot after dockerd died');
         expect(r.code, r.stderr.slice(-3000)).to.equal(5);
         expect(r.stderr).to.match(/lab: the harness broke: the Docker daemon stopped answering mid-run/);
         expect(r.stderr).to.not.match(/system under test failed|nothing left running/);
@@ -330,11 +332,11 @@ describe('lab failures: what a user\'s machine does to the lab is named, healed,
         lab.kill('SIGKILL', true);
         // Whatever happened, dockerd comes back the way ./lab starts it, once: ./lab waits
         // while a daemon killed mid-work cleans up, and says why if it cannot (ensure_docker).
-        const s = await runLab(['setup'], { timeoutMs: 300_000 });
+        const s = await runLab(['setup'], { timeoutMs: hostBudgetMs('labSetup') });
         expect(s.code, s.stderr).to.equal(0);
         rmSync(report, { recursive: true, force: true });
       }
-      const c = await runLab(['clean'], { timeoutMs: 180_000 });
+      const c = await runLab(['clean'], { timeoutMs: hostBudgetMs('labCommand') + hostBudgetMs('reap') });
       expect(c.code, c.stderr).to.equal(0);
       expect(await leftovers(run)).to.deep.equal(NOTHING);
       const shims = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
@@ -356,15 +358,15 @@ describe('lab failures: what a user\'s machine does to the lab is named, healed,
       let server = '';
       try {
         ({ run, server } = await untilIpxe(lab, report));
-        await execCommand('docker', ['pause', server], { deadline: d(30_000, 'docker pause') });
-        const r = await finished(lab, 300_000, './lab boot with its server paused');
+        await execCommand('docker', ['pause', server], { deadline: d('hostCommand', 'docker pause') });
+        const r = await finished(lab, 'labBoot', './lab boot with its server paused');
         expect(r.stderr, r.stderr.slice(-3000)).to.match(new RegExp(`lab: the harness broke: the LTSP server container ${server.slice(0, 12)} is paused \\(docker pause\\), so its clients could not go on: not the stack's doing`));
         expect(r.stderr).to.match(/lab: hint: something outside the lab holds it: docker unpause/);
         expect(r.stderr).to.not.match(/system under test failed/);
         expect(r.code, r.stderr.slice(-3000)).to.equal(5);
       } finally {
         lab.kill('SIGKILL', true);
-        if (server) await execCommand('docker', ['unpause', server], { deadline: d(30_000, 'docker unpause'), allowFailure: true });
+        if (server) await execCommand('docker', ['unpause', server], { deadline: d('hostCommand', 'docker unpause'), allowFailure: true });
         rmSync(report, { recursive: true, force: true });
       }
       expect(run).to.match(/^[a-z0-9]{6}$/);
@@ -376,19 +378,19 @@ describe('lab failures: what a user\'s machine does to the lab is named, healed,
     let mnt: string | undefined;
     afterEach(async function () {
       if (!mnt) return;
-      await execCommand('umount', [mnt], { deadline: d(30_000, 'umount'), allowFailure: true });
+      await execCommand('umount', [mnt], { deadline: d('hostCommand', 'umount'), allowFailure: true });
       rmSync(mnt, { recursive: true, force: true });
       mnt = undefined;
     });
 
     async function tmpfs(size: string): Promise<string> {
       mnt = mkdtempSync(join(tmpdir(), 'ltsp-lab-tmpfs-'));
-      await execCommand('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', mnt], { deadline: d(30_000, 'mount tmpfs') });
+      await execCommand('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', mnt], { deadline: d('hostCommand', 'mount tmpfs') });
       return mnt;
     }
 
     async function labResources(): Promise<string[]> {
-      const dd = d(30_000, 'list lab resources');
+      const dd = d('hostCommand', 'list lab resources');
       const cs = await execCommand('docker', ['ps', '-aq', '--filter', `label=${LAB_LABEL}`], { deadline: dd });
       const ns = await execCommand('docker', ['network', 'ls', '-q', '--filter', `label=${LAB_LABEL}`], { deadline: dd });
       return [...cs.stdout.split('\n'), ...ns.stdout.split('\n')].filter(Boolean).sort();
@@ -397,7 +399,7 @@ describe('lab failures: what a user\'s machine does to the lab is named, healed,
     it('gave --report a folder on a 1 MiB tmpfs: exit 3 before anything starts, and no empty report folder', async function () {
       const dir = join(await tmpfs('1m'), 'report');
       const before = await labResources();
-      const r = await runLab(['boot', '--report', dir], { timeoutMs: 120_000 });
+      const r = await runLab(['boot', '--report', dir], { timeoutMs: hostBudgetMs('labCommand') });
       expect(r.code, r.stderr).to.equal(3);
       expect(r.stderr).to.match(new RegExp(`set-up problem: the report folder ${dir} has \\d+\\.\\d MiB free; a run needs at least \\d+ MiB`));
       expect(!existsSync(dir) || readdirSync(dir).length > 0, 'an empty report folder is left').to.equal(true);
@@ -411,11 +413,11 @@ describe('lab failures: what a user\'s machine does to the lab is named, healed,
       const lab = spawnLab(['boot', '--report', dir]);
       let run: string | undefined;
       try {
-        run = await until(d(300_000, 'the lab to start'), () => runIdOf(lab.stderr()) ?? (lab.stderr().includes('lab: done') ? 'ended' : undefined));
-        await until(d(120_000, 'the console log'), () => (existsSync(join(dir, 'c1', 'console.log')) && statSync(join(dir, 'c1', 'console.log')).size > 0 ? true : undefined));
-        await execCommand('dd', ['if=/dev/zero', `of=${join(disk, 'filler')}`, 'bs=64k'], { deadline: d(30_000, 'fill the disk'), allowFailure: true });
+        run = await until(d('labStartWarm', 'the lab to start'), () => runIdOf(lab.stderr()) ?? (lab.stderr().includes('lab: done') ? 'ended' : undefined));
+        await until(d('labBootPoint', 'the console log'), () => (existsSync(join(dir, 'c1', 'console.log')) && statSync(join(dir, 'c1', 'console.log')).size > 0 ? true : undefined));
+        await execCommand('dd', ['if=/dev/zero', `of=${join(disk, 'filler')}`, 'bs=64k'], { deadline: d('hostCommand', 'fill the disk'), allowFailure: true });
         const filledAt = performance.now();
-        const r = await finished(lab, 120_000, './lab boot on a full disk');
+        const r = await finished(lab, 'stopKept', './lab boot on a full disk');
         expect(r.code, r.stderr.slice(-3000)).to.equal(3);
         expect(r.stderr).to.match(/set-up problem: c1: the console log \S+console\.log could not be written whole: it stops after \d+ bytes \(ENOSPC\): the report folder's disk is full/);
         expect(r.stdout, 'the timeline').to.match(/stage\s+c1/);
@@ -467,7 +469,7 @@ describe('the state folder: the lab touches only what it made, and never another
     writeFileSync(join(root, id, 'run.json'), JSON.stringify(file));
   }
 
-  const dd = (what: string): Deadline => d(60_000, what);
+  const dd = (what: string): Deadline => d('hostCommand', what);
   const ruleOf = (id: string): string[] => ['DOCKER-USER', '-i', `ltl${id}`, '-o', `ltl${id}`, '-j', 'ACCEPT', '-m', 'comment', '--comment', `ltsp-lab:${id}`];
 
   /** What a lab's network side is: a docker network labelled with its owner, its bridge, a tap on it, the rule. */
@@ -521,7 +523,7 @@ describe('the state folder: the lab touches only what it made, and never another
     const files = (): string[] => readdirSync(root, { recursive: true }).map(String).sort();
     const before = files();
     for (const args of [['ls'], ['clean'], ['boot']]) {
-      const r = await runLab(args, { timeoutMs: 120_000, env: { LTSP_LAB_STATE: root } });
+      const r = await runLab(args, { timeoutMs: hostBudgetMs('labCommand') + hostBudgetMs('reap'), env: { LTSP_LAB_STATE: root } });
       expect(r.code, `./lab ${args.join(' ')}: ${r.stdout}${r.stderr}`).to.equal(3);
       expect(r.stderr).to.match(/set-up problem: the state folder \(LTSP_LAB_STATE\) \S+ holds what the lab did not make \(backup, config, notes1, photos\)/);
       expect(r.stderr).to.match(/hint: point LTSP_LAB_STATE at a folder of the lab's own/);
@@ -541,7 +543,7 @@ describe('the state folder: the lab touches only what it made, and never another
         await execCommand('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', root], { deadline: dd('mount a read-only tmpfs') });
       }
       try {
-        const r = await runLab(['boot'], { timeoutMs: 60_000, env: { LTSP_LAB_STATE: root } });
+        const r = await runLab(['boot'], { timeoutMs: hostBudgetMs('labCommand'), env: { LTSP_LAB_STATE: root } });
         expect(r.code, `${r.signal ?? ''} ${r.stderr.slice(-2000)}`).to.equal(3);
         expect(r.stderr).to.match(c.says).and.match(/hint: point LTSP_LAB_STATE at a folder of the lab's own/);
         expect(r.stderr, 'a stack trace').to.not.match(/^\s+at /m);
@@ -563,7 +565,7 @@ describe('the state folder: the lab touches only what it made, and never another
     const all = { network: true, tap: true, rule: true };
     expect(await networkSide(ID.other)).to.deep.equal(all);
 
-    const clean = await runLab(['clean'], { timeoutMs: 120_000, env: { LTSP_LAB_STATE: rootB } });
+    const clean = await runLab(['clean'], { timeoutMs: hostBudgetMs('labCommand') + hostBudgetMs('reap'), env: { LTSP_LAB_STATE: rootB } });
     expect(clean.code, clean.stderr).to.equal(0);
     expect(await networkSide(ID.other), 'after ./lab clean with another state root').to.deep.equal(all);
     expect((await networkSide(ID.nobody)).tap, 'the tap nobody vouches for').to.equal(true);
@@ -590,13 +592,13 @@ describe('the state folder: the lab touches only what it made, and never another
 
     // Its owner dead, its network says so, whatever the state root: network, tap and rule go.
     process.kill(-(other.proc.pid as number), 'SIGKILL');
-    await until(d(10_000, 'the owner to die'), () => (ownerAlive(other.owner) ? undefined : true));
-    const reap = await runLab(['clean'], { timeoutMs: 120_000, env: { LTSP_LAB_STATE: rootB } });
+    await until(d('hostCommand', 'the owner to die'), () => (ownerAlive(other.owner) ? undefined : true));
+    const reap = await runLab(['clean'], { timeoutMs: hostBudgetMs('labCommand') + hostBudgetMs('reap'), env: { LTSP_LAB_STATE: rootB } });
     expect(reap.code, reap.stderr).to.equal(0);
     expect(await networkSide(ID.other), 'after ./lab clean once its owner died').to.deep.equal({ network: false, tap: false, rule: false });
     expect(readdirSync(rootA), 'root A is not root B\'s to clean').to.deep.equal([ID.other]);
     rmSync(join(rootB, 'accel-verdict.json'), { force: true });
-    const reapA = await runLab(['clean'], { timeoutMs: 120_000, env: { LTSP_LAB_STATE: rootA } });
+    const reapA = await runLab(['clean'], { timeoutMs: hostBudgetMs('labCommand') + hostBudgetMs('reap'), env: { LTSP_LAB_STATE: rootA } });
     expect(reapA.code, reapA.stderr).to.equal(0);
     expect(readdirSync(rootA)).to.deep.equal([]);
   });
@@ -606,20 +608,20 @@ describe('the state folder: the lab touches only what it made, and never another
     const env = { LTSP_LAB_STATE: root };
     const plain = await liveOwner();
     runFolder(root, 'zq1ccc', plain.owner, false);
-    const alone = await runLab(['stop'], { timeoutMs: 60_000, env });
+    const alone = await runLab(['stop'], { timeoutMs: hostBudgetMs('labCommand'), env });
     expect(alone.code, alone.stderr).to.equal(2);
     expect(alone.stderr).to.match(/no run to pick/).and.not.match(/zq1ccc/);
-    const named = await runLab(['stop', 'zq1ccc'], { timeoutMs: 60_000, env });
+    const named = await runLab(['stop', 'zq1ccc'], { timeoutMs: hostBudgetMs('labCommand'), env });
     expect(named.code, named.stderr).to.equal(2);
     expect(named.stderr).to.match(/run zq1ccc is not kept/);
     expect(ownerAlive(plain.owner), 'the plain boot\'s owner').to.equal(true);
 
     const theirs = await liveOwner({ uid: 65534 });
     runFolder(root, 'zq1ddd', theirs.owner, true);
-    const offered = await runLab(['stop'], { timeoutMs: 60_000, env });
+    const offered = await runLab(['stop'], { timeoutMs: hostBudgetMs('labCommand'), env });
     expect(offered.code, offered.stderr).to.equal(2);
     expect(offered.stderr).to.not.match(/zq1ddd|zq1ccc/);
-    const other = await runLab(['stop', 'zq1ddd'], { timeoutMs: 60_000, env });
+    const other = await runLab(['stop', 'zq1ddd'], { timeoutMs: hostBudgetMs('labCommand'), env });
     expect(other.code, other.stderr).to.equal(2);
     expect(other.stderr).to.match(/run zq1ddd is another user's \(uid 65534\)[\s\S]*hint: --all-users takes it all the same/);
     expect(ownerAlive(theirs.owner), 'the other user\'s owner').to.equal(true);
@@ -627,7 +629,7 @@ describe('the state folder: the lab touches only what it made, and never another
     // The one it takes: the caller's kept run.
     const mine = await liveOwner({ dir: join(root, 'zq1eee') });
     runFolder(root, 'zq1eee', mine.owner, true);
-    const stopped = await runLab(['stop'], { timeoutMs: 60_000, env });
+    const stopped = await runLab(['stop'], { timeoutMs: hostBudgetMs('labCommand'), env });
     expect(stopped.code, stopped.stderr).to.equal(0);
     expect(stopped.stdout).to.match(/^lab stop: run zq1eee stopped in [\d.]+ s; nothing left running$/m);
     expect(ownerAlive(mine.owner)).to.equal(false);

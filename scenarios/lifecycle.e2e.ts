@@ -19,6 +19,7 @@ import {
   type RunResults,
   type StartedLab,
   type StartedThinClient,
+  hostBudgetMs,
 } from '../harness/index';
 import { LAB_SCRIPT, runLab, spawnLab } from './support/lab-cli';
 import { DockerHold, QemuHold, straceHold } from './support/start-holds';
@@ -46,7 +47,7 @@ async function bootInBackground(report: string, args: string[] = []): Promise<{ 
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  const d = Deadline.after(180_000, './lab boot to reach its kernel');
+  const d = Deadline.after(hostBudgetMs('labBootPoint'), './lab boot to reach its kernel');
   const run = await until(d, () => runOwnedBy(child.pid!));
   // The signal lands once the harness has marked a stage of c1 (its run file says so), not
   // when iPXE's words reach the console: the follower may not have stamped them yet.
@@ -82,7 +83,7 @@ describe('lifecycle: teardown on every path, and a reaper for what a killed run 
     expect(left.containers + left.networks + left.taps + left.qemu, 'a SIGKILLed run cannot clean up').to.be.greaterThan(0);
     expect(left.rules, 'the bridge rule and the two loss rules').to.equal(3);
 
-    const r = await runLab(['clean'], { timeoutMs: 120_000 });
+    const r = await runLab(['clean'], { timeoutMs: hostBudgetMs('labCommand') + hostBudgetMs('reap') });
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.match(/removed [1-9]\d* QEMU process group/);
     expect(r.stdout).to.match(/, 2 fault rule\(s\) \(loss\)/);
@@ -90,8 +91,8 @@ describe('lifecycle: teardown on every path, and a reaper for what a killed run 
 
     // The suite's own lab belongs to a live process: still there, still serving.
     expect(r.stdout).to.include(lab!.run.id);
-    expect(await lab!.network.bridgeExists(Deadline.after(10_000, 'bridge'))).to.equal(true);
-    const d = Deadline.after(30_000, 'NBD list on the live lab');
+    expect(await lab!.network.bridgeExists(Deadline.after(hostBudgetMs('hostCommand'), 'bridge'))).to.equal(true);
+    const d = Deadline.after(hostBudgetMs('listExports'), 'NBD list on the live lab');
     const peer = await NbdPeer.connect(lab!.server.ip, { deadline: d });
     try {
       expect(await peer.listExports(d)).to.include('root');
@@ -104,7 +105,7 @@ describe('lifecycle: teardown on every path, and a reaper for what a killed run 
     it(`./lab boot given ${sig} mid-boot tears everything down and exits ${sig === 'SIGINT' ? 130 : 143}`, async function () {
       const { child, run, exited } = await bootInBackground(join(scratch, sig));
       child.kill(sig);
-      const code = await Deadline.after(60_000, `./lab boot to exit after ${sig}`).race(exited);
+      const code = await Deadline.after(hostBudgetMs('stopKept'), `./lab boot to exit after ${sig}`).race(exited);
       expect(code).to.equal(sig === 'SIGINT' ? 130 : 143);
       expect(await leftovers(run)).to.deep.equal(NOTHING);
       // Its report is written all the same: interrupted, with the stage c1 was in and its console tail.
@@ -138,7 +139,7 @@ describe('lifecycle: teardown on every path, and a reaper for what a killed run 
 
     it('a console pattern that never comes: ConsoleWaitError naming the pattern, the time, and the console tail', async function () {
       try {
-        const e = await rejection(never!.console.waitFor(/this line never comes/, { deadline: Deadline.after(3000, 'a pattern that never comes') }));
+        const e = await rejection(never!.console.waitFor(/this line never comes/, { deadline: Deadline.after(hostBudgetMs('expectedTimeout'), 'a pattern that never comes') }));
         expect(e).to.be.instanceOf(ConsoleWaitError);
         const w = e as ConsoleWaitError;
         expect(w.reason).to.equal('timeout');
@@ -176,7 +177,7 @@ describe('lifecycle: teardown on every path, and a reaper for what a killed run 
       own = await startSuiteLab(this.test!.parent!);
       const c = await startClient(own, 'nobridge');
       await c.waitForBoot(undefined, 'ipxe');
-      await execCommand('ip', ['link', 'del', 'dev', own.network.bridge], { deadline: Deadline.after(10_000, 'delete the bridge') });
+      await execCommand('ip', ['link', 'del', 'dev', own.network.bridge], { deadline: Deadline.after(hostBudgetMs('hostCommand'), 'delete the bridge') });
       const e = await rejection(c.waitForBoot());
       expect(e).to.be.instanceOf(HarnessError);
       expect((e as Error).message).to.match(new RegExp(`lab bridge ${own.network.bridge} is gone`));
@@ -186,7 +187,7 @@ describe('lifecycle: teardown on every path, and a reaper for what a killed run 
       own = await startSuiteLab(this.test!.parent!);
       const c = await startClient(own, 'noserver');
       await c.waitForBoot(undefined, 'ipxe');
-      await execCommand('docker', ['kill', own.server.getId()], { deadline: Deadline.after(30_000, 'docker kill') });
+      await execCommand('docker', ['kill', own.server.getId()], { deadline: Deadline.after(hostBudgetMs('faultStep'), 'docker kill') });
       const e = await rejection(c.waitForBoot());
       expect(e).to.be.instanceOf(SutError);
       expect(e).to.not.be.instanceOf(BootStageError);
@@ -252,7 +253,7 @@ describe('SIGTERM at every point of ./lab boot\'s start-up: exit 143 within the 
       }
       const docker = p.docker ? await new DockerHold(p.docker).start() : undefined;
       const qemu = p.qemu ? await QemuHold.create(p.qemu) : undefined;
-      const d = Deadline.after(300_000, `./lab boot to reach ${p.point}`);
+      const d = Deadline.after(hostBudgetMs('labBootPoint'), `./lab boot to reach ${p.point}`);
       const lab = spawnLab(['boot', '--report', report], {
         env: { DEBUG: 'lab:lab', LTSP_LAB_STATE: root, ...docker?.env, ...qemu?.env() },
         ...(p.stateRoot ? { prefix: straceHold(root, STATE_ROOT_HOLD_S, trace) } : {}),

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { handshakeLabel, Lab, NBD_SERVER_DIMENSION, nbdServerPort, probeHandshake, stepDeadline, type NbdGridResult } from '../harness/index';
+import { handshakeLabel, Lab, NBD_SERVER_DIMENSION, nbdServerPort, probeHandshake, stepDeadline, type NbdGridResult, hostBudgetMs } from '../harness/index';
 import { leftovers, NOTHING } from './support/leftovers';
 import { runLab, type CliResult } from './support/lab-cli';
 
@@ -31,8 +31,8 @@ describe('nbd grid: which nbd-server versions which nbd-clients boot from, the o
 
   before(async function () {
     // Four boots, one at a time (the suite holds one QEMU slot), each through an nbd-restart.
-    this.timeout(90 * 60_000);
-    run = await runLab(['matrix', 'nbd', '--servers', SERVERS.join(','), '--clients', CLIENTS.join(','), '--at-once', '1', '--report', dir], { timeoutMs: 90 * 60_000 });
+    this.timeout(hostBudgetMs('gridRun'));
+    run = await runLab(['matrix', 'nbd', '--servers', SERVERS.join(','), '--clients', CLIENTS.join(','), '--at-once', '1', '--report', dir], { timeoutMs: hostBudgetMs('gridRun') });
     grid = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as NbdGridResult;
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
@@ -91,11 +91,11 @@ const ALL_HANDSHAKES: Record<string, string> = {
 describe('nbd grid: what each nbd-server version negotiates, without a client @full', function () {
   for (const server of NBD_SERVER_DIMENSION.values) {
     it(`nbd-server ${server}: ${ALL_HANDSHAKES[server]}`, async function () {
-      const deadline = stepDeadline(45 * 60_000, `lab with nbd-server ${server}`);
+      const deadline = stepDeadline(hostBudgetMs('labStart'), `lab with nbd-server ${server}`);
       this.timeout(deadline.totalMs);
       const lab = await new Lab().withNbdServer(server).start({ deadline });
       try {
-        const h = await probeHandshake(lab.server.ip, nbdServerPort(server), 'root', deadline.child(30_000, 'handshake probe'));
+        const h = await probeHandshake(lab.server.ip, nbdServerPort(server), 'root', deadline.child(hostBudgetMs('listExports'), 'handshake probe'));
         expect(handshakeLabel(h)).to.equal(ALL_HANDSHAKES[server]);
         const version = await lab.server.exec(['sh', '-c', 'readlink -f /usr/bin/nbd-server']);
         expect(version.output, 'the server runs the asked version').to.match(server === 'oldstyle' ? /nbdkit/ : server === '3.24' ? /^\/usr\/(s?bin)\/nbd-server/ : new RegExp(`/opt/nbd-${server}/bin/nbd-server`));
@@ -116,7 +116,7 @@ describe('nbd grid: bad versions exit 2 and name the known ones, before anything
   ];
   for (const c of cases) {
     it(`./lab ${c.args.join(' ')}`, async function () {
-      const r = await runLab(c.args, { timeoutMs: 60_000 });
+      const r = await runLab(c.args, { timeoutMs: hostBudgetMs('labCommand') });
       expect(r.code, r.stderr).to.equal(2);
       expect(r.stderr).to.match(c.message);
       expect(r.stderr).to.not.match(/matrix: |lab: run /);

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { bootStages, FIXTURES_DIR, resultsSchemaErrors, type RunResults } from '../harness/index';
+import { bootStages, FIXTURES_DIR, resultsSchemaErrors, type RunResults, hostBudgetMs } from '../harness/index';
 import { runLab, type CliResult } from './support/lab-cli';
 
 /*
@@ -20,7 +20,7 @@ describe('run report: a failed ./lab boot writes its report, and ./lab report re
   let results: RunResults;
 
   before(async function () {
-    boot = await runLab(['boot', '--append', TOO_LITTLE_MEMORY], { timeoutMs: 8 * 60_000 });
+    boot = await runLab(['boot', '--append', TOO_LITTLE_MEMORY], { timeoutMs: hostBudgetMs('labBoot') });
     const html = /^report: (.+)$/m.exec(boot.stdout)?.[1];
     expect(html, `./lab boot printed no report path (exit ${boot.code}):\n${boot.stdout}\n${boot.stderr.slice(-3000)}`).to.be.a('string');
     dir = dirname(html!);
@@ -62,12 +62,12 @@ describe('run report: a failed ./lab boot writes its report, and ./lab report re
   });
 
   it('./lab report prints its timeline and the page; --against sets it beside the recorded two-client run', async function () {
-    const r = await runLab(['report', dir], { timeoutMs: 60_000 });
+    const r = await runLab(['report', dir], { timeoutMs: hostBudgetMs('labCommand') });
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.match(/^kernel and initramfs fetched\s+[\d.]+\s+\+[\d.]+$/m);
     expect(r.stdout).to.match(new RegExp(`^c1 FAILED at ${results.tests[0]!.clients[0]!.failedStage}: `, 'm'));
     expect(r.stdout).to.include(`report: ${relative(process.cwd(), join(dir, 'index.html'))}`);
-    const d = await runLab(['report', dir, '--against', join(FIXTURES_DIR, 'runs', 'boot-2-clients')], { timeoutMs: 60_000 });
+    const d = await runLab(['report', dir, '--against', join(FIXTURES_DIR, 'runs', 'boot-2-clients')], { timeoutMs: hostBudgetMs('labCommand') });
     expect(d.code, d.stderr).to.equal(0);
     expect(d.stdout).to.match(/^DHCP lease\s+[\d.]+\s+2\.2\s+[+-][\d.]+\s+[+-]\d+%$/m);
     expect(d.stdout).to.match(/^NBD connected\s+-\s+32\.8\s+-\s+-$/m);

@@ -21,6 +21,7 @@ import {
   VM_IMAGES_DIR,
   type ClientKind,
   type StartedLab,
+  hostBudgetMs,
 } from '../harness/index';
 import { suiteReportDir } from './support/report-dir';
 
@@ -29,9 +30,6 @@ import { suiteReportDir } from './support/report-dir';
  * QEMU. Everything is aimed at the lab's own addresses (the server, and the host's
  * addresses on the lab bridges); nothing leaves the host.
  */
-
-/** Bound on one test's docker and network round trips; generous, as the host may be busy booting clients. */
-const STEP_MS = 2 * 60_000;
 
 function sha256File(path: string, deadline: Deadline): Promise<string> {
   const hash = createHash('sha256');
@@ -84,7 +82,7 @@ describe('server stack: the LTSP server image on the lab network, without QEMU @
   });
 
   async function removeOutsideNetwork(name: string): Promise<void> {
-    const d = Deadline.after(60_000, `remove network ${name}`);
+    const d = Deadline.after(hostBudgetMs('hostCommand'), `remove network ${name}`);
     if (lab) await execCommand('docker', ['network', 'disconnect', '--force', name, lab.server.getId()], { deadline: d, allowFailure: true });
     const rm = await execCommand('docker', ['network', 'rm', name], { deadline: d, allowFailure: true });
     if (rm.code === 0 || /not found/i.test(rm.stderr)) outsideNetwork = undefined;
@@ -102,7 +100,7 @@ describe('server stack: the LTSP server image on the lab network, without QEMU @
 
   it('the container starts, TFTP serves boot.ipxe and nbd-server lists the export "root"', async function () {
     const lab = L();
-    const d = stepDeadline(STEP_MS, this.test!.title);
+    const d = stepDeadline(hostBudgetMs('serverCheck'), this.test!.title);
     expect(lab.server.logTail(400).join('\n'), 'the server never said it was ready').to.match(/ltsp-server: ready .*nbd=.*export=root/);
 
     // The host holds the gateway address on the lab bridge, inside the lab subnet.
@@ -126,7 +124,7 @@ describe('server stack: the LTSP server image on the lab network, without QEMU @
 
   it('httpd serves the kernel and initramfs byte for byte, and refuses anything but reading them', async function () {
     const lab = L();
-    const d = stepDeadline(STEP_MS, this.test!.title);
+    const d = stepDeadline(hostBudgetMs('serverCheck'), this.test!.title);
     // The TFTP root's files (the default kind's), and each kind's own, where its clients' scripts fetch them.
     const kinds = Object.entries(lab.served.clients).flatMap(([kind, f]) => {
       const at = servedBootPaths(kind as ClientKind);
@@ -149,7 +147,7 @@ describe('server stack: the LTSP server image on the lab network, without QEMU @
 
   it('a real NBD peer sees export "root" read-only, with exactly the size of the root image (NbdPeer and nbdinfo agree)', async function () {
     const lab = L();
-    const d = stepDeadline(STEP_MS, this.test!.title);
+    const d = stepDeadline(hostBudgetMs('serverCheck'), this.test!.title);
     expect(lab.served.rootImage, 'the lab serves another root image than the build made').to.equal(lab.manifest.rootImage);
     const size = BigInt(statSync(lab.manifest.rootImage).size);
 
@@ -180,7 +178,7 @@ describe('server stack: the LTSP server image on the lab network, without QEMU @
     // lists exports sees "export-size: 0"; a client that connects (GO) gets the size, as
     // the test above checks. An nbd-server that fixes it turns this red: then expect the size.
     const lab = L();
-    const d = stepDeadline(STEP_MS, this.test!.title);
+    const d = stepDeadline(hostBudgetMs('serverCheck'), this.test!.title);
     const list = await execCommand('nbdinfo', ['--list', '--json', `nbd://${lab.server.ip}`], { deadline: d, allowFailure: true });
     expect(list.code, `nbdinfo --list: ${list.stderr}`).to.equal(0);
     const exports = (JSON.parse(list.stdout) as { exports: { 'export-name': string; 'export-size': number; 'is_read_only'?: boolean }[] }).exports;
@@ -192,7 +190,7 @@ describe('server stack: the LTSP server image on the lab network, without QEMU @
 
   it('a write through the export is refused with EPERM, and the image keeps its sha256', async function () {
     const lab = L();
-    const d = stepDeadline(STEP_MS, this.test!.title);
+    const d = stepDeadline(hostBudgetMs('serverCheck'), this.test!.title);
     const before = await sha256File(lab.manifest.rootImage, d);
     expect(before, `${lab.manifest.rootImage} did not match the manifest before the write: the check below would prove nothing`).to.equal(lab.manifest.rootSha256);
 
@@ -226,7 +224,7 @@ describe('server stack: the LTSP server image on the lab network, without QEMU @
 
   it('an address outside the allow list is refused at NBD_OPT_GO, while the lab subnet is let in', async function () {
     const lab = L();
-    const d = stepDeadline(STEP_MS, this.test!.title);
+    const d = stepDeadline(hostBudgetMs('serverCheck'), this.test!.title);
     const subnet = await freeOutsideSubnet(d);
     const gateway = hostInSubnet(subnet, LAB_HOSTS.gateway);
     const name = `ltsp-lab-${lab.run.id}-outside`;
@@ -277,7 +275,7 @@ describe('server stack: the LTSP server image on the lab network, without QEMU @
 
   it('the sysvinit script gives LSB exit codes: status, stop, start twice, reload, restart, an unknown action', async function () {
     const lab = L();
-    const d = stepDeadline(STEP_MS, this.test!.title);
+    const d = stepDeadline(hostBudgetMs('serverCheck'), this.test!.title);
     const log: InitScriptRun[] = [];
     const run = async (action: string): Promise<InitScriptRun> => {
       const r = await lab.server.sh(`/etc/init.d/nbd-server ${action}`, true);
@@ -346,7 +344,7 @@ describe('server stack: the LTSP server image on the lab network, without QEMU @
 
   it("lsinitrd lists what the stock client's boot needs: nbd.ko, fuse.ko, unionfs, nbd-client, our pre-pivot hook and module", async function () {
     const lab = L();
-    const d = stepDeadline(STEP_MS, this.test!.title);
+    const d = stepDeadline(hostBudgetMs('serverCheck'), this.test!.title);
     // The stock kind's: the one with kernel modules (the ltsp kernel has them built in, and build-initramfs.sh checks its listing).
     const initrd = clientImages(lab.manifest, 'stock').initrd;
     const r = await execCommand('docker', [
@@ -373,7 +371,7 @@ describe('server stack: the LTSP server image on the lab network, without QEMU @
 
   it('the lab stays shut in: an internal network, no published port, not privileged, only NET_ADMIN and NET_RAW added', async function () {
     const lab = L();
-    const d = stepDeadline(STEP_MS, this.test!.title);
+    const d = stepDeadline(hostBudgetMs('serverCheck'), this.test!.title);
     const [net] = await dockerJson<Array<{ Internal: boolean; Labels: Record<string, string> }>>(['network', 'inspect', lab.network.name], d);
     expect(net?.Internal, `docker network ${lab.network.name} is not --internal`).to.equal(true);
 

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { checkTraceKey, countEstablished, DEFAULT_TRACE, Deadline, imageKeys, readTrace, replayClient, runStorm, stormPage, type PlannedRead, type StartedLab, type StormResult, type Trace } from '../harness/index';
+import { checkTraceKey, countEstablished, DEFAULT_TRACE, Deadline, imageKeys, readTrace, replayClient, runStorm, stormPage, type PlannedRead, type StartedLab, type StormResult, type Trace, hostBudgetMs } from '../harness/index';
 import { leftovers, NOTHING } from './support/leftovers';
 import { runLab } from './support/lab-cli';
 import { until } from './support/outcome';
@@ -52,7 +52,7 @@ describe('storm: ten replayed boots at once against the real nbd-server @full', 
   });
 
   it('leaves no connection open on the server once it returned', async function () {
-    const d = Deadline.after(10_000, 'the storm\'s connections to close');
+    const d = Deadline.after(hostBudgetMs('hostCommand'), 'the storm\'s connections to close');
     await until(d, async () => {
       const tcp = await lab!.server.sh('cat /proc/net/tcp /proc/net/tcp6 2>/dev/null', true, d);
       return countEstablished(tcp.output.replace(/^\s*sl.*$/gm, '')) === 0 ? true : undefined;
@@ -79,7 +79,7 @@ describe('storm: ten replayed boots at once against the real nbd-server @full', 
   });
 
   it('a connect-and-drop storm: 100 clients connect within 3 s, read and reset their connections; a whole replay after it is byte-identical', async function () {
-    const d = Deadline.after(120_000, 'the connect-and-drop storm');
+    const d = Deadline.after(hostBudgetMs('stormReplay'), 'the connect-and-drop storm');
     const nbdProcs = async (): Promise<number> => Number((await lab!.server.sh("grep -lx nbd-server /proc/[0-9]*/comm 2>/dev/null | wc -l", true, d)).output.trim());
     const before = await nbdProcs();
     const plan: PlannedRead[] = trace.rows.filter((r) => r[1] === 0).map((r) => ({ offset: r[2], length: r[3], gapMs: 0, dep: -1, afterDepMs: 0 }));
@@ -103,9 +103,9 @@ describe('storm: ten replayed boots at once against the real nbd-server @full', 
   it('a trace recorded against another root image is refused (exit 2), saying how to record one', async function () {
     // A salt changes every image key (vm-images/build.sh --keys), as a changed recipe would.
     const env = { LTSP_LAB_KEY_SALT: `storm-${process.pid}` };
-    const salted = await imageKeys({ deadline: Deadline.after(30_000, 'salted keys'), env });
+    const salted = await imageKeys({ deadline: Deadline.after(hostBudgetMs('imageKeys'), 'salted keys'), env });
     expect(salted.root).to.not.equal(trace.header.imageKey);
-    const r = await runLab(['storm', '--clients', '2'], { env, timeoutMs: 60_000 });
+    const r = await runLab(['storm', '--clients', '2'], { env, timeoutMs: hostBudgetMs('labCommand') });
     expect(r.code, r.stderr).to.equal(2);
     expect(r.stderr).to.include(`recorded against root image ${trace.header.imageKey}, and the current root image is ${salted.root}`);
     expect(r.stderr).to.include('qslot 1 ./lab storm --record');

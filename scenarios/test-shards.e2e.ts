@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { e2eFiles, writeDurations, type RunResults } from '../harness/index';
+import { e2eFiles, writeDurations, type RunResults, hostBudgetMs } from '../harness/index';
 import { runLab, type CliResult } from './support/lab-cli';
 
 /*
@@ -24,8 +24,6 @@ const CHEAP: Record<string, string> = {
 const GREP = Object.values(CHEAP).join('|');
 /** The nested runs' names: a run by that name is nested, and does not nest again. */
 const NESTED = 'nested-shards-';
-/** One nested ./lab test --no-checks of a few tests: its mocha, nyc and a chromium, about 30 s here. */
-const NESTED_RUN_MS = 5 * 60_000;
 
 interface NestedRun {
   cli: CliResult;
@@ -43,7 +41,7 @@ describe('shards: ./lab test --shard 1/2 and 2/2, merged, are the unsharded run 
   async function nested(name: keyof typeof runs, shard: string[]): Promise<void> {
     const run = `${NESTED}${name}`;
     const env = { LTSP_LAB_REPORTS: scratch, LTSP_LAB_TEST_RUN: run, LTSP_LAB_TEST_DURATIONS: join(scratch, 'test-durations.json') };
-    const cli = await runLab(['test', '--no-checks', '--grep', GREP, ...shard], { timeoutMs: NESTED_RUN_MS, env });
+    const cli = await runLab(['test', '--no-checks', '--grep', GREP, ...shard], { timeoutMs: hostBudgetMs('nestedTest'), env });
     const dir = join(scratch, run);
     expect(cli.code, `./lab test --grep ... ${shard.join(' ')} exited ${cli.code}:\n${cli.stderr.slice(-3000)}`).to.equal(0);
     runs[name] = { cli, dir, results: JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as RunResults };
@@ -79,7 +77,7 @@ describe('shards: ./lab test --shard 1/2 and 2/2, merged, are the unsharded run 
 
   it('merged, the shards give the unsharded run\'s tests: the same count, titles and outcomes, each with its shard', async function () {
     const out = join(scratch, 'merged');
-    const m = await runLab(['report', '--merge', runs.one.dir, runs.two.dir, '--out', out], { timeoutMs: 60_000 });
+    const m = await runLab(['report', '--merge', runs.one.dir, runs.two.dir, '--out', out], { timeoutMs: hostBudgetMs('labCommand') });
     expect(m.code, m.stderr).to.equal(0);
     const merged = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as RunResults;
     const all = runs.all.results;
@@ -102,7 +100,7 @@ describe('shards: ./lab test --shard 1/2 and 2/2, merged, are the unsharded run 
       [['--shards', '1/2'], /usage: unknown option '--shards'.*\n.*hint: known options: --grep --shard --tier --no-checks/],
     ];
     for (const [args, message] of refusals) {
-      const r = await runLab(['test', ...args], { timeoutMs: 60_000, env: { LTSP_LAB_REPORTS: scratch } });
+      const r = await runLab(['test', ...args], { timeoutMs: hostBudgetMs('labCommand'), env: { LTSP_LAB_REPORTS: scratch } });
       expect(r.stderr, args.join(' ')).to.match(message);
       expect(r.code, r.stderr).to.equal(2);
       expect(r.stderr, 'refused before any check ran').to.not.match(/== /);
@@ -117,7 +115,7 @@ describe('shards: ./lab test --shard 1/2 and 2/2, merged, are the unsharded run 
       [[scratch], /is not a run folder: it has no results\.json/],
     ];
     for (const [dirs, message] of refusals) {
-      const r = await runLab(['report', '--merge', ...dirs, '--out', join(scratch, 'refused')], { timeoutMs: 60_000 });
+      const r = await runLab(['report', '--merge', ...dirs, '--out', join(scratch, 'refused')], { timeoutMs: hostBudgetMs('labCommand') });
       expect(r.stderr, dirs.join(' ')).to.match(message);
       expect(r.code, r.stderr).to.equal(2);
     }

@@ -1,4 +1,4 @@
-import type { Accel } from './speed';
+import { hostSpeed, type Accel } from './speed';
 
 /**
  * The one table of how long a step may take. A boot stage's budget lives beside its
@@ -89,7 +89,7 @@ export const STEP_BUDGETS = {
   timedCommandGrace: { s: 30, scaled: false },
   /** A program in a pseudo-terminal to exit after its hang-up, and again after SIGKILL. */
   terminalExit: { s: 5, scaled: false },
-  /** Connecting to a kept client's console socket (./lab attach). */
+  /** Connecting to a kept client's console socket (./lab attach): its scrollback shown; and leaving it on Ctrl-] q. */
   consoleConnect: { s: 10, scaled: false },
   /** A server fault's wait for a client's NBD request to be in flight before it holds the server. */
   faultHoldWait: { s: 10, scaled: false },
@@ -109,6 +109,51 @@ export const STEP_BUDGETS = {
   copyRecipes: { s: 60, scaled: false },
   /** The bench images case: removing a cold build's artefacts and images again. */
   removeColdBuild: { s: 300, scaled: false },
+
+  // What the scenarios (scenarios/) wait for beyond the harness's own steps; they read these
+  // through hostBudgetMs. A step that runs guest code is scaled, with its floor at its
+  // reference seconds: a fast host keeps the limit a slower one would stretch.
+
+  /** A short command on this host that a scenario runs or polls for (docker inspect, pause or kill, ip, iptables, mount, git), or a host process to appear or go. */
+  hostCommand: { s: 60, scaled: false },
+  /** Copying, hashing or checking the lab's image files on this host (cp -al of a cache, sha256 or gzip -t of an image, a copy into the server). */
+  hostFiles: { s: 120, scaled: false },
+  /** One scenario test's docker and network round trips against a started server; generous, as the host may be busy booting clients. */
+  serverCheck: { s: 120, scaled: false },
+  /** A ./lab command that boots nothing (help, ls, report, attach, stop of no kept run, a usage or set-up error), node's start included. */
+  labCommand: { s: 120, scaled: false },
+  /** `./lab setup`: the host's tools checked and dockerd started (after a kill, once dockerd has cleaned up). */
+  labSetup: { s: 300, scaled: false },
+  /** A ./lab boot from its start to a point of its first client's boot (iPXE, its kernel, a stage, its console log begun). */
+  labBootPoint: { s: 300, scaled: true, floorS: 300 },
+  /** A whole ./lab boot a scenario runs: a warm lab start, one or two clients to login (or to their failure), the report, the teardown. */
+  labBoot: { s: 600, scaled: true, floorS: 600 },
+  /** `./lab baseline --update`: a baseline's recorded boots. */
+  baselineRecord: { s: 20 * 60, scaled: true, floorS: 20 * 60 },
+  /** `./lab bisect` over the bisect scenario's planted history: an initramfs and a boot for each revision it judges. */
+  bisectRun: { s: 600, scaled: true, floorS: 600 },
+  /** `./lab matrix nbd` over the grid scenario's servers and clients, a cell at a time (see gridCell). */
+  gridRun: { s: 90 * 60, scaled: false },
+  /** A nested `./lab test --no-checks` of a few cheap tests (the sharding scenario): its mocha, nyc and a chromium, about 30 s here. */
+  nestedTest: { s: 300, scaled: true, floorS: 300 },
+  /** A probe typed at a booted client's shell, with host commands around it (several connects at once, each bounded by its own `timeout 4`). */
+  guestProbe: { s: 60, scaled: true, floorS: 60 },
+  /** vm-images/build.sh stopping at a broken recipe file before any work. */
+  buildRefused: { s: 60, scaled: false },
+  /** vm-images/build.sh failing at the first step that works (debootstrap against a mirror where nothing listens, a disk too small). */
+  buildStepFails: { s: 180, scaled: false },
+  /** vm-images/build.sh with its docker images cached, to a step it works at (the root export, dracut). */
+  buildStepStart: { s: 120, scaled: false },
+  /** The server image's docker build to its apt-get (vm-images/build.sh's server step). */
+  serverImageBuild: { s: 15 * 60, scaled: false },
+  /** vm-images/build.sh on a warm cache (every artefact cached), a few seconds' wait for its lock included. */
+  warmBuild: { s: 120, scaled: false },
+  /** vm-images/build.sh or ./lab build healing a damaged artefact of a warm cache (the kernel taken again, the initramfs or the root rebuilt). */
+  buildRepair: { s: 600, scaled: false },
+  /** Chromium's start, for a scenario that reads a report page. */
+  browserStart: { s: 60, scaled: false },
+  /** A wait a scenario means to run out (a console pattern that never comes): it proves the timeout's error, so it is short. */
+  expectedTimeout: { s: 3, scaled: false },
 } as const satisfies Record<string, Budget>;
 
 export type StepKind = keyof typeof STEP_BUDGETS;
@@ -127,6 +172,19 @@ export function scaledMs(budget: Budget, basis?: ScaleBasis, contention = 1): nu
   const base = typeof budget.s === 'number' ? budget.s : budget.s[basis?.accel ?? 'tcg'];
   const s = budget.scaled && basis ? base * basis.factor * contention : base;
   return Math.max(budget.floorS ?? 0, s) * 1000;
+}
+
+/**
+ * What scaling knows before a lab has chosen its accelerator (a scenario's own waits, a
+ * ./lab it runs): TCG's seconds, the longer, at this host's calibrated speed.
+ */
+export function hostBasis(env: NodeJS.ProcessEnv = process.env): ScaleBasis {
+  return { accel: 'tcg', factor: hostSpeed({ accel: 'tcg', reason: 'assumed for a budget' }, env).factor };
+}
+
+/** The limit of a step kind on this host, before any lab has measured it: for scenarios and mocha's this.timeout. */
+export function hostBudgetMs(kind: StepKind, contention = 1): number {
+  return budgetMs(kind, hostBasis(), contention);
 }
 
 /** The limit of a step kind on this host, in ms. */

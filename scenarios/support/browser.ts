@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { hostBudgetMs } from '../../harness/index';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
 /** Debian's chromium (./lab installs it): playwright cannot download its own browsers here. */
@@ -19,7 +20,7 @@ export async function openBrowser(width = 1120, height = 900): Promise<OpenBrows
   const profile = mkdtempSync(join(tmpdir(), 'ltsp-lab-chromium-'));
   let ctx: BrowserContext | undefined;
   try {
-    ctx = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width, height }, timeout: 60_000 });
+    ctx = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width, height }, timeout: hostBudgetMs('browserStart') });
     const page = ctx.pages()[0] ?? (await ctx.newPage());
     const opened = ctx;
     return {

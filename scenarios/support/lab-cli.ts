@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { labScript } from '../../harness/index';
+import { labScript, hostBudgetMs } from '../../harness/index';
 
 export interface CliResult {
   code: number | null;
@@ -11,7 +11,7 @@ export interface CliResult {
 
 export const LAB_SCRIPT = labScript();
 
-/** Runs ./lab with arguments to completion (bounded: killed after `timeoutMs`). */
+/** Runs ./lab with arguments to completion (bounded: killed after `timeoutMs`, by default a labCommand's budget). */
 export function runLab(args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv; prefix?: string[] } = {}): Promise<CliResult> {
   const t0 = performance.now();
   const argv = [...(opts.prefix ?? []), LAB_SCRIPT, ...args];
@@ -27,7 +27,7 @@ export function runLab(args: string[], opts: { timeoutMs?: number; env?: NodeJS.
       } catch {
         /* gone */
       }
-    }, opts.timeoutMs ?? 60_000);
+    }, opts.timeoutMs ?? hostBudgetMs('labCommand'));
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       done({ code, signal, stdout, stderr, ms: performance.now() - t0 });

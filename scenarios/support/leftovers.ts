@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Deadline, execCommand, hostGuardLeftovers, RUN_LABEL, stateRoot } from '../../harness/index';
+import { Deadline, execCommand, hostGuardLeftovers, RUN_LABEL, stateRoot, hostBudgetMs } from '../../harness/index';
 
 export interface Leftovers {
   containers: number;
@@ -32,7 +32,7 @@ function runProcesses(runId: string, root: string): number[] {
 
 /** Everything a run could have left on this machine, counted by its run id (its state folder under `root`). */
 export async function leftovers(runId: string, root: string = stateRoot()): Promise<Leftovers> {
-  const d = Deadline.after(30_000, `count leftovers of run ${runId}`);
+  const d = Deadline.after(hostBudgetMs('hostCommand'), `count leftovers of run ${runId}`);
   const lines = (s: string): number => s.split('\n').filter((l) => l.trim()).length;
   const links = (await execCommand('ip', ['-o', 'link', 'show'], { deadline: d })).stdout;
   return {

@@ -2,7 +2,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Deadline, execCommand } from '../../harness/index';
+import { Deadline, execCommand, hostBudgetMs } from '../../harness/index';
 import { until } from './outcome';
 
 /*
@@ -90,7 +90,7 @@ export class DockerHold {
    * Releases the hold, lets each connection end by itself (a docker call whose caller is
    * gone still gets its answer, and what it made is made), then closes.
    */
-  async close(deadline: Deadline = Deadline.after(30_000, 'the Docker hold to drain')): Promise<void> {
+  async close(deadline: Deadline = Deadline.after(hostBudgetMs('hostCommand'), 'the Docker hold to drain')): Promise<void> {
     this.release();
     await until(deadline, () => (this.conns.size === 0 ? true : undefined)).catch(() => undefined);
     for (const c of this.conns) c.destroy();
@@ -112,7 +112,7 @@ export class QemuHold {
 
   static async create(pattern: string): Promise<QemuHold> {
     const h = new QemuHold();
-    const real = (await execCommand('bash', ['-c', 'command -v qemu-system-x86_64'], { deadline: Deadline.after(10_000, 'find QEMU') })).stdout.trim();
+    const real = (await execCommand('bash', ['-c', 'command -v qemu-system-x86_64'], { deadline: Deadline.after(hostBudgetMs('hostCommand'), 'find QEMU') })).stdout.trim();
     const shim = join(h.dir, 'qemu-system-x86_64');
     writeFileSync(
       shim,
