@@ -25,11 +25,11 @@ interface HostBaseline {
   profile: string;
   /** The environment that points ./lab at it: empty for the repo's. */
   env: NodeJS.ProcessEnv;
-  /** Where it was recorded, when this run recorded it. */
-  recordedIn?: string;
 }
 
 let hostBaseline: Promise<HostBaseline> | undefined;
+/** The folder a baseline is recorded into, once made: removed after the file, whether the recording worked or not. */
+let recordedDir: string | undefined;
 
 /** This host's baseline: the repo's, or one recorded now from the unchanged stack (once per run). */
 function baselineHere(): Promise<HostBaseline> {
@@ -39,12 +39,13 @@ function baselineHere(): Promise<HostBaseline> {
     const profile = baselineProfile({ accel: (JSON.parse(accel.stdout) as AccelDecision).accel, cores: availableParallelism() }, DEFAULT_CLIENT_SPEC);
     if (loadBaseline(profile)) return { profile, env: {} };
     const dir = mkdtempSync(join(tmpdir(), 'ltsp-lab-baseline-'));
+    recordedDir = dir;
     const r = await runLab(['baseline', '--update', '--runs', String(RECORDED_RUNS)], { env: { LTSP_LAB_BASELINES: dir }, timeoutMs: hostBudgetMs('baselineRecord') });
     expect(r.code, `./lab baseline --update (no baseline for ${profile} in ${baselinesDir()}) exited ${r.code}:\n${r.stderr.slice(-3000)}`).to.equal(0);
     const recorded = loadBaseline(profile, dir);
     expect(recorded, `the baseline recorded for ${profile} in ${dir}`).to.be.an('object');
     expect(recorded!.runs, 'boots in the recorded baseline').to.equal(RECORDED_RUNS);
-    return { profile, env: { LTSP_LAB_BASELINES: dir }, recordedIn: dir };
+    return { profile, env: { LTSP_LAB_BASELINES: dir } };
   })();
   return hostBaseline;
 }
@@ -64,8 +65,8 @@ function gateOf(r: CliResult): GateVerdict {
 
 // A baseline recorded here goes once both suites used it (a root hook: after every file).
 after(async function () {
-  const b = await hostBaseline?.catch(() => undefined);
-  if (b?.recordedIn) rmSync(b.recordedIn, { recursive: true, force: true });
+  await hostBaseline?.catch(() => undefined);
+  if (recordedDir) rmSync(recordedDir, { recursive: true, force: true });
 });
 
 describe('gate: ./lab boot --compare judges boot times against the baseline @full', function () {

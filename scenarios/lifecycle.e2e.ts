@@ -251,8 +251,16 @@ describe('SIGTERM at every point of ./lab boot\'s start-up: exit 143 within the 
         mkdirSync(root, { recursive: true });
         copyFileSync(join(stateRoot(), 'accel-verdict.json'), join(root, 'accel-verdict.json'));
       }
-      const docker = p.docker ? await new DockerHold(p.docker).start() : undefined;
-      const qemu = p.qemu ? await QemuHold.create(p.qemu) : undefined;
+      // Each hold is a folder in /tmp, removed by the finally below; one that cannot be made removes its own, and the other goes.
+      let docker: DockerHold | undefined;
+      let qemu: QemuHold | undefined;
+      try {
+        docker = p.docker ? await new DockerHold(p.docker).start() : undefined;
+        qemu = p.qemu ? await QemuHold.create(p.qemu) : undefined;
+      } catch (e) {
+        await docker?.close();
+        throw e;
+      }
       const d = Deadline.after(hostBudgetMs('labBootPoint'), `./lab boot to reach ${p.point}`);
       const lab = spawnLab(['boot', '--report', report], {
         env: { DEBUG: 'lab:lab', LTSP_LAB_STATE: root, ...docker?.env, ...qemu?.env() },

@@ -36,6 +36,16 @@ function edit(file: string, from: string, to: string): void {
 /** The throwaway repository and its history (see the top of this file). */
 export async function plant(deadline: Deadline): Promise<Planted> {
   const dir = mkdtempSync(join(tmpdir(), 'ltsp-lab-bisect-'));
+  try {
+    return await plantIn(dir, deadline);
+  } catch (e) {
+    // The caller gets no Planted to remove: a half-planted repository goes here.
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+async function plantIn(dir: string, deadline: Deadline): Promise<Planted> {
   await execCommand('git', ['init', '-q', '-b', 'main', dir], { deadline });
   await execCommand('cp', ['-a', VM_IMAGES_DIR, join(dir, 'vm-images')], { deadline });
   const c: string[] = [];

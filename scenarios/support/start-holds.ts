@@ -76,7 +76,12 @@ export class DockerHold {
         up.write(chunk);
       });
     });
-    await new Promise<void>((resolve, reject) => this.server!.once('error', reject).listen(this.socket, resolve));
+    try {
+      await new Promise<void>((resolve, reject) => this.server!.once('error', reject).listen(this.socket, resolve));
+    } catch (e) {
+      rmSync(this.dir, { recursive: true, force: true });
+      throw e;
+    }
     return this;
   }
 
@@ -112,23 +117,28 @@ export class QemuHold {
 
   static async create(pattern: string): Promise<QemuHold> {
     const h = new QemuHold();
-    const real = (await execCommand('bash', ['-c', 'command -v qemu-system-x86_64'], { deadline: Deadline.after(hostBudgetMs('hostCommand'), 'find QEMU') })).stdout.trim();
-    const shim = join(h.dir, 'qemu-system-x86_64');
-    writeFileSync(
-      shim,
-      [
-        '#!/bin/bash',
-        `pattern='${pattern}'`,
-        'if [[ "$*" =~ $pattern ]]; then',
-        `  echo "$$ $*" > ${h.heldFile}`,
-        `  while [ ! -e ${h.releaseFile} ]; do sleep 0.05; done`,
-        'fi',
-        `exec ${real} "$@"`,
-        '',
-      ].join('\n'),
-    );
-    chmodSync(shim, 0o755);
-    return h;
+    try {
+      const real = (await execCommand('bash', ['-c', 'command -v qemu-system-x86_64'], { deadline: Deadline.after(hostBudgetMs('hostCommand'), 'find QEMU') })).stdout.trim();
+      const shim = join(h.dir, 'qemu-system-x86_64');
+      writeFileSync(
+        shim,
+        [
+          '#!/bin/bash',
+          `pattern='${pattern}'`,
+          'if [[ "$*" =~ $pattern ]]; then',
+          `  echo "$$ $*" > ${h.heldFile}`,
+          `  while [ ! -e ${h.releaseFile} ]; do sleep 0.05; done`,
+          'fi',
+          `exec ${real} "$@"`,
+          '',
+        ].join('\n'),
+      );
+      chmodSync(shim, 0o755);
+      return h;
+    } catch (e) {
+      h.remove();
+      throw e;
+    }
   }
 
   env(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
