@@ -3,7 +3,7 @@ import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFi
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Deadline, execCommand, HarnessError, stepDeadline, VM_IMAGES_DIR, type ImageManifest, hostBudgetMs } from '../harness/index';
+import { Deadline, execCommand, HarnessError, stepDeadline, VM_IMAGES_DIR, type ImageManifest, hostBudgetMs, type StepKind } from '../harness/index';
 import { testReportDir } from './support/report-dir';
 import { recordTestData } from './support/run-report';
 
@@ -141,7 +141,7 @@ interface BadInputCase {
   /** Images that must not exist afterwards, from the broken copy's keys. */
   mustNotExist?: (k: Keys) => string[];
   /** Bound on the whole failing build. */
-  ms: number;
+  budget: StepKind;
   /** The cache folder to build into, if not the scratch one (set up by breakIt). */
   cache?: (s: Scratch) => string;
 }
@@ -173,7 +173,7 @@ describe('image build: bad input stops vm-images/build.sh at a named step and le
       step: 'root',
       reason: /recipe file missing: vm-images\/client\/root\/Dockerfile/,
       beforeAnyWork: true,
-      ms: hostBudgetMs('buildRefused'),
+      budget: 'buildRefused',
     },
     {
       what: "the dracut module's module-setup.sh deleted: the initramfs step is named before any work",
@@ -181,7 +181,7 @@ describe('image build: bad input stops vm-images/build.sh at a named step and le
       step: 'initramfs',
       reason: /recipe file missing: vm-images\/client\/dracut\/90ltsp-union\/module-setup\.sh/,
       beforeAnyWork: true,
-      ms: hostBudgetMs('buildRefused'),
+      budget: 'buildRefused',
     },
     {
       what: 'a shell syntax error in the pre-pivot hook ltsp-union.sh: the initramfs step is named, with the line',
@@ -189,7 +189,7 @@ describe('image build: bad input stops vm-images/build.sh at a named step and le
       step: 'initramfs',
       reason: /recipe file is corrupt \(shell syntax error\): vm-images\/client\/dracut\/90ltsp-union\/ltsp-union\.sh: line \d+: syntax error/,
       beforeAnyWork: true,
-      ms: hostBudgetMs('buildRefused'),
+      budget: 'buildRefused',
     },
     {
       what: 'a shell syntax error in base/recipe.sh: the base step is named, with the line',
@@ -197,7 +197,7 @@ describe('image build: bad input stops vm-images/build.sh at a named step and le
       step: 'base',
       reason: /recipe file is corrupt \(shell syntax error\): vm-images\/base\/recipe\.sh: line \d+: /,
       beforeAnyWork: true,
-      ms: hostBudgetMs('buildRefused'),
+      budget: 'buildRefused',
     },
     {
       what: 'debootstrap against a mirror where nothing listens (127.0.0.1:9): the base step fails, no base image',
@@ -209,7 +209,7 @@ describe('image build: bad input stops vm-images/build.sh at a named step and le
       reason: /command failed \(exit \d+\): debootstrap .*http:\/\/127\.0\.0\.1:9\/debian/,
       detail: /Failed getting release file http:\/\/127\.0\.0\.1:9\/debian/,
       mustNotExist: (k) => [`ltsp-lab/base:${k.base}`, `ltsp-lab/server:${k.server}`, `ltsp-lab/client-root:${k.root}`],
-      ms: hostBudgetMs('buildStepFails'),
+      budget: 'buildStepFails',
     },
     {
       what: "apt-get install of a package that does not exist, in the server's Dockerfile: the server step fails, no server image",
@@ -224,7 +224,7 @@ describe('image build: bad input stops vm-images/build.sh at a named step and le
       reason: /command failed \(exit \d+\): docker build .*server-docker-build\.log/,
       detail: /Unable to locate package ltsp-lab-no-such-package/,
       mustNotExist: (k) => [`ltsp-lab/server:${k.server}`],
-      ms: hostBudgetMs('serverImageBuild'),
+      budget: 'serverImageBuild',
     },
     {
       what: 'a full disk (a 64 MiB tmpfs as the cache) when the root has to be rebuilt: need_space refuses, step root',
@@ -233,14 +233,15 @@ describe('image build: bad input stops vm-images/build.sh at a named step and le
       step: 'root',
       reason: /not enough disk space in .*small-cache: this step needs \d+ MiB, \d+ MiB free/,
       mustNotExist: (k) => [`ltsp-lab/client-root:${k.root}`],
-      ms: hostBudgetMs('buildStepFails'),
+      budget: 'buildStepFails',
     },
   ];
 
   for (const c of cases) {
     it(c.what, async function () {
       const s = scratch as Scratch;
-      const deadline = stepDeadline(c.ms + hostBudgetMs('imageKeys'), c.what);
+      const buildMs = hostBudgetMs(c.budget);
+      const deadline = stepDeadline(buildMs + hostBudgetMs('imageKeys'), c.what);
       const reportDir = testReportDir(this.test!);
       const env = c.breakIt(s) ?? {};
       let cache = s.cache;
@@ -255,7 +256,7 @@ describe('image build: bad input stops vm-images/build.sh at a named step and le
       const tagsBefore = await ltspImageTags(deadline);
       const containersBefore = await unownedContainers(deadline);
 
-      const r = await runBuild(s.buildSh, [], { ...env, LTSP_LAB_CACHE: cache }, deadline.child(c.ms, `build of the broken copy (${c.what})`), reportDir);
+      const r = await runBuild(s.buildSh, [], { ...env, LTSP_LAB_CACHE: cache }, deadline.child(buildMs, `build of the broken copy (${c.what})`), reportDir);
 
       expect(r.code, `the build of the broken copy exited ${r.code}; it should fail. stderr:\n${r.stderr}`).to.not.equal(0);
       const failed = failedStep(r.stderr);
