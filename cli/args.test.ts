@@ -200,7 +200,7 @@ describe('parseBootArgs: --root-arg and --root-path', () => {
 
 describe('parseCommandLine (commander underneath)', () => {
   it('returns declared positionals and refuses more', () => {
-    expect(parseCommandLine(['g1', '--stage', 'nbd', 'b2'], { stage: 'value' }, ['<good>', '<bad>'])).to.deep.equal({ options: new Map([['stage', 'nbd']]), args: ['g1', 'b2'] });
+    expect(parseCommandLine(['g1', '--stage', 'nbd', 'b2'], { stage: 'value' }, ['<good>', '<bad>'])).to.deep.equal({ options: new Map([['stage', 'nbd']]), given: new Set(['stage']), args: ['g1', 'b2'] });
     expect(parseCommandLine([], {}, ['[run]']).args).to.deep.equal([]);
     expect(() => parseCommandLine(['a', 'b'], {}, ['[run]'])).to.throw(UsageError, "unexpected argument 'b'");
   });
@@ -275,6 +275,8 @@ describe('parseBaselineArgs', () => {
 
   it('refuses --runs without --update, and out of 2 to 20', () => {
     expect(() => parseBaselineArgs(['--runs', '4'])).to.throw(UsageError, '--runs is for --update');
+    // Given, even at its default value: still not without --update.
+    expect(() => parseBaselineArgs(['--runs', '6'])).to.throw(UsageError, '--runs is for --update');
     expect(() => parseBaselineArgs(['--update', '--runs', '1'])).to.throw(UsageError, '--runs 1 is out of range: give 2 to 20');
     expect(() => parseBaselineArgs(['--force'])).to.throw(UsageError, "unknown option '--force'");
   });

@@ -71,7 +71,10 @@ export interface CommandSpec {
 }
 
 export interface ParsedCommandLine {
+  /** Each option given, or declared with a default. */
   options: Map<string, string | string[] | true>;
+  /** The options given on the command line (not from a default). */
+  given: Set<string>;
   /** The positional arguments, in order (at most as many as were declared, unless the last is variadic). */
   args: string[];
 }
@@ -170,14 +173,16 @@ export function parseCommand(argv: readonly string[], spec: CommandSpec): Parsed
   const extra = cmd.args[positionals.length];
   if (extra !== undefined && !variadic) throw new UsageError(`unexpected argument '${extra}'`, { hint: 'options start with --; see ./lab help' });
   const options = new Map<string, string | string[] | true>();
+  const given = new Set<string>();
   const values = cmd.opts<Record<string, string | string[] | number | boolean | undefined>>();
   for (const [name, raw] of Object.entries(declared)) {
     const kind = entryOf(raw).kind;
     // commander reads a --no-X flag as X = false (and X's default true).
     const v = kind === 'flag' && name.startsWith('no-') ? (values[camel(name.slice(3))] === false ? true : undefined) : values[camel(name)];
     if (v !== undefined && v !== false) options.set(name, typeof v === 'number' ? String(v) : v);
+    if (cmd.getOptionValueSource(camel(name.replace(/^no-/, ''))) === 'cli') given.add(name);
   }
-  return { options, args: cmd.args };
+  return { options, given, args: cmd.args };
 }
 
 /** Parsing with an inline spec: `positionals` are commander argument specs such as '[run]'. */
@@ -475,8 +480,8 @@ ${describeClientValues('kind', '    ')}
 };
 
 export function parseBaselineArgs(argv: readonly string[]): BaselineArgs {
-  const { options: o } = parseCommand(argv, BASELINE_COMMAND);
-  if (o.get('runs') !== String(BASELINE_SPEC.runs.default) && !o.has('update')) throw new UsageError('--runs is for --update: how many boots the new baseline holds');
+  const { options: o, given } = parseCommand(argv, BASELINE_COMMAND);
+  if (given.has('runs') && !o.has('update')) throw new UsageError('--runs is for --update: how many boots the new baseline holds');
   const kind = o.get('client') as string | undefined;
   if (kind !== undefined && !o.has('update')) throw new UsageError('--client is for --update: which client kind\'s baseline to record (without --update every baseline is printed)');
   return { update: o.has('update'), runs: intValue(o, BASELINE_SPEC, 'runs'), client: clientSpec(kind === undefined ? {} : { kind }) };

@@ -63,11 +63,11 @@ export interface StormArgs {
 }
 
 export function parseStormArgs(argv: readonly string[]): StormArgs {
-  const { options: o } = parseCommand(argv, STORM_COMMAND);
+  const { options: o, given } = parseCommand(argv, STORM_COMMAND);
   const pace = o.get('pace') as (typeof PACES)[number];
   const record = o.has('record');
   const clients = (o.get('clients') as string).split(',').map((c) => intOption(c, 'clients', 0, MAX_CLIENTS, 0));
-  if (clients.includes(0) && o.get('real') === '0') throw new UsageError('--clients 0 replays nothing: it is for --real K alone (the real clients\' time without a storm)');
+  if (clients.includes(0) && !given.has('real')) throw new UsageError('--clients 0 replays nothing: it is for --real K alone (the real clients\' time without a storm)');
   return {
     record,
     clients,

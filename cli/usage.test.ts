@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { CommanderError } from 'commander';
+import { FAULT_KINDS } from '../harness/fault/fault-spec';
 import { exitCodeOf, UsageError } from '../harness/index';
 import { parseBootArgs, parseCommand, type OptionSpec } from './args';
 import { COMMAND_SPECS, usageOf, wantsHelp } from './usage';
@@ -34,6 +35,10 @@ describe('./lab COMMAND --help', () => {
 
   it("shows a fact from the lab's own tables, not a copy (the nbd-server values)", () => {
     expect(usageOf('boot')).to.match(/oldstyle +bookworm's nbdkit --oldstyle/);
+  });
+
+  it("explains every fault kind --fault takes (harness/fault's list, the help's words)", () => {
+    for (const kind of FAULT_KINDS) expect(usageOf('boot'), kind).to.match(new RegExp(`^ {4}${kind}(:[A-Z]+)? +\\S`, 'm'));
   });
 
   it('takes --help or -h anywhere among the arguments, and nothing like them', () => {
