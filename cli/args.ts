@@ -92,7 +92,8 @@ export function commandOf(spec: CommandSpec): Command {
     .exitOverride()
     .helpOption(false)
     .configureOutput({ writeOut: () => undefined, writeErr: () => undefined })
-    .description(spec.description)
+    // Paragraphs are blank-line separated; commander wraps each to the help's width.
+    .description(spec.description.replace(/([^\n])\n(?!\n)/g, '$1 '))
     .configureHelp({
       helpWidth: HELP_WIDTH,
       // commander's choices and default, with the range and the conflicts (which commander enforces but does not show), in one bracket.

@@ -15,7 +15,7 @@ export const MATRIX_COMMAND: CommandSpec = {
   name: './lab matrix',
   usage: 'nbd [options]',
   description: `Boots the nbd grid (docs/nbd-grid.md): each nbd-server version against each nbd-client
-version, two cells at a time (--at-once 1: one). Each server's handshake is probed
+version, --at-once cells at a time. Each server's handshake is probed
 first (no QEMU). Each cell is a ./lab boot --nbd-server S --nbd-client C --fault nbd-restart@login, with the
 LTSP5-era root=nbd:{server}:2000 for the oldstyle server and the lab's named root
 argument for the rest. Prints the grid; writes results.json and index.html (each cell
