@@ -1,12 +1,15 @@
 import { budgetMs, buildImages, chooseAccel, clientImages, DEFAULT_CLIENT_SPEC, hostSpeed, stepDeadline } from '../harness/index';
-import { parseOptions } from './args';
+import { parseCommand, type CommandSpec } from './args';
 
-/**
- * ./lab accel [--json]: which accelerator the lab uses on this host and why, probing
- * KVM with the lab's own kernel when the verdict of this host boot is not cached yet.
- */
+export const ACCEL_COMMAND: CommandSpec = {
+  name: './lab accel',
+  description: "Which accelerator the lab uses on this host (KVM or TCG) and why, probing KVM with the lab's own kernel when this host boot's verdict is not cached yet.",
+  options: { json: { kind: 'flag', help: 'the decision as JSON on stdout' } },
+};
+
+/** ./lab accel: see ACCEL_COMMAND. */
 export async function accel(argv: string[]): Promise<number> {
-  const o = parseOptions(argv, { json: 'flag' });
+  const o = parseCommand(argv, ACCEL_COMMAND).options;
   const m = await buildImages({ deadline: stepDeadline(budgetMs('imageBuild'), 'image build (the probe boots its kernel)') });
   const t0 = performance.now();
   // The default client kind's kernel, as a lab's probe boots it.

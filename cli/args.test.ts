@@ -161,7 +161,9 @@ describe('parseBootArgs', () => {
     ['--compare with --keep', ['--compare', '--keep'], '--compare and --keep do not go together'],
     ['a root argument from DHCP without a root-path', ['--root-arg', 'root=dhcp'], "--root-arg 'root=dhcp' takes the root from DHCP: give the root-path too"],
     ['a root-path with a root argument not from DHCP', ['--root-arg', 'root=nbd:{server}:root', '--root-path', 'nbd:{server}:root'], '--root-path is read by dracut only for a root from DHCP'],
-    ['--compare with --root-arg', ['--compare', '--root-arg', 'root=nbd:{server}:root'], '--compare and --root-arg/--root-path do not go together'],
+    ['--compare with --root-arg', ['--compare', '--root-arg', 'root=nbd:{server}:root'], "--compare and --root-arg do not go together: the baseline is of the lab's own root argument"],
+    ['--compare with --root-path', ['--compare', '--root-path', 'nbd:{server}:{export}:ext4:ro'], '--compare and --root-path do not go together'],
+    ['--compare with the oldstyle server (its own root argument)', ['--compare', '--nbd-server', 'oldstyle'], '--compare and --nbd-server oldstyle do not go together'],
     ['an init that is not offered', ['--server-init', 'openrc'], "--server-init 'openrc' is not one of entrypoint, systemd, sysvinit"],
     ['an init in the wrong case', ['--server-init', 'systemD'], "--server-init 'systemD' is not one of entrypoint, systemd, sysvinit"],
     ['an empty --server-init', ['--server-init='], "--server-init '' is not one of"],
@@ -198,7 +200,7 @@ describe('parseBootArgs: --root-arg and --root-path', () => {
 
 describe('parseCommandLine (commander underneath)', () => {
   it('returns declared positionals and refuses more', () => {
-    expect(parseCommandLine(['g1', '--stage', 'nbd', 'b2'], { stage: 'value' }, ['<good>', '<bad>'])).to.deep.equal({ options: new Map([['stage', 'nbd']]), args: ['g1', 'b2'] });
+    expect(parseCommandLine(['g1', '--stage', 'nbd', 'b2'], { stage: 'value' }, ['<good>', '<bad>'])).to.deep.equal({ options: new Map([['stage', 'nbd']]), given: new Set(['stage']), args: ['g1', 'b2'] });
     expect(parseCommandLine([], {}, ['[run]']).args).to.deep.equal([]);
     expect(() => parseCommandLine(['a', 'b'], {}, ['[run]'])).to.throw(UsageError, "unexpected argument 'b'");
   });
@@ -273,6 +275,8 @@ describe('parseBaselineArgs', () => {
 
   it('refuses --runs without --update, and out of 2 to 20', () => {
     expect(() => parseBaselineArgs(['--runs', '4'])).to.throw(UsageError, '--runs is for --update');
+    // Given, even at its default value: still not without --update.
+    expect(() => parseBaselineArgs(['--runs', '6'])).to.throw(UsageError, '--runs is for --update');
     expect(() => parseBaselineArgs(['--update', '--runs', '1'])).to.throw(UsageError, '--runs 1 is out of range: give 2 to 20');
     expect(() => parseBaselineArgs(['--force'])).to.throw(UsageError, "unknown option '--force'");
   });

@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { BENCH_CASES, CLIENT_DIMENSIONS, CLIENT_MEMORY_MB, defaultRootArgFor, NBD_SERVER_DIMENSION, type NbdServerVersion, parseNbdServer, CLIENT_KINDS, clientKey, clientSpec, DEFAULT_BENCH_CASES, DHCP_ROOT_ARG, type ClientSpec, parseFaults, parseServerInit, parseShard, parseTier, ROOT_EXPORT, rootFromDhcp, UsageError, validateAppend, validateGrep, validateRootArg, validateRootPath, type FaultSpec, type ServerInit, type TestArgs } from '../harness/index';
+import { BENCH_CASES, bootStages, DEFAULT_GATE_POLICY, CLIENT_DIMENSIONS, CLIENT_MEMORY_MB, defaultRootArgFor, describeClientValues, describeNbdServers, NBD_SERVER_DIMENSION, type NbdServerVersion, parseNbdServer, CLIENT_KINDS, clientKey, clientSpec, DEFAULT_BENCH_CASES, DHCP_ROOT_ARG, type ClientSpec, parseFaults, parseServerInit, parseShard, parseTier, TIERS, RESCUE_ARGS, RESCUE_RETRY_S, ROOT_EXPORT, rootFromDhcp, SERVER_INITS, UsageError, validateAppend, validateGrep, validateRootArg, validateRootPath, type FaultSpec, type ServerInit, type TestArgs } from '../harness/index';
 
 export interface BootOptions {
   clients: number;
@@ -30,55 +30,139 @@ export interface BootOptions {
   nbdServer: NbdServerVersion;
 }
 
-/** An option whose values are one of a known list (commander's choices): anything else is a UsageError naming them. */
-export interface Choices {
-  kind: 'value' | 'list';
-  choices: readonly string[];
+/**
+ * One option of a command, declared once: the parser (commander) and the help
+ * (commander's formatHelp) are both made from it. The shorthand 'flag', 'value' or
+ * 'list' declares an option with no help (unit tests of the parser use it).
+ */
+export interface OptionSpec {
+  kind: 'flag' | 'value' | 'list';
+  /** The value's name in the help: --clients <N>. */
+  value?: string;
+  /** What the option does, for its line in the help. */
+  help?: string;
+  /** Its known values (commander's choices): anything else is a UsageError naming them. */
+  choices?: readonly string[];
+  /** The lab's own check of a value (commander's argParser), in place of the choices' one: its UsageError says more. */
+  parse?: (value: string) => string;
+  /** Its value when not given (shown in the help; the parser returns it). */
+  default?: string | number;
+  /** A whole number's range, shown in the help and checked by intValue. */
+  range?: { min: number; max: number; unit?: string };
+  /** Options it does not go with (commander's conflicts), each with why. */
+  conflicts?: Readonly<Record<string, string>>;
 }
 
-export type Spec = Record<string, 'flag' | 'value' | 'list' | Choices>;
+export type Spec = Record<string, 'flag' | 'value' | 'list' | OptionSpec>;
+
+/** A command's declaration: its parser and its --help are both made from it. */
+export interface CommandSpec {
+  /** The command line it answers to, e.g. './lab boot'. */
+  name: string;
+  /** commander's usage line after the name; default from the arguments ([options] [run]). */
+  usage?: string;
+  /** What it does, first in its help. */
+  description: string;
+  /** commander argument specs such as '[run]' or '<good>'. */
+  args?: readonly string[];
+  options: Spec;
+  /** Printed after the options: the longer explanations. */
+  after?: string;
+}
 
 export interface ParsedCommandLine {
+  /** Each option given, or declared with a default. */
   options: Map<string, string | string[] | true>;
+  /** The options given on the command line (not from a default). */
+  given: Set<string>;
   /** The positional arguments, in order (at most as many as were declared, unless the last is variadic). */
   args: string[];
 }
 
+/** The help's width, fixed: the same text in a terminal, a pipe and a golden test. */
+export const HELP_WIDTH = 100;
+
+function entryOf(entry: Spec[string]): OptionSpec {
+  return typeof entry === 'string' ? { kind: entry } : entry;
+}
+
+/** The commander Command of a declaration: what parses a command's argv and writes its help. */
+export function commandOf(spec: CommandSpec): Command {
+  const cmd = new Command(spec.name)
+    .exitOverride()
+    .helpOption(false)
+    .configureOutput({ writeOut: () => undefined, writeErr: () => undefined })
+    // Paragraphs are blank-line separated; commander wraps each to the help's width.
+    .description(spec.description.replace(/([^\n])\n(?!\n)/g, '$1 '))
+    .configureHelp({
+      helpWidth: HELP_WIDTH,
+      // commander's choices and default, with the range and the conflicts (which commander enforces but does not show), in one bracket.
+      optionDescription(option) {
+        const raw = spec.options[option.name()];
+        const d = raw === undefined ? undefined : entryOf(raw);
+        const extra = [
+          ...(option.argChoices ? [`one of ${option.argChoices.join(', ')}`] : []),
+          ...(d?.range ? [`${d.range.min}-${d.range.max}${d.range.unit === undefined ? '' : ` ${d.range.unit}`}`] : []),
+          ...(option.defaultValue === undefined || option.negate ? [] : [`default ${String(option.defaultValue)}`]),
+          ...(d?.conflicts ? [`not with ${Object.keys(d.conflicts).map((c) => `--${c}`).join(', ')}`] : []),
+        ];
+        return extra.length ? `${option.description} (${extra.join('; ')})` : option.description;
+      },
+    });
+  if (spec.usage !== undefined) cmd.usage(spec.usage);
+  for (const [name, raw] of Object.entries(spec.options)) cmd.addOption(optionOf(name, entryOf(raw)));
+  for (const p of spec.args ?? []) cmd.argument(p);
+  if (spec.after !== undefined) cmd.addHelpText('after', `\n${spec.after.replace(/\n$/, '')}`);
+  return cmd;
+}
+
+function optionOf(name: string, o: OptionSpec): Option {
+  const meta = o.value ?? 'value';
+  const option = new Option(o.kind === 'flag' ? `--${name}` : `--${name} <${meta}>`, o.help);
+  if (o.choices) option.choices(o.choices);
+  if (o.default !== undefined) option.default(o.default);
+  if (o.conflicts) option.conflicts(Object.keys(o.conflicts).map(camel));
+  // commander's own choice check is its argParser, which ours replace: checked here.
+  const chosen = o.parse ?? ((v: string): string => {
+    if (o.choices && !o.choices.includes(v)) throw new UsageError(`--${name} '${v}' is not one of ${o.choices.join(', ')}`);
+    return v;
+  });
+  if (o.kind === 'list') option.argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), chosen(v)]);
+  else if (o.kind === 'value') {
+    let given = false;
+    option.argParser((v: string) => {
+      if (given) throw new UsageError(`--${name} is given twice`);
+      given = true;
+      return chosen(v);
+    });
+  }
+  return option;
+}
+
+/** A command's --help: commander's formatHelp of its declaration. */
+export function helpOf(spec: CommandSpec): string {
+  let text = '';
+  // outputHelp, not helpInformation: the text added after the options comes with it.
+  commandOf(spec).configureOutput({ writeOut: (s) => (text += s) }).outputHelp();
+  return text;
+}
+
 /**
  * Strict parsing on commander: unknown options, missing values, a value option given
- * twice and arguments beyond the declared positionals are UsageErrors (exit 2).
- * `positionals` are commander argument specs such as '[run]' or '<good>'.
+ * twice, conflicting options and arguments beyond the declared positionals are
+ * UsageErrors (exit 2). An option with a default is in the result when not given.
  */
-export function parseCommandLine(argv: readonly string[], spec: Spec, positionals: readonly string[] = []): ParsedCommandLine {
+export function parseCommand(argv: readonly string[], spec: CommandSpec): ParsedCommandLine {
+  const { options: declared } = spec;
+  const positionals = spec.args ?? [];
   // commander takes `--append --keep` as append='--keep'; the lab has always called that a missing value.
   for (let i = 0; i < argv.length - 1; i++) {
     const name = (argv[i] as string).slice(2);
-    if ((argv[i] as string).startsWith('--') && Object.hasOwn(spec, name) && spec[name] !== 'flag' && (argv[i + 1] as string).startsWith('--')) {
+    if ((argv[i] as string).startsWith('--') && Object.hasOwn(declared, name) && entryOf(declared[name] as Spec[string]).kind !== 'flag' && (argv[i + 1] as string).startsWith('--')) {
       throw new UsageError(`--${name} needs a value`);
     }
   }
-  const cmd = new Command('lab').exitOverride().helpOption(false).configureOutput({ writeOut: () => undefined, writeErr: () => undefined });
-  for (const [name, entry] of Object.entries(spec)) {
-    const kind = typeof entry === 'string' ? entry : entry.kind;
-    const choices = typeof entry === 'string' ? undefined : entry.choices;
-    // commander's own choice check is its argParser, which ours replace: checked here.
-    const chosen = (v: string): string => {
-      if (choices && !choices.includes(v)) throw new UsageError(`--${name} '${v}' is not one of ${choices.join(', ')}`);
-      return v;
-    };
-    const option = (flags: string): Option => (choices ? new Option(flags).choices(choices) : new Option(flags));
-    if (kind === 'flag') cmd.addOption(option(`--${name}`));
-    else if (kind === 'list') cmd.addOption(option(`--${name} <value>`).argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), chosen(v)]));
-    else {
-      cmd.addOption(
-        option(`--${name} <value>`).argParser((v: string, prev: string | undefined) => {
-          if (prev !== undefined) throw new UsageError(`--${name} is given twice`);
-          return chosen(v);
-        }),
-      );
-    }
-  }
-  for (const p of positionals) cmd.argument(p);
+  const cmd = commandOf(spec);
   cmd.allowExcessArguments(true);
   try {
     cmd.parse(argv as string[], { from: 'user' });
@@ -90,14 +174,21 @@ export function parseCommandLine(argv: readonly string[], spec: Spec, positional
   const extra = cmd.args[positionals.length];
   if (extra !== undefined && !variadic) throw new UsageError(`unexpected argument '${extra}'`, { hint: 'options start with --; see ./lab help' });
   const options = new Map<string, string | string[] | true>();
-  const values = cmd.opts<Record<string, string | string[] | boolean | undefined>>();
-  for (const [name, entry] of Object.entries(spec)) {
-    const kind = typeof entry === 'string' ? entry : entry.kind;
+  const given = new Set<string>();
+  const values = cmd.opts<Record<string, string | string[] | number | boolean | undefined>>();
+  for (const [name, raw] of Object.entries(declared)) {
+    const kind = entryOf(raw).kind;
     // commander reads a --no-X flag as X = false (and X's default true).
     const v = kind === 'flag' && name.startsWith('no-') ? (values[camel(name.slice(3))] === false ? true : undefined) : values[camel(name)];
-    if (v !== undefined && v !== false) options.set(name, v);
+    if (v !== undefined && v !== false) options.set(name, typeof v === 'number' ? String(v) : v);
+    if (cmd.getOptionValueSource(camel(name.replace(/^no-/, ''))) === 'cli') given.add(name);
   }
-  return { options, args: cmd.args };
+  return { options, given, args: cmd.args };
+}
+
+/** Parsing with an inline spec: `positionals` are commander argument specs such as '[run]'. */
+export function parseCommandLine(argv: readonly string[], spec: Spec, positionals: readonly string[] = []): ParsedCommandLine {
+  return parseCommand(argv, { name: 'lab', description: '', options: spec, args: positionals });
 }
 
 /** Options only: any positional argument is a UsageError. */
@@ -110,23 +201,37 @@ function camel(name: string): string {
   return name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
-function usageErrorOf(e: unknown, spec: Spec): unknown {
+function usageErrorOf(e: unknown, spec: CommandSpec): unknown {
   if (e instanceof UsageError || !(e instanceof CommanderError)) return e;
-  const known = { hint: `known options: ${Object.keys(spec).map((k) => `--${k}`).join(' ')}` };
+  const declared = spec.options;
+  const known = { hint: `known options: ${Object.keys(declared).map((k) => `--${k}`).join(' ')}` };
   const said = e.message.replace(/^error: /, '');
   switch (e.code) {
     case 'commander.unknownOption': {
       const [option, ...rest] = said.replace(/^unknown option '(.*?)'/, '$1\n').split('\n');
       const flag = (option ?? '').replace(/=.*$/, '');
-      if (flag !== option && Object.hasOwn(spec, flag.slice(2))) return new UsageError(`${flag} takes no value`);
+      if (flag !== option && Object.hasOwn(declared, flag.slice(2))) return new UsageError(`${flag} takes no value`);
       const guess = rest.join(' ').trim();
       return new UsageError(`unknown option '${flag.startsWith('--') ? flag : option}'${guess ? ` ${guess}` : ''}`, known);
     }
     case 'commander.optionMissingArgument':
       return new UsageError(`${said.replace(/^option '(--[\w-]+).*$/s, '$1')} needs a value`);
+    case 'commander.conflictingOption': {
+      // option '--compare' cannot be used with option '--keep': the first declares why.
+      const [a, b] = [...said.matchAll(/'--([\w-]+)/g)].map((m) => m[1] as string);
+      const why = a === undefined || b === undefined ? undefined : entryOf(declared[a] as Spec[string]).conflicts?.[b];
+      return new UsageError(`--${a} and --${b} do not go together${why ? `: ${why}` : ''}`, { hint: `see ${spec.name} --help`, cause: e });
+    }
     default:
       return new UsageError(said);
   }
+}
+
+/** A whole-number option's value, checked against its declared range (its default when not given). */
+export function intValue(o: ParsedCommandLine['options'], spec: Spec, name: string): number {
+  const d = entryOf(spec[name] as Spec[string]);
+  if (!d.range || d.default === undefined) throw new Error(`--${name} is declared without a range and a default`);
+  return intOption(o.get(name) as string | undefined, name, d.range.min, d.range.max, Number(d.default), d.range.unit === undefined ? '' : ` ${d.range.unit}`);
 }
 
 export function intOption(raw: string | undefined, name: string, min: number, max: number, fallback: number, unit = ''): number {
@@ -139,37 +244,97 @@ export function intOption(raw: string | undefined, name: string, min: number, ma
   return n;
 }
 
-export const BOOT_SPEC: Spec = {
-  clients: 'value',
-  memory: 'value',
-  append: 'value',
-  keep: 'flag',
-  json: 'flag',
-  'no-union': 'flag',
-  export: 'value',
-  nic: 'value',
-  mac: 'list',
-  report: 'value',
-  compare: 'flag',
-  retries: 'value',
-  fault: 'list',
-  'root-arg': 'value',
-  'root-path': 'value',
-  'server-init': 'value',
-  // The CLI's choices are the one list of known kinds (harness/client/client-spec.ts).
-  client: { kind: 'list', choices: CLIENT_KINDS },
-  'nbd-client': { kind: 'value', choices: CLIENT_DIMENSIONS.nbdClient.values },
-  'nbd-server': { kind: 'value', choices: NBD_SERVER_DIMENSION.values },
-};
-
 const NIC_MODELS = ['virtio-net-pci', 'e1000', 'rtl8139'];
 
+const COMPARE_ROOT = "the baseline is of the lab's own root argument";
+
+export const BOOT_SPEC = {
+  clients: { kind: 'value', value: 'N', help: 'clients booting at once', range: { min: 1, max: 8 }, default: 1 },
+  client: { kind: 'list', value: 'KIND', help: 'what the clients boot: once for all, or once per client in order (--clients 2 --client ltsp --client stock); see KIND below', choices: CLIENT_KINDS },
+  'nbd-client': { kind: 'value', value: 'V', help: "the nbd-client in every client's initramfs (docs/nbd-grid.md)", choices: CLIENT_DIMENSIONS.nbdClient.values },
+  'nbd-server': { kind: 'value', value: 'V', help: 'the nbd-server the server runs; see V below', choices: NBD_SERVER_DIMENSION.values, default: NBD_SERVER_DIMENSION.default },
+  memory: { kind: 'value', value: 'MB', help: "each client's RAM", range: { min: CLIENT_MEMORY_MB.min, max: CLIENT_MEMORY_MB.max, unit: 'MB' }, default: CLIENT_MEMORY_MB.default },
+  append: { kind: 'value', value: 'ARGS', help: 'extra kernel arguments' },
+  'no-union': { kind: 'flag', help: 'boot the read-only NBD root without the unionfs-fuse overlay' },
+  export: { kind: 'value', value: 'NAME', help: 'the NBD export to ask for', default: ROOT_EXPORT },
+  nic: { kind: 'value', value: 'MODEL', help: "the clients' NIC", choices: NIC_MODELS, default: 'virtio-net-pci' },
+  mac: { kind: 'list', value: 'MAC', help: "a client's MAC, once per client" },
+  keep: { kind: 'flag', help: 'leave the lab up, whether the boots pass or fail, until Ctrl-C or ./lab stop RUN (see --keep below)' },
+  json: { kind: 'flag', help: 'the timeline as JSON on stdout' },
+  report: { kind: 'value', value: 'DIR', help: 'the report folder (default reports/boot-<run>/)' },
+  compare: {
+    kind: 'flag',
+    help: 'judge the boot against the baseline (see ./lab baseline --help)',
+    conflicts: {
+      fault: 'the gate judges boots of the unchanged stack',
+      keep: 'the gate stops the clients it judged to boot more',
+      'root-arg': COMPARE_ROOT,
+      'root-path': COMPARE_ROOT,
+    },
+  },
+  retries: { kind: 'value', value: 'K', help: 'with --compare: boot again up to K times before calling a regression', range: { min: 0, max: 5 } },
+  fault: { kind: 'list', value: 'F', help: 'apply a field fault during the boot, and report whether each client recovered (exit 4 when one did not); repeatable; F is KIND[:ARG][@WHEN], see below' },
+  'root-arg': { kind: 'value', value: 'ARGS', help: "the root argument(s) in place of the lab's root=nbd:{server}:{export}:ext4:ro (see below)" },
+  'root-path': { kind: 'value', value: 'PATH', help: 'the DHCP root-path dnsmasq sends the initramfs (not iPXE), e.g. nbd:{server}:{export}:ext4:ro (see below)' },
+  'server-init': { kind: 'value', value: 'I', help: 'what runs as PID 1 in the server container (see below)', choices: SERVER_INITS, parse: parseServerInit, default: 'entrypoint' },
+} as const satisfies Spec;
+
+/** The lines of a value list in the help's explanations. */
+const indent = '    ';
+
+export const BOOT_COMMAND: CommandSpec = {
+  name: './lab boot',
+  description: [
+    'Builds or reuses the images (checking the cache, see ./lab build --help), starts the LTSP server and N thin clients, prints each client\'s boot timeline and the report folder, and tears everything down (with --keep: once stopped).',
+    'Exit 0 ok, 2 usage, 3 set-up problem (no Docker, a damaged cache that cannot be rebuilt, a full report disk), 4 the stack under test failed, 5 the harness broke (Docker dying mid-run included), 6 slower than the baseline.',
+  ].join('\n\n'),
+  options: BOOT_SPEC,
+  after: `KIND (--client); the run's first line names each client's kind:
+${describeClientValues('kind', indent)}
+V (--nbd-client):
+${describeClientValues('nbdClient', indent)}
+V (--nbd-server); oldstyle boots root=nbd:SERVER:2000:
+${describeNbdServers(indent)}
+
+--keep: each client's console is served from power-on (./lab attach RUN CLIENT, printed
+per client; ./lab ls lists the run), and the kernel gets ${RESCUE_ARGS.join(' ')}, so a
+client that fails in the initramfs is at dracut's emergency shell in about 1.5x
+${RESCUE_RETRY_S} s of TCG (dracut's default: 180 s); an --export the server lacks boots too.
+
+--root-arg: {server} is the server's address, {export} the --export name. Any form of
+dracut.cmdline(7): root=nbd:SERVER:PORT|NAME[:FSTYPE[:OPTS[:NBDOPTS]]], netroot=nbd:...
+with root=LABEL=ltsp-root, root=dhcp or netroot=dhcp.
+--root-path: the initramfs then runs its own DHCP (ip=lab0:dhcp). Without --root-arg:
+${DHCP_ROOT_ARG}.
+
+--fault F, F is KIND[:ARG][@WHEN]:
+    nbd-restart        nbd-server restarted through the server's init (its init script,
+                       systemctl or service)
+    nbd-stop:SECONDS   nbd-server stopped through the init, started after SECONDS
+    link-down:SECONDS  the client's NIC link off (QMP set_link), on after SECONDS
+    loss:PCT           PCT % of the client's frames dropped, both ways
+    delay:MS           the client's frames held up to MS (QEMU filter-buffer)
+    http-stop          the server's HTTP (kernel and initramfs) stops
+    tftp-stop          the server's TFTP stops (DHCP goes on)
+    server-kill        the server container is killed
+  WHEN: a stage or start, optionally +SECONDS after it (@login+10); the stages:
+    ${bootStages({ union: true }).map((st) => st.id).join(' ')}
+  Default: loss and delay @start (the whole boot), the rest @login.
+  A client is judged recovered once, with its page cache dropped, it reads a root file
+  and writes to its union.
+
+--server-init I: entrypoint (our bash supervisor), systemd (nbd-server.service,
+ltsp-dnsmasq.service, ltsp-httpd.service; needs the host's hybrid cgroup v1+v2 layout) or
+sysvinit (the LSB scripts in runlevel 3, driven by service(8)). Faults and ltsp-server-ctl
+act through that init.
+`,
+};
+
 export function parseBootArgs(argv: readonly string[]): BootOptions {
-  const o = parseOptions(argv, BOOT_SPEC);
-  const clients = intOption(o.get('clients') as string | undefined, 'clients', 1, 8, 1);
-  const memoryMb = intOption(o.get('memory') as string | undefined, 'memory', CLIENT_MEMORY_MB.min, CLIENT_MEMORY_MB.max, CLIENT_MEMORY_MB.default, ' MB');
-  const nic = (o.get('nic') as string | undefined) ?? 'virtio-net-pci';
-  if (!NIC_MODELS.includes(nic)) throw new UsageError(`--nic '${nic}' is not one of ${NIC_MODELS.join(', ')}`);
+  const o = parseCommand(argv, BOOT_COMMAND).options;
+  const clients = intValue(o, BOOT_SPEC, 'clients');
+  const memoryMb = intValue(o, BOOT_SPEC, 'memory');
+  const nic = o.get('nic') as string;
   const macs = ((o.get('mac') as string[] | undefined) ?? []).map((m) => m.toLowerCase());
   for (const m of macs) {
     if (!/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/.test(m)) throw new UsageError(`--mac '${m}' is not a MAC address like 52:54:00:12:34:56`);
@@ -184,26 +349,24 @@ export function parseBootArgs(argv: readonly string[]): BootOptions {
     keep: o.has('keep'),
     json: o.has('json'),
     union: !o.has('no-union'),
-    exportName: (o.get('export') as string | undefined) ?? ROOT_EXPORT,
+    exportName: o.get('export') as string,
     nic,
     macs,
     compare: o.has('compare'),
     faults: parseFaults((o.get('fault') as string[] | undefined) ?? []),
-    serverInit: parseServerInit((o.get('server-init') as string | undefined) ?? 'entrypoint'),
+    serverInit: parseServerInit(o.get('server-init') as string),
     boots: clientsBoot((o.get('client') as string[] | undefined) ?? [], clients, o.get('nbd-client') as string | undefined),
-    nbdServer: parseNbdServer((o.get('nbd-server') as string | undefined) ?? NBD_SERVER_DIMENSION.default),
+    nbdServer: parseNbdServer(o.get('nbd-server') as string),
   };
-  if (opts.compare && opts.faults.length > 0) throw new UsageError('--compare and --fault do not go together: the gate judges boots of the unchanged stack');
   const retries = o.get('retries') as string | undefined;
   if (retries !== undefined) {
     if (!opts.compare) throw new UsageError('--retries is for --compare: how often the gate boots again before it calls a regression');
-    opts.retries = intOption(retries, 'retries', 0, 5, 0);
+    opts.retries = intOption(retries, 'retries', BOOT_SPEC.retries.range.min, BOOT_SPEC.retries.range.max, 0);
   }
   if (opts.compare && opts.serverInit !== 'entrypoint') throw new UsageError(`--compare and --server-init ${opts.serverInit} do not go together: the baselines are boots from the default server (entrypoint)`);
   if (opts.compare && new Set(opts.boots.map((b) => clientKey(b))).size > 1) {
     throw new UsageError('--compare judges one client kind against its own baseline: give one --client for all the clients', { hint: 'the gate\'s baselines are per client kind (./lab baseline --help)' });
   }
-  if (opts.compare && opts.keep) throw new UsageError('--compare and --keep do not go together: the gate stops the clients it judged to boot more');
   const append = o.get('append') as string | undefined;
   // Checked here too, so a bad --append fails before any lab exists.
   if (append !== undefined) opts.append = validateAppend(append);
@@ -212,9 +375,9 @@ export function parseBootArgs(argv: readonly string[]): BootOptions {
   Object.assign(opts, rootOptions(o.get('root-arg') as string | undefined, o.get('root-path') as string | undefined));
   // An old-style server has no names: its clients ask by port, as LTSP5's did.
   const serverRoot = defaultRootArgFor(opts.nbdServer);
-  if (opts.rootArg === undefined && opts.rootPath === undefined && serverRoot !== undefined) opts.rootArg = serverRoot;
-  if (opts.compare && (opts.rootArg !== undefined || opts.rootPath !== undefined)) {
-    throw new UsageError('--compare and --root-arg/--root-path do not go together: the baseline is of the lab\'s own root argument');
+  if (opts.rootArg === undefined && opts.rootPath === undefined && serverRoot !== undefined) {
+    if (opts.compare) throw new UsageError(`--compare and --nbd-server ${opts.nbdServer} do not go together: ${COMPARE_ROOT}`);
+    opts.rootArg = serverRoot;
   }
   return opts;
 }
@@ -251,10 +414,40 @@ export interface BenchArgs {
   json: boolean;
 }
 
-export const BENCH_SPEC: Spec = { runs: 'value', case: 'list', json: 'flag' };
+export const BENCH_SPEC = {
+  runs: { kind: 'value', value: 'N', help: 'runs of each case (default 3; client 5)', range: { min: 1, max: 20 } },
+  case: { kind: 'list', value: 'NAME', help: `a case to run, repeatable (see the cases below; default ${DEFAULT_BENCH_CASES.join(', ')})` },
+  json: { kind: 'flag', help: 'bench.json on stdout, the table on stderr' },
+} as const satisfies Spec;
+
+export const BENCH_COMMAND: CommandSpec = {
+  name: './lab bench',
+  description: `Boot benchmarks (issue 5): each case N times, then min / median / max, ratios, and each target met or missed. One QEMU boot at a time except where a case is about concurrency. Writes reports/bench-<run>/bench.json.
+
+Exit 0 whatever the numbers; when a run could not be measured, the code of its failure (3 set-up, 4 a boot failed, 5 the harness broke). A full bench under TCG takes hours; LTSP_LAB_RUN_BUDGET_S caps it.`,
+  options: BENCH_SPEC,
+  after: `The cases:
+  chain        lab (iPXE, HTTP, NBD) against bare QEMU (-kernel, local disk), union on and off
+  client       the ltsp and stock clients side by side, one of each booting at once per round
+               (qslot 2): per kind login, initramfs start -> NBD connected, system up -> login,
+               ltsp/stock login, and issue 20's targets (ltsp login <= 15 s and <= 0.4x stock,
+               initramfs -> NBD <= 3 s, system up -> login <= 5 s) met or missed
+  overhead     ./lab boot --json timed from outside: spawn -> QEMU, login -> exit
+  concurrency  1, 2 and 4 clients at once from one server
+  images       cold build (salted keys, empty cache), warm build, dracut-module-only rebuild
+  memory       QEMU RSS and server memory at login; the smallest -m that boots (bisected)
+  gate         the regression gate: 10 gated runs of the unchanged stack (false alarms), then
+               injected delays (ltsp.test.delay) down to the smallest the gate catches, then 10
+               runs and an nbd +20 s run beside a second booting lab (qslot 2); --runs does not apply
+  gate-beside  gate's lane beside a second booting lab alone: N gated runs and the nbd +20 s run (qslot 2)
+  images-warm  the warm build alone (the quick check ./lab test runs)
+  storm        the recorded boot replayed by 1, 10, 30, 100 NBD clients at once (no QEMU): replay
+               p95 per N, 30/1 (issue 25: <= 2x), the knee and what each candidate cause measured
+`,
+};
 
 export function parseBenchArgs(argv: readonly string[]): BenchArgs {
-  const o = parseOptions(argv, BENCH_SPEC);
+  const o = parseCommand(argv, BENCH_COMMAND).options;
   const given = o.get('runs') as string | undefined;
   const cases = (o.get('case') as string[] | undefined) ?? [...DEFAULT_BENCH_CASES];
   for (const c of cases) {
@@ -262,7 +455,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
   }
   const dup = cases.find((c, i) => cases.indexOf(c) !== i);
   if (dup) throw new UsageError(`--case ${dup} is given twice`);
-  return { ...(given === undefined ? {} : { runs: intOption(given, 'runs', 1, 20, 3) }), cases, json: o.has('json') };
+  return { ...(given === undefined ? {} : { runs: intOption(given, 'runs', BENCH_SPEC.runs.range.min, BENCH_SPEC.runs.range.max, 0) }), cases, json: o.has('json') };
 }
 
 export interface BaselineArgs {
@@ -272,25 +465,78 @@ export interface BaselineArgs {
   client: ClientSpec;
 }
 
-export const BASELINE_SPEC: Spec = { update: 'flag', runs: 'value', client: { kind: 'value', choices: CLIENT_KINDS } };
+export const BASELINE_SPEC = {
+  update: { kind: 'flag', help: `boot the unchanged stack N times, ${DEFAULT_GATE_POLICY.clientsAtOnce} clients at once, and write this host's baseline for the client kind (an odd N boots one more)` },
+  runs: { kind: 'value', value: 'N', help: 'with --update: how many boots the new baseline holds', range: { min: 2, max: 20 }, default: 6 },
+  client: { kind: 'value', value: 'KIND', help: 'with --update: the kind whose baseline it records (see KIND below)', choices: CLIENT_KINDS },
+} as const satisfies Spec;
+
+export const BASELINE_COMMAND: CommandSpec = {
+  name: './lab baseline',
+  description: `The boot-time baselines the regression gate (./lab boot --compare) judges against, one per host profile and client kind (accelerator, cores and kind, e.g. tcg-2cpu-ltsp), kept in fixtures/baselines/. A baseline of one kind is never compared with boots of another. Without an option: every baseline, each stage's median and spread.`,
+  options: BASELINE_SPEC,
+  after: `KIND:
+${describeClientValues('kind', '    ')}
+`,
+};
 
 export function parseBaselineArgs(argv: readonly string[]): BaselineArgs {
-  const o = parseOptions(argv, BASELINE_SPEC);
-  const runs = o.get('runs') as string | undefined;
-  if (runs !== undefined && !o.has('update')) throw new UsageError('--runs is for --update: how many boots the new baseline holds');
+  const { options: o, given } = parseCommand(argv, BASELINE_COMMAND);
+  if (given.has('runs') && !o.has('update')) throw new UsageError('--runs is for --update: how many boots the new baseline holds');
   const kind = o.get('client') as string | undefined;
   if (kind !== undefined && !o.has('update')) throw new UsageError('--client is for --update: which client kind\'s baseline to record (without --update every baseline is printed)');
-  return { update: o.has('update'), runs: intOption(runs, 'runs', 2, 20, 6), client: clientSpec(kind === undefined ? {} : { kind }) };
+  return { update: o.has('update'), runs: intValue(o, BASELINE_SPEC, 'runs'), client: clientSpec(kind === undefined ? {} : { kind }) };
 }
 
 /** ./lab report [RUN]'s options (--merge has its own, MERGE_SPEC). */
-export const REPORT_SPEC: Spec = { against: 'value', 'record-durations': 'flag' };
+export const REPORT_SPEC = {
+  against: { kind: 'value', value: 'OTHER', help: 'each stage\'s time in RUN against OTHER, per client, with the difference' },
+  'record-durations': {
+    kind: 'flag',
+    help: "write RUN's end-to-end files' times to fixtures/test-durations.json, the weights ./lab test --shard balances by; RUN must be a whole ./lab test run: unsharded or merged, without --grep",
+    conflicts: { against: 'one run\'s durations are recorded, not a comparison' },
+  },
+} as const satisfies Spec;
 
 /** ./lab test's options (the ./lab script hands them to cli/test-plan.ts). */
-export const TEST_SPEC: Spec = { grep: 'value', shard: 'value', tier: 'value', 'no-checks': 'flag' };
+export const TEST_SPEC = {
+  grep: { kind: 'value', value: 'PATTERN', help: "run only the tests whose full title matches PATTERN (a regular expression, as mocha's --grep), unit and end-to-end (within the tier)" },
+  shard: {
+    kind: 'value',
+    value: 'I/N',
+    help: 'run shard I of N of the end-to-end files, on one of N runners. The files are split by their recorded times (fixtures/test-durations.json; a file not in it weighs as the median one), longest first to the least loaded shard, the same on every runner. Shard 1 also runs the checks and unit tests (their time is counted in its share); the others skip them. Merge the shards\' run folders with ./lab report --merge DIR...',
+  },
+  tier: {
+    kind: 'value',
+    value: 'TIER',
+    choices: TIERS,
+    parse: parseTier,
+    help: 'smoke: the checks, the unit tests and the end-to-end tests tagged @smoke (a few boots: the chain, two clients, stateless, read-only, one fault, the report page, bad input); full (the default): every end-to-end test. Each test declares its tier in its title or a describe\'s (@smoke or @full); a test of none fails the run',
+  },
+  'no-checks': { kind: 'flag', help: 'skip the type-check, lint and unit tests: only the end-to-end scenarios' },
+} as const satisfies Spec;
+
+/** ./lab test: the lab script runs it (cli/test-plan.ts parses its options); its help is here. */
+export const TEST_COMMAND: CommandSpec = {
+  name: './lab test',
+  description: "Type-checks (tsc --noEmit), lints (eslint, shellcheck), runs the unit tests (no Docker, no QEMU), then the end-to-end scenarios (scenarios/**/*.e2e.ts), and writes the run's report to reports/test-<date>/ (results.json, junit.xml, index.html). Exit 0 when all passed, 1 when a check or test failed, 2 usage, 3 set-up problem.",
+  options: TEST_SPEC,
+  after: `Environment: LTSP_LAB_TEST_RUN (the run folder's name, default test-<date>),
+LTSP_LAB_REPORTS (where reports go, default reports/), LTSP_LAB_TEST_DURATIONS (another
+record to split by, default fixtures/test-durations.json). After a whole run,
+./lab report RUN --record-durations writes its files' times to fixtures/test-durations.json.
+`,
+};
+
+/** ./lab setup: the lab script runs it; its help is here. */
+export const SETUP_COMMAND: CommandSpec = {
+  name: './lab setup',
+  description: 'Installs what is missing (Debian packages, npm modules) and starts Docker, then stops. Every other command does this first too.',
+  options: {},
+};
 
 export function parseTestArgs(argv: readonly string[]): TestArgs {
-  const o = parseOptions(argv, TEST_SPEC);
+  const o = parseCommand(argv, TEST_COMMAND).options;
   const grep = o.get('grep') as string | undefined;
   const shard = o.get('shard') as string | undefined;
   const tier = o.get('tier') as string | undefined;
@@ -308,10 +554,30 @@ export interface MergeArgs {
 }
 
 /** ./lab report --merge DIR... [--out DIR]: the positional arguments are the run folders. */
-export const MERGE_SPEC: Spec = { merge: 'flag', out: 'value' };
+export const MERGE_SPEC = {
+  merge: {
+    kind: 'flag',
+    help: "merge the run folders DIR... of ./lab test --shard 1/N ... N/N into one report (results.json, junit.xml, index.html; each shard's folder copied under it as shard-I/). Refused: a DIR that is no run folder, shards of different commits, images, --grep or N, a missing or doubled shard, and a test in two of them",
+  },
+  out: { kind: 'value', value: 'DIR', help: 'with --merge: where the merged report goes (default reports/test-merged-<date>/)' },
+} as const satisfies Spec;
+
+/** ./lab report RUN's options (cli/report.ts). */
+export const REPORT_COMMAND: CommandSpec = {
+  name: './lab report',
+  usage: '[RUN] [--against OTHER | --record-durations]\n       ./lab report --merge DIR... [--out DIR]',
+  description: "Prints a run's boot timeline as a table (the one its index.html draws) and the page's path. RUN is a run id from reports/ (e.g. boot-k3x9qe), a run folder, or latest (the default).",
+  args: ['[run]'],
+  options: REPORT_SPEC,
+};
+
+export const MERGE_COMMAND: CommandSpec = { ...REPORT_COMMAND, args: ['[dirs...]'], options: MERGE_SPEC };
+
+/** ./lab report's help: both forms' options (cli/report.ts parses one or the other). */
+export const REPORT_HELP: CommandSpec = { ...REPORT_COMMAND, options: { ...REPORT_SPEC, ...MERGE_SPEC } };
 
 export function parseMergeArgs(argv: readonly string[]): MergeArgs {
-  const { options: o, args } = parseCommandLine(argv, MERGE_SPEC, ['[dirs...]']);
+  const { options: o, args } = parseCommand(argv, MERGE_COMMAND);
   const dirs = args;
   if (dirs.length === 0) throw new UsageError('--merge needs the run folders to merge', { hint: 'e.g. ./lab report --merge shard-1/test-20261202-031500 shard-2/test-20261202-031502' });
   const out = o.get('out') as string | undefined;

@@ -1,20 +1,23 @@
 import { attachConsole, budgetMs, Deadline, listRuns, pickRun, UsageError } from '../harness/index';
-import { parseCommandLine } from './args';
+import { parseCommand, type CommandSpec } from './args';
 
-export const ATTACH_USAGE = `./lab attach [RUN] [CLIENT]
-
-Attaches this terminal to a kept client's serial console (./lab boot --keep): raw, so
+export const ATTACH_COMMAND: CommandSpec = {
+  name: './lab attach',
+  description: `Attaches this terminal to a kept client's serial console (./lab boot --keep): raw, so
 every key goes to the guest, and the guest's tty is told this terminal's size (typed as
 "stty rows R cols C" at the next idle shell prompt, and again after each resize: a
 serial line carries no size). Ctrl-] q detaches and leaves the lab running; Ctrl-]
 Ctrl-] sends a Ctrl-]. Any number of people can attach to one console at once; each
 sees the end of what it printed before, then everything it prints.
-RUN and CLIENT may be left out when there is only one to choose (see ./lab ls).
-`;
+RUN and CLIENT may be left out when there is only one to choose (see ./lab ls).`,
+  args: ['[run]', '[client]'],
+  usage: '[RUN] [CLIENT]',
+  options: {},
+};
 
 /** ./lab attach [RUN] [CLIENT]: this terminal on a kept client's console. */
 export async function attach(argv: string[]): Promise<number> {
-  const [runId, clientName] = parseCommandLine(argv, {}, ['[run]', '[client]']).args;
+  const [runId, clientName] = parseCommand(argv, ATTACH_COMMAND).args;
   const run = pickRun(listRuns(), runId, { what: (r) => r.file?.clients.some((c) => c.console) ?? false });
   const clients = (run.file?.clients ?? []).filter((c) => c.console);
   const names = clients.map((c) => c.name).join(', ');

@@ -4,7 +4,6 @@ import {
   baselinesDir,
   clientLabel,
   DEFAULT_GATE_POLICY,
-  describeClientValues,
   Lab,
   loadBaseline,
   recordBaseline,
@@ -16,19 +15,6 @@ import {
 } from '../harness/index';
 import { parseBaselineArgs, parseBootArgs } from './args';
 import { bootConfig, configureClient } from './compare';
-
-export const BASELINE_USAGE = `./lab baseline [--update [--runs N] [--client KIND]]
-
-The boot-time baselines the regression gate (./lab boot --compare) judges against, one
-per host profile and client kind (accelerator, cores and kind, e.g. tcg-2cpu-ltsp), kept
-in fixtures/baselines/. A baseline of one kind is never compared with boots of another.
-
-  (no option)   print every baseline: each stage's median and spread
-  --update      boot the unchanged stack N times (default 6), ${DEFAULT_GATE_POLICY.clientsAtOnce} clients at once,
-                and write this host's baseline for the client kind (an odd N boots one more)
-  --client KIND the kind whose baseline --update records:
-${describeClientValues('kind', '                  ')}
-`;
 
 function progress(line: string): void {
   process.stderr.write(`${line}\n`);
@@ -49,7 +35,7 @@ function formatBaseline(b: Baseline, file: string): string {
   ].join('\n');
 }
 
-/** ./lab baseline: see BASELINE_USAGE. */
+/** ./lab baseline: see BASELINE_COMMAND. */
 export async function baseline(argv: string[]): Promise<number> {
   const args = parseBaselineArgs(argv);
   const dir = baselinesDir();

@@ -18,7 +18,7 @@ describe('./lab bisect arguments', () => {
     [[], /bisect takes two commits, GOOD and BAD \(got 0\)/],
     [['a'], /got 1: a/],
     [['a', 'b', 'c'], /unexpected argument 'c'/],
-    [['a', 'b', '--stage', 'nbdd'], /--stage 'nbdd' is not a boot stage/],
+    [['a', 'b', '--stage', 'nbdd'], /--stage 'nbdd' is not one of ipxe, dhcp/],
     [['a', 'b', '--budget', '10'], /--budget is for --stage/],
     [['a', 'b', '--stage', 'nbd', '--budget', 'soon'], /--budget 'soon' is not a whole number/],
     [['a', 'b', '--stage', 'nbd', '--slower-than-baseline'], /--stage and --slower-than-baseline do not go together/],

@@ -18,43 +18,7 @@ import {
   type BisectCriterion,
   type ThinClient,
 } from '../harness/index';
-import { intOption, parseCommandLine, type Spec } from './args';
-
-export const BISECT_USAGE = `./lab bisect GOOD BAD [--repo DIR] [--stage STAGE [--budget SECONDS] | --slower-than-baseline]
-             [--clients N] [--client KIND] [--memory MB] [--append "ARGS"] [--report DIR]
-
-Finds the first commit that broke or slowed the boot, walking the git history of
-vm-images/ (the commits after GOOD up to BAD that change it; first-parent history). Each
-revision's vm-images/ is exported (git archive) into the run's state folder, its images
-built through the keyed cache (a revision whose recipes did not change reuses them), and
-booted in a lab of its own. GOOD must be good and BAD bad; then the commits between are
-halved. A revision whose image keys equal an already judged one's takes that verdict,
-with no build and no boot. A revision whose images do not build, or whose image set has
-no client of the kind booted (--client), is skipped, as git bisect skip does; a harness error stops the bisect (it is not a verdict).
-
-Prints a line per step (revision, subject, images built or reused, verdict, time) and
-names the first bad commit, with the last good and the first bad boot timelines side by
-side and their per-stage differences. reports/bisect-<run>/ holds each booted
-revision's report, summary.txt and bisect.json.
-
-Exit 0 a first bad commit named, 2 usage (GOOD or BAD not a commit, GOOD not an ancestor
-of BAD, no vm-images/ change between them, GOOD bad or BAD good), 3 set-up problem (also:
-only skipped commits left, or an end that cannot be judged), 5 the harness broke.
-
-  --repo DIR               the repository (default: this checkout)
-  --client KIND            what the clients boot:
-${describeClientValues('kind', '                             ')}
-  --stage STAGE            bad = a client does not reach STAGE (its boot is followed no
-                           further); default: bad = a client does not reach the login prompt
-  --budget SECONDS         with --stage: bad too when STAGE takes longer than SECONDS since
-                           the stage before it (the timeline's +Δ, this host's seconds)
-  --slower-than-baseline   bad = the regression gate calls the boot slower than this
-                           host's baseline (as ./lab boot --compare); inconclusive is a skip
-  --clients N              clients booted per revision (1-2, default 1)
-  --memory MB              each client's RAM (default 384)
-  --append "ARGS"          extra kernel arguments for every revision's clients
-  --report DIR             the report folder (default reports/bisect-<run>/)
-`;
+import { intOption, intValue, parseCommand, type CommandSpec, type Spec } from './args';
 
 export interface BisectArgs {
   good: string;
@@ -69,20 +33,42 @@ export interface BisectArgs {
   client: ClientSpec;
 }
 
-export const BISECT_SPEC: Spec = {
-  repo: 'value',
-  stage: 'value',
-  budget: 'value',
-  'slower-than-baseline': 'flag',
-  clients: 'value',
-  client: { kind: 'value', choices: CLIENT_KINDS },
-  memory: 'value',
-  append: 'value',
-  report: 'value',
+export const BISECT_SPEC = {
+  repo: { kind: 'value', value: 'DIR', help: 'the repository (default: this checkout)' },
+  stage: {
+    kind: 'value',
+    value: 'STAGE',
+    help: 'bad = a client does not reach STAGE (its boot is followed no further); default: bad = a client does not reach the login prompt',
+    choices: bootStages({ union: true }).map((st) => st.id),
+    conflicts: { 'slower-than-baseline': 'the gate judges the whole boot to login' },
+  },
+  budget: { kind: 'value', value: 'SECONDS', help: 'with --stage: bad too when STAGE takes longer than SECONDS since the stage before it (the timeline\'s +Δ, this host\'s seconds)', range: { min: 1, max: 3600, unit: 's' } },
+  'slower-than-baseline': { kind: 'flag', help: "bad = the regression gate calls the boot slower than this host's baseline (as ./lab boot --compare); inconclusive is a skip" },
+  // At most two guests at once on the reference host: one lab per revision, no more.
+  clients: { kind: 'value', value: 'N', help: 'clients booted per revision', range: { min: 1, max: 2 }, default: 1 },
+  client: { kind: 'value', value: 'KIND', help: 'what the clients boot (see KIND below)', choices: CLIENT_KINDS },
+  memory: { kind: 'value', value: 'MB', help: "each client's RAM", range: { min: CLIENT_MEMORY_MB.min, max: CLIENT_MEMORY_MB.max, unit: 'MB' }, default: CLIENT_MEMORY_MB.default },
+  append: { kind: 'value', value: 'ARGS', help: "extra kernel arguments for every revision's clients" },
+  report: { kind: 'value', value: 'DIR', help: 'the report folder (default reports/bisect-<run>/)' },
+} as const satisfies Spec;
+
+export const BISECT_COMMAND: CommandSpec = {
+  name: './lab bisect',
+  description: `Finds the first commit that broke or slowed the boot, walking the git history of vm-images/ (the commits after GOOD up to BAD that change it; first-parent history). Each revision's vm-images/ is exported (git archive) into the run's state folder, its images built through the keyed cache (a revision whose recipes did not change reuses them), and booted in a lab of its own. GOOD must be good and BAD bad; then the commits between are halved. A revision whose image keys equal an already judged one's takes that verdict, with no build and no boot. A revision whose images do not build, or whose image set has no client of the kind booted (--client), is skipped, as git bisect skip does; a harness error stops the bisect (it is not a verdict).
+
+Prints a line per step (revision, subject, images built or reused, verdict, time) and names the first bad commit, with the last good and the first bad boot timelines side by side and their per-stage differences. reports/bisect-<run>/ holds each booted revision's report, summary.txt and bisect.json.
+
+Exit 0 a first bad commit named, 2 usage (GOOD or BAD not a commit, GOOD not an ancestor of BAD, no vm-images/ change between them, GOOD bad or BAD good), 3 set-up problem (also: only skipped commits left, or an end that cannot be judged), 5 the harness broke.`,
+  args: ['[good]', '[bad]'],
+  usage: 'GOOD BAD [options]',
+  options: BISECT_SPEC,
+  after: `KIND:
+${describeClientValues('kind', '    ')}
+`,
 };
 
 export function parseBisectArgs(argv: readonly string[]): BisectArgs {
-  const { options: o, args } = parseCommandLine(argv, BISECT_SPEC, ['[good]', '[bad]']);
+  const { options: o, args } = parseCommand(argv, BISECT_COMMAND);
   if (args.length !== 2) throw new UsageError(`bisect takes two commits, GOOD and BAD (got ${args.length}${args.length ? `: ${args.join(' ')}` : ''})`, { hint: 'e.g. ./lab bisect v1.2 HEAD' });
   const [good, bad] = args as [string, string];
   const stage = o.get('stage') as string | undefined;
@@ -90,10 +76,7 @@ export function parseBisectArgs(argv: readonly string[]): BisectArgs {
   const gate = o.has('slower-than-baseline');
   let criterion: BisectCriterion = { kind: 'boot' };
   if (stage !== undefined) {
-    const ids: readonly string[] = bootStages({ union: true }).map((s) => s.id);
-    if (!ids.includes(stage)) throw new UsageError(`--stage '${stage}' is not a boot stage`, { hint: `one of: ${ids.join(' ')}` });
-    if (gate) throw new UsageError('--stage and --slower-than-baseline do not go together: the gate judges the whole boot to login');
-    criterion = { kind: 'stage', stage, ...(budget === undefined ? {} : { budgetS: intOption(budget, 'budget', 1, 3600, 0, ' s') }) };
+    criterion = { kind: 'stage', stage, ...(budget === undefined ? {} : { budgetS: intOption(budget, 'budget', BISECT_SPEC.budget.range.min, BISECT_SPEC.budget.range.max, 0, ' s') }) };
   } else if (budget !== undefined) {
     throw new UsageError('--budget is for --stage: how long that stage may take');
   } else if (gate) {
@@ -104,9 +87,8 @@ export function parseBisectArgs(argv: readonly string[]): BisectArgs {
     bad,
     repo: resolve((o.get('repo') as string | undefined) ?? repoRoot()),
     criterion,
-    // At most two guests at once on the reference host: one lab per revision, no more.
-    clients: intOption(o.get('clients') as string | undefined, 'clients', 1, 2, 1),
-    memoryMb: intOption(o.get('memory') as string | undefined, 'memory', CLIENT_MEMORY_MB.min, CLIENT_MEMORY_MB.max, CLIENT_MEMORY_MB.default, ' MB'),
+    clients: intValue(o, BISECT_SPEC, 'clients'),
+    memoryMb: intValue(o, BISECT_SPEC, 'memory'),
     client: clientSpec((o.get('client') as string | undefined) === undefined ? {} : { kind: o.get('client') as string }),
   };
   const append = o.get('append') as string | undefined;

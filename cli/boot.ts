@@ -38,7 +38,7 @@ function progress(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
-/** ./lab boot: see BOOT_USAGE. */
+/** ./lab boot: see BOOT_COMMAND. */
 export async function boot(argv: string[]): Promise<number> {
   const opts: BootOptions = parseBootArgs(argv);
   const run = new RunContext();

@@ -1,25 +1,20 @@
-import { budgetMs, ensureImages, RunContext, stepDeadline, UsageError, type Rebuildable } from '../harness/index';
-import { parseOptions } from './args';
-
-export const BUILD_USAGE = `./lab build [--rebuild root|initramfs]...
-
-Builds or reuses every image the lab boots and serves (vm-images/build.sh), then checks
-the cache: the root image against its checksum, the initramfs's compressed stream, the
-kernel. A damaged artefact is rebuilt, with a line saying so. Prints the manifest.
-
-  --rebuild NAME   build this cached artefact afresh (root: the exported root image and
-                   kernel; initramfs: the dracut initramfs); may be given twice
-`;
+import { budgetMs, ensureImages, RunContext, stepDeadline, type Rebuildable } from '../harness/index';
+import { parseCommand, type CommandSpec } from './args';
 
 const REBUILDABLE: readonly Rebuildable[] = ['root', 'initramfs'];
 
+export const BUILD_COMMAND: CommandSpec = {
+  name: './lab build',
+  description: `Builds or reuses every image the lab boots and serves (vm-images/build.sh), then checks the cache: the root image against its checksum, the initramfs's compressed stream, the kernel. A damaged artefact is rebuilt, with a line saying so. Prints the manifest.`,
+  options: {
+    rebuild: { kind: 'list', value: 'NAME', help: 'build this cached artefact afresh (root: the exported root image and kernel; initramfs: the dracut initramfs); may be given twice', choices: REBUILDABLE },
+  },
+};
+
 /** ./lab build: build or reuse every image, check and heal the cache; prints the manifest. */
 export async function build(argv: string[]): Promise<number> {
-  const o = parseOptions(argv, { rebuild: 'list' });
+  const o = parseCommand(argv, BUILD_COMMAND).options;
   const rebuild = (o.get('rebuild') as string[] | undefined) ?? [];
-  for (const r of rebuild) {
-    if (!REBUILDABLE.includes(r as Rebuildable)) throw new UsageError(`--rebuild '${r}' is not a cached artefact`, { hint: `one of: ${REBUILDABLE.join(', ')}` });
-  }
   const t0 = performance.now();
   const m = await ensureImages({
     deadline: stepDeadline(budgetMs('imageBuild'), 'image build'),

@@ -1,6 +1,6 @@
 import { relative } from 'node:path';
 import { listRuns, type RunEntry } from '../harness/index';
-import { parseOptions } from './args';
+import { parseCommand, type CommandSpec } from './args';
 
 /** "4m 12s", "1h 03m", "35s". */
 export function formatAge(ms: number): string {
@@ -47,21 +47,20 @@ export function formatRuns(runs: readonly RunEntry[], now: Date, cwd = process.c
   return lines.join('\n');
 }
 
-export const LS_USAGE = `./lab ls [--json]
-
-Lists the runs in the state folder ($LTSP_LAB_STATE, default /run/ltsp-lab): each run's
+export const LS_COMMAND: CommandSpec = {
+  name: './lab ls',
+  description: `Lists the runs in the state folder ($LTSP_LAB_STATE, default /run/ltsp-lab): each run's
 id, age and report folder, and each client of a ./lab boot with its kind (ltsp, stock), its state (booting, up,
 failed, shell, off), the last stage it reached, its lease, and for a kept run the
 ./lab attach command that reaches its console. A run whose owner died is listed as
 dead: ./lab clean reaps it. Only the lab's own run folders are runs (they carry its
-marker, ltsp-lab-run); a state folder that holds anything else is refused (exit 3).
-
-  --json   the runs as JSON (their run files)
-`;
+marker, ltsp-lab-run); a state folder that holds anything else is refused (exit 3).`,
+  options: { json: { kind: 'flag', help: 'the runs as JSON (their run files)' } },
+};
 
 /** ./lab ls: the runs on this machine. */
 export async function ls(argv: string[]): Promise<number> {
-  const o = parseOptions(argv, { json: 'flag' });
+  const o = parseCommand(argv, LS_COMMAND).options;
   const runs = listRuns();
   if (o.has('json')) {
     process.stdout.write(`${JSON.stringify(runs.map((r) => ({ id: r.id, alive: r.alive, startedAt: r.startedAt.toISOString(), ...(r.owner ? { owner: r.owner } : {}), ...(r.file ? { run: r.file } : {}) })), null, 2)}\n`);

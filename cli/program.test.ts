@@ -4,8 +4,8 @@ import { runLabProgram, type LabCommand } from './program';
 
 function lab(calls: string[][]): Record<string, LabCommand> {
   return {
-    boot: { summary: 'boot clients', usage: './lab boot [--clients N]\n', run: async (argv) => (calls.push(argv), 4) },
-    test: { summary: 'the suite', usage: './lab test\n' },
+    boot: { summary: 'boot clients', usage: () => './lab boot [--clients N]\n', run: async (argv) => (calls.push(argv), 4) },
+    test: { summary: 'the suite', usage: () => './lab test\n' },
   };
 }
 

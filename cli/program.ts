@@ -1,11 +1,13 @@
 import { Command, CommanderError } from 'commander';
 import { UsageError } from '../harness/index';
+import { HELP_WIDTH } from './args';
 import { wantsHelp } from './usage';
 
 /** One `./lab` command: its line in `./lab help`, its `--help`, and what runs it. */
 export interface LabCommand {
   summary: string;
-  usage: string;
+  /** Its --help (commander's, of the command's declaration: cli/usage.ts). */
+  usage: () => string;
   /** Absent for the commands the lab script runs itself (test, setup): listed for help only. */
   run?: (argv: string[]) => Promise<number>;
 }
@@ -23,7 +25,7 @@ export function labProgram(commands: Readonly<Record<string, LabCommand>>, write
     .enablePositionalOptions()
     .helpOption(false)
     .configureOutput({ writeOut: write, writeErr: () => undefined })
-    .configureHelp({ subcommandTerm: (c) => c.name() })
+    .configureHelp({ subcommandTerm: (c) => c.name(), helpWidth: HELP_WIDTH })
     .addHelpText('after', '\n./lab help COMMAND, or ./lab COMMAND --help, for its options.\nExit codes: 0 ok, 2 usage, 3 set-up problem, 4 the system under test failed,\n5 the harness broke, 6 slower than the baseline.');
   for (const [name, c] of Object.entries(commands)) {
     program
@@ -33,10 +35,10 @@ export function labProgram(commands: Readonly<Record<string, LabCommand>>, write
       .allowUnknownOption()
       .allowExcessArguments()
       .argument('[args...]')
-      .configureHelp({ formatHelp: () => c.usage })
+      .configureHelp({ formatHelp: () => c.usage() })
       .action(async (argv: string[]) => {
         if (wantsHelp(argv)) {
-          write(c.usage);
+          write(c.usage());
           return;
         }
         if (!c.run) throw new UsageError(`./lab ${name} is run by the lab script: call ./lab ${name}, not its compiled CLI`);

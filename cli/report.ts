@@ -1,38 +1,17 @@
 import { relative } from 'node:path';
-import { formatReportDiff, formatTimelineTable, readRunResults, REPORT_FILES, resolveRunDir, UsageError, type RunResults } from '../harness/index';
-import { parseCommandLine, REPORT_SPEC } from './args';
+import { formatReportDiff, formatTimelineTable, readRunResults, REPORT_FILES, resolveRunDir, type RunResults } from '../harness/index';
+import { parseCommand, REPORT_COMMAND } from './args';
 import { recordDurations } from './record-durations';
 import { reportMerge } from './report-merge';
-
-export const REPORT_USAGE = `./lab report [RUN] [--against OTHER]
-./lab report [RUN] --record-durations
-./lab report --merge DIR... [--out DIR]
-
-Prints a run's boot timeline as a table (the one its index.html draws) and the page's
-path. RUN is a run id from reports/ (e.g. boot-k3x9qe), a run folder, or latest (the
-default). With --against, each stage's time in RUN against OTHER, per client, with the
-difference.
-
-  --record-durations  write RUN's end-to-end files' times to fixtures/test-durations.json,
-                      the weights ./lab test --shard balances by. RUN must be a whole
-                      ./lab test run: unsharded or merged, without --grep.
-  --merge DIR...      merge the run folders of ./lab test --shard 1/N ... N/N into one
-                      report (results.json, junit.xml, index.html; each shard's folder
-                      copied under it as shard-I/). Refused: a DIR that is no run folder,
-                      shards of different commits, images, --grep or N, a missing or
-                      doubled shard, and a test in two of them.
-  --out DIR           where the merged report goes (default reports/test-merged-<date>/)
-`;
 
 /** ./lab report: a run's timeline, or two runs' stage times side by side. */
 export async function report(argv: string[]): Promise<number> {
   if (argv.includes('--merge')) return reportMerge(argv);
-  const { options: o, args } = parseCommandLine(argv, REPORT_SPEC, ['[run]']);
+  const { options: o, args } = parseCommand(argv, REPORT_COMMAND);
   const run = args[0];
   const dir = resolveRunDir(run);
   const a = readRunResults(dir);
   if (o.has('record-durations')) {
-    if (o.has('against')) throw new UsageError('--record-durations and --against do not go together');
     return recordDurations(a);
   }
   const against = o.get('against') as string | undefined;

@@ -1,22 +1,23 @@
 import { budgetMs, Deadline, describeLeftovers, HarnessError, listRuns, ownerAlive, pickRun, RunContext, runLeftovers } from '../harness/index';
-import { parseCommandLine } from './args';
+import { parseCommand, type CommandSpec } from './args';
 
-export const STOP_USAGE = `./lab stop [--all-users] [RUN]
-
-Asks the ./lab boot --keep that owns RUN to tear its lab down (SIGTERM to it, as Ctrl-C
+export const STOP_COMMAND: CommandSpec = {
+  name: './lab stop',
+  description: `Asks the ./lab boot --keep that owns RUN to tear its lab down (SIGTERM to it, as Ctrl-C
 in its terminal would), waits for it to finish, then says what of the run is left on
 this machine (nothing, or what ./lab clean reaps). Only a kept run (./lab boot --keep,
 its boots over) is stopped: never a boot still running without --keep, nor a test's or
 bench's lab. RUN may be left out when only one kept run of yours is live (see ./lab ls).
 Exit 0 when it stopped, 2 for a run that is not live, not kept, or another user's, 5
-when it did not stop in time.
-
-  --all-users   also stop a kept run another user (uid) started
-`;
+when it did not stop in time.`,
+  args: ['[run]'],
+  usage: '[--all-users] [RUN]',
+  options: { 'all-users': { kind: 'flag', help: 'also stop a kept run another user (uid) started' } },
+};
 
 /** ./lab stop [RUN]: ends a kept run through its owner, and counts what is left. */
 export async function stop(argv: string[]): Promise<number> {
-  const cl = parseCommandLine(argv, { 'all-users': 'flag' }, ['[run]']);
+  const cl = parseCommand(argv, STOP_COMMAND);
   const [runId] = cl.args;
   const anyUser = cl.options.has('all-users');
   const run = pickRun(listRuns(), runId, {

@@ -10,9 +10,10 @@ describe('./lab storm options', () => {
   });
 
   it('refuses what it cannot do, as usage errors', () => {
-    expect(() => parseStormArgs(['--pace', 'fast'])).to.throw(UsageError, /--pace 'fast' is not a pace/);
+    expect(() => parseStormArgs(['--pace', 'fast'])).to.throw(UsageError, /--pace 'fast' is not one of recorded, max/);
     expect(() => parseStormArgs(['--real', '3'])).to.throw(UsageError, /--real 3 is out of range/);
-    expect(() => parseStormArgs(['--record', '--clients', '3'])).to.throw(UsageError, /takes no --clients or --real/);
+    expect(() => parseStormArgs(['--record', '--clients', '3'])).to.throw(UsageError, /--record and --clients do not go together: it boots one real client and replays nothing/);
+    expect(() => parseStormArgs(['--real', '1', '--record'])).to.throw(UsageError, /--record and --real do not go together/);
     expect(() => parseStormArgs(['--clients', '0'])).to.throw(UsageError, /--clients 0 replays nothing/);
     expect(() => parseStormArgs(['--clients', '10,x'])).to.throw(UsageError, /not a whole number/);
   });

@@ -1,11 +1,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import {
   budgetMs,
   checkStormFits,
   checkTraceKey,
   Deadline,
   DEFAULT_TRACE,
+  repoRoot,
   formatStorm,
   imageKeys,
   Lab,
@@ -17,32 +18,37 @@ import {
   stormPage,
   type StormResult,
 } from '../harness/index';
-import { intOption, parseOptions, type Spec } from './args';
+import { intOption, intValue, parseCommand, type CommandSpec, type Spec } from './args';
 import { UsageError } from '../harness/index';
 
-export const STORM_USAGE = `./lab storm [--clients N[,N...]] [--pace recorded|max] [--real K] [--jitter-ms MS] [--no-verify] [--trace FILE] [--json]
-./lab storm --record [--trace FILE]
-
-A classroom at 8 a.m. (issue 25): N NBD connections to the lab's real nbd-server, each
-replaying a recorded boot (fixtures/traces/boot.jsonl.gz) from its own start within
---jitter-ms (default 3000), with fixed newstyle and NBD_OPT_GO of the export, as the real
-clients do. Per client: replay time, read latency p50/p95/max; for the server: CPU, RSS,
-connections, bytes sent; every error with its request. Replies are compared with the
-image file (--no-verify: not). A list of N (--clients 1,10,30) runs one storm per N in
-the same lab and plots replay time against N. --real K (0..2) boots K QEMU clients
-during each storm and prints their stage timelines (run it under qslot K).
---pace recorded (default) keeps the recorded gaps and waits for the reply each read
-waited for; max sends the reads back to back, as many in flight as the recording had.
-
---record boots one real client through a recording relay in front of nbd-server and
-writes the trace with the root image key it was recorded on (qslot 1). A trace of another
-image is refused (exit 2). Writes reports/storm-<run>/results.json and index.html.
-`;
-
-export const STORM_SPEC: Spec = { clients: 'value', pace: 'value', real: 'value', 'jitter-ms': 'value', 'no-verify': 'flag', trace: 'value', record: 'flag', json: 'flag', seed: 'value' };
 
 /** The most replayed clients one storm takes (the host's descriptors and ports may allow fewer). */
 const MAX_CLIENTS = 1000;
+
+const PACES = ['recorded', 'max'] as const;
+
+export const STORM_SPEC = {
+  clients: { kind: 'value', value: 'N[,N...]', help: `replayed clients (0-${MAX_CLIENTS}); a list runs one storm per N in the same lab and plots replay time against N`, default: '10' },
+  pace: { kind: 'value', value: 'PACE', help: 'recorded keeps the recorded gaps and waits for the reply each read waited for; max sends the reads back to back, as many in flight as the recording had', choices: PACES, default: 'recorded' },
+  real: { kind: 'value', value: 'K', help: 'boot K QEMU clients during each storm and print their stage timelines (run it under qslot K)', range: { min: 0, max: 2 }, default: 0 },
+  'jitter-ms': { kind: 'value', value: 'MS', help: 'each client starts within MS of the storm\'s start', range: { min: 0, max: 600_000, unit: 'ms' }, default: 3000 },
+  'no-verify': { kind: 'flag', help: 'do not compare the replies with the image file' },
+  trace: { kind: 'value', value: 'FILE', help: 'the trace to replay, or to write with --record', default: relative(repoRoot(), DEFAULT_TRACE) },
+  record: {
+    kind: 'flag',
+    help: 'boot one real client through a recording relay in front of nbd-server and write the trace with the root image key it was recorded on (qslot 1); a trace of another image is refused (exit 2)',
+    conflicts: { clients: 'it boots one real client and replays nothing', real: 'it boots one real client and replays nothing' },
+  },
+  json: { kind: 'flag', help: 'results.json on stdout' },
+  seed: { kind: 'value', value: 'S', help: "the seed of the clients' start jitter (the same seed, the same starts)", range: { min: 0, max: 2 ** 31 }, default: 1 },
+} as const satisfies Spec;
+
+export const STORM_COMMAND: CommandSpec = {
+  name: './lab storm',
+  usage: '[options]\n       ./lab storm --record [--trace FILE]',
+  description: `A classroom at 8 a.m. (issue 25): N NBD connections to the lab's real nbd-server, each replaying a recorded boot (--trace) from its own start within --jitter-ms, with fixed newstyle and NBD_OPT_GO of the export, as the real clients do. Per client: replay time, read latency p50/p95/max; for the server: CPU, RSS, connections, bytes sent; every error with its request. Replies are compared with the image file. Writes reports/storm-<run>/results.json and index.html.`,
+  options: STORM_SPEC,
+};
 
 export interface StormArgs {
   record: boolean;
@@ -57,28 +63,26 @@ export interface StormArgs {
 }
 
 export function parseStormArgs(argv: readonly string[]): StormArgs {
-  const o = parseOptions(argv, STORM_SPEC);
-  const pace = (o.get('pace') as string | undefined) ?? 'recorded';
-  if (pace !== 'recorded' && pace !== 'max') throw new UsageError(`--pace '${pace}' is not a pace`, { hint: 'one of: recorded, max' });
+  const { options: o, given } = parseCommand(argv, STORM_COMMAND);
+  const pace = o.get('pace') as (typeof PACES)[number];
   const record = o.has('record');
-  const clientsRaw = o.get('clients') as string | undefined;
-  if (record && (clientsRaw !== undefined || o.has('real'))) throw new UsageError('--record boots one real client and replays nothing: it takes no --clients or --real');
-  const clients = (clientsRaw ?? '10').split(',').map((c) => intOption(c, 'clients', 0, MAX_CLIENTS, 10));
-  if (clients.includes(0) && !o.has('real')) throw new UsageError('--clients 0 replays nothing: it is for --real K alone (the real clients\' time without a storm)');
+  const clients = (o.get('clients') as string).split(',').map((c) => intOption(c, 'clients', 0, MAX_CLIENTS, 0));
+  if (clients.includes(0) && !given.has('real')) throw new UsageError('--clients 0 replays nothing: it is for --real K alone (the real clients\' time without a storm)');
   return {
     record,
     clients,
     pace,
-    real: intOption(o.get('real') as string | undefined, 'real', 0, 2, 0),
-    jitterMs: intOption(o.get('jitter-ms') as string | undefined, 'jitter-ms', 0, 600_000, 3000, ' ms'),
+    real: intValue(o, STORM_SPEC, 'real'),
+    jitterMs: intValue(o, STORM_SPEC, 'jitter-ms'),
     verify: !o.has('no-verify'),
-    trace: resolve((o.get('trace') as string | undefined) ?? DEFAULT_TRACE),
+    // ./lab runs in the checkout: a relative FILE is the checkout's, as the default is.
+    trace: resolve(repoRoot(), o.get('trace') as string),
     json: o.has('json'),
-    seed: intOption(o.get('seed') as string | undefined, 'seed', 0, 2 ** 31, 1),
+    seed: intValue(o, STORM_SPEC, 'seed'),
   };
 }
 
-/** ./lab storm: see STORM_USAGE. */
+/** ./lab storm: see STORM_COMMAND. */
 export async function storm(argv: string[]): Promise<number> {
   const opts = parseStormArgs(argv);
   const say = (l: string): void => void process.stderr.write(`${l}\n`);

@@ -1,9 +1,8 @@
 import { expect } from 'chai';
 import { UsageError } from '../harness/index';
 import { MERGE_SPEC, parseMergeArgs, parseTestArgs, REPORT_SPEC, TEST_SPEC } from './args';
-import { REPORT_USAGE } from './report';
 import { planLines } from './test-plan';
-import { TEST_USAGE } from './usage';
+import { usageOf } from './usage';
 
 describe('./lab test and ./lab report --merge options', () => {
   it('./lab test: --grep, --shard I/N, --tier, --no-checks; nothing else', () => {
@@ -27,8 +26,8 @@ describe('./lab test and ./lab report --merge options', () => {
   });
 
   it('the usages name every option', () => {
-    for (const name of Object.keys(TEST_SPEC)) expect(TEST_USAGE, `--${name}`).to.contain(`--${name}`);
-    for (const name of [...Object.keys(REPORT_SPEC), ...Object.keys(MERGE_SPEC)]) expect(REPORT_USAGE, `--${name}`).to.contain(`--${name}`);
+    for (const name of Object.keys(TEST_SPEC)) expect(usageOf('test'), `--${name}`).to.contain(`--${name}`);
+    for (const name of [...Object.keys(REPORT_SPEC), ...Object.keys(MERGE_SPEC)]) expect(usageOf('report'), `--${name}`).to.contain(`--${name}`);
   });
 
   it('the plan ./lab reads: one fact a line, the files last', () => {

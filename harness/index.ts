@@ -20,7 +20,7 @@ export { hostGuardLeftovers } from './network/host-guard';
 export type { ServerFile } from './server/ltsp-server';
 export { ROOT_EXPORT, servedBootPaths } from './server/boot-files';
 export { CLIENT_DIMENSIONS, CLIENT_KINDS, clientKey, clientLabel, clientSpec, DEFAULT_CLIENT_SPEC, describeClientValues, parseClientValue, type ClientKind, type ClientSpec } from './client/client-spec';
-export { parseServerInit, type ServerInit } from './server/server-init';
+export { parseServerInit, SERVER_INITS, type ServerInit } from './server/server-init';
 export { buildImages, cacheDir, clientImages, ensureImages, isIdleBuildLine, imageKeys, readManifest, VM_IMAGES_DIR, type ImageManifest } from './images/image-set';
 export { sha256File, type Rebuildable } from './images/cache-check';
 export { bootStages, RESCUE_PROMPT } from './boot/stages';
