@@ -27,15 +27,15 @@ describe('parseBootArgs', () => {
       faults: [],
       serverInit: 'entrypoint',
       nbdServer: '3.24',
-      boots: [{ kind: 'stock', nbdClient: '3.24' }],
+      boots: [{ kind: 'ltsp', nbdClient: '3.24' }],
     });
   });
 
-  it('--client: what the clients boot, stock by default; one for all, or one per client in order', () => {
+  it('--client: what the clients boot, ltsp by default; one for all, or one per client in order', () => {
     expect(parseBootArgs(['--client', 'stock']).boots).to.deep.equal([{ kind: 'stock', nbdClient: '3.24' }]);
     expect(parseBootArgs(['--clients', '2', '--client=stock']).boots).to.deep.equal([{ kind: 'stock', nbdClient: '3.24' }, { kind: 'stock', nbdClient: '3.24' }]);
     expect(parseBootArgs(['--clients', '2', '--client', 'ltsp', '--client', 'stock']).boots).to.deep.equal([{ kind: 'ltsp', nbdClient: '3.24' }, { kind: 'stock', nbdClient: '3.24' }]);
-    expect(parseBootArgs(['--clients', '3']).boots).to.deep.equal([{ kind: 'stock', nbdClient: '3.24' }, { kind: 'stock', nbdClient: '3.24' }, { kind: 'stock', nbdClient: '3.24' }]);
+    expect(parseBootArgs(['--clients', '3']).boots).to.deep.equal([{ kind: 'ltsp', nbdClient: '3.24' }, { kind: 'ltsp', nbdClient: '3.24' }, { kind: 'ltsp', nbdClient: '3.24' }]);
     // The choices are the one list of kinds.
     for (const kind of CLIENT_KINDS) expect(parseBootArgs(['--client', kind]).boots).to.deep.equal([{ kind, nbdClient: '3.24' }]);
   });
@@ -262,9 +262,9 @@ describe('parseBenchArgs', () => {
 
 describe('parseBaselineArgs', () => {
   it('prints by default; --update records 6 boots unless --runs says otherwise', () => {
-    expect(parseBaselineArgs([])).to.deep.equal({ update: false, runs: 6, client: { kind: 'stock', nbdClient: '3.24' } });
-    expect(parseBaselineArgs(['--update'])).to.deep.equal({ update: true, runs: 6, client: { kind: 'stock', nbdClient: '3.24' } });
-    expect(parseBaselineArgs(['--update', '--runs', '10'])).to.deep.equal({ update: true, runs: 10, client: { kind: 'stock', nbdClient: '3.24' } });
+    expect(parseBaselineArgs([])).to.deep.equal({ update: false, runs: 6, client: { kind: 'ltsp', nbdClient: '3.24' } });
+    expect(parseBaselineArgs(['--update'])).to.deep.equal({ update: true, runs: 6, client: { kind: 'ltsp', nbdClient: '3.24' } });
+    expect(parseBaselineArgs(['--update', '--runs', '10'])).to.deep.equal({ update: true, runs: 10, client: { kind: 'ltsp', nbdClient: '3.24' } });
   });
 
   it('--update --client KIND records that kind\'s baseline; --client without --update or of an unknown kind is refused', () => {

@@ -4,7 +4,7 @@ import { parseMatrixArgs } from './matrix';
 
 describe('./lab matrix arguments', () => {
   it('nbd: every server and client version by default, or the lists given', () => {
-    expect(parseMatrixArgs(['nbd'])).to.deep.equal({ servers: ['3.21', '3.24', '3.26', '3.27', 'oldstyle'], clients: ['3.21', '3.24', '3.26', '3.27'], kind: 'stock', atOnce: 2 });
+    expect(parseMatrixArgs(['nbd'])).to.deep.equal({ servers: ['3.21', '3.24', '3.26', '3.27', 'oldstyle'], clients: ['3.21', '3.24', '3.26', '3.27'], kind: 'ltsp', atOnce: 2 });
     expect(parseMatrixArgs(['nbd', '--servers', '3.24,oldstyle', '--clients=3.21,3.24', '--client', 'ltsp', '--at-once', '1'])).to.deep.equal({ servers: ['3.24', 'oldstyle'], clients: ['3.21', '3.24'], kind: 'ltsp', atOnce: 1 });
     expect(() => parseMatrixArgs(['nbd', '--at-once', '3'])).to.throw(UsageError, '--at-once 3 is out of range: give 1 to 2');
   });

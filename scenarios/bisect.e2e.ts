@@ -58,7 +58,7 @@ function bisectJson(r: CliResult): { revisions: Revision[]; outcome: { kind: str
 describe('bisect: ./lab bisect names the commit that broke the union module, and the one that slowed it @full', function () {
   let planted: Planted;
   let keys: string[];
-  let madeKeys: string[] = [];
+  let madeDirs: string[] = [];
   let broke: CliResult;
   let slowed: CliResult;
 
@@ -69,8 +69,10 @@ describe('bisect: ./lab bisect names the commit that broke the union module, and
     // c0 must be the lab's own images, or every bisect step would rebuild them all (base included).
     expect(all[0], 'c0\'s image keys are the lab\'s own').to.deep.equal(await imageKeys({ deadline: d }));
     keys = all.map((k) => k.initramfs as string);
-    // The initramfs this suite makes, removed after it: the cache is shared, and only these are ours.
-    madeKeys = [...new Set(keys)].filter((k) => !existsSync(join(cacheDir(), `initramfs-${k}`)));
+    // The initramfs this suite makes (each revision's build makes both kinds'), removed after
+    // it: the cache is shared, and only these are ours.
+    const dirs = all.flatMap((k) => [`initramfs-${k.initramfs}`, `initramfs-ltsp-${k['initramfs-ltsp']}`]);
+    madeDirs = [...new Set(dirs)].filter((d) => !existsSync(join(cacheDir(), d)));
     const { c } = planted;
     broke = await runLab(['bisect', '--repo', planted.dir, c[0]!, c[3]!], { timeoutMs: hostBudgetMs('bisectRun') });
     slowed = await runLab(['bisect', '--repo', planted.dir, '--stage', 'union', '--budget', String(BUDGET_S), c[4]!, c[7]!], { timeoutMs: hostBudgetMs('bisectRun') });
@@ -78,7 +80,7 @@ describe('bisect: ./lab bisect names the commit that broke the union module, and
 
   after(async function () {
     if (planted) rmSync(planted.dir, { recursive: true, force: true });
-    for (const k of madeKeys) rmSync(join(cacheDir(), `initramfs-${k}`), { recursive: true, force: true });
+    for (const d of madeDirs) rmSync(join(cacheDir(), d), { recursive: true, force: true });
     // The cache's manifest is the last build's: the lab's own again, as before the suite.
     await buildImages({ deadline: stepDeadline(budgetMs('imageBuild'), 'warm build to restore the manifest') });
   });

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { Deadline, execCommand, inSubnet, inspectKvmDevice, kvmDevicePath, LAB_HOSTS, readConsoleLog, type StartedLab, type StartedThinClient, hostBudgetMs } from '../harness/index';
+import { clientSpec, Deadline, DEFAULT_CLIENT_SPEC, execCommand, inSubnet, inspectKvmDevice, kvmDevicePath, LAB_HOSTS, readConsoleLog, type StartedLab, type StartedThinClient, hostBudgetMs } from '../harness/index';
 import { useCoreLab } from './support/core-lab';
 import { stageIds } from './support/suite-lab';
 
@@ -99,6 +99,15 @@ describe('boot to login: one thin client PXE-boots through the whole chain @smok
     expect(stageIds(timeline)).to.deep.equal(c1.stages.map((s) => s.id));
     // Stamped as soon as its pattern shows, mid-line maybe; the mark holds the whole line (followStages).
     expect(timeline.find((s) => s.stage === 'union')!.line).to.match(/ltsp-union: mounted ro=\/dev\/nbd0/);
+  });
+
+  it("boots the default client kind, the lab's LTSP kernel: uname -r in the guest is the ltsp kind's kernel", async function () {
+    // No kind given to the lab or the client: the default (issue 20: ltsp).
+    expect(c1.client, 'what c1 boots with no kind given').to.deep.equal(DEFAULT_CLIENT_SPEC);
+    expect(DEFAULT_CLIENT_SPEC.kind, 'the default kind').to.equal('ltsp');
+    const uname = await c1.check('uname -r');
+    expect(uname, "uname -r: the kernel the image set serves to the ltsp kind").to.equal(lab!.kernelVersionFor(clientSpec({ kind: 'ltsp' })));
+    expect(uname, 'not the stock kernel').to.not.equal(lab!.kernelVersionFor(clientSpec({ kind: 'stock' })));
   });
 
   it('runs under the accelerator the probe chose: QEMU was given it, and the guest sees it', async function () {

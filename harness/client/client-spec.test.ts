@@ -16,10 +16,10 @@ import {
 } from './client-spec';
 
 describe('ClientSpec: what a client boots', () => {
-  it('knows two kinds, ltsp and stock (the default), from one table', () => {
+  it('knows two kinds, ltsp (the default) and stock, from one table', () => {
     expect(CLIENT_KINDS).to.deep.equal(['ltsp', 'stock']);
     expect(CLIENT_KINDS).to.equal(CLIENT_DIMENSIONS.kind.values);
-    expect(DEFAULT_CLIENT_SPEC).to.deep.equal({ kind: 'stock', nbdClient: '3.24' });
+    expect(DEFAULT_CLIENT_SPEC).to.deep.equal({ kind: 'ltsp', nbdClient: '3.24' });
     expect(clientSpec()).to.deep.equal(DEFAULT_CLIENT_SPEC);
     expect(clientSpec({ kind: 'stock' })).to.deep.equal({ kind: 'stock', nbdClient: '3.24' });
     expect(Object.isFrozen(clientSpec({ kind: 'stock' }))).to.equal(true);
@@ -52,7 +52,7 @@ describe('ClientSpec: what a client boots', () => {
   it('labels and keys: what a person reads, and a file-name-safe key (the gate\'s baseline per kind)', () => {
     expect(clientLabel(clientSpec({ kind: 'stock' }))).to.equal('stock');
     expect(clientKey(clientSpec({ kind: 'ltsp' }))).to.equal('ltsp');
-    expect(sameClient(clientSpec({ kind: 'stock' }), DEFAULT_CLIENT_SPEC)).to.equal(true);
+    expect(sameClient(clientSpec({ kind: 'ltsp' }), DEFAULT_CLIENT_SPEC)).to.equal(true);
     expect(sameClient(clientSpec({ kind: 'ltsp' }), clientSpec({ kind: 'stock' }))).to.equal(false);
   });
 
@@ -67,7 +67,7 @@ describe('ClientSpec: what a client boots', () => {
   it('describes each value for usage texts, marking the default', () => {
     const text = describeClientValues('kind', '  ');
     expect(text.split('\n')).to.have.length(2);
-    expect(text).to.match(/^ {2}ltsp {3}the lab's LTSP-only kernel .*[^)]$/m);
-    expect(text).to.match(/^ {2}stock {2}Debian's stock kernel .*\(default\)$/m);
+    expect(text).to.match(/^ {2}ltsp {3}the lab's LTSP-only kernel .*\(default\)$/m);
+    expect(text).to.match(/^ {2}stock {2}Debian's stock kernel .*[^)]$/m);
   });
 });

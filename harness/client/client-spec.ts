@@ -12,9 +12,7 @@ import { UsageError } from '../common/errors';
 export const CLIENT_DIMENSIONS = {
   kind: {
     values: ['ltsp', 'stock'],
-    // stock until the ltsp client comes through nbd-restart@login every time: 1 of 2 such
-    // boots hung after the reconnect (a request requeued by the 2 s timer, then no I/O).
-    default: 'stock',
+    default: 'ltsp',
     option: '--client',
     about: {
       ltsp: "the lab's LTSP-only kernel (no modules), a shell dracut initramfs like EL-6's",
