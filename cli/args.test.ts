@@ -26,17 +26,17 @@ describe('parseBootArgs', () => {
       compare: false,
       faults: [],
       serverInit: 'entrypoint',
-      boots: [{ kind: 'stock' }],
+      boots: [{ kind: 'stock', stack: 'k12' }],
     });
   });
 
   it('--client: what the clients boot, stock by default; one for all, or one per client in order', () => {
-    expect(parseBootArgs(['--client', 'stock']).boots).to.deep.equal([{ kind: 'stock' }]);
-    expect(parseBootArgs(['--clients', '2', '--client=stock']).boots).to.deep.equal([{ kind: 'stock' }, { kind: 'stock' }]);
-    expect(parseBootArgs(['--clients', '2', '--client', 'ltsp', '--client', 'stock']).boots).to.deep.equal([{ kind: 'ltsp' }, { kind: 'stock' }]);
-    expect(parseBootArgs(['--clients', '3']).boots).to.deep.equal([{ kind: 'stock' }, { kind: 'stock' }, { kind: 'stock' }]);
+    expect(parseBootArgs(['--client', 'stock']).boots).to.deep.equal([{ kind: 'stock', stack: 'k12' }]);
+    expect(parseBootArgs(['--clients', '2', '--client=stock']).boots).to.deep.equal([{ kind: 'stock', stack: 'k12' }, { kind: 'stock', stack: 'k12' }]);
+    expect(parseBootArgs(['--clients', '2', '--client', 'ltsp', '--client', 'stock']).boots).to.deep.equal([{ kind: 'ltsp', stack: 'k12' }, { kind: 'stock', stack: 'k12' }]);
+    expect(parseBootArgs(['--clients', '3']).boots).to.deep.equal([{ kind: 'stock', stack: 'k12' }, { kind: 'stock', stack: 'k12' }, { kind: 'stock', stack: 'k12' }]);
     // The choices are the one list of kinds.
-    for (const kind of CLIENT_KINDS) expect(parseBootArgs(['--client', kind]).boots).to.deep.equal([{ kind }]);
+    for (const kind of CLIENT_KINDS) expect(parseBootArgs(['--client', kind]).boots).to.deep.equal([{ kind, stack: 'k12' }]);
   });
 
   it('--server-init: entrypoint, systemd or sysvinit, as either spelling', () => {
@@ -83,7 +83,7 @@ describe('parseBootArgs', () => {
         { kind: 'loss', value: 3, stage: 'start', afterS: 0, text: 'loss:3' },
       ],
       serverInit: 'sysvinit',
-      boots: [{ kind: 'stock' }, { kind: 'stock' }, { kind: 'stock' }],
+      boots: [{ kind: 'stock', stack: 'k12' }, { kind: 'stock', stack: 'k12' }, { kind: 'stock', stack: 'k12' }],
     });
   });
 
@@ -246,13 +246,13 @@ describe('parseBenchArgs', () => {
 
 describe('parseBaselineArgs', () => {
   it('prints by default; --update records 6 boots unless --runs says otherwise', () => {
-    expect(parseBaselineArgs([])).to.deep.equal({ update: false, runs: 6, client: { kind: 'stock' } });
-    expect(parseBaselineArgs(['--update'])).to.deep.equal({ update: true, runs: 6, client: { kind: 'stock' } });
-    expect(parseBaselineArgs(['--update', '--runs', '10'])).to.deep.equal({ update: true, runs: 10, client: { kind: 'stock' } });
+    expect(parseBaselineArgs([])).to.deep.equal({ update: false, runs: 6, client: { kind: 'stock', stack: 'k12' } });
+    expect(parseBaselineArgs(['--update'])).to.deep.equal({ update: true, runs: 6, client: { kind: 'stock', stack: 'k12' } });
+    expect(parseBaselineArgs(['--update', '--runs', '10'])).to.deep.equal({ update: true, runs: 10, client: { kind: 'stock', stack: 'k12' } });
   });
 
   it('--update --client KIND records that kind\'s baseline; --client without --update or of an unknown kind is refused', () => {
-    expect(parseBaselineArgs(['--update', '--client', 'stock']).client).to.deep.equal({ kind: 'stock' });
+    expect(parseBaselineArgs(['--update', '--client', 'stock']).client).to.deep.equal({ kind: 'stock', stack: 'k12' });
     expect(() => parseBaselineArgs(['--client', 'stock'])).to.throw(UsageError, '--client is for --update');
     expect(() => parseBaselineArgs(['--update', '--client', 'nfs'])).to.throw(UsageError, "--client 'nfs' is not one of ltsp, stock");
   });

@@ -156,6 +156,7 @@ export const BOOT_SPEC: Spec = {
   'server-init': 'value',
   // The CLI's choices are the one list of known kinds (harness/client/client-spec.ts).
   client: { kind: 'list', choices: CLIENT_KINDS },
+  stack: { kind: 'value', choices: CLIENT_DIMENSIONS.stack.values },
 };
 
 const NIC_MODELS = ['virtio-net-pci', 'e1000', 'rtl8139'];
@@ -186,8 +187,12 @@ export function parseBootArgs(argv: readonly string[]): BootOptions {
     compare: o.has('compare'),
     faults: parseFaults((o.get('fault') as string[] | undefined) ?? []),
     serverInit: parseServerInit((o.get('server-init') as string | undefined) ?? 'entrypoint'),
-    boots: clientsBoot((o.get('client') as string[] | undefined) ?? [], clients),
+    boots: clientsBoot((o.get('client') as string[] | undefined) ?? [], clients, o.get('stack') as string | undefined),
   };
+  if (opts.boots.some((b) => b.stack === 'ltsp23')) {
+    const k12Only = ['no-union', 'export', 'root-arg', 'root-path'].filter((n) => o.has(n));
+    if (k12Only.length > 0) throw new UsageError(`--${k12Only[0]} is for the k12 stack: the ltsp23 stack boots LTSP's image with LTSP's overlay`, { hint: 'leave it out with --stack ltsp23' });
+  }
   if (opts.compare && opts.faults.length > 0) throw new UsageError('--compare and --fault do not go together: the gate judges boots of the unchanged stack');
   const retries = o.get('retries') as string | undefined;
   if (retries !== undefined) {
@@ -211,14 +216,18 @@ export function parseBootArgs(argv: readonly string[]): BootOptions {
   return opts;
 }
 
-/** What each of `clients` boots: one --client for all of them, or one per client; none: the default (DEFAULT_CLIENT_SPEC). */
-export function clientsBoot(kinds: readonly string[], clients: number): ClientSpec[] {
+/** What each of `clients` boots: one --client for all of them, or one per client; none: the default (DEFAULT_CLIENT_SPEC). --stack is one for all. */
+export function clientsBoot(kinds: readonly string[], clients: number, stack?: string): ClientSpec[] {
   const option = CLIENT_DIMENSIONS.kind.option;
   if (kinds.length > 1 && kinds.length !== clients) {
     throw new UsageError(`${kinds.length} ${option} given for ${clients} client(s): give one for every client, or one for all`, { hint: `e.g. --clients 2 ${option} ltsp ${option} stock` });
   }
-  const specs = kinds.map((kind) => clientSpec({ kind }));
-  return Array.from({ length: clients }, (_, i) => specs[specs.length === 1 ? 0 : i] ?? clientSpec());
+  const given = stack === undefined ? {} : { stack };
+  if (stack === 'ltsp23' && kinds.length > 0) {
+    throw new UsageError(`${option} picks the k12 stack's kernel and initramfs: the ltsp23 stack boots LTSP's own (the image's Debian kernel, initramfs-tools)`, { hint: `leave ${option} out with --stack ltsp23` });
+  }
+  const specs = kinds.map((kind) => clientSpec({ kind, ...given }));
+  return Array.from({ length: clients }, (_, i) => specs[specs.length === 1 ? 0 : i] ?? clientSpec(given));
 }
 
 /** --root-arg and --root-path, checked together: a root-path is read by dracut only for a root from DHCP. */

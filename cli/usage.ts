@@ -13,7 +13,7 @@ import { STOP_USAGE } from './stop';
  * installing or starting anything (see ./lab).
  */
 
-export const BOOT_USAGE = `./lab boot [--clients N] [--client KIND]... [--memory MB] [--append "ARGS"] [--no-union] [--export NAME]
+export const BOOT_USAGE = `./lab boot [--clients N] [--client KIND]... [--stack k12|ltsp23] [--memory MB] [--append "ARGS"] [--no-union] [--export NAME]
            [--nic MODEL] [--mac MAC]... [--keep] [--json] [--report DIR] [--compare [--retries K]]
            [--fault KIND[:ARG][@WHEN]]... [--root-arg "ARGS"] [--root-path PATH]
            [--server-init entrypoint|systemd|sysvinit]
@@ -29,6 +29,9 @@ failed, 5 the harness broke (Docker dying mid-run included), 6 slower than the b
                    order (--clients 2 --client ltsp --client stock); the run's first line
                    names each client's kind:
 ${describeClientValues('kind', '                     ')}
+  --stack STACK    whose chain the clients boot (docs/ltsp23-lane.md); the k12 stack's
+                   options (--client, --no-union, --export, --root-arg) apply to k12 only:
+${describeClientValues('stack', '                     ')}
   --memory MB      each client's RAM (128-8192, default 384)
   --append "ARGS"  extra kernel arguments
   --no-union       boot the read-only NBD root without the unionfs-fuse overlay

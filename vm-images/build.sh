@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The one build entry point for everything the lab boots and serves.
 #
-#   vm-images/build.sh [--only base|server|root|initramfs|kernel|initramfs-ltsp]
+#   vm-images/build.sh [--only base|server|root|initramfs|kernel|initramfs-ltsp|ltsp23]
 #                      [--rebuild root|initramfs|kernel|initramfs-ltsp]... [--manifest FILE] [--keys]
 #
 # --keys prints each artefact's key (JSON) and exits without building. --rebuild builds
@@ -19,7 +19,13 @@
 #              (built in a container of ltsp-lab/kernel-builder:KEY, FROM base)
 #   initramfs-ltsp  CACHE/initramfs-ltsp-KEY/initrd.img  the ltsp client's: dracut's shell
 #              init (no systemd), no kernel modules, nbd + our module
+#   root-ltsp23  docker image ltsp-lab/client-root-ltsp23:KEY  the ltsp23 lane's client root
+#              (FROM base: Debian's kernel, initramfs-tools, nbd-client, ltsp; no dracut)
+#   ltsp23     CACHE/ltsp23-KEY/{IMAGE.img,vmlinuz,initrd.img,ltsp.ipxe}  what LTSP 23's own
+#              `ltsp image` (and the `ltsp kernel` it runs) and `ltsp ipxe` make of that root,
+#              run in a privileged container of the server image (ltsp23/prepare.sh)
 # The manifest's "clients" names each client kind's kernel and initramfs (ltsp, stock);
+# its "ltsp23" the ltsp23 lane's files and its image's name (LTSP's, per architecture);
 # its top-level kernel/initrd/kernelVersion are the stock client's.
 # CACHE is $LTSP_LAB_CACHE, default ~/.cache/ltsp-lab. Progress goes to stderr; the
 # manifest (JSON) goes to stdout and to CACHE/manifest.json.
@@ -46,16 +52,16 @@ while [ $# -gt 0 ]; do
     --rebuild)
       case "${2:-}" in root|initramfs|kernel|initramfs-ltsp) rebuild+="$2 " ;; *) LAB_STEP=args die "--rebuild takes root, initramfs, kernel or initramfs-ltsp, not '${2:-}'" ;; esac
       shift 2 ;;
-    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
     *) LAB_STEP=args die "unknown option '$1' (see --help)" ;;
   esac
 done
-case "$only" in ""|base|server|root|initramfs|kernel|initramfs-ltsp) ;; *) LAB_STEP=args die "--only takes base, server, root, initramfs, kernel or initramfs-ltsp, not '$only'" ;; esac
+case "$only" in ""|base|server|root|initramfs|kernel|initramfs-ltsp|ltsp23) ;; *) LAB_STEP=args die "--only takes base, server, root, initramfs, kernel, initramfs-ltsp or ltsp23, not '$only'" ;; esac
 # Whether this run builds an artefact: all of them, or --only's and what it is built on.
 wants() {  # artefact
   [ -z "$only" ] && return 0
   case "$1:$only" in
-    "$only:$only"|root:initramfs|root:initramfs-ltsp|kernel:initramfs-ltsp) return 0 ;;
+    "$only:$only"|root:initramfs|root:initramfs-ltsp|kernel:initramfs-ltsp|server:ltsp23) return 0 ;;
   esac
   return 1
 }
@@ -91,6 +97,7 @@ require_files initramfs client/dracut/build-initramfs.sh client/dracut/conf.d/10
   client/dracut/90ltsp-union/ltsp-test-delay-root.sh client/dracut/90ltsp-union/ltsp-nbd-persist.sh \
   client/dracut/90ltsp-union/ltsp-check.sh
 require_files kernel client/kernel/Dockerfile client/kernel/build-kernel.sh client/kernel/ltsp-client.config
+require_files ltsp23 ltsp23/client/Dockerfile ltsp23/prepare.sh
 
 # ---------------------------------------------------------------- keys
 # Each key hashes exactly the recipe files of its artefact and the key it is built on.
@@ -115,9 +122,15 @@ LAB_STEP=initramfs-ltsp
 # Built in the root's image for the kernel's version; uncompressed, as the kernel has no
 # decompressor (no RD_* option).
 INITRD_LTSP_KEY=$(recipe_hash "initramfs-ltsp-v1 $ROOT_KEY $KERNEL_KEY$SALT" "$here/client/dracut")
+LAB_STEP=ltsp23
+ROOT_LTSP23_KEY=$(recipe_hash "root-ltsp23-v1 $BASE_KEY$SALT" "$here/ltsp23/client")
+# Made by the server image's ltsp, so keyed by it too.
+LTSP23_KEY=$(recipe_hash "ltsp23-v1 $ROOT_LTSP23_KEY $SERVER_KEY$SALT" "$here/ltsp23/prepare.sh")
+# LTSP names an image by its chroot's folder; ltsp.ipxe's default for a 64-bit client.
+LTSP23_IMAGE_NAME=x86_64
 keys_json() {
-  printf '{ "base": "%s", "server": "%s", "root": "%s", "initramfs": "%s", "kernel": "%s", "initramfs-ltsp": "%s" }' \
-    "$BASE_KEY" "$SERVER_KEY" "$ROOT_KEY" "$INITRD_KEY" "$KERNEL_KEY" "$INITRD_LTSP_KEY"
+  printf '{ "base": "%s", "server": "%s", "root": "%s", "initramfs": "%s", "kernel": "%s", "initramfs-ltsp": "%s", "root-ltsp23": "%s", "ltsp23": "%s" }' \
+    "$BASE_KEY" "$SERVER_KEY" "$ROOT_KEY" "$INITRD_KEY" "$KERNEL_KEY" "$INITRD_LTSP_KEY" "$ROOT_LTSP23_KEY" "$LTSP23_KEY"
 }
 if [ -n "$keys_only" ]; then keys_json; printf '\n'; exit 0; fi
 
@@ -192,6 +205,52 @@ if wants server; then
   if docker_has_image "$SERVER_IMAGE"; then say "cached $SERVER_IMAGE"; else docker_build "$SERVER_IMAGE" "$here/server"; fi
 fi
 [ "$only" = server ] && exit 0
+
+# ---------------------------------------------------------------- the ltsp23 lane
+LAB_STEP=ltsp23
+ROOT_LTSP23_IMAGE="ltsp-lab/client-root-ltsp23:$ROOT_LTSP23_KEY"
+LTSP23_DIR="$CACHE/ltsp23-$LTSP23_KEY"
+build_ltsp23() {
+  local f tmp cid n="$LTSP23_IMAGE_NAME"
+  if [ -d "$LTSP23_DIR" ]; then
+    for f in "$n.img" vmlinuz initrd.img ltsp.ipxe kernel-version; do
+      [ -s "$LTSP23_DIR/$f" ] || { say "$LTSP23_DIR is damaged ($f is missing): rebuilding it"; rm -rf "$LTSP23_DIR"; break; }
+    done
+  fi
+  [ -d "$LTSP23_DIR" ] && { say "cached $LTSP23_DIR"; return; }
+  docker_has_image "$ROOT_LTSP23_IMAGE" || docker_build "$ROOT_LTSP23_IMAGE" "$here/ltsp23/client"
+  need_space "$CACHE" 3072
+  cache_begin "$LTSP23_DIR"; tmp=$CACHE_TMP
+  container_args root-ltsp23-export
+  cid=$(docker create "${CONTAINER_ARGS[@]}" "$ROOT_LTSP23_IMAGE" /bin/true 9>&-) || die "docker create failed"
+  say "exporting the ltsp23 client root to a chroot ($n)"
+  mkdir -p "$tmp/srv-ltsp/$n" "$tmp/tftp"
+  docker export "$cid" 9>&- | tar -C "$tmp/srv-ltsp/$n" --numeric-owner -xf - || die "docker export of $ROOT_LTSP23_IMAGE failed"
+  containers_cleanup
+  # docker export leaves its bind-mount targets empty; LTSP's init names the client itself.
+  printf 'ltsp\n' >"$tmp/srv-ltsp/$n/etc/hostname"
+  printf '127.0.0.1\tlocalhost\n' >"$tmp/srv-ltsp/$n/etc/hosts"
+  rm -f "$tmp/srv-ltsp/$n/.dockerenv"
+  find "$tmp/srv-ltsp/$n/lib/modules" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort | tail -n 1 >"$tmp/kernel-version"
+  [ -s "$tmp/kernel-version" ] || die "no kernel in the ltsp23 client root"
+  container_args ltsp23-prepare
+  # `ltsp image` overlays the chroot and `ltsp kernel` loop-mounts the squashfs: this
+  # build step gets CAP_SYS_ADMIN and the host's loop devices (not --privileged: Docker
+  # here cannot grant every capability); the lab's running server never gets either.
+  local loops=() l
+  for l in /dev/loop-control /dev/loop[0-9]*; do [ -b "$l" ] || [ -c "$l" ] && loops+=(--device "$l"); done
+  [ ${#loops[@]} -gt 1 ] || die "no loop devices on this host (/dev/loop*): ltsp kernel loop-mounts the squashfs"
+  run_logged "$LOGS/ltsp23-prepare.log" docker run --rm --cap-add SYS_ADMIN --security-opt apparmor=unconfined \
+    "${loops[@]}" --network none "${CONTAINER_ARGS[@]}" \
+    --entrypoint /bin/sh -v "$here/ltsp23/prepare.sh:/prepare.sh:ro" \
+    -v "$tmp/srv-ltsp:/srv/ltsp" -v "$tmp/tftp:/srv/tftp" "$SERVER_IMAGE" /prepare.sh "$n"
+  mv "$tmp/srv-ltsp/images/$n.img" "$tmp/$n.img"
+  mv "$tmp/tftp/ltsp/$n/vmlinuz" "$tmp/tftp/ltsp/$n/initrd.img" "$tmp/tftp/ltsp/ltsp.ipxe" "$tmp/"
+  rm -rf "$tmp/srv-ltsp" "$tmp/tftp"
+  cache_commit "$tmp" "$LTSP23_DIR"
+}
+wants ltsp23 && build_ltsp23
+[ "$only" = ltsp23 ] && exit 0
 
 # ---------------------------------------------------------------- client root
 LAB_STEP=root
@@ -351,6 +410,7 @@ manifest=$(cat <<JSON
     "ltsp": { "kernel": "$KERNEL_DIR/vmlinuz", "initrd": "$INITRD_LTSP_DIR/initrd.img", "kernelVersion": "$LTSP_KVER" },
     "stock": { "kernel": "$ROOT_DIR/vmlinuz", "initrd": "$INITRD_DIR/initrd.img", "kernelVersion": "$KVER" }
   },
+  "ltsp23": { "imageName": "$LTSP23_IMAGE_NAME", "image": "$LTSP23_DIR/$LTSP23_IMAGE_NAME.img", "kernel": "$LTSP23_DIR/vmlinuz", "initrd": "$LTSP23_DIR/initrd.img", "ipxe": "$LTSP23_DIR/ltsp.ipxe", "kernelVersion": "$(cat "$LTSP23_DIR/kernel-version")" },
   "keys": $(keys_json)
 }
 JSON

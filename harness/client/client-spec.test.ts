@@ -13,15 +13,16 @@ import {
   describeClientValues,
   parseClientValue,
   sameClient,
+  storedClientSpec,
 } from './client-spec';
 
 describe('ClientSpec: what a client boots', () => {
   it('knows two kinds, ltsp and stock (the default), from one table', () => {
     expect(CLIENT_KINDS).to.deep.equal(['ltsp', 'stock']);
     expect(CLIENT_KINDS).to.equal(CLIENT_DIMENSIONS.kind.values);
-    expect(DEFAULT_CLIENT_SPEC).to.deep.equal({ kind: 'stock' });
+    expect(DEFAULT_CLIENT_SPEC).to.deep.equal({ kind: 'stock', stack: 'k12' });
     expect(clientSpec()).to.deep.equal(DEFAULT_CLIENT_SPEC);
-    expect(clientSpec({ kind: 'stock' })).to.deep.equal({ kind: 'stock' });
+    expect(clientSpec({ kind: 'stock' })).to.deep.equal({ kind: 'stock', stack: 'k12' });
     expect(Object.isFrozen(clientSpec({ kind: 'stock' }))).to.equal(true);
   });
 
@@ -44,7 +45,12 @@ describe('ClientSpec: what a client boots', () => {
     expect(clientSpecProblem({ kind: 'ltsp' })).to.equal(undefined);
     expect(clientSpecProblem({ kind: 'nfs' })).to.equal('kind is "nfs", not one of ltsp, stock');
     expect(clientSpecProblem({})).to.equal('kind is undefined, not one of ltsp, stock');
-    expect(clientSpecProblem({ kind: 'ltsp', stack: 'k12' })).to.equal("it has an unknown dimension 'stack'");
+    expect(clientSpecProblem({ kind: 'ltsp', union: 'overlayfs' })).to.equal("it has an unknown dimension 'union'");
+    expect(clientSpecProblem({ kind: 'ltsp', stack: 'nfs' })).to.equal('stack is "nfs", not one of k12, ltsp23');
+    // A record from before the stack existed booted the k12 stack; the first dimension is never optional.
+    expect(clientSpecProblem({ kind: 'ltsp' })).to.equal(undefined);
+    expect(storedClientSpec({ kind: 'ltsp' })).to.deep.equal({ kind: 'ltsp', stack: 'k12' });
+    expect(storedClientSpec({ stack: 'ltsp23' })).to.equal(undefined);
     expect(clientSpecProblem('ltsp')).to.equal('not an object');
     expect(clientSpecProblem(null)).to.equal('not an object');
   });
@@ -52,6 +58,11 @@ describe('ClientSpec: what a client boots', () => {
   it('labels and keys: what a person reads, and a file-name-safe key (the gate\'s baseline per kind)', () => {
     expect(clientLabel(clientSpec({ kind: 'stock' }))).to.equal('stock');
     expect(clientKey(clientSpec({ kind: 'ltsp' }))).to.equal('ltsp');
+    // A later dimension at its default is left out, so a baseline's key (tcg-2cpu-stock) stays; away from it, it is named.
+    expect(clientKey(clientSpec({ kind: 'stock', stack: 'ltsp23' }))).to.equal('stock-ltsp23');
+    expect(clientLabel(clientSpec({ kind: 'stock', stack: 'ltsp23' }))).to.equal('stock ltsp23');
+    expect(sameClient(clientSpec({ stack: 'ltsp23' }), DEFAULT_CLIENT_SPEC)).to.equal(false);
+    expect(() => clientSpec({ stack: 'ltsp5' })).to.throw(UsageError, "--stack 'ltsp5' is not one of k12, ltsp23");
     expect(sameClient(clientSpec({ kind: 'stock' }), DEFAULT_CLIENT_SPEC)).to.equal(true);
     expect(sameClient(clientSpec({ kind: 'ltsp' }), clientSpec({ kind: 'stock' }))).to.equal(false);
   });

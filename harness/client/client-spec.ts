@@ -21,6 +21,16 @@ export const CLIENT_DIMENSIONS = {
       stock: "Debian's stock kernel and dracut's systemd initramfs",
     },
   },
+  // The system whose chain boots (docs/ltsp23-lane.md): the seed's EL-6 port, or the one it mimics.
+  stack: {
+    values: ['k12', 'ltsp23'],
+    default: 'k12',
+    option: '--stack',
+    about: {
+      k12: "the K12Linux-style chain under test: the lab's server, dracut, an ext4 NBD root, the unionfs-fuse union",
+      ltsp23: "bookworm's LTSP 23 chain: ltsp image/kernel/initrd/ipxe, initramfs-tools' NBD root, LTSP's overlayfs and ltsp init",
+    },
+  },
 } as const satisfies Record<string, Dimension>;
 
 interface Dimension {
@@ -38,6 +48,9 @@ export type ClientSpec = { readonly [D in ClientDimension]: Dimensions[D]['value
 
 /** The client kind: its kernel and initramfs (ltsp: the lab's own; stock: Debian's). */
 export type ClientKind = ClientSpec['kind'];
+
+/** The stack whose chain the client boots (k12: the seed's; ltsp23: Debian's LTSP 23). */
+export type ClientStack = ClientSpec['stack'];
 
 /** Every known client kind, in the order the CLI and the report list them. */
 export const CLIENT_KINDS: readonly ClientKind[] = CLIENT_DIMENSIONS.kind.values;
@@ -71,16 +84,30 @@ export function clientSpec(given: Partial<Record<ClientDimension, string>> = {})
   return Object.freeze(out) as ClientSpec;
 }
 
+/**
+ * The dimensions a file written before them may lack: every one after the first (kind).
+ * Such a record booted that dimension's default (a baseline from before the stack
+ * existed is of the k12 stack), so it reads as that (storedClientSpec).
+ */
+const LATER_DIMENSIONS = DIMENSION_NAMES.slice(1);
+
 /** Why `data` (read from a file: a baseline, a results.json) is not a ClientSpec, or undefined when it is one. */
 export function clientSpecProblem(data: unknown): string | undefined {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return 'not an object';
   const o = data as Record<string, unknown>;
   for (const d of DIMENSION_NAMES) {
     const v = o[d];
+    if (v === undefined && LATER_DIMENSIONS.includes(d)) continue;
     if (typeof v !== 'string' || !dimension(d).values.includes(v)) return `${d} is ${JSON.stringify(v)}, not one of ${dimension(d).values.join(', ')}`;
   }
   const extra = Object.keys(o).find((k) => !(DIMENSION_NAMES as string[]).includes(k));
   return extra === undefined ? undefined : `it has an unknown dimension '${extra}'`;
+}
+
+/** A spec read from a file that clientSpecProblem accepts, each dimension it lacks at its default. */
+export function storedClientSpec(data: unknown): ClientSpec | undefined {
+  if (clientSpecProblem(data) !== undefined) return undefined;
+  return clientSpec(data as Partial<Record<ClientDimension, string>>);
 }
 
 /** Whether two specs boot the same thing. */
@@ -88,14 +115,23 @@ export function sameClient(a: ClientSpec, b: ClientSpec): boolean {
   return DIMENSION_NAMES.every((d) => a[d] === b[d]);
 }
 
-/** What a person reads: 'ltsp' (each dimension's value, in table order). */
-export function clientLabel(spec: ClientSpec): string {
-  return DIMENSION_NAMES.map((d) => spec[d]).join(' ');
+/**
+ * The values that tell a spec apart: the first dimension's (kind), then each later one
+ * that is not at its default. A spec of the defaults keeps the label and key it had
+ * before the later dimensions existed (the gate's baselines are filed by the key).
+ */
+function tellingValues(spec: ClientSpec): string[] {
+  return DIMENSION_NAMES.filter((d, i) => i === 0 || spec[d] !== dimension(d).default).map((d) => spec[d] ?? dimension(d).default);
 }
 
-/** A file-name-safe key of the spec, e.g. for the gate's baseline of it: 'ltsp'. */
+/** What a person reads: 'ltsp', 'stock ltsp23' (see tellingValues). */
+export function clientLabel(spec: ClientSpec): string {
+  return tellingValues(spec).join(' ');
+}
+
+/** A file-name-safe key of the spec, e.g. for the gate's baseline of it: 'ltsp', 'stock-ltsp23'. */
 export function clientKey(spec: ClientSpec): string {
-  return DIMENSION_NAMES.map((d) => spec[d]).join('-');
+  return tellingValues(spec).join('-');
 }
 
 /** One line per value of a dimension, for usage texts: "  ltsp   the lab's ...". */
@@ -114,7 +150,8 @@ export function clientSpecSchema(): object {
     description: 'What the client booted (harness/client/client-spec.ts): one value per dimension.',
     type: 'object',
     additionalProperties: false,
-    required: [...DIMENSION_NAMES],
+    // A record from before a later dimension existed lacks it (LATER_DIMENSIONS).
+    required: DIMENSION_NAMES.filter((d) => !LATER_DIMENSIONS.includes(d)),
     properties: Object.fromEntries(DIMENSION_NAMES.map((d) => [d, { enum: [...dimension(d).values] }])),
   };
 }

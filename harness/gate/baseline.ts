@@ -3,7 +3,7 @@ import { dirname, join, relative } from 'node:path';
 import { BASELINES_DIR } from '../report/baseline';
 import { spread } from '../bench/stats';
 import { SetupError } from '../common/errors';
-import { clientSpecProblem } from '../client/client-spec';
+import { clientSpecProblem, storedClientSpec } from '../client/client-spec';
 import { repoRoot } from '../common/paths';
 import { BASELINE_SCHEMA_VERSION, type Baseline, type BootConfig, type BootSample, type Measured } from './types';
 
@@ -119,7 +119,9 @@ export function loadBaseline(profile: string, dir = baselinesDir()): Baseline | 
   }
   const problem = baselineProblem(data) ?? ((data as Baseline).profile === profile ? undefined : `it is for profile '${(data as Baseline).profile}'`);
   if (problem) throw new SetupError(`the baseline ${shownPath(file)} is not a baseline of ${profile}: ${problem}`, { hint: 'record it again: ./lab baseline --update' });
-  return data as Baseline;
+  const baseline = data as Baseline;
+  // A baseline from before a later dimension (the stack) was recorded at its default.
+  return { ...baseline, config: { ...baseline.config, client: storedClientSpec(baseline.config.client) ?? baseline.config.client } };
 }
 
 /**

@@ -10,7 +10,7 @@ import type { RunContext } from '../common/run-context';
 import { teardownSignal, trackStoppable } from '../common/teardown';
 import type { ServedImages } from '../server/boot-files';
 import { ProcessGroup } from '../process/process-group';
-import type { BootFiles } from '../server/boot-files';
+import type { BootFiles, Ltsp23Files } from '../server/boot-files';
 import { CLIENT_KINDS, type ClientKind } from '../client/client-spec';
 import { checkCachedImages, damageError, damageLine, rebuildsFor, type Rebuildable } from './cache-check';
 
@@ -36,7 +36,23 @@ export interface ImageManifest extends BootFiles {
   kernelVersion: string;
   /** Each client kind the image set has (issue 20). A manifest without it is an older build's: its top-level files are the stock client. */
   clients?: Partial<Record<string, ClientImages>>;
+  /** The ltsp23 lane's files (build.sh's ltsp23 artefact); absent from an older build's manifest. */
+  ltsp23?: Ltsp23Images;
   keys: Record<string, string>;
+}
+
+/** The ltsp23 lane in the manifest: LTSP's image, its kernel and initramfs, the ltsp.ipxe `ltsp ipxe` wrote. */
+export interface Ltsp23Images extends Ltsp23Files {
+  ipxe: string;
+  kernelVersion: string;
+}
+
+/** The ltsp23 lane's files; an image set without them is a set-up problem (exit 3), found before anything boots. */
+export function ltsp23Images(m: ImageManifest): Ltsp23Images {
+  if (m.ltsp23) return m.ltsp23;
+  throw new SetupError(`the image set has no ltsp23 lane: the manifest ${join(m.cache ?? cacheDir(), 'manifest.json')} has no "ltsp23"`, {
+    hint: 'run ./lab build on a revision that has vm-images/ltsp23/ (it builds the lane\'s client root and runs LTSP\'s ltsp image on it)',
+  });
 }
 
 /** The client kinds an image set has, with their files: its `clients`, or an older manifest's top-level files as the stock client. */
@@ -247,7 +263,8 @@ export function servedImages(m: ImageManifest, defaultKind: ClientKind, override
   for (const [kind, files] of Object.entries(manifestClients(m)) as [ClientKind, ClientImages][]) {
     clients[kind] = kind === defaultKind ? { kernel, initrd } : { kernel: files.kernel, initrd: files.initrd };
   }
-  return { serverImage: overrides.serverImage ?? m.serverImage, rootImage: overrides.rootImage ?? m.rootImage, kernel, initrd, clients };
+  const lane = m.ltsp23 ? { ltsp23: { imageName: m.ltsp23.imageName, image: m.ltsp23.image, kernel: m.ltsp23.kernel, initrd: m.ltsp23.initrd } } : {};
+  return { serverImage: overrides.serverImage ?? m.serverImage, rootImage: overrides.rootImage ?? m.rootImage, kernel, initrd, clients, ...lane };
 }
 
 /** Checks that what a lab is about to serve exists and is what it claims to be. */
@@ -261,6 +278,7 @@ export async function checkServedImages(images: ServedImages, deadline: Deadline
     ['kernel', images.kernel],
     ['initramfs', images.initrd],
     ...kinds,
+    ...(images.ltsp23 ? ([['ltsp23 image', images.ltsp23.image], ['ltsp23 kernel', images.ltsp23.kernel], ['ltsp23 initramfs', images.ltsp23.initrd]] as const) : []),
   ] as const) {
     let size: number;
     try {

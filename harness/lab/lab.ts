@@ -20,14 +20,14 @@ import { calibrateCpu, type HostSpeed } from '../common/speed';
 import { decideHostSpeed } from '../accel/accel-choice';
 import { budgetMs } from '../common/budgets';
 import { checkExport, ThinClient, type ClientHost, type StartedThinClient } from '../boot/thin-client';
-import { checkServedImages, clientImages, ensureImages, servedImages, VM_IMAGES_DIR, type ImageManifest } from '../images/image-set';
+import { checkServedImages, clientImages, ensureImages, ltsp23Images, servedImages, VM_IMAGES_DIR, type ImageManifest } from '../images/image-set';
 import { DEFAULT_CLIENT_SPEC, type ClientSpec } from '../client/client-spec';
 import { LabNetwork, type StartedLabNetwork } from '../network/lab-network';
 import type { ServedImages, ServerFile, StartedLtspServer } from '../server/ltsp-server';
 import { writeDefaultScript } from '../server/client-scripts';
 import { serverExports } from '../server/nbd-exports';
 import { describeHeld, PAUSED, readHeldFacts } from '../server/held-server';
-import { clientScript, expandRootTemplate, kernelArgs, validateRootPath } from '../boot/kernel-args';
+import { clientScript, expandRootTemplate, kernelArgs, ltsp23KernelArgs, validateRootPath } from '../boot/kernel-args';
 import { checkHostSupports, type ServerInit } from '../server/server-init';
 
 const debug = log('lab');
@@ -249,8 +249,10 @@ export class Lab {
       await network.stop();
       throw e;
     }
-    // A client without a script of its own boots the lab's default: its default kind, the root export, with the union.
-    writeDefaultScript(this.run, clientScript('default', kernelArgs({ exportName: 'root', union: true }), this.defaultClient));
+    // A client without a script of its own boots the lab's default: its default kind, the root export, with the union (or LTSP's image, on the ltsp23 stack).
+    const ltsp23 = this.defaultClient.stack === 'ltsp23' ? ltsp23Images(manifest).imageName : undefined;
+    const defaultArgs = ltsp23 === undefined ? kernelArgs({ exportName: 'root', union: true }) : ltsp23KernelArgs({ imageName: ltsp23 });
+    writeDefaultScript(this.run, clientScript('default', defaultArgs, this.defaultClient, ltsp23));
     const lab = new StartedLab(this.run, network, speed, reportDir, manifest, served, this.defaultClient);
     trackStoppable(lab, true);
     const serverStarting = (async (): Promise<StartedLtspServer> => {
@@ -358,6 +360,7 @@ export class StartedLab implements AsyncDisposable {
       reportDir,
       defaultClient,
       kernelVersionFor: (spec) => this.kernelVersionFor(spec),
+      ltsp23Image: () => ltsp23Images(this.manifest).imageName,
       get exports() {
         return slot.exports;
       },
@@ -374,6 +377,7 @@ export class StartedLab implements AsyncDisposable {
 
   /** The version of the kernel served to clients of `spec`; a SetupError when the image set has no such client. */
   kernelVersionFor(spec: ClientSpec): string {
+    if (spec.stack === 'ltsp23') return ltsp23Images(this.manifest).kernelVersion;
     return clientImages(this.manifest, spec.kind).kernelVersion;
   }
 

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { FIXTURES_DIR, repoRoot } from '../common/paths';
-import { clientKey, clientSpecProblem, type ClientSpec } from '../client/client-spec';
+import { clientKey, storedClientSpec, type ClientSpec } from '../client/client-spec';
 import type { BaselineFacts } from './types';
 
 /** fixtures/baselines/: the boot-time baselines `./lab baseline --update` writes (harness/gate owns the format). */
@@ -44,7 +44,8 @@ export function readBaseline(profile: string, dir = process.env.LTSP_LAB_BASELIN
     }),
   };
   const client = obj(data.config)?.client;
-  if (clientSpecProblem(client) === undefined) out.client = client as ClientSpec;
+  const spec = storedClientSpec(client);
+  if (spec) out.client = spec;
   if (Number.isInteger(data.runs) && isNum(data.runs)) out.runs = data.runs;
   if (typeof data.createdAt === 'string') out.createdAt = data.createdAt;
   if (isNum(data.speedFactor)) out.speedFactor = data.speedFactor;
