@@ -30,6 +30,18 @@ describe('parseBootArgs', () => {
     });
   });
 
+  it('--stack: k12 by default, ltsp23 for every client; only the known stacks, and none of the k12 stack\'s own options with ltsp23', () => {
+    expect(parseBootArgs([]).boots.map((b) => b.stack)).to.deep.equal(['k12']);
+    expect(parseBootArgs(['--clients', '2', '--stack', 'ltsp23']).boots.map((b) => b.stack)).to.deep.equal(['ltsp23', 'ltsp23']);
+    expect(parseBootArgs(['--stack=k12', '--client', 'ltsp']).boots).to.deep.equal([{ kind: 'ltsp', stack: 'k12' }]);
+    expect(usageError(['--stack', 'ltsp5']).message).to.match(/--stack.*ltsp5.*k12, ltsp23/);
+    expect(usageError(['--stack']).message).to.match(/--stack/);
+    expect(usageError(['--stack', 'ltsp23', '--client', 'stock']).message).to.match(/--client picks the k12 stack's kernel/);
+    for (const k12 of [['--no-union'], ['--export', 'root'], ['--root-arg', 'root=nbd:{server}:{export}']]) {
+      expect(usageError(['--stack', 'ltsp23', ...k12]).message, k12[0]).to.include(`${k12[0]} is for the k12 stack`);
+    }
+  });
+
   it('--client: what the clients boot, stock by default; one for all, or one per client in order', () => {
     expect(parseBootArgs(['--client', 'stock']).boots).to.deep.equal([{ kind: 'stock', stack: 'k12' }]);
     expect(parseBootArgs(['--clients', '2', '--client=stock']).boots).to.deep.equal([{ kind: 'stock', stack: 'k12' }, { kind: 'stock', stack: 'k12' }]);

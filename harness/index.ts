@@ -20,7 +20,7 @@ export { hostGuardComment, hostGuardLeftovers } from './network/host-guard';
 // Types only: the server module loads testcontainers (~1 s of module loading), which the
 // lab requires while its first child processes run (see Lab.start).
 export type { LtspServerContainer, StartedLtspServer, ServedImages, ServerFile } from './server/ltsp-server';
-export { ROOT_BOOT_PATHS, servedBootPaths, TFTP_ROOT, type BootFiles } from './server/boot-files';
+export { ltsp23ServedPaths, ROOT_BOOT_PATHS, servedBootPaths, TFTP_ROOT, type BootFiles } from './server/boot-files';
 export {
   CLIENT_DIMENSIONS,
   CLIENT_KINDS,

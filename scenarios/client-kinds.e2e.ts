@@ -47,7 +47,7 @@ describe('client kinds: an ltsp and a stock client boot side by side from one la
   it("each client's report says what it booted", function () {
     for (const [kind, c] of clients) {
       const r = c.report();
-      expect(r.boots, kind).to.deep.equal({ kind });
+      expect(r.boots, kind).to.deep.equal(clientSpec({ kind }));
       expect(r.kernelVersion, kind).to.equal(lab!.kernelVersionFor(c.client));
     }
   });

@@ -360,7 +360,7 @@ export class StartedLab implements AsyncDisposable {
       reportDir,
       defaultClient,
       kernelVersionFor: (spec) => this.kernelVersionFor(spec),
-      ltsp23Image: () => ltsp23Images(this.manifest).imageName,
+      ltsp23Image: () => this.ltsp23Image(),
       get exports() {
         return slot.exports;
       },
@@ -376,6 +376,11 @@ export class StartedLab implements AsyncDisposable {
   }
 
   /** The version of the kernel served to clients of `spec`; a SetupError when the image set has no such client. */
+  /** The name of the LTSP image this lab serves the ltsp23 stack (its NBD export); a SetupError when the image set has none. */
+  ltsp23Image(): string {
+    return ltsp23Images(this.manifest).imageName;
+  }
+
   kernelVersionFor(spec: ClientSpec): string {
     if (spec.stack === 'ltsp23') return ltsp23Images(this.manifest).kernelVersion;
     return clientImages(this.manifest, spec.kind).kernelVersion;

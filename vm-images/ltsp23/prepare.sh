@@ -18,6 +18,10 @@
 set -eu
 name="${1:?usage: prepare.sh IMAGE_NAME}"
 [ -d "/srv/ltsp/$name/proc" ] || { echo "prepare.sh: /srv/ltsp/$name is not a client root" >&2; exit 1; }
+# LTSP's network_vars (55-config.sh) reads the server's address and MAC from the route
+# to 192.168.67.1, its default subnet; this build runs with no network at all, so they
+# are given (they pick [MAC] sections of an ltsp.conf; the lab has none).
+export DEVICE=lo IP_ADDRESS=127.0.0.1 MAC_ADDRESS=00:00:00:00:00:00
 ltsp image "$name"
 # --binaries=0: the lab's clients are QEMU's iPXE ROMs; no memtest or iPXE binaries to copy.
 ltsp ipxe --binaries=0
