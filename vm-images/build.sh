@@ -124,8 +124,9 @@ LAB_STEP=initramfs-ltsp
 INITRD_LTSP_KEY=$(recipe_hash "initramfs-ltsp-v1 $ROOT_KEY $KERNEL_KEY$SALT" "$here/client/dracut")
 LAB_STEP=ltsp23
 ROOT_LTSP23_KEY=$(recipe_hash "root-ltsp23-v1 $BASE_KEY$SALT" "$here/ltsp23/client")
-# Made by the server image's ltsp, so keyed by it too.
-LTSP23_KEY=$(recipe_hash "ltsp23-v1 $ROOT_LTSP23_KEY $SERVER_KEY$SALT" "$here/ltsp23/prepare.sh")
+# Made by the ltsp the server image installs: keyed by the Dockerfile that installs it,
+# not by the server's scripts (a change of those does not remake LTSP's image).
+LTSP23_KEY=$(recipe_hash "ltsp23-v1 $ROOT_LTSP23_KEY $BASE_KEY$SALT" "$here/server/Dockerfile" "$here/ltsp23/prepare.sh")
 # LTSP names an image by its chroot's folder; ltsp.ipxe's default for a 64-bit client.
 LTSP23_IMAGE_NAME=x86_64
 keys_json() {

@@ -134,7 +134,7 @@ function ltsp23Stages(): StageDef[] {
 export const LTSP23_LINES = {
   rootMounted: /Begin: Running \/scripts\/local-bottom/,
   initrdBottom: /Running \S*ltsp initrd-bottom/,
-  ltspInit: /LTSP_INIT_PLACEHOLDER/,
+  ltspInit: /systemd \d+(?:\.[\w~+-]+)* running in system mode/,
   initramfsDhcp: /IP-Config: \S+ complete/,
 };
 
