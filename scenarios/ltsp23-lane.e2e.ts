@@ -26,7 +26,7 @@ describe('the ltsp23 lane: a client boots LTSP 23\'s own chain from the lab\'s s
     await lab?.stop();
   });
 
-  it('reaches login through the stages the two stacks share, with LTSP\'s own in between @smoke', async function () {
+  it('reaches login through the stages the two stacks share, with LTSP\'s own in between', async function () {
     const timeline = await c1.waitForBoot();
     const ids = stageIds(timeline);
     const k12 = bootStages({ union: true }).map((s) => s.id);

@@ -6,6 +6,7 @@ import { ConsoleWaitError } from '../common/errors';
 import { ConsoleLog, type ConsoleMatch, type FailPattern } from '../console/console-log';
 import { BOOT_FAIL_PATTERNS, SHELL_PROMPT, bootStages, leaseIpOf, type StageDef } from './stages';
 import { FIXTURES_DIR } from '../common/paths';
+import { clientSpec } from '../client/client-spec';
 
 /**
  * A real union boot of c1 (PXE, NBD root, unionfs-fuse, autologin, one command), as
@@ -261,5 +262,23 @@ describe('the lease address (leaseIpOf)', function () {
     expect(leaseIpOf('net0: 10.83.0.120/255.255.255.0')).to.equal('10.83.0.120');
     // Cut inside the address: no address rather than a wrong one (10.83.0.12).
     expect(leaseIpOf('net0: 10.83.0.12')).to.equal(undefined);
+  });
+});
+
+describe('the ltsp23 stack\'s stages', function () {
+  const k12 = bootStages({ union: true });
+  const ltsp23 = bootStages({ union: true, client: clientSpec({ stack: 'ltsp23' }) });
+
+  it('shares the stages both chains have, as they are (same ids, lines and budgets), and names its own for what they are', function () {
+    const shared = ['ipxe', 'dhcp', 'fetched', 'kernel', 'initramfs', 'nbd', 'system', 'login'];
+    for (const id of shared) expect(ltsp23.find((s) => s.id === id), id).to.deep.equal(k12.find((s) => s.id === id));
+    expect(ltsp23.map((s) => s.id)).to.deep.equal(['ipxe', 'dhcp', 'fetched', 'kernel', 'initramfs', 'nbd', 'root', 'ltsp-overlay', 'ltsp-init', 'system', 'login']);
+    // root mounted is the same step on another file system: its id and label, initramfs-tools' line.
+    expect(ltsp23.find((s) => s.id === 'root')?.label).to.equal(k12.find((s) => s.id === 'root')?.label);
+    expect(ltsp23.map((s) => s.id)).to.not.include.members(['union', 'switch-root']);
+  });
+
+  it('the k12 stack (the default) is unchanged by it', function () {
+    expect(bootStages({ union: true, client: clientSpec() })).to.deep.equal(k12);
   });
 });

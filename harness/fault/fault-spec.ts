@@ -1,5 +1,6 @@
 import { UsageError } from '../common/errors';
 import { bootStages } from '../boot/stages';
+import { clientSpec } from '../client/client-spec';
 
 /**
  * A field fault, as `./lab boot --fault KIND[:ARG][@WHEN]` names it: what breaks, for how
@@ -83,7 +84,8 @@ export function faultLasts(f: FaultSpec): boolean {
   return ['loss', 'delay', 'http-stop', 'tftp-stop', 'server-kill'].includes(f.kind);
 }
 
-const STAGE_IDS = (): string[] => bootStages({ union: true }).map((s) => s.id);
+/** Every stack's stage ids (k12's, then the ltsp23 stack's own): a fault at a stage its client's stack lacks is not reached. */
+const STAGE_IDS = (): string[] => [...new Set([...bootStages({ union: true }), ...bootStages({ union: true, client: clientSpec({ stack: 'ltsp23' }) })].map((s) => s.id))];
 
 /** One --fault value: KIND[:ARG][@WHEN]. Every mistake is a UsageError that says what to write. */
 export function parseFault(text: string): FaultSpec {
