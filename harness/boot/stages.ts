@@ -130,7 +130,11 @@ function ltsp23Stages(): StageDef[] {
   ];
 }
 
-/** The ltsp23 stack's own console lines (from its boots: fixtures/consoles/console-ltsp23.log). */
+/**
+ * The ltsp23 stack's own console lines, read from the scripts that print them (bookworm's
+ * initramfs-tools init and scripts/local, LTSP 23's 55-initrd-bottom.sh, systemd's
+ * banner), not yet from a recorded boot: a console of one belongs in fixtures/consoles.
+ */
 export const LTSP23_LINES = {
   rootMounted: /Begin: Running \/scripts\/local-bottom/,
   initrdBottom: /Running \S*ltsp initrd-bottom/,
