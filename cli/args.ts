@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { BENCH_CASES, CLIENT_DIMENSIONS, CLIENT_MEMORY_MB, defaultRootArgFor, NBD_SERVER_DIMENSION, type NbdServerVersion, parseNbdServer, CLIENT_KINDS, clientKey, clientSpec, DEFAULT_BENCH_CASES, DHCP_ROOT_ARG, type ClientSpec, parseFaults, parseServerInit, parseShard, parseTier, ROOT_EXPORT, rootFromDhcp, UsageError, validateAppend, validateGrep, validateRootArg, validateRootPath, type FaultSpec, type ServerInit, type TestArgs } from '../harness/index';
+import { BENCH_CASES, CLIENT_DIMENSIONS, CLIENT_MEMORY_MB, defaultRootArgFor, NBD_SERVER_DIMENSION, type NbdServerVersion, parseNbdServer, CLIENT_KINDS, clientKey, clientSpec, DEFAULT_BENCH_CASES, DHCP_ROOT_ARG, type ClientDimension, type ClientSpec, parseFaults, parseServerInit, parseShard, parseTier, ROOT_EXPORT, rootFromDhcp, UsageError, validateAppend, validateGrep, validateRootArg, validateRootPath, type FaultSpec, type ServerInit, type TestArgs } from '../harness/index';
 
 export interface BootOptions {
   clients: number;
@@ -160,7 +160,11 @@ export const BOOT_SPEC: Spec = {
   client: { kind: 'list', choices: CLIENT_KINDS },
   'nbd-client': { kind: 'value', choices: CLIENT_DIMENSIONS.nbdClient.values },
   'nbd-server': { kind: 'value', choices: NBD_SERVER_DIMENSION.values },
+  stack: { kind: 'value', choices: CLIENT_DIMENSIONS.stack.values },
 };
+
+/** The options that shape the k12 stack's chain only: with --stack ltsp23 each is refused (exit 2). */
+const K12_ONLY_OPTIONS = ['no-union', 'export', 'root-arg', 'root-path', 'nbd-server'];
 
 const NIC_MODELS = ['virtio-net-pci', 'e1000', 'rtl8139'];
 
@@ -190,9 +194,13 @@ export function parseBootArgs(argv: readonly string[]): BootOptions {
     compare: o.has('compare'),
     faults: parseFaults((o.get('fault') as string[] | undefined) ?? []),
     serverInit: parseServerInit((o.get('server-init') as string | undefined) ?? 'entrypoint'),
-    boots: clientsBoot((o.get('client') as string[] | undefined) ?? [], clients, o.get('nbd-client') as string | undefined),
+    boots: clientsBoot((o.get('client') as string[] | undefined) ?? [], clients, { nbdClient: o.get('nbd-client') as string | undefined, stack: o.get('stack') as string | undefined }),
     nbdServer: parseNbdServer((o.get('nbd-server') as string | undefined) ?? NBD_SERVER_DIMENSION.default),
   };
+  if (opts.boots.some((b) => b.stack !== CLIENT_DIMENSIONS.stack.default)) {
+    const k12Only = K12_ONLY_OPTIONS.find((n) => o.has(n));
+    if (k12Only !== undefined) throw new UsageError(`--${k12Only} is for the k12 stack: the ltsp23 stack boots LTSP's image with LTSP's overlay`, { hint: 'leave it out with --stack ltsp23' });
+  }
   if (opts.compare && opts.faults.length > 0) throw new UsageError('--compare and --fault do not go together: the gate judges boots of the unchanged stack');
   const retries = o.get('retries') as string | undefined;
   if (retries !== undefined) {
@@ -219,15 +227,18 @@ export function parseBootArgs(argv: readonly string[]): BootOptions {
   return opts;
 }
 
-/** What each of `clients` boots: one --client for all of them, or one per client; none: the default (DEFAULT_CLIENT_SPEC). */
-export function clientsBoot(kinds: readonly string[], clients: number, nbdClient?: string): ClientSpec[] {
+/**
+ * What each of `clients` boots: one --client for all of them, or one per client; none: the
+ * default (DEFAULT_CLIENT_SPEC). The other dimensions (--nbd-client, --stack) are one for all.
+ */
+export function clientsBoot(kinds: readonly string[], clients: number, others: { nbdClient?: string | undefined; stack?: string | undefined } = {}): ClientSpec[] {
   const option = CLIENT_DIMENSIONS.kind.option;
   if (kinds.length > 1 && kinds.length !== clients) {
     throw new UsageError(`${kinds.length} ${option} given for ${clients} client(s): give one for every client, or one for all`, { hint: `e.g. --clients 2 ${option} ltsp ${option} stock` });
   }
-  const nbd = nbdClient === undefined ? {} : { nbdClient };
-  const specs = kinds.map((kind) => clientSpec({ kind, ...nbd }));
-  return Array.from({ length: clients }, (_, i) => specs[specs.length === 1 ? 0 : i] ?? clientSpec(nbd));
+  const given = Object.fromEntries(Object.entries(others).filter(([, v]) => v !== undefined)) as Partial<Record<ClientDimension, string>>;
+  const specs = kinds.map((kind) => clientSpec({ ...given, kind }));
+  return Array.from({ length: clients }, (_, i) => specs[specs.length === 1 ? 0 : i] ?? clientSpec(given));
 }
 
 /** --root-arg and --root-path, checked together: a root-path is read by dracut only for a root from DHCP. */

@@ -15,7 +15,7 @@ import { STOP_USAGE } from './stop';
  * installing or starting anything (see ./lab).
  */
 
-export const BOOT_USAGE = `./lab boot [--clients N] [--client KIND]... [--memory MB] [--append "ARGS"] [--no-union] [--export NAME]
+export const BOOT_USAGE = `./lab boot [--clients N] [--client KIND]... [--stack k12|ltsp23] [--memory MB] [--append "ARGS"] [--no-union] [--export NAME]
            [--nic MODEL] [--mac MAC]... [--keep] [--json] [--report DIR] [--compare [--retries K]]
            [--fault KIND[:ARG][@WHEN]]... [--root-arg "ARGS"] [--root-path PATH]
            [--server-init entrypoint|systemd|sysvinit] [--nbd-server V] [--nbd-client V]
@@ -35,6 +35,10 @@ ${describeClientValues('kind', '                     ')}
 ${describeClientValues('nbdClient', '                     ')}
   --nbd-server V   the nbd-server the server runs; oldstyle boots root=nbd:SERVER:2000:
 ${describeNbdServers('                     ')}
+  --stack STACK    whose chain the clients boot (docs/ltsp23-lane.md); with ltsp23 the k12
+                   stack's options (--client ltsp, --no-union, --export, --root-arg,
+                   --root-path, --nbd-server, --nbd-client) are refused:
+${describeClientValues('stack', '                     ')}
   --memory MB      each client's RAM (${CLIENT_MEMORY_MB.min}-${CLIENT_MEMORY_MB.max}, default ${CLIENT_MEMORY_MB.default})
   --append "ARGS"  extra kernel arguments
   --no-union       boot the read-only NBD root without the unionfs-fuse overlay
