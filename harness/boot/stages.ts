@@ -132,9 +132,11 @@ function ltsp23Stages(): StageDef[] {
 }
 
 /**
- * The ltsp23 stack's own console lines, read from the scripts that print them (bookworm's
- * initramfs-tools init and scripts/local, LTSP 23's 55-initrd-bottom.sh, systemd's
- * banner), not yet from a recorded boot: a console of one belongs in fixtures/consoles.
+ * The ltsp23 stack's own console lines, from its boots (fixtures/consoles/console-ltsp23.log,
+ * followed whole in follow-stages.test.ts): initramfs-tools' "Begin: Running
+ * /scripts/local-bottom" once scripts/local mounted the root, LTSP's "Running
+ * /sbin/ltsp initrd-bottom" (warn "Running $0" in 55-initrd-bottom.sh) before it lays
+ * the overlay, systemd's banner once `ltsp init` execs it, klibc ipconfig's lease line.
  */
 export const LTSP23_LINES = {
   rootMounted: /Begin: Running \/scripts\/local-bottom/,
