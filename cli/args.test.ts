@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { CLIENT_KINDS, UsageError } from '../harness/index';
+import { CLIENT_KINDS, clientSpec, UsageError } from '../harness/index';
 import { parseBaselineArgs, parseBenchArgs, parseBootArgs, parseCommandLine, parseOptions } from './args';
 
 function usageError(argv: string[]): UsageError {
@@ -27,23 +27,39 @@ describe('parseBootArgs', () => {
       faults: [],
       serverInit: 'entrypoint',
       nbdServer: '3.24',
-      boots: [{ kind: 'ltsp', nbdClient: '3.24' }],
+      boots: [{ kind: 'ltsp', nbdClient: '3.24', stack: 'k12' }],
     });
   });
 
   it('--client: what the clients boot, ltsp by default; one for all, or one per client in order', () => {
-    expect(parseBootArgs(['--client', 'stock']).boots).to.deep.equal([{ kind: 'stock', nbdClient: '3.24' }]);
-    expect(parseBootArgs(['--clients', '2', '--client=stock']).boots).to.deep.equal([{ kind: 'stock', nbdClient: '3.24' }, { kind: 'stock', nbdClient: '3.24' }]);
-    expect(parseBootArgs(['--clients', '2', '--client', 'ltsp', '--client', 'stock']).boots).to.deep.equal([{ kind: 'ltsp', nbdClient: '3.24' }, { kind: 'stock', nbdClient: '3.24' }]);
-    expect(parseBootArgs(['--clients', '3']).boots).to.deep.equal([{ kind: 'ltsp', nbdClient: '3.24' }, { kind: 'ltsp', nbdClient: '3.24' }, { kind: 'ltsp', nbdClient: '3.24' }]);
+    expect(parseBootArgs(['--client', 'stock']).boots).to.deep.equal([{ kind: 'stock', nbdClient: '3.24', stack: 'k12' }]);
+    expect(parseBootArgs(['--clients', '2', '--client=stock']).boots).to.deep.equal([{ kind: 'stock', nbdClient: '3.24', stack: 'k12' }, { kind: 'stock', nbdClient: '3.24', stack: 'k12' }]);
+    expect(parseBootArgs(['--clients', '2', '--client', 'ltsp', '--client', 'stock']).boots).to.deep.equal([{ kind: 'ltsp', nbdClient: '3.24', stack: 'k12' }, { kind: 'stock', nbdClient: '3.24', stack: 'k12' }]);
+    expect(parseBootArgs(['--clients', '3']).boots).to.deep.equal([{ kind: 'ltsp', nbdClient: '3.24', stack: 'k12' }, { kind: 'ltsp', nbdClient: '3.24', stack: 'k12' }, { kind: 'ltsp', nbdClient: '3.24', stack: 'k12' }]);
     // The choices are the one list of kinds.
-    for (const kind of CLIENT_KINDS) expect(parseBootArgs(['--client', kind]).boots).to.deep.equal([{ kind, nbdClient: '3.24' }]);
+    for (const kind of CLIENT_KINDS) expect(parseBootArgs(['--client', kind]).boots).to.deep.equal([{ kind, nbdClient: '3.24', stack: 'k12' }]);
+  });
+
+  it('--stack: k12 by default, ltsp23 for every client; only the known stacks, and none of the k12 stack\'s own options with ltsp23', () => {
+    expect(parseBootArgs([]).boots.map((b) => b.stack)).to.deep.equal(['k12']);
+    // The ltsp23 stack's clients are stock whatever the kind's default; --export and --nbd-server at their defaults are not "given".
+    expect(parseBootArgs(['--clients', '2', '--stack', 'ltsp23']).boots).to.deep.equal([{ kind: 'stock', nbdClient: '3.24', stack: 'ltsp23' }, { kind: 'stock', nbdClient: '3.24', stack: 'ltsp23' }]);
+    expect(parseBootArgs(['--stack', 'ltsp23', '--client', 'stock', '--nbd-client', '3.24']).boots).to.deep.equal([clientSpec({ stack: 'ltsp23' })]);
+    expect(parseBootArgs(['--stack=k12', '--client', 'ltsp']).boots).to.deep.equal([{ kind: 'ltsp', nbdClient: '3.24', stack: 'k12' }]);
+    expect(usageError(['--stack', 'ltsp5']).message).to.match(/--stack.*ltsp5.*k12, ltsp23/);
+    expect(usageError(['--stack']).message).to.match(/--stack/);
+    // What the ltsp23 stack boots is its image's: the client spec refuses another kind or nbd-client.
+    expect(usageError(['--stack', 'ltsp23', '--client', 'ltsp']).message).to.match(/--client ltsp is for the k12 stack/);
+    expect(usageError(['--stack', 'ltsp23', '--nbd-client', '3.27']).message).to.match(/--nbd-client 3.27 is for the k12 stack/);
+    for (const k12 of [['--no-union'], ['--export', 'root'], ['--root-arg', 'root=nbd:{server}:{export}'], ['--root-path', 'nbd:{server}:{export}'], ['--nbd-server', '3.21']]) {
+      expect(usageError(['--stack', 'ltsp23', ...k12]).message, k12[0]).to.include(`${k12[0]} is for the k12 stack`);
+    }
   });
 
   it('--nbd-server, --nbd-client: the stock 3.24 by default; a bad value names the known ones; oldstyle boots by port', () => {
     expect(() => parseBootArgs(['--nbd-server', '3.9'])).to.throw(UsageError, "--nbd-server '3.9' is not one of 3.21, 3.24, 3.26, 3.27, oldstyle");
     expect(() => parseBootArgs(['--nbd-client', 'oldstyle'])).to.throw(UsageError, "--nbd-client 'oldstyle' is not one of 3.21, 3.24, 3.26, 3.27");
-    expect(parseBootArgs(['--nbd-client', '3.27', '--client', 'ltsp']).boots).to.deep.equal([{ kind: 'ltsp', nbdClient: '3.27' }]);
+    expect(parseBootArgs(['--nbd-client', '3.27', '--client', 'ltsp']).boots).to.deep.equal([{ kind: 'ltsp', nbdClient: '3.27', stack: 'k12' }]);
     const old = parseBootArgs(['--nbd-server', 'oldstyle']);
     expect(old.rootArg).to.equal('root=nbd:{server}:2000:ext4:ro');
     expect(parseBootArgs(['--nbd-server', 'oldstyle', '--root-arg', 'root=nbd:{server}:2000']).rootArg).to.equal('root=nbd:{server}:2000');
@@ -96,7 +112,7 @@ describe('parseBootArgs', () => {
         { kind: 'loss', value: 3, stage: 'start', afterS: 0, text: 'loss:3' },
       ],
       serverInit: 'sysvinit',
-      boots: [{ kind: 'stock', nbdClient: '3.21' }, { kind: 'stock', nbdClient: '3.21' }, { kind: 'stock', nbdClient: '3.21' }],
+      boots: [{ kind: 'stock', nbdClient: '3.21', stack: 'k12' }, { kind: 'stock', nbdClient: '3.21', stack: 'k12' }, { kind: 'stock', nbdClient: '3.21', stack: 'k12' }],
       nbdServer: '3.26',
     });
   });
@@ -262,13 +278,13 @@ describe('parseBenchArgs', () => {
 
 describe('parseBaselineArgs', () => {
   it('prints by default; --update records 6 boots unless --runs says otherwise', () => {
-    expect(parseBaselineArgs([])).to.deep.equal({ update: false, runs: 6, client: { kind: 'ltsp', nbdClient: '3.24' } });
-    expect(parseBaselineArgs(['--update'])).to.deep.equal({ update: true, runs: 6, client: { kind: 'ltsp', nbdClient: '3.24' } });
-    expect(parseBaselineArgs(['--update', '--runs', '10'])).to.deep.equal({ update: true, runs: 10, client: { kind: 'ltsp', nbdClient: '3.24' } });
+    expect(parseBaselineArgs([])).to.deep.equal({ update: false, runs: 6, client: { kind: 'ltsp', nbdClient: '3.24', stack: 'k12' } });
+    expect(parseBaselineArgs(['--update'])).to.deep.equal({ update: true, runs: 6, client: { kind: 'ltsp', nbdClient: '3.24', stack: 'k12' } });
+    expect(parseBaselineArgs(['--update', '--runs', '10'])).to.deep.equal({ update: true, runs: 10, client: { kind: 'ltsp', nbdClient: '3.24', stack: 'k12' } });
   });
 
   it('--update --client KIND records that kind\'s baseline; --client without --update or of an unknown kind is refused', () => {
-    expect(parseBaselineArgs(['--update', '--client', 'stock']).client).to.deep.equal({ kind: 'stock', nbdClient: '3.24' });
+    expect(parseBaselineArgs(['--update', '--client', 'stock']).client).to.deep.equal({ kind: 'stock', nbdClient: '3.24', stack: 'k12' });
     expect(() => parseBaselineArgs(['--client', 'stock'])).to.throw(UsageError, '--client is for --update');
     expect(() => parseBaselineArgs(['--update', '--client', 'nfs'])).to.throw(UsageError, "--client 'nfs' is not one of ltsp, stock");
   });

@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { BENCH_CASES, bootStages, DEFAULT_GATE_POLICY, CLIENT_DIMENSIONS, CLIENT_MEMORY_MB, defaultRootArgFor, describeClientValues, describeNbdServers, NBD_SERVER_DIMENSION, type NbdServerVersion, parseNbdServer, CLIENT_KINDS, clientKey, clientSpec, DEFAULT_BENCH_CASES, DHCP_ROOT_ARG, type ClientSpec, parseFaults, parseServerInit, parseShard, parseTier, TIERS, RESCUE_ARGS, RESCUE_RETRY_S, ROOT_EXPORT, rootFromDhcp, SERVER_INITS, UsageError, validateAppend, validateGrep, validateRootArg, validateRootPath, type FaultSpec, type ServerInit, type TestArgs } from '../harness/index';
+import { BENCH_CASES, bootStages, DEFAULT_GATE_POLICY, CLIENT_DIMENSIONS, CLIENT_MEMORY_MB, defaultRootArgFor, describeClientValues, describeNbdServers, NBD_SERVER_DIMENSION, type NbdServerVersion, parseNbdServer, CLIENT_KINDS, clientKey, clientSpec, DEFAULT_BENCH_CASES, DHCP_ROOT_ARG, type ClientDimension, type ClientSpec, parseFaults, parseServerInit, parseShard, parseTier, TIERS, RESCUE_ARGS, RESCUE_RETRY_S, ROOT_EXPORT, rootFromDhcp, SERVER_INITS, UsageError, validateAppend, validateGrep, validateRootArg, validateRootPath, type FaultSpec, type ServerInit, type TestArgs } from '../harness/index';
 
 export interface BootOptions {
   clients: number;
@@ -244,6 +244,13 @@ export function intOption(raw: string | undefined, name: string, min: number, ma
   return n;
 }
 
+/**
+ * The options that shape the k12 stack's chain only: with a client of another stack
+ * (--stack ltsp23) each is refused (exit 2). Not commander's conflicts: those refuse an
+ * option whatever the other's value, and --stack k12 goes with each of these.
+ */
+const K12_ONLY_OPTIONS = ['no-union', 'export', 'root-arg', 'root-path', 'nbd-server'] as const;
+
 const NIC_MODELS = ['virtio-net-pci', 'e1000', 'rtl8139'];
 
 const COMPARE_ROOT = "the baseline is of the lab's own root argument";
@@ -253,6 +260,13 @@ export const BOOT_SPEC = {
   client: { kind: 'list', value: 'KIND', help: 'what the clients boot: once for all, or once per client in order (--clients 2 --client ltsp --client stock); see KIND below', choices: CLIENT_KINDS },
   'nbd-client': { kind: 'value', value: 'V', help: "the nbd-client in every client's initramfs (docs/nbd-grid.md)", choices: CLIENT_DIMENSIONS.nbdClient.values },
   'nbd-server': { kind: 'value', value: 'V', help: 'the nbd-server the server runs; see V below', choices: NBD_SERVER_DIMENSION.values, default: NBD_SERVER_DIMENSION.default },
+  stack: {
+    kind: 'value',
+    value: 'STACK',
+    help: 'whose chain the clients boot (docs/ltsp23-lane.md); with ltsp23, not with the k12 stack\'s own options: see STACK below',
+    choices: CLIENT_DIMENSIONS.stack.values,
+    default: CLIENT_DIMENSIONS.stack.default,
+  },
   memory: { kind: 'value', value: 'MB', help: "each client's RAM", range: { min: CLIENT_MEMORY_MB.min, max: CLIENT_MEMORY_MB.max, unit: 'MB' }, default: CLIENT_MEMORY_MB.default },
   append: { kind: 'value', value: 'ARGS', help: 'extra kernel arguments' },
   'no-union': { kind: 'flag', help: 'boot the read-only NBD root without the unionfs-fuse overlay' },
@@ -282,6 +296,38 @@ export const BOOT_SPEC = {
 /** The lines of a value list in the help's explanations. */
 const indent = '    ';
 
+/** The stacks other than the default (k12), each with what its clients boot (the client spec's answer) and the options it refuses. */
+function otherStacksHelp(): string {
+  const d = CLIENT_DIMENSIONS;
+  return d.stack.values
+    .filter((stack) => stack !== d.stack.default)
+    .map((stack) => {
+      const fixed = clientSpec({ stack });
+      return wrapped(`With ${stack}, the clients boot what its image holds (${d.kind.option} ${fixed.kind}, ${d.nbdClient.option} ${fixed.nbdClient}; other values are refused), and the k12 stack's own options are refused: ${K12_ONLY_OPTIONS.map((n) => `--${n}`).join(', ')}.`);
+    })
+    .join('\n');
+}
+
+/** A generated paragraph of the text after the options, wrapped as the hand-written ones are (commander wraps only the options and the description). */
+function wrapped(text: string, width = 90): string {
+  const lines: string[] = [];
+  for (const word of text.split(' ')) {
+    const last = lines.at(-1);
+    if (last !== undefined && last.length + 1 + word.length <= width) lines[lines.length - 1] = `${last} ${word}`;
+    else lines.push(word);
+  }
+  return lines.join('\n');
+}
+
+/** Each other stack's own stages, which WHEN takes too (the fault grammar reads every stack's). */
+function stackStagesHelp(): string {
+  const k12 = bootStages({ union: true }).map((st) => st.id);
+  return CLIENT_DIMENSIONS.stack.values
+    .filter((stack) => stack !== CLIENT_DIMENSIONS.stack.default)
+    .map((stack) => `  ${stack}'s own: ${bootStages({ union: true, client: clientSpec({ stack }) }).map((st) => st.id).filter((id) => !k12.includes(id)).join(' ')}`)
+    .join('\n');
+}
+
 export const BOOT_COMMAND: CommandSpec = {
   name: './lab boot',
   description: [
@@ -295,6 +341,9 @@ V (--nbd-client):
 ${describeClientValues('nbdClient', indent)}
 V (--nbd-server); oldstyle boots root=nbd:SERVER:2000:
 ${describeNbdServers(indent)}
+STACK (--stack):
+${describeClientValues('stack', indent)}
+${otherStacksHelp()}
 
 --keep: each client's console is served from power-on (./lab attach RUN CLIENT, printed
 per client; ./lab ls lists the run), and the kernel gets ${RESCUE_ARGS.join(' ')}, so a
@@ -319,6 +368,7 @@ ${DHCP_ROOT_ARG}.
     server-kill        the server container is killed
   WHEN: a stage or start, optionally +SECONDS after it (@login+10); the stages:
     ${bootStages({ union: true }).map((st) => st.id).join(' ')}
+${stackStagesHelp()}
   Default: loss and delay @start (the whole boot), the rest @login.
   A client is judged recovered once, with its page cache dropped, it reads a root file
   and writes to its union.
@@ -331,7 +381,7 @@ act through that init.
 };
 
 export function parseBootArgs(argv: readonly string[]): BootOptions {
-  const o = parseCommand(argv, BOOT_COMMAND).options;
+  const { options: o, given } = parseCommand(argv, BOOT_COMMAND);
   const clients = intValue(o, BOOT_SPEC, 'clients');
   const memoryMb = intValue(o, BOOT_SPEC, 'memory');
   const nic = o.get('nic') as string;
@@ -355,9 +405,14 @@ export function parseBootArgs(argv: readonly string[]): BootOptions {
     compare: o.has('compare'),
     faults: parseFaults((o.get('fault') as string[] | undefined) ?? []),
     serverInit: parseServerInit(o.get('server-init') as string),
-    boots: clientsBoot((o.get('client') as string[] | undefined) ?? [], clients, o.get('nbd-client') as string | undefined),
+    boots: clientsBoot((o.get('client') as string[] | undefined) ?? [], clients, { nbdClient: o.get('nbd-client') as string | undefined, stack: o.get('stack') as string }),
     nbdServer: parseNbdServer(o.get('nbd-server') as string),
   };
+  if (opts.boots.some((b) => b.stack !== CLIENT_DIMENSIONS.stack.default)) {
+    // Given, not defaulted: --export and --nbd-server have defaults, which every stack parses.
+    const k12Only = K12_ONLY_OPTIONS.find((n) => given.has(n));
+    if (k12Only !== undefined) throw new UsageError(`--${k12Only} is for the k12 stack: the ltsp23 stack boots LTSP's image with LTSP's overlay`, { hint: 'leave it out with --stack ltsp23' });
+  }
   const retries = o.get('retries') as string | undefined;
   if (retries !== undefined) {
     if (!opts.compare) throw new UsageError('--retries is for --compare: how often the gate boots again before it calls a regression');
@@ -382,15 +437,18 @@ export function parseBootArgs(argv: readonly string[]): BootOptions {
   return opts;
 }
 
-/** What each of `clients` boots: one --client for all of them, or one per client; none: the default (DEFAULT_CLIENT_SPEC). */
-export function clientsBoot(kinds: readonly string[], clients: number, nbdClient?: string): ClientSpec[] {
+/**
+ * What each of `clients` boots: one --client for all of them, or one per client; none: the
+ * default (DEFAULT_CLIENT_SPEC). The other dimensions (--nbd-client, --stack) are one for all.
+ */
+export function clientsBoot(kinds: readonly string[], clients: number, others: { nbdClient?: string | undefined; stack?: string | undefined } = {}): ClientSpec[] {
   const option = CLIENT_DIMENSIONS.kind.option;
   if (kinds.length > 1 && kinds.length !== clients) {
     throw new UsageError(`${kinds.length} ${option} given for ${clients} client(s): give one for every client, or one for all`, { hint: `e.g. --clients 2 ${option} ltsp ${option} stock` });
   }
-  const nbd = nbdClient === undefined ? {} : { nbdClient };
-  const specs = kinds.map((kind) => clientSpec({ kind, ...nbd }));
-  return Array.from({ length: clients }, (_, i) => specs[specs.length === 1 ? 0 : i] ?? clientSpec(nbd));
+  const given = Object.fromEntries(Object.entries(others).filter(([, v]) => v !== undefined)) as Partial<Record<ClientDimension, string>>;
+  const specs = kinds.map((kind) => clientSpec({ ...given, kind }));
+  return Array.from({ length: clients }, (_, i) => specs[specs.length === 1 ? 0 : i] ?? clientSpec(given));
 }
 
 /** --root-arg and --root-path, checked together: a root-path is read by dracut only for a root from DHCP. */

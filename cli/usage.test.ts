@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { CommanderError } from 'commander';
 import { FAULT_KINDS } from '../harness/fault/fault-spec';
-import { exitCodeOf, UsageError } from '../harness/index';
+import { CLIENT_DIMENSIONS, exitCodeOf, UsageError } from '../harness/index';
+import { ALL_STAGE_IDS } from '../harness/results/stage-ids';
 import { parseBootArgs, parseCommand, type OptionSpec } from './args';
 import { COMMAND_SPECS, usageOf, wantsHelp } from './usage';
 
@@ -39,6 +40,25 @@ describe('./lab COMMAND --help', () => {
 
   it("explains every fault kind --fault takes (harness/fault's list, the help's words)", () => {
     for (const kind of FAULT_KINDS) expect(usageOf('boot'), kind).to.match(new RegExp(`^ {4}${kind}(:[A-Z]+)? +\\S`, 'm'));
+  });
+
+  it("explains every stack --stack takes (the client table's words), and refuses with ltsp23 the very options its help names", () => {
+    const help = usageOf('boot');
+    for (const stack of CLIENT_DIMENSIONS.stack.values) expect(help, stack).to.match(new RegExp(`^ {4}${stack} +${CLIENT_DIMENSIONS.stack.about[stack].slice(0, 30)}`, 'm'));
+    const named = /k12 stack's own options are refused: ([^.]+)\./.exec(help.replace(/\s+/g, ' '))?.[1]?.split(', ') ?? [];
+    expect(named, 'the refused options the help names').to.include.members(['--no-union', '--export', '--root-arg', '--root-path', '--nbd-server']);
+    const values: Record<string, string[]> = { '--no-union': [], '--export': ['root'], '--root-arg': ['root=nbd:{server}:{export}'], '--root-path': ['nbd:{server}:{export}'], '--nbd-server': ['3.21'] };
+    for (const option of named) {
+      expect(values, `a value for ${option}`).to.have.property(option);
+      expect(() => parseBootArgs(['--stack', 'ltsp23', option, ...(values[option] ?? [])]), option).to.throw(UsageError, `${option} is for the k12 stack`);
+      // A refusal of the stack's value, not of the option (so not commander's conflicts): k12 takes it.
+      expect(() => parseBootArgs(['--stack', 'k12', option, ...(values[option] ?? [])]), `${option} with k12`).to.not.throw();
+    }
+  });
+
+  it("names every stage a fault's WHEN takes, each stack's (the fault grammar's list)", () => {
+    const help = usageOf('boot');
+    for (const id of ALL_STAGE_IDS) expect(help, id).to.match(new RegExp(`^ .*[: ]${id}( |$)`, 'm'));
   });
 
   it('takes --help or -h anywhere among the arguments, and nothing like them', () => {

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The one build entry point for everything the lab boots and serves.
 #
-#   vm-images/build.sh [--only base|server|root|initramfs|kernel|initramfs-ltsp]
+#   vm-images/build.sh [--only base|server|root|initramfs|kernel|initramfs-ltsp|ltsp23]
 #                      [--rebuild root|initramfs|kernel|initramfs-ltsp]... [--manifest FILE] [--keys]
 #                      [--nbd-server 3.21|3.24|3.26|3.27|oldstyle] [--nbd-client 3.21|3.24|3.26|3.27]
+#                      [--stack k12|ltsp23]
 #
 # --keys prints each artefact's key (JSON) and exits without building. --rebuild builds
 # a cached artefact afresh (the harness asks for it when a checksum says it is damaged).
@@ -26,6 +27,13 @@
 #   --nbd-server V  the server image with V's nbd-server (or nbdkit --oldstyle), and
 #   --nbd-client V  each client kind's initramfs with V's nbd-client: the manifest then
 #              names those, and its "nbd" says which versions (3.24, the stock, by default)
+#   --stack ltsp23  the ltsp23 stack as well (docs/ltsp23-lane.md); the manifest's "ltsp23"
+#              names its files and its image's name (LTSP's, per architecture):
+#   root-ltsp23  docker image ltsp-lab/client-root-ltsp23:KEY  its client root (FROM base:
+#              Debian's kernel, initramfs-tools, nbd-client, ltsp; no dracut)
+#   ltsp23     CACHE/ltsp23-KEY/{IMAGE.img,vmlinuz,initrd.img,ltsp.ipxe,kernel-version}  what
+#              LTSP 23's own `ltsp image` (and the `ltsp kernel` it runs) and `ltsp ipxe` make
+#              of that root, in a container of the server image (ltsp23/prepare.sh)
 # The manifest's "clients" names each client kind's kernel, initramfs and kernel version
 # (ltsp, stock): their one place in it.
 # CACHE is $LTSP_LAB_CACHE, default ~/.cache/ltsp-lab. Progress goes to stderr; the
@@ -48,6 +56,7 @@ keys_only=""
 . "$here/nbd/versions.sh"
 nbd_server="$NBD_STOCK"
 nbd_client="$NBD_STOCK"
+stack=k12
 while [ $# -gt 0 ]; do
   case "$1" in
     --only) only="${2:-}"; shift 2 ;;
@@ -58,18 +67,21 @@ while [ $# -gt 0 ]; do
       shift 2 ;;
     --nbd-server) nbd_server="${2:-}"; shift 2 ;;
     --nbd-client) nbd_client="${2:-}"; shift 2 ;;
-    -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
+    --stack) stack="${2:-}"; shift 2 ;;
+    -h|--help) sed -n '2,43p' "$0"; exit 0 ;;
     *) LAB_STEP=args die "unknown option '$1' (see --help)" ;;
   esac
 done
-case "$only" in ""|base|server|root|initramfs|kernel|initramfs-ltsp) ;; *) LAB_STEP=args die "--only takes base, server, root, initramfs, kernel or initramfs-ltsp, not '$only'" ;; esac
+case "$only" in ""|base|server|root|initramfs|kernel|initramfs-ltsp|ltsp23) ;; *) LAB_STEP=args die "--only takes base, server, root, initramfs, kernel, initramfs-ltsp or ltsp23, not '$only'" ;; esac
+case "$stack" in k12|ltsp23) ;; *) LAB_STEP=args die "--stack takes k12 or ltsp23, not '$stack'" ;; esac
+[ "$only" = ltsp23 ] && stack=ltsp23
 case " $NBD_SERVER_VERSIONS " in *" $nbd_server "*) ;; *) LAB_STEP=args die "--nbd-server takes one of $NBD_SERVER_VERSIONS, not '$nbd_server'" ;; esac
 case " $NBD_VERSIONS " in *" $nbd_client "*) ;; *) LAB_STEP=args die "--nbd-client takes one of $NBD_VERSIONS, not '$nbd_client'" ;; esac
 # Whether this run builds an artefact: all of them, or --only's and what it is built on.
 wants() {  # artefact
   [ -z "$only" ] && return 0
   case "$1:$only" in
-    "$only:$only"|root:initramfs|root:initramfs-ltsp|kernel:initramfs-ltsp) return 0 ;;
+    "$only:$only"|root:initramfs|root:initramfs-ltsp|kernel:initramfs-ltsp|server:ltsp23) return 0 ;;
   esac
   return 1
 }
@@ -107,6 +119,7 @@ require_files initramfs client/dracut/build-initramfs.sh client/dracut/conf.d/10
 require_files nbd nbd/versions.sh nbd/bundle.sh nbd/Dockerfile.binary nbd/Dockerfile.source nbd/Dockerfile.server \
   nbd/Dockerfile.oldstyle nbd/Dockerfile.client-root
 require_files kernel client/kernel/Dockerfile client/kernel/build-kernel.sh client/kernel/ltsp-client.config
+require_files ltsp23 ltsp23/client/Dockerfile ltsp23/prepare.sh
 
 # ---------------------------------------------------------------- keys
 # Each key hashes exactly the recipe files of its artefact and the key it is built on.
@@ -150,11 +163,23 @@ case "$nbd_server" in
   *) NBD_SERVER_KEY=$(recipe_hash "server-nbd-v1 $SERVER_KEY $(nbd_key "$nbd_server")$SALT" "$here/nbd/Dockerfile.server") ;;
 esac
 [ "$nbd_client" = "$NBD_STOCK" ] || NBD_CLIENT_KEY=$(recipe_hash "client-nbd-v1 $ROOT_KEY $(nbd_key "$nbd_client")$SALT" "$here/nbd/Dockerfile.client-root")
+LAB_STEP=ltsp23
+ROOT_LTSP23_KEY=""
+LTSP23_KEY=""
+if [ "$stack" = ltsp23 ]; then
+  ROOT_LTSP23_KEY=$(recipe_hash "root-ltsp23-v1 $BASE_KEY$SALT" "$here/ltsp23/client")
+  # Made by the ltsp the server image installs: keyed by the Dockerfile that installs it,
+  # not by the server's scripts (a change of those does not remake LTSP's image).
+  LTSP23_KEY=$(recipe_hash "ltsp23-v1 $ROOT_LTSP23_KEY $BASE_KEY$SALT" "$here/server/Dockerfile" "$here/ltsp23/prepare.sh")
+fi
+# LTSP names an image by its chroot's folder; ltsp.ipxe's default for a 64-bit client.
+LTSP23_IMAGE_NAME=x86_64
 keys_json() {
   printf '{ "base": "%s", "server": "%s", "root": "%s", "initramfs": "%s", "kernel": "%s", "initramfs-ltsp": "%s"' \
     "$BASE_KEY" "$SERVER_KEY" "$ROOT_KEY" "$INITRD_KEY" "$KERNEL_KEY" "$INITRD_LTSP_KEY"
   [ -z "$NBD_SERVER_KEY" ] || printf ', "nbd-server": "%s"' "$NBD_SERVER_KEY"
   [ -z "$NBD_CLIENT_KEY" ] || printf ', "nbd-client": "%s"' "$NBD_CLIENT_KEY"
+  [ -z "$LTSP23_KEY" ] || printf ', "root-ltsp23": "%s", "ltsp23": "%s"' "$ROOT_LTSP23_KEY" "$LTSP23_KEY"
   printf ' }'
 }
 if [ -n "$keys_only" ]; then keys_json; printf '\n'; exit 0; fi
@@ -291,6 +316,48 @@ if wants server && [ -n "$NBD_SERVER_KEY" ]; then
   fi
 fi
 [ "$only" = server ] && exit 0
+
+# ---------------------------------------------------------------- the ltsp23 stack
+LAB_STEP=ltsp23
+ROOT_LTSP23_IMAGE="ltsp-lab/client-root-ltsp23:$ROOT_LTSP23_KEY"
+LTSP23_DIR="$CACHE/ltsp23-$LTSP23_KEY"
+build_ltsp23() {
+  local tmp cid n="$LTSP23_IMAGE_NAME" loops=() l
+  drop_if_stale ltsp23 "$LTSP23_DIR" missing_file "$LTSP23_DIR" "$n.img" vmlinuz initrd.img ltsp.ipxe kernel-version
+  [ -d "$LTSP23_DIR" ] && { say "cached $LTSP23_DIR"; return; }
+  docker_has_image "$ROOT_LTSP23_IMAGE" || docker_build "$ROOT_LTSP23_IMAGE" "$here/ltsp23/client"
+  need_space "$CACHE" 3072
+  cache_begin "$LTSP23_DIR"; tmp=$CACHE_TMP
+  container_args root-ltsp23-export
+  cid=$(docker create "${CONTAINER_ARGS[@]}" "$ROOT_LTSP23_IMAGE" /bin/true 9>&-) || die "docker create failed"
+  say "exporting the ltsp23 client root to a chroot ($n)"
+  mkdir -p "$tmp/srv-ltsp/$n" "$tmp/tftp"
+  docker export "$cid" 9>&- | tar -C "$tmp/srv-ltsp/$n" --numeric-owner -xf - || die "docker export of $ROOT_LTSP23_IMAGE failed"
+  containers_cleanup
+  # docker export leaves its bind-mount targets empty; LTSP's init names the client itself.
+  printf 'ltsp\n' >"$tmp/srv-ltsp/$n/etc/hostname"
+  printf '127.0.0.1\tlocalhost\n' >"$tmp/srv-ltsp/$n/etc/hosts"
+  : >"$tmp/srv-ltsp/$n/etc/resolv.conf"
+  rm -f "$tmp/srv-ltsp/$n/.dockerenv"
+  find "$tmp/srv-ltsp/$n/lib/modules" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort | tail -n 1 >"$tmp/kernel-version"
+  [ -s "$tmp/kernel-version" ] || die "no kernel in the ltsp23 client root"
+  container_args ltsp23-prepare
+  # `ltsp image` overlays the chroot and `ltsp kernel` loop-mounts the squashfs: this
+  # build step gets CAP_SYS_ADMIN and the host's loop devices (not --privileged: Docker
+  # here cannot grant every capability); the lab's running server never gets either.
+  for l in /dev/loop-control /dev/loop[0-9]*; do { [ -b "$l" ] || [ -c "$l" ]; } && loops+=(--device "$l"); done
+  [ ${#loops[@]} -ge 4 ] || die "no loop devices on this host (/dev/loop*): ltsp kernel loop-mounts the squashfs"
+  run_logged "$LOGS/ltsp23-prepare.log" docker run --rm --cap-add SYS_ADMIN --security-opt apparmor=unconfined \
+    "${loops[@]}" --network none "${CONTAINER_ARGS[@]}" \
+    --entrypoint /bin/sh -v "$here/ltsp23/prepare.sh:/prepare.sh:ro" \
+    -v "$tmp/srv-ltsp:/srv/ltsp" -v "$tmp/tftp:/srv/tftp" "$SERVER_IMAGE" /prepare.sh "$n"
+  mv "$tmp/srv-ltsp/images/$n.img" "$tmp/$n.img"
+  mv "$tmp/tftp/ltsp/$n/vmlinuz" "$tmp/tftp/ltsp/$n/initrd.img" "$tmp/tftp/ltsp/ltsp.ipxe" "$tmp/"
+  rm -rf "$tmp/srv-ltsp" "$tmp/tftp"
+  cache_commit "$tmp" "$LTSP23_DIR"
+}
+[ "$stack" = ltsp23 ] && wants ltsp23 && build_ltsp23
+[ "$only" = ltsp23 ] && exit 0
 
 # ---------------------------------------------------------------- client root
 LAB_STEP=root
@@ -453,6 +520,12 @@ if [ -n "$NBD_CLIENT_KEY" ]; then
 fi
 
 LAB_STEP=manifest; export LAB_STEP
+# The ltsp23 stack's files, when this build made them (--stack ltsp23).
+ltsp23_json() {
+  [ "$stack" = ltsp23 ] || return 0
+  printf '\n  "ltsp23": { "imageName": "%s", "image": "%s", "kernel": "%s", "initrd": "%s", "ipxe": "%s", "kernelVersion": "%s" },' \
+    "$LTSP23_IMAGE_NAME" "$LTSP23_DIR/$LTSP23_IMAGE_NAME.img" "$LTSP23_DIR/vmlinuz" "$LTSP23_DIR/initrd.img" "$LTSP23_DIR/ltsp.ipxe" "$(cat "$LTSP23_DIR/kernel-version")"
+}
 manifest=$(cat <<JSON
 {
   "cache": "$CACHE",
@@ -465,7 +538,7 @@ manifest=$(cat <<JSON
     "ltsp": { "kernel": "$KERNEL_DIR/vmlinuz", "initrd": "$LTSP_INITRD", "kernelVersion": "$LTSP_KVER" },
     "stock": { "kernel": "$ROOT_DIR/vmlinuz", "initrd": "$STOCK_INITRD", "kernelVersion": "$KVER" }
   },
-  "nbd": { "server": "$nbd_server", "client": "$nbd_client" },
+  "nbd": { "server": "$nbd_server", "client": "$nbd_client" },$(ltsp23_json)
   "keys": $(keys_json)
 }
 JSON

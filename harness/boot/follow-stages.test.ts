@@ -8,6 +8,7 @@ import type { PointMark, StageMark } from '../results/types';
 import { findPoints, followStages, type StageSource } from './follow-stages';
 import { bootPoints, bootStages, type StageDef } from './stages';
 import { clientSpec } from '../client/client-spec';
+import { STACK_STAGE_IDS } from '../results/stage-ids';
 import { FIXTURES_DIR } from '../common/paths';
 
 const BOOT = readFileSync(join(FIXTURES_DIR, 'consoles', 'console-union.log'), 'utf8').replace(/\n$/, '').replaceAll('\n', '\r\n');
@@ -99,6 +100,29 @@ describe('followStages', function () {
         ['login', 'basic-target'],
         ['login', 'getty'],
       ]);
+    });
+
+    it("follows a whole boot of the ltsp23 stack (LTSP 23's chain, fixtures/consoles/console-ltsp23.log): the shared stages, LTSP's own, and the initramfs's DHCP", async () => {
+      const ltsp23Boot = readFileSync(join(FIXTURES_DIR, 'consoles', 'console-ltsp23.log'), 'utf8').replace(/\n$/, '').replaceAll('\n', '\r\n');
+      const m = machine();
+      const marks: StageMark[] = [];
+      const points: PointMark[] = [];
+      const LTSP23 = clientSpec({ stack: 'ltsp23' });
+      const following = followStages(m, bootStages({ union: true, client: LTSP23 }), opts({ marks, points: bootPoints(LTSP23), pointMarks: points }));
+      m.console.push(ltsp23Boot);
+      await following;
+      expect(marks.map((x) => x.stage)).to.deep.equal([...STACK_STAGE_IDS.ltsp23]);
+      const line = (id: string): string | undefined => marks.find((x) => x.stage === id)?.line;
+      // initramfs-tools' own lines, and LTSP's: what each stage of LTSP's chain is stamped by.
+      expect(line('root')).to.equal('Begin: Running /scripts/local-bottom ... done.');
+      expect(line('ltsp-overlay')).to.equal('Running /sbin/ltsp initrd-bottom');
+      expect(line('ltsp-init')).to.match(/systemd\[1\]: systemd 252\S* running in system mode/);
+      expect(line('nbd')).to.match(/nbd0: detected capacity change from 0/);
+      expect(points.map((p) => [p.stage, p.point])).to.deep.include.members([
+        ['nbd', 'initramfs-dhcp'],
+        ['nbd', 'nbd-negotiated'],
+      ]);
+      expect(points.find((p) => p.point === 'initramfs-dhcp')?.line).to.equal('IP-Config: ens2 complete (dhcp from 10.213.1.2):');
     });
 
     it("marks the ltsp client's points from the lines its shell initramfs prints", () => {

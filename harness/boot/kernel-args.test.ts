@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../common/errors';
 import { RESCUE_RETRY_S } from './rescue-shell';
-import { clientScript, kernelArgs, rootFromDhcp, validateAppend, validateRootArg, validateRootPath } from './kernel-args';
+import { clientScript, kernelArgs, ltsp23KernelArgs, rootFromDhcp, validateAppend, validateRootArg, validateRootPath } from './kernel-args';
 import { FIXTURES_DIR } from '../common/paths';
 import { CLIENT_KINDS, clientSpec } from '../client/client-spec';
 import { servedMounts } from '../server/boot-files';
@@ -163,6 +163,47 @@ describe('clientScript', () => {
   it('a kind the image set lacks is not mounted at all (its clients are refused before QEMU starts)', () => {
     const mounts = servedMounts({ serverImage: 's', rootImage: '/r', kernel: '/k', initrd: '/i', clients: { stock: { kernel: '/k', initrd: '/i' } } }).map((m) => m.target);
     expect(mounts.filter((t) => t.includes('/boot/'))).to.deep.equal(['/srv/tftp/boot/stock/vmlinuz', '/srv/tftp/boot/stock/initrd.img']);
+  });
+});
+
+describe('the ltsp23 stack: LTSP 23\'s kernel line, its files, its NBD export', () => {
+  const ARGS = 'root=/dev/nbd0 nbdroot=${next-server},x86_64,nbd0 BOOTIF=01-${net0/mac:hexhyp} console=ttyS0,115200';
+
+  it("boots initramfs-tools' NBD root by LTSP's image name, DHCP in the initramfs (no ip=), and none of dracut's arguments", () => {
+    expect(ltsp23KernelArgs({ imageName: 'x86_64' })).to.equal(ARGS);
+    expect(ltsp23KernelArgs({ imageName: 'x86_64', append: ' ltsp.debug=1 ' })).to.equal(`${ARGS} ltsp.debug=1`);
+    expect(usageError(() => ltsp23KernelArgs({ imageName: 'x86 64' })).message).to.match(/not a plain name/);
+  });
+
+  it("fetches the kernel, ltsp.img and the image's initrd.img as ltsp.ipxe does, from where the server mounts them", () => {
+    const script = clientScript('c1', ARGS, clientSpec({ stack: 'ltsp23' }), 'x86_64');
+    expect(script).to.equal(
+      [
+        '#!ipxe',
+        'echo ltsp-lab: client c1 (ltsp23 x86_64)',
+        `kernel http://\${next-server}/ltsp/x86_64/vmlinuz initrd=ltsp.img initrd=initrd.img ${ARGS}`,
+        'initrd http://${next-server}/ltsp/ltsp.img',
+        'initrd http://${next-server}/ltsp/x86_64/initrd.img',
+        'echo ltsp-lab: kernel and initramfs fetched',
+        'boot',
+        '',
+      ].join('\n'),
+    );
+    const images = {
+      serverImage: 's', rootImage: '/c/root.ext4', kernel: '/c/k', initrd: '/c/i', clients: {},
+      ltsp23: { imageName: 'x86_64', image: '/c/l/x86_64.img', kernel: '/c/l/vmlinuz', initrd: '/c/l/initrd.img' },
+    };
+    const mounts = new Map(servedMounts(images).map((m) => [m.target, m.source]));
+    const fetched = [...script.matchAll(/http:\/\/\$\{next-server\}\/(\S+)/g)].map((m) => `/srv/tftp/${m[1]}`);
+    // ltsp.img is not mounted: the server's own `ltsp initrd` writes it at start (its users).
+    expect(fetched.map((f) => mounts.get(f))).to.deep.equal(['/c/l/vmlinuz', undefined, '/c/l/initrd.img']);
+    expect(fetched[1]).to.equal('/srv/tftp/ltsp/ltsp.img');
+    // The squashfs where LTSP keeps images: ltsp-server-config exports each one by its name.
+    expect(mounts.get('/srv/ltsp/images/x86_64.img')).to.equal('/c/l/x86_64.img');
+  });
+
+  it('is refused without an image to boot', () => {
+    expect(usageError(() => clientScript('c1', ARGS, clientSpec({ stack: 'ltsp23' }))).message).to.match(/serves no ltsp23 image/);
   });
 });
 

@@ -1,6 +1,6 @@
 import { type ClientSpec } from '../client/client-spec';
 import { UsageError } from '../common/errors';
-import { servedBootPaths } from '../server/boot-files';
+import { ltsp23ServedPaths, servedBootPaths } from '../server/boot-files';
 import { RESCUE_ARGS } from './rescue-shell';
 import { parseTestDelay, TEST_DELAY_ARG } from './test-delay';
 
@@ -140,7 +140,8 @@ export function kernelArgs(spec: KernelArgsSpec): string {
  * kind's files are served at a path of their own (server/boot-files.ts), so clients of
  * two kinds boot from one lab.
  */
-export function clientScript(client: string, args: string, spec: ClientSpec): string {
+export function clientScript(client: string, args: string, spec: ClientSpec, ltsp23Image?: string): string {
+  if (spec.stack === 'ltsp23') return ltsp23Script(client, args, ltsp23Image);
   const files = servedBootPaths(spec.kind);
   return [
     '#!ipxe',
@@ -151,4 +152,41 @@ export function clientScript(client: string, args: string, spec: ClientSpec): st
     'boot',
     '',
   ].join('\n');
+}
+
+/**
+ * The ltsp23 lane's script: the kernel and initramfs lines of LTSP's own ltsp.ipxe (its
+ * :ltsp label, `ltsp ipxe`), ltsp.img first, then the image's initrd.img, both named on
+ * the command line as LTSP does, fetched over the lab's HTTP like the k12 lane's (a
+ * deviation: vm-images/ltsp23/DEVIATIONS.md). The lab writes it per client instead of
+ * chaining ltsp.ipxe, whose menu waits 5 s and whose NBD-less methods are NFS.
+ */
+function ltsp23Script(client: string, args: string, imageName: string | undefined): string {
+  if (imageName === undefined) throw new UsageError(`client ${client} boots the ltsp23 stack, but the lab serves no ltsp23 image`, { hint: 'run ./lab build' });
+  const files = ltsp23ServedPaths(imageName);
+  const url = (path: string): string => `http://\${next-server}/${path}`;
+  return [
+    '#!ipxe',
+    `echo ltsp-lab: client ${client} (ltsp23 ${imageName})`,
+    `kernel ${url(files.kernel)} initrd=ltsp.img initrd=initrd.img ${args}`,
+    `initrd ${url(files.ltspImg)}`,
+    `initrd ${url(files.initrd)}`,
+    'echo ltsp-lab: kernel and initramfs fetched',
+    'boot',
+    '',
+  ].join('\n');
+}
+
+/**
+ * The ltsp23 lane's kernel command line: initramfs-tools' NBD root as LTSP 23 boots it
+ * (nbd-client's local-top/nbd script: nbdroot=SERVER,EXPORT,DEVICE; root=/dev/nbd0),
+ * LTSP's BOOTIF (ltsp.ipxe's cmdline_ltsp: the initramfs's DHCP asks on the NIC that
+ * booted), and the lab's serial console. No ip=: the initramfs asks DHCP itself, LTSP's way.
+ */
+export function ltsp23KernelArgs(spec: { imageName: string; append?: string }): string {
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(spec.imageName)) throw new UsageError(`LTSP image name '${spec.imageName}' is not a plain name (letters, digits, . _ -)`);
+  const args = ['root=/dev/nbd0', `nbdroot=\${next-server},${spec.imageName},nbd0`, 'BOOTIF=01-${net0/mac:hexhyp}', SERIAL_CONSOLE_ARG];
+  const extra = spec.append === undefined ? '' : validateAppend(spec.append);
+  if (extra) args.push(extra);
+  return args.join(' ');
 }

@@ -7,7 +7,7 @@ import { ConsoleLog, type ConsoleMatch, type FailPattern } from '../qemu-ts-wrap
 import { BOOT_FAIL_PATTERNS, SHELL_PROMPT, bootStages, leaseIpOf, type StageDef } from './stages';
 import { FIXTURES_DIR } from '../common/paths';
 import { CLIENT_KINDS, clientSpec } from '../client/client-spec';
-import { BOOT_STAGE_IDS } from '../results/stage-ids';
+import { BOOT_STAGE_IDS, STACK_STAGE_IDS } from '../results/stage-ids';
 import { bareBootStages, bootPoints } from './stages';
 
 /**
@@ -279,4 +279,22 @@ describe('stage ids: one list (results/stage-ids.ts)', () => {
       });
     }
   }
+});
+
+describe('the ltsp23 stack\'s stages', function () {
+  const k12 = bootStages({ union: true });
+  const ltsp23 = bootStages({ union: true, client: clientSpec({ stack: 'ltsp23' }) });
+
+  it('shares the stages both chains have, as they are (same ids, lines and budgets), and names its own for what they are', function () {
+    const shared = ['ipxe', 'dhcp', 'fetched', 'kernel', 'initramfs', 'nbd', 'system', 'login'];
+    for (const id of shared) expect(ltsp23.find((s) => s.id === id), id).to.deep.equal(k12.find((s) => s.id === id));
+    expect(ltsp23.map((s) => s.id)).to.deep.equal([...STACK_STAGE_IDS.ltsp23]);
+    // root mounted is the same step on another file system: its id and label, initramfs-tools' line.
+    expect(ltsp23.find((s) => s.id === 'root')?.label).to.equal(k12.find((s) => s.id === 'root')?.label);
+    expect(ltsp23.map((s) => s.id)).to.not.include.members(['union', 'switch-root']);
+  });
+
+  it('the k12 stack (the default) is unchanged by it', function () {
+    expect(bootStages({ union: true, client: clientSpec() })).to.deep.equal(k12);
+  });
 });

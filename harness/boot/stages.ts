@@ -75,8 +75,16 @@ export function leaseIpOf(line: string): string | undefined {
   return DHCP_LEASE.exec(line)?.[1];
 }
 
-/** The boot of a thin client, in order: firmware, PXE, kernel, initramfs, NBD, union, login. */
+/**
+ * The boot of a thin client, in order: firmware, PXE, kernel, initramfs, NBD, union, login.
+ * The ltsp23 stack's chain (ltsp23Stages) shares the stage ids where the step is the same.
+ */
 export function bootStages(opts: StageOptions): StageDef[] {
+  if (opts.client?.stack === 'ltsp23') return ltsp23Stages();
+  return k12Stages(opts);
+}
+
+function k12Stages(opts: StageOptions): StageDef[] {
   return [
     { id: 'ipxe', label: 'iPXE start', pattern: /iPXE initialising devices|iPXE \d+\.\d+/, budgetS: budget(30, 10), floorS: 10 },
     { id: 'dhcp', label: 'DHCP lease', pattern: DHCP_LEASE, budgetS: budget(60, 20), floorS: 20 },
@@ -96,6 +104,48 @@ export function bootStages(opts: StageOptions): StageDef[] {
 }
 
 /**
+ * LTSP 23's chain (docs/ltsp23-lane.md): the stages both stacks have keep their ids and
+ * their lines (iPXE, DHCP, the fetch, the kernel, the initramfs, NBD, system up, login);
+ * the rest are LTSP's own. initramfs-tools prints "Begin: ... done." around each of its
+ * steps (scripts/functions log_begin_msg): the root is mounted when the local-bottom
+ * scripts start (scripts/local, after its mount of ROOT); LTSP's init-bottom hook, run
+ * first there, says "Running /usr/sbin/ltsp initrd-bottom" before it lays the overlay
+ * (55-initrd-bottom.sh) and the init-bottom scripts end with "done.".
+ */
+function ltsp23Stages(): StageDef[] {
+  const k12 = new Map(k12Stages({ union: true }).map((s) => [s.id, s]));
+  const shared = (id: BootStageId): StageDef => k12.get(id) as StageDef;
+  return [
+    shared('ipxe'),
+    shared('dhcp'),
+    shared('fetched'),
+    shared('kernel'),
+    shared('initramfs'),
+    // nbd-client's netlink setup makes the kernel say the same as on the k12 stack.
+    shared('nbd'),
+    { id: 'root', label: 'root mounted', pattern: LTSP23_LINES.rootMounted, budgetS: budget(60, 10), floorS: 5 },
+    { id: 'ltsp-overlay', label: "LTSP's initrd-bottom (overlay)", pattern: LTSP23_LINES.initrdBottom, budgetS: budget(60, 10), floorS: 5 },
+    { id: 'ltsp-init', label: 'ltsp init ran', pattern: LTSP23_LINES.ltspInit, budgetS: budget(90, 15), floorS: 5 },
+    shared('system'),
+    shared('login'),
+  ];
+}
+
+/**
+ * The ltsp23 stack's own console lines, from its boots (fixtures/consoles/console-ltsp23.log,
+ * followed whole in follow-stages.test.ts): initramfs-tools' "Begin: Running
+ * /scripts/local-bottom" once scripts/local mounted the root, LTSP's "Running
+ * /sbin/ltsp initrd-bottom" (warn "Running $0" in 55-initrd-bottom.sh) before it lays
+ * the overlay, systemd's banner once `ltsp init` execs it, klibc ipconfig's lease line.
+ */
+export const LTSP23_LINES = {
+  rootMounted: /Begin: Running \/scripts\/local-bottom/,
+  initrdBottom: /Running \S*ltsp initrd-bottom/,
+  ltspInit: /systemd \d+(?:\.[\w~+-]+)* running in system mode/,
+  initramfsDhcp: /IP-Config: \S+ complete/,
+};
+
+/**
  * The points inside the long spans (issue 20: initramfs start to NBD connected, system up
  * to login), in the order a boot usually shows them. The stock client's lines are from
  * its console (fixtures/consoles); its systemd initramfs says nothing when nbd-client
@@ -112,6 +162,8 @@ export function bootPoints(_client: ClientSpec): PointDef[] {
     { id: 'link-up', stage: 'nbd', label: 'link up (lab0)', pattern: /\blab0: (?:renamed from eth\d|[Ll]ink (?:is )?[Uu]p|link becomes ready)|ADDRCONF\(NETDEV_CHANGE\): lab0/ },
     { id: 'nbd-client', stage: 'nbd', label: 'nbd-client started', pattern: /Starting dracut-initqueue|\bnbd-client\b.*(?:start|connect)/i },
     // nbd-client's own line once its handshake is done (the shell init lets it reach the console; systemd's journal keeps it).
+    // The ltsp23 stack's initramfs-tools asks DHCP itself before nbd-client runs (klibc's ipconfig).
+    { id: 'initramfs-dhcp', stage: 'nbd', label: 'initramfs DHCP lease', pattern: LTSP23_LINES.initramfsDhcp },
     { id: 'nbd-negotiated', stage: 'nbd', label: 'NBD handshake done', pattern: /^Negotiation: / },
     { id: 'union-start', stage: 'union', label: 'ltsp-union started', pattern: /ltsp-union: start / },
     { id: 'first-unit', stage: 'login', label: 'first unit after switch_root', pattern: /^\[\s*OK\s*\] |systemd\[1\]: (?:Started|Created|Reached|Mounted|Finished|Listening|Set up) / },
@@ -189,4 +241,6 @@ export const BOOT_FAIL_PATTERNS: FailPattern[] = [
   // In the systemd initramfs nbd-client's messages carry dracut-initqueue's name, e.g.
   // "dracut-initqueue[396]: Error: Socket failed: Connection refused".
   { name: 'nbd-client-error', pattern: /dracut-initqueue\[\d+\]: Error: / },
+  // The ltsp23 stack's initramfs-tools: it gave up on the root, or dropped to its busybox shell.
+  { name: 'initramfs-tools-no-root', pattern: /Gave up waiting for .* device|Something went badly wrong in the initramfs|^\(initramfs\) ?$/ },
 ];

@@ -36,6 +36,8 @@ export interface ClientHost {
    * SetupError when the image set has no such client: refused before QEMU starts.
    */
   kernelVersionFor(spec: ClientSpec): string;
+  /** The name of the LTSP image this lab serves the ltsp23 stack (its NBD export); a SetupError when it serves none. */
+  ltsp23Image(): string;
   /** A unique client number in this lab (tap name, default MAC). */
   allocateIndex(): number;
   /** How much slower a boot runs now, with the clients that share the host's cores (1 = alone). */

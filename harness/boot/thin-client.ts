@@ -7,7 +7,8 @@ import { stepDeadline } from '../common/run-deadline';
 import type { StartedQemuMachine } from '../qemu-ts-wrapper';
 import { labMachine, startQemu } from '../qemu/lab-qemu';
 import { writeClientScript } from '../server/client-scripts';
-import { clientScript, kernelArgs, validateRootArg } from './kernel-args';
+import { ROOT_EXPORT } from '../server/boot-files';
+import { clientScript, kernelArgs, ltsp23KernelArgs, validateRootArg } from './kernel-args';
 import { bootStages, type StageDef } from './stages';
 import { budgetMs } from '../common/budgets';
 import { clientSpec, type ClientKind, type ClientSpec } from '../client/client-spec';
@@ -133,14 +134,24 @@ export class ThinClient {
 
   /** Writes the client's iPXE script, adds its tap and starts QEMU. Tears down on failure. */
   async start(deadline: Deadline = stepDeadline(budgetMs('clientStart', this.host.speed), `start ${this.name}`)): Promise<StartedThinClient> {
-    if (this.host.exports && this.exportChecked) checkExport(this.exportName, this.host.exports);
     const spec = this.client;
+    // The ltsp23 stack boots LTSP's image, exported under the name LTSP gave it: its own root, no union switch, no root argument of the k12 stack's.
+    const ltsp23 = spec.stack === 'ltsp23' ? this.host.ltsp23Image() : undefined;
+    if (ltsp23 !== undefined && (this.rootArg !== undefined || this.exportName !== ROOT_EXPORT)) {
+      throw new UsageError("--root-arg and --export are for the k12 stack: the ltsp23 stack boots LTSP's image, by its own name", { hint: 'leave them out with --stack ltsp23' });
+    }
+    const exportName = ltsp23 ?? this.exportName;
+    if (this.host.exports && this.exportChecked) checkExport(exportName, this.host.exports);
     const kernelVersion = this.host.kernelVersionFor(spec);
     const index = this.host.allocateIndex();
     const mac = this.mac ?? `52:54:00:4c:${this.host.run.id.charCodeAt(5).toString(16).padStart(2, '0')}:${index.toString(16).padStart(2, '0')}`;
     const holder = this.host.macHolder(mac);
     if (holder) throw new UsageError(`MAC ${mac} is already used by client ${holder} in this lab: dnsmasq leases by MAC`, { hint: 'give each client its own MAC' });
-    const args = kernelArgs({ exportName: this.exportName, union: this.union, rescueShell: this.rescueShell, ...(this.append ? { append: this.append } : {}), ...(this.rootArg ? { rootArg: this.rootArg } : {}) });
+    const append = this.append ? { append: this.append } : {};
+    const args =
+      ltsp23 !== undefined
+        ? ltsp23KernelArgs({ imageName: ltsp23, ...append })
+        : kernelArgs({ exportName: this.exportName, union: this.union, rescueShell: this.rescueShell, ...append, ...(this.rootArg ? { rootArg: this.rootArg } : {}) });
     const dir = join(this.host.reportDir, this.name);
     mkdirSync(dir, { recursive: true });
     const machine = labMachine(this.name, join(this.host.run.stateDir, this.name))
@@ -153,7 +164,7 @@ export class ThinClient {
     } catch (e) {
       throw qemuConfigUsageError(e, 'thin clients boot with 384 MB; 256 MB is the smallest that fits this kernel and initramfs');
     }
-    writeClientScript(this.host.run, mac, clientScript(this.name, args, spec));
+    writeClientScript(this.host.run, mac, clientScript(this.name, args, spec, ltsp23));
     const tap = await this.host.network.addTap(index, deadline);
     let qemu: StartedQemuMachine;
     try {
@@ -165,7 +176,7 @@ export class ThinClient {
       throw qemuConfigUsageError(e);
     }
     debug('%s started: pid %d mac %s tap %s client %o', this.name, qemu.pid, mac, tap.name, spec);
-    const client = new StartedThinClient(this.name, mac, qemu, tap, this.host, this.stages, this.memoryMb, dir, this.exportName, this.exportChecked, { spec, kernelVersion });
+    const client = new StartedThinClient(this.name, mac, qemu, tap, this.host, this.stages, this.memoryMb, dir, exportName, this.exportChecked, { spec, kernelVersion });
     this.host.track(client, true);
     return client;
   }

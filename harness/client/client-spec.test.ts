@@ -19,9 +19,9 @@ describe('ClientSpec: what a client boots', () => {
   it('knows two kinds, ltsp (the default) and stock, from one table', () => {
     expect(CLIENT_KINDS).to.deep.equal(['ltsp', 'stock']);
     expect(CLIENT_KINDS).to.equal(CLIENT_DIMENSIONS.kind.values);
-    expect(DEFAULT_CLIENT_SPEC).to.deep.equal({ kind: 'ltsp', nbdClient: '3.24' });
+    expect(DEFAULT_CLIENT_SPEC).to.deep.equal({ kind: 'ltsp', nbdClient: '3.24', stack: 'k12' });
     expect(clientSpec()).to.deep.equal(DEFAULT_CLIENT_SPEC);
-    expect(clientSpec({ kind: 'stock' })).to.deep.equal({ kind: 'stock', nbdClient: '3.24' });
+    expect(clientSpec({ kind: 'stock' })).to.deep.equal({ kind: 'stock', nbdClient: '3.24', stack: 'k12' });
     expect(Object.isFrozen(clientSpec({ kind: 'stock' }))).to.equal(true);
   });
 
@@ -44,7 +44,11 @@ describe('ClientSpec: what a client boots', () => {
     expect(clientSpecProblem({ kind: 'ltsp' })).to.equal(undefined);
     expect(clientSpecProblem({ kind: 'nfs' })).to.equal('kind is "nfs", not one of ltsp, stock');
     expect(clientSpecProblem({})).to.equal('kind is undefined, not one of ltsp, stock');
-    expect(clientSpecProblem({ kind: 'ltsp', stack: 'k12' })).to.equal("it has an unknown dimension 'stack'");
+    expect(clientSpecProblem({ kind: 'ltsp', union: 'overlayfs' })).to.equal("it has an unknown dimension 'union'");
+    expect(clientSpecProblem({ kind: 'ltsp', stack: 'nfs' })).to.equal('stack is "nfs", not one of k12, ltsp23');
+    // A record from before the stack existed booted the k12 stack; the first dimension is never optional.
+    expect(clientSpecProblem({ kind: 'stock', stack: 'ltsp23' })).to.equal(undefined);
+    expect(clientSpecProblem({ stack: 'ltsp23' })).to.equal('kind is undefined, not one of ltsp, stock');
     expect(clientSpecProblem('ltsp')).to.equal('not an object');
     expect(clientSpecProblem(null)).to.equal('not an object');
   });
@@ -54,6 +58,23 @@ describe('ClientSpec: what a client boots', () => {
     expect(clientKey(clientSpec({ kind: 'ltsp' }))).to.equal('ltsp');
     expect(sameClient(clientSpec({ kind: 'ltsp' }), DEFAULT_CLIENT_SPEC)).to.equal(true);
     expect(sameClient(clientSpec({ kind: 'ltsp' }), clientSpec({ kind: 'stock' }))).to.equal(false);
+    // A later dimension at its default is left out, so a baseline's key (tcg-2cpu-ltsp, tcg-2cpu-stock) stays; away from it, it is named.
+    expect(clientKey(clientSpec({ stack: 'ltsp23' }))).to.equal('stock-stack-ltsp23');
+    expect(clientLabel(clientSpec({ stack: 'ltsp23' }))).to.equal('stock stack ltsp23');
+    expect(sameClient(clientSpec({ stack: 'ltsp23' }), DEFAULT_CLIENT_SPEC)).to.equal(false);
+    // A spec read from a file older than the stack booted k12.
+    expect(sameClient({ kind: 'ltsp', nbdClient: '3.24' } as unknown as ReturnType<typeof clientSpec>, DEFAULT_CLIENT_SPEC)).to.equal(true);
+    expect(sameClient({ kind: 'stock', nbdClient: '3.24' } as unknown as ReturnType<typeof clientSpec>, clientSpec({ kind: 'stock' }))).to.equal(true);
+  });
+
+  it('the stack: k12 by default; ltsp23 boots what its image holds, so it fixes the kind and the nbd-client', () => {
+    expect(() => clientSpec({ stack: 'ltsp5' })).to.throw(UsageError, "--stack 'ltsp5' is not one of k12, ltsp23");
+    // A dimension not given takes what the stack fixes, not its own default (the kind's is ltsp).
+    expect(clientSpec({ stack: 'ltsp23' })).to.deep.equal({ kind: 'stock', nbdClient: '3.24', stack: 'ltsp23' });
+    expect(clientSpec({ stack: 'ltsp23', kind: 'stock', nbdClient: '3.24' })).to.deep.equal(clientSpec({ stack: 'ltsp23' }));
+    expect(() => clientSpec({ stack: 'ltsp23', kind: 'ltsp' })).to.throw(UsageError, '--client ltsp is for the k12 stack: the ltsp23 stack boots what its image holds (--client stock)');
+    expect(() => clientSpec({ stack: 'ltsp23', nbdClient: '3.21' })).to.throw(UsageError, '--nbd-client 3.21 is for the k12 stack');
+    expect(clientSpec({ stack: 'k12', kind: 'ltsp', nbdClient: '3.21' })).to.deep.equal({ kind: 'ltsp', nbdClient: '3.21', stack: 'k12' });
   });
 
   it('its JSON Schema comes from the same table: the known kinds and nothing else validate', () => {

@@ -32,6 +32,18 @@ export const CLIENT_DIMENSIONS = {
       '3.27': "sid's nbd-client, its binary package with sid's loader and libraries",
     },
   },
+  // The system whose chain boots (issue 23, docs/ltsp23-lane.md): the seed's EL-6 port,
+  // or the Debian LTSP it mimics. An ltsp23 client boots the image's own Debian kernel and
+  // initramfs-tools, with bookworm's nbd-client: kind and nbdClient stay at their defaults.
+  stack: {
+    values: ['k12', 'ltsp23'],
+    default: 'k12',
+    option: '--stack',
+    about: {
+      k12: "the K12Linux-style chain under test: dracut, an ext4 NBD root, unionfs-fuse",
+      ltsp23: "bookworm's LTSP 23 chain: initramfs-tools' NBD root, LTSP's overlayfs and ltsp init",
+    },
+  },
 } as const satisfies Record<string, Dimension>;
 
 interface Dimension {
@@ -49,6 +61,9 @@ export type ClientSpec = { readonly [D in ClientDimension]: Dimensions[D]['value
 
 /** The client kind: its kernel and initramfs (ltsp: the lab's own; stock: Debian's). */
 export type ClientKind = ClientSpec['kind'];
+
+/** The stack whose chain the client boots (k12: the seed's; ltsp23: Debian's LTSP 23). */
+export type ClientStack = ClientSpec['stack'];
 
 /** Every known client kind, in the order the CLI and the report list them. */
 export const CLIENT_KINDS: readonly ClientKind[] = CLIENT_DIMENSIONS.kind.values;
@@ -75,10 +90,32 @@ export function parseClientValue<D extends ClientDimension>(d: D, raw: string): 
   return raw as ClientSpec[D];
 }
 
-/** A spec from the values given, each dimension not given at its default; every value is checked. */
+/**
+ * What a stack fixes of the other dimensions. The ltsp23 stack boots what its image holds:
+ * Debian's stock kernel (with initramfs-tools, not dracut) and bookworm's own nbd-client.
+ */
+const STACK_FIXES: Readonly<Record<ClientStack, Partial<Record<ClientDimension, string>>>> = {
+  k12: {},
+  ltsp23: { kind: 'stock', nbdClient: '3.24' },
+};
+
+/**
+ * A spec from the values given, each dimension not given at what the stack fixes, else at
+ * its default (the ltsp23 stack's kind is stock, whatever the kind's default); every value
+ * is checked, and so is what the stack fixes.
+ */
 export function clientSpec(given: Partial<Record<ClientDimension, string>> = {}): ClientSpec {
+  const stack = given.stack === undefined ? CLIENT_DIMENSIONS.stack.default : parseClientValue('stack', given.stack);
+  const fixes: Partial<Record<ClientDimension, string>> = STACK_FIXES[stack];
   const out: Record<string, string> = {};
-  for (const d of DIMENSION_NAMES) out[d] = given[d] === undefined ? dimension(d).default : parseClientValue(d, given[d]);
+  for (const d of DIMENSION_NAMES) out[d] = given[d] === undefined ? (fixes[d] ?? dimension(d).default) : parseClientValue(d, given[d]);
+  for (const [d, v] of Object.entries(fixes) as [ClientDimension, string][]) {
+    if (out[d] !== v) {
+      throw new UsageError(`${dimension(d).option} ${out[d]} is for the k12 stack: the ${stack} stack boots what its image holds (${dimension(d).option} ${v})`, {
+        hint: `leave ${dimension(d).option} out with ${dimension('stack').option} ${stack}`,
+      });
+    }
+  }
   return Object.freeze(out) as ClientSpec;
 }
 

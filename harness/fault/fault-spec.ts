@@ -1,5 +1,5 @@
 import { UsageError } from '../common/errors';
-import { bootStages } from '../boot/stages';
+import { ALL_STAGE_IDS } from '../results/stage-ids';
 
 /**
  * A field fault, as `./lab boot --fault KIND[:ARG][@WHEN]` names it: what breaks, for how
@@ -83,7 +83,6 @@ export function faultLasts(f: FaultSpec): boolean {
   return ['loss', 'delay', 'http-stop', 'tftp-stop', 'server-kill'].includes(f.kind);
 }
 
-const STAGE_IDS = (): string[] => bootStages({ union: true }).map((s) => s.id);
 
 /** One --fault value: KIND[:ARG][@WHEN]. Every mistake is a UsageError that says what to write. */
 export function parseFault(text: string): FaultSpec {
@@ -111,7 +110,8 @@ export function parseFault(text: string): FaultSpec {
     const w = /^([a-z-]+)(?:([+-])(.*))?$/.exec(when);
     if (!w) throw new UsageError(`--fault '${text}': @${when} is not @STAGE or @STAGE+SECONDS`, { hint });
     const stage = w[1] as string;
-    const stages = [START, ...STAGE_IDS()];
+    // Every stack's stage ids: a fault at a stage its client's stack lacks is not reached.
+    const stages: string[] = [START, ...ALL_STAGE_IDS];
     if (!stages.includes(stage)) throw new UsageError(`--fault '${text}': there is no boot stage '${stage}'`, { hint: `stages: ${stages.join(', ')}` });
     if (w[2] === '-') throw new UsageError(`--fault '${text}': a fault cannot strike before its stage (negative time ${w[2]}${w[3] ?? ''})`, { hint: 'name an earlier stage instead' });
     if (w[2] === '+') {

@@ -10,8 +10,8 @@ import type { RunContext } from '../common/run-context';
 import { teardownSignal, trackStoppable } from '../common/teardown';
 import type { ServedImages } from '../server/boot-files';
 import { ProcessGroup } from '../qemu-ts-wrapper';
-import type { BootFiles } from '../server/boot-files';
-import { CLIENT_DIMENSIONS, CLIENT_KINDS, type ClientKind, type ClientSpec } from '../client/client-spec';
+import type { BootFiles, Ltsp23Files } from '../server/boot-files';
+import { CLIENT_DIMENSIONS, CLIENT_KINDS, type ClientKind, type ClientSpec, type ClientStack } from '../client/client-spec';
 import { checkCachedImages, damageError, damageLine, rebuildsFor, type Rebuildable } from './cache-check';
 
 const debug = log('images');
@@ -36,11 +36,18 @@ export interface ImageManifest {
   clients?: Partial<Record<string, ClientImages>>;
   /** The nbd versions the set serves and boots (build.sh --nbd-server/--nbd-client); absent: the stock ones. */
   nbd?: { server: string; client: string };
+  /** The ltsp23 stack's files (build.sh --stack ltsp23); absent from a set built for the k12 stack only. */
+  ltsp23?: Ltsp23Images;
   /** An older build's one kernel, initramfs and version (a manifest without `clients`, e.g. ./lab bisect's revisions): the stock client's. Read through manifestClients only. */
   kernel?: string;
   initrd?: string;
   kernelVersion?: string;
   keys: Record<string, string>;
+}
+
+/** The ltsp23 stack in the manifest: LTSP's image, its kernel and initramfs, the ltsp.ipxe `ltsp ipxe` wrote. */
+export interface Ltsp23Images extends Ltsp23Files, ClientImages {
+  ipxe: string;
 }
 
 /** The nbd-client version an image set's initramfs files carry. */
@@ -49,11 +56,13 @@ export function manifestNbdClient(m: ImageManifest): string {
 }
 
 /**
- * A client's kernel and initramfs from the manifest, for the whole spec: an image set
- * built with another nbd-client than the spec's is a SetupError (the lab builds one
- * nbd-client version's initramfs per run: its default client's).
+ * A client's kernel and initramfs from the manifest, for the whole spec: the ltsp23
+ * stack's are LTSP's (ltsp23Images); an image set built with another nbd-client than a
+ * k12 spec's is a SetupError (the lab builds one nbd-client version's initramfs per run:
+ * its default client's).
  */
 export function specImages(m: ImageManifest, spec: ClientSpec): ClientImages {
+  if (spec.stack === 'ltsp23') return ltsp23Images(m);
   const has = manifestNbdClient(m);
   if (spec.nbdClient !== has) {
     throw new SetupError(`the image set carries nbd-client ${has}, not the ${spec.nbdClient} this client asks for`, {
@@ -61,6 +70,14 @@ export function specImages(m: ImageManifest, spec: ClientSpec): ClientImages {
     });
   }
   return clientImages(m, spec.kind);
+}
+
+/** The ltsp23 stack's files; an image set without them is a set-up problem (exit 3), found before anything boots. */
+export function ltsp23Images(m: ImageManifest): Ltsp23Images {
+  if (m.ltsp23) return m.ltsp23;
+  throw new SetupError(`the image set has no ltsp23 stack: the manifest ${join(m.cache ?? cacheDir(), 'manifest.json')} has no "ltsp23"`, {
+    hint: "a lab builds it when its default client boots --stack ltsp23 (vm-images/build.sh --stack ltsp23: the lane's client root, and LTSP's ltsp image run on it)",
+  });
 }
 
 /** The client kinds an image set has, with their files: its `clients`, or an older manifest's top-level files as the stock client. */
@@ -108,13 +125,16 @@ export interface BuildOptions {
   run?: RunContext;
   /** The nbd versions to serve and boot (build.sh --nbd-server/--nbd-client); absent: the stock ones. */
   nbd?: { server: string; client: string };
+  /** A stack to build beside the k12 one (build.sh --stack ltsp23); absent or k12: the k12 stack only. */
+  stack?: ClientStack;
 }
 
 /** build.sh's arguments for `opts`. */
-export function buildArgs(opts: Pick<BuildOptions, 'rebuild' | 'nbd'>): string[] {
+export function buildArgs(opts: Pick<BuildOptions, 'rebuild' | 'nbd' | 'stack'>): string[] {
   return [
     ...(opts.rebuild ?? []).flatMap((a) => ['--rebuild', a]),
     ...(opts.nbd ? ['--nbd-server', opts.nbd.server, '--nbd-client', opts.nbd.client] : []),
+    ...(opts.stack !== undefined && opts.stack !== CLIENT_DIMENSIONS.stack.default ? ['--stack', opts.stack] : []),
   ];
 }
 
@@ -285,7 +305,8 @@ export function servedImages(m: ImageManifest, defaultKind: ClientKind, override
   for (const [kind, files] of Object.entries(manifestClients(m)) as [ClientKind, ClientImages][]) {
     clients[kind] = kind === defaultKind ? { kernel, initrd } : { kernel: files.kernel, initrd: files.initrd };
   }
-  return { serverImage: overrides.serverImage ?? m.serverImage, rootImage: overrides.rootImage ?? m.rootImage, kernel, initrd, clients };
+  const lane = m.ltsp23 ? { ltsp23: { imageName: m.ltsp23.imageName, image: m.ltsp23.image, kernel: m.ltsp23.kernel, initrd: m.ltsp23.initrd } } : {};
+  return { serverImage: overrides.serverImage ?? m.serverImage, rootImage: overrides.rootImage ?? m.rootImage, kernel, initrd, clients, ...lane };
 }
 
 /** Checks that what a lab is about to serve exists and is what it claims to be. */
@@ -299,6 +320,7 @@ export async function checkServedImages(images: ServedImages, deadline: Deadline
     ['kernel', images.kernel],
     ['initramfs', images.initrd],
     ...kinds,
+    ...(images.ltsp23 ? ([['ltsp23 image', images.ltsp23.image], ['ltsp23 kernel', images.ltsp23.kernel], ['ltsp23 initramfs', images.ltsp23.initrd]] as const) : []),
   ] as const) {
     let size: number;
     try {

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { SetupError } from '../common/errors';
-import { clientImages, manifestClients, servedImages, type ImageManifest } from './image-set';
+import { buildArgs, clientImages, manifestClients, servedImages, specImages, type ImageManifest } from './image-set';
+import { clientSpec } from '../client/client-spec';
 
 /** A manifest as vm-images/build.sh prints it; `clients` as given (absent: an older build's). */
 function manifest(clients?: ImageManifest['clients']): ImageManifest {
@@ -80,5 +81,39 @@ describe('what a lab serves from an image set', () => {
   it('an older image set serves stock clients, and refuses a lab whose default kind is ltsp', () => {
     expect(servedImages(manifest(), 'stock').clients).to.deep.equal({ stock: { kernel: STOCK.kernel, initrd: STOCK.initrd } });
     expect(() => servedImages(manifest(), 'ltsp')).to.throw(SetupError, 'the image set has no ltsp client');
+  });
+});
+
+describe('the ltsp23 stack in the image set', () => {
+  const LTSP23 = { imageName: 'x86_64', image: '/c/ltsp23-l/x86_64.img', kernel: '/c/ltsp23-l/vmlinuz', initrd: '/c/ltsp23-l/initrd.img', ipxe: '/c/ltsp23-l/ltsp.ipxe', kernelVersion: '6.1.0-50-amd64' };
+
+  it('a spec of the ltsp23 stack gets LTSP\'s files; a k12 spec its kind\'s, whatever the set also has', () => {
+    const m = { ...manifest({ ltsp: LTSP, stock: STOCK }), ltsp23: LTSP23 };
+    expect(specImages(m, clientSpec({ stack: 'ltsp23' }))).to.deep.equal(LTSP23);
+    expect(specImages(m, clientSpec({ kind: 'ltsp' }))).to.deep.equal(LTSP);
+    // Served beside the k12 files only when the set has it: the server exports the squashfs by its name.
+    expect(servedImages(m, 'stock').ltsp23).to.deep.equal({ imageName: 'x86_64', image: LTSP23.image, kernel: LTSP23.kernel, initrd: LTSP23.initrd });
+    expect(servedImages(manifest({ stock: STOCK }), 'stock')).to.not.have.property('ltsp23');
+  });
+
+  it('a set built without it (no --stack ltsp23): a set-up problem (exit 3) saying how a lab builds it', () => {
+    const e = (() => {
+      try {
+        specImages(manifest({ stock: STOCK }), clientSpec({ stack: 'ltsp23' }));
+      } catch (x) {
+        return x;
+      }
+      return expect.fail('no error');
+    })() as SetupError;
+    expect(e).to.be.instanceOf(SetupError);
+    expect(e.exitCode).to.equal(3);
+    expect(e.message).to.equal('the image set has no ltsp23 stack: the manifest /c/manifest.json has no "ltsp23"');
+    expect(e.hint).to.include('--stack ltsp23');
+  });
+
+  it('build.sh is asked for the stack only when it is not the default one', () => {
+    expect(buildArgs({ stack: 'ltsp23' })).to.deep.equal(['--stack', 'ltsp23']);
+    expect(buildArgs({ stack: 'k12' })).to.deep.equal([]);
+    expect(buildArgs({})).to.deep.equal([]);
   });
 });

@@ -20,7 +20,7 @@ import { calibrateCpu, type HostSpeed } from '../common/speed';
 import { decideHostSpeed } from '../accel/accel-choice';
 import { budgetMs } from '../common/budgets';
 import { checkExport, ThinClient, type ClientHost, type StartedThinClient } from '../boot/thin-client';
-import { checkServedImages, ensureImages, servedImages, specImages, VM_IMAGES_DIR, type ImageManifest } from '../images/image-set';
+import { checkServedImages, ensureImages, ltsp23Images, servedImages, specImages, VM_IMAGES_DIR, type ImageManifest } from '../images/image-set';
 import { CLIENT_DIMENSIONS, DEFAULT_CLIENT_SPEC, type ClientSpec } from '../client/client-spec';
 import { NBD_SERVER_DIMENSION, type NbdServerVersion } from '../server/nbd-server-version';
 import { LabNetwork, type StartedLabNetwork } from '../network/lab-network';
@@ -29,7 +29,7 @@ import { writeDefaultScript } from '../server/client-scripts';
 import { ROOT_EXPORT } from '../server/boot-files';
 import { serverExports } from '../server/nbd-exports';
 import { describeHeld, PAUSED, readHeldFacts } from '../server/held-server';
-import { clientScript, expandRootTemplate, kernelArgs, validateRootPath } from '../boot/kernel-args';
+import { clientScript, expandRootTemplate, kernelArgs, ltsp23KernelArgs, validateRootPath } from '../boot/kernel-args';
 import { checkHostSupports, type ServerInit } from '../server/server-init';
 
 const debug = log('lab');
@@ -188,7 +188,7 @@ export class Lab {
     // reaped and the network is made: neither needs the images.
     const nbd = { server: this.nbdServer, client: this.defaultClient.nbdClient };
     const stockNbd = nbd.server === NBD_SERVER_DIMENSION.default && nbd.client === CLIENT_DIMENSIONS.nbdClient.default;
-    const building = ensureImages({ deadline: deadline.child(budgetMs('imageBuild'), 'image build'), run: this.run, ...(stockNbd ? {} : { nbd }), ...(this.vmImagesDir ? { dir: this.vmImagesDir } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+    const building = ensureImages({ deadline: deadline.child(budgetMs('imageBuild'), 'image build'), run: this.run, ...(stockNbd ? {} : { nbd }), stack: this.defaultClient.stack, ...(this.vmImagesDir ? { dir: this.vmImagesDir } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
     building.catch(() => undefined);
     // The accelerator is chosen by a probe of the kernel the clients will boot, as soon as
     // it is there and checked, while the network is made.
@@ -260,8 +260,10 @@ export class Lab {
       await network.stop();
       throw e;
     }
-    // A client without a script of its own boots the lab's default: its default kind, the root export, with the union.
-    writeDefaultScript(this.run, clientScript('default', kernelArgs({ exportName: ROOT_EXPORT, union: true }), this.defaultClient));
+    // A client without a script of its own boots the lab's default: its default kind, the root export, with the union (or LTSP's image, on the ltsp23 stack).
+    const ltsp23 = this.defaultClient.stack === 'ltsp23' ? ltsp23Images(manifest).imageName : undefined;
+    const defaultArgs = ltsp23 === undefined ? kernelArgs({ exportName: ROOT_EXPORT, union: true }) : ltsp23KernelArgs({ imageName: ltsp23 });
+    writeDefaultScript(this.run, clientScript('default', defaultArgs, this.defaultClient, ltsp23));
     const lab = new StartedLab(this.run, network, speed, reportDir, manifest, served, this.defaultClient);
     trackStoppable(lab, true);
     const serverStarting = (async (): Promise<StartedLtspServer> => {
@@ -370,6 +372,7 @@ export class StartedLab implements AsyncDisposable {
       reportDir,
       defaultClient,
       kernelVersionFor: (spec) => this.kernelVersionFor(spec),
+      ltsp23Image: () => this.ltsp23Image(),
       get exports() {
         return slot.exports;
       },
@@ -382,6 +385,11 @@ export class StartedLab implements AsyncDisposable {
         else this.clients.delete(client);
       },
     };
+  }
+
+  /** The name of the LTSP image this lab serves the ltsp23 stack (its NBD export); a SetupError when the image set has none. */
+  ltsp23Image(): string {
+    return ltsp23Images(this.manifest).imageName;
   }
 
   /** The version of the kernel served to clients of `spec`; a SetupError when the image set has no such client. */

@@ -38,8 +38,32 @@ function hostLine(r: RunResults): string {
   return `${r.runId}: ${r.host.accel}, ${r.host.cores} cores, speed factor ${r.host.speedFactor}, load ${r.host.loadAvg1}`;
 }
 
+/**
+ * A's stage ids with B's own placed where B has them: each after the last stage the two
+ * share before it. Two stacks (k12, ltsp23) share most ids; a stage of one stack only
+ * sits between the shared ones it falls between (union and switch_root beside LTSP's
+ * overlay and ltsp init), not after login.
+ */
+export function mergedStageOrder(a: readonly string[], b: readonly string[]): string[] {
+  const out = [...a];
+  let at = 0;
+  for (const id of b) {
+    const i = out.indexOf(id);
+    if (i >= 0) {
+      at = Math.max(at, i + 1);
+      continue;
+    }
+    out.splice(at, 0, id);
+    at++;
+  }
+  return out;
+}
+
 function clientDiff(a: ClientResult, b: ClientResult): string {
-  const ids = [...a.stages.map((s) => s.stage), ...b.stages.map((s) => s.stage).filter((id) => !a.stages.some((s) => s.stage === id))];
+  const ids = mergedStageOrder(
+    a.stages.map((s) => s.stage),
+    b.stages.map((s) => s.stage),
+  );
   const label = (id: string): string => a.stages.find((s) => s.stage === id)?.label ?? b.stages.find((s) => s.stage === id)?.label ?? id;
   const dur = (c: ClientResult, id: string): number | undefined => c.stages.find((s) => s.stage === id)?.durationMs;
   const header = ['stage', `${a.client} A`, `${b.client} B`, 'Δ', 'Δ %'];

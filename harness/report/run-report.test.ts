@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { HarnessError } from '../common/errors';
 import { LogSlicer } from '../results/log-slices';
 import { twoClientRun } from '../results/results-fixture';
-import { formatReportDiff } from './run-diff';
+import { formatReportDiff, mergedStageOrder } from './run-diff';
 import { clientSpec } from '../client/client-spec';
 import { stageConsoles, writeRunReport } from './run-report';
 
@@ -101,5 +101,29 @@ describe('formatReportDiff', () => {
     a.tests[0]!.clients[0]!.boots = clientSpec({ kind: 'ltsp' });
     b.tests[0]!.clients[0]!.boots = clientSpec({ kind: 'stock' });
     expect(formatReportDiff(a, b)).to.contain('note: c1 A booted the ltsp client, c1 B the stock client');
+  });
+
+  it('sets a k12 boot beside an ltsp23 boot stage by stage: shared stages on one row, each stack\'s own where it falls', () => {
+    const k12 = ['ipxe', 'dhcp', 'fetched', 'kernel', 'initramfs', 'nbd', 'root', 'union', 'switch-root', 'system', 'login'];
+    const ltsp23 = ['ipxe', 'dhcp', 'fetched', 'kernel', 'initramfs', 'nbd', 'root', 'ltsp-overlay', 'ltsp-init', 'system', 'login'];
+    expect(mergedStageOrder(ltsp23, k12)).to.deep.equal(['ipxe', 'dhcp', 'fetched', 'kernel', 'initramfs', 'nbd', 'root', 'union', 'switch-root', 'ltsp-overlay', 'ltsp-init', 'system', 'login']);
+    expect(mergedStageOrder(k12, ltsp23)).to.deep.equal(['ipxe', 'dhcp', 'fetched', 'kernel', 'initramfs', 'nbd', 'root', 'ltsp-overlay', 'ltsp-init', 'union', 'switch-root', 'system', 'login']);
+    expect(mergedStageOrder(k12, k12)).to.deep.equal(k12);
+    const a = twoClientRun();
+    const b = twoClientRun();
+    const c1 = a.tests[0]!.clients[0]!;
+    const template = c1.stages[0]!;
+    const labels: Record<string, string> = { root: 'root mounted', 'ltsp-overlay': "LTSP's initrd-bottom (overlay)", union: 'union mounted', system: 'system up' };
+    const stagesOf = (ids: string[]): typeof c1.stages => ids.map((id, i) => ({ ...template, stage: id, label: labels[id] ?? id, t: (i + 1) * 1000, durationMs: 1000 }));
+    c1.boots = clientSpec({ stack: 'ltsp23' });
+    c1.stages = stagesOf(ltsp23);
+    b.tests[0]!.clients[0]!.boots = clientSpec({ kind: 'stock' });
+    b.tests[0]!.clients[0]!.stages = stagesOf(k12);
+    const text = formatReportDiff(a, b);
+    expect(text).to.contain('note: c1 A booted the stock stack ltsp23 client, c1 B the stock client');
+    const rows = text.split('\n').map((l) => l.split(/\s{2,}/)[0]);
+    expect(rows.indexOf("LTSP's initrd-bottom (overlay)")).to.be.greaterThan(rows.indexOf('root mounted'));
+    expect(rows.indexOf("LTSP's initrd-bottom (overlay)")).to.be.lessThan(rows.indexOf('system up'));
+    expect(text).to.match(/^LTSP's initrd-bottom \(overlay\)\s+[\d.]+\s+-\s+-\s+-$/m);
   });
 });

@@ -15,6 +15,8 @@ const KIND_OF: Readonly<Record<BootStageId, StageKind>> = {
   root: 'nbd', // ext4 over NBD
   union: 'initramfs', // ltsp-union's pre-pivot hook
   'switch-root': 'initramfs',
+  'ltsp-overlay': 'initramfs', // the ltsp23 stack: LTSP's initrd-bottom lays the overlay
+  'ltsp-init': 'initramfs', // `ltsp init` as PID 1, before it execs systemd
   system: 'userspace',
   login: 'userspace',
 };

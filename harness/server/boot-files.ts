@@ -39,6 +39,26 @@ export function servedBootPaths(kind: ClientKind): BootFiles {
  */
 export const ROOT_BOOT_PATHS: BootFiles = { kernel: 'vmlinuz', initrd: 'initrd.img' };
 
+/**
+ * The ltsp23 lane's files (vm-images/ltsp23): what LTSP 23's `ltsp image` and `ltsp kernel`
+ * made of the lane's client root, and the name LTSP gives the image (its chroot's folder).
+ */
+export interface Ltsp23Files extends BootFiles {
+  imageName: string;
+  /** The squashfs of the client root, the NBD export named imageName. */
+  image: string;
+}
+
+/**
+ * Where LTSP 23 keeps an image's files on its server (ltsp(8): BASE_DIR /srv/ltsp,
+ * TFTP_DIR /srv/tftp), relative to the TFTP and HTTP root for the kernel, initramfs and
+ * the ltsp.img `ltsp initrd` writes at the server's start (ltsp-server-config). The
+ * server bind-mounts the image's files there, the client's iPXE script asks for them.
+ */
+export function ltsp23ServedPaths(imageName: string): { image: string; kernel: string; initrd: string; ltspImg: string } {
+  return { image: `/srv/ltsp/images/${imageName}.img`, kernel: `ltsp/${imageName}/vmlinuz`, initrd: `ltsp/${imageName}/initrd.img`, ltspImg: 'ltsp/ltsp.img' };
+}
+
 /** What the server serves: its image, and the artefacts it bind-mounts read-only. */
 export interface ServedImages {
   serverImage: string;
@@ -48,6 +68,8 @@ export interface ServedImages {
   initrd: string;
   /** Each client kind's kernel and initramfs the image set has, served at servedBootPaths(kind). */
   clients: Partial<Record<ClientKind, BootFiles>>;
+  /** The ltsp23 lane's image, kernel and initramfs, when the image set has them. */
+  ltsp23?: Ltsp23Files;
 }
 
 /** The server's read-only bind mounts of the images: the root, and each kind's kernel and initramfs. */
@@ -63,6 +85,14 @@ export function servedMounts(images: ServedImages): { source: string; target: st
     if (!files) continue;
     const paths = servedBootPaths(kind);
     mounts.push({ source: files.kernel, target: at(paths.kernel), mode: 'ro' }, { source: files.initrd, target: at(paths.initrd), mode: 'ro' });
+  }
+  if (images.ltsp23) {
+    const paths = ltsp23ServedPaths(images.ltsp23.imageName);
+    mounts.push(
+      { source: images.ltsp23.image, target: paths.image, mode: 'ro' },
+      { source: images.ltsp23.kernel, target: at(paths.kernel), mode: 'ro' },
+      { source: images.ltsp23.initrd, target: at(paths.initrd), mode: 'ro' },
+    );
   }
   return mounts;
 }
