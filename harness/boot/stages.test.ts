@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Deadline } from '../common/deadline';
 import { ConsoleWaitError } from '../common/errors';
 import { ConsoleLog, type ConsoleMatch, type FailPattern } from '../qemu-ts-wrapper';
-import { BOOT_FAIL_PATTERNS, SHELL_PROMPT, bootStages, leaseIpOf, type StageDef } from './stages';
+import { BOOT_FAIL_PATTERNS, RESCUE_PROMPT, RESCUE_SHELL, SHELL_PROMPT, bootStages, leaseIpOf, type StageDef } from './stages';
 import { FIXTURES_DIR } from '../common/paths';
 import { CLIENT_KINDS, clientSpec } from '../client/client-spec';
 import { BOOT_STAGE_IDS, STACK_STAGE_IDS } from '../results/stage-ids';
@@ -296,5 +296,22 @@ describe('the ltsp23 stack\'s stages', function () {
 
   it('the k12 stack (the default) is unchanged by it', function () {
     expect(bootStages({ union: true, client: clientSpec() })).to.deep.equal(k12);
+  });
+});
+
+describe("RESCUE_SHELL: dracut's emergency shell, in either initramfs", () => {
+  // The last lines of a kept failed boot's console, each kind's (CI at a1dabe7: the ltsp
+  // client's shell initramfs; the stock client's systemd initramfs, keep-attach's rescue case).
+  const ltsp = ['dracut Warning: /dev/root does not exist', 'Generating "/run/initramfs/rdsosreport.txt"', 'Dropping to debug shell.', '', 'dracut:/# '];
+  const stock = ['Entering emergency mode. Exit the shell to continue.', "Type \"journalctl\" to view system logs.", 'Press Enter for maintenance', '(or press Control-D to continue): '];
+
+  it("is seen in the shell initramfs (ltsp: no sulogin, 'Dropping to debug shell.') and in the systemd one (stock: sulogin)", () => {
+    expect(ltsp.filter((l) => RESCUE_SHELL.pattern.test(l))).to.deep.equal(['Dropping to debug shell.']);
+    expect(stock.filter((l) => RESCUE_SHELL.pattern.test(l))).to.deep.equal(['Press Enter for maintenance']);
+  });
+
+  it("and each kind's prompt is RESCUE_PROMPT", () => {
+    expect(RESCUE_PROMPT.test('dracut:/# ')).to.equal(true);
+    expect(RESCUE_PROMPT.test('sh-5.2# ')).to.equal(true);
   });
 });

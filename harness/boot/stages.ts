@@ -195,15 +195,18 @@ export function bareBootStages(opts: StageOptions): StageDef[] {
 
 /**
  * dracut's emergency shell, reached by a kept client whose initramfs failed (rd.shell,
- * see RESCUE_ARGS): dracut-emergency runs `sulogin -e`, which asks for Enter (the
- * initramfs's root has no password) or a password. Counted from the boot's failure:
+ * see RESCUE_ARGS): in the systemd initramfs dracut-emergency runs `sulogin -e`, which
+ * asks for Enter (the initramfs's root has no password) or a password; the shell
+ * initramfs starts its shell at once. Counted from the boot's failure:
  * dracut gives up RESCUE_RETRY_S of initqueue loops after it started (1.5x that of
  * TCG measured here), so three times that, and what a KVM guest needs as a floor.
  */
 export const RESCUE_SHELL: StageDef = {
   id: 'rescue',
   label: "dracut's emergency shell",
-  pattern: /Press Enter for maintenance|Give root password for maintenance/,
+  // sulogin's words in the systemd initramfs (stock); the shell initramfs (ltsp) has no
+  // sulogin: dracut-lib.sh's _emergency_shell says "Dropping to debug shell." and starts sh.
+  pattern: /Press Enter for maintenance|Give root password for maintenance|Dropping to debug shell\./,
   budgetS: budget(RESCUE_RETRY_S * 3, RESCUE_RETRY_S * 2),
   floorS: RESCUE_RETRY_S + 15,
 };
