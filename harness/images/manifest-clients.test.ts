@@ -3,6 +3,16 @@ import { SetupError } from '../common/errors';
 import { buildArgs, clientImages, manifestClients, servedImages, specImages, type ImageManifest } from './image-set';
 import { clientSpec } from '../client/client-spec';
 
+/** The SetupError that `f` throws (the test fails if it throws none). */
+function thrown(f: () => unknown): SetupError {
+  try {
+    f();
+  } catch (x) {
+    return x as SetupError;
+  }
+  return expect.fail('no error');
+}
+
 /** A manifest as vm-images/build.sh prints it; `clients` as given (absent: an older build's). */
 function manifest(clients?: ImageManifest['clients']): ImageManifest {
   return {
@@ -39,14 +49,7 @@ describe('the image manifest: which client kinds it has', () => {
 
   it('no ltsp client in the image set: a set-up problem (exit 3) that says so and how to build it', () => {
     for (const m of [manifest(), manifest({ stock: STOCK })]) {
-      const e = (() => {
-        try {
-          clientImages(m, 'ltsp');
-        } catch (x) {
-          return x;
-        }
-        return expect.fail('no error');
-      })() as SetupError;
+      const e = thrown(() => clientImages(m, 'ltsp'));
       expect(e).to.be.instanceOf(SetupError);
       expect(e.exitCode).to.equal(3);
       expect(e.message).to.equal('the image set has no ltsp client: the manifest /c/manifest.json lists only stock');
@@ -97,14 +100,7 @@ describe('the ltsp23 stack in the image set', () => {
   });
 
   it('a set built without it (no --stack ltsp23): a set-up problem (exit 3) saying how a lab builds it', () => {
-    const e = (() => {
-      try {
-        specImages(manifest({ stock: STOCK }), clientSpec({ stack: 'ltsp23' }));
-      } catch (x) {
-        return x;
-      }
-      return expect.fail('no error');
-    })() as SetupError;
+    const e = thrown(() => specImages(manifest({ stock: STOCK }), clientSpec({ stack: 'ltsp23' })));
     expect(e).to.be.instanceOf(SetupError);
     expect(e.exitCode).to.equal(3);
     expect(e.message).to.equal('the image set has no ltsp23 stack: the manifest /c/manifest.json has no "ltsp23"');
