@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatFaultEvents, holdAnswer, holdRequestScript, parseHold, type FaultEvent } from './fault-run';
+import { formatFaultEvents, holdAnswer, holdRequestScript, parseHold, probeReadFile, type FaultEvent } from './fault-run';
 
 describe('formatFaultEvents', () => {
   it('prints a row per client and fault, with what happened and the evidence under it', () => {
@@ -77,5 +77,23 @@ describe('holdRequestScript', () => {
     const r = run([[]]);
     expect(r.kills).to.deep.equal([]);
     expect(parseHold(r.out)).to.equal('none: no NBD connection from 10.0.0.10');
+  });
+});
+
+describe('probeReadFile', () => {
+  it("finds the probe's read line among the kernel lines the serial console interleaves, wherever it falls", () => {
+    // Seen in CI: a kernel line after the probe's last line pushed the read line off a fixed place.
+    const out = [
+      '[   41.203119] block nbd0: Receive control failed (result -32)',
+      'read /usr/lib/x86_64-linux-gnu/libz.so.1.2.13',
+      '[   41.913006] ltsp-nbd-persist: reconnected to 10.13.0.2 export root after 1 try',
+      'ltsp-fault-probe-3',
+    ].join('\r\n');
+    expect(probeReadFile(out)).to.equal('/usr/lib/x86_64-linux-gnu/libz.so.1.2.13');
+    expect(probeReadFile('read /usr/lib/x86_64-linux-gnu/libc.so.6\nltsp-fault-probe-1')).to.equal('/usr/lib/x86_64-linux-gnu/libc.so.6');
+  });
+
+  it('finds none when the probe printed no read line', () => {
+    expect(probeReadFile('ls: cannot access ...: Input/output error')).to.equal(undefined);
   });
 });

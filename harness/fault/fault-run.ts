@@ -105,6 +105,15 @@ export function probeCommand(n: number): string {
   );
 }
 
+/**
+ * The root file a passing probe read, found by its own line: the serial console
+ * interleaves kernel lines (the NBD link's loss and return) with the probe's output, so
+ * no line's place in it says what it is.
+ */
+export function probeReadFile(output: string): string | undefined {
+  return /^read (\/\S+)$/m.exec(output.replace(/\r/g, ''))?.[1];
+}
+
 /** ms since a client's QEMU start. */
 function clientMs(c: StartedThinClient, at = performance.now()): number {
   return Math.round(at - c.startedAt);
@@ -342,7 +351,7 @@ async function probeRecovery(j: Judging): Promise<FaultEvent> {
       const r = await c.run(probeCommand(j.probeNo()), recovery.child(c.budgetMs(nbdGone(c, since) ? 'faultProbeGone' : 'shellCommand'), `${c.name} recovery probe`));
       if (r.code === 0) {
         const recoveryMs = Math.max(0, Math.round(performance.now() - j.ref));
-        const file = lines(r.output, 2)[0]?.replace(/^read /, '') ?? 'a root file';
+        const file = probeReadFile(r.output) ?? 'a root file';
         const when = `${(recoveryMs / 1000).toFixed(1)} s after the fault ${base.endedAt === undefined ? 'struck' : 'ended'}`;
         return {
           ...base,
