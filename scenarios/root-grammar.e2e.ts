@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { BootStageError, clientSpec, type StartedLab, type StartedThinClient } from '../harness/index';
+import { BootStageError, type StartedLab, type StartedThinClient } from '../harness/index';
 import { rejection } from './support/outcome';
 import { startClient, startSuiteLab } from './support/suite-lab';
 
@@ -87,10 +87,10 @@ describe('root argument forms (dracut.cmdline(7) nbd grammar): each boots to a r
   let lab: StartedLab | undefined;
 
   before(async function () {
-    // The stock client: its systemd initramfs hands each form's FSTYPE and mount options
-    // to sysroot.mount. The ltsp client's shell initramfs mounts the root with rootflags=
-    // alone and drops them (ro,relatime: CI at a1dabe7; docs/client-kinds.md), open.
-    lab = await startSuiteLab(this.test!.parent!, (l) => l.withRootPath(ROOT_PATH).withClient(clientSpec({ kind: 'stock' })));
+    // The lab's default client (ltsp): its shell initramfs mounts the root with what our
+    // module's netroot hook (ltsp-nbd-rootflags.sh) takes from each form, as the stock
+    // client's systemd initramfs does through sysroot.mount.
+    lab = await startSuiteLab(this.test!.parent!, (l) => l.withRootPath(ROOT_PATH));
   });
 
   after(async function () {

@@ -34,4 +34,6 @@ install() {
     inst_simple "$moddir/ltsp-test-delay.sh" /lib/ltsp-test-delay.sh
     inst_hook pre-udev 99 "$moddir/ltsp-test-delay-nbd.sh"
     inst_hook pre-mount 99 "$moddir/ltsp-test-delay-root.sh"
+    # root=nbd's fstype and mount options, which the shell init's mount drops (see the script).
+    inst_hook netroot 50 "$moddir/ltsp-nbd-rootflags.sh"
 }
