@@ -17,8 +17,7 @@ describe('stateless: what a client writes lives in RAM and is gone after a reset
   before(async function () {
     lab = await core.lab();
     exportHashBefore = await exportHash();
-    // One of the few suites that keep booting the stock client (issue 20: ltsp is the default, a smaller set boots stock).
-    c1 = await core.client('stateless', (c) => c.withKind('stock'));
+    c1 = await core.client('stateless');
     await c1.waitForBoot();
   });
 
