@@ -4,7 +4,7 @@
 #   vm-images/build.sh [--only base|server|root|initramfs|kernel|initramfs-ltsp|ltsp23]
 #                      [--rebuild root|initramfs|kernel|initramfs-ltsp]... [--manifest FILE] [--keys]
 #                      [--nbd-server 3.21|3.24|3.26|3.27|oldstyle] [--nbd-client 3.21|3.24|3.26|3.27]
-#                      [--stack k12|ltsp23]
+#                      [--stack k12|ltsp23] [--kinds ltsp,stock]
 #
 # --keys prints each artefact's key (JSON) and exits without building. --rebuild builds
 # a cached artefact afresh (the harness asks for it when a checksum says it is damaged).
@@ -36,6 +36,9 @@
 #              of that root, in a container of the server image (ltsp23/prepare.sh)
 # The manifest's "clients" names each client kind's kernel, initramfs and kernel version
 # (ltsp, stock): their one place in it.
+#   --kinds K[,K]  only these client kinds' kernel and initramfs (default: ltsp,stock);
+#              the manifest names only them, and is printed, not written to
+#              CACHE/manifest.json (./lab bisect builds only the kind it boots)
 # CACHE is $LTSP_LAB_CACHE, default ~/.cache/ltsp-lab. Progress goes to stderr; the
 # manifest (JSON) goes to stdout and to CACHE/manifest.json.
 # LTSP_LAB_KEY_SALT, when set, is mixed into every key, so everything is built afresh
@@ -57,6 +60,7 @@ keys_only=""
 nbd_server="$NBD_STOCK"
 nbd_client="$NBD_STOCK"
 stack=k12
+kinds=ltsp,stock
 while [ $# -gt 0 ]; do
   case "$1" in
     --only) only="${2:-}"; shift 2 ;;
@@ -68,12 +72,19 @@ while [ $# -gt 0 ]; do
     --nbd-server) nbd_server="${2:-}"; shift 2 ;;
     --nbd-client) nbd_client="${2:-}"; shift 2 ;;
     --stack) stack="${2:-}"; shift 2 ;;
-    -h|--help) sed -n '2,43p' "$0"; exit 0 ;;
+    --kinds) kinds="${2:-}"; shift 2 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
     *) LAB_STEP=args die "unknown option '$1' (see --help)" ;;
   esac
 done
 case "$only" in ""|base|server|root|initramfs|kernel|initramfs-ltsp|ltsp23) ;; *) LAB_STEP=args die "--only takes base, server, root, initramfs, kernel, initramfs-ltsp or ltsp23, not '$only'" ;; esac
 case "$stack" in k12|ltsp23) ;; *) LAB_STEP=args die "--stack takes k12 or ltsp23, not '$stack'" ;; esac
+case "$kinds" in ltsp|stock|ltsp,stock|stock,ltsp) ;; *) LAB_STEP=args die "--kinds takes ltsp, stock or ltsp,stock, not '$kinds'" ;; esac
+# Whether this run builds a client kind's kernel and initramfs (--kinds).
+wants_kind() {  # kind
+  case ",$kinds," in *",$1,"*) return 0 ;; esac
+  return 1
+}
 [ "$only" = ltsp23 ] && stack=ltsp23
 case " $NBD_SERVER_VERSIONS " in *" $nbd_server "*) ;; *) LAB_STEP=args die "--nbd-server takes one of $NBD_SERVER_VERSIONS, not '$nbd_server'" ;; esac
 case " $NBD_VERSIONS " in *" $nbd_client "*) ;; *) LAB_STEP=args die "--nbd-client takes one of $NBD_VERSIONS, not '$nbd_client'" ;; esac
@@ -442,7 +453,7 @@ build_initramfs() {
   [ -s "$tmp/initrd.img" ] || die "dracut produced no initramfs"
   cache_commit "$tmp" "$INITRD_DIR"
 }
-wants initramfs && build_initramfs
+wants initramfs && wants_kind stock && build_initramfs
 [ "$only" = initramfs ] && exit 0
 
 # ---------------------------------------------------------------- LTSP client kernel
@@ -465,13 +476,14 @@ build_kernel() {
   say "built $(cat "$tmp/kernel-version"); profile: $(tr -s ' \n' ' ' <"$tmp/build-profile")"
   cache_commit "$tmp" "$KERNEL_DIR"
 }
-wants kernel && build_kernel
+wants kernel && wants_kind ltsp && build_kernel
 [ "$only" = kernel ] && exit 0
 
 # ---------------------------------------------------------------- LTSP client initramfs
 LAB_STEP=initramfs-ltsp
 INITRD_LTSP_DIR="$CACHE/initramfs-ltsp-$INITRD_LTSP_KEY"
-LTSP_KVER=$(cat "$KERNEL_DIR/kernel-version")
+LTSP_KVER=""
+wants_kind ltsp && LTSP_KVER=$(cat "$KERNEL_DIR/kernel-version")
 build_initramfs_ltsp() {
   local tmp
   drop_if_stale initramfs-ltsp "$INITRD_LTSP_DIR" missing_file "$INITRD_LTSP_DIR" initrd.img
@@ -485,7 +497,7 @@ build_initramfs_ltsp() {
   [ -s "$tmp/initrd.img" ] || die "dracut produced no initramfs"
   cache_commit "$tmp" "$INITRD_LTSP_DIR"
 }
-wants initramfs-ltsp && build_initramfs_ltsp
+wants initramfs-ltsp && wants_kind ltsp && build_initramfs_ltsp
 [ "$only" = initramfs-ltsp ] && exit 0
 
 # ---------------------------------------------------------------- nbd-client versions
@@ -513,10 +525,14 @@ if [ -n "$NBD_CLIENT_KEY" ]; then
     build_nbd "$nbd_client"
     docker_build_nbd "$CLIENT_NBD_IMAGE" Dockerfile.client-root "client-root-nbd-$nbd_client" "ROOT=$ROOT_IMAGE" "NBD=$NBD_IMAGE" "NBD_VERSION=$nbd_client"
   fi
-  build_variant_initramfs stock "$KVER" "$CACHE/initramfs-$INITRD_KEY-nbd-$nbd_client-$NBD_CLIENT_KEY"
-  STOCK_INITRD="$CACHE/initramfs-$INITRD_KEY-nbd-$nbd_client-$NBD_CLIENT_KEY/initrd.img"
-  build_variant_initramfs ltsp "$LTSP_KVER" "$CACHE/initramfs-ltsp-$INITRD_LTSP_KEY-nbd-$nbd_client-$NBD_CLIENT_KEY"
-  LTSP_INITRD="$CACHE/initramfs-ltsp-$INITRD_LTSP_KEY-nbd-$nbd_client-$NBD_CLIENT_KEY/initrd.img"
+  if wants_kind stock; then
+    build_variant_initramfs stock "$KVER" "$CACHE/initramfs-$INITRD_KEY-nbd-$nbd_client-$NBD_CLIENT_KEY"
+    STOCK_INITRD="$CACHE/initramfs-$INITRD_KEY-nbd-$nbd_client-$NBD_CLIENT_KEY/initrd.img"
+  fi
+  if wants_kind ltsp; then
+    build_variant_initramfs ltsp "$LTSP_KVER" "$CACHE/initramfs-ltsp-$INITRD_LTSP_KEY-nbd-$nbd_client-$NBD_CLIENT_KEY"
+    LTSP_INITRD="$CACHE/initramfs-ltsp-$INITRD_LTSP_KEY-nbd-$nbd_client-$NBD_CLIENT_KEY/initrd.img"
+  fi
 fi
 
 LAB_STEP=manifest; export LAB_STEP
@@ -526,6 +542,18 @@ ltsp23_json() {
   printf '\n  "ltsp23": { "imageName": "%s", "image": "%s", "kernel": "%s", "initrd": "%s", "ipxe": "%s", "kernelVersion": "%s" },' \
     "$LTSP23_IMAGE_NAME" "$LTSP23_DIR/$LTSP23_IMAGE_NAME.img" "$LTSP23_DIR/vmlinuz" "$LTSP23_DIR/initrd.img" "$LTSP23_DIR/ltsp.ipxe" "$(cat "$LTSP23_DIR/kernel-version")"
 }
+# Each built kind's files, as JSON members.
+clients_json() {
+  local sep=""
+  if wants_kind ltsp; then
+    printf '\n    "ltsp": { "kernel": "%s", "initrd": "%s", "kernelVersion": "%s" }' "$KERNEL_DIR/vmlinuz" "$LTSP_INITRD" "$LTSP_KVER"
+    sep=","
+  fi
+  if wants_kind stock; then
+    printf '%s\n    "stock": { "kernel": "%s", "initrd": "%s", "kernelVersion": "%s" }' "$sep" "$ROOT_DIR/vmlinuz" "$STOCK_INITRD" "$KVER"
+  fi
+  printf '\n  '
+}
 manifest=$(cat <<JSON
 {
   "cache": "$CACHE",
@@ -534,17 +562,15 @@ manifest=$(cat <<JSON
   "rootImageTag": "$ROOT_IMAGE",
   "rootImage": "$ROOT_DIR/root.ext4",
   "rootSha256": "$(cat "$ROOT_DIR/root.ext4.sha256")",
-  "clients": {
-    "ltsp": { "kernel": "$KERNEL_DIR/vmlinuz", "initrd": "$LTSP_INITRD", "kernelVersion": "$LTSP_KVER" },
-    "stock": { "kernel": "$ROOT_DIR/vmlinuz", "initrd": "$STOCK_INITRD", "kernelVersion": "$KVER" }
-  },
+  "clients": { $(clients_json) },
   "nbd": { "server": "$nbd_server", "client": "$nbd_client" },$(ltsp23_json)
   "keys": $(keys_json)
 }
 JSON
 )
-# CACHE/manifest.json is the stock set's; a build with other nbd versions prints its own.
-if [ -z "$NBD_SERVER_KEY$NBD_CLIENT_KEY" ]; then
+# CACHE/manifest.json is the stock set's, whole; a build with other nbd versions, or of
+# some client kinds only, prints its own.
+if [ -z "$NBD_SERVER_KEY$NBD_CLIENT_KEY" ] && [ "$kinds" != ltsp ] && [ "$kinds" != stock ]; then
   printf '%s\n' "$manifest" >"$CACHE/manifest.json.tmp" && mv "$CACHE/manifest.json.tmp" "$CACHE/manifest.json"
 fi
 [ -n "$manifest_out" ] && printf '%s\n' "$manifest" >"$manifest_out"

@@ -113,9 +113,10 @@ export class RevisionJudge {
     const lines: string[] = [];
     const t0 = performance.now();
     try {
-      const m = await ensureImages({ deadline: stepDeadline(budgetMs('imageBuild'), `images of ${commit.short}`), dir, run: this.opts.run, onProgress: (l) => lines.push(l) });
-      // A revision from before its client kind existed cannot boot it: not the stack's failure.
+      // Only the kind it boots: the other's initramfs would be built for nothing.
       const kind = this.opts.boot.config.client.kind;
+      const m = await ensureImages({ deadline: stepDeadline(budgetMs('imageBuild'), `images of ${commit.short}`), dir, kinds: [kind], run: this.opts.run, onProgress: (l) => lines.push(l) });
+      // A revision from before its client kind existed cannot boot it: not the stack's failure.
       if (manifestClients(m)[kind] === undefined) {
         const judgement: Judgement = { verdict: 'skip', reason: `its image set has no ${kind} client (bisect another kind with --client)` };
         progress(`bisect:   SKIP: ${judgement.reason}`);
@@ -151,7 +152,7 @@ export class RevisionJudge {
     let lab: StartedLab;
     try {
       // Gated boots start once the server is up, as the baseline's did.
-      lab = await new Lab().withRunContext(run).withReportDir(reportDir).withVmImages(dir).withClient(boot.config.client).start(gate ? {} : { whileServerStarts: async (l) => void (await powerOn(l)) });
+      lab = await new Lab().withRunContext(run).withReportDir(reportDir).withVmImages(dir).withClient(boot.config.client).withOwnKindOnly().start(gate ? {} : { whileServerStarts: async (l) => void (await powerOn(l)) });
     } catch (e) {
       await report.write(e).catch(() => undefined);
       report.close();

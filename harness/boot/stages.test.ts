@@ -213,6 +213,9 @@ describe('BOOT_FAIL_PATTERNS', () => {
     ['[   28.925283] ltsp-union: FAILED: unionfs-fuse failed to mount /sysroot', 'union-failed'],
     ['nbd-client: Error: Server closed connection', 'nbd-connect'],
     ['E: Export unknown', 'nbd-connect'],
+    // nbd-client 3.24 against an oldstyle server, in the ltsp client's shell initramfs:
+    // no name before it, and nothing more on the console until rd.retry runs out.
+    ["[  15.541] Negotiation: .Error: It looks like you're trying to connect to an oldstyle server. This is no longer supported since nbd 3.10.", 'nbd-connect'],
     // nbd-client 3.24 on an export the server does not have: nbd-server answers NBD_OPT_GO
     // with NBD_REP_ERR_UNKNOWN "Export unknown", and nbd-client's negotiate() takes the
     // default branch, err("Unknown error returned by server. Server said: %s"), which

@@ -13,5 +13,8 @@ export const DEFAULT_FAIL_PATTERNS: FailPattern[] = [
   },
   // dracut's die(): "Refusing to continue".
   { name: 'refusing-to-continue', pattern: /Refusing to continue/ },
-  { name: 'nbd-connect', pattern: /nbd-client.*(Error|failed)|Export unknown|nbd: .*(Connection refused|Negotiation failed)/i },
+  // nbd-client's own "Negotiation: ..Error: ..." (an oldstyle server, a refused option):
+  // a shell initramfs puts no name before it, and its initqueue then waits out rd.retry
+  // in silence before it gives up.
+  { name: 'nbd-connect', pattern: /nbd-client.*(Error|failed)|Export unknown|nbd: .*(Connection refused|Negotiation failed)|Negotiation: \.*Error: /i },
 ];

@@ -66,6 +66,15 @@ describe('image cache checks', function () {
     expect((await checkCachedImages(files, soon())).map((x) => [x.artefact, x.why])).to.deep.equal([['root', 'it is missing']]);
   });
 
+  it('checkCachedImages of a set without the stock client (build.sh --kinds ltsp) checks the root alone', async () => {
+    const root = join(dir, 'root.ext4');
+    const content = randomBytes(4096);
+    writeFileSync(root, content);
+    expect(await checkCachedImages({ rootImage: root, rootSha256: sha(content) }, soon())).to.deep.equal([]);
+    flip(root, 100);
+    expect((await checkCachedImages({ rootImage: root, rootSha256: sha(content) }, soon())).map((x) => x.artefact)).to.deep.equal(['root']);
+  });
+
   it('damage no rebuild cured is a SetupError (exit 3) whose hint is the command that rebuilds it', () => {
     const damage = [
       { artefact: 'root' as const, file: '/c/root-1/root.ext4', why: 'its sha256 is …' },

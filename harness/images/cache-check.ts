@@ -16,12 +16,12 @@ export interface Damage {
   why: string;
 }
 
-/** What the checks read of a manifest. */
+/** What the checks read of a manifest: the root, and the stock client's files when the set has them. */
 export interface CheckedFiles {
   rootImage: string;
   rootSha256: string;
-  kernel: string;
-  initrd: string;
+  kernel?: string;
+  initrd?: string;
 }
 
 /**
@@ -102,6 +102,7 @@ export function checkInitrdStream(path: string, deadline: Deadline): Promise<str
 /** Checks every cached artefact a boot uses; resolves to what is damaged (empty: all sound). */
 export async function checkCachedImages(files: CheckedFiles, deadline: Deadline): Promise<Damage[]> {
   const kernel = (async (): Promise<string | undefined> => {
+    if (files.kernel === undefined) return undefined;
     try {
       return statSync(files.kernel).size > 0 ? undefined : 'it is empty';
     } catch {
@@ -110,13 +111,13 @@ export async function checkCachedImages(files: CheckedFiles, deadline: Deadline)
   })();
   const [root, initrd, vmlinuz] = await Promise.all([
     checkRootHash(files.rootImage, files.rootSha256, deadline),
-    checkInitrdStream(files.initrd, deadline),
+    files.initrd === undefined ? undefined : checkInitrdStream(files.initrd, deadline),
     kernel,
   ]);
   const out: Damage[] = [];
   if (root) out.push({ artefact: 'root', file: files.rootImage, why: root });
-  if (vmlinuz) out.push({ artefact: 'root', file: files.kernel, why: vmlinuz });
-  if (initrd) out.push({ artefact: 'initramfs', file: files.initrd, why: initrd });
+  if (vmlinuz) out.push({ artefact: 'root', file: files.kernel!, why: vmlinuz });
+  if (initrd) out.push({ artefact: 'initramfs', file: files.initrd!, why: initrd });
   return out;
 }
 

@@ -127,14 +127,21 @@ export interface BuildOptions {
   nbd?: { server: string; client: string };
   /** A stack to build beside the k12 one (build.sh --stack ltsp23); absent or k12: the k12 stack only. */
   stack?: ClientStack;
+  /**
+   * Only these client kinds' kernel and initramfs (build.sh --kinds): the manifest names
+   * only them and is not the cache's manifest.json. Absent: every kind.
+   */
+  kinds?: readonly ClientKind[];
 }
 
 /** build.sh's arguments for `opts`. */
-export function buildArgs(opts: Pick<BuildOptions, 'rebuild' | 'nbd' | 'stack'>): string[] {
+export function buildArgs(opts: Pick<BuildOptions, 'rebuild' | 'nbd' | 'stack' | 'kinds'>): string[] {
+  const kinds = CLIENT_KINDS.filter((k) => opts.kinds?.includes(k));
   return [
     ...(opts.rebuild ?? []).flatMap((a) => ['--rebuild', a]),
     ...(opts.nbd ? ['--nbd-server', opts.nbd.server, '--nbd-client', opts.nbd.client] : []),
     ...(opts.stack !== undefined && opts.stack !== CLIENT_DIMENSIONS.stack.default ? ['--stack', opts.stack] : []),
+    ...(opts.kinds !== undefined && kinds.length < CLIENT_KINDS.length ? ['--kinds', kinds.join(',')] : []),
   ];
 }
 
@@ -151,11 +158,24 @@ export function isIdleBuildLine(line: string): boolean {
   return /: cached |manifest: done/.test(line);
 }
 
+/**
+ * Whether a vm-images/build.sh takes --kinds: an older revision's (./lab bisect) does
+ * not, and builds every kind instead of failing on an option it does not know.
+ */
+export function buildTakesKinds(script: string): boolean {
+  try {
+    return /^\s*--kinds\)/m.test(readFileSync(script, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
 /** Builds (or reuses from the cache) every artefact the lab boots and serves. */
 export async function buildImages(opts: BuildOptions): Promise<ImageManifest> {
+  const script = join(opts.dir ?? VM_IMAGES_DIR, 'build.sh');
   const proc = await ProcessGroup.spawn({
-    command: join(opts.dir ?? VM_IMAGES_DIR, 'build.sh'),
-    args: buildArgs(opts),
+    command: script,
+    args: buildArgs(opts.kinds !== undefined && !buildTakesKinds(script) ? { ...opts, kinds: undefined } : opts),
     name: 'build',
     env: {
       ...process.env,
@@ -259,8 +279,9 @@ export async function ensureImages(opts: BuildOptions): Promise<ImageManifest> {
       throw new SetupError(`${cause}, and rebuilding it failed: ${e.message}`, { hint: `./lab build ${what.map((a) => `--rebuild ${a}`).join(' ')}`, cause: e });
     }
   };
-  // The stock client's kernel (the root's) and initramfs: what the cache check knows how to rebuild.
-  const checked = (m: ImageManifest) => ({ rootImage: m.rootImage, rootSha256: m.rootSha256, ...clientImages(m, 'stock') });
+  // The root, and the stock client's kernel (the root's) and initramfs when the set has
+  // them (not in a build of the ltsp kind only): what the cache check knows how to rebuild.
+  const checked = (m: ImageManifest) => ({ rootImage: m.rootImage, rootSha256: m.rootSha256, ...manifestClients(m).stock });
   let m = await buildImages(opts);
   const damage = await checkCachedImages(checked(m), opts.deadline);
   if (damage.length === 0) return m;

@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { SetupError } from '../common/errors';
-import { buildArgs, clientImages, manifestClients, servedImages, specImages, type ImageManifest } from './image-set';
+import { join } from 'node:path';
+import { repoRoot } from '../common/paths';
+import { buildArgs, buildTakesKinds, clientImages, manifestClients, servedImages, specImages, VM_IMAGES_DIR, type ImageManifest } from './image-set';
 import { clientSpec } from '../client/client-spec';
 
 /** The SetupError that `f` throws (the test fails if it throws none). */
@@ -111,5 +113,18 @@ describe('the ltsp23 stack in the image set', () => {
     expect(buildArgs({ stack: 'ltsp23' })).to.deep.equal(['--stack', 'ltsp23']);
     expect(buildArgs({ stack: 'k12' })).to.deep.equal([]);
     expect(buildArgs({})).to.deep.equal([]);
+  });
+
+  it('build.sh is asked for some client kinds only when not all are wanted, in its order', () => {
+    expect(buildArgs({ kinds: ['ltsp'] })).to.deep.equal(['--kinds', 'ltsp']);
+    expect(buildArgs({ kinds: ['stock'] })).to.deep.equal(['--kinds', 'stock']);
+    expect(buildArgs({ kinds: ['stock', 'ltsp'] })).to.deep.equal([]);
+    expect(buildArgs({ stack: 'ltsp23', kinds: ['ltsp'] })).to.deep.equal(['--stack', 'ltsp23', '--kinds', 'ltsp']);
+  });
+
+  it("--kinds goes only to a build.sh that takes it: an older revision's builds every kind", () => {
+    expect(buildTakesKinds(join(VM_IMAGES_DIR, 'build.sh')), "this revision's build.sh").to.equal(true);
+    expect(buildTakesKinds(join(repoRoot(), 'lab')), 'a script without the option').to.equal(false);
+    expect(buildTakesKinds('/nonexistent/build.sh')).to.equal(false);
   });
 });
