@@ -31,11 +31,11 @@ describe('nbd grid: which nbd-server versions which nbd-clients boot from, the o
 
   before(async function () {
     // Four boots, two at a time (two guests, the lab's limit), each through an nbd-restart,
-    // on the stock client, the kind the pins were measured on.
+    // on the default (ltsp) client.
     this.timeout(hostBudgetMs('gridRun'));
     // Made here, not as the file loads: a --grep that skips this suite leaves no folder.
     dir = mkdtempSync(join(tmpdir(), 'ltsp-lab-nbd-grid-'));
-    run = await runLab(['matrix', 'nbd', '--servers', SERVERS.join(','), '--clients', CLIENTS.join(','), '--client', 'stock', '--at-once', '2', '--report', dir], { timeoutMs: hostBudgetMs('gridRun') });
+    run = await runLab(['matrix', 'nbd', '--servers', SERVERS.join(','), '--clients', CLIENTS.join(','), '--at-once', '2', '--report', dir], { timeoutMs: hostBudgetMs('gridRun') });
     grid = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as NbdGridResult;
   });
   after(() => dir && rmSync(dir, { recursive: true, force: true }));
