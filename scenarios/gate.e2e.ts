@@ -17,8 +17,12 @@ import { runLab, spawnLab, type BackgroundLab, type CliResult } from './support/
  * The runs go one after the other: two labs starting at once lost a client's DHCP here.
  * About 4.5 minutes of TCG, and 4 boots more where a baseline is recorded.
  */
-/** Well past the gate's slack for nbd (policy.ts: 25 % and 3 s, and the baseline's spread), and 8 s of boot less than 20 s took. */
-const DELAY = { stage: 'nbd', seconds: 12 };
+/**
+ * Well past the gate's slack for nbd (policy.ts: 25 % and 3 s, and the baseline's spread)
+ * and its band for another host (half the stage's 7.5 s, and the host's CPU stall), with room
+ * to spare: the repo's baseline is judged on every CI host. 5 s of boot less than 20 s took.
+ */
+const DELAY = { stage: 'nbd', seconds: 15 };
 /** Boots of a baseline recorded here: two rounds of two, so its spread is not one pair's. */
 const RECORDED_RUNS = 4;
 
