@@ -40,9 +40,11 @@ describe('shards: ./lab test --shard 1/2 and 2/2, merged, are the unsharded run 
 
   async function nested(name: keyof typeof runs, shard: string[]): Promise<void> {
     const run = `${NESTED}${name}`;
-    const env = { LTSP_LAB_REPORTS: scratch, LTSP_LAB_TEST_RUN: run, LTSP_LAB_TEST_DURATIONS: join(scratch, 'test-durations.json') };
+    // A reports folder each: a run empties its JUnit and coverage folders as it starts.
+    const reports = join(scratch, name);
+    const env = { LTSP_LAB_REPORTS: reports, LTSP_LAB_TEST_RUN: run, LTSP_LAB_TEST_DURATIONS: join(scratch, 'test-durations.json') };
     const cli = await runLab(['test', '--no-checks', '--grep', GREP, ...shard], { timeoutMs: hostBudgetMs('nestedTest'), env });
-    const dir = join(scratch, run);
+    const dir = join(reports, run);
     expect(cli.code, `./lab test --grep ... ${shard.join(' ')} exited ${cli.code}:\n${cli.stderr.slice(-3000)}`).to.equal(0);
     runs[name] = { cli, dir, results: JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as RunResults };
   }
@@ -53,9 +55,10 @@ describe('shards: ./lab test --shard 1/2 and 2/2, merged, are the unsharded run 
     scratch = mkdtempSync(join(tmpdir(), 'ltsp-lab-shards-'));
     const files = Object.fromEntries(e2eFiles().map((f) => [f, Object.hasOwn(CHEAP, f) ? 600_000 : 1000]));
     writeDurations({ source: { runId: 'scenarios/test-shards.e2e.ts', host: 'made up', recordedAt: new Date().toISOString() }, checksMs: 0, files }, join(scratch, 'test-durations.json'));
+    // The first alone (a ./lab that finds build/ stale compiles it, which two at once would
+    // race on), then the other two at once: they boot nothing, and each takes a core.
     await nested('one', ['--shard', '1/2']);
-    await nested('two', ['--shard', '2/2']);
-    await nested('all', []);
+    await Promise.all([nested('two', ['--shard', '2/2']), nested('all', [])]);
   });
 
   after(() => scratch && rmSync(scratch, { recursive: true, force: true }));
