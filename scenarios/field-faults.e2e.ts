@@ -329,13 +329,14 @@ function writerCommand(dev: string): string {
 /**
  * Reads blocks 0..LAST back (one O_DIRECT read) and prints one line per block that does
  * not hold its last write ("block B: <its first 48 characters>", NULs and newlines as
- * dots), then "checked N".
+ * dots), then "checked N". A block a line (fold), judged by awk: a bash loop over
+ * `read -N 4096` took 14-23 s a device under TCG (CI at aaec825) for the same output.
  */
 function readBackCommand(dev: string, last: number): string {
   return (
-    `dd if=/dev/${dev} bs=4k skip=${WRITE_BASE} count=${last + 1} iflag=direct 2>/dev/null | tr '\\0\\n' '..' | ` +
-    `{ b=0; while IFS= read -r -N 4096 blk; do if [ $b -eq 0 ]; then want="ltsp-write block 0 seq ${last} gen ${last}"; else want="ltsp-write block $b seq $b gen 1"; fi; ` +
-    `[ "\${blk%%\${blk##*[! ]}}" = "$want" ] || echo "block $b: \${blk:0:48}"; b=$((b + 1)); done; echo "checked $b"; }`
+    `dd if=/dev/${dev} bs=4k skip=${WRITE_BASE} count=${last + 1} iflag=direct 2>/dev/null | tr '\\0\\n' '..' | fold -w 4096 | ` +
+    `awk -v last=${last} '{ b = NR - 1; want = b == 0 ? "ltsp-write block 0 seq " last " gen " last : "ltsp-write block " b " seq " b " gen 1"; ` +
+    `s = $0; sub(/ +$/, "", s); if (s != want) print "block " b ": " substr($0, 1, 48) } END { print "checked " NR }'`
   );
 }
 

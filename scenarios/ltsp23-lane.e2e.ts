@@ -90,9 +90,9 @@ describe('the ltsp23 lane: a client boots LTSP 23\'s own chain from the lab\'s s
     expect(event.nbdServerPids?.after, `a new nbd-server process\n${shown}`).to.be.a('number').and.not.equal(event.nbdServerPids?.before);
     expect(event.outcome, shown).to.equal('failed');
     const since = c1.console.lines().filter((l) => l.t >= (event.appliedAt ?? 0)).map((l) => l.text).join('\n');
-    // The kernel's own words, as in both runs measured (docs/ltsp23-lane.md): the link
-    // went, no other connection to fall back on, the device shut.
-    expect(since, shown).to.match(/block nbd0: (?:Receive|Send) (?:control|data) failed/);
+    // The kernel's own words, in every run measured (docs/ltsp23-lane.md): no other
+    // connection to fall back on, the device shut. Its receive failure on the old socket
+    // came before them in two runs of three, and not at all in the third (CI at 6b2abd0).
     expect(since, shown).to.match(/block nbd0: Dead connection, failed to find a fallback/);
     expect(since, shown).to.match(/block nbd0: shutting down sockets/);
     expect(since, 'no reconnect on this stack').to.not.match(/reconnected/);
