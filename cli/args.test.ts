@@ -289,6 +289,14 @@ describe('parseBaselineArgs', () => {
     expect(() => parseBaselineArgs(['--update', '--client', 'nfs'])).to.throw(UsageError, "--client 'nfs' is not one of ltsp, stock");
   });
 
+  it('--update --stack ltsp23 records the ltsp23 lane\'s baseline: every dimension of the client is an option, checked as ./lab boot checks it', () => {
+    expect(parseBaselineArgs(['--update', '--stack', 'ltsp23']).client).to.deep.equal({ kind: 'stock', nbdClient: '3.24', stack: 'ltsp23' });
+    expect(parseBaselineArgs(['--update', '--nbd-client', '3.21', '--client', 'stock']).client).to.deep.equal({ kind: 'stock', nbdClient: '3.21', stack: 'k12' });
+    expect(() => parseBaselineArgs(['--stack', 'ltsp23'])).to.throw(UsageError, '--stack is for --update');
+    expect(() => parseBaselineArgs(['--update', '--stack', 'ltsp5'])).to.throw(UsageError, "--stack 'ltsp5' is not one of k12, ltsp23");
+    expect(() => parseBaselineArgs(['--update', '--stack', 'ltsp23', '--client', 'ltsp'])).to.throw(UsageError, '--client ltsp is for the k12 stack');
+  });
+
   it('refuses --runs without --update, and out of 2 to 20', () => {
     expect(() => parseBaselineArgs(['--runs', '4'])).to.throw(UsageError, '--runs is for --update');
     // Given, even at its default value: still not without --update.

@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { BENCH_CASES, bootStages, DEFAULT_GATE_POLICY, CLIENT_DIMENSIONS, CLIENT_MEMORY_MB, defaultRootArgFor, describeClientValues, describeNbdServers, NBD_SERVER_DIMENSION, type NbdServerVersion, parseNbdServer, CLIENT_KINDS, clientKey, clientSpec, DEFAULT_BENCH_CASES, DHCP_ROOT_ARG, type ClientDimension, type ClientSpec, parseFaults, parseServerInit, parseShard, parseTier, TIERS, RESCUE_ARGS, RESCUE_RETRY_S, ROOT_EXPORT, rootFromDhcp, SERVER_INITS, UsageError, validateAppend, validateGrep, validateRootArg, validateRootPath, type FaultSpec, type ServerInit, type TestArgs } from '../harness/index';
+import { BENCH_CASES, bootStages, DEFAULT_GATE_POLICY, CLIENT_DIMENSION_NAMES, CLIENT_DIMENSIONS, CLIENT_MEMORY_MB, defaultRootArgFor, describeClientValues, describeNbdServers, NBD_SERVER_DIMENSION, type NbdServerVersion, parseNbdServer, CLIENT_KINDS, clientKey, clientSpec, DEFAULT_BENCH_CASES, DHCP_ROOT_ARG, type ClientDimension, type ClientSpec, parseFaults, parseServerInit, parseShard, parseTier, TIERS, RESCUE_ARGS, RESCUE_RETRY_S, ROOT_EXPORT, rootFromDhcp, SERVER_INITS, UsageError, validateAppend, validateGrep, validateRootArg, validateRootPath, type FaultSpec, type ServerInit, type TestArgs } from '../harness/index';
 
 export interface BootOptions {
   clients: number;
@@ -519,31 +519,51 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
 export interface BaselineArgs {
   update: boolean;
   runs: number;
-  /** The client kind whose baseline --update records (each kind has its own). */
+  /** The client whose baseline --update records (each client has its own: clientKey). */
   client: ClientSpec;
 }
 
+/** A dimension's option name without its dashes ('nbd-client'). */
+function optionName(d: ClientDimension): string {
+  return CLIENT_DIMENSIONS[d].option.replace(/^--/, '');
+}
+
+/**
+ * --client, --nbd-client, --stack, ...: one per dimension of what a client boots (the
+ * client-spec table), so a baseline can be recorded of any client ./lab boot --compare judges.
+ */
+const BASELINE_CLIENT_OPTIONS: Readonly<Record<string, OptionSpec>> = Object.fromEntries(
+  CLIENT_DIMENSION_NAMES.map((d) => [
+    optionName(d),
+    { kind: 'value', value: d.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase(), help: `with --update: the ${optionName(d)} of the client whose baseline it records (see below)`, choices: CLIENT_DIMENSIONS[d].values },
+  ]),
+);
+
 export const BASELINE_SPEC = {
-  update: { kind: 'flag', help: `boot the unchanged stack N times, ${DEFAULT_GATE_POLICY.clientsAtOnce} clients at once, and write this host's baseline for the client kind (an odd N boots one more)` },
+  update: { kind: 'flag', help: `boot the unchanged stack N times, ${DEFAULT_GATE_POLICY.clientsAtOnce} clients at once, and write this host's baseline for the client (an odd N boots one more)` },
   runs: { kind: 'value', value: 'N', help: 'with --update: how many boots the new baseline holds', range: { min: 2, max: 20 }, default: 6 },
-  client: { kind: 'value', value: 'KIND', help: 'with --update: the kind whose baseline it records (see KIND below)', choices: CLIENT_KINDS },
+  ...BASELINE_CLIENT_OPTIONS,
 } as const satisfies Spec;
 
 export const BASELINE_COMMAND: CommandSpec = {
   name: './lab baseline',
-  description: `The boot-time baselines the regression gate (./lab boot --compare) judges against, one per host profile and client kind (accelerator, cores and kind, e.g. tcg-2cpu-ltsp), kept in fixtures/baselines/. A baseline of one kind is never compared with boots of another. Without an option: every baseline, each stage's median and spread.`,
+  description: `The boot-time baselines the regression gate (./lab boot --compare) judges against, one per host profile and client (accelerator, cores and what the client boots, e.g. tcg-2cpu-ltsp, tcg-2cpu-stock-stack-ltsp23), kept in fixtures/baselines/. A baseline of one client is never compared with boots of another. Without an option: every baseline, each stage's median and spread.`,
   options: BASELINE_SPEC,
-  after: `KIND:
-${describeClientValues('kind', '    ')}
-`,
+  after: CLIENT_DIMENSION_NAMES.map((d) => `${CLIENT_DIMENSIONS[d].option}:\n${describeClientValues(d, '    ')}\n`).join(''),
 };
 
 export function parseBaselineArgs(argv: readonly string[]): BaselineArgs {
   const { options: o, given } = parseCommand(argv, BASELINE_COMMAND);
   if (given.has('runs') && !o.has('update')) throw new UsageError('--runs is for --update: how many boots the new baseline holds');
-  const kind = o.get('client') as string | undefined;
-  if (kind !== undefined && !o.has('update')) throw new UsageError('--client is for --update: which client kind\'s baseline to record (without --update every baseline is printed)');
-  return { update: o.has('update'), runs: intValue(o, BASELINE_SPEC, 'runs'), client: clientSpec(kind === undefined ? {} : { kind }) };
+  const dims = CLIENT_DIMENSION_NAMES.flatMap((d) => {
+    const v = o.get(optionName(d));
+    return typeof v === 'string' ? [[d, v] as const] : [];
+  });
+  const first = dims[0];
+  if (first !== undefined && !o.has('update')) {
+    throw new UsageError(`${CLIENT_DIMENSIONS[first[0]].option} is for --update: which client's baseline to record (without --update every baseline is printed)`);
+  }
+  return { update: o.has('update'), runs: intValue(o, BASELINE_SPEC, 'runs'), client: clientSpec(Object.fromEntries(dims)) };
 }
 
 /** ./lab report [RUN]'s options (--merge has its own, MERGE_SPEC). */

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import {
   baselinesDir,
   clientLabel,
+  clientSpecArgv,
   DEFAULT_GATE_POLICY,
   Lab,
   loadBaseline,
@@ -53,7 +54,7 @@ export async function baseline(argv: string[]): Promise<number> {
     }
     return 0;
   }
-  const defaults = parseBootArgs(['--client', args.client.kind]);
+  const defaults = parseBootArgs(clientSpecArgv(args.client));
   const run = new RunContext();
   const reportDir = join(REPORTS_ROOT, `baseline-${run.id}`);
   progress(`baseline: client ${clientLabel(args.client)}`);

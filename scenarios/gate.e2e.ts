@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { baselineProfile, baselinesDir, DEFAULT_CLIENT_SPEC, budgetMs, loadBaseline, resultsSchemaErrors, testDelayArg, type AccelDecision, type GateVerdict, hostBudgetMs } from '../harness/index';
+import { baselineProfile, baselinesDir, clientLabel, clientSpec, clientSpecArgv, DEFAULT_CLIENT_SPEC, budgetMs, type ClientSpec, loadBaseline, resultsSchemaErrors, testDelayArg, type AccelDecision, type GateVerdict, hostBudgetMs } from '../harness/index';
 import { runLab, spawnLab, type BackgroundLab, type CliResult } from './support/lab-cli';
 
 /*
@@ -33,27 +33,32 @@ interface HostBaseline {
   env: NodeJS.ProcessEnv;
 }
 
-let hostBaseline: Promise<HostBaseline> | undefined;
-/** The folder a baseline is recorded into, once made: removed after the file, whether the recording worked or not. */
-let recordedDir: string | undefined;
+/** Each client's baseline here, once per run (the k12 lane's default client, the ltsp23 lane's). */
+const hostBaselines = new Map<string, Promise<HostBaseline>>();
+/** The folders baselines are recorded into, once made: removed after the file, whether the recording worked or not. */
+const recordedDirs: string[] = [];
 
-/** This host's baseline: the repo's, or one recorded now from the unchanged stack (once per run). */
-function baselineHere(): Promise<HostBaseline> {
-  hostBaseline ??= (async () => {
+/** This host's baseline of the client: the repo's, or one recorded now from the unchanged stack (once per run). */
+function baselineHere(spec: ClientSpec = DEFAULT_CLIENT_SPEC): Promise<HostBaseline> {
+  const key = clientSpecArgv(spec).join(' ');
+  let got = hostBaselines.get(key);
+  if (got !== undefined) return got;
+  got = (async () => {
     const accel = await runLab(['accel', '--json'], { timeoutMs: budgetMs('imageBuild') });
     expect(accel.code, `./lab accel --json:\n${accel.stderr.slice(-2000)}`).to.equal(0);
-    const profile = baselineProfile({ accel: (JSON.parse(accel.stdout) as AccelDecision).accel, cores: availableParallelism() }, DEFAULT_CLIENT_SPEC);
+    const profile = baselineProfile({ accel: (JSON.parse(accel.stdout) as AccelDecision).accel, cores: availableParallelism() }, spec);
     if (loadBaseline(profile)) return { profile, env: {} };
     const dir = mkdtempSync(join(tmpdir(), 'ltsp-lab-baseline-'));
-    recordedDir = dir;
-    const r = await runLab(['baseline', '--update', '--runs', String(RECORDED_RUNS)], { env: { LTSP_LAB_BASELINES: dir }, timeoutMs: hostBudgetMs('baselineRecord') });
-    expect(r.code, `./lab baseline --update (no baseline for ${profile} in ${baselinesDir()}) exited ${r.code}:\n${r.stderr.slice(-3000)}`).to.equal(0);
+    recordedDirs.push(dir);
+    const r = await runLab(['baseline', '--update', '--runs', String(RECORDED_RUNS), ...clientSpecArgv(spec)], { env: { LTSP_LAB_BASELINES: dir }, timeoutMs: hostBudgetMs('baselineRecord') });
+    expect(r.code, `./lab baseline --update ${clientSpecArgv(spec).join(' ')} (no baseline for ${profile} in ${baselinesDir()}) exited ${r.code}:\n${r.stderr.slice(-3000)}`).to.equal(0);
     const recorded = loadBaseline(profile, dir);
     expect(recorded, `the baseline recorded for ${profile} in ${dir}`).to.be.an('object');
     expect(recorded!.runs, 'boots in the recorded baseline').to.equal(RECORDED_RUNS);
     return { profile, env: { LTSP_LAB_BASELINES: dir } };
   })();
-  return hostBaseline;
+  hostBaselines.set(key, got);
+  return got;
 }
 
 /** The verdict the run wrote into its results.json. */
@@ -71,8 +76,8 @@ function gateOf(r: CliResult): GateVerdict {
 
 // A baseline recorded here goes once both suites used it (a root hook: after every file).
 after(async function () {
-  await hostBaseline?.catch(() => undefined);
-  if (recordedDir) rmSync(recordedDir, { recursive: true, force: true });
+  await Promise.all([...hostBaselines.values()].map((b) => b.catch(() => undefined)));
+  for (const dir of recordedDirs) rmSync(dir, { recursive: true, force: true });
 });
 
 /*
@@ -181,6 +186,41 @@ describe('gate: ./lab boot --compare beside a second booting lab @full', functio
       expect(gate.verdict).to.equal('inconclusive');
       // Not hidden: the reason says the stage looked slower and what the host could explain.
       expect(gate.reason).to.match(new RegExp(`^slower \\(.*\\b${DELAY.stage} \\+`));
+    }
+  });
+});
+
+/**
+ * The gate on the ltsp23 lane: LTSP 23's chain against its own baseline
+ * (fixtures/baselines/tcg-2cpu-stock-stack-ltsp23.json here), slowed by the lab's test hook
+ * in that lane's initramfs-tools initramfs (vm-images/ltsp23/client/rootfs/etc/
+ * initramfs-tools/scripts/ltsp-lab-test-delay): caught, by stage, as on the k12 lane. Two
+ * clients at once, as the baseline's boots ran.
+ */
+describe('gate: ./lab boot --stack ltsp23 --compare, the ltsp23 lane against its own baseline @full', function () {
+  const LTSP23 = clientSpec({ stack: 'ltsp23' });
+  let baseline: HostBaseline;
+  let delayed: CliResult;
+
+  before(async function () {
+    baseline = await baselineHere(LTSP23);
+    delayed = await runLab(['boot', ...clientSpecArgv(LTSP23), '--compare', '--clients', '2', '--retries', '0', '--append', testDelayArg([DELAY])], { env: baseline.env, timeoutMs: hostBudgetMs('labBoot') });
+  });
+
+  it(`${DELAY.stage} slowed by ${DELAY.seconds} s in LTSP 23's initramfs: a regression in stage ${DELAY.stage} against the ${clientLabel(LTSP23)} baseline, exit 6`, function () {
+    expect(baseline.profile, 'the ltsp23 lane has a baseline of its own').to.match(/-stack-ltsp23$/);
+    expect(delayed.code, `./lab boot --stack ltsp23 --compare --append ${testDelayArg([DELAY])} exited ${delayed.code}:\n${delayed.stderr.slice(-3000)}`).to.equal(6);
+    expect(delayed.stderr).to.match(new RegExp(`boot-time regression against baseline ${baseline.profile} in stage ${DELAY.stage}\\b`));
+    const gate = gateOf(delayed);
+    expect(gate.verdict).to.equal('regression');
+    const row = gate.stages.find((s) => s.stage === DELAY.stage)!;
+    expect(row.regressed).to.equal(true);
+    expect(row.deltaMs).to.be.within(DELAY.seconds * 1000 * 0.6, DELAY.seconds * 1000 * 1.6);
+    // The stages of LTSP's own chain were judged too: the baseline is of this lane.
+    expect(gate.stages.map((s) => s.stage)).to.include.members(['ltsp-overlay', 'ltsp-init']);
+    const html = /^report: (.+)$/m.exec(delayed.stdout)![1]!;
+    for (const c of ['c1', 'c2']) {
+      expect(readFileSync(join(dirname(html), c, 'console.log'), 'utf8'), c).to.include(`ltsp-test: delaying stage ${DELAY.stage} by ${DELAY.seconds} s`);
     }
   });
 });

@@ -88,3 +88,49 @@ describe('ltsp-test-delay.sh (the dracut module reads ltsp.test.delay)', () => {
     for (const s of hooked) expect(() => parseTestDelay(`${s}:1`), s).to.not.throw();
   });
 });
+
+/**
+ * The ltsp23 lane's side (vm-images/ltsp23/client/rootfs/etc/initramfs-tools/scripts/):
+ * the same argument read by initramfs-tools' hooks, run by dash (busybox sh's dialect) with
+ * the kernel command line given, initramfs-tools' panic and sleep stubbed.
+ */
+describe('ltsp-lab-test-delay (the ltsp23 lane\'s initramfs reads ltsp.test.delay)', () => {
+  const DIR = join(repoRoot(), 'vm-images/ltsp23/client/rootfs/etc/initramfs-tools/scripts');
+  const LIB = join(DIR, 'ltsp-lab-test-delay');
+
+  function atStage(stage: string, cmdline: string): { code: number; out: string } {
+    const stubs = ['panic() { echo "PANIC $*"; }', 'sleep() { echo "SLEEP $1"; }'].join('\n');
+    const script = readFileSync(LIB, 'utf8')
+      .replace(/>\/dev\/kmsg 2>\/dev\/null \|\| echo "ltsp-test: \$\*" >\/dev\/console/, '')
+      .replace('read -r cmdline </proc/cmdline', `cmdline='${cmdline}'`);
+    expect(script, 'the stubs took').to.not.match(/\/proc\/cmdline|\/dev\/kmsg/);
+    const r = spawnSync('dash', ['-c', `${stubs}\n${script}\nltsp_test_delay ${stage}`], { encoding: 'utf8' });
+    return { code: r.status ?? -1, out: r.stdout + r.stderr };
+  }
+
+  it('sleeps the seconds given for its own stage, and only there', () => {
+    const line = 'root=/dev/nbd0 ltsp.test.delay=nbd:15,root:2 console=ttyS0';
+    expect(atStage('nbd', line)).to.deep.equal({ code: 0, out: '<5>ltsp-test: delaying stage nbd by 15 s\nSLEEP 15\n' });
+    expect(atStage('root', line).out).to.equal('<5>ltsp-test: delaying stage root by 2 s\nSLEEP 2\n');
+    expect(atStage('nbd', 'root=/dev/nbd0 console=ttyS0')).to.deep.equal({ code: 0, out: '' });
+  });
+
+  it('a stage it has no hook for (union: LTSP lays its own overlay) fails the boot at once, loudly', () => {
+    const r = atStage('nbd', 'ltsp.test.delay=union:5');
+    expect(r.code).to.equal(1);
+    expect(r.out).to.match(/ltsp-test: FAILED: ltsp\.test\.delay=union:5: no hook for stage 'union' \(this initramfs delays: nbd root\)/);
+    expect(r.out).to.include('PANIC');
+    expect(r.out).to.not.include('SLEEP');
+    expect(atStage('nbd', 'ltsp.test.delay=nbd:1.2.3').out).to.match(/ltsp-test: FAILED: .* is not a number of seconds/);
+  });
+
+  it('each stage it hooks has its script, in the initramfs-tools folder that runs at that stage, and is a stage the harness times', () => {
+    const hooked = /^LTSP_TEST_DELAY_STAGES="([^"]+)"$/m.exec(readFileSync(LIB, 'utf8'))![1]!.split(' ');
+    const folder: Record<string, string> = { nbd: 'init-premount', root: 'local-premount' };
+    expect(hooked).to.have.members(Object.keys(folder));
+    for (const s of hooked) {
+      expect(() => parseTestDelay(`${s}:1`), s).to.not.throw();
+      expect(readFileSync(join(DIR, folder[s]!, `ltsp-lab-test-delay-${s}`), 'utf8'), s).to.match(new RegExp(`^ltsp_test_delay ${s}$`, 'm'));
+    }
+  });
+});

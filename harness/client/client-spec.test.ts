@@ -7,6 +7,7 @@ import {
   clientKey,
   clientLabel,
   clientSpec,
+  clientSpecArgv,
   clientSpecProblem,
   clientSpecSchema,
   DEFAULT_CLIENT_SPEC,
@@ -14,6 +15,8 @@ import {
   parseClientValue,
   sameClient,
 } from './client-spec';
+
+type ClientSpecGiven = Parameters<typeof clientSpec>[0];
 
 describe('ClientSpec: what a client boots', () => {
   it('knows two kinds, ltsp (the default) and stock, from one table', () => {
@@ -90,5 +93,24 @@ describe('ClientSpec: what a client boots', () => {
     expect(text.split('\n')).to.have.length(2);
     expect(text).to.match(/^ {2}ltsp {3}the lab's LTSP-only kernel .*\(default\)$/m);
     expect(text).to.match(/^ {2}stock {2}Debian's stock kernel .*[^)]$/m);
+  });
+
+  it('clientSpecArgv: the options that ask for a spec, none for what the stack gives anyway; clientSpec of them gives it back', () => {
+    const cases: [ClientSpecGiven, string[]][] = [
+      [{}, []],
+      [{ kind: 'stock' }, ['--client', 'stock']],
+      [{ kind: 'stock', nbdClient: '3.21' }, ['--client', 'stock', '--nbd-client', '3.21']],
+      [{ stack: 'ltsp23' }, ['--stack', 'ltsp23']],
+    ];
+    for (const [given, argv] of cases) {
+      const spec = clientSpec(given);
+      expect(clientSpecArgv(spec), JSON.stringify(given)).to.deep.equal(argv);
+      const back: Record<string, string> = {};
+      for (let i = 0; i < argv.length; i += 2) {
+        const d = (Object.keys(CLIENT_DIMENSIONS) as (keyof typeof CLIENT_DIMENSIONS)[]).find((k) => CLIENT_DIMENSIONS[k].option === argv[i])!;
+        back[d] = argv[i + 1]!;
+      }
+      expect(sameClient(clientSpec(back), spec), `${argv.join(' ')} gives ${JSON.stringify(given)} back`).to.equal(true);
+    }
   });
 });

@@ -70,6 +70,9 @@ export const CLIENT_KINDS: readonly ClientKind[] = CLIENT_DIMENSIONS.kind.values
 
 const DIMENSION_NAMES = Object.keys(CLIENT_DIMENSIONS) as ClientDimension[];
 
+/** The dimensions, in the table's order (the first, the kind, is in every record). */
+export const CLIENT_DIMENSION_NAMES: readonly ClientDimension[] = DIMENSION_NAMES;
+
 function dimension(d: ClientDimension): Dimension {
   return CLIENT_DIMENSIONS[d];
 }
@@ -157,6 +160,20 @@ function shownValues(spec: ClientSpec): string[] {
     const v = valueOf(spec, d);
     if (i === 0) return [v];
     return v === dimension(d).default ? [] : [`${dimension(d).option.replace(/^--/, '')} ${v}`];
+  });
+}
+
+/**
+ * The command-line words that ask for this spec (`--client stock --nbd-client 3.21`,
+ * `--stack ltsp23`): the stack when it is not the default, and each other dimension whose
+ * value is not the one the stack gives anyway; so `clientSpec` of them gives the spec back.
+ */
+export function clientSpecArgv(spec: ClientSpec): string[] {
+  const implied = clientSpec({ stack: valueOf(spec, 'stack') });
+  return DIMENSION_NAMES.flatMap((d) => {
+    const v = valueOf(spec, d);
+    const unasked = d === 'stack' ? dimension(d).default : valueOf(implied, d);
+    return v === unasked ? [] : [dimension(d).option, v];
   });
 }
 

@@ -1,5 +1,5 @@
 import { spread } from '../common/spread';
-import { clientLabel, sameClient } from '../client/client-spec';
+import { clientLabel, clientSpecArgv, sameClient } from '../client/client-spec';
 import { DEFAULT_GATE_POLICY, type GatePolicy } from './policy';
 import type { Baseline, BootConfig, BootSample, GateVerdict, Measured, StageVerdict } from './types';
 
@@ -123,7 +123,7 @@ export function judgeBoots(input: JudgeInput): GateVerdict {
   const p = b?.host !== undefined && b.host === input.host ? { ...p0, otherHostRel: 0 } : p0;
   const inconclusive = (reason: string, stages: StageVerdict[] = []): GateVerdict => ({ verdict: 'inconclusive', profile, reason, stages });
   if (!b) {
-    return inconclusive(`no baseline for profile ${profile}: the ${clientLabel(input.config.client)} client has none on this kind of host (${input.baselineFile}); record one with ./lab baseline --update --client ${input.config.client.kind}`);
+    return inconclusive(`no baseline for profile ${profile}: the ${clientLabel(input.config.client)} client has none on this kind of host (${input.baselineFile}); record one with ${['./lab baseline --update', ...clientSpecArgv(input.config.client)].join(' ')}`);
   }
   if (samples.length === 0) return inconclusive('no boot to judge');
   const config = configDifference(b.config, input.config);

@@ -114,7 +114,7 @@ describe('renderHtmlReport: client kinds and the points inside the stages', () =
 
   it('a run without a baseline names the profile of its default kind (its first client\'s) and how to record it', () => {
     const none = renderHtmlReport({ ...run, baseline: undefined });
-    expect(none).to.contain('none for profile <code>tcg-2cpu-ltsp</code>: ./lab baseline --update --client ltsp records one');
+    expect(none).to.contain('none for profile <code>tcg-2cpu-ltsp</code>: ./lab baseline --update records one');
   });
 
   it('draws a baseline only under clients of its own kind', () => {

@@ -1,6 +1,6 @@
 import { deltaSeconds, seconds } from './stage-matrix';
 import { STAGE_KINDS, stageKind } from '../results/stage-kinds';
-import { clientLabel, sameClient } from '../client/client-spec';
+import { clientLabel, clientSpecArgv, sameClient } from '../client/client-spec';
 import { baselineProfile } from '../results/baseline';
 import type { BaselineFacts, ClientResult, GateVerdict, RunResults, StageKind, TestResult } from '../results/types';
 
@@ -202,7 +202,7 @@ function runMeta(run: RunResults): string {
 function noBaselineFor(run: RunResults): string {
   const first = run.tests.flatMap((t) => t.clients).find((c) => c.boots)?.boots;
   const profile = first ? baselineProfile(run.host, first) : `${run.host.accel}-${run.host.cores}cpu`;
-  return `profile <code>${esc(profile)}</code>: ./lab baseline --update${first ? ` --client ${esc(first.kind)}` : ''} records one`;
+  return `profile <code>${esc(profile)}</code>: ${esc(['./lab baseline --update', ...(first ? clientSpecArgv(first) : [])].join(' '))} records one`;
 }
 
 function gateBlock(g: GateVerdict): string {
