@@ -194,7 +194,7 @@ describe('gate: ./lab boot --compare beside a second booting lab @full', functio
  * The gate on the ltsp23 lane: LTSP 23's chain against its own baseline
  * (fixtures/baselines/tcg-2cpu-stock-stack-ltsp23.json here), slowed by the lab's test hook
  * in that lane's initramfs-tools initramfs (vm-images/ltsp23/client/rootfs/etc/
- * initramfs-tools/scripts/ltsp-lab-test-delay): caught, by stage, as on the k12 lane. Two
+ * initramfs-tools/scripts/lab-test-delay): caught, by stage, as on the k12 lane. Two
  * clients at once, as the baseline's boots ran.
  */
 describe('gate: ./lab boot --stack ltsp23 --compare, the ltsp23 lane against its own baseline @full', function () {
