@@ -111,7 +111,7 @@ describe('server stack: the LTSP server image on the lab network, without QEMU @
     // The fallback for a MAC with no script of its own: the harness's kernel command line, not a copy in the image.
     const fallback = await execCommand('curl', ['-s', '--max-time', '10', `tftp://${lab.server.ip}/clients/default.ipxe`], { deadline: d, allowFailure: true });
     expect(fallback.code, `curl tftp://${lab.server.ip}/clients/default.ipxe exited ${fallback.code}`).to.equal(0);
-    expect(fallback.stdout).to.equal(clientScript('default', kernelArgs({ exportName: 'root', union: true }), lab.defaultClient));
+    expect(fallback.stdout).to.equal(clientScript('default', kernelArgs({ exportName: 'root', union: lab.defaultClient.union }), lab.defaultClient));
     expect(script).to.contain('|| chain --autofree tftp://${next-server}/clients/default.ipxe');
 
     const peer = await NbdPeer.connect(lab.server.ip, { deadline: d });
