@@ -258,7 +258,7 @@ describe('parseBenchArgs', () => {
   };
 
   it('defaults: every case but images-warm and gate-beside (parts of images and gate), a table', () => {
-    expect(parseBenchArgs([])).to.deep.equal({ cases: ['chain', 'client', 'overhead', 'concurrency', 'images', 'memory', 'gate', 'storm'], json: false });
+    expect(parseBenchArgs([])).to.deep.equal({ cases: ['chain', 'client', 'overhead', 'concurrency', 'images', 'memory', 'gate', 'storm', 'union'], json: false });
   });
 
   it('takes --runs, repeated --case and --json', () => {
@@ -281,7 +281,7 @@ describe('parseBenchArgs', () => {
   }
 
   it('names the cases when one is unknown', () => {
-    expect(refused(['--case', 'x']).hint).to.equal('one of: chain, client, overhead, concurrency, images, memory, gate, gate-beside, images-warm, storm');
+    expect(refused(['--case', 'x']).hint).to.equal('one of: chain, client, overhead, concurrency, images, memory, gate, gate-beside, images-warm, storm, union');
   });
 });
 

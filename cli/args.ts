@@ -485,7 +485,7 @@ export interface BenchArgs {
 }
 
 export const BENCH_SPEC = {
-  runs: { kind: 'value', value: 'N', help: 'runs of each case (default 3; client 5)', range: { min: 1, max: 20 } },
+  runs: { kind: 'value', value: 'N', help: 'runs of each case (default 3; client and union 5)', range: { min: 1, max: 20 } },
   case: { kind: 'list', value: 'NAME', help: `a case to run, repeatable (see the cases below; default ${DEFAULT_BENCH_CASES.join(', ')})` },
   json: { kind: 'flag', help: 'bench.json on stdout, the table on stderr' },
 } as const satisfies Spec;
@@ -511,6 +511,9 @@ Exit 0 whatever the numbers; when a run could not be measured, the code of its f
                runs and an nbd +20 s run beside a second booting lab (qslot 2); --runs does not apply
   gate-beside  gate's lane beside a second booting lab alone: N gated runs and the nbd +20 s run (qslot 2)
   images-warm  the warm build alone (the quick check ./lab test runs)
+  union        unionfs-fuse, overlayfs and no union side by side, one boot at a time, interleaved
+               (docs/union-methods.md): boot to login, all of /usr read with the page cache
+               dropped, 2,000 small files created then deleted (timed in the guest); default 5 runs
   storm        the recorded boot replayed by 1, 10, 30, 100 NBD clients at once (no QEMU): replay
                p95 per N, 30/1 (issue 25: <= 2x), the knee and what each candidate cause measured
 `,
