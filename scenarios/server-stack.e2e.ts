@@ -342,7 +342,7 @@ describe('server stack: the LTSP server image on the lab network, without QEMU @
     expect(aboutUnit, 'systemd-analyze verify warned about the unit').to.deep.equal([]);
   });
 
-  it("lsinitrd lists what the stock client's boot needs: nbd.ko, fuse.ko, unionfs, nbd-client, our pre-pivot hook and module", async function () {
+  it("lsinitrd lists what the stock client's boot needs: nbd.ko, fuse.ko, overlay.ko, unionfs, nbd-client, our pre-pivot hook and module", async function () {
     const lab = L();
     const d = stepDeadline(hostBudgetMs('serverCheck'), this.test!.title);
     // The stock kind's: the one with kernel modules (the ltsp kernel has them built in, and build-initramfs.sh checks its listing).
@@ -357,7 +357,9 @@ describe('server stack: the LTSP server image on the lab network, without QEMU @
     const want: Array<[string, RegExp]> = [
       ['the nbd module', /^usr\/lib\/modules\/[^/]+\/kernel\/drivers\/block\/nbd\.ko(\.xz|\.zst)?$/],
       ['the fuse module', /^usr\/lib\/modules\/[^/]+\/kernel\/fs\/fuse\/fuse\.ko(\.xz|\.zst)?$/],
+      ['the overlay module (--union overlayfs)', /^usr\/lib\/modules\/[^/]+\/kernel\/fs\/overlayfs\/overlay\.ko(\.xz|\.zst)?$/],
       ['unionfs-fuse', /^usr\/bin\/unionfs$/],
+      ['the union method reader', /^usr\/lib\/ltsp-union-method\.sh$/],
       ['nbd-client', /^usr\/s?bin\/nbd-client$/],
       ['our pre-pivot hook', /^usr\/lib\/dracut\/hooks\/pre-pivot\/\d+-ltsp-union\.sh$/],
     ];
