@@ -19,7 +19,6 @@ describe('parseBootArgs', () => {
       memoryMb: 384,
       keep: false,
       json: false,
-      union: true,
       exportName: 'root',
       nic: 'virtio-net-pci',
       macs: [],
@@ -27,39 +26,50 @@ describe('parseBootArgs', () => {
       faults: [],
       serverInit: 'entrypoint',
       nbdServer: '3.24',
-      boots: [{ kind: 'ltsp', nbdClient: '3.24', stack: 'k12' }],
+      boots: [{ kind: 'ltsp', nbdClient: '3.24', stack: 'k12', union: 'unionfs-fuse' }],
     });
   });
 
   it('--client: what the clients boot, ltsp by default; one for all, or one per client in order', () => {
-    expect(parseBootArgs(['--client', 'stock']).boots).to.deep.equal([{ kind: 'stock', nbdClient: '3.24', stack: 'k12' }]);
-    expect(parseBootArgs(['--clients', '2', '--client=stock']).boots).to.deep.equal([{ kind: 'stock', nbdClient: '3.24', stack: 'k12' }, { kind: 'stock', nbdClient: '3.24', stack: 'k12' }]);
-    expect(parseBootArgs(['--clients', '2', '--client', 'ltsp', '--client', 'stock']).boots).to.deep.equal([{ kind: 'ltsp', nbdClient: '3.24', stack: 'k12' }, { kind: 'stock', nbdClient: '3.24', stack: 'k12' }]);
-    expect(parseBootArgs(['--clients', '3']).boots).to.deep.equal([{ kind: 'ltsp', nbdClient: '3.24', stack: 'k12' }, { kind: 'ltsp', nbdClient: '3.24', stack: 'k12' }, { kind: 'ltsp', nbdClient: '3.24', stack: 'k12' }]);
+    expect(parseBootArgs(['--client', 'stock']).boots).to.deep.equal([{ kind: 'stock', nbdClient: '3.24', stack: 'k12', union: 'unionfs-fuse' }]);
+    expect(parseBootArgs(['--clients', '2', '--client=stock']).boots).to.deep.equal([{ kind: 'stock', nbdClient: '3.24', stack: 'k12', union: 'unionfs-fuse' }, { kind: 'stock', nbdClient: '3.24', stack: 'k12', union: 'unionfs-fuse' }]);
+    expect(parseBootArgs(['--clients', '2', '--client', 'ltsp', '--client', 'stock']).boots).to.deep.equal([{ kind: 'ltsp', nbdClient: '3.24', stack: 'k12', union: 'unionfs-fuse' }, { kind: 'stock', nbdClient: '3.24', stack: 'k12', union: 'unionfs-fuse' }]);
+    expect(parseBootArgs(['--clients', '3']).boots).to.deep.equal([{ kind: 'ltsp', nbdClient: '3.24', stack: 'k12', union: 'unionfs-fuse' }, { kind: 'ltsp', nbdClient: '3.24', stack: 'k12', union: 'unionfs-fuse' }, { kind: 'ltsp', nbdClient: '3.24', stack: 'k12', union: 'unionfs-fuse' }]);
     // The choices are the one list of kinds.
-    for (const kind of CLIENT_KINDS) expect(parseBootArgs(['--client', kind]).boots).to.deep.equal([{ kind, nbdClient: '3.24', stack: 'k12' }]);
+    for (const kind of CLIENT_KINDS) expect(parseBootArgs(['--client', kind]).boots).to.deep.equal([{ kind, nbdClient: '3.24', stack: 'k12', union: 'unionfs-fuse' }]);
   });
 
   it('--stack: k12 by default, ltsp23 for every client; only the known stacks, and none of the k12 stack\'s own options with ltsp23', () => {
     expect(parseBootArgs([]).boots.map((b) => b.stack)).to.deep.equal(['k12']);
     // The ltsp23 stack's clients are stock whatever the kind's default; --export and --nbd-server at their defaults are not "given".
-    expect(parseBootArgs(['--clients', '2', '--stack', 'ltsp23']).boots).to.deep.equal([{ kind: 'stock', nbdClient: '3.24', stack: 'ltsp23' }, { kind: 'stock', nbdClient: '3.24', stack: 'ltsp23' }]);
+    expect(parseBootArgs(['--clients', '2', '--stack', 'ltsp23']).boots).to.deep.equal([{ kind: 'stock', nbdClient: '3.24', stack: 'ltsp23', union: 'overlayfs' }, { kind: 'stock', nbdClient: '3.24', stack: 'ltsp23', union: 'overlayfs' }]);
     expect(parseBootArgs(['--stack', 'ltsp23', '--client', 'stock', '--nbd-client', '3.24']).boots).to.deep.equal([clientSpec({ stack: 'ltsp23' })]);
-    expect(parseBootArgs(['--stack=k12', '--client', 'ltsp']).boots).to.deep.equal([{ kind: 'ltsp', nbdClient: '3.24', stack: 'k12' }]);
+    expect(parseBootArgs(['--stack=k12', '--client', 'ltsp']).boots).to.deep.equal([{ kind: 'ltsp', nbdClient: '3.24', stack: 'k12', union: 'unionfs-fuse' }]);
     expect(usageError(['--stack', 'ltsp5']).message).to.match(/--stack.*ltsp5.*k12, ltsp23/);
     expect(usageError(['--stack']).message).to.match(/--stack/);
     // What the ltsp23 stack boots is its image's: the client spec refuses another kind or nbd-client.
     expect(usageError(['--stack', 'ltsp23', '--client', 'ltsp']).message).to.match(/--client ltsp is for the k12 stack/);
     expect(usageError(['--stack', 'ltsp23', '--nbd-client', '3.27']).message).to.match(/--nbd-client 3.27 is for the k12 stack/);
-    for (const k12 of [['--no-union'], ['--export', 'root'], ['--root-arg', 'root=nbd:{server}:{export}'], ['--root-path', 'nbd:{server}:{export}'], ['--nbd-server', '3.21']]) {
+    for (const k12 of [['--union', 'overlayfs'], ['--union', 'unionfs-fuse'], ['--export', 'root'], ['--root-arg', 'root=nbd:{server}:{export}'], ['--root-path', 'nbd:{server}:{export}'], ['--nbd-server', '3.21']]) {
       expect(usageError(['--stack', 'ltsp23', ...k12]).message, k12[0]).to.include(`${k12[0]} is for the k12 stack`);
     }
+  });
+
+  it('--union: unionfs-fuse by default, overlayfs or none for every client; a bad value names the known ones, with what each is', () => {
+    expect(parseBootArgs([]).boots.map((b) => b.union)).to.deep.equal(['unionfs-fuse']);
+    expect(parseBootArgs(['--clients', '2', '--union', 'overlayfs', '--client', 'ltsp', '--client', 'stock']).boots).to.deep.equal([clientSpec({ union: 'overlayfs' }), clientSpec({ kind: 'stock', union: 'overlayfs' })]);
+    expect(parseBootArgs(['--union=none']).boots).to.deep.equal([clientSpec({ union: 'none' })]);
+    const bad = usageError(['--union', 'bogus']);
+    expect(bad.message).to.equal("--union 'bogus' is not one of unionfs-fuse, overlayfs, none");
+    expect(bad.hint).to.match(/^unionfs-fuse: the seed's.*; overlayfs: the kernel's overlay.*; none: no union/);
+    expect(usageError(['--union', 'overlayfs', '--union', 'none']).message).to.equal('--union is given twice');
+    expect(usageError(['--no-union']).message).to.match(/unknown option '--no-union'/);
   });
 
   it('--nbd-server, --nbd-client: the stock 3.24 by default; a bad value names the known ones; oldstyle boots by port', () => {
     expect(() => parseBootArgs(['--nbd-server', '3.9'])).to.throw(UsageError, "--nbd-server '3.9' is not one of 3.21, 3.24, 3.26, 3.27, oldstyle");
     expect(() => parseBootArgs(['--nbd-client', 'oldstyle'])).to.throw(UsageError, "--nbd-client 'oldstyle' is not one of 3.21, 3.24, 3.26, 3.27");
-    expect(parseBootArgs(['--nbd-client', '3.27', '--client', 'ltsp']).boots).to.deep.equal([{ kind: 'ltsp', nbdClient: '3.27', stack: 'k12' }]);
+    expect(parseBootArgs(['--nbd-client', '3.27', '--client', 'ltsp']).boots).to.deep.equal([{ kind: 'ltsp', nbdClient: '3.27', stack: 'k12', union: 'unionfs-fuse' }]);
     const old = parseBootArgs(['--nbd-server', 'oldstyle']);
     expect(old.rootArg).to.equal('root=nbd:{server}:2000:ext4:ro');
     expect(parseBootArgs(['--nbd-server', 'oldstyle', '--root-arg', 'root=nbd:{server}:2000']).rootArg).to.equal('root=nbd:{server}:2000');
@@ -82,7 +92,7 @@ describe('parseBootArgs', () => {
         '--append', 'rd.debug loglevel=7',
         '--keep',
         '--json',
-        '--no-union',
+        '--union', 'none',
         '--export', 'bookworm',
         '--nic=e1000',
         '--mac', '52:54:00:AA:BB:01',
@@ -101,7 +111,6 @@ describe('parseBootArgs', () => {
       append: 'rd.debug loglevel=7',
       keep: true,
       json: true,
-      union: false,
       exportName: 'bookworm',
       nic: 'e1000',
       macs: ['52:54:00:aa:bb:01', '52:54:00:aa:bb:02'],
@@ -112,7 +121,7 @@ describe('parseBootArgs', () => {
         { kind: 'loss', value: 3, stage: 'start', afterS: 0, text: 'loss:3' },
       ],
       serverInit: 'sysvinit',
-      boots: [{ kind: 'stock', nbdClient: '3.21', stack: 'k12' }, { kind: 'stock', nbdClient: '3.21', stack: 'k12' }, { kind: 'stock', nbdClient: '3.21', stack: 'k12' }],
+      boots: [{ kind: 'stock', nbdClient: '3.21', stack: 'k12', union: 'none' }, { kind: 'stock', nbdClient: '3.21', stack: 'k12', union: 'none' }, { kind: 'stock', nbdClient: '3.21', stack: 'k12', union: 'none' }],
       nbdServer: '3.26',
     });
   });
@@ -198,7 +207,7 @@ describe('parseBootArgs', () => {
   }
 
   it('lists the known options when one is unknown', () => {
-    expect(usageError(['--clent', '2']).hint).to.include('--clients').and.to.include('--no-union').and.to.include('--client');
+    expect(usageError(['--clent', '2']).hint).to.include('--clients').and.to.include('--union').and.to.include('--client');
   });
 });
 
@@ -249,7 +258,7 @@ describe('parseBenchArgs', () => {
   };
 
   it('defaults: every case but images-warm and gate-beside (parts of images and gate), a table', () => {
-    expect(parseBenchArgs([])).to.deep.equal({ cases: ['chain', 'client', 'overhead', 'concurrency', 'images', 'memory', 'gate', 'storm'], json: false });
+    expect(parseBenchArgs([])).to.deep.equal({ cases: ['chain', 'client', 'overhead', 'concurrency', 'images', 'memory', 'gate', 'storm', 'union'], json: false });
   });
 
   it('takes --runs, repeated --case and --json', () => {
@@ -272,19 +281,19 @@ describe('parseBenchArgs', () => {
   }
 
   it('names the cases when one is unknown', () => {
-    expect(refused(['--case', 'x']).hint).to.equal('one of: chain, client, overhead, concurrency, images, memory, gate, gate-beside, images-warm, storm');
+    expect(refused(['--case', 'x']).hint).to.equal('one of: chain, client, overhead, concurrency, images, memory, gate, gate-beside, images-warm, storm, union');
   });
 });
 
 describe('parseBaselineArgs', () => {
   it('prints by default; --update records 6 boots unless --runs says otherwise', () => {
-    expect(parseBaselineArgs([])).to.deep.equal({ update: false, runs: 6, client: { kind: 'ltsp', nbdClient: '3.24', stack: 'k12' } });
-    expect(parseBaselineArgs(['--update'])).to.deep.equal({ update: true, runs: 6, client: { kind: 'ltsp', nbdClient: '3.24', stack: 'k12' } });
-    expect(parseBaselineArgs(['--update', '--runs', '10'])).to.deep.equal({ update: true, runs: 10, client: { kind: 'ltsp', nbdClient: '3.24', stack: 'k12' } });
+    expect(parseBaselineArgs([])).to.deep.equal({ update: false, runs: 6, client: { kind: 'ltsp', nbdClient: '3.24', stack: 'k12', union: 'unionfs-fuse' } });
+    expect(parseBaselineArgs(['--update'])).to.deep.equal({ update: true, runs: 6, client: { kind: 'ltsp', nbdClient: '3.24', stack: 'k12', union: 'unionfs-fuse' } });
+    expect(parseBaselineArgs(['--update', '--runs', '10'])).to.deep.equal({ update: true, runs: 10, client: { kind: 'ltsp', nbdClient: '3.24', stack: 'k12', union: 'unionfs-fuse' } });
   });
 
   it('--update --client KIND records that kind\'s baseline; --client without --update or of an unknown kind is refused', () => {
-    expect(parseBaselineArgs(['--update', '--client', 'stock']).client).to.deep.equal({ kind: 'stock', nbdClient: '3.24', stack: 'k12' });
+    expect(parseBaselineArgs(['--update', '--client', 'stock']).client).to.deep.equal({ kind: 'stock', nbdClient: '3.24', stack: 'k12', union: 'unionfs-fuse' });
     expect(() => parseBaselineArgs(['--client', 'stock'])).to.throw(UsageError, '--client is for --update');
     expect(() => parseBaselineArgs(['--update', '--client', 'nfs'])).to.throw(UsageError, "--client 'nfs' is not one of ltsp, stock");
   });

@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { BENCH_CASES, bootStages, DEFAULT_GATE_POLICY, CLIENT_DIMENSION_NAMES, CLIENT_DIMENSIONS, CLIENT_MEMORY_MB, defaultRootArgFor, describeClientValues, describeNbdServers, NBD_SERVER_DIMENSION, type NbdServerVersion, parseNbdServer, CLIENT_KINDS, clientKey, clientSpec, DEFAULT_BENCH_CASES, DHCP_ROOT_ARG, type ClientDimension, type ClientSpec, parseFaults, parseServerInit, parseShard, parseTier, TIERS, RESCUE_ARGS, RESCUE_RETRY_S, ROOT_EXPORT, rootFromDhcp, SERVER_INITS, UsageError, validateAppend, validateGrep, validateRootArg, validateRootPath, type FaultSpec, type ServerInit, type TestArgs } from '../harness/index';
+import { BENCH_CASES, bootStages, DEFAULT_GATE_POLICY, CLIENT_DIMENSION_NAMES, CLIENT_DIMENSIONS, parseClientValue, CLIENT_MEMORY_MB, defaultRootArgFor, describeClientValues, describeNbdServers, NBD_SERVER_DIMENSION, type NbdServerVersion, parseNbdServer, CLIENT_KINDS, clientKey, clientSpec, DEFAULT_BENCH_CASES, DHCP_ROOT_ARG, type ClientDimension, type ClientSpec, parseFaults, parseServerInit, parseShard, parseTier, TIERS, RESCUE_ARGS, RESCUE_RETRY_S, ROOT_EXPORT, rootFromDhcp, SERVER_INITS, UsageError, validateAppend, validateGrep, validateRootArg, validateRootPath, type FaultSpec, type ServerInit, type TestArgs } from '../harness/index';
 
 export interface BootOptions {
   clients: number;
@@ -7,7 +7,6 @@ export interface BootOptions {
   append?: string;
   keep: boolean;
   json: boolean;
-  union: boolean;
   exportName: string;
   nic: string;
   macs: string[];
@@ -249,7 +248,7 @@ export function intOption(raw: string | undefined, name: string, min: number, ma
  * (--stack ltsp23) each is refused (exit 2). Not commander's conflicts: those refuse an
  * option whatever the other's value, and --stack k12 goes with each of these.
  */
-const K12_ONLY_OPTIONS = ['no-union', 'export', 'root-arg', 'root-path', 'nbd-server'] as const;
+const K12_ONLY_OPTIONS = ['union', 'export', 'root-arg', 'root-path', 'nbd-server'] as const;
 
 const NIC_MODELS = ['virtio-net-pci', 'e1000', 'rtl8139'];
 
@@ -269,7 +268,14 @@ export const BOOT_SPEC = {
   },
   memory: { kind: 'value', value: 'MB', help: "each client's RAM", range: { min: CLIENT_MEMORY_MB.min, max: CLIENT_MEMORY_MB.max, unit: 'MB' }, default: CLIENT_MEMORY_MB.default },
   append: { kind: 'value', value: 'ARGS', help: 'extra kernel arguments' },
-  'no-union': { kind: 'flag', help: 'boot the read-only NBD root without the unionfs-fuse overlay' },
+  union: {
+    kind: 'value',
+    value: 'M',
+    help: "the copy-on-write root over the read-only NBD root (docs/union-methods.md); none: the plain read-only root; see M below",
+    choices: CLIENT_DIMENSIONS.union.values,
+    parse: (v) => parseClientValue('union', v),
+    default: CLIENT_DIMENSIONS.union.default,
+  },
   export: { kind: 'value', value: 'NAME', help: 'the NBD export to ask for', default: ROOT_EXPORT },
   nic: { kind: 'value', value: 'MODEL', help: "the clients' NIC", choices: NIC_MODELS, default: 'virtio-net-pci' },
   mac: { kind: 'list', value: 'MAC', help: "a client's MAC, once per client" },
@@ -321,10 +327,10 @@ function wrapped(text: string, width = 90): string {
 
 /** Each other stack's own stages, which WHEN takes too (the fault grammar reads every stack's). */
 function stackStagesHelp(): string {
-  const k12 = bootStages({ union: true }).map((st) => st.id);
+  const k12 = bootStages().map((st) => st.id);
   return CLIENT_DIMENSIONS.stack.values
     .filter((stack) => stack !== CLIENT_DIMENSIONS.stack.default)
-    .map((stack) => `  ${stack}'s own: ${bootStages({ union: true, client: clientSpec({ stack }) }).map((st) => st.id).filter((id) => !k12.includes(id)).join(' ')}`)
+    .map((stack) => `  ${stack}'s own: ${bootStages({ client: clientSpec({ stack }) }).map((st) => st.id).filter((id) => !k12.includes(id)).join(' ')}`)
     .join('\n');
 }
 
@@ -341,6 +347,8 @@ V (--nbd-client):
 ${describeClientValues('nbdClient', indent)}
 V (--nbd-server); oldstyle boots root=nbd:SERVER:2000:
 ${describeNbdServers(indent)}
+M (--union):
+${describeClientValues('union', indent)}
 STACK (--stack):
 ${describeClientValues('stack', indent)}
 ${otherStacksHelp()}
@@ -367,7 +375,7 @@ ${DHCP_ROOT_ARG}.
     tftp-stop          the server's TFTP stops (DHCP goes on)
     server-kill        the server container is killed
   WHEN: a stage or start, optionally +SECONDS after it (@login+10); the stages:
-    ${bootStages({ union: true }).map((st) => st.id).join(' ')}
+    ${bootStages().map((st) => st.id).join(' ')}
 ${stackStagesHelp()}
   Default: loss and delay @start (the whole boot), the rest @login.
   A client is judged recovered once, with its page cache dropped, it reads a root file
@@ -393,26 +401,30 @@ export function parseBootArgs(argv: readonly string[]): BootOptions {
   const dup = macs.find((m, i) => macs.indexOf(m) !== i);
   if (dup) throw new UsageError(`--mac ${dup} is given twice: each client needs its own MAC (dnsmasq leases by MAC)`);
   if (macs.length > clients) throw new UsageError(`${macs.length} --mac given for ${clients} client(s)`);
+  if (o.get('stack') !== CLIENT_DIMENSIONS.stack.default) {
+    // Given, not defaulted: --union, --export and --nbd-server have defaults, which every stack parses.
+    const k12Only = K12_ONLY_OPTIONS.find((n) => given.has(n));
+    if (k12Only !== undefined) throw new UsageError(`--${k12Only} is for the k12 stack: the ltsp23 stack boots LTSP's image with LTSP's overlay`, { hint: 'leave it out with --stack ltsp23' });
+  }
   const opts: BootOptions = {
     clients,
     memoryMb,
     keep: o.has('keep'),
     json: o.has('json'),
-    union: !o.has('no-union'),
     exportName: o.get('export') as string,
     nic,
     macs,
     compare: o.has('compare'),
     faults: parseFaults((o.get('fault') as string[] | undefined) ?? []),
     serverInit: parseServerInit(o.get('server-init') as string),
-    boots: clientsBoot((o.get('client') as string[] | undefined) ?? [], clients, { nbdClient: o.get('nbd-client') as string | undefined, stack: o.get('stack') as string }),
+    boots: clientsBoot((o.get('client') as string[] | undefined) ?? [], clients, {
+      nbdClient: o.get('nbd-client') as string | undefined,
+      stack: o.get('stack') as string,
+      // Its default is the k12 stack's: another stack's clients take what that stack fixes.
+      ...(given.has('union') ? { union: o.get('union') as string } : {}),
+    }),
     nbdServer: parseNbdServer(o.get('nbd-server') as string),
   };
-  if (opts.boots.some((b) => b.stack !== CLIENT_DIMENSIONS.stack.default)) {
-    // Given, not defaulted: --export and --nbd-server have defaults, which every stack parses.
-    const k12Only = K12_ONLY_OPTIONS.find((n) => given.has(n));
-    if (k12Only !== undefined) throw new UsageError(`--${k12Only} is for the k12 stack: the ltsp23 stack boots LTSP's image with LTSP's overlay`, { hint: 'leave it out with --stack ltsp23' });
-  }
   const retries = o.get('retries') as string | undefined;
   if (retries !== undefined) {
     if (!opts.compare) throw new UsageError('--retries is for --compare: how often the gate boots again before it calls a regression');
@@ -439,9 +451,9 @@ export function parseBootArgs(argv: readonly string[]): BootOptions {
 
 /**
  * What each of `clients` boots: one --client for all of them, or one per client; none: the
- * default (DEFAULT_CLIENT_SPEC). The other dimensions (--nbd-client, --stack) are one for all.
+ * default (DEFAULT_CLIENT_SPEC). The other dimensions (--nbd-client, --stack, --union) are one for all.
  */
-export function clientsBoot(kinds: readonly string[], clients: number, others: { nbdClient?: string | undefined; stack?: string | undefined } = {}): ClientSpec[] {
+export function clientsBoot(kinds: readonly string[], clients: number, others: { nbdClient?: string | undefined; stack?: string | undefined; union?: string | undefined } = {}): ClientSpec[] {
   const option = CLIENT_DIMENSIONS.kind.option;
   if (kinds.length > 1 && kinds.length !== clients) {
     throw new UsageError(`${kinds.length} ${option} given for ${clients} client(s): give one for every client, or one for all`, { hint: `e.g. --clients 2 ${option} ltsp ${option} stock` });
@@ -473,7 +485,7 @@ export interface BenchArgs {
 }
 
 export const BENCH_SPEC = {
-  runs: { kind: 'value', value: 'N', help: 'runs of each case (default 3; client 5)', range: { min: 1, max: 20 } },
+  runs: { kind: 'value', value: 'N', help: 'runs of each case (default 3; client and union 5)', range: { min: 1, max: 20 } },
   case: { kind: 'list', value: 'NAME', help: `a case to run, repeatable (see the cases below; default ${DEFAULT_BENCH_CASES.join(', ')})` },
   json: { kind: 'flag', help: 'bench.json on stdout, the table on stderr' },
 } as const satisfies Spec;
@@ -499,6 +511,9 @@ Exit 0 whatever the numbers; when a run could not be measured, the code of its f
                runs and an nbd +20 s run beside a second booting lab (qslot 2); --runs does not apply
   gate-beside  gate's lane beside a second booting lab alone: N gated runs and the nbd +20 s run (qslot 2)
   images-warm  the warm build alone (the quick check ./lab test runs)
+  union        unionfs-fuse, overlayfs and no union side by side, one boot at a time, interleaved
+               (docs/union-methods.md): boot to login, all of /usr read with the page cache
+               dropped, 2,000 small files created then deleted (timed in the guest); default 5 runs
   storm        the recorded boot replayed by 1, 10, 30, 100 NBD clients at once (no QEMU): replay
                p95 per N, 30/1 (issue 25: <= 2x), the knee and what each candidate cause measured
 `,

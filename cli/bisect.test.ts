@@ -5,13 +5,15 @@ import { parseBisectArgs } from './bisect';
 
 describe('./lab bisect arguments', () => {
   it('GOOD and BAD, wherever the options stand; the default criterion is a boot to login, in this checkout', () => {
-    expect(parseBisectArgs(['v1', 'HEAD'])).to.deep.equal({ good: 'v1', bad: 'HEAD', repo: repoRoot(), criterion: { kind: 'boot' }, clients: 1, memoryMb: 384, client: { kind: 'ltsp', nbdClient: '3.24', stack: 'k12' } });
+    expect(parseBisectArgs(['v1', 'HEAD'])).to.deep.equal({ good: 'v1', bad: 'HEAD', repo: repoRoot(), criterion: { kind: 'boot' }, clients: 1, memoryMb: 384, client: { kind: 'ltsp', nbdClient: '3.24', stack: 'k12', union: 'unionfs-fuse' } });
     const a = parseBisectArgs(['--repo', '/tmp/x', 'abc', '--stage', 'nbd', 'def', '--budget=30']);
     expect(a).to.deep.include({ good: 'abc', bad: 'def', repo: resolve('/tmp/x'), criterion: { kind: 'stage', stage: 'nbd', budgetS: 30 } });
     expect(parseBisectArgs(['a', 'b', '--slower-than-baseline']).criterion).to.deep.equal({ kind: 'gate' });
     expect(parseBisectArgs(['a', 'b', '--append', 'rd.debug', '--clients', '2', '--report', 'r'])).to.deep.include({ append: 'rd.debug', clients: 2, reportDir: 'r' });
     // History from before the ltsp client bisects the stock one.
-    expect(parseBisectArgs(['a', 'b', '--client', 'stock']).client).to.deep.equal({ kind: 'stock', nbdClient: '3.24', stack: 'k12' });
+    expect(parseBisectArgs(['a', 'b', '--client', 'stock', '--union', 'overlayfs']).client).to.deep.equal({ kind: 'stock', nbdClient: '3.24', stack: 'k12', union: 'overlayfs' });
+    expect(() => parseBisectArgs(['a', 'b', '--union', 'aufs'])).to.throw(/--union 'aufs' is not one of unionfs-fuse, overlayfs, none/);
+    expect(parseBisectArgs(['a', 'b', '--client', 'stock']).client).to.deep.equal({ kind: 'stock', nbdClient: '3.24', stack: 'k12', union: 'unionfs-fuse' });
   });
 
   const bad: [string[], RegExp][] = [

@@ -3,6 +3,8 @@ import {
   CLIENT_MEMORY_MB,
   bootStages,
   CLIENT_KINDS,
+  CLIENT_DIMENSIONS,
+  parseClientValue,
   clientSpec,
   describeClientValues,
   type ClientSpec,
@@ -39,7 +41,7 @@ export const BISECT_SPEC = {
     kind: 'value',
     value: 'STAGE',
     help: 'bad = a client does not reach STAGE (its boot is followed no further); default: bad = a client does not reach the login prompt',
-    choices: bootStages({ union: true }).map((st) => st.id),
+    choices: bootStages().map((st) => st.id),
     conflicts: { 'slower-than-baseline': 'the gate judges the whole boot to login' },
   },
   budget: { kind: 'value', value: 'SECONDS', help: 'with --stage: bad too when STAGE takes longer than SECONDS since the stage before it (the timeline\'s +Δ, this host\'s seconds)', range: { min: 1, max: 3600, unit: 's' } },
@@ -47,6 +49,7 @@ export const BISECT_SPEC = {
   // At most two guests at once on the reference host: one lab per revision, no more.
   clients: { kind: 'value', value: 'N', help: 'clients booted per revision', range: { min: 1, max: 2 }, default: 1 },
   client: { kind: 'value', value: 'KIND', help: 'what the clients boot (see KIND below)', choices: CLIENT_KINDS },
+  union: { kind: 'value', value: 'M', help: "the clients' union method (see ./lab boot --help); a revision whose union module predates overlayfs fails at union", choices: CLIENT_DIMENSIONS.union.values, parse: (v) => parseClientValue('union', v) },
   memory: { kind: 'value', value: 'MB', help: "each client's RAM", range: { min: CLIENT_MEMORY_MB.min, max: CLIENT_MEMORY_MB.max, unit: 'MB' }, default: CLIENT_MEMORY_MB.default },
   append: { kind: 'value', value: 'ARGS', help: "extra kernel arguments for every revision's clients" },
   report: { kind: 'value', value: 'DIR', help: 'the report folder (default reports/bisect-<run>/)' },
@@ -89,7 +92,10 @@ export function parseBisectArgs(argv: readonly string[]): BisectArgs {
     criterion,
     clients: intValue(o, BISECT_SPEC, 'clients'),
     memoryMb: intValue(o, BISECT_SPEC, 'memory'),
-    client: clientSpec((o.get('client') as string | undefined) === undefined ? {} : { kind: o.get('client') as string }),
+    client: clientSpec(Object.fromEntries((['kind', 'union'] as const).flatMap((d) => {
+      const v = o.get(d === 'kind' ? 'client' : d) as string | undefined;
+      return v === undefined ? [] : [[d, v]];
+    }))),
   };
   const append = o.get('append') as string | undefined;
   if (append !== undefined) out.append = validateAppend(append);
@@ -115,7 +121,7 @@ export async function bisect(argv: string[]): Promise<number> {
     repo: a.repo,
     good: a.good,
     bad: a.bad,
-    boot: { clients: a.clients, configure, config: { memoryMb: a.memoryMb, nic: 'virtio-net-pci', union: true, client: a.client }, criterion: a.criterion },
+    boot: { clients: a.clients, configure, config: { memoryMb: a.memoryMb, nic: 'virtio-net-pci', client: a.client }, criterion: a.criterion },
     reportDir,
     run,
     progress: (l) => process.stderr.write(`${l}\n`),

@@ -7,7 +7,7 @@ import type { BootOptions } from './args';
 export function configureClient(opts: BootOptions): (c: ThinClient) => ThinClient {
   return (c) => {
     // The gate's boots are all of one kind (parseBootArgs); ./lab boot sets each client's own after this.
-    const b = c.boots(opts.boots[0] ?? clientSpec()).withMemory(opts.memoryMb).withNic(opts.nic).withUnion(opts.union).withExportName(opts.exportName);
+    const b = c.boots(opts.boots[0] ?? clientSpec()).withMemory(opts.memoryMb).withNic(opts.nic).withExportName(opts.exportName);
     if (opts.rootArg) b.withRootArg(opts.rootArg);
     // An old-style server lists no exports to check a name against.
     if (opts.nbdServer === 'oldstyle') b.withExportUnchecked();
@@ -17,7 +17,7 @@ export function configureClient(opts: BootOptions): (c: ThinClient) => ThinClien
 
 /** What the gate compares a run's boots by. */
 export function bootConfig(opts: BootOptions): BootConfig {
-  return { memoryMb: opts.memoryMb, nic: opts.nic, union: opts.union, client: opts.boots[0] ?? clientSpec() };
+  return { memoryMb: opts.memoryMb, nic: opts.nic, client: opts.boots[0] ?? clientSpec() };
 }
 
 /** Beside results.json: the gate's boots as it judged them. */

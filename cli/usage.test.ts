@@ -46,8 +46,8 @@ describe('./lab COMMAND --help', () => {
     const help = usageOf('boot');
     for (const stack of CLIENT_DIMENSIONS.stack.values) expect(help, stack).to.match(new RegExp(`^ {4}${stack} +${CLIENT_DIMENSIONS.stack.about[stack].slice(0, 30)}`, 'm'));
     const named = /k12 stack's own options are refused: ([^.]+)\./.exec(help.replace(/\s+/g, ' '))?.[1]?.split(', ') ?? [];
-    expect(named, 'the refused options the help names').to.include.members(['--no-union', '--export', '--root-arg', '--root-path', '--nbd-server']);
-    const values: Record<string, string[]> = { '--no-union': [], '--export': ['root'], '--root-arg': ['root=nbd:{server}:{export}'], '--root-path': ['nbd:{server}:{export}'], '--nbd-server': ['3.21'] };
+    expect(named, 'the refused options the help names').to.include.members(['--union', '--export', '--root-arg', '--root-path', '--nbd-server']);
+    const values: Record<string, string[]> = { '--union': ['overlayfs'], '--export': ['root'], '--root-arg': ['root=nbd:{server}:{export}'], '--root-path': ['nbd:{server}:{export}'], '--nbd-server': ['3.21'] };
     for (const option of named) {
       expect(values, `a value for ${option}`).to.have.property(option);
       expect(() => parseBootArgs(['--stack', 'ltsp23', option, ...(values[option] ?? [])]), option).to.throw(UsageError, `${option} is for the k12 stack`);

@@ -19,12 +19,13 @@ export { hostGuardLeftovers } from './network/host-guard';
 // lab requires while its first child processes run (see Lab.start).
 export type { ServerFile } from './server/ltsp-server';
 export { ltsp23ServedPaths, ROOT_EXPORT, servedBootPaths } from './server/boot-files';
-export { CLIENT_DIMENSION_NAMES, CLIENT_DIMENSIONS, CLIENT_KINDS, clientKey, clientSpecArgv, clientLabel, clientSpec, DEFAULT_CLIENT_SPEC, describeClientValues, parseClientValue, type ClientDimension, type ClientKind, type ClientSpec } from './client/client-spec';
+export { CLIENT_DIMENSION_NAMES, CLIENT_DIMENSIONS, CLIENT_KINDS, clientKey, clientSpecArgv, clientLabel, clientSpec, DEFAULT_CLIENT_SPEC, describeClientValues, parseClientValue, type ClientDimension, type ClientKind, type ClientSpec, type UnionMethod } from './client/client-spec';
 export { parseServerInit, SERVER_INITS, type ServerInit } from './server/server-init';
 export { buildImages, cacheDir, clientImages, ensureImages, isIdleBuildLine, imageKeys, readManifest, VM_IMAGES_DIR, type ImageManifest } from './images/image-set';
 export { sha256File, type Rebuildable } from './images/cache-check';
 export { bootStages, RESCUE_PROMPT } from './boot/stages';
 export { clientScript, DHCP_ROOT_ARG, kernelArgs, rootFromDhcp, validateAppend, validateRootArg, validateRootPath } from './boot/kernel-args';
+export { UNION_BRANCHES } from './boot/union-method';
 export { RESCUE_ARGS, RESCUE_RETRY_S } from './boot/rescue-shell';
 export type { BootStageId } from './results/stage-ids';
 export { CLIENT_MEMORY_MB } from './client/client-memory';

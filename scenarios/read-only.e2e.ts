@@ -36,8 +36,8 @@ describe('read-only contrast: without rd.unionfs=1 the client runs on the plain 
   before(async function () {
     await core.lab();
     [c1, c2] = await Promise.all([
-      core.client('ro', (c) => c.withUnion(false)),
-      core.client('ro-cow', (c) => c.withUnion(false).withExportName(WRITABLE)),
+      core.client('ro', (c) => c.withUnion('none')),
+      core.client('ro-cow', (c) => c.withUnion('none').withExportName(WRITABLE)),
     ]);
     await Promise.all([c1.waitForBoot(), c2.waitForBoot()]);
   });

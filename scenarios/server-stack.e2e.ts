@@ -111,7 +111,7 @@ describe('server stack: the LTSP server image on the lab network, without QEMU @
     // The fallback for a MAC with no script of its own: the harness's kernel command line, not a copy in the image.
     const fallback = await execCommand('curl', ['-s', '--max-time', '10', `tftp://${lab.server.ip}/clients/default.ipxe`], { deadline: d, allowFailure: true });
     expect(fallback.code, `curl tftp://${lab.server.ip}/clients/default.ipxe exited ${fallback.code}`).to.equal(0);
-    expect(fallback.stdout).to.equal(clientScript('default', kernelArgs({ exportName: 'root', union: true }), lab.defaultClient));
+    expect(fallback.stdout).to.equal(clientScript('default', kernelArgs({ exportName: 'root', union: lab.defaultClient.union }), lab.defaultClient));
     expect(script).to.contain('|| chain --autofree tftp://${next-server}/clients/default.ipxe');
 
     const peer = await NbdPeer.connect(lab.server.ip, { deadline: d });
@@ -342,7 +342,7 @@ describe('server stack: the LTSP server image on the lab network, without QEMU @
     expect(aboutUnit, 'systemd-analyze verify warned about the unit').to.deep.equal([]);
   });
 
-  it("lsinitrd lists what the stock client's boot needs: nbd.ko, fuse.ko, unionfs, nbd-client, our pre-pivot hook and module", async function () {
+  it("lsinitrd lists what the stock client's boot needs: nbd.ko, fuse.ko, overlay.ko, unionfs, nbd-client, our pre-pivot hook and module", async function () {
     const lab = L();
     const d = stepDeadline(hostBudgetMs('serverCheck'), this.test!.title);
     // The stock kind's: the one with kernel modules (the ltsp kernel has them built in, and build-initramfs.sh checks its listing).
@@ -357,7 +357,9 @@ describe('server stack: the LTSP server image on the lab network, without QEMU @
     const want: Array<[string, RegExp]> = [
       ['the nbd module', /^usr\/lib\/modules\/[^/]+\/kernel\/drivers\/block\/nbd\.ko(\.xz|\.zst)?$/],
       ['the fuse module', /^usr\/lib\/modules\/[^/]+\/kernel\/fs\/fuse\/fuse\.ko(\.xz|\.zst)?$/],
+      ['the overlay module (--union overlayfs)', /^usr\/lib\/modules\/[^/]+\/kernel\/fs\/overlayfs\/overlay\.ko(\.xz|\.zst)?$/],
       ['unionfs-fuse', /^usr\/bin\/unionfs$/],
+      ['the union method reader', /^usr\/lib\/ltsp-union-method\.sh$/],
       ['nbd-client', /^usr\/s?bin\/nbd-client$/],
       ['our pre-pivot hook', /^usr\/lib\/dracut\/hooks\/pre-pivot\/\d+-ltsp-union\.sh$/],
     ];

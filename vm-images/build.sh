@@ -126,7 +126,7 @@ require_files initramfs client/dracut/build-initramfs.sh client/dracut/conf.d/10
   client/dracut/90ltsp-union/module-setup.sh client/dracut/90ltsp-union/ltsp-union.sh \
   client/dracut/90ltsp-union/ltsp-test-delay.sh client/dracut/90ltsp-union/ltsp-test-delay-nbd.sh \
   client/dracut/90ltsp-union/ltsp-test-delay-root.sh client/dracut/90ltsp-union/ltsp-nbd-persist.sh \
-  client/dracut/90ltsp-union/ltsp-check.sh
+  client/dracut/90ltsp-union/ltsp-check.sh client/dracut/90ltsp-union/ltsp-union-method.sh
 require_files nbd nbd/versions.sh nbd/bundle.sh nbd/Dockerfile.binary nbd/Dockerfile.source nbd/Dockerfile.server \
   nbd/Dockerfile.oldstyle nbd/Dockerfile.client-root
 require_files kernel client/kernel/Dockerfile client/kernel/build-kernel.sh client/kernel/ltsp-client.config

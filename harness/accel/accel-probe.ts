@@ -43,7 +43,7 @@ export interface ProbeResult {
 
 /** The marks a probe waits for: the boot stages' own patterns (one source). */
 function probeMarks(): { kernel: RegExp; init: RegExp } {
-  const stages = bootStages({ union: true });
+  const stages = bootStages();
   const pattern = (id: string): RegExp => (stages.find((s) => s.id === id) as { pattern: RegExp }).pattern;
   return { kernel: pattern('kernel'), init: pattern('initramfs') };
 }

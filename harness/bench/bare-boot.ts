@@ -2,6 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { followStages } from '../boot/follow-stages';
 import { SERIAL_CONSOLE_ARG } from '../boot/kernel-args';
+import { UNION_ARGS } from '../boot/union-method';
+import { clientSpec, type UnionMethod } from '../client/client-spec';
 import { bareBootStages, bootBudgetMs, stageBudgetMs } from '../boot/stages';
 import { stepDeadline } from '../common/run-deadline';
 import type { HostSpeed } from '../common/speed';
@@ -17,7 +19,7 @@ export interface BareBootSpec {
   initrd: string;
   /** The client root (bare ext4), attached read-only as a virtio disk. */
   rootImage: string;
-  union: boolean;
+  union: UnionMethod;
   memoryMb?: number;
   /** Where the pid file and QMP socket go: a registered run's state folder, so a crash is reaped. */
   stateDir: string;
@@ -34,8 +36,8 @@ export interface BareBoot {
 }
 
 /** The kernel command line of a bare boot: the lab's, with a local disk for the NBD root. */
-export function bareAppend(union: boolean): string {
-  return `root=/dev/vda ro ${SERIAL_CONSOLE_ARG}${union ? ' rd.unionfs=1' : ''}`;
+export function bareAppend(union: UnionMethod): string {
+  return ['root=/dev/vda', 'ro', SERIAL_CONSOLE_ARG, ...UNION_ARGS[union]].join(' ');
 }
 
 /**
@@ -48,7 +50,7 @@ export async function bootBare(spec: BareBootSpec): Promise<BareBoot> {
   const dir = join(spec.reportDir, spec.name);
   mkdirSync(dir, { recursive: true });
   const consoleLog = join(dir, 'console.log');
-  const stages = bareBootStages({ union: spec.union });
+  const stages = bareBootStages({ client: clientSpec({ union: spec.union }) });
   const deadline = stepDeadline(bootBudgetMs(stages, spec.speed), `bare boot of ${spec.name}`);
   const machine = labMachine(spec.name, join(spec.stateDir, spec.name))
     .withAccel(spec.speed.accel)

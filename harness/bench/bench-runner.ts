@@ -22,10 +22,11 @@ import { imagesCase, imagesWarmCase } from './images-case';
 import { memoryCase } from './memory-case';
 import { overheadCase } from './overhead-case';
 import { stormCase } from './storm-case';
+import { unionCase } from './union-case';
 import type { BenchReport } from './types';
 
 /** Every case, in the order a full bench runs them. */
-const CASES: readonly BenchCase[] = [chainCase, clientCase, overheadCase, concurrencyCase, imagesCase, memoryCase, gateCase, gateBesideCase, imagesWarmCase, stormCase];
+const CASES: readonly BenchCase[] = [chainCase, clientCase, overheadCase, concurrencyCase, imagesCase, memoryCase, gateCase, gateBesideCase, imagesWarmCase, stormCase, unionCase];
 
 /** Runs of a case when --runs is not given and the case names none of its own. */
 export const DEFAULT_BENCH_RUNS = 3;

@@ -10,8 +10,8 @@ import type { DetailTable } from './types';
 
 const ISSUE = 'issue 5';
 const MODES = [
-  { id: 'union', union: true, label: 'union' },
-  { id: 'plain', union: false, label: 'no union' },
+  { id: 'union', union: 'unionfs-fuse', label: 'union' },
+  { id: 'plain', union: 'none', label: 'no union' },
 ] as const;
 type Mode = (typeof MODES)[number]['id'];
 type Side = 'lab' | 'bare';

@@ -64,7 +64,7 @@ async function inLanes<T>(items: readonly T[], lanes: number, fn: (item: T, inde
   await Promise.all(Array.from({ length: Math.min(lanes, items.length) }, lane));
 }
 
-const DEFAULT_CONFIG: BootConfig = { memoryMb: CLIENT_MEMORY_MB.default, nic: 'virtio-net-pci', union: true, client: DEFAULT_CLIENT_SPEC };
+const DEFAULT_CONFIG: BootConfig = { memoryMb: CLIENT_MEMORY_MB.default, nic: 'virtio-net-pci', client: DEFAULT_CLIENT_SPEC };
 
 /**
  * One gated run, as `./lab boot --compare` judges a client: a boot, then up to k more

@@ -83,7 +83,7 @@ export const overheadCase: BenchCase = {
     const warm = await c.attempt(0, 'warm the image cache', () => buildImages({ deadline: stepDeadline(budgetMs('imageBuild'), 'image build before the overhead case') }));
     if (!warm) return;
     // The boot's own budget, plus the lab's start (the server, a warm build check).
-    const bootMs = bootBudgetMs(bootStages({ union: true }), c.ctx.speed) + budgetMs('labStartWarm');
+    const bootMs = bootBudgetMs(bootStages(), c.ctx.speed) + budgetMs('labStartWarm');
     const splits: OverheadSplit[] = [];
     for (let run = 1; run <= c.runs; run++) {
       c.sampleContention();

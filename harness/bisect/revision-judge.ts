@@ -19,7 +19,7 @@ import type { Commit, StackHistory } from './git-history';
 /** How each revision is booted: what `./lab bisect`'s options say, the same for every revision. */
 export interface RevisionBoot {
   clients: number;
-  /** Configures each client as ./lab boot's options would (memory, NIC, union, --append). */
+  /** Configures each client as ./lab boot's options would (memory, NIC, --append; what it boots, its union among it, is config.client). */
   configure: (c: ThinClient) => ThinClient;
   config: BootConfig;
   criterion: Criterion;

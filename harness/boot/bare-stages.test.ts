@@ -7,6 +7,10 @@ import { ConsoleLog } from '../qemu-ts-wrapper';
 import { followStages, type StageSource } from './follow-stages';
 import { bareBootStages, bootStages } from './stages';
 import { FIXTURES_DIR } from '../common/paths';
+import { clientSpec } from '../client/client-spec';
+
+const WITH = { client: clientSpec() };
+const WITHOUT = { client: clientSpec({ union: 'none' }) };
 
 /**
  * A real bare boot with the union: bare QEMU, -kernel/-initrd of the lab's kernel and
@@ -22,7 +26,7 @@ function machine(): StageSource & { console: ConsoleLog } {
 
 async function follow(text: string, union: boolean): Promise<Map<string, string>> {
   const m = machine();
-  const following = followStages(m, bareBootStages({ union }), { deadline: Deadline.after(5000, 'bare stages'), budgetMs: () => 5000, consoleLogFile: 'console.log' });
+  const following = followStages(m, bareBootStages(union ? WITH : WITHOUT), { deadline: Deadline.after(5000, 'bare stages'), budgetMs: () => 5000, consoleLogFile: 'console.log' });
   m.console.push(text);
   m.console.end();
   return new Map((await following).map((x) => [x.stage, x.line]));
@@ -32,17 +36,17 @@ describe('bare boot stages against a real bare union boot', function () {
   this.timeout(10_000);
 
   it('are the lab stages after the kernel starts, with the root on vda', () => {
-    const ids = bareBootStages({ union: true }).map((s) => s.id);
+    const ids = bareBootStages(WITH).map((s) => s.id);
     expect(ids).to.deep.equal(['kernel', 'initramfs', 'root', 'union', 'switch-root', 'system', 'login']);
-    const pxe = new Map(bootStages({ union: false }).map((s) => [s.id, s]));
-    for (const s of bareBootStages({ union: false }).filter((x) => x.id !== 'root')) {
+    const pxe = new Map(bootStages(WITHOUT).map((s) => [s.id, s]));
+    for (const s of bareBootStages(WITHOUT).filter((x) => x.id !== 'root')) {
       expect(s.pattern.source, s.id).to.equal(pxe.get(s.id)?.pattern.source);
     }
   });
 
   it('sees every stage in order, each on the line it is about', async () => {
     const seen = await follow(BARE, true);
-    expect([...seen.keys()]).to.deep.equal(bareBootStages({ union: true }).map((s) => s.id));
+    expect([...seen.keys()]).to.deep.equal(bareBootStages(WITH).map((s) => s.id));
     expect(seen.get('kernel')).to.include('Linux version 6.1');
     expect(seen.get('initramfs')).to.include('Run /init as init process');
     expect(seen.get('root')).to.match(/EXT4-fs \(vda\): mounted/);

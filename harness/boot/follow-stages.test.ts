@@ -44,7 +44,7 @@ describe('followStages', function () {
       const m = machine();
       const marks: StageMark[] = [];
       const points: PointMark[] = [];
-      const following = followStages(m, bootStages({ union: true, client: STOCK }), opts({ marks, points: bootPoints(STOCK), pointMarks: points }));
+      const following = followStages(m, bootStages({ client: STOCK }), opts({ marks, points: bootPoints(STOCK), pointMarks: points }));
       m.console.push(boot);
       await following;
       return { marks, points };
@@ -86,10 +86,10 @@ describe('followStages', function () {
       const marks: StageMark[] = [];
       const points: PointMark[] = [];
       const LTSP = clientSpec({ kind: 'ltsp' });
-      const following = followStages(m, bootStages({ union: true, client: LTSP }), opts({ marks, points: bootPoints(LTSP), pointMarks: points }));
+      const following = followStages(m, bootStages({ client: LTSP }), opts({ marks, points: bootPoints(LTSP), pointMarks: points }));
       m.console.push(ltspBoot);
       await following;
-      expect(marks.map((x) => x.stage)).to.deep.equal(bootStages({ union: true }).map((s) => s.id));
+      expect(marks.map((x) => x.stage)).to.deep.equal(bootStages().map((s) => s.id));
       expect(points.map((p) => [p.stage, p.point])).to.deep.equal([
         ['initramfs', 'initrd-unpacked'],
         ['nbd', 'udevd'],
@@ -108,7 +108,7 @@ describe('followStages', function () {
       const marks: StageMark[] = [];
       const points: PointMark[] = [];
       const LTSP23 = clientSpec({ stack: 'ltsp23' });
-      const following = followStages(m, bootStages({ union: true, client: LTSP23 }), opts({ marks, points: bootPoints(LTSP23), pointMarks: points }));
+      const following = followStages(m, bootStages({ client: LTSP23 }), opts({ marks, points: bootPoints(LTSP23), pointMarks: points }));
       m.console.push(ltsp23Boot);
       await following;
       expect(marks.map((x) => x.stage)).to.deep.equal([...STACK_STAGE_IDS.ltsp23]);
@@ -148,7 +148,7 @@ describe('followStages', function () {
     it('points never touch the stage sequence: the same marks with and without them', async () => {
       const m = machine();
       const plain: StageMark[] = [];
-      const following = followStages(m, bootStages({ union: true }), opts({ marks: plain }));
+      const following = followStages(m, bootStages(), opts({ marks: plain }));
       m.console.push(BOOT);
       await following;
       const { marks } = await pointsOf(BOOT);
@@ -159,7 +159,7 @@ describe('followStages', function () {
     it('a point a kind does not print is absent, not a failure', async () => {
       const quiet = BOOT.split('\r\n').filter((l) => !/renamed from eth0|basic\.target/.test(l)).join('\r\n');
       const { marks, points } = await pointsOf(quiet);
-      expect(marks.map((x) => x.stage)).to.deep.equal(bootStages({ union: true }).map((s) => s.id));
+      expect(marks.map((x) => x.stage)).to.deep.equal(bootStages().map((s) => s.id));
       expect(points.map((p) => p.point)).to.not.include.members(['link-up']);
       expect(points.map((p) => p.point)).to.not.include('basic-target');
       expect(points.map((p) => p.point)).to.include('getty');
@@ -169,18 +169,18 @@ describe('followStages', function () {
   it('stamps every stage of a real union boot, in order, into the marks given', async () => {
     const m = machine();
     const marks: StageMark[] = [];
-    const following = followStages(m, bootStages({ union: true }), opts({ marks }));
+    const following = followStages(m, bootStages(), opts({ marks }));
     m.console.push(BOOT);
     const got = await following;
     expect(got).to.equal(marks);
-    expect(marks.map((x) => x.stage)).to.deep.equal(bootStages({ union: true }).map((s) => s.id));
+    expect(marks.map((x) => x.stage)).to.deep.equal(bootStages().map((s) => s.id));
     expect(marks.find((x) => x.stage === 'dhcp')?.line).to.equal('net0: 10.213.1.197/255.255.255.0');
   });
 
   it("a mark's line is the whole line, though its stage was stamped when the pattern showed mid-line", async () => {
     const m = machine();
     const marks: StageMark[] = [];
-    const following = followStages(m, bootStages({ union: true }), opts({ marks }));
+    const following = followStages(m, bootStages(), opts({ marks }));
     // The union line arrives in two chunks, the stage's pattern complete in the first.
     const at = BOOT.indexOf('ltsp-union: mounted');
     const cut = at + 'ltsp-union: mounted '.length;
@@ -198,7 +198,7 @@ describe('followStages', function () {
     const m = machine();
     const failed: string[] = [];
     const marks: StageMark[] = [];
-    const following = followStages(m, bootStages({ union: true }), opts({ marks, onFailure: (s: StageDef) => failed.push(s.id) }));
+    const following = followStages(m, bootStages(), opts({ marks, onFailure: (s: StageDef) => failed.push(s.id) }));
     const atNbd = BOOT.indexOf('nbd0: detected capacity change');
     m.console.push(`${BOOT.slice(0, atNbd)}\r\n[   30.0] Kernel panic - not syncing: VFS: Unable to mount root fs\r\n`);
     const err = await following.then(
@@ -215,7 +215,7 @@ describe('followStages', function () {
 
   it('a stage past its budget names the budget', async () => {
     const m = machine();
-    const err = await followStages(m, bootStages({ union: true }), opts({ budgetMs: () => 50 })).then(
+    const err = await followStages(m, bootStages(), opts({ budgetMs: () => 50 })).then(
       () => expect.fail('the boot should time out'),
       (e: unknown) => e as BootStageError,
     );
@@ -228,7 +228,7 @@ describe('followStages', function () {
     const m = machine();
     const broken = new HarnessError('the lab bridge is gone');
     const abort = new Promise<never>((_, reject) => setTimeout(() => reject(broken), 10));
-    const err = await followStages(m, bootStages({ union: true }), opts({ abort })).then(
+    const err = await followStages(m, bootStages(), opts({ abort })).then(
       () => expect.fail('the boot should be aborted'),
       (e: unknown) => e,
     );

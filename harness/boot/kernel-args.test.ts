@@ -58,14 +58,16 @@ describe('validateAppend', () => {
 });
 
 describe('kernelArgs', () => {
-  it('builds the union client command line', () => {
-    expect(kernelArgs({ exportName: 'root', union: true })).to.equal(`${BASE} rd.unionfs=1`);
+  it('builds the union client command line: the seed\'s rd.unionfs=1 for unionfs-fuse (the default), the method by name for overlayfs, none without', () => {
+    expect(kernelArgs({ exportName: 'root', union: 'unionfs-fuse' })).to.equal(`${BASE} rd.unionfs=1`);
+    expect(kernelArgs({ exportName: 'root', union: 'overlayfs' })).to.equal(`${BASE} rd.ltsp.union=overlayfs`);
+    expect(kernelArgs({ exportName: 'root', union: 'none' })).to.equal(BASE);
   });
 
   it('a kept client (--keep) asks dracut for its shell, soon; a user\'s --append comes after, so it wins (dracut takes the last value)', () => {
-    expect(kernelArgs({ exportName: 'root', union: true, rescueShell: true })).to.equal(`${BASE} rd.unionfs=1 rd.shell rd.retry=${RESCUE_RETRY_S}`);
-    expect(kernelArgs({ exportName: 'root', union: false, rescueShell: true, append: 'rd.retry=180' })).to.match(/ rd\.retry=\d+ rd\.retry=180$/);
-    expect(kernelArgs({ exportName: 'root', union: true })).to.not.match(/rd\.shell|rd\.retry/);
+    expect(kernelArgs({ exportName: 'root', union: 'unionfs-fuse', rescueShell: true })).to.equal(`${BASE} rd.unionfs=1 rd.shell rd.retry=${RESCUE_RETRY_S}`);
+    expect(kernelArgs({ exportName: 'root', union: 'none', rescueShell: true, append: 'rd.retry=180' })).to.match(/ rd\.retry=\d+ rd\.retry=180$/);
+    expect(kernelArgs({ exportName: 'root', union: 'unionfs-fuse' })).to.not.match(/rd\.shell|rd\.retry/);
   });
 
   it("is the command line a real union boot reported, once iPXE expanded its settings to the boot's lease", () => {
@@ -75,7 +77,7 @@ describe('kernelArgs', () => {
     const mac = /net0: ([0-9a-f:]{17}) using/.exec(log)?.[1];
     expect([ip, mask, mac]).to.deep.equal(['10.213.1.164', '255.255.255.0', '52:54:00:4c:33:01']);
     expect(reported).to.equal(
-      kernelArgs({ exportName: 'root', union: true })
+      kernelArgs({ exportName: 'root', union: 'unionfs-fuse' })
         .replaceAll('${next-server}', '10.213.1.2')
         .replace('${net0/ip}', ip as string)
         .replace('${net0/netmask}', mask as string)
@@ -84,40 +86,40 @@ describe('kernelArgs', () => {
   });
 
   it('configures the leased address statically on the NIC that booted, on its subnet (no peer) and without a gateway', () => {
-    const ipArg = kernelArgs({ exportName: 'root', union: false }).split(' ').find((a) => a.startsWith('ip='));
+    const ipArg = kernelArgs({ exportName: 'root', union: 'none' }).split(' ').find((a) => a.startsWith('ip='));
     // ip=<client>:<peer>:<gateway>:<netmask>:<hostname>:<interface>:<autoconf>
     expect(ipArg?.slice(3).split(':')).to.deep.equal(['${net0/ip}', '', '', '${net0/netmask}', '', 'lab0', 'none']);
-    expect(kernelArgs({ exportName: 'root', union: false })).to.include(' ifname=lab0:${net0/mac} ');
-    expect(kernelArgs({ exportName: 'root', union: false })).not.to.include('dhcp');
+    expect(kernelArgs({ exportName: 'root', union: 'none' })).to.include(' ifname=lab0:${net0/mac} ');
+    expect(kernelArgs({ exportName: 'root', union: 'none' })).not.to.include('dhcp');
   });
 
   it('builds the read-only client command line', () => {
-    expect(kernelArgs({ exportName: 'root', union: false })).to.equal(BASE);
+    expect(kernelArgs({ exportName: 'root', union: 'none' })).to.equal(BASE);
   });
 
   it('puts the checked, trimmed extra arguments last', () => {
-    expect(kernelArgs({ exportName: 'bookworm-2.img', union: true, append: ' rd.debug loglevel=7 ' })).to.equal(
+    expect(kernelArgs({ exportName: 'bookworm-2.img', union: 'unionfs-fuse', append: ' rd.debug loglevel=7 ' })).to.equal(
       `root=nbd:\${next-server}:bookworm-2.img:ext4:ro rd.neednet=1 ${IP} console=ttyS0,115200 rd.unionfs=1 rd.debug loglevel=7`,
     );
-    expect(kernelArgs({ exportName: 'root', union: false, append: 'quiet' })).to.equal(`${BASE} quiet`);
+    expect(kernelArgs({ exportName: 'root', union: 'none', append: 'quiet' })).to.equal(`${BASE} quiet`);
   });
 
   it('adds nothing, not even a space, for empty or blank extra arguments', () => {
-    expect(kernelArgs({ exportName: 'root', union: false, append: '' })).to.equal(BASE);
-    expect(kernelArgs({ exportName: 'root', union: false, append: '   ' })).to.equal(BASE);
+    expect(kernelArgs({ exportName: 'root', union: 'none', append: '' })).to.equal(BASE);
+    expect(kernelArgs({ exportName: 'root', union: 'none', append: '   ' })).to.equal(BASE);
   });
 
   it('checks the extra arguments', () => {
-    expect(usageError(() => kernelArgs({ exportName: 'root', union: true, append: 'a\nb' })).message).to.match(/newline/);
+    expect(usageError(() => kernelArgs({ exportName: 'root', union: 'unionfs-fuse', append: 'a\nb' })).message).to.match(/newline/);
   });
 
   it('refuses export names that are not plain names', () => {
     for (const exportName of ['', 'root:ext4', 'a b', 'root/../x', '${x}', 'r\u00f6t', 'x'.repeat(65)]) {
-      expect(usageError(() => kernelArgs({ exportName, union: false })).message, exportName).to.equal(
+      expect(usageError(() => kernelArgs({ exportName, union: 'none' })).message, exportName).to.equal(
         `export name '${exportName}' is not a plain name (letters, digits, . _ -)`,
       );
     }
-    expect(kernelArgs({ exportName: 'x'.repeat(64), union: false })).to.include(`:${'x'.repeat(64)}:ext4:ro`);
+    expect(kernelArgs({ exportName: 'x'.repeat(64), union: 'none' })).to.include(`:${'x'.repeat(64)}:ext4:ro`);
   });
 });
 
@@ -211,15 +213,15 @@ describe('kernelArgs with a --root-arg', () => {
   const tail = `rd.neednet=1 ${IP} console=ttyS0,115200`;
 
   it('replaces the root argument, with {server} as iPXE\'s next-server and {export} as the export', () => {
-    expect(kernelArgs({ exportName: 'root', union: false, rootArg: 'root=nbd:{server}:{export}::errors=panic' })).to.equal(`root=nbd:\${next-server}:root::errors=panic ${tail}`);
-    expect(kernelArgs({ exportName: 'other', union: false, rootArg: 'netroot=nbd:{server}:{export}:ext4:ro root=LABEL=ltsp-root' })).to.equal(
+    expect(kernelArgs({ exportName: 'root', union: 'none', rootArg: 'root=nbd:{server}:{export}::errors=panic' })).to.equal(`root=nbd:\${next-server}:root::errors=panic ${tail}`);
+    expect(kernelArgs({ exportName: 'other', union: 'none', rootArg: 'netroot=nbd:{server}:{export}:ext4:ro root=LABEL=ltsp-root' })).to.equal(
       `netroot=nbd:\${next-server}:other:ext4:ro root=LABEL=ltsp-root ${tail}`,
     );
   });
 
   it('a root from DHCP makes the initramfs ask DHCP itself, instead of taking iPXE\'s lease', () => {
     for (const rootArg of ['root=dhcp', 'root=/dev/root netroot=dhcp']) {
-      const args = kernelArgs({ exportName: 'root', union: true, rootArg });
+      const args = kernelArgs({ exportName: 'root', union: 'unionfs-fuse', rootArg });
       expect(args).to.contain('ip=lab0:dhcp ifname=lab0:${net0/mac}').and.not.contain('${net0/ip}');
     }
     expect(rootFromDhcp('root=dhcpx')).to.equal(false);

@@ -1,4 +1,5 @@
-import { type ClientSpec } from '../client/client-spec';
+import { type ClientSpec, type UnionMethod } from '../client/client-spec';
+import { UNION_ARGS } from './union-method';
 import { UsageError } from '../common/errors';
 import { ltsp23ServedPaths, servedBootPaths } from '../server/boot-files';
 import { RESCUE_ARGS } from './rescue-shell';
@@ -40,7 +41,8 @@ export function validateAppend(append: string, option = '--append'): string {
 
 export interface KernelArgsSpec {
   exportName: string;
-  union: boolean;
+  /** The client's union method (ClientSpec.union). */
+  union: UnionMethod;
   /** A client kept for a person to look at (./lab boot --keep): a failed initramfs stops at dracut's shell (RESCUE_ARGS). */
   rescueShell?: boolean;
   append?: string;
@@ -126,7 +128,7 @@ export function kernelArgs(spec: KernelArgsSpec): string {
     rootFromDhcp(root) ? INITRAMFS_DHCP_ARGS : LEASE_IP_ARGS,
     SERIAL_CONSOLE_ARG,
   ];
-  if (spec.union) args.push('rd.unionfs=1');
+  args.push(...UNION_ARGS[spec.union]);
   if (spec.rescueShell) args.push(...RESCUE_ARGS);
   const extra = spec.append === undefined ? '' : validateAppend(spec.append);
   if (extra) args.push(extra);

@@ -6,7 +6,7 @@ import { ConsoleWaitError } from '../common/errors';
 import { ConsoleLog, type ConsoleMatch, type FailPattern } from '../qemu-ts-wrapper';
 import { BOOT_FAIL_PATTERNS, RESCUE_PROMPT, RESCUE_SHELL, SHELL_PROMPT, bootStages, leaseIpOf, type StageDef } from './stages';
 import { FIXTURES_DIR } from '../common/paths';
-import { CLIENT_KINDS, clientSpec } from '../client/client-spec';
+import { CLIENT_DIMENSIONS, CLIENT_KINDS, clientSpec, type UnionMethod } from '../client/client-spec';
 import { BOOT_STAGE_IDS, STACK_STAGE_IDS } from '../results/stage-ids';
 import { bareBootStages, bootPoints } from './stages';
 
@@ -70,8 +70,8 @@ function failuresIn(line: string): string[] {
   return BOOT_FAIL_PATTERNS.filter((f) => f.pattern.test(line)).map((f) => f.name);
 }
 
-function stage(id: string, union = true): StageDef {
-  const s = bootStages({ union }).find((x) => x.id === id);
+function stage(id: string, union: UnionMethod = 'unionfs-fuse'): StageDef {
+  const s = bootStages({ client: clientSpec({ union }) }).find((x) => x.id === id);
   if (!s) throw new Error(`no stage ${id}`);
   return s;
 }
@@ -88,7 +88,7 @@ describe('boot stages against a real union boot', function () {
 
   /** Follows a whole union boot and checks that every stage came, each on a later line. */
   async function stagesInOrder(boot: string): Promise<Map<string, ConsoleMatch>> {
-    const stages = bootStages({ union: true });
+    const stages = bootStages();
     const { matches } = await follow(boot, stages);
     expect([...matches.keys()]).to.deep.equal(stages.map((s) => s.id));
     const lines = [...matches.values()].map((m) => m.line.index);
@@ -131,7 +131,7 @@ describe('boot stages against a real union boot', function () {
   });
 
   it('sees the same stages whatever the chunk size', async () => {
-    const stages = bootStages({ union: true });
+    const stages = bootStages();
     const lineOf = async (size: number): Promise<number[]> => [...(await follow(BOOT, stages, size)).matches.values()].map((m) => m.line.index);
     const reference = await lineOf(61);
     expect(await lineOf(2)).to.deep.equal(reference);
@@ -140,7 +140,7 @@ describe('boot stages against a real union boot', function () {
   });
 
   it('finds the root prompt after login, as it arrives without a newline, and not the command echo', async () => {
-    const { con, matches } = await follow(BOOT, [...bootStages({ union: true }), { id: 'prompt', pattern: SHELL_PROMPT }]);
+    const { con, matches } = await follow(BOOT, [...bootStages(), { id: 'prompt', pattern: SHELL_PROMPT }]);
     expect(con.lines().map((l) => l.text)).to.deep.equal(BOOT_LINES);
     const prompt = matches.get('prompt') as ConsoleMatch;
     expect(prompt.line.text).to.equal('root@ltsp-client:~# ');
@@ -187,18 +187,18 @@ describe('boot stages against a real union boot', function () {
   });
 
   it('without rd.unionfs=1, waits for "ltsp-union: off" and not for a mounted union', async () => {
-    const off = stage('union', false);
+    const off = stage('union', 'none');
     expect(off.label).to.match(/union off/);
     expect(off.pattern.test('[   28.252393] ltsp-union: off (no rd.unionfs=1): booting the plain read-only root')).to.equal(true);
     expect(off.pattern.test('[   28.925283] ltsp-union: mounted ro=/dev/nbd0 rw=tmpfs union=/sysroot')).to.equal(false);
-    expect(stage('union', true).pattern.test('ltsp-union: off (no rd.unionfs=1): booting the plain read-only root')).to.equal(false);
+    expect(stage('union').pattern.test('ltsp-union: off (no rd.unionfs=1): booting the plain read-only root')).to.equal(false);
 
     // The same boot as the module prints it without rd.unionfs=1: the union lines become one "off" line.
     const plain = BOOT.replace(/\[ +[\d.]+\] ltsp-union: start[^]*?ltsp-union: mounted [^\r]*/, '[   28.252393] ltsp-union: off (no rd.unionfs=1): booting the plain read-only root');
     expect(plain).to.not.include('ltsp-union: mounted');
-    const { matches } = await follow(plain, bootStages({ union: false }));
+    const { matches } = await follow(plain, bootStages({ client: clientSpec({ union: 'none' }) }));
     expect(matches.get('union')?.line.text).to.match(/ltsp-union: off/);
-    await follow(BOOT, bootStages({ union: false })).then(
+    await follow(BOOT, bootStages({ client: clientSpec({ union: 'none' }) })).then(
       () => expect.fail('a union boot has no "ltsp-union: off" line'),
       (e: unknown) => expect((e as ConsoleWaitError).reason).to.equal('closed'),
     );
@@ -240,7 +240,7 @@ describe('BOOT_FAIL_PATTERNS', () => {
   it('ends a boot-stage wait at once when the NBD export is unknown', async () => {
     const atNbd = BOOT.indexOf('nbd0: detected capacity change');
     const broken = `${BOOT.slice(0, atNbd)}\r\n[   25.101010] dracut-initqueue[396]: Error: Unknown error returned by server. Server said: Export unknown\r\n[   25.101100] dracut-initqueue[396]: Exiting.\r\n`;
-    const err = await follow(broken, bootStages({ union: true })).then(
+    const err = await follow(broken, bootStages()).then(
       () => expect.fail('the boot should have failed'),
       (e: unknown) => e as ConsoleWaitError,
     );
@@ -272,11 +272,11 @@ describe('the lease address (leaseIpOf)', function () {
 
 describe('stage ids: one list (results/stage-ids.ts)', () => {
   for (const kind of CLIENT_KINDS) {
-    for (const union of [true, false]) {
-      it(`${kind} client, union ${union ? 'on' : 'off'}: its stages are BOOT_STAGE_IDS in that order`, () => {
-        const client = clientSpec({ kind });
-        expect(bootStages({ union, client }).map((s) => s.id)).to.deep.equal([...BOOT_STAGE_IDS]);
-        const bare = bareBootStages({ union, client }).map((s) => s.id);
+    for (const union of CLIENT_DIMENSIONS.union.values) {
+      it(`${kind} client, union ${union}: its stages are BOOT_STAGE_IDS in that order`, () => {
+        const client = clientSpec({ kind, union });
+        expect(bootStages({ client }).map((s) => s.id)).to.deep.equal([...BOOT_STAGE_IDS]);
+        const bare = bareBootStages({ client }).map((s) => s.id);
         expect(bare, 'a bare boot: some of them, in the same order').to.deep.equal(BOOT_STAGE_IDS.filter((id) => bare.includes(id)));
         for (const p of bootPoints(client)) expect(BOOT_STAGE_IDS as readonly string[], `point ${p.id}`).to.include(p.stage);
       });
@@ -285,8 +285,8 @@ describe('stage ids: one list (results/stage-ids.ts)', () => {
 });
 
 describe('the ltsp23 stack\'s stages', function () {
-  const k12 = bootStages({ union: true });
-  const ltsp23 = bootStages({ union: true, client: clientSpec({ stack: 'ltsp23' }) });
+  const k12 = bootStages();
+  const ltsp23 = bootStages({ client: clientSpec({ stack: 'ltsp23' }) });
 
   it('shares the stages both chains have, as they are (same ids, lines and budgets), and names its own for what they are', function () {
     const shared = ['ipxe', 'dhcp', 'fetched', 'kernel', 'initramfs', 'nbd', 'system', 'login'];
@@ -298,7 +298,7 @@ describe('the ltsp23 stack\'s stages', function () {
   });
 
   it('the k12 stack (the default) is unchanged by it', function () {
-    expect(bootStages({ union: true, client: clientSpec() })).to.deep.equal(k12);
+    expect(bootStages({ client: clientSpec() })).to.deep.equal(k12);
   });
 });
 

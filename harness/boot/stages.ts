@@ -3,7 +3,7 @@ import type { Accel } from '../common/speed';
 import type { FailPattern } from '../qemu-ts-wrapper';
 import { DEFAULT_FAIL_PATTERNS } from '../console/fail-patterns';
 import { RESCUE_RETRY_S } from './rescue-shell';
-import type { ClientSpec } from '../client/client-spec';
+import { DEFAULT_CLIENT_SPEC, type ClientSpec } from '../client/client-spec';
 import type { BootStageId, StageId } from '../results/stage-ids';
 
 /**
@@ -27,10 +27,10 @@ export interface StageDef {
 }
 
 export interface StageOptions {
-  /** rd.unionfs=1 given: the union stage is "union mounted", otherwise "union off". */
-  union: boolean;
   /**
-   * What the client boots (default: the lab's default). Every kind has the same stages,
+   * What the client boots (default: the lab's default). Its union method decides the union
+   * stage: "union mounted" (either method: ltsp-union.sh's line names it), or "union off"
+   * (none). Every kind has the same stages,
    * in the same order (the gate, the fault grammar and ltsp.test.delay name them); what a
    * kind prints inside them differs, and its points (bootPoints) say so.
    */
@@ -79,7 +79,7 @@ export function leaseIpOf(line: string): string | undefined {
  * The boot of a thin client, in order: firmware, PXE, kernel, initramfs, NBD, union, login.
  * The ltsp23 stack's chain (ltsp23Stages) shares the stage ids where the step is the same.
  */
-export function bootStages(opts: StageOptions): StageDef[] {
+export function bootStages(opts: StageOptions = {}): StageDef[] {
   if (opts.client?.stack === 'ltsp23') return ltsp23Stages();
   return k12Stages(opts);
 }
@@ -93,7 +93,7 @@ function k12Stages(opts: StageOptions): StageDef[] {
     { id: 'initramfs', label: 'initramfs start', pattern: /Run \/init as init process|Running in initrd/, budgetS: budget(90, 15), floorS: 5 },
     { id: 'nbd', label: 'NBD connected', pattern: /nbd\d+: detected capacity change from 0/, budgetS: budget(150, 30), floorS: 15 },
     { id: 'root', label: 'root mounted', pattern: /EXT4-fs \(nbd\d+\): mounted|Mounted sysroot\.mount/, budgetS: budget(60, 10), floorS: 5 },
-    opts.union
+    (opts.client?.union ?? DEFAULT_CLIENT_SPEC.union) !== 'none'
       ? { id: 'union', label: 'union mounted', pattern: /ltsp-union: mounted /, budgetS: budget(60, 10), floorS: 5 }
       : { id: 'union', label: 'union off (read-only root)', pattern: /ltsp-union: off/, budgetS: budget(60, 10), floorS: 5 },
     // systemd's initramfs (stock) starts its unit; dracut's shell init (ltsp) says so by info() on /dev/kmsg.
@@ -113,7 +113,7 @@ function k12Stages(opts: StageOptions): StageDef[] {
  * (55-initrd-bottom.sh) and the init-bottom scripts end with "done.".
  */
 function ltsp23Stages(): StageDef[] {
-  const k12 = new Map(k12Stages({ union: true }).map((s) => [s.id, s]));
+  const k12 = new Map(k12Stages({}).map((s) => [s.id, s]));
   const shared = (id: BootStageId): StageDef => k12.get(id) as StageDef;
   return [
     shared('ipxe'),
@@ -177,7 +177,7 @@ export function bootPoints(_client: ClientSpec): PointDef[] {
  * root=/dev/vda on a local read-only virtio disk. No firmware menu, no PXE, no NBD:
  * the limit the lab's chain is measured against (./lab bench, case chain).
  */
-export function bareBootStages(opts: StageOptions): StageDef[] {
+export function bareBootStages(opts: StageOptions = {}): StageDef[] {
   const pxe = new Map(bootStages(opts).map((s) => [s.id, s]));
   const reuse = (id: BootStageId): StageDef => pxe.get(id) as StageDef;
   return [

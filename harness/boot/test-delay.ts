@@ -28,7 +28,7 @@ export function testDelayArg(delays: readonly StageDelay[]): string {
  * the boot at once (one list of hooked stages, in the module).
  */
 export function parseTestDelay(value: string): StageDelay[] {
-  const ids: readonly string[] = bootStages({ union: true }).map((s) => s.id);
+  const ids: readonly string[] = bootStages().map((s) => s.id);
   if (value === '') throw new UsageError(`${TEST_DELAY_ARG}= is empty`, { hint: `e.g. ${TEST_DELAY_ARG}=nbd:20` });
   return value.split(',').map((item) => {
     const m = /^([a-z-]+):(\d+(?:\.\d+)?)$/.exec(item);

@@ -11,7 +11,7 @@ import { ROOT_EXPORT } from '../server/boot-files';
 import { clientScript, kernelArgs, ltsp23KernelArgs, validateRootArg } from './kernel-args';
 import { bootStages, type StageDef } from './stages';
 import { budgetMs } from '../common/budgets';
-import { clientSpec, type ClientKind, type ClientSpec } from '../client/client-spec';
+import { clientSpec, type ClientKind, type ClientSpec, type UnionMethod } from '../client/client-spec';
 import { StartedThinClient, type ClientHost } from './started-thin-client';
 
 export type { CommandResult } from './serial-shell';
@@ -35,7 +35,6 @@ export class ThinClient {
   private memoryMb = 384;
   private nicModel = 'virtio-net-pci';
   private mac?: string;
-  private union = true;
   private append?: string;
   private exportName = 'root';
   private exportChecked = true;
@@ -82,10 +81,9 @@ export class ThinClient {
     return this;
   }
 
-  /** rd.unionfs=1 (default on): the copy-on-write union over the read-only NBD root. */
-  withUnion(on: boolean): this {
-    this.union = on;
-    return this;
+  /** The copy-on-write union over the read-only NBD root (unionfs-fuse by default; none: the plain root), other dimensions as given so far. */
+  withUnion(method: UnionMethod): this {
+    return this.boots(clientSpec({ ...this.client, union: method }));
   }
 
   /** Extra kernel arguments (validated). */
@@ -129,7 +127,7 @@ export class ThinClient {
   }
 
   get stages(): StageDef[] {
-    return bootStages({ union: this.union, client: this.client });
+    return bootStages({ client: this.client });
   }
 
   /** Writes the client's iPXE script, adds its tap and starts QEMU. Tears down on failure. */
@@ -151,7 +149,7 @@ export class ThinClient {
     const args =
       ltsp23 !== undefined
         ? ltsp23KernelArgs({ imageName: ltsp23, ...append })
-        : kernelArgs({ exportName: this.exportName, union: this.union, rescueShell: this.rescueShell, ...append, ...(this.rootArg ? { rootArg: this.rootArg } : {}) });
+        : kernelArgs({ exportName: this.exportName, union: spec.union, rescueShell: this.rescueShell, ...append, ...(this.rootArg ? { rootArg: this.rootArg } : {}) });
     const dir = join(this.host.reportDir, this.name);
     mkdirSync(dir, { recursive: true });
     const machine = labMachine(this.name, join(this.host.run.stateDir, this.name))

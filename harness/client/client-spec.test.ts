@@ -22,9 +22,9 @@ describe('ClientSpec: what a client boots', () => {
   it('knows two kinds, ltsp (the default) and stock, from one table', () => {
     expect(CLIENT_KINDS).to.deep.equal(['ltsp', 'stock']);
     expect(CLIENT_KINDS).to.equal(CLIENT_DIMENSIONS.kind.values);
-    expect(DEFAULT_CLIENT_SPEC).to.deep.equal({ kind: 'ltsp', nbdClient: '3.24', stack: 'k12' });
+    expect(DEFAULT_CLIENT_SPEC).to.deep.equal({ kind: 'ltsp', nbdClient: '3.24', stack: 'k12', union: 'unionfs-fuse' });
     expect(clientSpec()).to.deep.equal(DEFAULT_CLIENT_SPEC);
-    expect(clientSpec({ kind: 'stock' })).to.deep.equal({ kind: 'stock', nbdClient: '3.24', stack: 'k12' });
+    expect(clientSpec({ kind: 'stock' })).to.deep.equal({ kind: 'stock', nbdClient: '3.24', stack: 'k12', union: 'unionfs-fuse' });
     expect(Object.isFrozen(clientSpec({ kind: 'stock' }))).to.equal(true);
   });
 
@@ -47,7 +47,9 @@ describe('ClientSpec: what a client boots', () => {
     expect(clientSpecProblem({ kind: 'ltsp' })).to.equal(undefined);
     expect(clientSpecProblem({ kind: 'nfs' })).to.equal('kind is "nfs", not one of ltsp, stock');
     expect(clientSpecProblem({})).to.equal('kind is undefined, not one of ltsp, stock');
-    expect(clientSpecProblem({ kind: 'ltsp', union: 'overlayfs' })).to.equal("it has an unknown dimension 'union'");
+    expect(clientSpecProblem({ kind: 'ltsp', overlay: 'yes' })).to.equal("it has an unknown dimension 'overlay'");
+    expect(clientSpecProblem({ kind: 'ltsp', union: 'overlayfs' })).to.equal(undefined);
+    expect(clientSpecProblem({ kind: 'ltsp', union: 'aufs' })).to.equal('union is "aufs", not one of unionfs-fuse, overlayfs, none');
     expect(clientSpecProblem({ kind: 'ltsp', stack: 'nfs' })).to.equal('stack is "nfs", not one of k12, ltsp23');
     // A record from before the stack existed booted the k12 stack; the first dimension is never optional.
     expect(clientSpecProblem({ kind: 'stock', stack: 'ltsp23' })).to.equal(undefined);
@@ -73,11 +75,36 @@ describe('ClientSpec: what a client boots', () => {
   it('the stack: k12 by default; ltsp23 boots what its image holds, so it fixes the kind and the nbd-client', () => {
     expect(() => clientSpec({ stack: 'ltsp5' })).to.throw(UsageError, "--stack 'ltsp5' is not one of k12, ltsp23");
     // A dimension not given takes what the stack fixes, not its own default (the kind's is ltsp).
-    expect(clientSpec({ stack: 'ltsp23' })).to.deep.equal({ kind: 'stock', nbdClient: '3.24', stack: 'ltsp23' });
+    expect(clientSpec({ stack: 'ltsp23' })).to.deep.equal({ kind: 'stock', nbdClient: '3.24', stack: 'ltsp23', union: 'overlayfs' });
     expect(clientSpec({ stack: 'ltsp23', kind: 'stock', nbdClient: '3.24' })).to.deep.equal(clientSpec({ stack: 'ltsp23' }));
     expect(() => clientSpec({ stack: 'ltsp23', kind: 'ltsp' })).to.throw(UsageError, '--client ltsp is for the k12 stack: the ltsp23 stack boots what its image holds (--client stock)');
     expect(() => clientSpec({ stack: 'ltsp23', nbdClient: '3.21' })).to.throw(UsageError, '--nbd-client 3.21 is for the k12 stack');
-    expect(clientSpec({ stack: 'k12', kind: 'ltsp', nbdClient: '3.21' })).to.deep.equal({ kind: 'ltsp', nbdClient: '3.21', stack: 'k12' });
+    expect(clientSpec({ stack: 'k12', kind: 'ltsp', nbdClient: '3.21' })).to.deep.equal({ kind: 'ltsp', nbdClient: '3.21', stack: 'k12', union: 'unionfs-fuse' });
+  });
+
+  it('the union: unionfs-fuse by default, overlayfs or none on the k12 stack; the ltsp23 stack lays its own overlayfs', () => {
+    expect(() => clientSpec({ union: 'bogus' })).to.throw(UsageError, "--union 'bogus' is not one of unionfs-fuse, overlayfs, none");
+    expect(clientSpec({ union: 'overlayfs' })).to.deep.equal({ ...DEFAULT_CLIENT_SPEC, union: 'overlayfs' });
+    // The default keeps its label and key (fixtures/baselines/tcg-2cpu-ltsp.json); another method is named.
+    expect(clientKey(clientSpec({ union: 'unionfs-fuse' }))).to.equal('ltsp');
+    expect(clientLabel(clientSpec({ union: 'overlayfs' }))).to.equal('ltsp union overlayfs');
+    expect(clientKey(clientSpec({ kind: 'stock', union: 'none' }))).to.equal('stock-union-none');
+    expect(sameClient(clientSpec({ union: 'overlayfs' }), DEFAULT_CLIENT_SPEC)).to.equal(false);
+    expect(sameClient(clientSpec({ union: 'overlayfs' }), clientSpec({ union: 'none' }))).to.equal(false);
+    // LTSP's overlay is its stack's: not shown, and not the user's to choose.
+    expect(clientSpec({ stack: 'ltsp23' }).union).to.equal('overlayfs');
+    expect(clientLabel(clientSpec({ stack: 'ltsp23', union: 'overlayfs' }))).to.equal('stock stack ltsp23');
+    expect(() => clientSpec({ stack: 'ltsp23', union: 'unionfs-fuse' })).to.throw(UsageError, '--union unionfs-fuse is for the k12 stack: the ltsp23 stack boots what its image holds (--union overlayfs)');
+    expect(() => clientSpec({ stack: 'ltsp23', union: 'none' })).to.throw(UsageError, '--union none is for the k12 stack');
+  });
+
+  it('a spec from before the union read as its stack booted: k12 with unionfs-fuse, ltsp23 with its overlayfs', () => {
+    const old = (o: object): ReturnType<typeof clientSpec> => o as ReturnType<typeof clientSpec>;
+    expect(sameClient(old({ kind: 'ltsp', nbdClient: '3.24', stack: 'k12' }), DEFAULT_CLIENT_SPEC)).to.equal(true);
+    expect(sameClient(old({ kind: 'ltsp' }), clientSpec({ union: 'overlayfs' }))).to.equal(false);
+    expect(sameClient(old({ kind: 'stock', nbdClient: '3.24', stack: 'ltsp23' }), clientSpec({ stack: 'ltsp23' }))).to.equal(true);
+    expect(clientLabel(old({ kind: 'stock', stack: 'ltsp23' }))).to.equal('stock stack ltsp23');
+    expect(clientKey(old({ kind: 'ltsp' }))).to.equal('ltsp');
   });
 
   it('its JSON Schema comes from the same table: the known kinds and nothing else validate', () => {

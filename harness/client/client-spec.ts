@@ -44,6 +44,19 @@ export const CLIENT_DIMENSIONS = {
       ltsp23: "bookworm's LTSP 23 chain: initramfs-tools' NBD root, LTSP's overlayfs and ltsp init",
     },
   },
+  // The copy-on-write root the k12 stack's dracut module lays over the read-only NBD root
+  // (issue 23, docs/union-methods.md; vm-images/client/dracut/90ltsp-union/ltsp-union-method.sh
+  // reads the same names from the kernel command line, union-method.test.ts keeps them equal).
+  union: {
+    values: ['unionfs-fuse', 'overlayfs', 'none'],
+    default: 'unionfs-fuse',
+    option: '--union',
+    about: {
+      'unionfs-fuse': "the seed's: unionfs-fuse in user space, a tmpfs over the NBD root",
+      overlayfs: "the kernel's overlay (what Debian's LTSP lays), a tmpfs upper over the NBD root",
+      none: 'no union: the plain read-only NBD root',
+    },
+  },
 } as const satisfies Record<string, Dimension>;
 
 interface Dimension {
@@ -64,6 +77,9 @@ export type ClientKind = ClientSpec['kind'];
 
 /** The stack whose chain the client boots (k12: the seed's; ltsp23: Debian's LTSP 23). */
 export type ClientStack = ClientSpec['stack'];
+
+/** How the k12 stack's client lays its copy-on-write root (none: the read-only root as served). */
+export type UnionMethod = ClientSpec['union'];
 
 /** Every known client kind, in the order the CLI and the report list them. */
 export const CLIENT_KINDS: readonly ClientKind[] = CLIENT_DIMENSIONS.kind.values;
@@ -95,11 +111,12 @@ export function parseClientValue<D extends ClientDimension>(d: D, raw: string): 
 
 /**
  * What a stack fixes of the other dimensions. The ltsp23 stack boots what its image holds:
- * Debian's stock kernel (with initramfs-tools, not dracut) and bookworm's own nbd-client.
+ * Debian's stock kernel (with initramfs-tools, not dracut), bookworm's own nbd-client and
+ * LTSP's own overlayfs (its initrd-bottom, not our dracut module).
  */
 const STACK_FIXES: Readonly<Record<ClientStack, Partial<Record<ClientDimension, string>>>> = {
   k12: {},
-  ltsp23: { kind: 'stock', nbdClient: '3.24' },
+  ltsp23: { kind: 'stock', nbdClient: '3.24', union: 'overlayfs' },
 };
 
 /**
@@ -139,9 +156,12 @@ export function clientSpecProblem(data: unknown): string | undefined {
   return extra === undefined ? undefined : `it has an unknown dimension '${extra}'`;
 }
 
-/** A dimension's value in a spec, its default when the spec (read from an older file) lacks it. */
+/** A dimension's value in a spec; when the spec (read from an older file) lacks it, what its stack fixes, else its default. */
 function valueOf(spec: ClientSpec, d: ClientDimension): string {
-  return (spec[d] as string | undefined) ?? dimension(d).default;
+  const given = spec[d] as string | undefined;
+  if (given !== undefined) return given;
+  const fixes: Partial<Record<ClientDimension, string>> = STACK_FIXES[(spec.stack as ClientStack | undefined) ?? CLIENT_DIMENSIONS.stack.default];
+  return fixes[d] ?? dimension(d).default;
 }
 
 /** Whether two specs boot the same thing. */
@@ -151,15 +171,17 @@ export function sameClient(a: ClientSpec, b: ClientSpec): boolean {
 
 /**
  * The values a person or a file name needs: the first dimension's always, each later
- * one's only when it is not its default, so that a spec of defaults reads (and keys
- * its baseline) as it did before that dimension existed. A later value is tagged with
+ * one's only when it is neither its default nor what the spec's stack fixes, so that a
+ * spec of defaults reads (and keys its baseline) as it did before that dimension existed,
+ * and an ltsp23 client does not show its stack's own union. A later value is tagged with
  * its option's name ('nbd-client 3.21').
  */
 function shownValues(spec: ClientSpec): string[] {
+  const fixes: Partial<Record<ClientDimension, string>> = STACK_FIXES[valueOf(spec, 'stack') as ClientStack];
   return DIMENSION_NAMES.flatMap((d, i) => {
     const v = valueOf(spec, d);
     if (i === 0) return [v];
-    return v === dimension(d).default ? [] : [`${dimension(d).option.replace(/^--/, '')} ${v}`];
+    return v === dimension(d).default || v === fixes[d] ? [] : [`${dimension(d).option.replace(/^--/, '')} ${v}`];
   });
 }
 

@@ -28,7 +28,7 @@ describe('budgets: one table, one scaling rule', () => {
   });
 
   it('gives every boot stage a KVM budget of its own and a floor for the firmware and network stages', () => {
-    const stages = bootStages({ union: true });
+    const stages = bootStages();
     for (const s of stages) {
       expect(s.budgetS.kvm, s.id).to.be.above(0).and.below(s.budgetS.tcg);
       expect(s.floorS, s.id).to.be.above(0);
@@ -53,7 +53,7 @@ describe('budgets: one table, one scaling rule', () => {
   });
 
   it('sums a boot from its stages, with contention', () => {
-    const stages = bootStages({ union: true });
+    const stages = bootStages();
     const one = bootBudgetMs(stages, tcg);
     expect(one).to.equal(stages.reduce((a, s) => a + s.budgetS.tcg * 1000, 0));
     expect(bootBudgetMs(stages, tcg, 4)).to.equal(4 * one);

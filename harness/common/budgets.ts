@@ -37,6 +37,8 @@ export const STEP_BUDGETS = {
   guestSpeed: { s: both(90, 20), scaled: true, floorS: 20 },
   /** One command typed at a booted client's root prompt. */
   shellCommand: { s: both(60, 15), scaled: true, floorS: 10 },
+  /** One load of ./lab bench --case union in the guest (all of /usr read through the union and NBD, cache dropped): minutes of TCG. */
+  benchLoad: { s: both(900, 120), scaled: true, floorS: 120 },
   /** QMP system_reset and its reply. */
   reset: { s: 10, scaled: false },
   /** Listing the server's NBD exports from the host. */

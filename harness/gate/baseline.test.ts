@@ -8,10 +8,10 @@ import { WaitSeries } from './guest-wait';
 import { bootSample } from './sample';
 import { repoRoot } from '../common/paths';
 import type { Baseline, BootSample } from './types';
-import { clientSpec } from '../client/client-spec';
+import { clientSpec, sameClient, type ClientSpec } from '../client/client-spec';
 import { baselineProfile } from '../results/baseline';
 
-const CONFIG = { memoryMb: 384, nic: 'virtio-net-pci', union: true, client: clientSpec({ kind: 'stock' }) };
+const CONFIG = { memoryMb: 384, nic: 'virtio-net-pci', client: clientSpec({ kind: 'stock' }) };
 
 function sample(ipxe: number, nbd: number, login: number, over: Partial<BootSample> = {}): BootSample {
   return { stages: { ipxe, nbd, login }, totalMs: ipxe + nbd + login, speedFactor: 1, otherLoad: 0.2, guestsAtOnce: 2, ...over };
@@ -117,6 +117,24 @@ describe('gate: baselines', () => {
     expect(baselineProblem(data)).to.equal(undefined);
     expect(data.config.client).to.deep.equal({ kind: 'stock' });
     expect(data.totalMs.waitSamples, 'recorded with the run-queue waits').to.have.length(data.runs);
+  });
+
+  it('a baseline from before the union method was a dimension (config.union, a boolean) reads as one of the client: true unionfs-fuse, false none', () => {
+    const host = { accel: 'tcg', cores: 2 };
+    // The repo's own: recorded with config.union true, under the key the default client still has.
+    expect(baselineProfile(host, clientSpec())).to.equal('tcg-2cpu-ltsp');
+    const kept = loadBaseline('tcg-2cpu-ltsp', join(repoRoot(), 'fixtures', 'baselines'))!;
+    expect(kept.config).to.not.have.property('union');
+    expect(sameClient(kept.config.client, clientSpec())).to.equal(true);
+    expect(sameClient(kept.config.client, clientSpec({ union: 'overlayfs' }))).to.equal(false);
+    const b = makeBaseline([sample(400, 17_000, 22_000)], { profile: 'tcg-2cpu', clientsAtOnce: 2, config: { ...CONFIG, client: { kind: 'stock' } as ClientSpec } });
+    for (const [union, read] of [[true, clientSpec({ kind: 'stock' })], [false, clientSpec({ kind: 'stock', union: 'none' })]] as const) {
+      writeFileSync(baselinePath('tcg-2cpu', dir), JSON.stringify({ ...b, config: { ...b.config, union } }));
+      const loaded = loadBaseline('tcg-2cpu', dir)!;
+      expect(loaded.config, `union ${union}`).to.not.have.property('union');
+      expect(sameClient(loaded.config.client, read), `union ${union}`).to.equal(true);
+      expect(sameClient(loaded.config.client, clientSpec({ kind: 'stock', union: union ? 'none' : 'unionfs-fuse' })), `union ${union}`).to.equal(false);
+    }
   });
 });
 

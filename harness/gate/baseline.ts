@@ -114,7 +114,19 @@ export function loadBaseline(profile: string, dir = baselinesDir()): Baseline | 
   }
   const problem = baselineProblem(data) ?? ((data as Baseline).profile === profile ? undefined : `it is for profile '${(data as Baseline).profile}'`);
   if (problem) throw new SetupError(`the baseline ${shownPath(file)} is not a baseline of ${profile}: ${problem}`, { hint: 'record it again: ./lab baseline --update' });
-  return data as Baseline;
+  return withUnionInClient(data as Baseline);
+}
+
+/**
+ * A baseline as the gate reads it: one recorded before the union method was a dimension of
+ * the client says config.union, a boolean (true: unionfs-fuse, the default; false: none);
+ * its client says nothing of the union. The client then carries it, and the boolean goes.
+ */
+export function withUnionInClient(b: Baseline): Baseline {
+  const { union, ...config } = b.config as BootConfig & { union?: boolean };
+  if (union === undefined) return b;
+  const client = union || b.config.client.union !== undefined ? b.config.client : { ...b.config.client, union: 'none' as const };
+  return { ...b, config: { ...config, client } };
 }
 
 /**

@@ -38,7 +38,7 @@ function baseline(over: Partial<Baseline> = {}): Baseline {
     clientsAtOnce: 2,
     guestsAtOnce: 2,
     otherLoad: 0.3,
-    config: { memoryMb: 384, nic: 'virtio-net-pci', union: true, client: clientSpec({ kind: 'stock' }) },
+    config: { memoryMb: 384, nic: 'virtio-net-pci', client: clientSpec({ kind: 'stock' }) },
     ...over,
   };
 }
@@ -55,7 +55,7 @@ function boot(delta: Record<string, number> = {}, over: Partial<BootSample> = {}
 const SAME_HOST = { ...DEFAULT_GATE_POLICY, otherHostRel: 0 };
 
 function judge(samples: BootSample[], over: Partial<JudgeInput> = {}) {
-  return judgeBoots({ profile: 'tcg-2cpu', baseline: baseline(), baselineFile: 'fixtures/baselines/tcg-2cpu.json', samples, config: { memoryMb: 384, nic: 'virtio-net-pci', union: true, client: clientSpec({ kind: 'stock' }) }, policy: SAME_HOST, ...over });
+  return judgeBoots({ profile: 'tcg-2cpu', baseline: baseline(), baselineFile: 'fixtures/baselines/tcg-2cpu.json', samples, config: { memoryMb: 384, nic: 'virtio-net-pci', client: clientSpec({ kind: 'stock' }) }, policy: SAME_HOST, ...over });
 }
 
 describe('gate: judgeBoots', () => {
@@ -68,7 +68,7 @@ describe('gate: judgeBoots', () => {
   });
 
   it('boots of another client kind than the baseline\'s are never compared with it', () => {
-    const v = judge([boot()], { config: { memoryMb: 384, nic: 'virtio-net-pci', union: true, client: clientSpec({ kind: 'ltsp' }) } });
+    const v = judge([boot()], { config: { memoryMb: 384, nic: 'virtio-net-pci', client: clientSpec({ kind: 'ltsp' }) } });
     expect(v.verdict).to.equal('inconclusive');
     expect(v.reason).to.equal('not comparable with the baseline: the boots are of the ltsp client, the baseline of the stock client');
     expect(v.stages).to.deep.equal([]);
@@ -174,9 +174,13 @@ describe('gate: judgeBoots', () => {
   });
 
   it('boots configured unlike the baseline are not comparable', () => {
-    expect(judge([boot()], { config: { memoryMb: 256, nic: 'virtio-net-pci', union: true, client: clientSpec({ kind: 'stock' }) } }).reason).to.include('256 MB, the baseline\'s 384 MB');
-    expect(judge([boot()], { config: { memoryMb: 384, nic: 'virtio-net-pci', union: false, client: clientSpec({ kind: 'stock' }) } }).verdict).to.equal('inconclusive');
-    expect(judge([boot()], { config: { memoryMb: 384, nic: 'e1000', union: true, client: clientSpec({ kind: 'stock' }) } }).verdict).to.equal('inconclusive');
+    expect(judge([boot()], { config: { memoryMb: 256, nic: 'virtio-net-pci', client: clientSpec({ kind: 'stock' }) } }).reason).to.include('256 MB, the baseline\'s 384 MB');
+    const plain = judge([boot()], { config: { memoryMb: 384, nic: 'virtio-net-pci', client: clientSpec({ kind: 'stock', union: 'none' }) } });
+    expect(plain.verdict).to.equal('inconclusive');
+    expect(plain.reason).to.include('the boots are of the stock union none client, the baseline of the stock client');
+    const overlay = judge([boot()], { config: { memoryMb: 384, nic: 'virtio-net-pci', client: clientSpec({ kind: 'stock', union: 'overlayfs' }) } });
+    expect(overlay.reason).to.include('the boots are of the stock union overlayfs client, the baseline of the stock client');
+    expect(judge([boot()], { config: { memoryMb: 384, nic: 'e1000', client: clientSpec({ kind: 'stock' }) } }).verdict).to.equal('inconclusive');
   });
 
   describe("less the guest's waits for a host CPU", () => {

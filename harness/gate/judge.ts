@@ -99,7 +99,6 @@ export function looksSlower(v: GateVerdict): boolean {
 
 function configDifference(b: BootConfig, c: BootConfig): string | undefined {
   if (!sameClient(b.client, c.client)) return `the boots are of the ${clientLabel(c.client)} client, the baseline of the ${clientLabel(b.client)} client`;
-  if (b.union !== c.union) return `the boots ran ${c.union ? 'with' : 'without'} the union, the baseline ${b.union ? 'with' : 'without'}`;
   if (b.memoryMb !== c.memoryMb) return `the boots had ${c.memoryMb} MB, the baseline's ${b.memoryMb} MB`;
   if (b.nic !== c.nic) return `the boots had a ${c.nic} NIC, the baseline's a ${b.nic}`;
   return undefined;

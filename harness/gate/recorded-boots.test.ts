@@ -14,7 +14,7 @@ import { clientSpec } from '../client/client-spec';
  * stage alone took 23 to 65 s). What the gate must do with real noise, not made-up noise.
  */
 const BOOTS = (JSON.parse(readFileSync(join(repoRoot(), 'fixtures', 'gate', 'recorded-boots.json'), 'utf8')) as { boots: BootSample[] }).boots;
-const CONFIG = { memoryMb: 384, nic: 'virtio-net-pci', union: true, client: clientSpec({ kind: 'stock' }) };
+const CONFIG = { memoryMb: 384, nic: 'virtio-net-pci', client: clientSpec({ kind: 'stock' }) };
 
 /** A baseline of the recorded boots but one, and that one (leave one out). */
 function leaveOneOut(i: number): { baseline: ReturnType<typeof makeBaseline>; boot: BootSample } {

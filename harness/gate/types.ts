@@ -18,8 +18,7 @@ export interface Measured {
 export interface BootConfig {
   memoryMb: number;
   nic: string;
-  union: boolean;
-  /** What the clients booted: a baseline of one kind is never compared with boots of another. */
+  /** What the clients booted, their union method among it: a baseline of one kind is never compared with boots of another. */
   client: ClientSpec;
 }
 

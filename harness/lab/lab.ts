@@ -272,9 +272,9 @@ export class Lab {
       await network.stop();
       throw e;
     }
-    // A client without a script of its own boots the lab's default: its default kind, the root export, with the union (or LTSP's image, on the ltsp23 stack).
+    // A client without a script of its own boots the lab's default: its default kind, the root export, its union (or LTSP's image, on the ltsp23 stack).
     const ltsp23 = this.defaultClient.stack === 'ltsp23' ? ltsp23Images(manifest).imageName : undefined;
-    const defaultArgs = ltsp23 === undefined ? kernelArgs({ exportName: ROOT_EXPORT, union: true }) : ltsp23KernelArgs({ imageName: ltsp23 });
+    const defaultArgs = ltsp23 === undefined ? kernelArgs({ exportName: ROOT_EXPORT, union: this.defaultClient.union }) : ltsp23KernelArgs({ imageName: ltsp23 });
     writeDefaultScript(this.run, clientScript('default', defaultArgs, this.defaultClient, ltsp23));
     const lab = new StartedLab(this.run, network, speed, reportDir, manifest, served, this.defaultClient);
     trackStoppable(lab, true);

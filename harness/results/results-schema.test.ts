@@ -90,14 +90,14 @@ describe('results.schema.json', () => {
     };
     const r = finishResults(startResults('boot', 'boot-k', 'boot', new Date(), SPEED), 'fail', 4);
     const c = clientResult(tl, dir);
-    expect(c.boots).to.deep.equal({ kind: 'ltsp', nbdClient: '3.24', stack: 'k12' });
+    expect(c.boots).to.deep.equal({ kind: 'ltsp', nbdClient: '3.24', stack: 'k12', union: 'unionfs-fuse' });
     expect(c.kernelVersion).to.equal('6.1.158-ltsp-lab');
     expect(c.points).to.have.length(1);
     r.tests = [{ id: '.', title: 'boot', outcome: 'fail', durationMs: 1, clients: [c] }];
     expect(resultsSchemaErrors(r)).to.deep.equal([]);
     for (const kind of CLIENT_KINDS) {
       const each = structuredClone(r);
-      each.tests[0]!.clients[0]!.boots = { kind, nbdClient: DEFAULT_CLIENT_SPEC.nbdClient, stack: DEFAULT_CLIENT_SPEC.stack };
+      each.tests[0]!.clients[0]!.boots = { kind, nbdClient: DEFAULT_CLIENT_SPEC.nbdClient, stack: DEFAULT_CLIENT_SPEC.stack, union: 'overlayfs' };
       expect(resultsSchemaErrors(each), kind).to.deep.equal([]);
     }
     const bad = JSON.parse(JSON.stringify(r)) as { tests: { clients: { boots: unknown; points: unknown[] }[] }[] };

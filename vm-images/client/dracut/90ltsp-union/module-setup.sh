@@ -1,6 +1,6 @@
 #!/bin/bash
-# dracut module "ltsp-union": lays a unionfs-fuse copy-on-write root over the
-# read-only NBD root before switch_root, so a thin client runs stateless.
+# dracut module "ltsp-union": lays a copy-on-write root (unionfs-fuse or overlayfs)
+# over the read-only NBD root before switch_root, so a thin client runs stateless.
 # See dracut.modules(7) for the check/depends/installkernel/install contract.
 
 # Only when asked for (dracut --add ltsp-union or add_dracutmodules).
@@ -17,7 +17,7 @@ depends() {
 }
 
 installkernel() {
-    hostonly='' instmods fuse
+    hostonly='' instmods fuse overlay
 }
 
 install() {
@@ -32,6 +32,8 @@ install() {
     inst_hook pre-udev 10 "$moddir/ltsp-nbd-persist.sh"
     # ltsp.test.delay=STAGE:SECONDS, for the harness's regression gate (see the script).
     inst_simple "$moddir/ltsp-test-delay.sh" /lib/ltsp-test-delay.sh
+    # Which union (rd.ltsp.union=, rd.unionfs=1): read by ltsp-check.sh and ltsp-union.sh.
+    inst_simple "$moddir/ltsp-union-method.sh" /lib/ltsp-union-method.sh
     inst_hook pre-udev 99 "$moddir/ltsp-test-delay-nbd.sh"
     inst_hook pre-mount 99 "$moddir/ltsp-test-delay-root.sh"
     # root=nbd's fstype and mount options, which the shell init's mount drops (see the script).
