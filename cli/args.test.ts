@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { CLIENT_KINDS, clientSpec, UsageError } from '../harness/index';
+import { CLIENT_KINDS, clientSpec, labUsers, UsageError } from '../harness/index';
 import { parseBaselineArgs, parseBenchArgs, parseBootArgs, parseCommandLine, parseOptions } from './args';
 
 function usageError(argv: string[]): UsageError {
@@ -199,6 +199,28 @@ describe('parseBootArgs', () => {
 
   it('lists the known options when one is unknown', () => {
     expect(usageError(['--clent', '2']).hint).to.include('--clients').and.to.include('--no-union').and.to.include('--client');
+  });
+});
+
+describe('parseBootArgs: --login', () => {
+  const student = labUsers().find((u) => u.name === 'student')!;
+
+  it("takes a user of the lab's table, with the table's password unless one is given, on either stack", () => {
+    expect(parseBootArgs(['--login', 'student']).login).to.deep.equal({ user: 'student', password: student.password });
+    expect(parseBootArgs(['--stack', 'ltsp23', '--login', 'student:typo']).login).to.deep.equal({ user: 'student', password: 'typo' });
+    expect(parseBootArgs([]).login).to.equal(undefined);
+  });
+
+  it('refuses a user the server does not have (exit 2), naming the ones it has', () => {
+    const e = usageError(['--login', 'mallory']);
+    expect(e.message).to.equal("--login mallory: no such user on the lab's server");
+    expect(e.hint).to.include('student');
+    expect(e.exitCode).to.equal(2);
+    expect(usageError(['--login', 'student:']).message).to.match(/give a password after the colon/);
+  });
+
+  it('is not for the gate, whose baselines are boots to the login prompt', () => {
+    expect(usageError(['--login', 'student', '--compare']).message).to.match(/--login and --compare do not go together/);
   });
 });
 

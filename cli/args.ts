@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { BENCH_CASES, bootStages, DEFAULT_GATE_POLICY, CLIENT_DIMENSIONS, CLIENT_MEMORY_MB, defaultRootArgFor, describeClientValues, describeNbdServers, NBD_SERVER_DIMENSION, type NbdServerVersion, parseNbdServer, CLIENT_KINDS, clientKey, clientSpec, DEFAULT_BENCH_CASES, DHCP_ROOT_ARG, type ClientDimension, type ClientSpec, parseFaults, parseServerInit, parseShard, parseTier, TIERS, RESCUE_ARGS, RESCUE_RETRY_S, ROOT_EXPORT, rootFromDhcp, SERVER_INITS, UsageError, validateAppend, validateGrep, validateRootArg, validateRootPath, type FaultSpec, type ServerInit, type TestArgs } from '../harness/index';
+import { BENCH_CASES, bootStages, checkLoginStacks, labUsers, parseLogin, type LoginCredentials, DEFAULT_GATE_POLICY, CLIENT_DIMENSIONS, CLIENT_MEMORY_MB, defaultRootArgFor, describeClientValues, describeNbdServers, NBD_SERVER_DIMENSION, type NbdServerVersion, parseNbdServer, CLIENT_KINDS, clientKey, clientSpec, DEFAULT_BENCH_CASES, DHCP_ROOT_ARG, type ClientDimension, type ClientSpec, parseFaults, parseServerInit, parseShard, parseTier, TIERS, RESCUE_ARGS, RESCUE_RETRY_S, ROOT_EXPORT, rootFromDhcp, SERVER_INITS, UsageError, validateAppend, validateGrep, validateRootArg, validateRootPath, type FaultSpec, type ServerInit, type TestArgs } from '../harness/index';
 
 export interface BootOptions {
   clients: number;
@@ -28,6 +28,8 @@ export interface BootOptions {
   boots: ClientSpec[];
   /** Which nbd-server the server runs (--nbd-server; harness/server/nbd-server-version.ts). */
   nbdServer: NbdServerVersion;
+  /** A user of the server to log in at each client's console once it is up (--login; docs/login.md). */
+  login?: LoginCredentials;
 }
 
 /**
@@ -291,6 +293,12 @@ export const BOOT_SPEC = {
   'root-arg': { kind: 'value', value: 'ARGS', help: "the root argument(s) in place of the lab's root=nbd:{server}:{export}:ext4:ro (see below)" },
   'root-path': { kind: 'value', value: 'PATH', help: 'the DHCP root-path dnsmasq sends the initramfs (not iPXE), e.g. nbd:{server}:{export}:ext4:ro (see below)' },
   'server-init': { kind: 'value', value: 'I', help: 'what runs as PID 1 in the server container (see below)', choices: SERVER_INITS, parse: parseServerInit, default: 'entrypoint' },
+  login: {
+    kind: 'value',
+    value: 'USER[:PASSWORD]',
+    help: `once a client is up, log this user of the server in at its console, the stack's way, and add "session up" to its timeline (docs/login.md); the lab's users: ${labUsers().map((u) => u.name).join(', ')} (vm-images/server/lab-users, whose password is the default)`,
+    conflicts: { compare: 'the baselines are boots to the login prompt' },
+  },
 } as const satisfies Spec;
 
 /** The lines of a value list in the help's explanations. */
@@ -412,6 +420,11 @@ export function parseBootArgs(argv: readonly string[]): BootOptions {
     // Given, not defaulted: --export and --nbd-server have defaults, which every stack parses.
     const k12Only = K12_ONLY_OPTIONS.find((n) => given.has(n));
     if (k12Only !== undefined) throw new UsageError(`--${k12Only} is for the k12 stack: the ltsp23 stack boots LTSP's image with LTSP's overlay`, { hint: 'leave it out with --stack ltsp23' });
+  }
+  const login = o.get('login') as string | undefined;
+  if (login !== undefined) {
+    opts.login = parseLogin(login);
+    checkLoginStacks(opts.boots.map((b) => b.stack));
   }
   const retries = o.get('retries') as string | undefined;
   if (retries !== undefined) {

@@ -12,9 +12,9 @@ export interface CommandResult {
 }
 
 /**
- * A root shell at a client's serial console (ttyS0): one command at a time, its output
+ * A shell at a client's serial console (ttyS0): one command at a time, its output
  * between markers, its exit code. Markers are printed by printf so the echoed command
- * line cannot match them.
+ * line cannot match them. Root's (SHELL_PROMPT), or a logged-in user's (its prompt).
  */
 export class SerialShell {
   private count = 0;
@@ -24,6 +24,7 @@ export class SerialShell {
     private readonly machine: ShellMachine,
     /** The console log file, named in a failure's hint. */
     private readonly consoleLogFile: string,
+    private readonly prompt: RegExp = SHELL_PROMPT,
   ) {}
 
   /** Runs `command` at the prompt; a failure pattern under it (a panic, an oops) is a SutError. */
@@ -52,7 +53,7 @@ export class SerialShell {
     const n = ++this.count;
     const console = this.machine.console;
     const exited = this.machine.exited;
-    await console.waitFor(SHELL_PROMPT, { deadline, failOn: BOOT_FAIL_PATTERNS, exited, what: `${this.name}: shell prompt before '${command}'` });
+    await console.waitFor(this.prompt, { deadline, failOn: BOOT_FAIL_PATTERNS, exited, what: `${this.name}: shell prompt before '${command}'` });
     // The serial tty is 80 columns, and findmnt, ps & co. cut their lines to it.
     this.machine.type(`printf '=%s=\\n' LTSPBEGIN${n}; stty cols 512 2>/dev/null; export COLUMNS=512; ${command}; printf '\\n=%s=%d=\\n' LTSPEND${n} $?\n`);
     const begin = await console.waitFor(new RegExp(`^=LTSPBEGIN${n}=$`), { deadline, failOn: BOOT_FAIL_PATTERNS, exited, what: `${this.name}: start of '${command}'` });

@@ -37,6 +37,12 @@ export const STEP_BUDGETS = {
   guestSpeed: { s: both(90, 20), scaled: true, floorS: 20 },
   /** One command typed at a booted client's root prompt. */
   shellCommand: { s: both(60, 15), scaled: true, floorS: 10 },
+  /**
+   * After a user's logout (./lab boot --login, scenarios/login.e2e.ts): until its
+   * processes and its home's SSHFS mount are gone on the client and the server. pamltsp
+   * unmounts from a scope that looks once a second for the user's last process.
+   */
+  logoutCleanup: { s: both(60, 15), scaled: true, floorS: 10 },
   /** QMP system_reset and its reply. */
   reset: { s: 10, scaled: false },
   /** Listing the server's NBD exports from the host. */
