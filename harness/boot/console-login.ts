@@ -3,7 +3,7 @@ import { stepDeadline } from '../common/run-deadline';
 import type { LoginCredentials, LoginMethod } from '../client/login-methods';
 import type { StageMark } from '../results/types';
 import { SerialShell, type ShellMachine } from './serial-shell';
-import { BOOT_FAIL_PATTERNS, SHELL_PROMPT, sessionStage } from './stages';
+import { BOOT_FAIL_PATTERNS, sessionStage } from './stages';
 
 /** What the client needs to know of the server to log in there. */
 export interface LoginServer {
@@ -17,11 +17,15 @@ export interface LoginServer {
 export type LoginAttempt = { ok: true; session: ClientSession } | { ok: false; refusal: string };
 
 /**
- * How a refusal reads on the console: login(1) through PAM ("Login incorrect", which
- * pamltsp prints too, as shadow's own words), ssh's "Permission denied" after the
- * server's PAM said no, PAM's generic "Authentication failure".
+ * How a refusal reads on the console. pamltsp prints ".MSG." with MSG shadow's "Login
+ * incorrect" through gettext(1), or, where gettext is not installed (the lab's ltsp23
+ * client root), Linux-PAM's own "Authentication failure"; login(1) then says "Login
+ * incorrect". ssh says "Permission denied" once the server's sshd (and its PAM) said no.
  */
 const REFUSED = /Login incorrect|Permission denied|Authentication failure/;
+
+/** login(1)'s own words on a refusal (shadow's), after which it asks for a name again. */
+const LOGIN_INCORRECT = /^Login incorrect$/;
 
 /** The password prompt: PAM's "Password: " (login), ssh's "USER@server's password: ". */
 const PASSWORD_PROMPT = /[Pp]assword: ?$/;
@@ -44,11 +48,14 @@ export class ClientSession {
     readonly mark: StageMark,
     private readonly name: string,
     private readonly machine: ShellMachine,
+    private readonly rootShell: SerialShell,
     consoleLogFile: string,
     /** One command's limit on this client (its shellCommand budget). */
     private readonly commandBudgetMs: number,
   ) {
     this.shell = new SerialShell(`${name} (${user}'s session)`, machine, consoleLogFile, sessionStage(user).pattern);
+    // The login waited for the session's first prompt.
+    this.shell.promptShown();
   }
 
   /** Runs a command in the session (see SerialShell.run). */
@@ -68,11 +75,10 @@ export class ClientSession {
   /** Types `exit` at its prompt and waits for root's shell again (login(1) or ssh returned). Idempotent. */
   async logout(deadline: Deadline = this.step('exit')): Promise<void> {
     if (this.closed) return;
-    const console = this.machine.console;
-    await console.waitFor(sessionStage(this.user).pattern, { deadline, failOn: BOOT_FAIL_PATTERNS, exited: this.machine.exited, what: `${this.name}: ${this.user}'s prompt before exit` });
+    await this.shell.claimPrompt(deadline, 'exit');
     this.machine.type('exit\n');
     this.closed = true;
-    await console.waitFor(SHELL_PROMPT, { deadline, failOn: BOOT_FAIL_PATTERNS, exited: this.machine.exited, what: `${this.name}: root's shell after ${this.user}'s logout` });
+    await this.rootShell.awaitPrompt(deadline, `${this.user}'s logout`);
   }
 }
 
@@ -101,7 +107,9 @@ export async function logInAtConsole(
     // ltsp-update-sshkeys' job on K12Linux (the server's keys in the client root), done
     // at login: the client root is built before the server's keys exist. The root is the
     // union's RAM, so this lasts until the client resets.
-    const known = server.hostKeys.map((k) => `'server ${k}'`).join(' ');
+    // One key keeps the typed line short (a long line at a busy TCG guest's tty is slow to take).
+    const keys = server.hostKeys.filter((k) => k.startsWith('ssh-ed25519 '));
+    const known = (keys.length ? keys : server.hostKeys).map((k) => `'server ${k}'`).join(' ');
     await rootShell.check(`printf '%s\\n' ${known} >/etc/ssh/ssh_known_hosts && { grep -q '[[:space:]]server$' /etc/hosts || echo '${server.ip} server' >>/etc/hosts; }`, deadline);
     command = `ssh -o NumberOfPasswordPrompts=1 ${creds.user}@server`;
   } else {
@@ -109,7 +117,7 @@ export async function logInAtConsole(
     // /etc/ltsp/ssh_known_hosts from ltsp.img, and ran `pamltsp install`.
     command = `login ${creds.user}`;
   }
-  await wait(SHELL_PROMPT, `root's shell before '${command}'`);
+  await rootShell.claimPrompt(deadline, `'${command}'`);
   const stage = sessionStage(creds.user);
   machine.type(`${command}\n`);
   await wait(new RegExp(`${command.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`), `'${command}' echoed`);
@@ -117,15 +125,17 @@ export async function logInAtConsole(
   machine.type(`${creds.password}\n`);
   const m = await wait(new RegExp(`(?:${stage.pattern.source})|(${REFUSED.source})`), `${creds.user}'s session, or its refusal`);
   if (m.match[1] !== undefined) {
-    const refusal = m.line.text;
-    // login(1) asks again: an end of file at its prompt ends it. ssh has ended by itself.
+    let last = m.line.index;
     if (method.id === 'pamltsp') {
+      // login(1) asks again (LOGIN_RETRIES): ^C at its prompt ends it (SIGINT).
+      last = (await wait(LOGIN_INCORRECT, "login(1)'s own refusal")).line.index;
       await wait(LOGIN_AGAIN, 'login(1) asking again after the refusal');
-      machine.type('\x04');
+      machine.type('\x03');
     }
-    await wait(SHELL_PROMPT, `root's shell after '${command}' was refused`);
+    await rootShell.awaitPrompt(deadline, `'${command}' was refused`);
+    const refusal = console.lines().filter((l) => l.index >= m.line.index && l.index <= last).map((l) => l.text).join('\n');
     return { ok: false, refusal };
   }
   const mark: StageMark = { stage: stage.id, label: stage.label, t: Math.round(m.t), line: m.line.text, budgetMs: Math.round(deadline.totalMs) };
-  return { ok: true, session: new ClientSession(creds.user, method, mark, name, machine, consoleLogFile, commandBudgetMs) };
+  return { ok: true, session: new ClientSession(creds.user, method, mark, name, machine, rootShell, consoleLogFile, commandBudgetMs) };
 }
