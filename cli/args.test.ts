@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { CLIENT_KINDS, clientSpec, UsageError } from '../harness/index';
+import { CLIENT_KINDS, clientSpec, labUsers, UsageError } from '../harness/index';
 import { parseBaselineArgs, parseBenchArgs, parseBootArgs, parseCommandLine, parseOptions } from './args';
 
 function usageError(argv: string[]): UsageError {
@@ -211,6 +211,28 @@ describe('parseBootArgs', () => {
   });
 });
 
+describe('parseBootArgs: --login', () => {
+  const student = labUsers().find((u) => u.name === 'student')!;
+
+  it("takes a user of the lab's table, with the table's password unless one is given, on either stack", () => {
+    expect(parseBootArgs(['--login', 'student']).login).to.deep.equal({ user: 'student', password: student.password });
+    expect(parseBootArgs(['--stack', 'ltsp23', '--login', 'student:typo']).login).to.deep.equal({ user: 'student', password: 'typo' });
+    expect(parseBootArgs([]).login).to.equal(undefined);
+  });
+
+  it('refuses a user the server does not have (exit 2), naming the ones it has', () => {
+    const e = usageError(['--login', 'mallory']);
+    expect(e.message).to.equal("--login mallory: no such user on the lab's server");
+    expect(e.hint).to.include('student');
+    expect(e.exitCode).to.equal(2);
+    expect(usageError(['--login', 'student:']).message).to.match(/give a password after the colon/);
+  });
+
+  it('is not for the gate, whose baselines are boots to the login prompt', () => {
+    expect(usageError(['--login', 'student', '--compare']).message).to.match(/--login and --compare do not go together/);
+  });
+});
+
 describe('parseBootArgs: --root-arg and --root-path', () => {
   it('a root-path alone takes the root from DHCP (root=/dev/root netroot=dhcp)', () => {
     const o = parseBootArgs(['--root-path', 'nbd:{server}:{export}:ext4']);
@@ -299,8 +321,10 @@ describe('parseBaselineArgs', () => {
   });
 
   it('--update --stack ltsp23 records the ltsp23 lane\'s baseline: every dimension of the client is an option, checked as ./lab boot checks it', () => {
-    expect(parseBaselineArgs(['--update', '--stack', 'ltsp23']).client).to.deep.equal({ kind: 'stock', nbdClient: '3.24', stack: 'ltsp23' });
-    expect(parseBaselineArgs(['--update', '--nbd-client', '3.21', '--client', 'stock']).client).to.deep.equal({ kind: 'stock', nbdClient: '3.21', stack: 'k12' });
+    expect(parseBaselineArgs(['--update', '--stack', 'ltsp23']).client).to.deep.equal({ kind: 'stock', nbdClient: '3.24', stack: 'ltsp23', union: 'overlayfs' });
+    expect(parseBaselineArgs(['--update', '--nbd-client', '3.21', '--client', 'stock']).client).to.deep.equal({ kind: 'stock', nbdClient: '3.21', stack: 'k12', union: 'unionfs-fuse' });
+    expect(parseBaselineArgs(['--update', '--union', 'overlayfs']).client).to.deep.equal({ kind: 'ltsp', nbdClient: '3.24', stack: 'k12', union: 'overlayfs' });
+    expect(() => parseBaselineArgs(['--update', '--stack', 'ltsp23', '--union', 'none'])).to.throw(UsageError, /--union none is for the k12 stack/);
     expect(() => parseBaselineArgs(['--stack', 'ltsp23'])).to.throw(UsageError, '--stack is for --update');
     expect(() => parseBaselineArgs(['--update', '--stack', 'ltsp5'])).to.throw(UsageError, "--stack 'ltsp5' is not one of k12, ltsp23");
     expect(() => parseBaselineArgs(['--update', '--stack', 'ltsp23', '--client', 'ltsp'])).to.throw(UsageError, '--client ltsp is for the k12 stack');

@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { BENCH_CASES, bootStages, DEFAULT_GATE_POLICY, CLIENT_DIMENSION_NAMES, CLIENT_DIMENSIONS, parseClientValue, CLIENT_MEMORY_MB, defaultRootArgFor, describeClientValues, describeNbdServers, NBD_SERVER_DIMENSION, type NbdServerVersion, parseNbdServer, CLIENT_KINDS, clientKey, clientSpec, DEFAULT_BENCH_CASES, DHCP_ROOT_ARG, type ClientDimension, type ClientSpec, parseFaults, parseServerInit, parseShard, parseTier, TIERS, RESCUE_ARGS, RESCUE_RETRY_S, ROOT_EXPORT, rootFromDhcp, SERVER_INITS, UsageError, validateAppend, validateGrep, validateRootArg, validateRootPath, type FaultSpec, type ServerInit, type TestArgs } from '../harness/index';
+import { BENCH_CASES, bootStages, DEFAULT_GATE_POLICY, CLIENT_DIMENSION_NAMES, CLIENT_DIMENSIONS, parseClientValue, checkLoginStacks, labUsers, parseLogin, type LoginCredentials, CLIENT_MEMORY_MB, defaultRootArgFor, describeClientValues, describeNbdServers, NBD_SERVER_DIMENSION, type NbdServerVersion, parseNbdServer, CLIENT_KINDS, clientKey, clientSpec, DEFAULT_BENCH_CASES, DHCP_ROOT_ARG, type ClientDimension, type ClientSpec, parseFaults, parseServerInit, parseShard, parseTier, TIERS, RESCUE_ARGS, RESCUE_RETRY_S, ROOT_EXPORT, rootFromDhcp, SERVER_INITS, UsageError, validateAppend, validateGrep, validateRootArg, validateRootPath, type FaultSpec, type ServerInit, type TestArgs } from '../harness/index';
 
 export interface BootOptions {
   clients: number;
@@ -27,6 +27,8 @@ export interface BootOptions {
   boots: ClientSpec[];
   /** Which nbd-server the server runs (--nbd-server; harness/server/nbd-server-version.ts). */
   nbdServer: NbdServerVersion;
+  /** A user of the server to log in at each client's console once it is up (--login; docs/login.md). */
+  login?: LoginCredentials;
 }
 
 /**
@@ -297,6 +299,12 @@ export const BOOT_SPEC = {
   'root-arg': { kind: 'value', value: 'ARGS', help: "the root argument(s) in place of the lab's root=nbd:{server}:{export}:ext4:ro (see below)" },
   'root-path': { kind: 'value', value: 'PATH', help: 'the DHCP root-path dnsmasq sends the initramfs (not iPXE), e.g. nbd:{server}:{export}:ext4:ro (see below)' },
   'server-init': { kind: 'value', value: 'I', help: 'what runs as PID 1 in the server container (see below)', choices: SERVER_INITS, parse: parseServerInit, default: 'entrypoint' },
+  login: {
+    kind: 'value',
+    value: 'USER[:PASSWORD]',
+    help: `once a client is up, log this user of the server in at its console, the stack's way, and add "session up" to its timeline (docs/login.md); the lab's users: ${labUsers().map((u) => u.name).join(', ')} (vm-images/server/lab-users, whose password is the default)`,
+    conflicts: { compare: 'the baselines are boots to the login prompt' },
+  },
 } as const satisfies Spec;
 
 /** The lines of a value list in the help's explanations. */
@@ -425,6 +433,11 @@ export function parseBootArgs(argv: readonly string[]): BootOptions {
     }),
     nbdServer: parseNbdServer(o.get('nbd-server') as string),
   };
+  const login = o.get('login') as string | undefined;
+  if (login !== undefined) {
+    opts.login = parseLogin(login);
+    checkLoginStacks(opts.boots.map((b) => b.stack));
+  }
   const retries = o.get('retries') as string | undefined;
   if (retries !== undefined) {
     if (!opts.compare) throw new UsageError('--retries is for --compare: how often the gate boots again before it calls a regression');

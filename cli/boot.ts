@@ -24,6 +24,7 @@ import {
   type ClientTimeline,
   type StartedLab,
   type StartedThinClient,
+  type LoginCredentials,
   interceptSignal,
   RunPublisher,
   clientLabel,
@@ -114,6 +115,7 @@ export async function boot(argv: string[]): Promise<number> {
         const results = await Promise.allSettled(boots);
         failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')?.reason;
         faults = await faulting;
+        if (!failed && opts.login) failed = await logInAll(lab, clients, opts.login);
         const broken = faults.filter((f) => f.outcome === 'failed');
         if (!failed && broken.length > 0) {
           failed = new SutError(`the stack did not come through ${broken.map((f) => `${f.fault} (${f.client}: ${f.detail})`).join('; ')}`, { hint: 'the faults table above has the evidence' });
@@ -164,6 +166,20 @@ export function checkBootUpFront(opts: BootOptions, lab: Lab): void {
   if (opts.compare) checkBaselines();
   const offered = lab.configuredExports();
   if (!opts.keep && offered !== undefined) checkExport(opts.exportName, offered);
+}
+
+/**
+ * --login: the user logs in at each client's console at once, the stack's way, and each
+ * session's prompt is its "session up" mark; the first failure, or undefined. The
+ * sessions stay open (with --keep, ./lab attach finds the user's shell).
+ */
+async function logInAll(lab: StartedLab, clients: StartedThinClient[], login: LoginCredentials): Promise<unknown> {
+  const server = await lab.loginServer();
+  const results = await Promise.allSettled(clients.map(async (c) => {
+    const session = await c.logIn(login, server);
+    progress(`lab: ${c.name}: ${login.user} logged in (${session.method.id}), session up at ${(session.mark.t / 1000).toFixed(1)} s`);
+  }));
+  return results.find((r): r is PromiseRejectedResult => r.status === 'rejected')?.reason;
 }
 
 /** The timeline table (or JSON) on stdout, and the HTML report; returns its path. */

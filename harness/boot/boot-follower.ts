@@ -43,6 +43,8 @@ export class BootFollower {
   private followed?: number;
   private readonly listeners = new Set<(mark: StageMark) => void>();
   private rescue?: StageMark;
+  /** A logged-in user's "session up" (StartedThinClient.logIn), after the boot's own stages. */
+  private session?: StageMark;
 
   constructor(
     private readonly machine: StartedQemuMachine,
@@ -54,9 +56,16 @@ export class BootFollower {
     return this.machine.console;
   }
 
-  /** The last boot's stage marks so far (a copy). */
+  /** The last boot's stage marks so far, and its session's if a user logged in (a copy). */
   get timeline(): StageMark[] {
-    return [...this.marks];
+    return this.session ? [...this.marks, this.session] : [...this.marks];
+  }
+
+  /** Adds the session's mark to this boot's timeline (one per boot: the first login's). */
+  markSession(mark: StageMark): void {
+    if (this.session) return;
+    this.session = mark;
+    this.emit(mark);
   }
 
   /** Points inside the stages of the last boot followed (a copy). */
@@ -69,6 +78,7 @@ export class BootFollower {
     this.marks.length = 0;
     this.pointMarks.length = 0;
     delete this.failure;
+    delete this.session;
     const last = this.stages.findIndex((s) => s.id === upTo);
     const stages = last < 0 ? this.stages : this.stages.slice(0, last + 1);
     this.followed = stages.length;

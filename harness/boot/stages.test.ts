@@ -8,7 +8,8 @@ import { BOOT_FAIL_PATTERNS, RESCUE_PROMPT, RESCUE_SHELL, SHELL_PROMPT, bootStag
 import { FIXTURES_DIR } from '../common/paths';
 import { CLIENT_DIMENSIONS, CLIENT_KINDS, clientSpec, type UnionMethod } from '../client/client-spec';
 import { BOOT_STAGE_IDS, STACK_STAGE_IDS } from '../results/stage-ids';
-import { bareBootStages, bootPoints } from './stages';
+import { bareBootStages, bootPoints, sessionStage } from './stages';
+import { stageKind } from '../results/stage-kinds';
 
 /**
  * A real union boot of c1 (PXE, NBD root, unionfs-fuse, autologin, one command), as
@@ -316,5 +317,20 @@ describe("RESCUE_SHELL: dracut's emergency shell, in either initramfs", () => {
   it("and each kind's prompt is RESCUE_PROMPT", () => {
     expect(RESCUE_PROMPT.test('dracut:/# ')).to.equal(true);
     expect(RESCUE_PROMPT.test('sh-5.2# ')).to.equal(true);
+  });
+});
+
+describe('sessionStage: a logged-in user\'s prompt, "session up"', () => {
+  it("matches the user's bash prompt on the client (pamltsp) or the server (an SSH session), not root's or another user's", () => {
+    const p = sessionStage('student').pattern;
+    // As the two stacks' consoles showed it (scenarios/login.e2e.ts).
+    expect(p.test('student@ltsp158:~$ ')).to.equal(true);
+    expect(p.test('student@e525acb8e6bf:~$ ')).to.equal(true);
+    expect(p.test('student@server:/tmp$ [   43.48] random: crng init done')).to.equal(true);
+    expect(p.test('root@ltsp158:~# ')).to.equal(false);
+    expect(p.test('teacher@ltsp158:~$ ')).to.equal(false);
+    expect(p.test('ssh student@server')).to.equal(false);
+    expect(sessionStage('student')).to.include({ id: 'session', label: 'session up' });
+    expect(stageKind('session')).to.equal('userspace');
   });
 });

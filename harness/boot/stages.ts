@@ -4,7 +4,7 @@ import type { FailPattern } from '../qemu-ts-wrapper';
 import { DEFAULT_FAIL_PATTERNS } from '../console/fail-patterns';
 import { RESCUE_RETRY_S } from './rescue-shell';
 import { DEFAULT_CLIENT_SPEC, type ClientSpec } from '../client/client-spec';
-import type { BootStageId, StageId } from '../results/stage-ids';
+import { SESSION_STAGE_ID, type BootStageId, type StageId } from '../results/stage-ids';
 
 /**
  * One boot milestone, stamped from the console, and how long it may take after the
@@ -247,3 +247,20 @@ export const BOOT_FAIL_PATTERNS: FailPattern[] = [
   // The ltsp23 stack's initramfs-tools: it gave up on the root, or dropped to its busybox shell.
   { name: 'initramfs-tools-no-root', pattern: /Gave up waiting for .* device|Something went badly wrong in the initramfs|^\(initramfs\) ?$/ },
 ];
+
+/**
+ * The user's session is up: the shell the login started prints its prompt, bash's
+ * `USER@HOST:DIR$ ` from the user's ~/.bashrc (Debian's /etc/skel; the server's home on
+ * both stacks), HOST being the client (pamltsp: the session runs there) or the server
+ * (the k12 stack's SSH session). Stamped after the login prompt by StartedThinClient.logIn,
+ * counted from the login being typed. A user name is `[a-z_][a-z0-9_-]*` (lab-users).
+ */
+export function sessionStage(user: string): StageDef {
+  return {
+    id: SESSION_STAGE_ID,
+    label: 'session up',
+    pattern: new RegExp(`^${user}@[\\w.-]+:[^$#\\n]*\\$ ?(?:\\[\\s*\\d+\\.\\d+\\] .*)?$`),
+    budgetS: budget(90, 20),
+    floorS: 10,
+  };
+}

@@ -13,7 +13,10 @@ import { BootFollower } from './boot-follower';
 import type { RunContext } from '../common/run-context';
 import type { HostSpeed } from '../common/speed';
 import { SerialShell, type CommandResult } from './serial-shell';
-import { RESCUE_SHELL, bootBudgetMs, stageBudgetMs, type StageDef } from './stages';
+import { logInAtConsole, type LoginAttempt, type LoginServer } from './console-login';
+import { loginMethodOf, type LoginCredentials } from '../client/login-methods';
+import { UsageError, SutError } from '../common/errors';
+import { RESCUE_SHELL, bootBudgetMs, sessionStage, stageBudgetMs, type StageDef } from './stages';
 
 /** What a client needs from the lab it boots in. */
 export interface ClientHost {
@@ -263,6 +266,27 @@ export class StartedThinClient implements AsyncDisposable {
   /** Like run(), but a non-zero exit is a SutError carrying the output. */
   check(command: string, deadline: Deadline = stepDeadline(this.budgetMs('shellCommand'), `${this.name}: ${command}`)): Promise<string> {
     return this.shell.check(command, deadline);
+  }
+
+  /**
+   * Logs a user of the server in at the console, from root's shell, the way its stack
+   * does (client/login-methods.ts), and resolves once the session's prompt shows, or with
+   * the words the login was refused with. The first session of a boot joins its timeline
+   * ("session up"). A UsageError when the stack has no login.
+   */
+  async attemptLogIn(creds: LoginCredentials, server: LoginServer, deadline: Deadline = stepDeadline(stageBudgetMs(sessionStage(creds.user), this.host.speed, this.host.contention()) * this.stretch, `${this.name}: log ${creds.user} in`)): Promise<LoginAttempt> {
+    const method = loginMethodOf(this.client.stack);
+    if (!method) throw new UsageError(`${this.name} boots the ${this.client.stack} stack, which has no login`);
+    const attempt = await logInAtConsole(this.name, this.qemu, this.shell, join(this.dir, 'console.log'), method, creds, server, deadline, this.budgetMs('shellCommand'));
+    if (attempt.ok) this.boot.markSession(attempt.session.mark);
+    return attempt;
+  }
+
+  /** Like attemptLogIn, but a refusal is a SutError with its words. */
+  async logIn(creds: LoginCredentials, server: LoginServer, deadline?: Deadline): Promise<Extract<LoginAttempt, { ok: true }>['session']> {
+    const attempt = await this.attemptLogIn(creds, server, deadline);
+    if (!attempt.ok) throw new SutError(`${this.name}: ${creds.user}'s login was refused: ${attempt.refusal}`, { hint: `console log: ${join(this.dir, 'console.log')}` });
+    return attempt.session;
   }
 
   /** QMP system_reset: a hard reset; console waits after it see only the new boot. */

@@ -128,6 +128,7 @@ describe('ClientSpec: what a client boots', () => {
       [{ kind: 'stock' }, ['--client', 'stock']],
       [{ kind: 'stock', nbdClient: '3.21' }, ['--client', 'stock', '--nbd-client', '3.21']],
       [{ stack: 'ltsp23' }, ['--stack', 'ltsp23']],
+      [{ union: 'overlayfs' }, ['--union', 'overlayfs']],
     ];
     for (const [given, argv] of cases) {
       const spec = clientSpec(given);

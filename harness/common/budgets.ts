@@ -39,6 +39,12 @@ export const STEP_BUDGETS = {
   shellCommand: { s: both(60, 15), scaled: true, floorS: 10 },
   /** One load of ./lab bench --case union in the guest (all of /usr read through the union and NBD, cache dropped): minutes of TCG. */
   benchLoad: { s: both(900, 120), scaled: true, floorS: 120 },
+  /**
+   * After a user's logout (./lab boot --login, scenarios/login.e2e.ts): until its
+   * processes and its home's SSHFS mount are gone on the client and the server. pamltsp
+   * unmounts from a scope that looks once a second for the user's last process.
+   */
+  logoutCleanup: { s: both(60, 15), scaled: true, floorS: 10 },
   /** QMP system_reset and its reply. */
   reset: { s: 10, scaled: false },
   /** Listing the server's NBD exports from the host. */

@@ -13,6 +13,7 @@ import { HarnessError, SetupError, SutError } from '../common/errors';
 import { execCommand } from '../common/exec';
 import { NbdPeer } from '../nbd/nbd-peer';
 import type { LabWatch } from '../boot/thin-client';
+import type { LoginServer } from '../boot/console-login';
 import { stepDeadline } from '../common/run-deadline';
 import { teardownSignal, trackStoppable } from '../common/teardown';
 import { RunContext } from '../common/run-context';
@@ -413,6 +414,11 @@ export class StartedLab implements AsyncDisposable {
   get server(): StartedLtspServer {
     if (!this.slot.server) throw new HarnessError('the lab server is still starting: use the lab once Lab.start() has returned it');
     return this.slot.server;
+  }
+
+  /** What a client needs of the server to log a user in there (StartedThinClient.logIn): its address and SSH host keys. */
+  async loginServer(deadline: Deadline = Deadline.after(budgetMs('faultStep'), 'the server\'s SSH host keys')): Promise<LoginServer> {
+    return { ip: this.server.ip, hostKeys: await this.server.sshHostKeys(deadline) };
   }
 
   /** The NBD exports the server lists, read once at start (undefined while it starts). */

@@ -24,5 +24,14 @@ export type BootStageId = (typeof STACK_STAGE_IDS)[ClientStack][number];
 /** Every stack's stage ids, each once: the k12 stack's, then each other stack's own. */
 export const ALL_STAGE_IDS: readonly BootStageId[] = [...new Set(Object.values(STACK_STAGE_IDS).flat())];
 
-/** A boot stage, or dracut's emergency shell that a kept client reaches after a failure (boot/stages.ts RESCUE_SHELL). */
-export type StageId = BootStageId | 'rescue';
+/**
+ * The user's session after the login prompt: a stage of a boot with a login only
+ * (./lab boot --login USER; boot/stages.ts sessionStage), on every stack that has one.
+ */
+export const SESSION_STAGE_ID = 'session';
+
+/**
+ * A boot stage, dracut's emergency shell that a kept client reaches after a failure
+ * (boot/stages.ts RESCUE_SHELL), or a logged-in user's session (SESSION_STAGE_ID).
+ */
+export type StageId = BootStageId | 'rescue' | typeof SESSION_STAGE_ID;

@@ -197,6 +197,12 @@ export class StartedLtspServer extends AbstractStartedContainer {
     return this.logLines.slice(-n);
   }
 
+  /** Its SSH host keys as `TYPE BASE64`, which a client checks it by (the login's; made at its image build). */
+  async sshHostKeys(deadline?: Deadline): Promise<string[]> {
+    const out = (await this.sh('cat /etc/ssh/ssh_host_*_key.pub', false, deadline)).output;
+    return out.split('\n').map((l) => l.trim().split(/\s+/).slice(0, 2).join(' ')).filter((k) => /^\S+ \S+$/.test(k));
+  }
+
   /** dnsmasq's leases: MAC → IPv4. */
   async leases(): Promise<Map<string, string>> {
     const res = await this.exec(['cat', '/var/lib/misc/dnsmasq.leases']);
