@@ -563,7 +563,7 @@ function optionName(d: ClientDimension): string {
 const BASELINE_CLIENT_OPTIONS: Readonly<Record<string, OptionSpec>> = Object.fromEntries(
   CLIENT_DIMENSION_NAMES.map((d) => [
     optionName(d),
-    { kind: 'value', value: d.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase(), help: `with --update: the ${optionName(d)} of the client whose baseline it records (see below)`, choices: CLIENT_DIMENSIONS[d].values },
+    { kind: 'value', value: d.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase(), help: `with --update: record the baseline of a client of this ${d === 'kind' ? 'kind' : optionName(d)} (see below)`, choices: CLIENT_DIMENSIONS[d].values },
   ]),
 );
 
