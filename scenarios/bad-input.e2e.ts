@@ -61,6 +61,7 @@ describe('bad input: each mistake gets a named error, and nothing is left behind
       { title: 'a server init with the gate', args: ['boot', '--compare', '--server-init', 'sysvinit'], code: 2, message: /--compare and --server-init sysvinit do not go together/ },
       { title: 'a stack the lab does not know', args: ['boot', '--stack', 'ltsp5'], code: 2, message: /--stack 'ltsp5' is not one of k12, ltsp23/ },
       { title: 'a k12 option on the ltsp23 stack', args: ['boot', '--stack', 'ltsp23', '--no-union'], code: 2, message: /--no-union is for the k12 stack/ },
+      { title: 'a --login user the server does not have', args: ['boot', '--stack', 'ltsp23', '--login', 'mallory'], code: 2, message: /--login mallory: no such user on the lab's server\n.*hint: the lab's users \(vm-images\/server\/lab-users\): student/ },
       { title: 'an unknown command', args: ['frobnicate'], code: 2, message: /unknown command 'frobnicate'/ },
       { title: 'an unknown option to clean', args: ['clean', '--force'], code: 2, message: /unknown option '--force'/ },
       { title: 'a user who is not root', args: ['boot'], code: 3, prefix: ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'], message: /set-up problem: run as root/ },
