@@ -62,6 +62,7 @@ describe('bad input: each mistake gets a named error, and nothing is left behind
       { title: 'a stack the lab does not know', args: ['boot', '--stack', 'ltsp5'], code: 2, message: /--stack 'ltsp5' is not one of k12, ltsp23/ },
       { title: 'a k12 option on the ltsp23 stack', args: ['boot', '--stack', 'ltsp23', '--union', 'overlayfs'], code: 2, message: /--union is for the k12 stack/ },
       { title: 'an unknown union method', args: ['boot', '--union', 'bogus'], code: 2, message: /--union 'bogus' is not one of unionfs-fuse, overlayfs, none/ },
+      { title: 'a --login user the server does not have', args: ['boot', '--stack', 'ltsp23', '--login', 'mallory'], code: 2, message: /--login mallory: no such user on the lab's server\n.*hint: the lab's users \(vm-images\/server\/lab-users\): student/ },
       { title: 'an unknown command', args: ['frobnicate'], code: 2, message: /unknown command 'frobnicate'/ },
       { title: 'an unknown option to clean', args: ['clean', '--force'], code: 2, message: /unknown option '--force'/ },
       { title: 'a user who is not root', args: ['boot'], code: 3, prefix: ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'], message: /set-up problem: run as root/ },

@@ -116,9 +116,9 @@ require_files base base/recipe.sh
 require_files server server/Dockerfile server/rootfs/usr/local/sbin/ltsp-init server/rootfs/usr/local/sbin/ltsp-server \
   server/rootfs/usr/local/sbin/ltsp-server-config server/rootfs/usr/local/sbin/ltsp-server-daemon \
   server/rootfs/usr/local/sbin/ltsp-server-ready server/rootfs/usr/local/sbin/ltsp-server-ctl \
-  server/rootfs/etc/init.d/nbd-server server/rootfs/etc/init.d/ltsp-dnsmasq server/rootfs/etc/init.d/ltsp-httpd \
+  server/rootfs/etc/init.d/nbd-server server/rootfs/etc/init.d/ltsp-dnsmasq server/rootfs/etc/init.d/ltsp-httpd server/rootfs/etc/init.d/ltsp-sshd \
   server/rootfs/usr/local/lib/ltsp-server/daemon-init.sh server/rootfs/etc/inittab \
-  server/rootfs/etc/systemd/system/ltsp-dnsmasq.service server/rootfs/etc/systemd/system/ltsp-httpd.service \
+  server/rootfs/etc/systemd/system/ltsp-dnsmasq.service server/rootfs/etc/systemd/system/ltsp-httpd.service server/rootfs/etc/systemd/system/ltsp-sshd.service \
   server/rootfs/etc/nbd-server/config server/rootfs/etc/sysconfig/nbd-server \
   server/rootfs/etc/systemd/system/nbd-server.service server/rootfs/srv/tftp/boot.ipxe
 require_files root client/root/Dockerfile client/root/src/ltsp-nbd-persist.c

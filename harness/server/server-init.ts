@@ -7,8 +7,8 @@ import { NETWORK_NAME } from '../common/resource-names';
  * What runs as PID 1 in the server container (vm-images/server/rootfs/usr/local/sbin/ltsp-init
  * reads it from LAB_SERVER_INIT):
  * - entrypoint: ltsp-server, our bash supervisor (the lab's default);
- * - systemd: systemd 252 with nbd-server.service (the seed's unit), ltsp-dnsmasq.service, ltsp-httpd.service;
- * - sysvinit: sysvinit-core with the seed's LSB script and ltsp-dnsmasq, ltsp-httpd linked into runlevel 3.
+ * - systemd: systemd 252 with nbd-server.service (the seed's unit), ltsp-dnsmasq.service, ltsp-httpd.service, ltsp-sshd.service;
+ * - sysvinit: sysvinit-core with the seed's LSB script and ltsp-dnsmasq, ltsp-httpd, ltsp-sshd linked into runlevel 3.
  */
 export const SERVER_INITS = ['entrypoint', 'systemd', 'sysvinit'] as const;
 export type ServerInit = (typeof SERVER_INITS)[number];

@@ -1,5 +1,5 @@
 # shellcheck shell=sh
-# The LSB actions of /etc/init.d/ltsp-dnsmasq and /etc/init.d/ltsp-httpd (sysvinit
+# The LSB actions of /etc/init.d/ltsp-dnsmasq, ltsp-httpd and ltsp-sshd (sysvinit
 # mode): start-stop-daemon runs ltsp-server-daemon NAME in the background (it execs the
 # daemon, so the pidfile names the daemon itself), its output in /var/log/ltsp-NAME.log.
 # Exit codes as in /etc/init.d/nbd-server: status 0 running, 1 dead with a pidfile, 3 stopped.
