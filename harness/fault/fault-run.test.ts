@@ -29,7 +29,7 @@ describe('formatFaultEvents', () => {
 describe('holdRequestScript', () => {
   // The script under sh, with ss, pgrep, kill and the pid file faked by shell functions: ss
   // answers from a script of Recv-Q values, one line per connection of the client, a call at a time.
-  const run = (recvQ: string[][], waitMs = 500, children = '200 201'): { out: string; kills: string[] } => {
+  const run = (recvQ: string[][], waitMs = 500, children = '200 201', cycleMs?: number): { out: string; kills: string[] } => {
     const dir = mkdtempSync(join(tmpdir(), 'hold-'));
     try {
       writeFileSync(join(dir, 'calls'), '0');
@@ -42,7 +42,7 @@ describe('holdRequestScript', () => {
         `kill() { echo "$*" >> ${dir}/kills; }`,
         `cat() { [ "$1" = /var/run/nbd-server.pid ] && echo 100 || command cat "$@"; }`,
       ].join('\n');
-      const out = execFileSync('sh', ['-c', `${fakes}\n${holdRequestScript('10.0.0.10', waitMs)}`], { encoding: 'utf8' });
+      const out = execFileSync('sh', ['-c', `${fakes}\n${holdRequestScript('10.0.0.10', waitMs, cycleMs)}`], { encoding: 'utf8' });
       const kills = existsSync(join(dir, 'kills')) ? readFileSync(join(dir, 'kills'), 'utf8').trim().split('\n') : [];
       return { out: out.trim(), kills };
     } finally {
@@ -65,6 +65,14 @@ describe('holdRequestScript', () => {
   it('with two connections of the client, waits for a request on each (a read and a write)', () => {
     const r = run([['0', '0'], ['28', '0'], ['28', '4124']]);
     expect(parseHold(r.out)).to.deep.include({ stopped: [200, 201], unread: [28, 4124] });
+  });
+
+  it('a request the stopped process had already read shows in no queue: after a cycle with nothing unread it lets the processes answer, stops them again, and holds the next request', () => {
+    // Five polls with nothing unread (a cycle of 100 ms is about two of them), then the next request.
+    const r = run([['0'], ['0'], ['0'], ['0'], ['0'], ['28']], 5000, '200 201', 100);
+    expect(r.kills.slice(0, 3)).to.deep.equal(['-STOP 200 201', '-CONT 200 201', '-STOP 200 201']);
+    expect(r.kills.at(-1), 'held: stopped at the end').to.equal('-STOP 200 201');
+    expect(parseHold(r.out)).to.deep.include({ stopped: [200, 201], unread: [28] });
   });
 
   it('lets the server go on and says so when no request comes', () => {
