@@ -625,7 +625,7 @@ export const TEST_SPEC = {
 /** ./lab test: the lab script runs it (cli/test-plan.ts parses its options); its help is here. */
 export const TEST_COMMAND: CommandSpec = {
   name: './lab test',
-  description: "Type-checks (tsc --noEmit), lints (eslint, shellcheck), runs the unit tests (no Docker, no QEMU), then the end-to-end scenarios (scenarios/**/*.e2e.ts), and writes the run's report to reports/test-<date>/ (results.json, junit.xml, index.html). Exit 0 when all passed, 1 when a check or test failed, 2 usage, 3 set-up problem.",
+  description: "Type-checks (tsc --noEmit), lints (eslint, shellcheck), runs the unit tests (no Docker, no QEMU) and the end-to-end scenarios (scenarios/**/*.e2e.ts), and writes the run's report to reports/test-<date>/ (results.json, junit.xml, index.html). Unsharded, in two lanes at once: the e2e files that boot QEMU guests, their output as they go; beside them the checks, then the files that boot nothing (harness/shard/lanes.ts), their output in reports/test-<date>/guestless-lane.log, shown at the end. Failed checks stop the other lane. Each lane's report is a part of the run's (part-1, part-2), merged. Exit 0 when all passed, 1 when a check or test failed, 2 usage, 3 set-up problem.",
   options: TEST_SPEC,
   after: `Environment: LTSP_LAB_TEST_RUN (the run folder's name, default test-<date>),
 LTSP_LAB_REPORTS (where reports go, default reports/), LTSP_LAB_TEST_DURATIONS (another

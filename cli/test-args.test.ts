@@ -39,5 +39,12 @@ describe('./lab test and ./lab report --merge options', () => {
       'file scenarios/x.e2e.ts',
       'file scenarios/y z.e2e.ts',
     ]);
+    expect(planLines({ checks: true, tier: 'full', files: ['scenarios/x.e2e.ts'], guestless: ['scenarios/storm.e2e.ts'] })).to.deep.equal([
+      'checks yes',
+      'selection {"tier":"full","files":["scenarios/x.e2e.ts"]}',
+      'file scenarios/x.e2e.ts',
+      'guestless-selection {"tier":"full","files":["scenarios/storm.e2e.ts"]}',
+      'guestless scenarios/storm.e2e.ts',
+    ]);
   });
 });

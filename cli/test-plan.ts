@@ -10,7 +10,9 @@ import { failWith } from './fail';
  *   grep PATTERN      mocha --grep of the unit tests (the user's)
  *   e2egrep PATTERN   mocha --grep of the e2e files: the tier's tag and the user's --grep
  *   selection JSON    what results.json keeps of the plan (LTSP_LAB_TEST_SELECTION)
- *   file PATH         an e2e file to run (one line each)
+ *   file PATH         an e2e file of the guest lane (one line each)
+ *   guestless-selection JSON, guestless PATH
+ *                     the same of the guestless lane (harness/shard/lanes.ts), unsharded
  * What a person wants to know (the shard's share) goes to stderr.
  */
 
@@ -21,6 +23,7 @@ export function planLines(plan: TestPlan): string[] {
     ...(plan.e2eGrep === undefined ? [] : [`e2egrep ${plan.e2eGrep}`]),
     `selection ${JSON.stringify(planSelection(plan))}`,
     ...plan.files.map((f) => `file ${f}`),
+    ...(plan.guestless?.length ? [`guestless-selection ${JSON.stringify(planSelection(plan, 'guestless'))}`, ...plan.guestless.map((f) => `guestless ${f}`)] : []),
   ];
 }
 

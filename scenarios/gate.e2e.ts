@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { baselineProfile, baselinesDir, clientLabel, clientSpec, clientSpecArgv, DEFAULT_CLIENT_SPEC, budgetMs, type ClientSpec, loadBaseline, resultsSchemaErrors, testDelayArg, type AccelDecision, type GateVerdict, hostBudgetMs } from '../harness/index';
+import { hostToItself } from './support/lanes';
 import { runLab, spawnLab, type BackgroundLab, type CliResult } from './support/lab-cli';
 
 /*
@@ -44,6 +45,8 @@ function baselineHere(spec: ClientSpec = DEFAULT_CLIENT_SPEC): Promise<HostBasel
   let got = hostBaselines.get(key);
   if (got !== undefined) return got;
   got = (async () => {
+    // The gated boots are timed: nothing of ./lab test's other lane runs beside them.
+    await hostToItself('the gate times boots');
     const accel = await runLab(['accel', '--json'], { timeoutMs: budgetMs('imageBuild') });
     expect(accel.code, `./lab accel --json:\n${accel.stderr.slice(-2000)}`).to.equal(0);
     const profile = baselineProfile({ accel: (JSON.parse(accel.stdout) as AccelDecision).accel, cores: availableParallelism() }, spec);

@@ -9,6 +9,7 @@ import { runLab, spawnLab, type BackgroundLab, type CliResult } from './support/
 import { leftovers, NOTHING } from './support/leftovers';
 import { until } from './support/outcome';
 import { stopCoreLab } from './support/core-lab';
+import { hostToItself } from './support/lanes';
 
 /*
  * What a user's machine does to the lab, not what the other suites do: a build stopped
@@ -319,6 +320,8 @@ describe('lab failures: what a user\'s machine does to the lab is named, healed,
     // goes first, and the next file that asks for it starts a fresh one (support/core-lab.ts).
     before(async function () {
       await stopCoreLab();
+      // Nor may the other lane of ./lab test have a container running (support/lanes.ts).
+      await hostToItself('dockerd is killed');
     });
 
     it('killed the Docker daemon mid-boot: exit 5, what is left is listed, and ./lab clean reaps it once Docker is back', async function () {

@@ -64,6 +64,12 @@ export const STEP_BUDGETS = {
   stopKept: { s: 120, scaled: false },
   /** QMP quit before SIGTERM (the shutdown ladder's first rung). */
   qmpQuit: { s: 5, scaled: false },
+  /**
+   * `./lab test`'s guestless lane (harness/shard/lanes.ts), from the run's start: the checks
+   * and the files that boot nothing, about 3 min here; what a file that needs the host to
+   * itself may wait for it.
+   */
+  otherLane: { s: 20 * 60, scaled: false },
   /** `./lab clean`: every docker, ip and iptables call of a reap. */
   reap: { s: 120, scaled: false },
   /** One fault step on the server or a client (an init script's restart, set_link, an iptables rule, docker kill). */

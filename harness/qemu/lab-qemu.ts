@@ -2,6 +2,7 @@ import { budgetMs } from '../common/budgets';
 import type { Deadline } from '../common/deadline';
 import { qemuLaunchError } from '../common/errors';
 import { DEFAULT_FAIL_PATTERNS } from '../console/fail-patterns';
+import { assertGuestAllowed } from './guest-guard';
 import { DEFAULT_QEMU_BINARY, QemuMachine, type ProcessGroup, type StartedQemuMachine, type StopStep } from '../qemu-ts-wrapper';
 
 /**
@@ -22,8 +23,9 @@ export function defaultQemuBinary(env: NodeJS.ProcessEnv = process.env): string 
   return env.LTSP_LAB_QEMU || DEFAULT_QEMU_BINARY;
 }
 
-/** machine.start(), with a missing QEMU read as a SetupError. */
+/** machine.start(), with a missing QEMU read as a SetupError; refused where no guest may run (guest-guard.ts). */
 export async function startQemu(machine: QemuMachine, deadline: Deadline): Promise<StartedQemuMachine> {
+  assertGuestAllowed(machine.name);
   try {
     return await machine.start(deadline);
   } catch (e) {
@@ -31,8 +33,9 @@ export async function startQemu(machine: QemuMachine, deadline: Deadline): Promi
   }
 }
 
-/** machine.spawn(), with a missing QEMU read as a SetupError. */
+/** machine.spawn(), with a missing QEMU read as a SetupError; refused where no guest may run (guest-guard.ts). */
 export async function spawnQemu(machine: QemuMachine): Promise<ProcessGroup> {
+  assertGuestAllowed(machine.name);
   try {
     return await machine.spawn();
   } catch (e) {

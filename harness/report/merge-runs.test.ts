@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../common/errors';
@@ -120,6 +120,23 @@ describe('mergeRuns: the shards of one ./lab test run as one report', () => {
       expect(() => readMergeInputs([join(root, 'empty')])).to.throw(UsageError, /empty is not a run folder: it has no results\.json/);
       expect(() => readMergeInputs([dirs[0]!, `${dirs[0]!}/`])).to.throw(UsageError, /given twice/);
       expect(() => readMergeInputs([])).to.throw(UsageError, /needs the run folders/);
+    });
+
+    it("./lab test's lanes: parts already in the out folder as part-1, part-2 are merged where they are, once", () => {
+      const whole = (files: string[], tests: TestResult[]): RunResults => shardRun(undefined, files, tests);
+      const run = join(root, 'test-x');
+      mkdirSync(join(run, 'part-2', 'b', 'four'), { recursive: true });
+      const parts = [written('test-x/part-1', whole(['scenarios/b.e2e.ts'], [test('b/four', 'pass', 'scenarios/b.e2e.ts')])), written('test-x/part-2', whole(['scenarios/a.e2e.ts'], [test('a/one')]))];
+      const { written: out, results } = writeMergedReport(readMergeInputs(parts), run, 'test-x');
+      expect(out.results).to.equal(join(run, 'results.json'));
+      expect(results.tests.map((t) => t.id)).to.deep.equal(['part-1/b/four', 'part-2/a/one']);
+      expect(results.selection?.files).to.deep.equal(['scenarios/a.e2e.ts', 'scenarios/b.e2e.ts']);
+      expect(readdirSync(run).sort(), 'nothing copied beside the parts').to.deep.equal(['index.html', 'junit.xml', 'part-1', 'part-2', 'results.json']);
+      expect(existsSync(join(run, 'part-1', 'b', 'four', 'c1.console.log'))).to.equal(true);
+      expect(() => writeMergedReport(readMergeInputs(parts), run, 'test-x'), 'merged twice').to.throw(UsageError, /holds a report already/);
+      // Given in the other order, the parts are not where the merge would put them: refused as before.
+      rmSync(join(run, 'results.json'));
+      expect(() => writeMergedReport(readMergeInputs([...parts].reverse()), run, 'test-x')).to.throw(UsageError, /cannot be in or around/);
     });
   });
 });

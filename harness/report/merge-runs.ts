@@ -189,11 +189,17 @@ export function mergeRuns(inputs: readonly MergeInput[], runId: string): { resul
 /** Merges the runs `inputs` into `outDir` (a new or empty folder): the parts copied in, one report written. */
 export function writeMergedReport(inputs: readonly MergeInput[], outDir: string, runId: string): { written: WrittenReport; results: RunResults } {
   const out = resolve(outDir);
-  for (const i of inputs) {
-    if (out === i.dir || out.startsWith(i.dir + sep) || i.dir.startsWith(out + sep)) throw new UsageError(`the merged report ${outDir} cannot be in or around ${i.dir}`, { hint: 'give --out a folder of its own' });
-  }
-  if (existsSync(out) && (!statSync(out).isDirectory() || readdirSync(out).length > 0)) throw new UsageError(`${outDir} exists and is not an empty folder: a merge writes a report of its own`, { hint: 'give --out a new folder' });
   const { results, parts } = mergeRuns(inputs, runId);
-  for (const p of parts) cpSync(p.dir, join(out, p.prefix), { recursive: true, verbatimSymlinks: true });
+  // The parts already where the merge would copy them (./lab test's lanes, out/part-N): written around them.
+  const inPlace = parts.every((p) => p.dir === join(out, p.prefix));
+  if (!inPlace) {
+    for (const i of inputs) {
+      if (out === i.dir || out.startsWith(i.dir + sep) || i.dir.startsWith(out + sep)) throw new UsageError(`the merged report ${outDir} cannot be in or around ${i.dir}`, { hint: 'give --out a folder of its own' });
+    }
+    if (existsSync(out) && (!statSync(out).isDirectory() || readdirSync(out).length > 0)) throw new UsageError(`${outDir} exists and is not an empty folder: a merge writes a report of its own`, { hint: 'give --out a new folder' });
+    for (const p of parts) cpSync(p.dir, join(out, p.prefix), { recursive: true, verbatimSymlinks: true });
+  } else if (existsSync(join(out, REPORT_FILES.results))) {
+    throw new UsageError(`${outDir} holds a report already: its parts were merged`, { hint: 'give --out a new folder' });
+  }
   return { written: writeRunReport(out, results), results };
 }

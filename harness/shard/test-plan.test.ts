@@ -25,13 +25,25 @@ describe('./lab test plan: --grep, --shard, --no-checks', () => {
   });
 
   it('unsharded: every file, the checks unless --no-checks, the grep passed on', () => {
-    expect(planTestRun({ checks: true }, files)).to.deep.equal({ checks: true, tier: 'full', files });
+    expect(planTestRun({ checks: true }, files)).to.deep.equal({ checks: true, tier: 'full', files, guestless: [] });
     const p = planTestRun({ checks: false, grep: 'x' }, files);
-    expect(p).to.deep.equal({ checks: false, grep: 'x', tier: 'full', e2eGrep: 'x', files });
+    expect(p).to.deep.equal({ checks: false, grep: 'x', tier: 'full', e2eGrep: 'x', files, guestless: [] });
     expect(planSelection(p)).to.deep.equal({ grep: 'x', tier: 'full', files });
     const smoke = planTestRun({ checks: true, grep: 'x', tier: 'smoke' }, files);
     expect([smoke.grep, smoke.e2eGrep], 'the unit tests keep the user\'s --grep; the e2e files add the tier').to.deep.equal(['x', '^(?=[\\s\\S]*(?:^|\\s)@smoke(?=\\s|$))(?=[\\s\\S]*?(?:x))']);
     expect(planSelection(smoke)).to.deep.equal({ grep: 'x', tier: 'smoke', files });
+  });
+
+  it('unsharded: the guestless files (lanes.ts) run in a lane of their own, each lane with its own selection', () => {
+    const p = planTestRun({ checks: true, tier: 'smoke' }, ['scenarios/a.e2e.ts', 'scenarios/storm.e2e.ts', 'scenarios/b.e2e.ts', 'scenarios/test-shards.e2e.ts']);
+    expect([p.files, p.guestless]).to.deep.equal([
+      ['scenarios/a.e2e.ts', 'scenarios/b.e2e.ts'],
+      ['scenarios/storm.e2e.ts', 'scenarios/test-shards.e2e.ts'],
+    ]);
+    expect(planSelection(p, 'guestless')).to.deep.equal({ tier: 'smoke', files: ['scenarios/storm.e2e.ts', 'scenarios/test-shards.e2e.ts'] });
+    expect(planSelection(p)).to.deep.equal({ tier: 'smoke', files: ['scenarios/a.e2e.ts', 'scenarios/b.e2e.ts'] });
+    const shard = planTestRun({ checks: true, shard: { index: 1, count: 1 } }, ['scenarios/a.e2e.ts', 'scenarios/storm.e2e.ts'], record);
+    expect([shard.files, shard.guestless], 'a shard is one lane').to.deep.equal([['scenarios/a.e2e.ts', 'scenarios/storm.e2e.ts'], undefined]);
   });
 
   it('sharded: shard 1 runs the checks (its head start), the others do not; the shards cover the suite once', () => {

@@ -4,6 +4,7 @@ import { UsageError } from '../common/errors';
 import { repoRoot } from '../common/paths';
 import type { ShardRef, TestSelection } from '../results/types';
 import { defaultFileMs, type TestDurations } from './durations';
+import { splitLanes } from './lanes';
 import { partitionFiles, type Shard } from './partition';
 import { DEFAULT_TIER, tierGrep, type Tier } from './tiers';
 
@@ -66,8 +67,13 @@ export interface TestPlan {
   /** The end-to-end run's --grep: the tier's tag and the user's --grep (tierGrep). */
   e2eGrep?: string;
   shard?: ShardRef;
-  /** The e2e files this run loads. */
+  /** The e2e files this run loads: unsharded, those of the guest lane (lanes.ts). */
   files: string[];
+  /**
+   * Unsharded: the e2e files of the guestless lane, run beside `files` after the checks
+   * (lanes.ts). A shard runs its files in one lane: a CI engine runs shards side by side.
+   */
+  guestless?: string[];
   /** With --shard: every shard, with its expected time (this one is shard.index). */
   shards?: Shard[];
   /** The e2e files the record does not know, weighed `defaultMs`. */
@@ -87,7 +93,10 @@ export function planTestRun(args: TestArgs, files: readonly string[], durations?
   const tier = args.tier ?? DEFAULT_TIER;
   const e2eGrep = tierGrep(tier, args.grep);
   const grep = { ...(args.grep === undefined ? {} : { grep: args.grep }), tier, ...(e2eGrep === undefined ? {} : { e2eGrep }) };
-  if (!args.shard) return { checks: args.checks, ...grep, files: [...files] };
+  if (!args.shard) {
+    const lanes = splitLanes(files);
+    return { checks: args.checks, ...grep, files: lanes.guests, guestless: lanes.guestless };
+  }
   const { index, count } = args.shard;
   if (count > files.length) throw new UsageError(`--shard ${index}/${count}: the suite has ${files.length} end-to-end files, so at most ${files.length} shards`);
   if (!durations) throw new Error('planTestRun: a sharded plan needs the recorded durations');
@@ -97,7 +106,11 @@ export function planTestRun(args: TestArgs, files: readonly string[], durations?
   return { checks: args.checks && index === 1, ...grep, shard: args.shard, files: (shards[index - 1] as Shard).files, shards, unrecorded, defaultMs };
 }
 
-/** What results.json keeps of the plan (selection), without the checks' time, which is measured. */
-export function planSelection(plan: TestPlan): TestSelection {
-  return { ...(plan.grep === undefined ? {} : { grep: plan.grep }), ...(plan.shard ? { shard: plan.shard } : {}), tier: plan.tier, files: plan.files };
+/**
+ * What results.json keeps of the plan (selection), without the checks' time, which is
+ * measured: of the guest lane's part, or with `lane` 'guestless' of the guestless lane's.
+ */
+export function planSelection(plan: TestPlan, lane: 'guests' | 'guestless' = 'guests'): TestSelection {
+  const files = lane === 'guests' ? plan.files : (plan.guestless ?? []);
+  return { ...(plan.grep === undefined ? {} : { grep: plan.grep }), ...(plan.shard ? { shard: plan.shard } : {}), tier: plan.tier, files };
 }

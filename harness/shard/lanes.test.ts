@@ -1,0 +1,71 @@
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Deadline } from '../common/deadline';
+import { HarnessError } from '../common/errors';
+import { repoRoot } from '../common/paths';
+import { NO_GUESTS_ENV } from '../qemu/guest-guard';
+import { GUESTLESS_FILES, GUESTLESS_LANE_PID_ENV, processRuns, splitLanes, waitForLaneEnd } from './lanes';
+import { e2eFiles } from './test-plan';
+
+describe('./lab test lanes: the guest lane and the guestless lane', function () {
+  it('every guestless file is an e2e file of the repo, and says what it runs instead of a guest', function () {
+    const files = new Set(e2eFiles());
+    for (const [f, what] of Object.entries(GUESTLESS_FILES)) {
+      expect(files.has(f), `${f} is no e2e file`).to.equal(true);
+      expect(what, f).to.have.length.above(10);
+    }
+  });
+
+  it('splits the files between the lanes, each in the order given, every file in one lane', function () {
+    const files = ['scenarios/b.e2e.ts', 'scenarios/a.e2e.ts', 'scenarios/c.e2e.ts', 'scenarios/d.e2e.ts'];
+    const lanes = splitLanes(files, { 'scenarios/c.e2e.ts': 'x', 'scenarios/a.e2e.ts': 'y', 'scenarios/z.e2e.ts': 'not given' });
+    expect(lanes).to.deep.equal({ guests: ['scenarios/b.e2e.ts', 'scenarios/d.e2e.ts'], guestless: ['scenarios/a.e2e.ts', 'scenarios/c.e2e.ts'] });
+  });
+
+  it('the lab script sets both variables, by the names the harness reads', function () {
+    const script = readFileSync(join(repoRoot(), 'lab'), 'utf8');
+    expect(script).to.include(`${NO_GUESTS_ENV}=`);
+    expect(script).to.include(`${GUESTLESS_LANE_PID_ENV}=`);
+  });
+
+  describe('waiting for the guestless lane to end', function () {
+    let proc: string | undefined;
+    afterEach(() => {
+      if (proc) rmSync(proc, { recursive: true, force: true });
+      proc = undefined;
+    });
+
+    const fakeProc = (pid: number, state: string): string => {
+      proc ??= mkdtempSync(join(tmpdir(), 'lanes-proc-'));
+      mkdirSync(join(proc, String(pid)), { recursive: true });
+      writeFileSync(join(proc, String(pid), 'stat'), `${pid} (bash (lane) x) ${state} 1 2 3\n`);
+      return proc;
+    };
+
+    it('a process runs while it exists and is no zombie', function () {
+      expect(processRuns(41, fakeProc(41, 'S'))).to.equal(true);
+      expect(processRuns(42, fakeProc(42, 'Z')), 'a zombie: ended, not reaped').to.equal(false);
+      expect(processRuns(43, fakeProc(41, 'S')), 'no such process').to.equal(false);
+    });
+
+    it('returns once the lane process has exited', async function () {
+      const child = spawn('sleep', ['0.6'], { stdio: 'ignore' });
+      const t0 = performance.now();
+      await waitForLaneEnd(child.pid as number, Deadline.after(10_000, 'lane end'));
+      expect(performance.now() - t0).to.be.within(400, 5000);
+    });
+
+    it('a lane that runs on past the deadline is a HarnessError naming its pid', async function () {
+      const root = fakeProc(44, 'R');
+      const err = await waitForLaneEnd(44, Deadline.after(700, 'lane end'), root).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).to.be.instanceOf(HarnessError);
+      expect((err as Error).message).to.match(/guestless lane of \.\/lab test \(pid 44\) still runs/);
+    });
+  });
+});

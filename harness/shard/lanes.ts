@@ -1,0 +1,71 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Deadline } from '../common/deadline';
+import { HarnessError } from '../common/errors';
+
+/*
+ * `./lab test` runs in two lanes at once (the lab script's run_tests). The guest lane runs
+ * every e2e file that boots a QEMU guest, one mocha process, pairing its boots as before:
+ * never more than two guests. The guestless lane runs, beside it, the type-check, lint
+ * and unit tests, then the e2e files that boot nothing, under NO_GUESTS_ENV
+ * (harness/qemu/guest-guard.ts), so a file listed here that boots is refused, not run as
+ * a third guest. The two lanes' reports are parts of one run (part-1, part-2), merged.
+ */
+
+/**
+ * The e2e files that start no QEMU guest, each with what it runs instead. Only files that
+ * leave the host to the other lane: their own labs and scratch folders, no look at the
+ * host's Docker images or other runs' containers (image-build's tag diff would see the
+ * guest lane's builds, so it stays there), no daemon restarted.
+ */
+export const GUESTLESS_FILES: Readonly<Record<string, string>> = {
+  'scenarios/image-update.e2e.ts': "replayed NBD reads while the served image is replaced, the lab's server alone",
+  'scenarios/server-stack.e2e.ts': 'the server container and the lab network, no QEMU',
+  'scenarios/storm.e2e.ts': 'ten replayed boots against the real nbd-server, no QEMU',
+  'scenarios/test-shards.e2e.ts': 'nested ./lab test runs of tests that boot nothing, in scratch report folders',
+};
+
+/**
+ * Set in the guest lane: the pid of the guestless lane's process. A file that must have
+ * the host to itself (the gate's timed boots, a dockerd kill) waits for it to end
+ * (scenarios/support/lanes.ts).
+ */
+export const GUESTLESS_LANE_PID_ENV = 'LTSP_LAB_GUESTLESS_LANE_PID';
+
+export interface Lanes {
+  /** The files that boot, in the order given. */
+  guests: string[];
+  /** The files that boot nothing (GUESTLESS_FILES), in the order given. */
+  guestless: string[];
+}
+
+/** `files` split between the lanes, each in the order given. */
+export function splitLanes(files: readonly string[], guestless: Readonly<Record<string, string>> = GUESTLESS_FILES): Lanes {
+  return { guests: files.filter((f) => !Object.hasOwn(guestless, f)), guestless: files.filter((f) => Object.hasOwn(guestless, f)) };
+}
+
+/** Whether process `pid` runs: exists and is no zombie (a lane the lab script has not reaped yet has ended). */
+export function processRuns(pid: number, procRoot = '/proc'): boolean {
+  try {
+    const stat = readFileSync(join(procRoot, String(pid), 'stat'), 'utf8');
+    // The state follows the command name in parentheses, which may hold spaces.
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== '' && state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
+
+/** How often a waiting file looks at the other lane. */
+export const LANE_POLL_MS = 500;
+
+/**
+ * Waits until process `pid` (the guestless lane) has ended, within `deadline`; a lane that
+ * runs on past it is a HarnessError naming it.
+ */
+export async function waitForLaneEnd(pid: number, deadline: Deadline, procRoot = '/proc'): Promise<void> {
+  while (processRuns(pid, procRoot)) {
+    if (deadline.expired()) throw new HarnessError(`the guestless lane of ./lab test (pid ${pid}) still runs after ${Math.round(deadline.elapsed() / 1000)} s: a file that needs the host to itself cannot start`, { hint: "its log is reports/<run>/part-2/lane.log; the lane's checks or a file of GUESTLESS_FILES hang" });
+    await deadline.sleep(LANE_POLL_MS);
+  }
+}

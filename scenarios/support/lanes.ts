@@ -1,0 +1,15 @@
+import { GUESTLESS_LANE_PID_ENV, hostBudgetMs, stepDeadline, waitForLaneEnd } from '../../harness/index';
+
+/**
+ * For a file that needs the host to itself (the gate's timed boots; a dockerd kill, which
+ * stops every container): waits, within the otherLane budget, until ./lab test's
+ * guestless lane has ended (harness/shard/lanes.ts). Run by hand, or in a shard, there is
+ * no other lane and it returns at once.
+ */
+export async function hostToItself(why: string): Promise<void> {
+  const raw = process.env[GUESTLESS_LANE_PID_ENV];
+  if (raw === undefined || raw === '') return;
+  const pid = Number(raw);
+  if (!Number.isInteger(pid) || pid <= 1) throw new Error(`${GUESTLESS_LANE_PID_ENV}='${raw}' is no pid`);
+  await waitForLaneEnd(pid, stepDeadline(hostBudgetMs('otherLane'), `the guestless lane's end (${why})`));
+}
