@@ -7,7 +7,7 @@ import { Deadline } from '../common/deadline';
 import { HarnessError } from '../common/errors';
 import { repoRoot } from '../common/paths';
 import { NO_GUESTS_ENV } from '../qemu/guest-guard';
-import { GUESTLESS_FILES, GUESTLESS_LANE_PID_ENV, processRuns, splitLanes, waitForLaneEnd } from './lanes';
+import { GUESTLESS_FILES, GUESTLESS_LANE_PID_ENV, HOST_ALONE_FILES, processRuns, splitLanes, waitForLaneEnd } from './lanes';
 import { e2eFiles } from './test-plan';
 
 describe('./lab test lanes: the guest lane and the guestless lane', function () {
@@ -19,10 +19,16 @@ describe('./lab test lanes: the guest lane and the guestless lane', function () 
     }
   });
 
-  it('splits the files between the lanes, each in the order given, every file in one lane', function () {
-    const files = ['scenarios/b.e2e.ts', 'scenarios/a.e2e.ts', 'scenarios/c.e2e.ts', 'scenarios/d.e2e.ts'];
-    const lanes = splitLanes(files, { 'scenarios/c.e2e.ts': 'x', 'scenarios/a.e2e.ts': 'y', 'scenarios/z.e2e.ts': 'not given' });
-    expect(lanes).to.deep.equal({ guests: ['scenarios/b.e2e.ts', 'scenarios/d.e2e.ts'], guestless: ['scenarios/a.e2e.ts', 'scenarios/c.e2e.ts'] });
+  it('splits the files between the lanes, each in the order given, every file in one lane, the host-alone files last', function () {
+    const files = ['scenarios/b.e2e.ts', 'scenarios/a.e2e.ts', 'scenarios/e.e2e.ts', 'scenarios/c.e2e.ts', 'scenarios/d.e2e.ts'];
+    const lanes = splitLanes(files, { 'scenarios/c.e2e.ts': 'x', 'scenarios/a.e2e.ts': 'y', 'scenarios/z.e2e.ts': 'not given' }, { 'scenarios/b.e2e.ts': 'timed' });
+    expect(lanes).to.deep.equal({ guests: ['scenarios/e.e2e.ts', 'scenarios/d.e2e.ts', 'scenarios/b.e2e.ts'], guestless: ['scenarios/a.e2e.ts', 'scenarios/c.e2e.ts'] });
+  });
+
+  it('the host-alone files are exactly the e2e files that wait for the guestless lane (hostToItself), and boot', function () {
+    const waiting = e2eFiles().filter((f) => /\bhostToItself\(/.test(readFileSync(join(repoRoot(), f), 'utf8')));
+    expect(waiting.sort()).to.deep.equal(Object.keys(HOST_ALONE_FILES).sort());
+    for (const f of waiting) expect(Object.hasOwn(GUESTLESS_FILES, f), `${f} is guestless`).to.equal(false);
   });
 
   it('the lab script sets both variables, by the names the harness reads', function () {

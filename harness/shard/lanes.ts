@@ -6,8 +6,10 @@ import { HarnessError } from '../common/errors';
 /*
  * `./lab test` runs in two lanes at once (the lab script's run_tests). The guest lane runs
  * every e2e file that boots a QEMU guest, one mocha process, pairing its boots as before:
- * never more than two guests. The guestless lane runs, beside it, the type-check, lint
- * and unit tests, then the e2e files that boot nothing, under NO_GUESTS_ENV
+ * never more than two guests. The guestless lane runs, beside it and at the lowest CPU
+ * priority (nice 19: on 2 cores the guests take most of the CPU, and a boot slowed by
+ * the checks would cost more than the checks), the type-check, lint and unit tests,
+ * then the e2e files that boot nothing, under NO_GUESTS_ENV
  * (harness/qemu/guest-guard.ts), so a file listed here that boots is refused, not run as
  * a third guest. The two lanes' reports are parts of one run (part-1, part-2), merged.
  */
@@ -26,6 +28,16 @@ export const GUESTLESS_FILES: Readonly<Record<string, string>> = {
 };
 
 /**
+ * The guest lane's files that need the host to themselves, each with why: they wait for the
+ * guestless lane to end (scenarios/support/lanes.ts, hostToItself), and run last in their
+ * lane, when it has long ended.
+ */
+export const HOST_ALONE_FILES: Readonly<Record<string, string>> = {
+  'scenarios/gate.e2e.ts': 'the gate times boots against a baseline',
+  'scenarios/lab-failures.e2e.ts': 'it kills dockerd, which stops every container',
+};
+
+/**
  * Set in the guest lane: the pid of the guestless lane's process. A file that must have
  * the host to itself (the gate's timed boots, a dockerd kill) waits for it to end
  * (scenarios/support/lanes.ts).
@@ -33,15 +45,19 @@ export const GUESTLESS_FILES: Readonly<Record<string, string>> = {
 export const GUESTLESS_LANE_PID_ENV = 'LTSP_LAB_GUESTLESS_LANE_PID';
 
 export interface Lanes {
-  /** The files that boot, in the order given. */
+  /** The files that boot, in the order given but those of HOST_ALONE_FILES last. */
   guests: string[];
   /** The files that boot nothing (GUESTLESS_FILES), in the order given. */
   guestless: string[];
 }
 
-/** `files` split between the lanes, each in the order given. */
-export function splitLanes(files: readonly string[], guestless: Readonly<Record<string, string>> = GUESTLESS_FILES): Lanes {
-  return { guests: files.filter((f) => !Object.hasOwn(guestless, f)), guestless: files.filter((f) => Object.hasOwn(guestless, f)) };
+/** `files` split between the lanes, each in the order given, the guest lane's host-alone files last. */
+export function splitLanes(files: readonly string[], guestless: Readonly<Record<string, string>> = GUESTLESS_FILES, alone: Readonly<Record<string, string>> = HOST_ALONE_FILES): Lanes {
+  const guests = files.filter((f) => !Object.hasOwn(guestless, f));
+  return {
+    guests: [...guests.filter((f) => !Object.hasOwn(alone, f)), ...guests.filter((f) => Object.hasOwn(alone, f))],
+    guestless: files.filter((f) => Object.hasOwn(guestless, f)),
+  };
 }
 
 /** Whether process `pid` runs: exists and is no zombie (a lane the lab script has not reaped yet has ended). */
