@@ -32,7 +32,7 @@ export async function reportMerge(argv: string[]): Promise<number> {
   for (const t of results.tests.filter((x) => x.outcome === 'fail' || x.outcome === 'interrupted')) {
     lines.push(`  ${t.outcome.toUpperCase()}${t.shard ? ` [shard ${t.shard.index}/${t.shard.count}]` : ''} ${t.title}${t.error ? `: ${t.error.class}: ${t.error.message}` : ''}`);
   }
-  lines.push('', `report: ${shown(written.html)}  (results.json, junit.xml beside it; each shard's folder under it)`);
+  lines.push('', `report: ${shown(written.html)}  (results.json, junit.xml beside it; each ${inputs.some((i) => i.results.selection?.shard) ? 'shard' : 'part'}'s folder under it)`);
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
 }

@@ -29,6 +29,20 @@ let signals = 0;
 let installed = false;
 let interceptor: ((sig: NodeJS.Signals) => void) | undefined;
 let tearingDownOn: NodeJS.Signals | undefined;
+/** The last signal taken, and when (performance.now()). */
+let lastSignal: { sig: NodeJS.Signals; at: number } | undefined;
+
+/**
+ * How soon after a signal the same one is the same delivery, twice: a process group's kill
+ * reaches nyc, which forwards it to mocha, which had it already (./lab test's lanes, a
+ * Ctrl-C). A person's second Ctrl-C comes later.
+ */
+export const REPEATED_SIGNAL_MS = 1000;
+
+/** Whether `sig` at `at` (ms) repeats `last`: the same signal within REPEATED_SIGNAL_MS. Pure; tested. */
+export function repeatsSignal(last: { sig: NodeJS.Signals; at: number } | undefined, sig: NodeJS.Signals, at: number): boolean {
+  return last !== undefined && last.sig === sig && at - last.at < REPEATED_SIGNAL_MS;
+}
 
 /** The signal whose teardown is under way, if one is: what stops now was stopped, it did not fail. */
 export function teardownSignal(): NodeJS.Signals | undefined {
@@ -77,7 +91,7 @@ export function interceptSignal(fn: (sig: NodeJS.Signals) => void): () => void {
 
 /**
  * SIGINT and SIGTERM: the first tears everything down in order (labs: clients, server,
- * network), then exits 130/143; a second one forces: every spawned process group is
+ * network), then exits 130/143; a second one (not the first delivered twice, repeatsSignal) forces: every spawned process group is
  * SIGKILLed and the process exits at once. What a forced or SIGKILLed run leaves
  * behind is reaped by the next run (or `./lab clean`), which finds it by run id.
  */
@@ -85,6 +99,12 @@ export function installSignalTeardown(write: (s: string) => void = (s) => proces
   if (installed) return;
   installed = true;
   const onSignal = (sig: NodeJS.Signals): void => {
+    const at = performance.now();
+    if (repeatsSignal(lastSignal, sig, at)) {
+      debug('signal %s again after %d ms: the same delivery, not a second one', sig, Math.round(at - (lastSignal?.at ?? at)));
+      return;
+    }
+    lastSignal = { sig, at };
     signals++;
     const code = sig === 'SIGINT' ? 130 : 143;
     if (signals > 1) {
