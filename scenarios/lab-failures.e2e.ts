@@ -228,7 +228,8 @@ describe('lab failures: what a user\'s machine does to the lab is named, healed,
       let left: string[] = [];
       // Another holder of the cache lock: the boot's build waits for it, a point it reaches
       // after ./lab boot has checked its report folder and before anything is written there.
-      const holder = spawn('flock', [join(cache.dir, '.lock'), 'sleep', '600'], { stdio: 'ignore' });
+      // A process group of its own: flock runs sleep as its child, which a kill of flock alone would leave behind.
+      const holder = spawn('flock', [join(cache.dir, '.lock'), 'sleep', '600'], { stdio: 'ignore', detached: true });
       try {
         await until(d('hostCommand', 'the lock holder'), () => (existsSync(join(cache.dir, '.lock')) ? true : undefined));
         const lab = spawnLab(['boot'], { env: { ...cache.env, LTSP_LAB_REPORTS: reports } });
@@ -246,7 +247,7 @@ describe('lab failures: what a user\'s machine does to the lab is named, healed,
         await finished(lab, 'hostCommand', './lab boot after SIGKILL');
         left = readdirSync(reports);
       } finally {
-        holder.kill('SIGKILL');
+        process.kill(-(holder.pid as number), 'SIGKILL');
         cache.remove();
         rmSync(reports, { recursive: true, force: true });
       }
