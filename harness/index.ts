@@ -79,7 +79,7 @@ export type { TestSelection } from './results/types';
 export { durationsFile, defaultFileMs, durationsFromResults, readDurations, writeDurations, type TestDurations } from './shard/durations';
 export { e2eFiles, parseShard, planSelection, planTestRun, validateGrep, type TestArgs, type TestPlan } from './shard/test-plan';
 export { parseTier, TIERS, tierOfTitle } from './shard/tiers';
-export { GUESTLESS_LANE_PID_ENV, waitForLaneEnd } from './shard/lanes';
+export { GUESTLESS_LANE_DONE_ENV, waitForLaneEnd } from './shard/lanes';
 export { readMergeInputs, writeMergedReport } from './report/merge-runs';
 export { runBisect } from './bisect/bisect-run';
 export type { Criterion as BisectCriterion } from './bisect/criterion';

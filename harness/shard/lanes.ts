@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import type { Deadline } from '../common/deadline';
 import { HarnessError } from '../common/errors';
 
@@ -38,11 +37,12 @@ export const HOST_ALONE_FILES: Readonly<Record<string, string>> = {
 };
 
 /**
- * Set in the guest lane: the pid of the guestless lane's process. A file that must have
- * the host to itself (the gate's timed boots, a dockerd kill) waits for it to end
- * (scenarios/support/lanes.ts).
+ * Set in the guest lane: the file the guestless lane writes its exit status to as it ends.
+ * A file that must have the host to itself (the gate's timed boots, a dockerd kill) waits
+ * for it (scenarios/support/lanes.ts). A file, not the lane's pid: by the time those files
+ * run, the ended lane's pid may be another process's.
  */
-export const GUESTLESS_LANE_PID_ENV = 'LTSP_LAB_GUESTLESS_LANE_PID';
+export const GUESTLESS_LANE_DONE_ENV = 'LTSP_LAB_GUESTLESS_LANE_DONE';
 
 export interface Lanes {
   /** The files that boot, in the order given but those of HOST_ALONE_FILES last. */
@@ -60,28 +60,16 @@ export function splitLanes(files: readonly string[], guestless: Readonly<Record<
   };
 }
 
-/** Whether process `pid` runs: exists and is no zombie (a lane the lab script has not reaped yet has ended). */
-export function processRuns(pid: number, procRoot = '/proc'): boolean {
-  try {
-    const stat = readFileSync(join(procRoot, String(pid), 'stat'), 'utf8');
-    // The state follows the command name in parentheses, which may hold spaces.
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== '' && state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
-}
-
 /** How often a waiting file looks at the other lane. */
 export const LANE_POLL_MS = 500;
 
 /**
- * Waits until process `pid` (the guestless lane) has ended, within `deadline`; a lane that
- * runs on past it is a HarnessError naming it.
+ * Waits until the guestless lane has written its status to `doneFile`, within `deadline`;
+ * a lane that runs on past it is a HarnessError naming the file.
  */
-export async function waitForLaneEnd(pid: number, deadline: Deadline, procRoot = '/proc'): Promise<void> {
-  while (processRuns(pid, procRoot)) {
-    if (deadline.expired()) throw new HarnessError(`the guestless lane of ./lab test (pid ${pid}) still runs after ${Math.round(deadline.elapsed() / 1000)} s: a file that needs the host to itself cannot start`, { hint: "its log is reports/<run>/part-2/lane.log; the lane's checks or a file of GUESTLESS_FILES hang" });
+export async function waitForLaneEnd(doneFile: string, deadline: Deadline): Promise<void> {
+  while (!existsSync(doneFile)) {
+    if (deadline.expired()) throw new HarnessError(`the guestless lane of ./lab test has not ended (no ${doneFile}) after ${Math.round(deadline.elapsed() / 1000)} s: a file that needs the host to itself cannot start`, { hint: "its log is reports/<run>/guestless-lane.log; the lane's checks or a file of GUESTLESS_FILES hang" });
     await deadline.sleep(LANE_POLL_MS);
   }
 }

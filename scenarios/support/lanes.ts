@@ -1,4 +1,4 @@
-import { GUESTLESS_LANE_PID_ENV, hostBudgetMs, stepDeadline, waitForLaneEnd } from '../../harness/index';
+import { GUESTLESS_LANE_DONE_ENV, hostBudgetMs, stepDeadline, waitForLaneEnd } from '../../harness/index';
 
 /**
  * For a file that needs the host to itself (the gate's timed boots; a dockerd kill, which
@@ -7,9 +7,7 @@ import { GUESTLESS_LANE_PID_ENV, hostBudgetMs, stepDeadline, waitForLaneEnd } fr
  * no other lane and it returns at once.
  */
 export async function hostToItself(why: string): Promise<void> {
-  const raw = process.env[GUESTLESS_LANE_PID_ENV];
-  if (raw === undefined || raw === '') return;
-  const pid = Number(raw);
-  if (!Number.isInteger(pid) || pid <= 1) throw new Error(`${GUESTLESS_LANE_PID_ENV}='${raw}' is no pid`);
-  await waitForLaneEnd(pid, stepDeadline(hostBudgetMs('otherLane'), `the guestless lane's end (${why})`));
+  const done = process.env[GUESTLESS_LANE_DONE_ENV];
+  if (done === undefined || done === '') return;
+  await waitForLaneEnd(done, stepDeadline(hostBudgetMs('otherLane'), `the guestless lane's end (${why})`));
 }
